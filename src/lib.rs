@@ -1,0 +1,9 @@
+//! kfunc-scan: the Linux kernel's BPF kfuncs, read from source.
+//!
+//! Layers, data flowing one way: `scan` (walk → mask → parse → extract →
+//! resolve) produces a [`manifest::Manifest`]; consumers read it. The `btf`
+//! module reads and writes BTF and knows nothing of kfuncs.
+
+pub mod manifest;
+pub mod output;
+pub mod scan;

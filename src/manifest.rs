@@ -1,0 +1,225 @@
+//! The manifest: the JSON contract between the scanner and its consumers
+//! (BTF patching, docs, headers, diff). Field names here are relied upon by
+//! other tools; add fields freely, never rename, and bump `SCHEMA_VERSION`
+//! when a field's meaning changes. `schema/manifest.schema.json` describes it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub generator: String,
+    pub kernel_version: Option<String>,
+    /// Every `KF_*` flag the tree's `include/linux/btf.h` defines.
+    pub flag_values: BTreeMap<String, u64>,
+    /// Struct names whose pointers the verifier supplies under KF_IMPLICIT_ARGS.
+    pub implicit_arg_types: Vec<String>,
+    pub sets: Vec<KfuncSet>,
+    pub kfuncs: Vec<Kfunc>,
+    pub diagnostics: Vec<Diagnostic>,
+    #[serde(default)]
+    pub stats: ScanStats,
+}
+
+/// How much of the tree was looked at; the same for the same tree.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ScanStats {
+    /// `.c` and `.h` files read.
+    pub files_read: usize,
+    /// Files that mention a kfunc construct, parsed in full.
+    pub files_parsed: usize,
+    /// Files parsed in a second look for set members defined without `__bpf_kfunc`.
+    pub files_second_look: usize,
+    /// ERROR and MISSING nodes tree-sitter left in the parsed files.
+    pub parse_error_nodes: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SetKind {
+    /// `BTF_KFUNCS_START` … `BTF_KFUNCS_END`
+    Kfuncs,
+    /// `BTF_SET8_START` … `BTF_SET8_END`
+    Set8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KfuncSet {
+    pub name: String,
+    pub kind: SetKind,
+    pub file: String,
+    pub line: u32,
+    pub end_line: Option<u32>,
+    pub entries: Vec<SetEntry>,
+    pub registrations: Vec<Registration>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SetEntry {
+    pub name: String,
+    /// Flags as written, in source order.
+    pub flags: Vec<String>,
+    /// The flags OR-ed together, null when one of them is not defined by the tree.
+    pub flags_value: Option<u64>,
+    /// The preprocessor condition guarding the entry, null when unconditional.
+    pub condition: Option<String>,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Registration {
+    /// `BPF_PROG_TYPE_*`, or `"fmodret"` for `register_btf_fmodret_id_set`.
+    pub prog_type: String,
+    /// The `struct btf_kfunc_id_set` variable passed to the call.
+    pub id_set: String,
+    /// Its `.filter` callback, when it has one.
+    pub filter: Option<String>,
+    pub file: String,
+    pub line: u32,
+    pub condition: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Kfunc {
+    pub name: String,
+    pub file: String,
+    pub line: u32,
+    /// True when the definition carries `__bpf_kfunc`.
+    pub bpf_kfunc_attr: bool,
+    pub return_type: String,
+    pub params: Vec<Param>,
+    /// Names of the sets listing this kfunc, sorted.
+    pub sets: Vec<String>,
+    /// Program types of those sets' registrations, sorted and deduplicated.
+    pub prog_types: Vec<String>,
+    /// Flag names taken from the set entries (union over sets), sorted.
+    pub flags: Vec<String>,
+    /// Preprocessor condition around the definition, null when unconditional.
+    pub condition: Option<String>,
+    /// The kernel-doc comment above the definition, as written.
+    pub doc: Option<String>,
+    pub magic: Option<Magic>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Param {
+    pub name: String,
+    /// The declared type without the parameter's name (`struct task_struct *`).
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// The `__word` suffix of the name (`"__sz"`), null when there is none.
+    pub annotation: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MagicConvention {
+    /// The magic-kfuncs proposal: `KF_MAGIC_ARGS` and `__magic` names.
+    MagicArgs,
+    /// Upstream: `KF_IMPLICIT_ARGS` and arguments recognised by type.
+    ImplicitArgs,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Magic {
+    pub convention: MagicConvention,
+    /// The name BPF programs call (the kfunc's own name).
+    pub bpf_name: String,
+    /// The name of the function carrying the full kernel prototype.
+    pub impl_name: String,
+    /// Indices of the parameters the verifier supplies.
+    pub omitted_params: Vec<usize>,
+    /// True when `impl_name` is already defined in the source (nothing to emit).
+    pub legacy_impl: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: String,
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(
+        severity: Severity,
+        code: &str,
+        file: &str,
+        line: u32,
+        col: u32,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity,
+            code: code.to_string(),
+            file: file.to_string(),
+            line,
+            col,
+            message: message.into(),
+        }
+    }
+
+    /// Compiler style: `path:line:col: error[code]: message`.
+    pub fn render(&self) -> String {
+        format!(
+            "{}:{}:{}: {}[{}]: {}",
+            self.file,
+            self.line,
+            self.col,
+            self.severity.as_str(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl Manifest {
+    pub fn from_json(text: &str) -> Result<Manifest, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising plain data structs into a String cannot fail.
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn kfunc(&self, name: &str) -> Option<&Kfunc> {
+        self.kfuncs
+            .binary_search_by(|k| k.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.kfuncs[i])
+    }
+}

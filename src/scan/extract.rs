@@ -1,0 +1,655 @@
+//! Query captures to records, one file at a time. Everything here is local to
+//! the file: pairing a set's START with its END, its entries, definitions,
+//! registrations and `btf_kfunc_id_set` initialisers. Cross-file work (flags,
+//! which definition belongs to which entry, program types) is `resolve`'s.
+
+use super::cond::condition_of;
+use super::ctype;
+use super::queries::{cap, Queries};
+use crate::manifest::{Diagnostic, Param, SetKind, Severity};
+use std::collections::HashMap;
+use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
+
+#[derive(Debug, Default, Clone)]
+pub struct FileRecords {
+    pub path: String,
+    pub sets: Vec<RawSet>,
+    pub functions: Vec<RawFunction>,
+    pub registrations: Vec<RawRegistration>,
+    pub id_sets: Vec<RawIdSet>,
+    pub id_lists: Vec<RawIdList>,
+    /// ERROR nodes tree-sitter left in the file (a measure of how well the
+    /// masked source parses).
+    pub error_nodes: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawSet {
+    pub name: String,
+    pub kind: SetKind,
+    pub line: u32,
+    pub end_line: Option<u32>,
+    pub entries: Vec<RawEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    pub name: String,
+    pub flags: Vec<String>,
+    pub condition: Option<String>,
+    pub line: u32,
+    pub col: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawFunction {
+    pub name: String,
+    pub line: u32,
+    pub col: u32,
+    pub bpf_kfunc_attr: bool,
+    pub return_type: String,
+    pub params: Vec<Param>,
+    pub doc: Option<String>,
+    pub condition: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawRegistration {
+    pub prog_type: String,
+    pub id_set: String,
+    pub line: u32,
+    pub col: u32,
+    pub condition: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawIdSet {
+    pub var: String,
+    pub set: Option<String>,
+    pub filter: Option<String>,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawIdList {
+    pub name: String,
+    pub line: u32,
+    /// (kind, name, line)
+    pub members: Vec<(String, String, u32)>,
+}
+
+fn text(node: Node, src: &[u8]) -> String {
+    String::from_utf8_lossy(&src[node.byte_range()]).into_owned()
+}
+
+fn pos(node: Node) -> (u32, u32) {
+    let p = node.start_position();
+    (p.row as u32 + 1, p.column as u32 + 1)
+}
+
+/// Runs `query` and hands each match's captures to `f` as (capture index, node).
+fn for_each_match<'t>(
+    query: &Query,
+    root: Node<'t>,
+    src: &[u8],
+    mut f: impl FnMut(&[(u32, Node<'t>)]),
+) {
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(query, root, src);
+    let mut caps: Vec<(u32, Node<'t>)> = Vec::new();
+    while let Some(m) = matches.next() {
+        caps.clear();
+        caps.extend(m.captures.iter().map(|c| (c.index, c.node)));
+        f(&caps);
+    }
+}
+
+fn get<'t>(caps: &[(u32, Node<'t>)], idx: u32) -> Option<Node<'t>> {
+    caps.iter().find(|(i, _)| *i == idx).map(|(_, n)| *n)
+}
+
+fn is_preproc_block(kind: &str) -> bool {
+    matches!(
+        kind,
+        "preproc_if" | "preproc_ifdef" | "preproc_elif" | "preproc_elifdef" | "preproc_else"
+    )
+}
+
+/// The top-level item containing `node`: the ancestor whose parent is the
+/// translation unit or a preprocessor block.
+fn item_of(node: Node) -> Node {
+    let mut cur = node;
+    while let Some(p) = cur.parent() {
+        if p.kind() == "translation_unit" || is_preproc_block(p.kind()) {
+            return cur;
+        }
+        cur = p;
+    }
+    cur
+}
+
+/// Top-level items in document order, looking inside preprocessor blocks.
+/// Iterative: a file of thousands of nested `#if`s must not overflow the stack.
+fn flatten_items(root: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        let mut c = n.walk();
+        let children: Vec<Node> = n.named_children(&mut c).collect();
+        for child in children.into_iter().rev() {
+            if is_preproc_block(child.kind()) {
+                stack.push(child);
+            } else if n.kind() == "translation_unit" || is_preproc_block(n.kind()) {
+                // skip the condition/name of an #if, which are not items
+                let is_test = n
+                    .child_by_field_name("condition")
+                    .or_else(|| n.child_by_field_name("name"))
+                    .is_some_and(|t| t.id() == child.id());
+                if !is_test {
+                    stack.push(child);
+                }
+            }
+        }
+        if n.kind() != "translation_unit" && !is_preproc_block(n.kind()) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+enum Item {
+    Delimiter {
+        start: bool,
+        kind: SetKind,
+        name: String,
+    },
+    Entry(RawEntry),
+    IdList(String),
+    BtfId(String, String),
+}
+
+pub fn extract(
+    path: &str,
+    original: &[u8],
+    masked: &[u8],
+    tree: &Tree,
+    q: &Queries,
+) -> FileRecords {
+    let root = tree.root_node();
+    let mut rec = FileRecords {
+        path: path.to_string(),
+        error_nodes: count_errors(root),
+        ..Default::default()
+    };
+    let mut items: HashMap<usize, Item> = HashMap::new();
+
+    // Sets: delimiters and entries.
+    let (c_delim, c_set_name) = (cap(&q.sets, "delimiter"), cap(&q.sets, "set_name"));
+    let c_entry_args = cap(&q.sets, "entry_args");
+    for_each_match(&q.sets, root, masked, |caps| {
+        if let (Some(d), Some(n)) = (get(caps, c_delim), get(caps, c_set_name)) {
+            let macro_name = text(d, masked);
+            let kind = if macro_name.contains("KFUNCS") {
+                SetKind::Kfuncs
+            } else {
+                SetKind::Set8
+            };
+            items.insert(
+                item_of(d).id(),
+                Item::Delimiter {
+                    start: macro_name.ends_with("START"),
+                    kind,
+                    name: text(n, masked),
+                },
+            );
+        } else if let Some(args) = get(caps, c_entry_args) {
+            let call = args.parent().unwrap_or(args);
+            if let Some(e) = entry(call, args, masked, path, &mut rec.diagnostics) {
+                items.insert(item_of(call).id(), Item::Entry(e));
+            }
+        }
+    });
+
+    // BTF_ID_LIST tables.
+    let (c_list, c_kind, c_name) = (
+        cap(&q.id_lists, "list_name"),
+        cap(&q.id_lists, "id_kind"),
+        cap(&q.id_lists, "id_name"),
+    );
+    for_each_match(&q.id_lists, root, masked, |caps| {
+        if let Some(n) = get(caps, c_list) {
+            items.insert(item_of(n).id(), Item::IdList(text(n, masked)));
+        } else if let (Some(k), Some(n)) = (get(caps, c_kind), get(caps, c_name)) {
+            items
+                .entry(item_of(n).id())
+                .or_insert(Item::BtfId(text(k, masked), text(n, masked)));
+        }
+    });
+
+    assemble(root, &items, original, masked, path, &mut rec);
+    functions(root, original, masked, q, &mut rec);
+    registrations(root, masked, q, &mut rec);
+    id_sets(root, masked, q, &mut rec);
+    rec
+}
+
+fn count_errors(root: Node) -> usize {
+    let mut n = 0;
+    let mut cursor = root.walk();
+    let mut done = false;
+    while !done {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            n += 1;
+        }
+        if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                done = true;
+                break;
+            }
+        }
+    }
+    n
+}
+
+/// One `BTF_ID_FLAGS(func, name, FLAGS...)`.
+fn entry(
+    call: Node,
+    args: Node,
+    src: &[u8],
+    path: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<RawEntry> {
+    let (line, col) = pos(call);
+    let mut c = args.walk();
+    let named: Vec<Node> = args
+        .named_children(&mut c)
+        .filter(|n| n.kind() != "comment")
+        .collect();
+    let (prefix, name) = match (named.first(), named.get(1)) {
+        (Some(p), Some(n)) if n.kind() == "identifier" => (text(*p, src), text(*n, src)),
+        _ => {
+            diags.push(Diagnostic::new(
+                Severity::Error,
+                "malformed-entry",
+                path,
+                line,
+                col,
+                format!("cannot read `{}`", text(call, src).replace('\n', " ")),
+            ));
+            return None;
+        }
+    };
+    if prefix != "func" {
+        diags.push(Diagnostic::new(
+            Severity::Warning,
+            "non-func-entry",
+            path,
+            line,
+            col,
+            format!("BTF_ID_FLAGS({prefix}, {name}) does not name a function; skipped"),
+        ));
+        return None;
+    }
+    let mut flags = Vec::new();
+    for n in &named[2..] {
+        flag_terms(*n, src, &mut flags);
+    }
+    Some(RawEntry {
+        name,
+        flags,
+        condition: condition_of(call, src),
+        line,
+        col,
+    })
+}
+
+/// `KF_A | KF_B` → ["KF_A", "KF_B"]; a literal `0` adds nothing.
+fn flag_terms(node: Node, src: &[u8], out: &mut Vec<String>) {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "binary_expression"
+                if n.child_by_field_name("operator").map(|o| o.kind()) == Some("|") =>
+            {
+                if let Some(r) = n.child_by_field_name("right") {
+                    stack.push(r);
+                }
+                if let Some(l) = n.child_by_field_name("left") {
+                    stack.push(l);
+                }
+            }
+            "parenthesized_expression" => {
+                if let Some(inner) = n.named_child(0) {
+                    stack.push(inner);
+                }
+            }
+            "number_literal" if text(n, src) == "0" => {}
+            "comment" => {}
+            _ => out.push(
+                text(n, src)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        }
+    }
+}
+
+/// Walks the file's top-level items in order: pairs set delimiters, gives each
+/// set its entries, reports what a set holds besides entries, and collects the
+/// members of `BTF_ID_LIST` tables.
+fn assemble(
+    root: Node,
+    items: &HashMap<usize, Item>,
+    original: &[u8],
+    masked: &[u8],
+    path: &str,
+    rec: &mut FileRecords,
+) {
+    let mut open: Option<RawSet> = None;
+    let mut list: Option<RawIdList> = None;
+    for node in flatten_items(root) {
+        let (line, col) = pos(node);
+        match items.get(&node.id()) {
+            Some(Item::Delimiter {
+                start: true,
+                kind,
+                name,
+            }) => {
+                if let Some(prev) = open.take() {
+                    rec.diagnostics.push(Diagnostic::new(
+                        Severity::Error,
+                        "unterminated-set",
+                        path,
+                        prev.line,
+                        1,
+                        format!(
+                            "set `{}` has no END before the next set starts at line {line}",
+                            prev.name
+                        ),
+                    ));
+                    rec.sets.push(prev);
+                }
+                open = Some(RawSet {
+                    name: name.clone(),
+                    kind: *kind,
+                    line,
+                    end_line: None,
+                    entries: Vec::new(),
+                });
+            }
+            Some(Item::Delimiter {
+                start: false,
+                kind,
+                name,
+            }) => match open.take() {
+                Some(mut s) => {
+                    if s.name != *name || s.kind != *kind {
+                        rec.diagnostics.push(Diagnostic::new(
+                            Severity::Error,
+                            "mismatched-set-end",
+                            path,
+                            line,
+                            col,
+                            format!(
+                                "set `{}` (line {}) is closed by an END for `{name}`",
+                                s.name, s.line
+                            ),
+                        ));
+                    }
+                    s.end_line = Some(line);
+                    rec.sets.push(s);
+                }
+                None => rec.diagnostics.push(Diagnostic::new(
+                    Severity::Error,
+                    "stray-set-end",
+                    path,
+                    line,
+                    col,
+                    format!("END of set `{name}` without a START"),
+                )),
+            },
+            Some(Item::Entry(e)) => match open.as_mut() {
+                Some(s) => s.entries.push(e.clone()),
+                None => rec.diagnostics.push(Diagnostic::new(
+                    Severity::Warning,
+                    "entry-outside-set",
+                    path,
+                    line,
+                    col,
+                    format!("BTF_ID_FLAGS for `{}` is not inside a set", e.name),
+                )),
+            },
+            Some(Item::IdList(name)) => {
+                if let Some(l) = list.take() {
+                    rec.id_lists.push(l);
+                }
+                list = Some(RawIdList {
+                    name: name.clone(),
+                    line,
+                    members: Vec::new(),
+                });
+                continue;
+            }
+            Some(Item::BtfId(kind, name)) => {
+                if let Some(l) = list.as_mut() {
+                    l.members.push((kind.clone(), name.clone(), line));
+                }
+                continue;
+            }
+            None => {
+                let kind = node.kind();
+                let harmless = kind == "comment" || kind.starts_with("preproc_");
+                if let (Some(s), false) = (open.as_ref(), harmless) {
+                    let src_line = line_text(original, node.start_byte());
+                    rec.diagnostics.push(Diagnostic::new(
+                        Severity::Warning,
+                        "unrecognised-set-line",
+                        path,
+                        line,
+                        col,
+                        format!(
+                            "set `{}` holds `{}`, which is not a BTF_ID_FLAGS entry (a macro the scanner does not expand?); its entries are not listed",
+                            s.name,
+                            src_line.trim()
+                        ),
+                    ));
+                }
+                let _ = masked;
+            }
+        }
+        // any item other than a BTF_ID ends a BTF_ID_LIST table
+        if let Some(l) = list.take() {
+            rec.id_lists.push(l);
+        }
+    }
+    if let Some(s) = open.take() {
+        rec.diagnostics.push(Diagnostic::new(
+            Severity::Error,
+            "unterminated-set",
+            path,
+            s.line,
+            1,
+            format!("set `{}` is not closed before the end of the file", s.name),
+        ));
+        rec.sets.push(s);
+    }
+    if let Some(l) = list.take() {
+        rec.id_lists.push(l);
+    }
+}
+
+fn line_text(src: &[u8], at: usize) -> String {
+    let start = src[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let end = src[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(src.len(), |p| at + p);
+    String::from_utf8_lossy(&src[start..end.min(start + 200)]).into_owned()
+}
+
+fn has_word(hay: &[u8], word: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = memchr::memmem::find(&hay[from..], word) {
+        let s = from + p;
+        let e = s + word.len();
+        let before_ok = s == 0 || !(hay[s - 1].is_ascii_alphanumeric() || hay[s - 1] == b'_');
+        let after_ok = e >= hay.len() || !(hay[e].is_ascii_alphanumeric() || hay[e] == b'_');
+        if before_ok && after_ok {
+            return true;
+        }
+        from = e;
+    }
+    false
+}
+
+fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut FileRecords) {
+    let (c_fn, c_decl) = (
+        cap(&q.functions, "function"),
+        cap(&q.functions, "declarator"),
+    );
+    let path = rec.path.clone();
+    for_each_match(&q.functions, root, masked, |caps| {
+        let (Some(def), Some(decl)) = (get(caps, c_fn), get(caps, c_decl)) else {
+            return;
+        };
+        let Some(sig) = ctype::signature(def, decl, masked) else {
+            return;
+        };
+        // `__bpf_kfunc` was masked away; look for it in the original between
+        // the previous item and the declarator.
+        let from = def
+            .prev_sibling()
+            .map_or(0, |p| p.end_byte())
+            .min(def.start_byte());
+        let attr = has_word(&original[from..decl.start_byte()], b"__bpf_kfunc");
+        let doc = def.prev_named_sibling().and_then(|c| {
+            let gap = &masked[c.end_byte()..def.start_byte()];
+            let is_doc = c.kind() == "comment"
+                && original[c.byte_range()].starts_with(b"/**")
+                && gap.iter().all(|b| b.is_ascii_whitespace());
+            is_doc.then(|| String::from_utf8_lossy(&original[c.byte_range()]).into_owned())
+        });
+        let _ = &path;
+        rec.functions.push(RawFunction {
+            name: sig.name,
+            line: sig.name_node_start.0,
+            col: sig.name_node_start.1,
+            bpf_kfunc_attr: attr,
+            return_type: sig.return_type,
+            params: sig.params,
+            doc,
+            condition: condition_of(def, masked),
+        });
+    });
+}
+
+fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
+    let (c_fn, c_args) = (
+        cap(&q.registrations, "register_fn"),
+        cap(&q.registrations, "register_args"),
+    );
+    let path = rec.path.clone();
+    for_each_match(&q.registrations, root, src, |caps| {
+        let (Some(f), Some(args)) = (get(caps, c_fn), get(caps, c_args)) else {
+            return;
+        };
+        let call = f.parent().unwrap_or(f);
+        let (line, col) = pos(call);
+        let mut c = args.walk();
+        let named: Vec<Node> = args
+            .named_children(&mut c)
+            .filter(|n| n.kind() != "comment")
+            .collect();
+        let fmodret = text(f, src).contains("fmodret");
+        let (prog_type, set_arg) = if fmodret {
+            ("fmodret".to_string(), named.first().copied())
+        } else {
+            (
+                named.first().map(|n| text(*n, src)).unwrap_or_default(),
+                named.get(1).copied(),
+            )
+        };
+        let Some(set_arg) = set_arg else {
+            // The prototype in include/linux/btf.h and the definition in
+            // kernel/bpf/btf.c are declarations, not calls; a call with too
+            // few arguments is worth a word.
+            rec.diagnostics.push(Diagnostic::new(
+                Severity::Warning,
+                "malformed-registration",
+                &path,
+                line,
+                col,
+                format!("cannot read `{}`", text(call, src).replace('\n', " ")),
+            ));
+            return;
+        };
+        let id_set = match set_arg.kind() {
+            "pointer_expression" => set_arg
+                .child_by_field_name("argument")
+                .map(|a| text(a, src))
+                .unwrap_or_default(),
+            _ => text(set_arg, src),
+        };
+        rec.registrations.push(RawRegistration {
+            prog_type,
+            id_set,
+            line,
+            col,
+            condition: condition_of(call, src),
+        });
+    });
+}
+
+fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
+    let (c_var, c_init) = (
+        cap(&q.id_sets, "id_set_var"),
+        cap(&q.id_sets, "id_set_init"),
+    );
+    for_each_match(&q.id_sets, root, src, |caps| {
+        let (Some(var), Some(init)) = (get(caps, c_var), get(caps, c_init)) else {
+            return;
+        };
+        let mut set = None;
+        let mut filter = None;
+        let mut c = init.walk();
+        for pair in init.named_children(&mut c) {
+            if pair.kind() != "initializer_pair" {
+                continue;
+            }
+            let field = pair
+                .child_by_field_name("designator")
+                .and_then(|d| d.named_child(0))
+                .map(|f| text(f, src));
+            let value = pair.child_by_field_name("value").map(|v| match v.kind() {
+                "pointer_expression" => v
+                    .child_by_field_name("argument")
+                    .map(|a| text(a, src))
+                    .unwrap_or_default(),
+                _ => text(v, src),
+            });
+            match field.as_deref() {
+                Some("set") => set = value,
+                Some("filter") => filter = value,
+                _ => {}
+            }
+        }
+        rec.id_sets.push(RawIdSet {
+            var: text(var, src),
+            set,
+            filter,
+            line: pos(var).0,
+        });
+    });
+}

@@ -1,0 +1,252 @@
+//! Facts read from fixed places of the tree rather than from kfunc sources:
+//! the flag values (`include/linux/btf.h`), the implicit-argument types
+//! (`tools/bpf/resolve_btfids/main.c`) and the version (`Makefile`).
+
+use crate::manifest::{Diagnostic, Severity};
+use std::collections::BTreeMap;
+
+pub const FLAGS_HEADER: &str = "include/linux/btf.h";
+pub const RESOLVE_BTFIDS: &str = "tools/bpf/resolve_btfids/main.c";
+/// Used when the tree has no `kf_implicit_arg_types` list (before v6.19).
+pub const DEFAULT_IMPLICIT_TYPES: &[&str] = &["bpf_prog_aux", "btf_struct_meta"];
+
+/// Evaluates `#define KF_X <expr>` bodies: integers, `<<`, `|`, `+`, `BIT(n)`,
+/// parentheses and references to other defines. Undefined or unreadable
+/// values are reported, never guessed.
+pub fn evaluate_flags(
+    defines: &[(String, String, u32)],
+    path: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, u64> {
+    let raw: BTreeMap<&str, &str> = defines
+        .iter()
+        .map(|(n, v, _)| (n.as_str(), v.as_str()))
+        .collect();
+    let mut out = BTreeMap::new();
+    for (name, value, line) in defines {
+        match eval(value, &raw, 0) {
+            Some(v) => {
+                out.insert(name.clone(), v);
+            }
+            None => diags.push(Diagnostic::new(
+                Severity::Warning,
+                "flag-value",
+                path,
+                *line,
+                1,
+                format!("cannot evaluate `#define {name} {}`", value.trim()),
+            )),
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Num(u64),
+    Ident(String),
+    Op(&'static str),
+}
+
+fn tokenize(s: &str) -> Option<Vec<Tok>> {
+    let s = super::cond::normalise_expr(s);
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            let lit = s[start..i].trim_end_matches(['u', 'U', 'l', 'L']);
+            let v = if let Some(h) = lit.strip_prefix("0x").or_else(|| lit.strip_prefix("0X")) {
+                u64::from_str_radix(h, 16).ok()?
+            } else {
+                lit.parse().ok()?
+            };
+            out.push(Tok::Num(v));
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            out.push(Tok::Ident(s[start..i].to_string()));
+        } else if s[i..].starts_with("<<") {
+            out.push(Tok::Op("<<"));
+            i += 2;
+        } else {
+            let op = match c {
+                b'(' => "(",
+                b')' => ")",
+                b'|' => "|",
+                b'+' => "+",
+                _ => return None,
+            };
+            out.push(Tok::Op(op));
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+fn eval(expr: &str, defs: &BTreeMap<&str, &str>, depth: u32) -> Option<u64> {
+    if depth > 16 {
+        return None; // a define cycle
+    }
+    let toks = tokenize(expr)?;
+    let mut p = Parser {
+        toks: &toks,
+        pos: 0,
+        defs,
+        depth,
+    };
+    let v = p.or()?;
+    (p.pos == toks.len()).then_some(v)
+}
+
+struct Parser<'a> {
+    toks: &'a [Tok],
+    pos: usize,
+    defs: &'a BTreeMap<&'a str, &'a str>,
+    depth: u32,
+}
+
+impl Parser<'_> {
+    fn peek(&self, op: &str) -> bool {
+        matches!(self.toks.get(self.pos), Some(Tok::Op(o)) if *o == op)
+    }
+    fn or(&mut self) -> Option<u64> {
+        let mut v = self.shift()?;
+        while self.peek("|") {
+            self.pos += 1;
+            v |= self.shift()?;
+        }
+        Some(v)
+    }
+    fn shift(&mut self) -> Option<u64> {
+        let mut v = self.sum()?;
+        while self.peek("<<") {
+            self.pos += 1;
+            let by = self.sum()?;
+            v = v.checked_shl(u32::try_from(by).ok()?)?;
+        }
+        Some(v)
+    }
+    fn sum(&mut self) -> Option<u64> {
+        let mut v = self.atom()?;
+        while self.peek("+") {
+            self.pos += 1;
+            v = v.checked_add(self.atom()?)?;
+        }
+        Some(v)
+    }
+    fn atom(&mut self) -> Option<u64> {
+        let t = self.toks.get(self.pos)?.clone();
+        self.pos += 1;
+        match t {
+            Tok::Num(n) => Some(n),
+            Tok::Op("(") => {
+                let v = self.or()?;
+                self.peek(")").then(|| self.pos += 1)?;
+                Some(v)
+            }
+            Tok::Ident(name) if name == "BIT" || name == "BIT_ULL" => {
+                self.peek("(").then(|| self.pos += 1)?;
+                let n = self.or()?;
+                self.peek(")").then(|| self.pos += 1)?;
+                1u64.checked_shl(u32::try_from(n).ok()?)
+            }
+            Tok::Ident(name) => eval(self.defs.get(name.as_str())?, self.defs, self.depth + 1),
+            Tok::Op(_) => None,
+        }
+    }
+}
+
+/// `kf_implicit_arg_types[] = { "bpf_prog_aux", ... }` in resolve_btfids.
+pub fn implicit_types_from_resolve_btfids(src: &str) -> Option<Vec<String>> {
+    let start = src.find("kf_implicit_arg_types")?;
+    let rest = &src[start..];
+    let open = rest.find('{')?;
+    let close = rest[open..].find('}')? + open;
+    let body = &rest[open + 1..close];
+    let names: Vec<String> = body
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+/// `6.12.117` from the top Makefile's VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION.
+pub fn kernel_version(makefile: &str) -> Option<String> {
+    let get = |key: &str| -> Option<String> {
+        makefile.lines().take(40).find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    let (v, p) = (get("VERSION")?, get("PATCHLEVEL")?);
+    let mut s = format!("{v}.{p}");
+    if let Some(sub) = get("SUBLEVEL").filter(|s| !s.is_empty() && s != "0") {
+        s.push('.');
+        s.push_str(&sub);
+    }
+    if let Some(extra) = get("EXTRAVERSION") {
+        s.push_str(&extra);
+    }
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evaluates_kernel_flag_defines() {
+        let defs = vec![
+            ("KF_ACQUIRE".to_string(), "(1 << 0) /* c */".to_string(), 1),
+            ("KF_RELEASE".to_string(), "(1 << 1)".to_string(), 2),
+            (
+                "KF_BOTH".to_string(),
+                "(KF_ACQUIRE | KF_RELEASE)".to_string(),
+                3,
+            ),
+            ("KF_HEX".to_string(), "0x40U".to_string(), 4),
+            ("KF_BIT".to_string(), "BIT(12)".to_string(), 5),
+            ("KF_BAD".to_string(), "(1 << UNDEFINED)".to_string(), 6),
+            ("KF_LOOP".to_string(), "KF_LOOP".to_string(), 7),
+        ];
+        let mut d = Vec::new();
+        let v = evaluate_flags(&defs, "btf.h", &mut d);
+        assert_eq!(v["KF_ACQUIRE"], 1);
+        assert_eq!(v["KF_RELEASE"], 2);
+        assert_eq!(v["KF_BOTH"], 3);
+        assert_eq!(v["KF_HEX"], 64);
+        assert_eq!(v["KF_BIT"], 4096);
+        assert!(!v.contains_key("KF_BAD") && !v.contains_key("KF_LOOP"));
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].line, 6);
+    }
+
+    #[test]
+    fn version_and_implicit_types() {
+        let mk = "# c\nVERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION = -rc1\n";
+        assert_eq!(kernel_version(mk).as_deref(), Some("6.12.117-rc1"));
+        assert_eq!(
+            kernel_version("VERSION = 7\nPATCHLEVEL = 0\nSUBLEVEL = 0\nEXTRAVERSION =\n")
+                .as_deref(),
+            Some("7.0")
+        );
+        let src = "static const char *const kf_implicit_arg_types[] = {\n\t\"bpf_prog_aux\",\n\t\"btf_struct_meta\",\n};";
+        assert_eq!(
+            implicit_types_from_resolve_btfids(src).unwrap(),
+            vec!["bpf_prog_aux", "btf_struct_meta"]
+        );
+        assert_eq!(implicit_types_from_resolve_btfids("nothing"), None);
+    }
+}

@@ -1,0 +1,249 @@
+//! Walking the tree and the prefilter: every `.c` and `.h` file is read once,
+//! in parallel, and only those mentioning a kfunc construct are handed on, to
+//! a callback that runs in the walker's own thread (so parsing overlaps the
+//! reading of the rest of the tree). The others are remembered by path, for
+//! the rare second look (a set member defined without `__bpf_kfunc`).
+//!
+//! Symbolic links to files are read; links to directories are not followed
+//! (the kernel's `scripts/dtc/include-prefixes` would walk `arch/` again, and
+//! a link loop would never end), and each one is reported as a note.
+
+use crate::manifest::{Diagnostic, Severity};
+use aho_corasick::AhoCorasick;
+use globset::GlobSet;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Words whose presence makes a file worth parsing.
+pub const NEEDLES: &[&str] = &[
+    "BTF_ID_FLAGS",
+    "__bpf_kfunc",
+    "BTF_KFUNCS_START",
+    "BTF_SET8_START",
+    "register_btf_kfunc_id_set",
+    "register_btf_fmodret_id_set",
+    "btf_kfunc_id_set",
+    "magic_kfuncs",
+];
+
+/// Files larger than this are reported and not parsed.
+pub const MAX_FILE_SIZE: u64 = 64 << 20;
+
+#[derive(Default)]
+pub struct WalkOutput<T> {
+    /// What the callback made of each matching file.
+    pub matched: Vec<T>,
+    /// C sources and headers that did not match, for a second look.
+    pub unmatched: Vec<String>,
+    pub files_read: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn rel_path(root: &Path, p: &Path) -> String {
+    let r = p.strip_prefix(root).unwrap_or(p);
+    r.to_string_lossy().replace('\\', "/")
+}
+
+pub fn is_c_source(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "h"))
+}
+
+pub fn needles() -> AhoCorasick {
+    // Leftmost-first semantics let aho-corasick use its SIMD multi-literal
+    // searcher (Teddy); the default semantics fall back to a much slower
+    // rare-byte prefilter. The needles are constants: building cannot fail.
+    AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(NEEDLES)
+        .expect("constant needles")
+}
+
+/// Reads `path` into `buf` (reusing its allocation); Ok(false) when it is
+/// larger than the limit.
+pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    buf.clear();
+    let f = std::fs::File::open(path)?;
+    f.take(MAX_FILE_SIZE + 1).read_to_end(buf)?;
+    Ok(buf.len() as u64 <= MAX_FILE_SIZE)
+}
+
+fn diag(code: &str, sev: Severity, rel: &str, msg: String) -> Diagnostic {
+    Diagnostic::new(sev, code, rel, 0, 0, msg)
+}
+
+/// Walks `root`; `on_match(rel, bytes)` runs for each file the prefilter keeps.
+pub fn walk<T: Send>(
+    root: &Path,
+    exclude: &GlobSet,
+    threads: usize,
+    progress: &indicatif::ProgressBar,
+    on_match: &(dyn Fn(&str, &[u8]) -> T + Sync),
+) -> WalkOutput<(String, T)> {
+    let out: Mutex<WalkOutput<(String, T)>> = Mutex::new(WalkOutput {
+        matched: Vec::new(),
+        unmatched: Vec::new(),
+        files_read: 0,
+        diagnostics: Vec::new(),
+    });
+    let ac = needles();
+    let walker = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .hidden(true)
+        .follow_links(false)
+        .threads(threads)
+        .build_parallel();
+
+    struct Local<'a, T> {
+        part: WalkOutput<(String, T)>,
+        buf: Vec<u8>,
+        out: &'a Mutex<WalkOutput<(String, T)>>,
+    }
+    impl<T> Drop for Local<'_, T> {
+        fn drop(&mut self) {
+            // A poisoned lock means another walker thread panicked; its
+            // results are lost either way, ours are still worth keeping.
+            let mut o = self.out.lock().unwrap_or_else(|p| p.into_inner());
+            let part = std::mem::replace(
+                &mut self.part,
+                WalkOutput {
+                    matched: Vec::new(),
+                    unmatched: Vec::new(),
+                    files_read: 0,
+                    diagnostics: Vec::new(),
+                },
+            );
+            o.matched.extend(part.matched);
+            o.unmatched.extend(part.unmatched);
+            o.files_read += part.files_read;
+            o.diagnostics.extend(part.diagnostics);
+        }
+    }
+
+    walker.run(|| {
+        let ac = &ac;
+        let mut local = Local {
+            part: WalkOutput {
+                matched: Vec::new(),
+                unmatched: Vec::new(),
+                files_read: 0,
+                diagnostics: Vec::new(),
+            },
+            buf: Vec::with_capacity(1 << 20),
+            out: &out,
+        };
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    let path = err_path(&err)
+                        .map(|p| rel_path(root, p))
+                        .unwrap_or_default();
+                    local.part.diagnostics.push(diag(
+                        "walk-error",
+                        Severity::Warning,
+                        &path,
+                        format!("skipped: {}", err_text(&err)),
+                    ));
+                    return ignore::WalkState::Continue;
+                }
+            };
+            let path = entry.path();
+            let rel = rel_path(root, path);
+            let Some(ft) = entry.file_type() else {
+                return ignore::WalkState::Continue;
+            };
+            if !rel.is_empty() && exclude.is_match(&rel) {
+                return if ft.is_dir() {
+                    ignore::WalkState::Skip
+                } else {
+                    ignore::WalkState::Continue
+                };
+            }
+            if ft.is_symlink() {
+                match std::fs::metadata(path) {
+                    Ok(md) if md.is_dir() => {
+                        local.part.diagnostics.push(diag(
+                            "symlink-not-followed",
+                            Severity::Note,
+                            &rel,
+                            "a link to a directory; not followed".into(),
+                        ));
+                        return ignore::WalkState::Continue;
+                    }
+                    Ok(md) if md.is_file() => {}
+                    Ok(_) => return ignore::WalkState::Continue,
+                    Err(e) => {
+                        if is_c_source(path) {
+                            local.part.diagnostics.push(diag(
+                                "read-error",
+                                Severity::Warning,
+                                &rel,
+                                format!("dangling or unreadable link: {e}"),
+                            ));
+                        }
+                        return ignore::WalkState::Continue;
+                    }
+                }
+            } else if !ft.is_file() {
+                return ignore::WalkState::Continue;
+            }
+            if !is_c_source(path) {
+                return ignore::WalkState::Continue;
+            }
+            match read_into(path, &mut local.buf) {
+                Ok(true) => {
+                    local.part.files_read += 1;
+                    if local.part.files_read % 1024 == 0 {
+                        progress.inc(1024);
+                    }
+                    if ac.is_match(&local.buf) {
+                        let made = on_match(&rel, &local.buf);
+                        local.part.matched.push((rel, made));
+                    } else {
+                        local.part.unmatched.push(rel);
+                    }
+                    if local.buf.capacity() > 8 << 20 {
+                        local.buf = Vec::with_capacity(1 << 20);
+                    }
+                }
+                Ok(false) => local.part.diagnostics.push(diag(
+                    "file-too-large",
+                    Severity::Warning,
+                    &rel,
+                    format!("over the {MAX_FILE_SIZE} byte limit; not read"),
+                )),
+                Err(e) => local.part.diagnostics.push(diag(
+                    "read-error",
+                    Severity::Warning,
+                    &rel,
+                    format!("cannot read: {e}"),
+                )),
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut o = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    o.matched.sort_by(|a, b| a.0.cmp(&b.0));
+    o.unmatched.sort();
+    o
+}
+
+fn err_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            err_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child),
+        _ => None,
+    }
+}
+
+fn err_text(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. } => err_text(err),
+        ignore::Error::WithDepth { err, .. } => err_text(err),
+        other => other.to_string(),
+    }
+}
