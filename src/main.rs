@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Scan a kernel tree and write its manifest (the default command).
     Scan(ScanArgs),
+    /// Print the manifest's JSON Schema.
+    Schema,
 }
 
 #[derive(Args, Clone)]
@@ -59,6 +61,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Scan(a)) => run_scan(a),
+        Some(Command::Schema) => {
+            print!("{}", Manifest::json_schema());
+            ExitCode::SUCCESS
+        }
         None => run_scan(cli.scan),
     }
 }

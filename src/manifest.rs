@@ -3,12 +3,13 @@
 //! other tools; add fields freely, never rename, and bump `SCHEMA_VERSION`
 //! when a field's meaning changes. `schema/manifest.schema.json` describes it.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Manifest {
     pub schema_version: u32,
     pub generator: String,
@@ -25,7 +26,7 @@ pub struct Manifest {
 }
 
 /// How much of the tree was looked at; the same for the same tree.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct ScanStats {
     /// `.c` and `.h` files read.
     pub files_read: usize,
@@ -37,7 +38,9 @@ pub struct ScanStats {
     pub parse_error_nodes: usize,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SetKind {
     /// `BTF_KFUNCS_START` … `BTF_KFUNCS_END`
@@ -46,7 +49,7 @@ pub enum SetKind {
     Set8,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct KfuncSet {
     pub name: String,
     pub kind: SetKind,
@@ -57,7 +60,7 @@ pub struct KfuncSet {
     pub registrations: Vec<Registration>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SetEntry {
     pub name: String,
     /// Flags as written, in source order.
@@ -69,7 +72,7 @@ pub struct SetEntry {
     pub line: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Registration {
     /// `BPF_PROG_TYPE_*`, or `"fmodret"` for `register_btf_fmodret_id_set`.
     pub prog_type: String,
@@ -82,7 +85,7 @@ pub struct Registration {
     pub condition: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Kfunc {
     pub name: String,
     pub file: String,
@@ -104,7 +107,7 @@ pub struct Kfunc {
     pub magic: Option<Magic>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Param {
     pub name: String,
     /// The declared type without the parameter's name (`struct task_struct *`).
@@ -114,7 +117,7 @@ pub struct Param {
     pub annotation: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum MagicConvention {
     /// The magic-kfuncs proposal: `KF_MAGIC_ARGS` and `__magic` names.
@@ -123,7 +126,7 @@ pub enum MagicConvention {
     ImplicitArgs,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Magic {
     pub convention: MagicConvention,
     /// The name BPF programs call (the kfunc's own name).
@@ -136,7 +139,9 @@ pub struct Magic {
     pub legacy_impl: bool,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Error,
@@ -154,7 +159,7 @@ impl Severity {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub code: String,
@@ -198,6 +203,14 @@ impl Diagnostic {
 }
 
 impl Manifest {
+    /// The JSON Schema of the manifest, generated from these types.
+    pub fn json_schema() -> String {
+        let schema = schemars::schema_for!(Manifest);
+        let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
     pub fn from_json(text: &str) -> Result<Manifest, serde_json::Error> {
         serde_json::from_str(text)
     }

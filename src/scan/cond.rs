@@ -12,6 +12,7 @@ pub fn condition_of(node: Node, src: &[u8]) -> Option<String> {
     let mut cur = node;
     while let Some(parent) = cur.parent() {
         match parent.kind() {
+            "preproc_ifdef" if is_include_guard(parent, src) => {}
             "preproc_if" | "preproc_ifdef" | "preproc_elif" | "preproc_elifdef" => {
                 let is_alternative = parent
                     .child_by_field_name("alternative")
@@ -36,8 +37,33 @@ pub fn condition_of(node: Node, src: &[u8]) -> Option<String> {
         return None;
     }
     conjuncts.reverse();
+    if conjuncts.len() == 1 {
+        return conjuncts.pop();
+    }
     let parts: Vec<String> = conjuncts.iter().map(|c| wrap(c)).collect();
     Some(parts.join(" && "))
+}
+
+/// `#ifndef X` / `#define X` / … / `#endif` with no `#else`: a header's
+/// include guard, which conditions nothing.
+fn is_include_guard(node: Node, src: &[u8]) -> bool {
+    if node.child(0).map(|c| c.kind()) != Some("#ifndef")
+        || node.child_by_field_name("alternative").is_some()
+    {
+        return false;
+    }
+    let Some(name) = node.child_by_field_name("name") else {
+        return false;
+    };
+    let mut c = node.walk();
+    let first_item = node
+        .named_children(&mut c)
+        .find(|n| n.id() != name.id() && n.kind() != "comment");
+    first_item.is_some_and(|d| {
+        d.kind() == "preproc_def"
+            && d.child_by_field_name("name")
+                .is_some_and(|n| src[n.byte_range()] == src[name.byte_range()])
+    })
 }
 
 /// The test of one `#if`/`#ifdef`/`#elif` node.
@@ -146,13 +172,22 @@ fn closes_at_end(s: &str) -> bool {
     false
 }
 
+/// Parenthesises a conjunct that has an operator outside any parentheses.
 fn wrap(c: &str) -> String {
-    if c.contains("||") || c.contains("&&") || c.contains('?') {
-        if c.starts_with('(') && closes_at_end(c) {
-            c.to_string()
-        } else {
-            format!("({c})")
+    let mut depth = 0i32;
+    let bytes = c.as_bytes();
+    let mut top_level_op = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b'|' | b'&' if depth == 0 && bytes.get(i + 1) == Some(&b) => top_level_op = true,
+            b'?' if depth == 0 => top_level_op = true,
+            _ => {}
         }
+    }
+    if top_level_op {
+        format!("({c})")
     } else {
         c.to_string()
     }
@@ -197,12 +232,26 @@ mod tests {
             "#if IS_ENABLED(CONFIG_X) ||  defined (CONFIG_Y)\nint a;\n#else\nint b;\n#endif\n";
         assert_eq!(
             conds(src, "a;").as_deref(),
-            Some("(IS_ENABLED(CONFIG_X) || defined(CONFIG_Y))")
+            Some("IS_ENABLED(CONFIG_X) || defined(CONFIG_Y)")
         );
         assert_eq!(
             conds(src, "b;").as_deref(),
             Some("!(IS_ENABLED(CONFIG_X) || defined(CONFIG_Y))")
         );
+    }
+
+    #[test]
+    fn conjuncts_with_operators_are_parenthesised() {
+        let src = "#if A || B\n#ifdef C\nint a;\n#endif\n#elif D\nint b;\n#endif\n";
+        assert_eq!(conds(src, "a;").as_deref(), Some("(A || B) && defined(C)"));
+        assert_eq!(conds(src, "b;").as_deref(), Some("!(A || B) && D"));
+    }
+
+    #[test]
+    fn include_guards_condition_nothing() {
+        let src = "#ifndef _X_H\n#define _X_H\nint a;\n#ifndef Y\nint b;\n#endif\n#endif\n";
+        assert_eq!(conds(src, "a;"), None);
+        assert_eq!(conds(src, "b;").as_deref(), Some("!defined(Y)"));
     }
 
     #[test]

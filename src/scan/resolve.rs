@@ -178,7 +178,11 @@ pub fn resolve(inp: Inputs) -> Manifest {
             &inp.implicit_types,
             &mut diags,
         );
-        if magic.is_some() {
+        // The `magic_kfuncs` table belongs to the proposal's convention only.
+        if magic
+            .as_ref()
+            .is_some_and(|m| m.convention == MagicConvention::MagicArgs)
+        {
             flagged.insert(name.to_string());
         }
         kfuncs.push(Kfunc {
@@ -487,7 +491,7 @@ fn check_magic_tables(
                     file,
                     line,
                     1,
-                    format!("`{MAGIC_TABLE}` lists `{first}`, which no set flags {FLAG_MAGIC} or {FLAG_IMPLICIT}"),
+                    format!("`{MAGIC_TABLE}` lists `{first}`, which no set flags {FLAG_MAGIC}"),
                 ));
             }
         }

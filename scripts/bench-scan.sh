@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Times the full scan of a kernel tree against ripgrep listing the files that
+# mention a kfunc construct, over the same tree, warm cache, in the same run.
+# Target (issue 2): kfunc-scan's wall time at most 1.25 x ripgrep's; peak
+# memory under 200 MB.
+#
+#   scripts/bench-scan.sh [TREE] [RUNS]     TREE defaults to the 6.12 tree
+#                                           scripts/fetch-linux.sh provides
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+tree="${1:-$("$here/fetch-linux.sh" 6.12)}"
+runs="${2:-7}"
+command -v rg >/dev/null || { echo "bench-scan: ripgrep (Debian package ripgrep) is needed" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "bench-scan: /usr/bin/time (Debian package time) is needed" >&2; exit 2; }
+cargo build --release --quiet --manifest-path "$here/../Cargo.toml"
+bin="$here/../target/release/kfunc-scan"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+echo "tree: $tree ($(nproc) cores)"
+python3 "$here/bench-pair.py" "$runs" \
+    kfunc-scan "$bin -q '$tree' -o '$out'" \
+    ripgrep "rg -l -t c 'BTF_ID_FLAGS|__bpf_kfunc|BTF_KFUNCS_START' '$tree'"

@@ -1,0 +1,324 @@
+//! The scanner on a real kernel tree (Debian's linux-source-6.12, fetched by
+//! `scripts/fetch-linux.sh`; `.ci/run` sets KFUNC_SCAN_LINUX to it), checked
+//! against figures worked out independently by a plain line-by-line text scan
+//! of the same files. Without KFUNC_SCAN_LINUX the tests say so and skip.
+
+mod common;
+use common::*;
+use regex::Regex;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn tree() -> Option<PathBuf> {
+    match std::env::var_os("KFUNC_SCAN_LINUX") {
+        Some(p) if Path::new(&p).join("Makefile").is_file() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!(
+                "SKIPPED: set KFUNC_SCAN_LINUX to a kernel tree (scripts/fetch-linux.sh prints one) to run the real-kernel checks"
+            );
+            None
+        }
+    }
+}
+
+fn manifest(tree: &Path) -> &'static Value {
+    static M: OnceLock<Value> = OnceLock::new();
+    M.get_or_init(|| {
+        let out = run(&[tree.to_str().unwrap(), "-q"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        json(&out)
+    })
+}
+
+/// What a plain text scan sees: sets as (file, name, kind) with their
+/// entries as (name, flags text); `__bpf_kfunc` definitions; registrations.
+/// (name, flags as written when the entry is complete on its line)
+type TextEntry = (String, Option<String>);
+/// (file, set name)
+type SetKey = (String, String);
+
+#[derive(Default)]
+struct TextScan {
+    /// set → (kind, entries)
+    sets: BTreeMap<SetKey, (String, Vec<TextEntry>)>,
+    attr_functions: BTreeSet<String>,
+    registrations: usize,
+}
+
+fn text_scan(root: &Path) -> TextScan {
+    let start = Regex::new(r"^BTF_(KFUNCS|SET8)_START\((\w+)\)").unwrap();
+    let end = Regex::new(r"^BTF_(KFUNCS|SET8)_END\((\w+)\)").unwrap();
+    let entry =
+        Regex::new(r"^BTF_ID_FLAGS\(func,\s*(\w+)\s*(?:,\s*(.*?)\s*)?(\))?\s*;?\s*$").unwrap();
+    let attr = Regex::new(r"^__bpf_kfunc\s").unwrap();
+    let name = Regex::new(r"(\w+)\s*\(").unwrap();
+    let register = Regex::new(r"\bregister_btf_(kfunc|fmodret)_id_set\s*\(\s*[&A-Z]").unwrap();
+    let mut out = TextScan::default();
+    let walker = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .hidden(true)
+        .follow_links(false)
+        .build();
+    for e in walker.flatten() {
+        let p = e.path();
+        if !e.file_type().is_some_and(|t| t.is_file())
+            || !matches!(p.extension().and_then(|x| x.to_str()), Some("c" | "h"))
+        {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(p) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        if !(text.contains("BTF_")
+            || text.contains("__bpf_kfunc")
+            || text.contains("register_btf_"))
+        {
+            continue;
+        }
+        let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut open: Option<(String, String, Vec<TextEntry>)> = None;
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(c) = start.captures(line) {
+                open = Some((c[2].to_string(), c[1].to_lowercase(), Vec::new()));
+            } else if end.is_match(line) {
+                if let Some((n, k, es)) = open.take() {
+                    out.sets.insert((rel.clone(), n), (k, es));
+                }
+            } else if let (Some(c), Some(o)) = (entry.captures(line), open.as_mut()) {
+                // flags only for an entry complete on its line
+                let flags = c
+                    .get(3)
+                    .map(|_| c.get(2).map_or(String::new(), |f| f.as_str().to_string()));
+                o.2.push((c[1].to_string(), flags));
+            }
+            if attr.is_match(line) {
+                let joined = lines[i..lines.len().min(i + 4)].join(" ");
+                let after = joined.trim_start_matches("__bpf_kfunc");
+                if let Some(c) = name.captures(after) {
+                    out.attr_functions.insert(c[1].to_string());
+                }
+            }
+            let code = line.trim_start();
+            if !code.starts_with('*') && !code.starts_with("/*") && !code.starts_with("//") {
+                out.registrations += register.find_iter(line).count();
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_set_and_entry_matches_a_plain_text_scan() {
+    let Some(root) = tree() else { return };
+    let m = manifest(&root);
+    let text = text_scan(&root);
+    type Entries = Vec<(String, Vec<String>)>;
+    let mut got: BTreeMap<SetKey, (String, Entries)> = BTreeMap::new();
+    for s in m["sets"].as_array().unwrap() {
+        let entries = s["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let flags = e["flags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.as_str().unwrap().to_string())
+                    .collect();
+                (e["name"].as_str().unwrap().to_string(), flags)
+            })
+            .collect();
+        got.insert(
+            (
+                s["file"].as_str().unwrap().to_string(),
+                s["name"].as_str().unwrap().to_string(),
+            ),
+            (s["kind"].as_str().unwrap().to_string(), entries),
+        );
+    }
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        text.sets.keys().collect::<Vec<_>>(),
+        "the same sets"
+    );
+    let mut entries = 0;
+    for (key, (kind, want)) in &text.sets {
+        let (gkind, have) = &got[key];
+        assert_eq!(gkind, kind, "{key:?}: kind");
+        let names: Vec<&String> = have.iter().map(|e| &e.0).collect();
+        let want_names: Vec<&String> = want.iter().map(|e| &e.0).collect();
+        assert_eq!(names, want_names, "{key:?}: entries in source order");
+        for ((n, flags_text), (_, flags)) in want.iter().zip(have) {
+            if let Some(ft) = flags_text {
+                let want_flags: Vec<String> = ft
+                    .split('|')
+                    .map(|f| f.trim().to_string())
+                    .filter(|f| !f.is_empty() && f != "0")
+                    .collect();
+                assert_eq!(&want_flags, flags, "{key:?} {n}: flags as written");
+            }
+        }
+        entries += want.len();
+    }
+    eprintln!(
+        "real tree: {} sets, {} entries, agreeing with the text scan",
+        text.sets.len(),
+        entries
+    );
+}
+
+#[test]
+fn every_kfunc_has_a_definition_or_a_reason_and_every_flag_resolves() {
+    let Some(root) = tree() else { return };
+    let m = manifest(&root);
+    let defined: BTreeSet<&str> = m["kfuncs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    let explained: BTreeSet<String> = m["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "missing-definition")
+        .map(|d| {
+            d["message"]
+                .as_str()
+                .unwrap()
+                .split('`')
+                .nth(1)
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let mut n = 0;
+    for s in m["sets"].as_array().unwrap() {
+        for e in s["entries"].as_array().unwrap() {
+            let name = e["name"].as_str().unwrap();
+            assert!(
+                defined.contains(name) || explained.contains(name),
+                "{name} in {} has neither a definition nor a diagnostic",
+                s["name"]
+            );
+            assert!(
+                !e["flags_value"].is_null(),
+                "{name}: flags {:?} unresolved",
+                e["flags"]
+            );
+            n += 1;
+        }
+    }
+    assert!(m["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["code"] != "unknown-flag"));
+    eprintln!("real tree: {n} entries, all defined or explained, all flags resolved");
+}
+
+#[test]
+fn every_bpf_kfunc_definition_is_found() {
+    let Some(root) = tree() else { return };
+    let m = manifest(&root);
+    let text = text_scan(&root);
+    let found: BTreeSet<String> = m["kfuncs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["bpf_kfunc_attr"] == true)
+        .map(|k| k["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(found, text.attr_functions);
+    eprintln!(
+        "real tree: {} functions defined with __bpf_kfunc",
+        found.len()
+    );
+}
+
+#[test]
+fn every_registration_call_is_resolved() {
+    let Some(root) = tree() else { return };
+    let m = manifest(&root);
+    let text = text_scan(&root);
+    let resolved: usize = m["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["registrations"].as_array().unwrap().len())
+        .sum();
+    let unresolved = m["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "unresolved-registration")
+        .count();
+    assert_eq!(resolved + unresolved, text.registrations);
+    assert_eq!(unresolved, 0);
+    eprintln!("real tree: {resolved} registration calls, all resolved to a set");
+}
+
+#[test]
+fn spot_checks_of_flags_and_prototypes() {
+    let Some(root) = tree() else { return };
+    let m = manifest(&root);
+    let kfunc = |n: &str| {
+        m["kfuncs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == n)
+            .cloned()
+            .unwrap()
+    };
+    let entry = |n: &str| {
+        m["sets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["entries"].as_array().unwrap().iter())
+            .find(|e| e["name"] == n)
+            .cloned()
+            .unwrap()
+    };
+    // KF_ACQUIRE | KF_RET_NULL | KF_RELEASE, from the tree's btf.h
+    assert_eq!(entry("bpf_ct_insert_entry")["flags_value"], 7);
+    assert_eq!(
+        entry("crash_kexec")["condition"],
+        "defined(CONFIG_CRASH_DUMP)"
+    );
+    let w = kfunc("bpf_wq_set_callback_impl");
+    let params = w["params"].as_array().unwrap();
+    assert_eq!(params.len(), 4);
+    assert_eq!(params[3]["name"], "aux__ign");
+    assert_eq!(params[3]["type"], "void *");
+    assert_eq!(params[3]["annotation"], "__ign");
+    assert_eq!(
+        params[1]["type"],
+        "int (*)(void *map, int *key, void *value)"
+    );
+    assert_eq!(
+        kfunc("bpf_task_acquire")["return_type"],
+        "struct task_struct *"
+    );
+    let d = kfunc("bpf_dynptr_slice");
+    assert_eq!(d["params"][3]["annotation"], "__szk");
+    assert_eq!(d["prog_types"], serde_json::json!(["BPF_PROG_TYPE_UNSPEC"]));
+    assert_eq!(m["flag_values"]["KF_RCU_PROTECTED"], 1 << 11);
+    assert!(m["kernel_version"].as_str().unwrap().starts_with("6.12."));
+}
+
+#[test]
+fn output_is_identical_with_one_thread() {
+    let Some(root) = tree() else { return };
+    let m = manifest(&root);
+    let one = run(&[root.to_str().unwrap(), "-q", "--jobs", "1"]);
+    assert_eq!(&json(&one), m);
+    let again = run(&[root.to_str().unwrap(), "-q"]);
+    assert_eq!(one.stdout, again.stdout, "byte-identical");
+}
