@@ -4,6 +4,8 @@
 //! resolve) produces a [`manifest::Manifest`]; consumers read it. The `btf`
 //! module reads and writes BTF and knows nothing of kfuncs.
 
+pub mod btf;
 pub mod manifest;
 pub mod output;
+pub mod patch;
 pub mod scan;

@@ -30,6 +30,48 @@ enum Command {
     Scan(ScanArgs),
     /// Print the manifest's JSON Schema.
     Schema,
+    /// Insert the paired foo / foo_impl entries into a vmlinux or module BTF.
+    PatchBtf(PatchArgs),
+    /// Check a BTF (raw or ELF) with this module's validator, then with the
+    /// running kernel (bpf BPF_BTF_LOAD; needs root or CAP_BPF).
+    BtfCheck {
+        /// The BTF to check.
+        file: PathBuf,
+        /// Its base, for a split BTF.
+        #[arg(long, value_name = "FILE")]
+        base: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct PatchArgs {
+    /// The manifest `kfunc-scan TREE` wrote for this kernel.
+    #[arg(long, value_name = "FILE")]
+    manifest: PathBuf,
+    /// Raw BTF (`/sys/kernel/btf/vmlinux`, a dumped .BTF) or an ELF object with a .BTF section.
+    #[arg(long, value_name = "FILE")]
+    btf: PathBuf,
+    /// Where to write the result (same format as the input).
+    #[arg(short, long, value_name = "FILE", required_unless_present = "in_place")]
+    output: Option<PathBuf>,
+    /// Replace the input (atomically).
+    #[arg(long, conflicts_with = "output")]
+    in_place: bool,
+    /// The base BTF of a split BTF (a module's BTF on top of vmlinux).
+    #[arg(long, value_name = "FILE")]
+    base: Option<PathBuf>,
+    /// Add `bpf_kfunc` (and `bpf_fastcall` for KF_FASTCALL) decl tags where missing.
+    #[arg(long)]
+    add_decl_tags: bool,
+    /// A kfunc of the manifest missing from the BTF is an error.
+    #[arg(long)]
+    strict: bool,
+    /// Write a JSON summary here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Print only errors.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args, Clone)]
@@ -61,6 +103,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Scan(a)) => run_scan(a),
+        Some(Command::PatchBtf(a)) => run_patch(a),
+        Some(Command::BtfCheck { file, base }) => run_btf_check(&file, base.as_deref()),
         Some(Command::Schema) => {
             print!("{}", Manifest::json_schema());
             ExitCode::SUCCESS
@@ -134,5 +178,156 @@ fn report(m: &Manifest, quiet: bool) {
             count(Severity::Error),
             count(Severity::Warning),
         );
+    }
+}
+
+/// Reads a BTF blob from a raw file or an ELF object's .BTF section.
+fn read_btf_file(path: &std::path::Path) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+    if kfunc_scan::btf::elf::is_elf(&bytes) {
+        let btf = kfunc_scan::btf::elf::read_btf(&bytes)
+            .map_err(|e| format!("{}: error[elf]: {e}", path.display()))?;
+        Ok((btf, bytes))
+    } else {
+        Ok((bytes, Vec::new()))
+    }
+}
+
+fn run_patch(a: PatchArgs) -> ExitCode {
+    use kfunc_scan::btf::Btf;
+    use kfunc_scan::patch::{patch, PatchError, PatchOptions};
+    let fail = |msg: String| {
+        eprintln!("{msg}");
+        ExitCode::from(2)
+    };
+    let text = match std::fs::read_to_string(&a.manifest) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: error[read]: {e}", a.manifest.display())),
+    };
+    let manifest = match Manifest::from_json(&text) {
+        Ok(m) => m,
+        Err(e) => {
+            return fail(format!(
+                "{}:{}:{}: error[manifest]: {e}",
+                a.manifest.display(),
+                e.line(),
+                e.column()
+            ))
+        }
+    };
+    let base = match &a.base {
+        None => None,
+        Some(p) => match read_btf_file(p) {
+            Err(msg) => return fail(msg),
+            Ok((raw, _)) => match Btf::parse(&raw, None) {
+                Ok(b) => Some(b),
+                Err(e) => return fail(format!("{}: error[btf]: {e}", p.display())),
+            },
+        },
+    };
+    let (raw, elf) = match read_btf_file(&a.btf) {
+        Ok(x) => x,
+        Err(msg) => return fail(msg),
+    };
+    let mut btf = match Btf::parse(&raw, base) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
+    };
+    drop(raw);
+    let opts = PatchOptions {
+        add_decl_tags: a.add_decl_tags,
+        strict: a.strict,
+    };
+    let report = match patch(&mut btf, &manifest, &opts) {
+        Ok(r) => r,
+        Err(PatchError::Refused(list)) => {
+            for r in list {
+                eprintln!("{}: error[refused]: {r}", a.btf.display());
+            }
+            eprintln!("{}: nothing written", a.btf.display());
+            return ExitCode::from(1);
+        }
+        Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
+    };
+    let out_bytes = btf.to_bytes();
+    let out_bytes = if elf.is_empty() {
+        out_bytes
+    } else {
+        match kfunc_scan::btf::elf::replace_btf(&elf, out_bytes) {
+            Ok(b) => b,
+            Err(e) => return fail(format!("{}: error[elf]: {e}", a.btf.display())),
+        }
+    };
+    let target = a.output.clone().unwrap_or_else(|| a.btf.clone());
+    if let Err(e) = write_atomic(&target, &out_bytes) {
+        return fail(format!("{}: error[write]: {e}", target.display()));
+    }
+    if let Some(r) = &a.report {
+        let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
+        json.push('\n');
+        if let Err(e) = write_atomic(r, json.as_bytes()) {
+            return fail(format!("{}: error[write]: {e}", r.display()));
+        }
+    }
+    if !a.quiet {
+        for w in &report.warnings {
+            eprintln!("{}: warning[patch]: {w}", a.btf.display());
+        }
+        eprintln!(
+            "kfunc-scan patch-btf: {} pairs added, {} legacy pairs, {} already patched, {} decl tags added, {} kfuncs not in this BTF; types {} -> {}",
+            report.pairs_added.len(),
+            report.legacy_pairs.len(),
+            report.already_patched.len(),
+            report.decl_tags_added.len(),
+            report.missing.len(),
+            report.types_before,
+            report.types_after
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Exit 0: the kernel accepted it; 1: rejected (by us or the kernel); 2:
+/// unreadable, or the kernel could not be asked (the reason is printed).
+fn run_btf_check(file: &std::path::Path, base: Option<&std::path::Path>) -> ExitCode {
+    use kfunc_scan::btf::{kernel, Btf};
+    let parse = |p: &std::path::Path, base: Option<Btf>| -> Result<Btf, (u8, String)> {
+        let (raw, _) = read_btf_file(p).map_err(|m| (2, m))?;
+        Btf::parse(&raw, base).map_err(|e| (1, format!("{}: error[btf]: {e}", p.display())))
+    };
+    let base = match base.map(|b| parse(b, None)).transpose() {
+        Ok(b) => b,
+        Err((code, msg)) => {
+            eprintln!("{msg}");
+            return ExitCode::from(code);
+        }
+    };
+    let btf = match parse(file, base) {
+        Ok(b) => b,
+        Err((code, msg)) => {
+            eprintln!("{msg}");
+            return ExitCode::from(code);
+        }
+    };
+    match kernel::load(&kernel::standalone(&btf)) {
+        Ok(()) => {
+            println!(
+                "{}: accepted by the running kernel ({} types)",
+                file.display(),
+                btf.end_id() - 1
+            );
+            ExitCode::SUCCESS
+        }
+        Err(kernel::LoadError::Unavailable(why)) => {
+            eprintln!(
+                "{}: note[btf-check]: valid BTF here, but the kernel cannot be asked: {why}",
+                file.display()
+            );
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("{}: error[kernel]: {e}", file.display());
+            ExitCode::from(1)
+        }
     }
 }

@@ -1,0 +1,101 @@
+//! The running kernel as a BTF validator: `bpf(BPF_BTF_LOAD)` with a log.
+//! The syscall takes no base BTF, so a split BTF is checked joined onto its
+//! base (types then strings concatenated: no ID or offset changes).
+
+use super::Btf;
+
+const BPF_BTF_LOAD: libc::c_long = 18;
+const LOG_SIZE: usize = 64 << 20;
+
+#[repr(C)]
+#[derive(Default)]
+struct BtfLoadAttr {
+    btf: u64,
+    btf_log_buf: u64,
+    btf_size: u32,
+    btf_log_size: u32,
+    btf_log_level: u32,
+    btf_log_true_size: u32,
+    btf_flags: u32,
+    btf_token_fd: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The kernel cannot be asked (no permission, no BPF, not Linux).
+    #[error("BPF_BTF_LOAD unavailable here: {0}")]
+    Unavailable(String),
+    /// The kernel looked at the BTF and refused it.
+    #[error("the kernel rejected the BTF ({errno}): {log}")]
+    Rejected { errno: String, log: String },
+}
+
+/// A standalone blob of `btf` with its base (if any) in front.
+pub fn standalone(btf: &Btf) -> Vec<u8> {
+    match btf.base() {
+        None => btf.to_bytes(),
+        Some(base) => {
+            let mut joined = base.clone();
+            joined.append_split(btf);
+            joined.to_bytes()
+        }
+    }
+}
+
+/// Loads `blob`; on a refusal, loads it again with a verbose log and
+/// returns the log's last lines (the verbose log of a vmlinux-sized BTF
+/// lists every type, so it is not asked for on the first try).
+pub fn load(blob: &[u8]) -> Result<(), LoadError> {
+    match try_load(blob, None) {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            if matches!(
+                err.raw_os_error(),
+                Some(libc::EPERM) | Some(libc::ENOSYS) | Some(libc::EACCES)
+            ) {
+                return Err(LoadError::Unavailable(err.to_string()));
+            }
+            let mut log = vec![0u8; LOG_SIZE];
+            let _ = try_load(blob, Some(&mut log));
+            let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+            let text = String::from_utf8_lossy(&log[..end]);
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(12)..].join("\n");
+            Err(LoadError::Rejected {
+                errno: err.to_string(),
+                log: tail,
+            })
+        }
+    }
+}
+
+fn try_load(blob: &[u8], log: Option<&mut Vec<u8>>) -> Result<(), std::io::Error> {
+    let (log_ptr, log_size, log_level) = match log {
+        Some(l) => (l.as_mut_ptr() as u64, l.len() as u32, 1),
+        None => (0, 0, 0),
+    };
+    let attr = BtfLoadAttr {
+        btf: blob.as_ptr() as u64,
+        btf_log_buf: log_ptr,
+        btf_size: blob.len() as u32,
+        btf_log_size: log_size,
+        btf_log_level: log_level,
+        ..Default::default()
+    };
+    // SAFETY: `attr` points at `blob` and the log buffer, both alive for the
+    // call; the size passed is the struct's.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_BTF_LOAD,
+            &attr as *const BtfLoadAttr,
+            std::mem::size_of::<BtfLoadAttr>() as u32,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a file descriptor the kernel just gave us.
+    unsafe { libc::close(fd as libc::c_int) };
+    Ok(())
+}

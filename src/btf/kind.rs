@@ -1,0 +1,110 @@
+//! BTF kinds and the size of each one's kind-specific data.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Kind {
+    Int = 1,
+    Ptr = 2,
+    Array = 3,
+    Struct = 4,
+    Union = 5,
+    Enum = 6,
+    Fwd = 7,
+    Typedef = 8,
+    Volatile = 9,
+    Const = 10,
+    Restrict = 11,
+    Func = 12,
+    FuncProto = 13,
+    Var = 14,
+    Datasec = 15,
+    Float = 16,
+    DeclTag = 17,
+    TypeTag = 18,
+    Enum64 = 19,
+}
+
+impl Kind {
+    pub fn from_u8(k: u8) -> Option<Kind> {
+        use Kind::*;
+        Some(match k {
+            1 => Int,
+            2 => Ptr,
+            3 => Array,
+            4 => Struct,
+            5 => Union,
+            6 => Enum,
+            7 => Fwd,
+            8 => Typedef,
+            9 => Volatile,
+            10 => Const,
+            11 => Restrict,
+            12 => Func,
+            13 => FuncProto,
+            14 => Var,
+            15 => Datasec,
+            16 => Float,
+            17 => DeclTag,
+            18 => TypeTag,
+            19 => Enum64,
+            _ => return None,
+        })
+    }
+
+    pub fn from_info(info: u32) -> Option<Kind> {
+        Kind::from_u8(((info >> 24) & 0x1f) as u8)
+    }
+
+    /// Bytes of kind-specific data after the common 12-byte header.
+    pub fn extra_len(self, vlen: u16) -> usize {
+        let v = usize::from(vlen);
+        match self {
+            Kind::Int | Kind::Var | Kind::DeclTag => 4,
+            Kind::Array => 12,
+            Kind::Struct | Kind::Union | Kind::Datasec | Kind::Enum64 => 12 * v,
+            Kind::Enum | Kind::FuncProto => 8 * v,
+            _ => 0,
+        }
+    }
+
+    /// Kinds whose `size_or_type` names another type.
+    pub fn refers(self) -> bool {
+        matches!(
+            self,
+            Kind::Ptr
+                | Kind::Typedef
+                | Kind::Volatile
+                | Kind::Const
+                | Kind::Restrict
+                | Kind::Func
+                | Kind::Var
+                | Kind::DeclTag
+                | Kind::TypeTag
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        use Kind::*;
+        match self {
+            Int => "INT",
+            Ptr => "PTR",
+            Array => "ARRAY",
+            Struct => "STRUCT",
+            Union => "UNION",
+            Enum => "ENUM",
+            Fwd => "FWD",
+            Typedef => "TYPEDEF",
+            Volatile => "VOLATILE",
+            Const => "CONST",
+            Restrict => "RESTRICT",
+            Func => "FUNC",
+            FuncProto => "FUNC_PROTO",
+            Var => "VAR",
+            Datasec => "DATASEC",
+            Float => "FLOAT",
+            DeclTag => "DECL_TAG",
+            TypeTag => "TYPE_TAG",
+            Enum64 => "ENUM64",
+        }
+    }
+}

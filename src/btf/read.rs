@@ -1,0 +1,320 @@
+//! Reading and validating a BTF blob. Malformed input is an error naming
+//! what is wrong and where; nothing here panics on any input.
+
+use super::{Btf, Endian, Kind, HEADER_LEN, MAGIC, MAX_TYPE_ID};
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BtfError {
+    #[error("{len} bytes is too short for a BTF header")]
+    TooShort { len: usize },
+    #[error("bad magic {found:#06x} (BTF starts with 0xeb9f)")]
+    BadMagic { found: u16 },
+    #[error("unsupported BTF version {0}")]
+    BadVersion(u8),
+    #[error("header length {hdr_len} is not within 24..={len}")]
+    BadHeaderLen { hdr_len: u32, len: usize },
+    #[error("{what} section (offset {off}, {size} bytes) lies outside the {avail} bytes after the header")]
+    SectionOutOfBounds {
+        what: &'static str,
+        off: u32,
+        size: u32,
+        avail: usize,
+    },
+    #[error("{what} is not 4-byte aligned ({value})")]
+    Misaligned { what: &'static str, value: u32 },
+    #[error("the type and string sections overlap")]
+    Overlap,
+    #[error("the string section does not end with a NUL byte")]
+    StringsNotTerminated,
+    #[error("the string section of a base BTF must start with a NUL byte")]
+    StringsNoLeadingNul,
+    #[error("type [{id}] at byte {at} of the type section is truncated")]
+    TruncatedType { id: u32, at: usize },
+    #[error("type [{id}] at byte {at} of the type section has unknown kind {kind}")]
+    UnknownKind { id: u32, kind: u32, at: usize },
+    #[error("type [{id}] names string offset {off}, past the strings' end {end}")]
+    StringOutOfRange { id: u32, off: u32, end: u32 },
+    #[error("type [{at}] refers to type [{id}], which does not exist")]
+    TypeIdOutOfRange { id: u32, at: u32 },
+    #[error("type [{at}] ({kind}) must refer to a {want}, not to type [{id}]")]
+    WrongTarget {
+        at: u32,
+        kind: &'static str,
+        want: &'static str,
+        id: u32,
+    },
+    #[error("decl tag [{at}] has component index {idx}, out of range for type [{target}]")]
+    BadComponent { at: u32, idx: i32, target: u32 },
+    #[error("types [{id}] … form a reference cycle")]
+    Cycle { id: u32 },
+    #[error("more types than BTF can number (type IDs stop at {MAX_TYPE_ID:#x})")]
+    TooManyTypes,
+    #[error("type [{id}] is not a FUNC of this BTF: only those can be repointed")]
+    NotEditable { id: u32 },
+    #[error("the base BTF is big-endian and this one little-endian, or the reverse")]
+    BaseEndian,
+}
+
+fn u16_at(e: Endian, b: &[u8]) -> u16 {
+    match e {
+        Endian::Little => u16::from_le_bytes([b[0], b[1]]),
+        Endian::Big => u16::from_be_bytes([b[0], b[1]]),
+    }
+}
+
+pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, BtfError> {
+    if data.len() < HEADER_LEN {
+        return Err(BtfError::TooShort { len: data.len() });
+    }
+    let endian = match [data[0], data[1]] {
+        [0x9f, 0xeb] => Endian::Little,
+        [0xeb, 0x9f] => Endian::Big,
+        _ => {
+            return Err(BtfError::BadMagic {
+                found: u16::from_le_bytes([data[0], data[1]]),
+            })
+        }
+    };
+    debug_assert_eq!(u16_at(endian, data), MAGIC);
+    if let Some(b) = &base {
+        if b.endian != endian {
+            return Err(BtfError::BaseEndian);
+        }
+    }
+    let version = data[2];
+    if version != 1 {
+        return Err(BtfError::BadVersion(version));
+    }
+    let flags = data[3];
+    let e = endian;
+    let hdr_len = e.u32(&data[4..8]);
+    if (hdr_len as usize) < HEADER_LEN || hdr_len as usize > data.len() {
+        return Err(BtfError::BadHeaderLen {
+            hdr_len,
+            len: data.len(),
+        });
+    }
+    let [type_off, type_len, str_off, str_len] = [8, 12, 16, 20].map(|o| e.u32(&data[o..o + 4]));
+    let body = &data[hdr_len as usize..];
+    let section = |what, off: u32, size: u32| -> Result<&[u8], BtfError> {
+        let end = off.checked_add(size).map(|x| x as usize);
+        match end {
+            Some(end) if end <= body.len() => Ok(&body[off as usize..end]),
+            _ => Err(BtfError::SectionOutOfBounds {
+                what,
+                off,
+                size,
+                avail: body.len(),
+            }),
+        }
+    };
+    let types = section("type", type_off, type_len)?;
+    let strings = section("string", str_off, str_len)?;
+    for (what, value) in [
+        ("type section offset", type_off),
+        ("type section length", type_len),
+    ] {
+        if value % 4 != 0 {
+            return Err(BtfError::Misaligned { what, value });
+        }
+    }
+    let overlap = type_len > 0
+        && str_len > 0
+        && type_off < str_off.saturating_add(str_len)
+        && str_off < type_off.saturating_add(type_len);
+    if overlap {
+        return Err(BtfError::Overlap);
+    }
+    if strings.last().is_some_and(|&b| b != 0) {
+        return Err(BtfError::StringsNotTerminated);
+    }
+    if base.is_none() && strings.first() != Some(&0) {
+        return Err(BtfError::StringsNoLeadingNul);
+    }
+
+    // Index the records.
+    let first_id = base.as_ref().map_or(1, |b| b.end_id());
+    let mut offsets = Vec::with_capacity(types.len() / 16);
+    let mut at = 0usize;
+    while at < types.len() {
+        let id = first_id + offsets.len() as u32;
+        if id > MAX_TYPE_ID {
+            return Err(BtfError::TooManyTypes);
+        }
+        if types.len() - at < 12 {
+            return Err(BtfError::TruncatedType { id, at });
+        }
+        let info = e.u32(&types[at + 4..at + 8]);
+        let kind = Kind::from_info(info).ok_or(BtfError::UnknownKind {
+            id,
+            kind: (info >> 24) & 0x1f,
+            at,
+        })?;
+        let len = 12 + kind.extra_len((info & 0xffff) as u16);
+        if types.len() - at < len {
+            return Err(BtfError::TruncatedType { id, at });
+        }
+        offsets.push(at as u32);
+        at += len;
+    }
+
+    let btf = Btf {
+        endian,
+        version,
+        flags,
+        header_extra: data[HEADER_LEN..hdr_len as usize].to_vec(),
+        types: types.to_vec(),
+        original_count: offsets.len() as u32,
+        offsets,
+        original_strings_len: strings.len(),
+        strings: strings.to_vec(),
+        added_strings: HashMap::new(),
+        base: base.map(Box::new),
+    };
+    validate(&btf)?;
+    Ok(btf)
+}
+
+/// References, string offsets, decl tag components and cycles of own types.
+fn validate(btf: &Btf) -> Result<(), BtfError> {
+    let end = btf.end_id();
+    let str_end = btf.strings_end();
+    let check_id = |id: u32, at: u32| {
+        if id >= end {
+            Err(BtfError::TypeIdOutOfRange { id, at })
+        } else {
+            Ok(())
+        }
+    };
+    let check_str = |off: u32, id: u32| {
+        if off >= str_end.max(1) {
+            Err(BtfError::StringOutOfRange {
+                id,
+                off,
+                end: str_end,
+            })
+        } else {
+            Ok(())
+        }
+    };
+    for t in btf.own_types() {
+        check_str(t.name_off, t.id)?;
+        if t.kind.refers() {
+            check_id(t.size_or_type, t.id)?;
+        }
+        match t.kind {
+            Kind::Array => {
+                check_id(t.word(0), t.id)?;
+                check_id(t.word(1), t.id)?;
+            }
+            Kind::Struct | Kind::Union => {
+                for i in 0..usize::from(t.vlen) {
+                    check_str(t.word(3 * i), t.id)?;
+                    check_id(t.word(3 * i + 1), t.id)?;
+                }
+            }
+            Kind::Enum => {
+                for i in 0..usize::from(t.vlen) {
+                    check_str(t.word(2 * i), t.id)?;
+                }
+            }
+            Kind::Enum64 => {
+                for i in 0..usize::from(t.vlen) {
+                    check_str(t.word(3 * i), t.id)?;
+                }
+            }
+            Kind::FuncProto => {
+                check_id(t.size_or_type, t.id)?;
+                for (name, ty) in t.params() {
+                    check_str(name, t.id)?;
+                    check_id(ty, t.id)?;
+                }
+            }
+            Kind::Datasec => {
+                for i in 0..usize::from(t.vlen) {
+                    check_id(t.word(3 * i), t.id)?;
+                }
+            }
+            Kind::Func => {
+                let target = btf.get(t.size_or_type);
+                if target.is_none_or(|p| p.kind != Kind::FuncProto) {
+                    return Err(BtfError::WrongTarget {
+                        at: t.id,
+                        kind: "FUNC",
+                        want: "FUNC_PROTO",
+                        id: t.size_or_type,
+                    });
+                }
+            }
+            Kind::DeclTag => {
+                let idx = t.component_idx();
+                let target = btf.get(t.size_or_type).ok_or(BtfError::TypeIdOutOfRange {
+                    id: t.size_or_type,
+                    at: t.id,
+                })?;
+                let components = match target.kind {
+                    Kind::Struct | Kind::Union => Some(u32::from(target.vlen)),
+                    Kind::Func => btf.get(target.size_or_type).map(|p| u32::from(p.vlen)),
+                    _ => None,
+                };
+                let ok = match (idx, components) {
+                    (-1, _) => true,
+                    (i, Some(n)) if i >= 0 => (i as u32) < n,
+                    _ => false,
+                };
+                if !ok {
+                    return Err(BtfError::BadComponent {
+                        at: t.id,
+                        idx,
+                        target: t.size_or_type,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    find_cycle(btf)
+}
+
+/// A cycle through references that do not pass a struct, union or function
+/// prototype (`const` of a `typedef` of itself, a pointer to itself) has no
+/// meaning and sends a consumer's type resolution round for ever.
+fn find_cycle(btf: &Btf) -> Result<(), BtfError> {
+    let first = btf.first_id();
+    let n = btf.own_count() as usize;
+    // 0 unvisited, 1 on the current path, 2 done
+    let mut state = vec![0u8; n];
+    let next = |id: u32| -> Option<u32> {
+        let t = btf.get(id)?;
+        let to = match t.kind {
+            k if k.refers() => t.size_or_type,
+            Kind::Array => t.word(0),
+            _ => return None,
+        };
+        (to >= first && to != 0).then_some(to)
+    };
+    for start in 0..n {
+        if state[start] != 0 {
+            continue;
+        }
+        // each type has at most one outgoing edge here: follow the chain
+        let mut path = Vec::new();
+        let mut cur = Some(first + start as u32);
+        while let Some(id) = cur {
+            let i = (id - first) as usize;
+            match state[i] {
+                1 => return Err(BtfError::Cycle { id }),
+                2 => break,
+                _ => {}
+            }
+            state[i] = 1;
+            path.push(i);
+            cur = next(id);
+        }
+        for i in path {
+            state[i] = 2;
+        }
+    }
+    Ok(())
+}
