@@ -9,3 +9,4 @@ pub mod manifest;
 pub mod output;
 pub mod patch;
 pub mod scan;
+pub mod synth;

@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use kfunc_scan::manifest::{Manifest, Severity};
-use kfunc_scan::output::write_atomic;
+use kfunc_scan::output::{write_atomic, write_atomic_with};
 use kfunc_scan::scan::{scan, ScanOptions};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -32,6 +32,12 @@ enum Command {
     Schema,
     /// Insert the paired foo / foo_impl entries into a vmlinux or module BTF.
     PatchBtf(PatchArgs),
+    /// (Tests and benchmarks) a manifest derived from a BTF's bpf_kfunc tags.
+    #[command(hide = true)]
+    SynthManifest {
+        #[arg(long)]
+        btf: PathBuf,
+    },
     /// Check a BTF (raw or ELF) with this module's validator, then with the
     /// running kernel (bpf BPF_BTF_LOAD; needs root or CAP_BPF).
     BtfCheck {
@@ -104,6 +110,22 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Scan(a)) => run_scan(a),
         Some(Command::PatchBtf(a)) => run_patch(a),
+        Some(Command::SynthManifest { btf }) => {
+            let parsed = read_btf_file(&btf).and_then(|(raw, _)| {
+                kfunc_scan::btf::Btf::parse(&raw, None)
+                    .map_err(|e| format!("{}: error[btf]: {e}", btf.display()))
+            });
+            match parsed {
+                Ok(b) => {
+                    print!("{}", kfunc_scan::synth::manifest_from_btf(&b).to_json());
+                    ExitCode::SUCCESS
+                }
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Some(Command::BtfCheck { file, base }) => run_btf_check(&file, base.as_deref()),
         Some(Command::Schema) => {
             print!("{}", Manifest::json_schema());
@@ -219,7 +241,7 @@ fn run_patch(a: PatchArgs) -> ExitCode {
         None => None,
         Some(p) => match read_btf_file(p) {
             Err(msg) => return fail(msg),
-            Ok((raw, _)) => match Btf::parse(&raw, None) {
+            Ok((raw, _)) => match Btf::parse_owned(raw, None) {
                 Ok(b) => Some(b),
                 Err(e) => return fail(format!("{}: error[btf]: {e}", p.display())),
             },
@@ -229,11 +251,10 @@ fn run_patch(a: PatchArgs) -> ExitCode {
         Ok(x) => x,
         Err(msg) => return fail(msg),
     };
-    let mut btf = match Btf::parse(&raw, base) {
+    let mut btf = match Btf::parse_owned(raw, base) {
         Ok(b) => b,
         Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
     };
-    drop(raw);
     let opts = PatchOptions {
         add_decl_tags: a.add_decl_tags,
         strict: a.strict,
@@ -249,17 +270,17 @@ fn run_patch(a: PatchArgs) -> ExitCode {
         }
         Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
     };
-    let out_bytes = btf.to_bytes();
-    let out_bytes = if elf.is_empty() {
-        out_bytes
+    let target = a.output.clone().unwrap_or_else(|| a.btf.clone());
+    let written = if elf.is_empty() {
+        // raw BTF: streamed from its parts, never copied whole
+        write_atomic_with(&target, |w| btf.write_to(w))
     } else {
-        match kfunc_scan::btf::elf::replace_btf(&elf, out_bytes) {
-            Ok(b) => b,
+        match kfunc_scan::btf::elf::replace_btf(&elf, btf.to_bytes()) {
+            Ok(b) => write_atomic(&target, &b),
             Err(e) => return fail(format!("{}: error[elf]: {e}", a.btf.display())),
         }
     };
-    let target = a.output.clone().unwrap_or_else(|| a.btf.clone());
-    if let Err(e) = write_atomic(&target, &out_bytes) {
+    if let Err(e) = written {
         return fail(format!("{}: error[write]: {e}", target.display()));
     }
     if let Some(r) = &a.report {

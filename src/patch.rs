@@ -13,8 +13,9 @@
 
 use crate::btf::{Btf, Kind, NewType};
 use crate::manifest::{Kfunc, Manifest, SetKind};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 pub const TAG_KFUNC: &str = "bpf_kfunc";
 pub const TAG_FASTCALL: &str = "bpf_fastcall";
@@ -135,21 +136,22 @@ pub fn patch(btf: &mut Btf, m: &Manifest, opts: &PatchOptions) -> Result<Report,
         .collect();
 
     // Own FUNCs and decl tags of interest, by name and by target.
-    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    let mut wanted: FxHashSet<&[u8]> = FxHashSet::default();
     for k in &considered {
-        wanted.insert(k.name.clone());
+        wanted.insert(k.name.as_bytes());
         if let Some(mg) = &k.magic {
-            wanted.insert(mg.impl_name.clone());
+            wanted.insert(mg.impl_name.as_bytes());
         }
     }
-    let mut funcs: HashMap<String, Vec<u32>> = HashMap::new();
-    let mut tags: HashMap<u32, Vec<Tag>> = HashMap::new();
+    let mut funcs: HashMap<String, Vec<u32>> = HashMap::default();
+    let mut tags: HashMap<u32, Vec<Tag>> = HashMap::default();
     for t in btf.own_types() {
         match t.kind {
             Kind::Func => {
-                let name = btf.name(&t);
+                let name = btf.str_at(t.name_off).unwrap_or(b"");
                 if wanted.contains(name) {
-                    funcs.entry(name.to_string()).or_default().push(t.id);
+                    let name = String::from_utf8_lossy(name).into_owned();
+                    funcs.entry(name).or_default().push(t.id);
                 }
             }
             Kind::DeclTag => tags.entry(t.size_or_type).or_default().push(Tag {
@@ -178,7 +180,7 @@ pub fn patch(btf: &mut Btf, m: &Manifest, opts: &PatchOptions) -> Result<Report,
     };
 
     let mut refused = Vec::new();
-    let mut new_protos: HashMap<NewType, u32> = HashMap::new();
+    let mut new_protos: HashMap<NewType, u32> = HashMap::default();
     for k in considered {
         let func_id = match funcs.get(&k.name).map(Vec::as_slice) {
             None | Some([]) => {

@@ -32,14 +32,10 @@ pub enum LoadError {
 
 /// A standalone blob of `btf` with its base (if any) in front.
 pub fn standalone(btf: &Btf) -> Vec<u8> {
-    match btf.base() {
-        None => btf.to_bytes(),
-        Some(base) => {
-            let mut joined = base.clone();
-            joined.append_split(btf);
-            joined.to_bytes()
-        }
-    }
+    let mut out = Vec::new();
+    // writing to a Vec cannot fail
+    let _ = btf.write_standalone(&mut out);
+    out
 }
 
 /// Loads `blob`; on a refusal, loads it again with a verbose log and

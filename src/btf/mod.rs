@@ -45,6 +45,10 @@ impl Endian {
 }
 
 /// A BTF blob: a base (vmlinux) or a split BTF on top of one (a module).
+///
+/// The blob as read is kept whole (`data`); its type and string sections are
+/// ranges of it. Appended types and strings go to their own buffers, and a
+/// blob is written from those parts, so a large BTF is never copied.
 #[derive(Debug, Clone)]
 pub struct Btf {
     pub endian: Endian,
@@ -52,15 +56,18 @@ pub struct Btf {
     pub flags: u8,
     /// Header bytes past the 24 this module knows, kept as they were.
     header_extra: Vec<u8>,
-    /// The type section: original records, then appended ones.
-    types: Vec<u8>,
-    /// Byte offset of each own type record in `types`, by local index.
+    data: Vec<u8>,
+    types_at: usize,
+    types_len: usize,
+    strings_at: usize,
+    strings_len: usize,
+    new_types: Vec<u8>,
+    new_strings: Vec<u8>,
+    /// Where each own type record starts, by local index: below `types_len`
+    /// in the original section, from `types_len` on in `new_types`.
     offsets: Vec<u32>,
     /// Own types present when read.
     original_count: u32,
-    /// The string section: original bytes, then appended strings.
-    strings: Vec<u8>,
-    original_strings_len: usize,
     /// Appended strings by content, for reuse.
     added_strings: HashMap<Vec<u8>, u32>,
     base: Option<Box<Btf>>,
@@ -96,6 +103,51 @@ impl<'a> TypeRef<'a> {
     /// DECL_TAG's component index (-1: the whole declaration).
     pub fn component_idx(&self) -> i32 {
         self.word(0) as i32
+    }
+}
+
+/// Own types in ID order: records are contiguous, so each is decoded where
+/// the previous one ended (the sections were checked when read).
+pub struct OwnTypes<'a> {
+    parts: [&'a [u8]; 2],
+    part: usize,
+    at: usize,
+    id: u32,
+    endian: Endian,
+}
+
+impl<'a> Iterator for OwnTypes<'a> {
+    type Item = TypeRef<'a>;
+
+    fn next(&mut self) -> Option<TypeRef<'a>> {
+        while self.part < 2 && self.at >= self.parts[self.part].len() {
+            self.part += 1;
+            self.at = 0;
+        }
+        let buf = *self.parts.get(self.part)?;
+        let rec = buf.get(self.at..)?;
+        if rec.len() < 12 {
+            return None;
+        }
+        let e = self.endian;
+        let info = e.u32(&rec[4..8]);
+        let kind = Kind::from_info(info)?;
+        let vlen = (info & 0xffff) as u16;
+        let len = 12 + kind.extra_len(vlen);
+        let extra = rec.get(12..len)?;
+        let t = TypeRef {
+            id: self.id,
+            kind,
+            name_off: e.u32(&rec[0..4]),
+            vlen,
+            kflag: info >> 31 == 1,
+            size_or_type: e.u32(&rec[8..12]),
+            extra,
+            endian: e,
+        };
+        self.at += len;
+        self.id += 1;
+        Some(t)
     }
 }
 
@@ -144,9 +196,35 @@ impl NewType {
 }
 
 impl Btf {
+    /// A new base BTF with no types, to build from scratch.
+    pub fn empty(endian: Endian) -> Btf {
+        Btf {
+            endian,
+            version: 1,
+            flags: 0,
+            header_extra: Vec::new(),
+            data: vec![0],
+            types_at: 0,
+            types_len: 0,
+            strings_at: 0,
+            strings_len: 1,
+            new_types: Vec::new(),
+            new_strings: Vec::new(),
+            offsets: Vec::new(),
+            original_count: 0,
+            added_strings: HashMap::new(),
+            base: None,
+        }
+    }
+
     /// Reads and validates a raw BTF blob. `base` is the vmlinux BTF a split
     /// BTF (a module's) builds on.
     pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, BtfError> {
+        read::parse(data.to_vec(), base)
+    }
+
+    /// As `parse`, keeping `data` rather than copying it.
+    pub fn parse_owned(data: Vec<u8>, base: Option<Btf>) -> Result<Btf, BtfError> {
         read::parse(data, base)
     }
 
@@ -178,7 +256,15 @@ impl Btf {
     }
 
     fn strings_end(&self) -> u32 {
-        self.strings_base() + self.strings.len() as u32
+        self.strings_base() + (self.strings_len + self.new_strings.len()) as u32
+    }
+
+    fn original_strings(&self) -> &[u8] {
+        &self.data[self.strings_at..self.strings_at + self.strings_len]
+    }
+
+    fn original_types(&self) -> &[u8] {
+        &self.data[self.types_at..self.types_at + self.types_len]
     }
 
     /// The string at `off` (base strings below the split's own), without its NUL.
@@ -187,7 +273,12 @@ impl Btf {
         if off < sb {
             return self.base.as_ref()?.str_at(off);
         }
-        let s = self.strings.get((off - sb) as usize..)?;
+        let o = (off - sb) as usize;
+        let s = if o < self.strings_len {
+            &self.original_strings()[o..]
+        } else {
+            self.new_strings.get(o - self.strings_len..)?
+        };
         let end = memchr::memchr(0, s)?;
         Some(&s[..end])
     }
@@ -206,11 +297,13 @@ impl Btf {
         }
         let idx = (id - first) as usize;
         let off = *self.offsets.get(idx)? as usize;
-        let end = self
-            .offsets
-            .get(idx + 1)
-            .map_or(self.types.len(), |&o| o as usize);
-        let rec = &self.types[off..end];
+        let total = self.types_len + self.new_types.len();
+        let end = self.offsets.get(idx + 1).map_or(total, |&o| o as usize);
+        let rec = if off < self.types_len {
+            &self.original_types()[off..end]
+        } else {
+            &self.new_types[off - self.types_len..end - self.types_len]
+        };
         let e = self.endian;
         let info = e.u32(&rec[4..8]);
         Some(TypeRef {
@@ -225,9 +318,15 @@ impl Btf {
         })
     }
 
-    /// Own types, in ID order.
-    pub fn own_types(&self) -> impl Iterator<Item = TypeRef<'_>> + '_ {
-        (self.first_id()..self.end_id()).filter_map(|id| self.get(id))
+    /// Own types, in ID order, decoded one after the other.
+    pub fn own_types(&self) -> OwnTypes<'_> {
+        OwnTypes {
+            parts: [self.original_types(), &self.new_types],
+            part: 0,
+            at: 0,
+            id: self.first_id(),
+            endian: self.endian,
+        }
     }
 
     /// Rewrites the `type` field of own FUNC `id`: the one in-place edit allowed.
@@ -240,7 +339,13 @@ impl Btf {
         }
         let off = self.offsets[(id - self.first_id()) as usize] as usize;
         let bytes = self.endian.put_u32(proto);
-        self.types[off + 8..off + 12].copy_from_slice(&bytes);
+        let at = if off < self.types_len {
+            &mut self.data[self.types_at + off + 8..self.types_at + off + 12]
+        } else {
+            let o = off - self.types_len;
+            &mut self.new_types[o + 8..o + 12]
+        };
+        at.copy_from_slice(&bytes);
         Ok(())
     }
 
@@ -252,12 +357,13 @@ impl Btf {
         }
         let e = self.endian;
         let info = (u32::from(t.kflag) << 31) | ((t.kind as u32) << 24) | u32::from(t.vlen);
-        self.offsets.push(self.types.len() as u32);
+        self.offsets
+            .push((self.types_len + self.new_types.len()) as u32);
         for w in [t.name_off, info, t.size_or_type]
             .iter()
             .chain(t.extra.iter())
         {
-            self.types.extend_from_slice(&e.put_u32(*w));
+            self.new_types.extend_from_slice(&e.put_u32(*w));
         }
         Ok(id)
     }
@@ -272,35 +378,41 @@ impl Btf {
             return off;
         }
         let off = self.strings_end();
-        self.strings.extend_from_slice(s.as_bytes());
-        self.strings.push(0);
+        self.new_strings.extend_from_slice(s.as_bytes());
+        self.new_strings.push(0);
         self.added_strings.insert(s.as_bytes().to_vec(), off);
         off
     }
 
     /// Offsets of those of `wanted` already in the string sections (own, then
-    /// base), in one pass over each.
+    /// base), in one pass over each. A string is only compared with the
+    /// wanted ones of its length and first byte: a vmlinux has 100k+ strings.
     pub fn find_strings<'w>(&self, wanted: &[&'w str]) -> HashMap<&'w str, u32> {
         let mut found = HashMap::new();
         if wanted.is_empty() {
             return found;
         }
-        let by_bytes: HashMap<&[u8], &'w str> = wanted.iter().map(|w| (w.as_bytes(), *w)).collect();
-        let mut scan = |section: &[u8], base: u32| {
-            let mut start = 0usize;
-            for (i, &b) in section.iter().enumerate() {
-                if b == 0 {
-                    if let Some(w) = by_bytes.get(&section[start..i]) {
+        let mut by_shape: rustc_hash::FxHashMap<(usize, u8), Vec<&'w str>> = Default::default();
+        for w in wanted.iter().filter(|w| !w.is_empty()) {
+            by_shape
+                .entry((w.len(), w.as_bytes()[0]))
+                .or_default()
+                .push(*w);
+        }
+        let section = self.original_strings();
+        let base = self.strings_base();
+        let mut start = 0usize;
+        for nul in memchr::memchr_iter(0, section) {
+            if nul > start {
+                if let Some(cands) = by_shape.get(&(nul - start, section[start])) {
+                    let s = &section[start..nul];
+                    if let Some(w) = cands.iter().find(|w| w.as_bytes() == s) {
                         found.entry(*w).or_insert(base + start as u32);
                     }
-                    start = i + 1;
                 }
             }
-        };
-        scan(
-            &self.strings[..self.original_strings_len],
-            self.strings_base(),
-        );
+            start = nul + 1;
+        }
         if let Some(b) = &self.base {
             for (w, off) in b.find_strings(wanted) {
                 found.entry(w).or_insert(off);
@@ -309,29 +421,48 @@ impl Btf {
         found
     }
 
-    /// Appends a split BTF's types and strings to this, its base: the result
-    /// is one standalone BTF in which every ID and string offset is unchanged.
-    pub fn append_split(&mut self, split: &Btf) {
-        for &off in &split.offsets {
-            self.offsets.push(self.types.len() as u32 + off);
-        }
-        self.types.extend_from_slice(&split.types);
-        self.strings.extend_from_slice(&split.strings);
+    /// The type section's parts: as read (edited in place), then appended.
+    fn type_parts(&self) -> [&[u8]; 2] {
+        [self.original_types(), &self.new_types]
     }
 
-    /// The raw blob: header, types, strings.
+    fn string_parts(&self) -> [&[u8]; 2] {
+        [self.original_strings(), &self.new_strings]
+    }
+
+    /// Writes the raw blob: header, types, strings.
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write::write(self, &self.type_parts(), &self.string_parts(), w)
+    }
+
+    /// A standalone blob of a split BTF joined onto its base: types then
+    /// strings concatenated, so every ID and string offset stays as it was.
+    /// For a base BTF, the blob itself.
+    pub fn write_standalone(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match &self.base {
+            None => self.write_to(w),
+            Some(b) => {
+                let [t1, t2] = b.type_parts();
+                let [t3, t4] = self.type_parts();
+                let [s1, s2] = b.string_parts();
+                let [s3, s4] = self.string_parts();
+                write::write(b, &[t1, t2, t3, t4], &[s1, s2, s3, s4], w)
+            }
+        }
+    }
+
+    /// The raw blob.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            HEADER_LEN + self.header_extra.len() + self.types.len() + self.strings.len(),
-        );
-        write::write(self, &mut out);
+        let mut out = Vec::with_capacity(HEADER_LEN + self.types_len() + self.strings_len());
+        // writing to a Vec cannot fail
+        let _ = self.write_to(&mut out);
         out
     }
 
     pub fn types_len(&self) -> usize {
-        self.types.len()
+        self.types_len + self.new_types.len()
     }
     pub fn strings_len(&self) -> usize {
-        self.strings.len()
+        self.strings_len + self.new_strings.len()
     }
 }

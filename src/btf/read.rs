@@ -63,7 +63,7 @@ fn u16_at(e: Endian, b: &[u8]) -> u16 {
     }
 }
 
-pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, BtfError> {
+pub fn parse(data: Vec<u8>, base: Option<Btf>) -> Result<Btf, BtfError> {
     if data.len() < HEADER_LEN {
         return Err(BtfError::TooShort { len: data.len() });
     }
@@ -76,7 +76,7 @@ pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, BtfError> {
             })
         }
     };
-    debug_assert_eq!(u16_at(endian, data), MAGIC);
+    debug_assert_eq!(u16_at(endian, &data), MAGIC);
     if let Some(b) = &base {
         if b.endian != endian {
             return Err(BtfError::BaseEndian);
@@ -159,16 +159,21 @@ pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, BtfError> {
         at += len;
     }
 
+    let (types_len, strings_len) = (types.len(), strings.len());
     let btf = Btf {
         endian,
         version,
         flags,
         header_extra: data[HEADER_LEN..hdr_len as usize].to_vec(),
-        types: types.to_vec(),
+        types_at: hdr_len as usize + type_off as usize,
+        types_len,
+        strings_at: hdr_len as usize + str_off as usize,
+        strings_len,
+        data,
+        new_types: Vec::new(),
+        new_strings: Vec::new(),
         original_count: offsets.len() as u32,
         offsets,
-        original_strings_len: strings.len(),
-        strings: strings.to_vec(),
         added_strings: HashMap::new(),
         base: base.map(Box::new),
     };
@@ -180,6 +185,7 @@ pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, BtfError> {
 fn validate(btf: &Btf) -> Result<(), BtfError> {
     let end = btf.end_id();
     let str_end = btf.strings_end();
+    let first = btf.first_id();
     let check_id = |id: u32, at: u32| {
         if id >= end {
             Err(BtfError::TypeIdOutOfRange { id, at })
@@ -198,15 +204,20 @@ fn validate(btf: &Btf) -> Result<(), BtfError> {
             Ok(())
         }
     };
+    // For the cycle check: the one type each own type refers to through a
+    // chain that a struct, union or prototype does not break (0: none).
+    let mut edge = vec![0u32; btf.own_count() as usize];
     for t in btf.own_types() {
         check_str(t.name_off, t.id)?;
         if t.kind.refers() {
             check_id(t.size_or_type, t.id)?;
+            edge[(t.id - first) as usize] = t.size_or_type;
         }
         match t.kind {
             Kind::Array => {
                 check_id(t.word(0), t.id)?;
                 check_id(t.word(1), t.id)?;
+                edge[(t.id - first) as usize] = t.word(0);
             }
             Kind::Struct | Kind::Union => {
                 for i in 0..usize::from(t.vlen) {
@@ -274,45 +285,40 @@ fn validate(btf: &Btf) -> Result<(), BtfError> {
             _ => {}
         }
     }
-    find_cycle(btf)
+    find_cycle(first, &edge)
 }
 
 /// A cycle through references that do not pass a struct, union or function
 /// prototype (`const` of a `typedef` of itself, a pointer to itself) has no
-/// meaning and sends a consumer's type resolution round for ever.
-fn find_cycle(btf: &Btf) -> Result<(), BtfError> {
-    let first = btf.first_id();
-    let n = btf.own_count() as usize;
-    // 0 unvisited, 1 on the current path, 2 done
-    let mut state = vec![0u8; n];
-    let next = |id: u32| -> Option<u32> {
-        let t = btf.get(id)?;
-        let to = match t.kind {
-            k if k.refers() => t.size_or_type,
-            Kind::Array => t.word(0),
-            _ => return None,
-        };
-        (to >= first && to != 0).then_some(to)
-    };
-    for start in 0..n {
+/// meaning and sends a consumer's type resolution round for ever. Each type
+/// has at most one such edge, so following chains with three colours finds
+/// any cycle in linear time. Base types cannot refer back into a split.
+fn find_cycle(first: u32, edge: &[u32]) -> Result<(), BtfError> {
+    // 0 unvisited, 1 on the current chain, 2 done
+    let mut state = vec![0u8; edge.len()];
+    let mut chain = Vec::new();
+    for start in 0..edge.len() {
         if state[start] != 0 {
             continue;
         }
-        // each type has at most one outgoing edge here: follow the chain
-        let mut path = Vec::new();
-        let mut cur = Some(first + start as u32);
-        while let Some(id) = cur {
-            let i = (id - first) as usize;
+        chain.clear();
+        let mut cur = Some(start);
+        while let Some(i) = cur {
             match state[i] {
-                1 => return Err(BtfError::Cycle { id }),
+                1 => {
+                    return Err(BtfError::Cycle {
+                        id: first + i as u32,
+                    })
+                }
                 2 => break,
                 _ => {}
             }
             state[i] = 1;
-            path.push(i);
-            cur = next(id);
+            chain.push(i);
+            let to = edge[i];
+            cur = (to >= first).then(|| (to - first) as usize);
         }
-        for i in path {
+        for &i in &chain {
             state[i] = 2;
         }
     }

@@ -1,0 +1,89 @@
+//! A manifest derived from a BTF alone, for exercising `patch-btf` on a real
+//! kernel BTF whose source is not at hand (tests, benchmarks). Every FUNC
+//! carrying a `bpf_kfunc` decl tag becomes a kfunc of one set, with its
+//! parameter names from the BTF; those whose last parameter is a pointer are
+//! marked as if that parameter were verifier-supplied (KF_IMPLICIT_ARGS).
+//! That is not what the kernel declares: it is a realistic amount and shape
+//! of work on a real BTF.
+
+use crate::btf::{Btf, Kind};
+use crate::manifest::*;
+use std::collections::BTreeMap;
+
+pub fn manifest_from_btf(btf: &Btf) -> Manifest {
+    let mut tagged: BTreeMap<String, u32> = BTreeMap::new();
+    for t in btf.own_types() {
+        if t.kind == Kind::DeclTag && btf.name(&t) == "bpf_kfunc" {
+            if let Some(f) = btf.get(t.size_or_type).filter(|f| f.kind == Kind::Func) {
+                tagged.insert(btf.name(&f).to_string(), f.id);
+            }
+        }
+    }
+    let mut kfuncs = Vec::new();
+    let mut entries = Vec::new();
+    for (name, id) in &tagged {
+        let Some(proto) = btf.get(*id).and_then(|f| btf.get(f.size_or_type)) else {
+            continue;
+        };
+        let params: Vec<Param> = proto
+            .params()
+            .map(|(n, _)| Param {
+                name: String::from_utf8_lossy(btf.str_at(n).unwrap_or(b"")).into_owned(),
+                ty: String::new(),
+                annotation: None,
+            })
+            .collect();
+        let last_is_ptr = proto
+            .params()
+            .last()
+            .and_then(|(_, ty)| btf.get(ty))
+            .is_some_and(|t| t.kind == Kind::Ptr);
+        let magic = (last_is_ptr && !params.is_empty()).then(|| Magic {
+            convention: MagicConvention::ImplicitArgs,
+            bpf_name: name.clone(),
+            impl_name: format!("{name}_impl"),
+            omitted_params: vec![params.len() - 1],
+            legacy_impl: false,
+        });
+        let flags: Vec<String> = magic
+            .iter()
+            .map(|_| "KF_IMPLICIT_ARGS".to_string())
+            .collect();
+        entries.push(SetEntry {
+            name: name.clone(),
+            flags: flags.clone(),
+            flags_value: None,
+            condition: None,
+            line: 0,
+        });
+        kfuncs.push(Kfunc {
+            name: name.clone(),
+            file: String::new(),
+            line: 0,
+            bpf_kfunc_attr: true,
+            return_type: String::new(),
+            params,
+            sets: vec!["synthetic".into()],
+            prog_types: vec![],
+            flags,
+            condition: None,
+            doc: None,
+            magic,
+        });
+    }
+    Manifest {
+        schema_version: SCHEMA_VERSION,
+        generator: format!("kfunc-scan {} synth-manifest", env!("CARGO_PKG_VERSION")),
+        sets: vec![KfuncSet {
+            name: "synthetic".into(),
+            kind: SetKind::Kfuncs,
+            file: String::new(),
+            line: 0,
+            end_line: None,
+            entries,
+            registrations: vec![],
+        }],
+        kfuncs,
+        ..Default::default()
+    }
+}

@@ -1,0 +1,166 @@
+//! The BTF reader on malformed input: every case is a clear error, never a
+//! panic. Blobs are built with the crate's writer, then damaged.
+
+use kfunc_scan::btf::{Btf, BtfError, Endian, Kind, NewType};
+
+fn int_type(b: &mut Btf) -> u32 {
+    let name = b.add_string("int");
+    b.add_type(&NewType {
+        kind: Kind::Int,
+        name_off: name,
+        vlen: 0,
+        kflag: false,
+        size_or_type: 4,
+        extra: vec![(1 << 24) | 32],
+    })
+    .unwrap()
+}
+
+/// int; const int; int f(int a); and a decl tag on f.
+fn good() -> Vec<u8> {
+    let mut b = Btf::empty(Endian::Little);
+    let int = int_type(&mut b);
+    b.add_type(&NewType {
+        kind: Kind::Const,
+        name_off: 0,
+        vlen: 0,
+        kflag: false,
+        size_or_type: int,
+        extra: vec![],
+    })
+    .unwrap();
+    let a = b.add_string("a");
+    let proto = b.add_type(&NewType::func_proto(int, &[(a, int)])).unwrap();
+    let f = b.add_string("f");
+    let func = b.add_type(&NewType::func(f, 1, proto)).unwrap();
+    let tag = b.add_string("bpf_kfunc");
+    b.add_type(&NewType::decl_tag(tag, func, -1, false))
+        .unwrap();
+    b.to_bytes()
+}
+
+fn err(bytes: &[u8]) -> BtfError {
+    match Btf::parse(bytes, None) {
+        Ok(_) => panic!("accepted a malformed blob"),
+        Err(e) => e,
+    }
+}
+
+fn put(bytes: &mut [u8], at: usize, v: u32) {
+    bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+const HDR: usize = 24;
+
+#[test]
+fn the_good_blob_is_good() {
+    let b = Btf::parse(&good(), None).unwrap();
+    assert_eq!(b.end_id(), 6);
+}
+
+#[test]
+fn truncated_anywhere() {
+    let g = good();
+    for cut in 0..g.len() {
+        assert!(Btf::parse(&g[..cut], None).is_err(), "cut at {cut}");
+    }
+    assert_eq!(err(&g[..10]), BtfError::TooShort { len: 10 });
+}
+
+#[test]
+fn bad_magic_and_version() {
+    let mut g = good();
+    g[0] = 0;
+    assert!(matches!(err(&g), BtfError::BadMagic { .. }));
+    let mut g = good();
+    g[2] = 2;
+    assert_eq!(err(&g), BtfError::BadVersion(2));
+}
+
+#[test]
+fn sections_out_of_bounds() {
+    let mut g = good();
+    put(&mut g, 20, 1 << 30); // str_len
+    assert!(matches!(
+        err(&g),
+        BtfError::SectionOutOfBounds { what: "string", .. }
+    ));
+    let mut g = good();
+    put(&mut g, 8, 2); // type_off misaligned
+    assert!(matches!(
+        err(&g),
+        BtfError::Misaligned { .. } | BtfError::Overlap | BtfError::TruncatedType { .. }
+    ));
+    let mut g = good();
+    put(&mut g, 4, 1000); // hdr_len past the end
+    assert!(matches!(err(&g), BtfError::BadHeaderLen { .. }));
+}
+
+#[test]
+fn string_offset_out_of_range() {
+    let mut g = good();
+    put(&mut g, HDR, 9999); // name_off of type [1]
+    assert!(matches!(err(&g), BtfError::StringOutOfRange { id: 1, .. }));
+}
+
+#[test]
+fn type_id_out_of_range() {
+    let mut g = good();
+    put(&mut g, HDR + 16 + 8, 77); // CONST [2] → [77]
+    assert_eq!(err(&g), BtfError::TypeIdOutOfRange { id: 77, at: 2 });
+}
+
+#[test]
+fn reference_cycle() {
+    let mut g = good();
+    put(&mut g, HDR + 16 + 8, 2); // CONST [2] → itself
+    assert_eq!(err(&g), BtfError::Cycle { id: 2 });
+}
+
+#[test]
+fn unknown_kind_and_bad_decl_tag() {
+    let mut g = good();
+    put(&mut g, HDR + 4, 31 << 24); // kind 31
+    assert!(matches!(
+        err(&g),
+        BtfError::UnknownKind {
+            id: 1,
+            kind: 31,
+            ..
+        }
+    ));
+    // the decl tag [5] is the last record: its component index is the last word
+    let mut g = good();
+    let type_len = u32::from_le_bytes(g[12..16].try_into().unwrap()) as usize;
+    put(&mut g, HDR + type_len - 4, 3); // f has one parameter
+    assert!(matches!(err(&g), BtfError::BadComponent { idx: 3, .. }));
+}
+
+#[test]
+fn func_must_point_at_a_prototype() {
+    let mut b = Btf::empty(Endian::Little);
+    let int = int_type(&mut b);
+    let f = b.add_string("f");
+    b.add_type(&NewType::func(f, 1, int)).unwrap();
+    assert!(matches!(
+        err(&b.to_bytes()),
+        BtfError::WrongTarget { at: 2, .. }
+    ));
+}
+
+#[test]
+fn big_endian_round_trip_and_mixed_endian_split_refused() {
+    let mut b = Btf::empty(Endian::Big);
+    int_type(&mut b);
+    let bytes = b.to_bytes();
+    assert_eq!(&bytes[..2], &[0xeb, 0x9f]);
+    let back = Btf::parse(&bytes, None).unwrap();
+    assert_eq!(back.to_bytes(), bytes);
+    let base = Btf::parse(&good(), None).unwrap();
+    let mut split = Btf::empty(Endian::Big);
+    int_type(&mut split);
+    assert_eq!(
+        Btf::parse(&split.to_bytes(), Some(base)).err(),
+        Some(BtfError::BaseEndian)
+    );
+}

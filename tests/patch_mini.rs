@@ -1,0 +1,298 @@
+//! End to end: scan testdata/linux-mini, build a BTF for its kfuncs, patch it,
+//! and check every pair, every decl tag, idempotence and the kernel's verdict.
+
+mod common;
+use common::fixture::Builder;
+use common::*;
+use kfunc_scan::btf::{kernel, Btf, Endian, Kind};
+use kfunc_scan::manifest::Manifest;
+use std::collections::HashMap;
+use std::fs;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    manifest: std::path::PathBuf,
+    btf: std::path::PathBuf,
+    funcs: HashMap<String, u32>,
+    types_before: u32,
+}
+
+fn fixture(endian: Endian) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("mini.json");
+    let out = run(&[
+        mini().to_str().unwrap(),
+        "-q",
+        "-o",
+        manifest.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1)); // the broken set
+    let m = Manifest::from_json(&fs::read_to_string(&manifest).unwrap()).unwrap();
+    let mut b = Builder::new(endian);
+    // drivers/broken is "configured out" of this kernel
+    let funcs = b.kfuncs(&m, |file| !file.starts_with("drivers/"));
+    // tags pahole would have put there already
+    b.tag("bpf_kfunc", funcs["bpf_task_acquire"], -1);
+    b.tag("bpf_fastcall", funcs["bpf_mini_printk"], -1);
+    b.tag("arg_str", funcs["bpf_mini_printk"], 1);
+    let types_before = b.btf.end_id() - 1;
+    let btf = dir.path().join("vmlinux.btf");
+    fs::write(&btf, b.finish()).unwrap();
+    Fixture {
+        dir,
+        manifest,
+        btf,
+        funcs,
+        types_before,
+    }
+}
+
+fn patch(
+    f: &Fixture,
+    input: &std::path::Path,
+    out: &str,
+) -> (std::path::PathBuf, serde_json::Value) {
+    let out = f.dir.path().join(out);
+    let report = f.dir.path().join("report.json");
+    let r = run(&[
+        "patch-btf",
+        "--manifest",
+        f.manifest.to_str().unwrap(),
+        "--btf",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--add-decl-tags",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let rep = serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
+    (out, rep)
+}
+
+fn func_by_name(btf: &Btf, name: &str) -> Vec<u32> {
+    btf.own_types()
+        .filter(|t| t.kind == Kind::Func && btf.name(t) == name)
+        .map(|t| t.id)
+        .collect()
+}
+
+fn param_names(btf: &Btf, func: u32) -> Vec<String> {
+    let f = btf.get(func).unwrap();
+    let p = btf.get(f.size_or_type).unwrap();
+    p.params()
+        .map(|(n, _)| String::from_utf8_lossy(btf.str_at(n).unwrap()).into_owned())
+        .collect()
+}
+
+fn tags_of(btf: &Btf, target: u32) -> Vec<(String, i32)> {
+    let mut v: Vec<(String, i32)> = btf
+        .own_types()
+        .filter(|t| t.kind == Kind::DeclTag && t.size_or_type == target)
+        .map(|t| (btf.name(&t).to_string(), t.component_idx()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn check(endian: Endian) {
+    let f = fixture(endian);
+    let (out, report) = patch(&f, &f.btf, "patched.btf");
+    let before = fs::read(&f.btf).unwrap();
+    let after_bytes = fs::read(&out).unwrap();
+    let orig = Btf::parse(&before, None).unwrap();
+    let btf = Btf::parse(&after_bytes, None).unwrap();
+
+    // pairs, worked out from the fixture's sources
+    let names = |key: &str| -> Vec<String> {
+        let mut v: Vec<String> = report[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["kfunc"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names("pairs_added"),
+        ["bpf_mini_printk", "bpf_mini_two", "bpf_obj_new"]
+    );
+    assert_eq!(names("legacy_pairs"), ["bpf_wq_set_callback"]);
+
+    let expect: &[(&str, &[&str], &[&str])] = &[
+        (
+            "bpf_mini_printk",
+            &["stream_id", "fmt__str", "args", "len__sz", "aux__magic"],
+            &["stream_id", "fmt__str", "args", "len__sz"],
+        ),
+        (
+            "bpf_mini_two",
+            &["x", "cookie__magic", "ctx__magic"],
+            &["x"],
+        ),
+        (
+            "bpf_obj_new",
+            &["local_type_id", "meta", "aux"],
+            &["local_type_id"],
+        ),
+    ];
+    for (name, full, reduced) in expect {
+        let id = f.funcs[*name];
+        assert_eq!(func_by_name(&btf, name), vec![id], "{name} keeps its ID");
+        assert_eq!(
+            param_names(&btf, id),
+            *reduced,
+            "{name}: what BPF programs call"
+        );
+        let impl_ids = func_by_name(&btf, &format!("{name}_impl"));
+        assert_eq!(impl_ids.len(), 1, "{name}_impl added once");
+        let imp = btf.get(impl_ids[0]).unwrap();
+        // the full, original prototype, and foo's linkage
+        assert_eq!(imp.size_or_type, orig.get(id).unwrap().size_or_type);
+        assert_eq!(imp.vlen, orig.get(id).unwrap().vlen);
+        assert_eq!(param_names(&btf, impl_ids[0]), *full);
+        // the reduced prototype keeps the return type and the kept params' types
+        let new_p = btf.get(btf.get(id).unwrap().size_or_type).unwrap();
+        let old_p = orig.get(orig.get(id).unwrap().size_or_type).unwrap();
+        assert_eq!(new_p.size_or_type, old_p.size_or_type);
+        let kept: Vec<(u32, u32)> = old_p.params().take(reduced.len()).collect();
+        assert_eq!(new_p.params().collect::<Vec<_>>(), kept);
+        assert!(new_p.id > orig.end_id() - 1, "a new prototype, not an edit");
+        // foo keeps bpf_kfunc; foo_impl has the others but not bpf_kfunc
+        assert!(tags_of(&btf, id).contains(&("bpf_kfunc".into(), -1)));
+        assert!(!tags_of(&btf, impl_ids[0])
+            .iter()
+            .any(|t| t.0 == "bpf_kfunc"));
+    }
+    let printk_impl = func_by_name(&btf, "bpf_mini_printk_impl")[0];
+    assert_eq!(
+        tags_of(&btf, printk_impl),
+        [("arg_str".to_string(), 1), ("bpf_fastcall".to_string(), -1)]
+    );
+    // the parameter tag stays on foo: its parameter still exists
+    assert!(tags_of(&btf, f.funcs["bpf_mini_printk"]).contains(&("arg_str".into(), 1)));
+
+    // the legacy pair: no second _impl, foo reduced
+    assert_eq!(func_by_name(&btf, "bpf_wq_set_callback_impl").len(), 1);
+    assert_eq!(
+        param_names(&btf, f.funcs["bpf_wq_set_callback"]),
+        ["wq", "callback_fn", "flags"]
+    );
+
+    // decl tags: 14 kfuncs in kfunc sets here, one already tagged, one KF_FASTCALL
+    let added = report["decl_tags_added"].as_array().unwrap();
+    assert_eq!(added.iter().filter(|t| t["tag"] == "bpf_kfunc").count(), 13);
+    let fast: Vec<&str> = added
+        .iter()
+        .filter(|t| t["tag"] == "bpf_fastcall")
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(fast, ["bpf_mini_plain"]);
+    assert_eq!(
+        tags_of(&btf, f.funcs["bpf_task_acquire"]),
+        [("bpf_kfunc".to_string(), -1)]
+    );
+    // fmod_ret targets (a set8) are not kfuncs
+    assert!(tags_of(&btf, f.funcs["update_socket_protocol"]).is_empty());
+
+    // append-only: every original record byte-identical but repointed FUNCs' type
+    let repointed: Vec<u32> = [
+        "bpf_mini_printk",
+        "bpf_mini_two",
+        "bpf_obj_new",
+        "bpf_wq_set_callback",
+    ]
+    .iter()
+    .map(|n| f.funcs[*n])
+    .collect();
+    for t in orig.own_types() {
+        let n = btf.get(t.id).unwrap();
+        assert_eq!(
+            (n.kind, n.name_off, n.vlen, n.kflag),
+            (t.kind, t.name_off, t.vlen, t.kflag)
+        );
+        if !repointed.contains(&t.id) {
+            assert_eq!(n.size_or_type, t.size_or_type, "type [{}] unchanged", t.id);
+        }
+    }
+    assert_eq!(report["types_before"], f.types_before);
+    let n_new = report["types_after"].as_u64().unwrap() - f.types_before as u64;
+    // 3 _impl FUNCs, 2 tag copies, 4 reduced protos (the legacy pair's too), 14 tags
+    assert_eq!(n_new, 3 + 2 + 4 + 14);
+
+    // idempotent: the same manifest again changes nothing
+    let (again, rep2) = patch(&f, &out, "patched2.btf");
+    assert_eq!(fs::read(again).unwrap(), after_bytes);
+    assert_eq!(rep2["already_patched"].as_array().unwrap().len(), 4);
+    assert!(rep2["decl_tags_added"].as_array().unwrap().is_empty());
+
+    // and the kernel agrees it is valid BTF (it reads only its own byte order)
+    let native = if cfg!(target_endian = "little") {
+        Endian::Little
+    } else {
+        Endian::Big
+    };
+    if endian != native {
+        return;
+    }
+    match kernel::load(&after_bytes) {
+        Ok(()) => {}
+        Err(kernel::LoadError::Unavailable(why)) => eprintln!("SKIPPED kernel check: {why}"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn pairs_tags_idempotence_little_endian() {
+    check(Endian::Little);
+}
+
+#[test]
+fn pairs_tags_idempotence_big_endian() {
+    check(Endian::Big);
+}
+
+#[test]
+fn a_stale_manifest_is_refused_and_nothing_written() {
+    let f = fixture(Endian::Little);
+    let text = fs::read_to_string(&f.manifest).unwrap();
+    // the source gained a parameter the BTF does not have
+    let stale = text.replacen("\"name\": \"x\",", "\"name\": \"x_renamed\",", 1);
+    assert_ne!(stale, text);
+    fs::write(&f.manifest, stale).unwrap();
+    let out = f.dir.path().join("never.btf");
+    let r = run(&[
+        "patch-btf",
+        "--manifest",
+        f.manifest.to_str().unwrap(),
+        "--btf",
+        f.btf.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    let err = stderr(&r);
+    assert!(err.contains("error[refused]: bpf_mini_two: the BTF's prototype (x, cookie__magic, ctx__magic) disagrees with the source's (x_renamed, cookie__magic, ctx__magic)"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn strict_refuses_missing_kfuncs() {
+    let f = fixture(Endian::Little);
+    let out = f.dir.path().join("never.btf");
+    let r = run(&[
+        "patch-btf",
+        "--manifest",
+        f.manifest.to_str().unwrap(),
+        "--btf",
+        f.btf.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("--strict"), "{}", stderr(&r));
+    assert!(!out.exists());
+}
