@@ -5,6 +5,10 @@
 //! module reads and writes BTF and knows nothing of kfuncs.
 
 pub mod btf;
+pub mod cdecl;
+pub mod diff;
+pub mod docs;
+pub mod header;
 pub mod manifest;
 pub mod output;
 pub mod patch;

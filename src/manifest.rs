@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const SCHEMA_VERSION: u32 = 1;
+/// `prog_type` of a `register_btf_fmodret_id_set()` registration.
+pub const FMODRET: &str = "fmodret";
+pub const PROG_TYPE_UNSPEC: &str = "BPF_PROG_TYPE_UNSPEC";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Manifest {
@@ -18,6 +21,12 @@ pub struct Manifest {
     pub flag_values: BTreeMap<String, u64>,
     /// Struct names whose pointers the verifier supplies under KF_IMPLICIT_ARGS.
     pub implicit_arg_types: Vec<String>,
+    /// Program type → the kfunc hook it calls through, from the tree's
+    /// `bpf_prog_type_to_kfunc_hook()` (kernel/bpf/btf.c). A set registered for
+    /// one program type serves every type of the same hook; one registered for
+    /// BPF_PROG_TYPE_UNSPEC (the common hook) serves them all.
+    #[serde(default)]
+    pub kfunc_hooks: BTreeMap<String, String>,
     pub sets: Vec<KfuncSet>,
     pub kfuncs: Vec<Kfunc>,
     pub diagnostics: Vec<Diagnostic>,
@@ -188,8 +197,18 @@ impl Diagnostic {
         }
     }
 
-    /// Compiler style: `path:line:col: error[code]: message`.
+    /// Compiler style: `path:line:col: error[code]: message`; a diagnostic
+    /// about a whole file or directory (line 0) is `path: note[code]: …`.
     pub fn render(&self) -> String {
+        if self.line == 0 {
+            return format!(
+                "{}: {}[{}]: {}",
+                self.file,
+                self.severity.as_str(),
+                self.code,
+                self.message
+            );
+        }
         format!(
             "{}:{}:{}: {}[{}]: {}",
             self.file,
@@ -227,6 +246,65 @@ impl Manifest {
             .iter()
             .filter(|d| d.severity == Severity::Error)
             .count()
+    }
+
+    /// A set of kfuncs BPF programs call: registered for a program type (a set
+    /// registered only for fmod_ret lists attach targets, not kfuncs), or,
+    /// when its registration was not found, declared with BTF_KFUNCS_START.
+    pub fn is_kfunc_set(set: &KfuncSet) -> bool {
+        if set.registrations.is_empty() {
+            set.kind == SetKind::Kfuncs
+        } else {
+            set.registrations.iter().any(|r| r.prog_type != FMODRET)
+        }
+    }
+
+    /// Kfuncs listed in a kfunc set (not fmod_ret targets, not helpers that
+    /// only carry `__bpf_kfunc`), by name.
+    pub fn callable_kfuncs(&self) -> Vec<&Kfunc> {
+        let names: std::collections::BTreeSet<&str> = self
+            .sets
+            .iter()
+            .filter(|s| Self::is_kfunc_set(s))
+            .flat_map(|s| s.entries.iter().map(|e| e.name.as_str()))
+            .collect();
+        self.kfuncs
+            .iter()
+            .filter(|k| names.contains(k.name.as_str()))
+            .collect()
+    }
+
+    /// The program types that may call `k`, with each registration expanded
+    /// through the kfunc hooks: BPF_PROG_TYPE_TRACING also brings LSM, and
+    /// BPF_PROG_TYPE_UNSPEC every type with a hook. As registered when the
+    /// tree's hook table is unknown. fmod_ret registrations are not calls.
+    pub fn effective_prog_types(&self, k: &Kfunc) -> Vec<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for p in k.prog_types.iter().filter(|p| *p != FMODRET) {
+            if self.kfunc_hooks.is_empty() {
+                out.insert(p.clone());
+            } else if p == PROG_TYPE_UNSPEC {
+                out.extend(
+                    self.kfunc_hooks
+                        .keys()
+                        .filter(|t| *t != PROG_TYPE_UNSPEC)
+                        .cloned(),
+                );
+            } else {
+                match self.kfunc_hooks.get(p) {
+                    Some(hook) => out.extend(
+                        self.kfunc_hooks
+                            .iter()
+                            .filter(|(_, h)| *h == hook)
+                            .map(|(t, _)| t.clone()),
+                    ),
+                    None => {
+                        out.insert(p.clone());
+                    }
+                }
+            }
+        }
+        out.into_iter().collect()
     }
 
     pub fn kfunc(&self, name: &str) -> Option<&Kfunc> {

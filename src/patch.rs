@@ -12,7 +12,7 @@
 //! every disagreement is collected and the whole edit refused.
 
 use crate::btf::{Btf, Kind, NewType};
-use crate::manifest::{Kfunc, Manifest, SetKind};
+use crate::manifest::{Kfunc, Manifest};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -122,10 +122,9 @@ pub fn patch(btf: &mut Btf, m: &Manifest, opts: &PatchOptions) -> Result<Report,
         ..Default::default()
     };
     let in_kfunc_set: BTreeSet<&str> = m
-        .sets
+        .callable_kfuncs()
         .iter()
-        .filter(|s| s.kind == SetKind::Kfuncs)
-        .flat_map(|s| s.entries.iter().map(|e| e.name.as_str()))
+        .map(|k| k.name.as_str())
         .collect();
     let considered: Vec<&Kfunc> = m
         .kfuncs

@@ -48,6 +48,20 @@ fn version_flags_and_implicit_types_come_from_the_tree() {
         m["implicit_arg_types"],
         json!(["bpf_prog_aux", "btf_struct_meta", "bpf_mini_ctx"])
     );
+    // kernel/bpf/btf.c's switch: TRACING and LSM share a hook; the default is left out
+    assert_eq!(m["kfunc_hooks"].as_object().unwrap().len(), 7);
+    assert_eq!(
+        m["kfunc_hooks"]["BPF_PROG_TYPE_LSM"],
+        "BTF_KFUNC_HOOK_TRACING"
+    );
+    assert_eq!(
+        m["kfunc_hooks"]["BPF_PROG_TYPE_TRACING"],
+        "BTF_KFUNC_HOOK_TRACING"
+    );
+    assert_eq!(
+        m["kfunc_hooks"]["BPF_PROG_TYPE_UNSPEC"],
+        "BTF_KFUNC_HOOK_COMMON"
+    );
 }
 
 #[test]

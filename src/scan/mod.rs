@@ -293,6 +293,9 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
         .ok()
         .and_then(|m| tree_facts::kernel_version(&m));
 
+    let kfunc_hooks = std::fs::read_to_string(root.join(tree_facts::KFUNC_HOOKS_SOURCE))
+        .map(|s| tree_facts::kfunc_hooks(&s))
+        .unwrap_or_default();
     let error_nodes = files.iter().map(|f| f.error_nodes).sum();
     let mut manifest = resolve::resolve(resolve::Inputs {
         kernel_version,
@@ -302,6 +305,7 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
         diagnostics,
     });
     phase("resolve");
+    manifest.kfunc_hooks = kfunc_hooks;
     manifest.stats = crate::manifest::ScanStats {
         files_read: walked.files_read,
         files_parsed,

@@ -216,6 +216,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
         kernel_version: inp.kernel_version,
         flag_values: inp.flag_values,
         implicit_arg_types: inp.implicit_types,
+        kfunc_hooks: Default::default(),
         sets,
         kfuncs,
         diagnostics: diags,

@@ -182,6 +182,38 @@ pub fn implicit_types_from_resolve_btfids(src: &str) -> Option<Vec<String>> {
     (!names.is_empty()).then_some(names)
 }
 
+pub const KFUNC_HOOKS_SOURCE: &str = "kernel/bpf/btf.c";
+
+/// The `case BPF_PROG_TYPE_X: … return BTF_KFUNC_HOOK_Y;` switch of
+/// `bpf_prog_type_to_kfunc_hook()`: program type → hook. Types that fall to
+/// the default (no hook) are left out.
+pub fn kfunc_hooks(btf_c: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(start) = btf_c.find("bpf_prog_type_to_kfunc_hook(enum bpf_prog_type") else {
+        return out;
+    };
+    let body = &btf_c[start..];
+    let body = &body[..body.find("\n}").unwrap_or(body.len())];
+    let mut pending: Vec<String> = Vec::new();
+    for line in body.lines() {
+        let l = line.trim();
+        if let Some(t) = l.strip_prefix("case ").and_then(|r| r.strip_suffix(':')) {
+            pending.push(t.trim().to_string());
+        } else if let Some(h) = l.strip_prefix("return ").and_then(|r| r.strip_suffix(';')) {
+            let h = h.trim();
+            if h.starts_with("BTF_KFUNC_HOOK_") && h != "BTF_KFUNC_HOOK_MAX" {
+                for t in pending.drain(..) {
+                    out.insert(t, h.to_string());
+                }
+            }
+            pending.clear();
+        } else if l.starts_with("default") {
+            pending.clear();
+        }
+    }
+    out
+}
+
 /// `6.12.117` from the top Makefile's VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION.
 pub fn kernel_version(makefile: &str) -> Option<String> {
     let get = |key: &str| -> Option<String> {
@@ -231,6 +263,16 @@ mod tests {
         assert!(!v.contains_key("KF_BAD") && !v.contains_key("KF_LOOP"));
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].line, 6);
+    }
+
+    #[test]
+    fn hooks_from_the_switch() {
+        let src = "static int bpf_prog_type_to_kfunc_hook(enum bpf_prog_type prog_type)\n{\n\tswitch (prog_type) {\n\tcase BPF_PROG_TYPE_UNSPEC:\n\t\treturn BTF_KFUNC_HOOK_COMMON;\n\tcase BPF_PROG_TYPE_TRACING:\n\tcase BPF_PROG_TYPE_LSM:\n\t\treturn BTF_KFUNC_HOOK_TRACING;\n\tdefault:\n\t\treturn BTF_KFUNC_HOOK_MAX;\n\t}\n}\n";
+        let h = kfunc_hooks(src);
+        assert_eq!(h.len(), 3);
+        assert_eq!(h["BPF_PROG_TYPE_LSM"], "BTF_KFUNC_HOOK_TRACING");
+        assert_eq!(h["BPF_PROG_TYPE_UNSPEC"], "BTF_KFUNC_HOOK_COMMON");
+        assert!(kfunc_hooks("nothing").is_empty());
     }
 
     #[test]

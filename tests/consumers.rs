@@ -1,0 +1,532 @@
+//! The manifest's consumers: documentation pages, ebpf-docs YAML, the C
+//! header (compiled for real with clang -target bpf) and the API diff.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn mini_manifest(dir: &Path) -> PathBuf {
+    let m = dir.join("mini.json");
+    run(&[mini().to_str().unwrap(), "-q", "-o", m.to_str().unwrap()]);
+    m
+}
+
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: {tool} is not installed");
+    }
+    ok
+}
+
+#[test]
+fn header_declares_what_bpf_programs_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = mini_manifest(dir.path());
+    let out = run(&["header", "--manifest", m.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let h = String::from_utf8(out.stdout).unwrap();
+    let decls: Vec<&str> = h.lines().filter(|l| l.starts_with("extern ")).collect();
+    // worked out from testdata/linux-mini by hand: the reduced forms, the
+    // generated _impl forms, the legacy _impl once, no fmod_ret target
+    for want in [
+        "extern void *bpf_obj_new(u64 local_type_id) __ksym __weak;",
+        "extern void *bpf_obj_new_impl(u64 local_type_id, const struct btf_struct_meta *meta, struct bpf_prog_aux *aux) __ksym __weak;",
+        "extern int bpf_wq_set_callback(struct bpf_wq *wq, int (*callback_fn)(void *map, int *key, void *value), unsigned int flags) __ksym __weak;",
+        "extern int bpf_wq_set_callback_impl(struct bpf_wq *wq, int (*callback_fn)(void *map, int *key, void *value), unsigned int flags, void *aux__ign) __ksym __weak;",
+        "extern int bpf_mini_printk(int stream_id, const char *fmt__str, const void *args, u32 len__sz) __ksym __weak;",
+        "extern u64 bpf_mini_two(u64 x) __ksym __weak;",
+        "extern struct task_struct *bpf_task_acquire(struct task_struct *p) __ksym __weak;",
+        "extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym __weak;",
+        "extern void truncated_kfunc(void) __ksym __weak;",
+    ] {
+        assert!(decls.contains(&want), "missing: {want}\n{h}");
+    }
+    assert_eq!(
+        decls
+            .iter()
+            .filter(|d| d.contains(" bpf_wq_set_callback_impl("))
+            .count(),
+        1
+    );
+    assert!(
+        !h.contains("update_socket_protocol"),
+        "fmod_ret targets are not kfuncs"
+    );
+    assert!(h.contains("#ifndef KFUNC_SCAN_SKIP_bpf_obj_new\n"));
+    assert!(h.contains("struct bpf_prog_aux;\n"));
+
+    if !have("clang") {
+        return;
+    }
+    // compiles for BPF, with the few typedefs a vmlinux.h would give
+    let prelude =
+        "typedef unsigned char u8; typedef unsigned int u32; typedef unsigned long long u64;\n";
+    fs::write(dir.path().join("kfuncs.h"), &h).unwrap();
+    fs::write(
+        dir.path().join("prog.c"),
+        format!("{prelude}#include \"kfuncs.h\"\nint f(struct task_struct *t) {{ struct task_struct *a = bpf_task_acquire(t); if (a) bpf_task_release(a); return bpf_mini_two(7) + !!bpf_obj_new(1); }}\n"),
+    )
+    .unwrap();
+    let cc = Command::new("clang")
+        .args([
+            "-O2", "-Werror", "-target", "bpf", "-c", "prog.c", "-o", "prog.o",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+}
+
+/// The compile test the issue asks for: a BPF object including a vmlinux.h
+/// that bpftool made from Debian's 6.12 BTF and the header made from the 6.12
+/// source, calling a handful of kfuncs, built by clang -O2 -target bpf.
+#[test]
+fn header_compiles_against_a_real_vmlinux_h() {
+    let btf =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/linux-6.12.117/vmlinux.btf");
+    let Some(tree) = std::env::var_os("KFUNC_SCAN_LINUX") else {
+        eprintln!("SKIPPED: set KFUNC_SCAN_LINUX to the 6.12 tree");
+        return;
+    };
+    if !btf.is_file() {
+        eprintln!("SKIPPED: {} is absent", btf.display());
+        return;
+    }
+    if !have("clang") || !have("bpftool") {
+        return;
+    }
+    let inc = Path::new("/usr/include/bpf/bpf_helpers.h");
+    if !inc.is_file() {
+        eprintln!("SKIPPED: libbpf-dev's bpf_helpers.h is absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let vmlinux = Command::new("bpftool")
+        .args(["btf", "dump", "file"])
+        .arg(&btf)
+        .args(["format", "c"])
+        .output()
+        .unwrap();
+    assert!(vmlinux.status.success());
+    fs::write(dir.path().join("vmlinux.h"), &vmlinux.stdout).unwrap();
+    let h = dir.path().join("kfuncs.h");
+    let r = run(&[
+        "header",
+        "--tree",
+        Path::new(&tree).to_str().unwrap(),
+        "-o",
+        h.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    fs::write(
+        dir.path().join("prog.c"),
+        r#"#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "kfuncs.h"
+char LICENSE[] SEC("license") = "GPL";
+SEC("tp_btf/task_newtask")
+int handle(u64 *ctx)
+{
+	struct task_struct *t = bpf_task_from_pid(1);
+	struct bpf_cpumask *m;
+	int n = 0;
+	if (t) {
+		struct task_struct *a = bpf_task_acquire(t);
+		if (a)
+			bpf_task_release(a);
+		bpf_task_release(t);
+	}
+	m = bpf_cpumask_create();
+	if (m) {
+		bpf_cpumask_set_cpu(0, m);
+		n = bpf_cpumask_weight((const struct cpumask *)m);
+		bpf_cpumask_release(m);
+	}
+	bpf_rcu_read_lock();
+	bpf_rcu_read_unlock();
+	return n;
+}
+"#,
+    )
+    .unwrap();
+    let cc = Command::new("clang")
+        .args([
+            "-O2", "-g", "-Werror", "-target", "bpf", "-c", "prog.c", "-o", "prog.o",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let decls = fs::read_to_string(&h)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("extern "))
+        .count();
+    eprintln!("real 6.12 header: {decls} declarations; the BPF object compiles with -Werror");
+}
+
+fn links(page: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"\]\(([^)#]+\.md)\)").unwrap();
+    re.captures_iter(page).map(|c| c[1].to_string()).collect()
+}
+
+#[test]
+fn docs_pages_link_both_ways_and_are_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = mini_manifest(dir.path());
+    let out = dir.path().join("site");
+    let r = run(&[
+        "docs",
+        "--manifest",
+        m.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+
+    // 21 of linux-mini's 22 defined kfuncs are in kfunc sets:
+    // update_socket_protocol is an fmod_ret target
+    let pages: BTreeSet<String> = fs::read_dir(out.join("kfuncs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        pages.len(),
+        22 - 1, /* update_socket_protocol */
+        "{pages:?}"
+    );
+    assert!(!pages.contains("update_socket_protocol.md"));
+
+    let obj = fs::read_to_string(out.join("kfuncs/bpf_obj_new.md")).unwrap();
+    assert!(
+        obj.contains("```c\nvoid *bpf_obj_new(u64 local_type_id);\n```"),
+        "{obj}"
+    );
+    assert!(obj.contains("The verifier supplies `meta`, `aux` (KF_IMPLICIT_ARGS)"));
+    assert!(obj.contains("`void *bpf_obj_new_impl(u64 local_type_id, const struct btf_struct_meta *meta, struct bpf_prog_aux *aux)`"));
+    assert!(obj.contains("- `KF_ACQUIRE`: Acquires a reference"));
+    assert!(obj.contains("- `KF_RET_NULL`: May return NULL"));
+    // registered for TRACING: LSM shares its hook in the tree's btf.c
+    assert!(
+        obj.contains("[BPF_PROG_TYPE_LSM](../program-types/BPF_PROG_TYPE_LSM.md)"),
+        "{obj}"
+    );
+    assert!(obj.contains("[generic_btf_ids](../sets/generic_btf_ids.md)"));
+    assert!(obj.contains("Allocate an object of a program-defined type."));
+    let slice = fs::read_to_string(out.join("kfuncs/bpf_dynptr_slice.md")).unwrap();
+    assert!(slice.contains("| `buffer__szk` | `u32` | `__szk`: a constant size"));
+    // UNSPEC: every program type with a hook
+    assert!(slice.contains("the common hook"));
+    for t in [
+        "BPF_PROG_TYPE_LSM",
+        "BPF_PROG_TYPE_SYSCALL",
+        "BPF_PROG_TYPE_XDP",
+    ] {
+        assert!(slice.contains(&format!("[{t}]")), "{t}");
+    }
+
+    // every link resolves, and kfunc pages are linked back from their indexes
+    for entry in walk(&out) {
+        let text = fs::read_to_string(&entry).unwrap();
+        for l in links(&text) {
+            let target = entry.parent().unwrap().join(&l);
+            assert!(target.is_file(), "{} links to missing {l}", entry.display());
+        }
+    }
+    let set_page = fs::read_to_string(out.join("sets/generic_btf_ids.md")).unwrap();
+    assert!(set_page.contains("[bpf_obj_new](../kfuncs/bpf_obj_new.md)"));
+    let lsm = fs::read_to_string(out.join("program-types/BPF_PROG_TYPE_LSM.md")).unwrap();
+    assert!(lsm.contains("[bpf_obj_new](../kfuncs/bpf_obj_new.md)"));
+
+    // deterministic, and stale pages go
+    let before: Vec<(PathBuf, Vec<u8>)> = walk(&out)
+        .into_iter()
+        .map(|p| (p.clone(), fs::read(&p).unwrap()))
+        .collect();
+    fs::write(
+        out.join("kfuncs/gone_kfunc.md"),
+        format!("{}\n# gone\n", kfunc_scan::docs::MARKER),
+    )
+    .unwrap();
+    fs::write(out.join("kfuncs/handwritten.md"), "# mine\n").unwrap();
+    let r = run(&[
+        "docs",
+        "--manifest",
+        m.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&r).contains("1 stale pages removed"),
+        "{}",
+        stderr(&r)
+    );
+    assert!(!out.join("kfuncs/gone_kfunc.md").exists());
+    assert!(
+        out.join("kfuncs/handwritten.md").exists(),
+        "pages not ours are left alone"
+    );
+    fs::remove_file(out.join("kfuncs/handwritten.md")).unwrap();
+    let after: Vec<(PathBuf, Vec<u8>)> = walk(&out)
+        .into_iter()
+        .map(|p| (p.clone(), fs::read(&p).unwrap()))
+        .collect();
+    assert_eq!(before, after);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn ebpf_docs_yaml_has_their_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = mini_manifest(dir.path());
+    let y = dir.path().join("kfuncs.yaml");
+    let r = run(&[
+        "docs",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--format",
+        "ebpf-docs",
+        "-o",
+        y.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let text = fs::read_to_string(&y).unwrap();
+    let want = "  generic_btf_ids:
+    funcs:
+      - name: bpf_task_acquire
+        flags: [KF_ACQUIRE, KF_RCU, KF_RET_NULL]
+      - name: bpf_task_release
+        flags: [KF_RELEASE]
+      - name: bpf_cgroup_acquire
+        flags: [KF_ACQUIRE, KF_RCU, KF_RET_NULL]
+      - name: bpf_obj_new
+        flags: [KF_ACQUIRE, KF_RET_NULL, KF_IMPLICIT_ARGS]
+    program_types:
+      - BPF_PROG_TYPE_LSM
+      - BPF_PROG_TYPE_SCHED_CLS
+      - BPF_PROG_TYPE_TRACING
+      - BPF_PROG_TYPE_XDP
+";
+    assert!(text.contains(want), "{text}");
+    assert!(text.starts_with("# Generated by kfunc-scan"));
+    assert!(text.contains("\nsets:\n"));
+    assert!(text.contains("  common_btf_ids:\n"));
+    assert!(text.contains("    program_types:\n      - BPF_PROG_TYPE_UNSPEC\n"));
+    assert!(
+        !text.contains("mini_fmodret_ids"),
+        "fmod_ret target sets are not kfunc sets"
+    );
+}
+
+/// A copy of linux-mini with known edits, to diff against the original.
+fn edited_mini(dir: &Path) -> PathBuf {
+    let copy = dir.join("linux-edited");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(mini())
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let helpers = copy.join("kernel/bpf/helpers.c");
+    let s = fs::read_to_string(&helpers).unwrap();
+    let s = s
+        // removed from its set: gone for BPF programs
+        .replace("BTF_ID_FLAGS(func, bpf_task_release, KF_RELEASE)\n", "")
+        // a flag added (breaking) and one lifted
+        .replace(
+            "BTF_ID_FLAGS(func, bpf_dynptr_slice, KF_RET_NULL)",
+            "BTF_ID_FLAGS(func, bpf_dynptr_slice, KF_SLEEPABLE)",
+        )
+        // a parameter's type changed (breaking)
+        .replace(
+            "__bpf_kfunc int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end)",
+            "__bpf_kfunc int bpf_iter_num_new(struct bpf_iter_num *it, u64 start, int end)",
+        )
+        // a rename only (not breaking)
+        .replace(
+            "__bpf_kfunc void bpf_iter_num_destroy(struct bpf_iter_num *it)",
+            "__bpf_kfunc void bpf_iter_num_destroy(struct bpf_iter_num *iter)",
+        )
+        // a new kfunc
+        .replace(
+            "BTF_KFUNCS_END(common_btf_ids)",
+            "BTF_ID_FLAGS(func, bpf_brand_new)\nBTF_KFUNCS_END(common_btf_ids)",
+        )
+        + "\n__bpf_kfunc int bpf_brand_new(void) { return 0; }\n";
+    fs::write(&helpers, s).unwrap();
+    copy
+}
+
+#[test]
+fn diff_reports_and_judges_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = mini_manifest(dir.path());
+    let edited = edited_mini(dir.path());
+    let new = dir.path().join("new.json");
+    run(&[edited.to_str().unwrap(), "-q", "-o", new.to_str().unwrap()]);
+    let r = run(&[
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(r.status.code(), Some(0));
+    let d = json(&r);
+    assert_eq!(d["added"], serde_json::json!(["bpf_brand_new"]));
+    assert_eq!(d["removed"], serde_json::json!(["bpf_task_release"]));
+    let changed: Vec<&str> = d["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "bpf_dynptr_slice",
+            "bpf_iter_num_destroy",
+            "bpf_iter_num_new"
+        ]
+    );
+    let c = |n: &str| {
+        d["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap()["changes"]
+            .clone()
+    };
+    assert_eq!(
+        c("bpf_dynptr_slice")[0],
+        serde_json::json!({"kind": "flags", "added": ["KF_SLEEPABLE"], "removed": ["KF_RET_NULL"], "breaking": true})
+    );
+    assert_eq!(c("bpf_iter_num_new")[0]["breaking"], true);
+    assert_eq!(
+        c("bpf_iter_num_new")[0]["what"],
+        "parameter 1 type int → u64"
+    );
+    assert_eq!(c("bpf_iter_num_destroy")[0]["breaking"], false);
+    // removed + dynptr_slice + iter_num_new
+    assert_eq!(d["breaking"], 3);
+
+    let text = run(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
+    let t = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        t.starts_with("kfuncs 7.0.3-mini → 7.0.3-mini: 1 added, 1 removed, 3 changed (3 breaking)"),
+        "{t}"
+    );
+    assert!(t.contains("  - bpf_task_release"));
+    let fail = run(&[
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--fail-on-breaking",
+    ]);
+    assert_eq!(fail.status.code(), Some(1));
+    let same = run(&[
+        "diff",
+        old.to_str().unwrap(),
+        old.to_str().unwrap(),
+        "--fail-on-breaking",
+    ]);
+    assert_eq!(same.status.code(), Some(0));
+}
+
+/// Debian's 6.1 and 6.12 trees: the diff's added and removed kfuncs are the
+/// set differences of the two manifests' callable kfuncs outside tools/, and
+/// known changes show up.
+#[test]
+fn diff_of_real_trees_6_1_to_6_12() {
+    let (Some(old), Some(new)) = (
+        std::env::var_os("KFUNC_SCAN_LINUX_OLD"),
+        std::env::var_os("KFUNC_SCAN_LINUX"),
+    ) else {
+        eprintln!(
+            "SKIPPED: set KFUNC_SCAN_LINUX_OLD (6.1) and KFUNC_SCAN_LINUX (6.12) for the real diff"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mo, mn) = (dir.path().join("old.json"), dir.path().join("new.json"));
+    for (tree, m) in [(&old, &mo), (&new, &mn)] {
+        let r = run(&[
+            Path::new(tree).to_str().unwrap(),
+            "-q",
+            "-o",
+            m.to_str().unwrap(),
+        ]);
+        assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    }
+    let names = |m: &Path| -> BTreeSet<String> {
+        let v: kfunc_scan::manifest::Manifest =
+            kfunc_scan::manifest::Manifest::from_json(&fs::read_to_string(m).unwrap()).unwrap();
+        v.callable_kfuncs()
+            .iter()
+            .filter(|k| !k.file.starts_with("tools/"))
+            .map(|k| k.name.clone())
+            .collect()
+    };
+    let (o, n) = (names(&mo), names(&mn));
+    let r = run(&["diff", mo.to_str().unwrap(), mn.to_str().unwrap(), "--json"]);
+    let d = json(&r);
+    let list = |k: &str| -> BTreeSet<String> {
+        d[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(list("added"), n.difference(&o).cloned().collect());
+    assert_eq!(list("removed"), o.difference(&n).cloned().collect());
+    assert!(list("added").contains("bpf_task_acquire"));
+    assert!(list("added").contains("bpf_iter_num_new"));
+    // bbr_main gained parameters between 6.1 and 6.12
+    let bbr = d["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "bbr_main")
+        .expect("bbr_main changed");
+    assert_eq!(bbr["changes"][0]["kind"], "prototype");
+    assert_eq!(bbr["changes"][0]["breaking"], true);
+    eprintln!(
+        "6.1 → 6.12: {} added, {} removed, {} changed, {} breaking",
+        list("added").len(),
+        list("removed").len(),
+        d["changed"].as_array().unwrap().len(),
+        d["breaking"]
+    );
+}
