@@ -140,14 +140,23 @@ pub fn mask(src: &[u8]) -> Vec<u8> {
                 .filter(|&p| src[p] == b'(')
                 .and_then(|p| matching_paren(src, p, MAX_ENTRY_LEN));
             match close {
-                Some(c) => blank(&mut out, start, c + 1),
+                Some(c) => {
+                    blank(&mut out, start, c + 1);
+                    i = c + 1;
+                    continue;
+                }
                 None => blank(&mut out, start, end),
             }
         } else if at_line_start(src, start) {
             if DELIMITERS.contains(&word) {
                 rewrite_delimiter(src, &mut out, end);
             } else if ENTRIES.contains(&word) {
-                rewrite_entry(src, &mut out, end);
+                // An entry's arguments were shifted: nothing inside them may
+                // be rewritten again from the original's offsets.
+                if let Some(close) = rewrite_entry(src, &mut out, end) {
+                    i = close + 1;
+                    continue;
+                }
             }
         }
         i = end;
@@ -407,22 +416,19 @@ fn rewrite_delimiter(src: &[u8], out: &mut [u8], name_end: usize) {
 }
 
 /// `NAME(a, b)` → `NAME(a,b);`: drop the first blank inside the parentheses and
-/// shift the rest left by one so the `;` fits where the `)` was.
-fn rewrite_entry(src: &[u8], out: &mut [u8], name_end: usize) {
-    let Some(open) = after_ws(src, name_end).filter(|&p| src[p] == b'(') else {
-        return;
-    };
-    let Some(close) = matching_paren(src, open, MAX_ENTRY_LEN) else {
-        return;
-    };
+/// shift the rest left by one so the `;` fits where the `)` was. Returns the
+/// `)`'s offset when it rewrote.
+fn rewrite_entry(src: &[u8], out: &mut [u8], name_end: usize) -> Option<usize> {
+    let open = after_ws(src, name_end).filter(|&p| src[p] == b'(')?;
+    let close = matching_paren(src, open, MAX_ENTRY_LEN)?;
     if after_ws(src, close + 1).is_some_and(|p| src[p] == b';') {
-        return;
+        return None;
     }
-    let Some(gap) = (open + 1..close).find(|&p| src[p] == b' ' || src[p] == b'\t') else {
-        return; // no room: tree-sitter's recovery inserts the `;`
-    };
+    // no room: tree-sitter's recovery inserts the `;`
+    let gap = (open + 1..close).find(|&p| src[p] == b' ' || src[p] == b'\t')?;
     out.copy_within(gap + 1..close + 1, gap);
     out[close] = b';';
+    Some(close)
 }
 
 /// The `)` matching the `(` at `open`, within `limit` bytes; none across a
@@ -566,6 +572,16 @@ mod tests {
     fn not_at_line_start_is_left_alone() {
         let s = "#define X(n) BTF_ID_FLAGS(func, n)\n";
         assert_eq!(m(s), s);
+    }
+
+    #[test]
+    fn an_entry_inside_an_unclosed_entry_is_not_rewritten_twice() {
+        // found by the scan_file fuzzer (minimised): the entry's `)` is on the
+        // last line, and the delimiter rewrite inside its shifted arguments
+        // used the original's offsets and overwrote a newline
+        let s = "BTF_ID(i( )\nBTF_ID_LIST(f)\nr)";
+        let out = m(s);
+        assert_eq!(out.matches('\n').count(), s.matches('\n').count());
     }
 
     #[test]
