@@ -5,15 +5,7 @@ use kfunc_scan::btf::{Btf, BtfError, Endian, Kind, NewType};
 
 fn int_type(b: &mut Btf) -> u32 {
     let name = b.add_string("int");
-    b.add_type(&NewType {
-        kind: Kind::Int,
-        name_off: name,
-        vlen: 0,
-        kflag: false,
-        size_or_type: 4,
-        extra: vec![(1 << 24) | 32],
-    })
-    .unwrap()
+    b.add_type(&NewType::int(name, 4, true)).unwrap()
 }
 
 /// int; const int; int f(int a); and a decl tag on f.

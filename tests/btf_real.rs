@@ -121,21 +121,17 @@ fn patched_6_18_is_accepted_and_dumps_as_the_input_plus_the_new_types() {
     assert!(out.status.success());
     fs::write(&manifest, &out.stdout).unwrap();
     let patched = dir.path().join("p.btf");
-    let report = dir.path().join("r.json");
-    let r = run(&[
-        "patch-btf",
-        "--manifest",
-        manifest.to_str().unwrap(),
-        "--btf",
-        input.to_str().unwrap(),
-        "-o",
-        patched.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ]);
-    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let rep: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let rep = patch_btf(
+        dir.path(),
+        &[
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--btf",
+            input.to_str().unwrap(),
+            "-o",
+            patched.to_str().unwrap(),
+        ],
+    );
     let pairs = rep["pairs_added"].as_array().unwrap();
     assert_eq!(
         pairs.len(),
@@ -219,6 +215,17 @@ fn patched_6_18_is_accepted_and_dumps_as_the_input_plus_the_new_types() {
     );
 }
 
+/// `patch-btf` with `args`, writing its report in `dir`; the report.
+fn patch_btf(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let rep = dir.join("report.json");
+    let mut all = vec!["patch-btf"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--report", rep.to_str().unwrap()]);
+    let r = run(&all);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    serde_json::from_str(&fs::read_to_string(&rep).unwrap()).unwrap()
+}
+
 fn scan_manifest(dir: &Path) -> Option<PathBuf> {
     let tree = std::env::var_os("KFUNC_SCAN_LINUX")?;
     let m = dir.join("m612.json");
@@ -249,22 +256,18 @@ fn decl_tags_from_source_on_6_12_vmlinux_and_a_split_module() {
     };
     let m = manifest.to_str().unwrap();
     let out = dir.path().join("v.btf");
-    let rep = dir.path().join("r.json");
-    let r = run(&[
-        "patch-btf",
-        "--manifest",
-        m,
-        "--btf",
-        vmlinux.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--add-decl-tags",
-        "--report",
-        rep.to_str().unwrap(),
-    ]);
-    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let report: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&rep).unwrap()).unwrap();
+    let report = patch_btf(
+        dir.path(),
+        &[
+            "--manifest",
+            m,
+            "--btf",
+            vmlinux.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--add-decl-tags",
+        ],
+    );
     let added = report["decl_tags_added"].as_array().unwrap();
     let btf = Btf::parse(&fs::read(&out).unwrap(), None).unwrap();
     kernel_accepts(&btf, "6.12 vmlinux with decl tags");
@@ -303,23 +306,20 @@ fn decl_tags_from_source_on_6_12_vmlinux_and_a_split_module() {
 
     // the split module on its base: its own kfuncs get tags, IDs continue
     let mout = dir.path().join("ct.btf");
-    let r = run(&[
-        "patch-btf",
-        "--manifest",
-        m,
-        "--btf",
-        conntrack.to_str().unwrap(),
-        "--base",
-        vmlinux.to_str().unwrap(),
-        "-o",
-        mout.to_str().unwrap(),
-        "--add-decl-tags",
-        "--report",
-        rep.to_str().unwrap(),
-    ]);
-    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let report: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&rep).unwrap()).unwrap();
+    let report = patch_btf(
+        dir.path(),
+        &[
+            "--manifest",
+            m,
+            "--btf",
+            conntrack.to_str().unwrap(),
+            "--base",
+            vmlinux.to_str().unwrap(),
+            "-o",
+            mout.to_str().unwrap(),
+            "--add-decl-tags",
+        ],
+    );
     let base = Btf::parse(&fs::read(&vmlinux).unwrap(), None).unwrap();
     let split_before = Btf::parse(&fs::read(&conntrack).unwrap(), Some(base.clone())).unwrap();
     let split = Btf::parse(&fs::read(&mout).unwrap(), Some(base)).unwrap();

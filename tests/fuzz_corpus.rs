@@ -2,7 +2,7 @@
 //! same properties the fuzz targets check, so that what fuzzing found stays
 //! found without a fuzzer.
 
-use kfunc_scan::btf::{Btf, Endian, Kind, NewType};
+use kfunc_scan::btf::{Btf, Endian, NewType};
 use kfunc_scan::scan::{extract, mask, parse, queries::Queries};
 use std::path::Path;
 
@@ -24,15 +24,7 @@ fn corpus(name: &str) -> Vec<(String, Vec<u8>)> {
 fn base() -> Btf {
     let mut b = Btf::empty(Endian::Little);
     let name = b.add_string("int");
-    b.add_type(&NewType {
-        kind: Kind::Int,
-        name_off: name,
-        vlen: 0,
-        kflag: false,
-        size_or_type: 4,
-        extra: vec![(1 << 24) | 32],
-    })
-    .unwrap();
+    b.add_type(&NewType::int(name, 4, true)).unwrap();
     Btf::parse(&b.to_bytes(), None).unwrap()
 }
 

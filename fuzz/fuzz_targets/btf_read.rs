@@ -2,20 +2,13 @@
 //! writes back in a form it reads again to the same bytes; a split read on
 //! top of a small base behaves the same.
 #![no_main]
-use kfunc_scan::btf::{Btf, Endian, Kind, NewType};
+use kfunc_scan::btf::{Btf, Endian, NewType};
 use libfuzzer_sys::fuzz_target;
 
 fn base() -> Btf {
     let mut b = Btf::empty(Endian::Little);
     let name = b.add_string("int");
-    let _ = b.add_type(&NewType {
-        kind: Kind::Int,
-        name_off: name,
-        vlen: 0,
-        kflag: false,
-        size_or_type: 4,
-        extra: vec![(1 << 24) | 32],
-    });
+    let _ = b.add_type(&NewType::int(name, 4, true));
     Btf::parse(&b.to_bytes(), None).expect("base")
 }
 

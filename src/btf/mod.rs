@@ -173,6 +173,18 @@ impl NewType {
             extra: Vec::new(),
         }
     }
+    /// An integer of `bytes` bytes.
+    pub fn int(name_off: u32, bytes: u32, signed: bool) -> NewType {
+        NewType {
+            kind: Kind::Int,
+            name_off,
+            vlen: 0,
+            kflag: false,
+            size_or_type: bytes,
+            extra: vec![(u32::from(signed) << 24) | (bytes * 8)],
+        }
+    }
+
     pub fn func_proto(ret: u32, params: &[(u32, u32)]) -> NewType {
         NewType {
             kind: Kind::FuncProto,

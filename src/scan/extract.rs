@@ -227,7 +227,7 @@ pub fn extract(
         }
     });
 
-    assemble(root, &items, original, masked, path, &mut rec);
+    assemble(root, &items, original, path, &mut rec);
     functions(root, original, masked, q, &mut rec);
     registrations(root, masked, q, &mut rec);
     id_sets(root, masked, q, &mut rec);
@@ -350,7 +350,6 @@ fn assemble(
     root: Node,
     items: &HashMap<usize, Item>,
     original: &[u8],
-    masked: &[u8],
     path: &str,
     rec: &mut FileRecords,
 ) {
@@ -463,7 +462,6 @@ fn assemble(
                         ),
                     ));
                 }
-                let _ = masked;
             }
         }
         // any item other than a BTF_ID ends a BTF_ID_LIST table
@@ -519,7 +517,6 @@ fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut 
         cap(&q.functions, "function"),
         cap(&q.functions, "declarator"),
     );
-    let path = rec.path.clone();
     for_each_match(&q.functions, root, masked, |caps| {
         let (Some(def), Some(decl)) = (get(caps, c_fn), get(caps, c_decl)) else {
             return;
@@ -541,7 +538,6 @@ fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut 
                 && gap.iter().all(|b| b.is_ascii_whitespace());
             is_doc.then(|| String::from_utf8_lossy(&original[c.byte_range()]).into_owned())
         });
-        let _ = &path;
         rec.functions.push(RawFunction {
             name: sig.name,
             line: sig.name_node_start.0,
@@ -553,6 +549,17 @@ fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut 
             condition: condition_of(def, masked),
         });
     });
+}
+
+/// `&ids` → `ids`; anything else as written.
+fn address_target(node: Node, src: &[u8]) -> String {
+    match node.kind() {
+        "pointer_expression" => node
+            .child_by_field_name("argument")
+            .map(|a| text(a, src))
+            .unwrap_or_default(),
+        _ => text(node, src),
+    }
 }
 
 fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
@@ -595,13 +602,7 @@ fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
             ));
             return;
         };
-        let id_set = match set_arg.kind() {
-            "pointer_expression" => set_arg
-                .child_by_field_name("argument")
-                .map(|a| text(a, src))
-                .unwrap_or_default(),
-            _ => text(set_arg, src),
-        };
+        let id_set = address_target(set_arg, src);
         rec.registrations.push(RawRegistration {
             prog_type,
             id_set,
@@ -632,13 +633,9 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
                 .child_by_field_name("designator")
                 .and_then(|d| d.named_child(0))
                 .map(|f| text(f, src));
-            let value = pair.child_by_field_name("value").map(|v| match v.kind() {
-                "pointer_expression" => v
-                    .child_by_field_name("argument")
-                    .map(|a| text(a, src))
-                    .unwrap_or_default(),
-                _ => text(v, src),
-            });
+            let value = pair
+                .child_by_field_name("value")
+                .map(|v| address_target(v, src));
             match field.as_deref() {
                 Some("set") => set = value,
                 Some("filter") => filter = value,

@@ -184,21 +184,11 @@ fn blank_plain_bodies(out: &mut [u8]) {
     let mut last_sig: u8 = 0;
     while i < n {
         let b = out[i];
-        if b == b'/' && i + 1 < n && out[i + 1] == b'*' {
-            i = find(out, i + 2, b"*/").map_or(n, |e| e + 2);
-            continue;
-        }
-        if b == b'/' && i + 1 < n && out[i + 1] == b'/' {
-            i = memchr_from(out, i, b'\n').unwrap_or(n);
-            continue;
-        }
-        if b == b'#' && at_line_start(out, i) {
-            i = preproc_line_end(out, i);
-            continue;
-        }
-        if b == b'"' || b == b'\'' {
-            i = skip_literal(out, i);
-            last_sig = b'"';
+        if let Some(next) = skip_non_code(out, i) {
+            if b == b'"' || b == b'\'' {
+                last_sig = b'"';
+            }
+            i = next;
             continue;
         }
         if b == b'{' {
@@ -230,6 +220,20 @@ fn blank_plain_bodies(out: &mut [u8]) {
     }
 }
 
+/// Where the comment, string or character literal, or preprocessor line that
+/// starts at `i` ends; None when code starts there.
+fn skip_non_code(src: &[u8], i: usize) -> Option<usize> {
+    let n = src.len();
+    let next = src.get(i + 1).copied();
+    match src[i] {
+        b'/' if next == Some(b'*') => Some(find(src, i + 2, b"*/").map_or(n, |e| e + 2)),
+        b'/' if next == Some(b'/') => Some(memchr_from(src, i, b'\n').unwrap_or(n)),
+        b'#' if at_line_start(src, i) => Some(preproc_line_end(src, i)),
+        b'"' | b'\'' => Some(skip_literal(src, i)),
+        _ => None,
+    }
+}
+
 /// The end of a preprocessor line, continuations included.
 fn preproc_line_end(src: &[u8], mut i: usize) -> usize {
     while let Some(nl) = memchr_from(src, i, b'\n') {
@@ -254,20 +258,8 @@ fn body_end(src: &[u8], open: usize) -> Option<usize> {
     let mut i = open;
     while i < n {
         let b = src[i];
-        if b == b'/' && i + 1 < n && src[i + 1] == b'*' {
-            i = find(src, i + 2, b"*/").map_or(n, |e| e + 2);
-            continue;
-        }
-        if b == b'/' && i + 1 < n && src[i + 1] == b'/' {
-            i = memchr_from(src, i, b'\n').unwrap_or(n);
-            continue;
-        }
-        if b == b'#' && at_line_start(src, i) {
-            i = preproc_line_end(src, i);
-            continue;
-        }
-        if b == b'"' || b == b'\'' {
-            i = skip_literal(src, i);
+        if let Some(next) = skip_non_code(src, i) {
+            i = next;
             continue;
         }
         if b == b'{' {

@@ -71,15 +71,7 @@ impl Builder {
                 _ => (4, true),
             };
             let name_off = self.btf.add_string(text);
-            let encoding = if signed { 1u32 << 24 } else { 0 };
-            self.add(NewType {
-                kind: Kind::Int,
-                name_off,
-                vlen: 0,
-                kflag: false,
-                size_or_type: size,
-                extra: vec![encoding | (size * 8)],
-            })
+            self.add(NewType::int(name_off, size, signed))
         };
         self.cache.insert(text.to_string(), id);
         id
