@@ -292,6 +292,13 @@ fn read_btf_file(path: &std::path::Path) -> Result<(Vec<u8>, Vec<u8>), String> {
 }
 
 fn run_patch(a: PatchArgs) -> ExitCode {
+    let t0 = std::time::Instant::now();
+    let timing = std::env::var_os("KFUNC_SCAN_TIMING").is_some();
+    let phase = |name: &str| {
+        if timing {
+            eprintln!("timing: {name} at {:?}", t0.elapsed());
+        }
+    };
     use kfunc_scan::btf::Btf;
     use kfunc_scan::patch::{patch, PatchError, PatchOptions};
     let fail = |msg: String| {
@@ -313,6 +320,7 @@ fn run_patch(a: PatchArgs) -> ExitCode {
             ))
         }
     };
+    phase("manifest");
     let base = match &a.base {
         None => None,
         Some(p) => match read_btf_file(p) {
@@ -331,6 +339,7 @@ fn run_patch(a: PatchArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
     };
+    phase("btf parsed");
     let opts = PatchOptions {
         add_decl_tags: a.add_decl_tags,
         strict: a.strict,
@@ -346,6 +355,7 @@ fn run_patch(a: PatchArgs) -> ExitCode {
         }
         Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
     };
+    phase("patched");
     let target = a.output.clone().unwrap_or_else(|| a.btf.clone());
     let written = if elf.is_empty() {
         // raw BTF: streamed from its parts, never copied whole
@@ -359,6 +369,7 @@ fn run_patch(a: PatchArgs) -> ExitCode {
     if let Err(e) = written {
         return fail(format!("{}: error[write]: {e}", target.display()));
     }
+    phase("written");
     if let Some(r) = &a.report {
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
         json.push('\n');
