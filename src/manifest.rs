@@ -230,7 +230,20 @@ impl Manifest {
         s
     }
 
+    /// Reads a manifest; one of another schema version is refused rather
+    /// than misread (its fields may mean something else).
     pub fn from_json(text: &str) -> Result<Manifest, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: u32,
+        }
+        let v: Version = serde_json::from_str(text)?;
+        if v.schema_version != SCHEMA_VERSION {
+            return Err(serde::de::Error::custom(format!(
+                "schema_version {} is not one this kfunc-scan reads ({SCHEMA_VERSION})",
+                v.schema_version
+            )));
+        }
         serde_json::from_str(text)
     }
 

@@ -129,3 +129,28 @@ fn implicit_type_option_adds_a_type() {
         serde_json::json!([1])
     );
 }
+
+#[test]
+fn a_manifest_of_another_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[mini().to_str().unwrap(), "-q"]);
+    let text = String::from_utf8(out.stdout).unwrap().replacen(
+        "\"schema_version\": 1",
+        "\"schema_version\": 2",
+        1,
+    );
+    let m = dir.path().join("m.json");
+    fs::write(&m, text).unwrap();
+    let r = run(&["header", "--manifest", m.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = stderr(&r);
+    assert!(
+        err.contains("error[manifest]: schema_version 2 is not one this kfunc-scan reads (1)"),
+        "{err}"
+    );
+    // and a broken one names its place
+    fs::write(&m, "{\"schema_version\": 1,\n  \"sets\": [}").unwrap();
+    let r = run(&["diff", m.to_str().unwrap(), m.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(stderr(&r).contains("m.json:2:"), "{}", stderr(&r));
+}
