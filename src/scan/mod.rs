@@ -121,13 +121,18 @@ fn flag_defines(
     out
 }
 
-/// Reads the unmatched files (`.h` or `.c`) that mention a missing name and
-/// keeps their definitions of those names. Returns them and how many files
-/// were parsed.
+/// The first component of a tree-relative path (`net` for `net/core/sock.c`).
+fn top_dir(rel: &str) -> String {
+    rel.split('/').next().unwrap_or("").to_string()
+}
+
+/// Reads the unmatched files `in_pass` accepts that mention a missing name,
+/// and keeps their definitions of those names. Returns them and how many
+/// files were parsed.
 fn second_look(
     root: &Path,
     unmatched: &[String],
-    headers: bool,
+    in_pass: &(dyn Fn(&str) -> bool + Sync),
     missing: &BTreeSet<String>,
     q: &Queries,
     pool: &rayon::ThreadPool,
@@ -139,7 +144,7 @@ fn second_look(
     let parsed: Vec<FileRecords> = pool.install(|| {
         unmatched
             .par_iter()
-            .filter(|rel| rel.ends_with(".h") == headers)
+            .filter(|rel| in_pass(rel))
             .filter_map(|rel| {
                 let bytes = std::fs::read(root.join(rel)).ok()?;
                 if !ac.is_match(&bytes) {
@@ -230,12 +235,17 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
         .iter()
         .flat_map(|f| f.functions.iter().map(|x| x.name.as_str()))
         .collect();
-    let mut missing: BTreeSet<String> = BTreeSet::new();
+    // missing name → the top-level directories of the sets that list it
+    let mut missing: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
     for f in &files {
+        let scope = top_dir(&f.path);
         for s in &f.sets {
             for e in &s.entries {
                 if !defined.contains(e.name.as_str()) {
-                    missing.insert(e.name.clone());
+                    missing
+                        .entry(e.name.clone())
+                        .or_default()
+                        .insert(scope.clone());
                 }
                 let flagged = e
                     .flags
@@ -243,7 +253,7 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
                     .any(|x| x == resolve::FLAG_MAGIC || x == resolve::FLAG_IMPLICIT);
                 let impl_name = format!("{}{}", e.name, resolve::IMPL_SUFFIX);
                 if flagged && !defined.contains(impl_name.as_str()) {
-                    missing.insert(impl_name);
+                    missing.entry(impl_name).or_default().insert(scope.clone());
                 }
             }
         }
@@ -251,14 +261,23 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
     let mut second_look_files = 0;
     if !missing.is_empty() {
         progress.set_message(format!("looking for {} definitions", missing.len()));
-        // Definitions live in `.c` files; headers are searched only for
-        // what is still missing after that.
-        for headers in [false, true] {
+        // Nearest first: `.c` files in the top-level directories of the sets
+        // naming the missing functions (`net/` for net/mptcp/bpf.c), then the
+        // other `.c` files, then headers, each pass only for what is still
+        // missing. Every file of a pass is searched, so the result does not
+        // depend on timing.
+        let scopes: BTreeSet<String> = missing.values().flatten().cloned().collect();
+        let passes: [&(dyn Fn(&str) -> bool + Sync); 3] = [
+            &|rel: &str| rel.ends_with(".c") && scopes.contains(&top_dir(rel)),
+            &|rel: &str| rel.ends_with(".c") && !scopes.contains(&top_dir(rel)),
+            &|rel: &str| rel.ends_with(".h"),
+        ];
+        for in_pass in passes {
             if missing.is_empty() {
                 break;
             }
-            let (found, looked) =
-                second_look(root, &walked.unmatched, headers, &missing, &q, &pool);
+            let names: BTreeSet<String> = missing.keys().cloned().collect();
+            let (found, looked) = second_look(root, &walked.unmatched, in_pass, &names, &q, &pool);
             second_look_files += looked;
             for r in &found {
                 for f in &r.functions {

@@ -27,6 +27,13 @@ pub const NEEDLES: &[&str] = &[
     "magic_kfuncs",
 ];
 
+/// Needles (indices into NEEDLES) that name a use site rather than a
+/// construct: a file matching only these is parsed only when `weak_confirmed`
+/// finds a registration call or an id-set initialiser in it. The kernel's own
+/// `kernel/bpf/btf.c` (the definition) and `verifier.c` (a mention) are the
+/// largest files that would otherwise be parsed for nothing.
+const WEAK: &[usize] = &[4, 5, 6];
+
 /// Files larger than this are reported and not parsed.
 pub const MAX_FILE_SIZE: u64 = 64 << 20;
 
@@ -47,6 +54,55 @@ pub fn rel_path(root: &Path, p: &Path) -> String {
 
 pub fn is_c_source(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "h"))
+}
+
+/// Whether a file the needles matched holds something the queries extract.
+pub fn worth_parsing(ac: &AhoCorasick, bytes: &[u8]) -> bool {
+    let mut weak_only = true;
+    for m in ac.find_iter(bytes) {
+        if !WEAK.contains(&m.pattern().as_usize()) {
+            weak_only = false;
+            break;
+        }
+    }
+    !weak_only || weak_confirmed(bytes)
+}
+
+/// A registration call (`register_btf_kfunc_id_set(` followed by an argument,
+/// not a parameter declaration nor `)`), or a `btf_kfunc_id_set` variable
+/// with an initialiser.
+fn weak_confirmed(bytes: &[u8]) -> bool {
+    static RE: std::sync::OnceLock<(regex::bytes::Regex, regex::bytes::Regex)> =
+        std::sync::OnceLock::new();
+    let (call, init) = RE.get_or_init(|| {
+        // Constant patterns: they compile or the tests fail.
+        (
+            regex::bytes::Regex::new(r"\bregister_btf_(?:kfunc|fmodret)_id_set\s*\(\s*")
+                .expect("constant regex"),
+            regex::bytes::Regex::new(r"\bbtf_kfunc_id_set\s+[A-Za-z_]\w*\s*=")
+                .expect("constant regex"),
+        )
+    });
+    if init.is_match(bytes) {
+        return true;
+    }
+    call.find_iter(bytes).any(|m| {
+        let rest = &bytes[m.end()..];
+        let word: &[u8] = {
+            let n = rest
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            &rest[..n]
+        };
+        match rest.first() {
+            Some(b'&') | Some(b'(') => true,
+            Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
+                !matches!(word, b"const" | b"enum" | b"struct" | b"void")
+            }
+            _ => false,
+        }
+    })
 }
 
 pub fn needles() -> AhoCorasick {
@@ -197,7 +253,7 @@ pub fn walk<T: Send>(
                     if local.part.files_read % 1024 == 0 {
                         progress.inc(1024);
                     }
-                    if ac.is_match(&local.buf) {
+                    if ac.is_match(&local.buf) && worth_parsing(ac, &local.buf) {
                         let made = on_match(&rel, &local.buf);
                         local.part.matched.push((rel, made));
                     } else {
@@ -245,5 +301,37 @@ fn err_text(err: &ignore::Error) -> String {
         ignore::Error::WithPath { err, .. } => err_text(err),
         ignore::Error::WithDepth { err, .. } => err_text(err),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_needles_need_a_call_or_an_initialiser() {
+        let ac = needles();
+        let yes = |s: &str| worth_parsing(&ac, s.as_bytes());
+        // definitions, declarations, mentions: nothing to extract
+        assert!(!yes("int register_btf_kfunc_id_set(enum bpf_prog_type t,\n const struct btf_kfunc_id_set *s)\n{ return 0; }"));
+        assert!(!yes(
+            "int register_btf_fmodret_id_set(const struct btf_kfunc_id_set *kset);"
+        ));
+        assert!(!yes(
+            "EXPORT_SYMBOL_GPL(register_btf_kfunc_id_set);\n/* see register_btf_kfunc_id_set() */"
+        ));
+        assert!(!yes("static bool f(const struct btf_kfunc_id_set *s);"));
+        // calls and initialisers
+        assert!(yes(
+            "ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &set);"
+        ));
+        assert!(yes("return register_btf_fmodret_id_set(&set);"));
+        assert!(yes("r = register_btf_kfunc_id_set(types[i], sets[i]);"));
+        assert!(yes(
+            "static const struct btf_kfunc_id_set s = { .set = &ids };"
+        ));
+        // a strong needle alone is enough
+        assert!(yes("__bpf_kfunc int f(void) { return 0; }"));
+        assert!(yes("BTF_KFUNCS_START(x)"));
     }
 }
