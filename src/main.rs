@@ -2,6 +2,7 @@
 //! written in full), 2 the tool could not run.
 
 use clap::{Args, Parser, Subcommand};
+use kfunc_scan::btf::Blob;
 use kfunc_scan::manifest::{Manifest, Severity};
 use kfunc_scan::output::{write_atomic, write_atomic_with};
 use kfunc_scan::scan::{scan, ScanOptions};
@@ -188,7 +189,7 @@ fn main() -> ExitCode {
         Some(Command::Diff(a)) => run_diff(a),
         Some(Command::SynthManifest { btf }) => {
             let parsed = read_btf_file(&btf).and_then(|(raw, _)| {
-                kfunc_scan::btf::Btf::parse(&raw, None)
+                kfunc_scan::btf::Btf::parse_blob(raw, None)
                     .map_err(|e| format!("{}: error[btf]: {e}", btf.display()))
             });
             match parsed {
@@ -279,15 +280,16 @@ fn report(m: &Manifest, quiet: bool) {
     }
 }
 
-/// Reads a BTF blob from a raw file or an ELF object's .BTF section.
-fn read_btf_file(path: &std::path::Path) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
-    if kfunc_scan::btf::elf::is_elf(&bytes) {
-        let btf = kfunc_scan::btf::elf::read_btf(&bytes)
+/// A BTF blob from a raw file (mapped) or an ELF object's .BTF section;
+/// with the ELF object's bytes when it is one.
+fn read_btf_file(path: &std::path::Path) -> Result<(Blob, Vec<u8>), String> {
+    let blob = Blob::map(path).map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+    if kfunc_scan::btf::elf::is_elf(&blob) {
+        let btf = kfunc_scan::btf::elf::read_btf(&blob)
             .map_err(|e| format!("{}: error[elf]: {e}", path.display()))?;
-        Ok((btf, bytes))
+        Ok((Blob::Owned(btf), blob.to_vec()))
     } else {
-        Ok((bytes, Vec::new()))
+        Ok((blob, Vec::new()))
     }
 }
 
@@ -325,7 +327,7 @@ fn run_patch(a: PatchArgs) -> ExitCode {
         None => None,
         Some(p) => match read_btf_file(p) {
             Err(msg) => return fail(msg),
-            Ok((raw, _)) => match Btf::parse_owned(raw, None) {
+            Ok((raw, _)) => match Btf::parse_blob(raw, None) {
                 Ok(b) => Some(b),
                 Err(e) => return fail(format!("{}: error[btf]: {e}", p.display())),
             },
@@ -335,7 +337,7 @@ fn run_patch(a: PatchArgs) -> ExitCode {
         Ok(x) => x,
         Err(msg) => return fail(msg),
     };
-    let mut btf = match Btf::parse_owned(raw, base) {
+    let mut btf = match Btf::parse_blob(raw, base) {
         Ok(b) => b,
         Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
     };
@@ -401,7 +403,7 @@ fn run_btf_check(file: &std::path::Path, base: Option<&std::path::Path>) -> Exit
     use kfunc_scan::btf::{kernel, Btf};
     let parse = |p: &std::path::Path, base: Option<Btf>| -> Result<Btf, (u8, String)> {
         let (raw, _) = read_btf_file(p).map_err(|m| (2, m))?;
-        Btf::parse(&raw, base).map_err(|e| (1, format!("{}: error[btf]: {e}", p.display())))
+        Btf::parse_blob(raw, base).map_err(|e| (1, format!("{}: error[btf]: {e}", p.display())))
     };
     let base = match base.map(|b| parse(b, None)).transpose() {
         Ok(b) => b,

@@ -1,5 +1,10 @@
 //! Atomic output: a temporary file beside the target, then a rename, so an
 //! interrupted run never leaves a truncated file behind.
+//!
+//! No fsync: the rename is atomic against interruption, which is the
+//! promise; durability across a power loss is the file system's (ext4 flushes
+//! a file replaced by rename). An fsync of a vmlinux-sized BTF costs more
+//! than the whole patch.
 
 use std::io::Write;
 use std::path::Path;
@@ -31,7 +36,6 @@ pub fn write_atomic_with(
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
-    tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

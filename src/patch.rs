@@ -13,7 +13,7 @@
 
 use crate::btf::{Btf, Kind, NewType};
 use crate::manifest::{Kfunc, Manifest};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -135,22 +135,35 @@ pub fn patch(btf: &mut Btf, m: &Manifest, opts: &PatchOptions) -> Result<Report,
         .collect();
 
     // Own FUNCs and decl tags of interest, by name and by target.
-    let mut wanted: FxHashSet<&[u8]> = FxHashSet::default();
+    // The names of interest, by the offsets their strings have in this BTF:
+    // a FUNC is one of them when its name offset is, so the 50k+ FUNC names
+    // of a vmlinux are never read or hashed. A name offset pointing inside a
+    // longer string (legal, though no BTF producer writes one) is not
+    // recognised: that kfunc is reported missing, never patched wrongly.
+    let mut wanted: Vec<&str> = vec![TAG_KFUNC, TAG_FASTCALL];
     for k in &considered {
-        wanted.insert(k.name.as_bytes());
+        wanted.push(k.name.as_str());
         if let Some(mg) = &k.magic {
-            wanted.insert(mg.impl_name.as_bytes());
+            wanted.push(mg.impl_name.as_str());
         }
     }
+    // one pass over the strings serves the name lookup and string reuse
+    let offsets = btf.string_offsets(&wanted);
+    let existing: HashMap<&str, u32> = offsets
+        .iter()
+        .filter_map(|(s, offs)| offs.first().map(|o| (*s, *o)))
+        .collect();
+    let by_offset: HashMap<u32, &str> = offsets
+        .iter()
+        .flat_map(|(name, offs)| offs.iter().map(move |o| (*o, *name)))
+        .collect();
     let mut funcs: HashMap<String, Vec<u32>> = HashMap::default();
     let mut tags: HashMap<u32, Vec<Tag>> = HashMap::default();
-    for t in btf.own_types() {
+    for t in btf.own_types_of(|k| matches!(k, Kind::Func | Kind::DeclTag)) {
         match t.kind {
             Kind::Func => {
-                let name = btf.str_at(t.name_off).unwrap_or(b"");
-                if wanted.contains(name) {
-                    let name = String::from_utf8_lossy(name).into_owned();
-                    funcs.entry(name).or_default().push(t.id);
+                if let Some(name) = by_offset.get(&t.name_off) {
+                    funcs.entry((*name).to_string()).or_default().push(t.id);
                 }
             }
             Kind::DeclTag => tags.entry(t.size_or_type).or_default().push(Tag {
@@ -163,14 +176,6 @@ pub fn patch(btf: &mut Btf, m: &Manifest, opts: &PatchOptions) -> Result<Report,
         }
     }
 
-    // Strings to reuse when present.
-    let mut needed: Vec<&str> = vec![TAG_KFUNC, TAG_FASTCALL];
-    needed.extend(
-        considered
-            .iter()
-            .filter_map(|k| k.magic.as_ref().map(|g| g.impl_name.as_str())),
-    );
-    let existing = btf.find_strings(&needed);
     let string = |btf: &mut Btf, s: &str| {
         existing
             .get(s)

@@ -6,12 +6,14 @@
 //! strings) plus rewrites of the `type` field of existing records, so every
 //! record not touched is written back byte for byte.
 
+mod blob;
 pub mod elf;
 pub mod kernel;
 mod kind;
 mod read;
 mod write;
 
+pub use blob::Blob;
 pub use kind::Kind;
 pub use read::BtfError;
 
@@ -56,7 +58,7 @@ pub struct Btf {
     pub flags: u8,
     /// Header bytes past the 24 this module knows, kept as they were.
     header_extra: Vec<u8>,
-    data: Vec<u8>,
+    data: Blob,
     types_at: usize,
     types_len: usize,
     strings_at: usize,
@@ -215,7 +217,7 @@ impl Btf {
             version: 1,
             flags: 0,
             header_extra: Vec::new(),
-            data: vec![0],
+            data: Blob::Owned(vec![0]),
             types_at: 0,
             types_len: 0,
             strings_at: 0,
@@ -232,11 +234,16 @@ impl Btf {
     /// Reads and validates a raw BTF blob. `base` is the vmlinux BTF a split
     /// BTF (a module's) builds on.
     pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, BtfError> {
-        read::parse(data.to_vec(), base)
+        read::parse(Blob::Owned(data.to_vec()), base)
     }
 
     /// As `parse`, keeping `data` rather than copying it.
     pub fn parse_owned(data: Vec<u8>, base: Option<Btf>) -> Result<Btf, BtfError> {
+        read::parse(Blob::Owned(data), base)
+    }
+
+    /// As `parse`, on a blob (a mapped file, say).
+    pub fn parse_blob(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
         read::parse(data, base)
     }
 
@@ -330,6 +337,32 @@ impl Btf {
         })
     }
 
+    /// Own types of the kinds `want` accepts, in ID order. Only the info word
+    /// of the others is read, through the offset index.
+    pub fn own_types_of<'a>(
+        &'a self,
+        want: impl Fn(Kind) -> bool + 'a,
+    ) -> impl Iterator<Item = TypeRef<'a>> + 'a {
+        let first = self.first_id();
+        let e = self.endian;
+        self.offsets
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, &off)| {
+                let off = off as usize;
+                let info = if off < self.types_len {
+                    let at = self.types_at + off + 4;
+                    e.u32(&self.data[at..at + 4])
+                } else {
+                    let at = off - self.types_len + 4;
+                    e.u32(&self.new_types[at..at + 4])
+                };
+                Kind::from_info(info)
+                    .filter(|k| want(*k))
+                    .and_then(|_| self.get(first + i as u32))
+            })
+    }
+
     /// Own types, in ID order, decoded one after the other.
     pub fn own_types(&self) -> OwnTypes<'_> {
         OwnTypes {
@@ -397,40 +430,61 @@ impl Btf {
     }
 
     /// Offsets of those of `wanted` already in the string sections (own, then
-    /// base), in one pass over each. A string is only compared with the
-    /// wanted ones of its length and first byte: a vmlinux has 100k+ strings.
+    /// base), in one pass over each: the first occurrence of each.
     pub fn find_strings<'w>(&self, wanted: &[&'w str]) -> HashMap<&'w str, u32> {
         let mut found = HashMap::new();
-        if wanted.is_empty() {
-            return found;
-        }
+        self.scan_strings(wanted, &mut |w, off| {
+            found.entry(w).or_insert(off);
+        });
+        found
+    }
+
+    /// Every offset, own and base, at which one of `wanted` starts (BTF need
+    /// not deduplicate its strings, so a name may have several).
+    pub fn string_offsets<'w>(&self, wanted: &[&'w str]) -> HashMap<&'w str, Vec<u32>> {
+        let mut found: HashMap<&'w str, Vec<u32>> = HashMap::new();
+        self.scan_strings(wanted, &mut |w, off| found.entry(w).or_default().push(off));
+        found
+    }
+
+    /// Calls `hit` for each string of the sections equal to one of `wanted`.
+    /// A vmlinux has 100k+ strings: each is first checked against a bitmap of
+    /// the wanted (length, first byte) shapes, and compared only on a hit.
+    fn scan_strings<'w>(&self, wanted: &[&'w str], hit: &mut dyn FnMut(&'w str, u32)) {
+        let mut shapes = [0u64; 64];
+        let shape = |len: usize, first: u8| (len & 63, u64::from(first & 63));
         let mut by_shape: rustc_hash::FxHashMap<(usize, u8), Vec<&'w str>> = Default::default();
         for w in wanted.iter().filter(|w| !w.is_empty()) {
+            let (row, bit) = shape(w.len(), w.as_bytes()[0]);
+            shapes[row] |= 1 << bit;
             by_shape
                 .entry((w.len(), w.as_bytes()[0]))
                 .or_default()
                 .push(*w);
+        }
+        if by_shape.is_empty() {
+            return;
         }
         let section = self.original_strings();
         let base = self.strings_base();
         let mut start = 0usize;
         for nul in memchr::memchr_iter(0, section) {
             if nul > start {
-                if let Some(cands) = by_shape.get(&(nul - start, section[start])) {
-                    let s = &section[start..nul];
-                    if let Some(w) = cands.iter().find(|w| w.as_bytes() == s) {
-                        found.entry(*w).or_insert(base + start as u32);
+                let (row, bit) = shape(nul - start, section[start]);
+                if shapes[row] & (1 << bit) != 0 {
+                    if let Some(cands) = by_shape.get(&(nul - start, section[start])) {
+                        let s = &section[start..nul];
+                        if let Some(w) = cands.iter().find(|w| w.as_bytes() == s) {
+                            hit(w, base + start as u32);
+                        }
                     }
                 }
             }
             start = nul + 1;
         }
         if let Some(b) = &self.base {
-            for (w, off) in b.find_strings(wanted) {
-                found.entry(w).or_insert(off);
-            }
+            b.scan_strings(wanted, hit);
         }
-        found
     }
 
     /// The type section's parts: as read (edited in place), then appended.

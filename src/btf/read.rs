@@ -1,7 +1,7 @@
 //! Reading and validating a BTF blob. Malformed input is an error naming
 //! what is wrong and where; nothing here panics on any input.
 
-use super::{Btf, Endian, Kind, HEADER_LEN, MAGIC, MAX_TYPE_ID};
+use super::{Blob, Btf, Endian, Kind, HEADER_LEN, MAGIC, MAX_TYPE_ID};
 use std::collections::HashMap;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -63,7 +63,7 @@ fn u16_at(e: Endian, b: &[u8]) -> u16 {
     }
 }
 
-pub fn parse(data: Vec<u8>, base: Option<Btf>) -> Result<Btf, BtfError> {
+pub fn parse(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
     if data.len() < HEADER_LEN {
         return Err(BtfError::TooShort { len: data.len() });
     }
@@ -133,9 +133,28 @@ pub fn parse(data: Vec<u8>, base: Option<Btf>) -> Result<Btf, BtfError> {
         return Err(BtfError::StringsNoLeadingNul);
     }
 
-    // Index the records.
+    // Index and check the records in one pass: each is decoded once.
     let first_id = base.as_ref().map_or(1, |b| b.end_id());
-    let mut offsets = Vec::with_capacity(types.len() / 16);
+    let str_end = base.as_ref().map_or(0, |b| b.strings_end()) + str_len;
+    let mut offsets: Vec<u32> = Vec::with_capacity(types.len() / 16);
+    // for the cycle check: the one type each refers to through a chain that a
+    // struct, union or prototype does not break (0: none)
+    let mut edge: Vec<u32> = Vec::with_capacity(types.len() / 16);
+    // the largest type ID referred to, and by whom: checked once the count is known
+    let (mut max_ref, mut max_ref_at) = (0u32, 0u32);
+    // FUNCs and decl tags whose target comes later: checked after the pass
+    let mut deferred: Vec<u32> = Vec::new();
+    let check_str = |off: u32, id: u32| {
+        if off >= str_end.max(1) {
+            Err(BtfError::StringOutOfRange {
+                id,
+                off,
+                end: str_end,
+            })
+        } else {
+            Ok(())
+        }
+    };
     let mut at = 0usize;
     while at < types.len() {
         let id = first_id + offsets.len() as u32;
@@ -145,18 +164,78 @@ pub fn parse(data: Vec<u8>, base: Option<Btf>) -> Result<Btf, BtfError> {
         if types.len() - at < 12 {
             return Err(BtfError::TruncatedType { id, at });
         }
-        let info = e.u32(&types[at + 4..at + 8]);
+        let rec = &types[at..];
+        let info = e.u32(&rec[4..8]);
         let kind = Kind::from_info(info).ok_or(BtfError::UnknownKind {
             id,
             kind: (info >> 24) & 0x1f,
             at,
         })?;
-        let len = 12 + kind.extra_len((info & 0xffff) as u16);
-        if types.len() - at < len {
+        let vlen = (info & 0xffff) as usize;
+        let len = 12 + kind.extra_len(vlen as u16);
+        if rec.len() < len {
             return Err(BtfError::TruncatedType { id, at });
         }
+        let word = |i: usize| e.u32(&rec[12 + 4 * i..16 + 4 * i]);
+        let size_or_type = e.u32(&rec[8..12]);
+        let mut refer = |to: u32| {
+            if to > max_ref {
+                (max_ref, max_ref_at) = (to, id);
+            }
+        };
+        check_str(e.u32(&rec[0..4]), id)?;
+        let mut next = 0;
+        if kind.refers() {
+            refer(size_or_type);
+            next = size_or_type;
+        }
+        match kind {
+            Kind::Array => {
+                refer(word(0));
+                refer(word(1));
+                next = word(0);
+            }
+            Kind::Struct | Kind::Union => {
+                for i in 0..vlen {
+                    check_str(word(3 * i), id)?;
+                    refer(word(3 * i + 1));
+                }
+            }
+            Kind::Enum => {
+                for i in 0..vlen {
+                    check_str(word(2 * i), id)?;
+                }
+            }
+            Kind::Enum64 => {
+                for i in 0..vlen {
+                    check_str(word(3 * i), id)?;
+                }
+            }
+            Kind::FuncProto => {
+                refer(size_or_type);
+                for i in 0..vlen {
+                    check_str(word(2 * i), id)?;
+                    refer(word(2 * i + 1));
+                }
+            }
+            Kind::Datasec => {
+                for i in 0..vlen {
+                    refer(word(3 * i));
+                }
+            }
+            Kind::Func | Kind::DeclTag => deferred.push(id),
+            _ => {}
+        }
         offsets.push(at as u32);
+        edge.push(next);
         at += len;
+    }
+    let end = first_id + offsets.len() as u32;
+    if max_ref >= end {
+        return Err(BtfError::TypeIdOutOfRange {
+            id: max_ref,
+            at: max_ref_at,
+        });
     }
 
     let (types_len, strings_len) = (types.len(), strings.len());
@@ -177,76 +256,17 @@ pub fn parse(data: Vec<u8>, base: Option<Btf>) -> Result<Btf, BtfError> {
         added_strings: HashMap::new(),
         base: base.map(Box::new),
     };
-    validate(&btf)?;
+    check_targets(&btf, &deferred)?;
+    find_cycle(first_id, &edge)?;
     Ok(btf)
 }
 
-/// References, string offsets, decl tag components and cycles of own types.
-fn validate(btf: &Btf) -> Result<(), BtfError> {
-    let end = btf.end_id();
-    let str_end = btf.strings_end();
-    let first = btf.first_id();
-    let check_id = |id: u32, at: u32| {
-        if id >= end {
-            Err(BtfError::TypeIdOutOfRange { id, at })
-        } else {
-            Ok(())
-        }
-    };
-    let check_str = |off: u32, id: u32| {
-        if off >= str_end.max(1) {
-            Err(BtfError::StringOutOfRange {
-                id,
-                off,
-                end: str_end,
-            })
-        } else {
-            Ok(())
-        }
-    };
-    // For the cycle check: the one type each own type refers to through a
-    // chain that a struct, union or prototype does not break (0: none).
-    let mut edge = vec![0u32; btf.own_count() as usize];
-    for t in btf.own_types() {
-        check_str(t.name_off, t.id)?;
-        if t.kind.refers() {
-            check_id(t.size_or_type, t.id)?;
-            edge[(t.id - first) as usize] = t.size_or_type;
-        }
+/// A FUNC must name a FUNC_PROTO; a decl tag a type that exists, with a
+/// component index within its members or parameters.
+fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), BtfError> {
+    for &id in ids {
+        let Some(t) = btf.get(id) else { continue };
         match t.kind {
-            Kind::Array => {
-                check_id(t.word(0), t.id)?;
-                check_id(t.word(1), t.id)?;
-                edge[(t.id - first) as usize] = t.word(0);
-            }
-            Kind::Struct | Kind::Union => {
-                for i in 0..usize::from(t.vlen) {
-                    check_str(t.word(3 * i), t.id)?;
-                    check_id(t.word(3 * i + 1), t.id)?;
-                }
-            }
-            Kind::Enum => {
-                for i in 0..usize::from(t.vlen) {
-                    check_str(t.word(2 * i), t.id)?;
-                }
-            }
-            Kind::Enum64 => {
-                for i in 0..usize::from(t.vlen) {
-                    check_str(t.word(3 * i), t.id)?;
-                }
-            }
-            Kind::FuncProto => {
-                check_id(t.size_or_type, t.id)?;
-                for (name, ty) in t.params() {
-                    check_str(name, t.id)?;
-                    check_id(ty, t.id)?;
-                }
-            }
-            Kind::Datasec => {
-                for i in 0..usize::from(t.vlen) {
-                    check_id(t.word(3 * i), t.id)?;
-                }
-            }
             Kind::Func => {
                 let target = btf.get(t.size_or_type);
                 if target.is_none_or(|p| p.kind != Kind::FuncProto) {
@@ -285,7 +305,7 @@ fn validate(btf: &Btf) -> Result<(), BtfError> {
             _ => {}
         }
     }
-    find_cycle(first, &edge)
+    Ok(())
 }
 
 /// A cycle through references that do not pass a struct, union or function
