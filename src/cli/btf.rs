@@ -1,0 +1,219 @@
+//! The BTF commands: `patch-btf`, `btf-check` and the hidden `synth-manifest`.
+
+use clap::Args;
+use kfunc_scan::btf::Blob;
+use kfunc_scan::manifest::Manifest;
+use kfunc_scan::output::{write_atomic, write_atomic_with};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct PatchArgs {
+    /// The manifest `kfunc-scan TREE` wrote for this kernel.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: PathBuf,
+    /// Raw BTF (`/sys/kernel/btf/vmlinux`, a dumped .BTF) or an ELF object with a .BTF section.
+    #[arg(long, value_name = "FILE")]
+    pub btf: PathBuf,
+    /// Where to write the result (same format as the input).
+    #[arg(short, long, value_name = "FILE", required_unless_present = "in_place")]
+    pub output: Option<PathBuf>,
+    /// Replace the input (atomically).
+    #[arg(long, conflicts_with = "output")]
+    pub in_place: bool,
+    /// The base BTF of a split BTF (a module's BTF on top of vmlinux).
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
+    /// Add `bpf_kfunc` (and `bpf_fastcall` for KF_FASTCALL) decl tags where missing.
+    #[arg(long)]
+    pub add_decl_tags: bool,
+    /// A kfunc of the manifest missing from the BTF is an error.
+    #[arg(long)]
+    pub strict: bool,
+    /// Write a JSON summary here.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Print only errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// A BTF blob from a raw file (mapped) or an ELF object's .BTF section;
+/// with the ELF object's bytes when it is one.
+fn read_btf_file(path: &std::path::Path) -> Result<(Blob, Vec<u8>), String> {
+    let blob = Blob::map(path).map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+    if kfunc_scan::btf::elf::is_elf(&blob) {
+        let btf = kfunc_scan::btf::elf::read_btf(&blob)
+            .map_err(|e| format!("{}: error[elf]: {e}", path.display()))?;
+        Ok((Blob::Owned(btf), blob.to_vec()))
+    } else {
+        Ok((blob, Vec::new()))
+    }
+}
+
+pub fn run_patch(a: PatchArgs) -> ExitCode {
+    let t0 = std::time::Instant::now();
+    let timing = std::env::var_os("KFUNC_SCAN_TIMING").is_some();
+    let phase = |name: &str| {
+        if timing {
+            eprintln!("timing: {name} at {:?}", t0.elapsed());
+        }
+    };
+    use kfunc_scan::btf::Btf;
+    use kfunc_scan::patch::{patch, PatchError, PatchOptions};
+    let fail = |msg: String| {
+        eprintln!("{msg}");
+        ExitCode::from(2)
+    };
+    let text = match std::fs::read_to_string(&a.manifest) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: error[read]: {e}", a.manifest.display())),
+    };
+    let manifest = match Manifest::from_json(&text) {
+        Ok(m) => m,
+        Err(e) => {
+            return fail(format!(
+                "{}:{}:{}: error[manifest]: {e}",
+                a.manifest.display(),
+                e.line(),
+                e.column()
+            ))
+        }
+    };
+    phase("manifest");
+    let base = match &a.base {
+        None => None,
+        Some(p) => match read_btf_file(p) {
+            Err(msg) => return fail(msg),
+            Ok((raw, _)) => match Btf::parse_blob(raw, None) {
+                Ok(b) => Some(b),
+                Err(e) => return fail(format!("{}: error[btf]: {e}", p.display())),
+            },
+        },
+    };
+    let (raw, elf) = match read_btf_file(&a.btf) {
+        Ok(x) => x,
+        Err(msg) => return fail(msg),
+    };
+    let mut btf = match Btf::parse_blob(raw, base) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
+    };
+    phase("btf parsed");
+    let opts = PatchOptions {
+        add_decl_tags: a.add_decl_tags,
+        strict: a.strict,
+    };
+    let report = match patch(&mut btf, &manifest, &opts) {
+        Ok(r) => r,
+        Err(PatchError::Refused(list)) => {
+            for r in list {
+                eprintln!("{}: error[refused]: {r}", a.btf.display());
+            }
+            eprintln!("{}: nothing written", a.btf.display());
+            return ExitCode::from(1);
+        }
+        Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
+    };
+    phase("patched");
+    let target = a.output.clone().unwrap_or_else(|| a.btf.clone());
+    let written = if elf.is_empty() {
+        // raw BTF: streamed from its parts, never copied whole
+        write_atomic_with(&target, |w| btf.write_to(w))
+    } else {
+        match kfunc_scan::btf::elf::replace_btf(&elf, btf.to_bytes()) {
+            Ok(b) => write_atomic(&target, &b),
+            Err(e) => return fail(format!("{}: error[elf]: {e}", a.btf.display())),
+        }
+    };
+    if let Err(e) = written {
+        return fail(format!("{}: error[write]: {e}", target.display()));
+    }
+    phase("written");
+    if let Some(r) = &a.report {
+        let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
+        json.push('\n');
+        if let Err(e) = write_atomic(r, json.as_bytes()) {
+            return fail(format!("{}: error[write]: {e}", r.display()));
+        }
+    }
+    if !a.quiet {
+        for w in &report.warnings {
+            eprintln!("{}: warning[patch]: {w}", a.btf.display());
+        }
+        eprintln!(
+            "kfunc-scan patch-btf: {} pairs added, {} legacy pairs, {} already patched, {} decl tags added, {} kfuncs not in this BTF; types {} -> {}",
+            report.pairs_added.len(),
+            report.legacy_pairs.len(),
+            report.already_patched.len(),
+            report.decl_tags_added.len(),
+            report.missing.len(),
+            report.types_before,
+            report.types_after
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Exit 0: the kernel accepted it; 1: rejected (by us or the kernel); 2:
+/// unreadable, or the kernel could not be asked (the reason is printed).
+pub fn run_btf_check(file: &std::path::Path, base: Option<&std::path::Path>) -> ExitCode {
+    use kfunc_scan::btf::{kernel, Btf};
+    let parse = |p: &std::path::Path, base: Option<Btf>| -> Result<Btf, (u8, String)> {
+        let (raw, _) = read_btf_file(p).map_err(|m| (2, m))?;
+        Btf::parse_blob(raw, base).map_err(|e| (1, format!("{}: error[btf]: {e}", p.display())))
+    };
+    let base = match base.map(|b| parse(b, None)).transpose() {
+        Ok(b) => b,
+        Err((code, msg)) => {
+            eprintln!("{msg}");
+            return ExitCode::from(code);
+        }
+    };
+    let btf = match parse(file, base) {
+        Ok(b) => b,
+        Err((code, msg)) => {
+            eprintln!("{msg}");
+            return ExitCode::from(code);
+        }
+    };
+    match kernel::load(&kernel::standalone(&btf)) {
+        Ok(()) => {
+            println!(
+                "{}: accepted by the running kernel ({} types)",
+                file.display(),
+                btf.end_id() - 1
+            );
+            ExitCode::SUCCESS
+        }
+        Err(kernel::LoadError::Unavailable(why)) => {
+            eprintln!(
+                "{}: note[btf-check]: valid BTF here, but the kernel cannot be asked: {why}",
+                file.display()
+            );
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("{}: error[kernel]: {e}", file.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A manifest derived from a BTF's bpf_kfunc tags (tests and benchmarks).
+pub fn run_synth(btf: &Path) -> ExitCode {
+    let parsed = read_btf_file(btf).and_then(|(raw, _)| {
+        kfunc_scan::btf::Btf::parse_blob(raw, None)
+            .map_err(|e| format!("{}: error[btf]: {e}", btf.display()))
+    });
+    match parsed {
+        Ok(b) => {
+            print!("{}", kfunc_scan::synth::manifest_from_btf(&b).to_json());
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! The commands that publish a manifest: `docs`, `header` and `diff`.
+
+use clap::Args;
+use kfunc_scan::manifest::Manifest;
+use kfunc_scan::output::write_atomic;
+use kfunc_scan::scan::{scan, ScanOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A manifest file, or a kernel tree to scan for one.
+#[derive(Args)]
+pub struct Source {
+    /// The manifest `kfunc-scan TREE` wrote.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "tree",
+        required_unless_present = "tree"
+    )]
+    pub manifest: Option<PathBuf>,
+    /// A kernel tree to scan instead.
+    #[arg(long, value_name = "DIR")]
+    pub tree: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum DocsFormat {
+    /// A page per kfunc plus indexes, in a directory.
+    Markdown,
+    /// ebpf-docs' data/kfuncs.yaml, in one file.
+    EbpfDocs,
+}
+
+#[derive(Args)]
+pub struct DocsArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// The directory for Markdown pages; the file for ebpf-docs YAML.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: DocsFormat,
+    /// Link source locations to this URL prefix (the tree's path and `#L<line>` follow).
+    #[arg(long, value_name = "URL")]
+    pub source_url: Option<String>,
+}
+
+#[derive(Args)]
+pub struct HeaderArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Write here (atomically) instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also declare the selftests' kfuncs (defined under tools/).
+    #[arg(long)]
+    pub with_selftests: bool,
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The older manifest (or kernel tree).
+    pub old: PathBuf,
+    /// The newer manifest (or kernel tree).
+    pub new: PathBuf,
+    /// Print the differences as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when something a BPF program relies on was removed or changed.
+    #[arg(long)]
+    pub fail_on_breaking: bool,
+    /// Also compare the selftests' kfuncs (defined under tools/).
+    #[arg(long)]
+    pub with_selftests: bool,
+}
+
+/// A manifest from a JSON file, or from scanning a tree (a directory).
+fn load_manifest(path: &std::path::Path) -> Result<Manifest, String> {
+    if path.is_dir() {
+        let opts = ScanOptions {
+            root: path.to_path_buf(),
+            ..Default::default()
+        };
+        return scan(&opts).map_err(|e| e.to_string());
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+    Manifest::from_json(&text).map_err(|e| {
+        format!(
+            "{}:{}:{}: error[manifest]: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+fn load_source(s: &Source) -> Result<Manifest, String> {
+    match (&s.manifest, &s.tree) {
+        (Some(m), _) => load_manifest(m),
+        (None, Some(t)) if t.is_dir() => load_manifest(t),
+        (None, Some(t)) => Err(format!("{}: error[no-tree]: not a directory", t.display())),
+        (None, None) => Err("error[usage]: --manifest or --tree is required".into()),
+    }
+}
+
+pub fn run_docs(a: DocsArgs) -> ExitCode {
+    let m = match load_source(&a.source) {
+        Ok(m) => m,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    match a.format {
+        DocsFormat::EbpfDocs => {
+            let target = if a.output.is_dir() {
+                a.output.join("kfuncs.yaml")
+            } else {
+                a.output.clone()
+            };
+            if let Err(e) = write_atomic(&target, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes()) {
+                eprintln!("{}: error[write]: {e}", target.display());
+                return ExitCode::from(2);
+            }
+            ExitCode::SUCCESS
+        }
+        DocsFormat::Markdown => {
+            match write_pages(
+                &a.output,
+                &kfunc_scan::docs::markdown(&m, a.source_url.as_deref()),
+            ) {
+                Ok((written, removed)) => {
+                    eprintln!("kfunc-scan docs: {written} pages written to {}, {removed} stale pages removed", a.output.display());
+                    ExitCode::SUCCESS
+                }
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+/// Writes each page atomically and removes pages a previous run generated
+/// that this one did not (recognised by their first line), so that a docs
+/// repository sees removals as such.
+fn write_pages(
+    dir: &std::path::Path,
+    pages: &std::collections::BTreeMap<String, String>,
+) -> Result<(usize, usize), String> {
+    let err =
+        |p: &std::path::Path, e: std::io::Error| format!("{}: error[write]: {e}", p.display());
+    for (rel, text) in pages {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| err(parent, e))?;
+        }
+        write_atomic(&path, text.as_bytes()).map_err(|e| err(&path, e))?;
+    }
+    let mut removed = 0;
+    for sub in ["", "kfuncs", "sets", "program-types"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        let mut stale: Vec<PathBuf> = Vec::new();
+        for e in entries.flatten() {
+            let path = e.path();
+            let rel = path
+                .strip_prefix(dir)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default();
+            let ours = path.extension().is_some_and(|x| x == "md")
+                && std::fs::read_to_string(&path)
+                    .is_ok_and(|t| t.lines().next() == Some(kfunc_scan::docs::MARKER));
+            if ours && !pages.contains_key(&rel) {
+                stale.push(path);
+            }
+        }
+        stale.sort();
+        for p in stale {
+            std::fs::remove_file(&p).map_err(|e| err(&p, e))?;
+            removed += 1;
+        }
+    }
+    Ok((pages.len(), removed))
+}
+
+pub fn run_header(a: HeaderArgs) -> ExitCode {
+    let m = match load_source(&a.source) {
+        Ok(m) => m,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = kfunc_scan::header::HeaderOptions {
+        with_selftests: a.with_selftests,
+    };
+    let text = kfunc_scan::header::header(&m, &opts);
+    let res = match &a.output {
+        Some(p) => write_atomic(p, text.as_bytes())
+            .map_err(|e| format!("{}: error[write]: {e}", p.display())),
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("<stdout>: error[write]: {e}")),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub fn run_diff(a: DiffArgs) -> ExitCode {
+    let (old, new) = match (load_manifest(&a.old), load_manifest(&a.new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(msg), _) | (_, Err(msg)) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let d = kfunc_scan::diff::diff(&old, &new, a.with_selftests);
+    let text = if a.json {
+        let mut s = serde_json::to_string_pretty(&d).unwrap_or_default();
+        s.push('\n');
+        s
+    } else {
+        kfunc_scan::diff::report(&d)
+    };
+    if std::io::stdout().write_all(text.as_bytes()).is_err() {
+        return ExitCode::from(2);
+    }
+    if a.fail_on_breaking && d.breaking > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
