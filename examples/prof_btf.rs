@@ -1,6 +1,6 @@
 // Times reading and validating one BTF in-process:
 // `cargo run --release --example prof_btf -- FILE`.
-use kfunc_scan::btf::Btf;
+use kfunc_scan::btf::{Blob, Btf};
 use std::time::Instant;
 
 fn main() {
@@ -13,7 +13,7 @@ fn main() {
     for _ in 0..20 {
         let copy = data.clone();
         let t = Instant::now();
-        let b = Btf::parse_owned(copy, None);
+        let b = Btf::parse_blob(Blob::Owned(copy), None);
         best = best.min(t.elapsed().as_secs_f64());
         if let Err(e) = b {
             eprintln!("{e}");

@@ -68,8 +68,6 @@ pub struct Btf {
     /// Where each own type record starts, by local index: below `types_len`
     /// in the original section, from `types_len` on in `new_types`.
     offsets: Vec<u32>,
-    /// Own types present when read.
-    original_count: u32,
     /// Appended strings by content, for reuse.
     added_strings: HashMap<Vec<u8>, u32>,
     base: Option<Box<Btf>>,
@@ -105,51 +103,6 @@ impl<'a> TypeRef<'a> {
     /// DECL_TAG's component index (-1: the whole declaration).
     pub fn component_idx(&self) -> i32 {
         self.word(0) as i32
-    }
-}
-
-/// Own types in ID order: records are contiguous, so each is decoded where
-/// the previous one ended (the sections were checked when read).
-pub struct OwnTypes<'a> {
-    parts: [&'a [u8]; 2],
-    part: usize,
-    at: usize,
-    id: u32,
-    endian: Endian,
-}
-
-impl<'a> Iterator for OwnTypes<'a> {
-    type Item = TypeRef<'a>;
-
-    fn next(&mut self) -> Option<TypeRef<'a>> {
-        while self.part < 2 && self.at >= self.parts[self.part].len() {
-            self.part += 1;
-            self.at = 0;
-        }
-        let buf = *self.parts.get(self.part)?;
-        let rec = buf.get(self.at..)?;
-        if rec.len() < 12 {
-            return None;
-        }
-        let e = self.endian;
-        let info = e.u32(&rec[4..8]);
-        let kind = Kind::from_info(info)?;
-        let vlen = (info & 0xffff) as u16;
-        let len = 12 + kind.extra_len(vlen);
-        let extra = rec.get(12..len)?;
-        let t = TypeRef {
-            id: self.id,
-            kind,
-            name_off: e.u32(&rec[0..4]),
-            vlen,
-            kflag: info >> 31 == 1,
-            size_or_type: e.u32(&rec[8..12]),
-            extra,
-            endian: e,
-        };
-        self.at += len;
-        self.id += 1;
-        Some(t)
     }
 }
 
@@ -225,7 +178,6 @@ impl Btf {
             new_types: Vec::new(),
             new_strings: Vec::new(),
             offsets: Vec::new(),
-            original_count: 0,
             added_strings: HashMap::new(),
             base: None,
         }
@@ -235,11 +187,6 @@ impl Btf {
     /// BTF (a module's) builds on.
     pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, BtfError> {
         read::parse(Blob::Owned(data.to_vec()), base)
-    }
-
-    /// As `parse`, keeping `data` rather than copying it.
-    pub fn parse_owned(data: Vec<u8>, base: Option<Btf>) -> Result<Btf, BtfError> {
-        read::parse(Blob::Owned(data), base)
     }
 
     /// As `parse`, on a blob (a mapped file, say).
@@ -259,15 +206,6 @@ impl Btf {
     /// One past the last type ID, base included (so also the ID count with void).
     pub fn end_id(&self) -> u32 {
         self.first_id() + self.offsets.len() as u32
-    }
-
-    /// Own types, as read.
-    pub fn original_count(&self) -> u32 {
-        self.original_count
-    }
-
-    pub fn own_count(&self) -> u32 {
-        self.offsets.len() as u32
     }
 
     fn strings_base(&self) -> u32 {
@@ -363,15 +301,9 @@ impl Btf {
             })
     }
 
-    /// Own types, in ID order, decoded one after the other.
-    pub fn own_types(&self) -> OwnTypes<'_> {
-        OwnTypes {
-            parts: [self.original_types(), &self.new_types],
-            part: 0,
-            at: 0,
-            id: self.first_id(),
-            endian: self.endian,
-        }
+    /// Own types, in ID order.
+    pub fn own_types(&self) -> impl Iterator<Item = TypeRef<'_>> + '_ {
+        self.own_types_of(|_| true)
     }
 
     /// Rewrites the `type` field of own FUNC `id`: the one in-place edit allowed.
@@ -414,7 +346,7 @@ impl Btf {
     }
 
     /// The offset of `s`: an appended copy is reused; otherwise it is appended.
-    /// Use `find_strings` first to reuse strings that were already there.
+    /// Use `string_offsets` first to reuse strings that were already there.
     pub fn add_string(&mut self, s: &str) -> u32 {
         if s.is_empty() {
             return 0;
@@ -427,16 +359,6 @@ impl Btf {
         self.new_strings.push(0);
         self.added_strings.insert(s.as_bytes().to_vec(), off);
         off
-    }
-
-    /// Offsets of those of `wanted` already in the string sections (own, then
-    /// base), in one pass over each: the first occurrence of each.
-    pub fn find_strings<'w>(&self, wanted: &[&'w str]) -> HashMap<&'w str, u32> {
-        let mut found = HashMap::new();
-        self.scan_strings(wanted, &mut |w, off| {
-            found.entry(w).or_insert(off);
-        });
-        found
     }
 
     /// Every offset, own and base, at which one of `wanted` starts (BTF need

@@ -251,7 +251,6 @@ pub fn parse(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
         data,
         new_types: Vec::new(),
         new_strings: Vec::new(),
-        original_count: offsets.len() as u32,
         offsets,
         added_strings: HashMap::new(),
         base: base.map(Box::new),

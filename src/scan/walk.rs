@@ -27,12 +27,16 @@ pub const NEEDLES: &[&str] = &[
     "magic_kfuncs",
 ];
 
-/// Needles (indices into NEEDLES) that name a use site rather than a
+/// Needles that name a use site rather than a
 /// construct: a file matching only these is parsed only when `weak_confirmed`
 /// finds a registration call or an id-set initialiser in it. The kernel's own
 /// `kernel/bpf/btf.c` (the definition) and `verifier.c` (a mention) are the
 /// largest files that would otherwise be parsed for nothing.
-const WEAK: &[usize] = &[4, 5, 6];
+const WEAK: &[&str] = &[
+    "register_btf_kfunc_id_set",
+    "register_btf_fmodret_id_set",
+    "btf_kfunc_id_set",
+];
 
 /// Files larger than this are reported and not parsed.
 pub const MAX_FILE_SIZE: u64 = 64 << 20;
@@ -60,7 +64,7 @@ pub fn is_c_source(p: &Path) -> bool {
 pub fn worth_parsing(ac: &AhoCorasick, bytes: &[u8]) -> bool {
     let mut weak_only = true;
     for m in ac.find_iter(bytes) {
-        if !WEAK.contains(&m.pattern().as_usize()) {
+        if !WEAK.contains(&NEEDLES[m.pattern().as_usize()]) {
             weak_only = false;
             break;
         }
