@@ -254,6 +254,24 @@ fn pairs_tags_idempotence_big_endian() {
     check(Endian::Big);
 }
 
+/// `patch-btf` that must refuse (exit 1); its output and where it would have written.
+fn refused_patch(f: &Fixture, extra: &[&str]) -> (std::process::Output, std::path::PathBuf) {
+    let out = f.dir.path().join("never.btf");
+    let mut args = vec![
+        "patch-btf",
+        "--manifest",
+        f.manifest.to_str().unwrap(),
+        "--btf",
+        f.btf.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let r = run(&args);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    (r, out)
+}
+
 #[test]
 fn a_stale_manifest_is_refused_and_nothing_written() {
     let f = fixture(Endian::Little);
@@ -262,17 +280,7 @@ fn a_stale_manifest_is_refused_and_nothing_written() {
     let stale = text.replacen("\"name\": \"x\",", "\"name\": \"x_renamed\",", 1);
     assert_ne!(stale, text);
     fs::write(&f.manifest, stale).unwrap();
-    let out = f.dir.path().join("never.btf");
-    let r = run(&[
-        "patch-btf",
-        "--manifest",
-        f.manifest.to_str().unwrap(),
-        "--btf",
-        f.btf.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(r.status.code(), Some(1));
+    let (r, out) = refused_patch(&f, &[]);
     let err = stderr(&r);
     assert!(err.contains("error[refused]: bpf_mini_two: the BTF's prototype (x, cookie__magic, ctx__magic) disagrees with the source's (x_renamed, cookie__magic, ctx__magic)"), "{err}");
     assert!(!out.exists());
@@ -281,18 +289,7 @@ fn a_stale_manifest_is_refused_and_nothing_written() {
 #[test]
 fn strict_refuses_missing_kfuncs() {
     let f = fixture(Endian::Little);
-    let out = f.dir.path().join("never.btf");
-    let r = run(&[
-        "patch-btf",
-        "--manifest",
-        f.manifest.to_str().unwrap(),
-        "--btf",
-        f.btf.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--strict",
-    ]);
-    assert_eq!(r.status.code(), Some(1));
+    let (r, out) = refused_patch(&f, &["--strict"]);
     assert!(stderr(&r).contains("--strict"), "{}", stderr(&r));
     assert!(!out.exists());
 }
