@@ -235,17 +235,15 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
         .iter()
         .flat_map(|f| f.functions.iter().map(|x| x.name.as_str()))
         .collect();
-    // missing name → the top-level directories of the sets that list it
-    let mut missing: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    // the missing names, and the top-level directories of the sets listing them
+    let mut missing: BTreeSet<String> = BTreeSet::new();
+    let mut scopes: BTreeSet<String> = BTreeSet::new();
     for f in &files {
-        let scope = top_dir(&f.path);
         for s in &f.sets {
             for e in &s.entries {
+                let mut lacks = Vec::new();
                 if !defined.contains(e.name.as_str()) {
-                    missing
-                        .entry(e.name.clone())
-                        .or_default()
-                        .insert(scope.clone());
+                    lacks.push(e.name.clone());
                 }
                 let flagged = e
                     .flags
@@ -253,7 +251,11 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
                     .any(|x| x == resolve::FLAG_MAGIC || x == resolve::FLAG_IMPLICIT);
                 let impl_name = format!("{}{}", e.name, resolve::IMPL_SUFFIX);
                 if flagged && !defined.contains(impl_name.as_str()) {
-                    missing.entry(impl_name).or_default().insert(scope.clone());
+                    lacks.push(impl_name);
+                }
+                if !lacks.is_empty() {
+                    scopes.insert(top_dir(&f.path));
+                    missing.extend(lacks);
                 }
             }
         }
@@ -266,7 +268,6 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
         // other `.c` files, then headers, each pass only for what is still
         // missing. Every file of a pass is searched, so the result does not
         // depend on timing.
-        let scopes: BTreeSet<String> = missing.values().flatten().cloned().collect();
         let passes: [&(dyn Fn(&str) -> bool + Sync); 3] = [
             &|rel: &str| rel.ends_with(".c") && scopes.contains(&top_dir(rel)),
             &|rel: &str| rel.ends_with(".c") && !scopes.contains(&top_dir(rel)),
@@ -276,8 +277,8 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
             if missing.is_empty() {
                 break;
             }
-            let names: BTreeSet<String> = missing.keys().cloned().collect();
-            let (found, looked) = second_look(root, &walked.unmatched, in_pass, &names, &q, &pool);
+            let (found, looked) =
+                second_look(root, &walked.unmatched, in_pass, &missing, &q, &pool);
             second_look_files += looked;
             for r in &found {
                 for f in &r.functions {
