@@ -134,8 +134,8 @@ pub fn patch(btf: &mut Btf, m: &Manifest, opts: &PatchOptions) -> Result<Report,
         })
         .collect();
 
-    // Own FUNCs and decl tags of interest, by name and by target.
-    // The names of interest, by the offsets their strings have in this BTF:
+    // Own FUNCs of interest by name, decl tags by target. The names are
+    // found by the offsets their strings have in this BTF:
     // a FUNC is one of them when its name offset is, so the 50k+ FUNC names
     // of a vmlinux are never read or hashed. A name offset pointing inside a
     // longer string (legal, though no BTF producer writes one) is not
