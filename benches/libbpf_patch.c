@@ -11,12 +11,19 @@
  * then, when OMITTED is not "-", add IMPL_NAME (unless present) with NAME's
  * prototype and linkage plus copies of NAME's decl tags but bpf_kfunc, add a
  * prototype without the omitted parameters, and repoint NAME to it.
+ *
+ * OUT.btf is written as pahole writes its raw BTF: truncated and rewritten.
+ * On ext4 that makes the kernel start writing the data out on close
+ * (auto_da_alloc), which kfunc-scan's swap of a temporary file avoids. With
+ * LIBBPF_PATCH_UNLINK_FIRST=1 in the environment the old OUT.btf is removed
+ * first, which avoids it too: the same write cost on both sides.
  */
 #include <bpf/btf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct named { const char *name; int id; };
 
@@ -171,6 +178,8 @@ int main(int argc, char **argv)
 	fclose(plan);
 
 	raw = btf__raw_data(btf, &size);
+	if (getenv("LIBBPF_PATCH_UNLINK_FIRST"))
+		unlink(argv[3]);
 	out = fopen(argv[3], "wb");
 	if (!out || fwrite(raw, 1, size, out) != size || fclose(out)) {
 		fprintf(stderr, "%s: %s\n", argv[3], strerror(errno));

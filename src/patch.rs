@@ -11,7 +11,7 @@
 //! a repointed FUNC. Before any edit the BTF must agree with the source;
 //! every disagreement is collected and the whole edit refused.
 
-use crate::btf::{Btf, Kind, NewType};
+use crate::btf::{Btf, Kind, NewType, StringOffsets};
 use crate::manifest::{Kfunc, Manifest};
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
@@ -116,23 +116,56 @@ fn manifest_names(k: &Kfunc) -> Vec<String> {
         .collect()
 }
 
-pub fn patch(btf: &mut Btf, m: &Manifest, opts: &PatchOptions) -> Result<Report, PatchError> {
-    let mut report = Report {
-        types_before: btf.end_id() - 1,
-        ..Default::default()
-    };
+/// The kfuncs a patch looks at: those with verifier-supplied arguments, and
+/// with `add_decl_tags` the members of kfunc sets; and the names of the
+/// latter.
+fn considered<'m>(m: &'m Manifest, opts: &PatchOptions) -> (Vec<&'m Kfunc>, BTreeSet<&'m str>) {
     let in_kfunc_set: BTreeSet<&str> = m
         .callable_kfuncs()
         .iter()
         .map(|k| k.name.as_str())
         .collect();
-    let considered: Vec<&Kfunc> = m
+    let considered = m
         .kfuncs
         .iter()
         .filter(|k| {
             k.magic.is_some() || (opts.add_decl_tags && in_kfunc_set.contains(k.name.as_str()))
         })
         .collect();
+    (considered, in_kfunc_set)
+}
+
+/// The strings `patch_found` needs located in the BTF: the considered
+/// kfuncs' names, their `_impl` names and the decl tags' names.
+pub fn wanted_strings<'m>(m: &'m Manifest, opts: &PatchOptions) -> Vec<&'m str> {
+    let mut wanted: Vec<&str> = vec![TAG_KFUNC, TAG_FASTCALL];
+    for k in considered(m, opts).0 {
+        wanted.push(k.name.as_str());
+        if let Some(mg) = &k.magic {
+            wanted.push(mg.impl_name.as_str());
+        }
+    }
+    wanted
+}
+
+pub fn patch(btf: &mut Btf, m: &Manifest, opts: &PatchOptions) -> Result<Report, PatchError> {
+    let offsets = btf.string_offsets(&wanted_strings(m, opts));
+    patch_found(btf, m, opts, &offsets)
+}
+
+/// As `patch`, given where `wanted_strings(m, opts)` are in the BTF (from
+/// `Btf::string_offsets`, or found while reading it).
+pub fn patch_found(
+    btf: &mut Btf,
+    m: &Manifest,
+    opts: &PatchOptions,
+    offsets: &StringOffsets,
+) -> Result<Report, PatchError> {
+    let mut report = Report {
+        types_before: btf.end_id() - 1,
+        ..Default::default()
+    };
+    let (considered, in_kfunc_set) = considered(m, opts);
 
     // Own FUNCs of interest by name, decl tags by target. The names are
     // found by the offsets their strings have in this BTF:
@@ -140,40 +173,41 @@ pub fn patch(btf: &mut Btf, m: &Manifest, opts: &PatchOptions) -> Result<Report,
     // of a vmlinux are never read or hashed. A name offset pointing inside a
     // longer string (legal, though no BTF producer writes one) is not
     // recognised: that kfunc is reported missing, never patched wrongly.
-    let mut wanted: Vec<&str> = vec![TAG_KFUNC, TAG_FASTCALL];
-    for k in &considered {
-        wanted.push(k.name.as_str());
-        if let Some(mg) = &k.magic {
-            wanted.push(mg.impl_name.as_str());
-        }
-    }
-    // one pass over the strings serves the name lookup and string reuse
-    let offsets = btf.string_offsets(&wanted);
+    // The same offsets serve string reuse.
     let existing: HashMap<&str, u32> = offsets
         .iter()
-        .filter_map(|(s, offs)| offs.first().map(|o| (*s, *o)))
+        .filter_map(|(s, offs)| offs.first().map(|o| (s.as_str(), *o)))
         .collect();
     let by_offset: HashMap<u32, &str> = offsets
         .iter()
-        .flat_map(|(name, offs)| offs.iter().map(move |o| (*o, *name)))
+        .flat_map(|(name, offs)| offs.iter().map(move |o| (*o, name.as_str())))
         .collect();
     let mut funcs: HashMap<String, Vec<u32>> = HashMap::default();
     let mut tags: HashMap<u32, Vec<Tag>> = HashMap::default();
-    for t in btf.own_types_of(|k| matches!(k, Kind::Func | Kind::DeclTag)) {
-        match t.kind {
-            Kind::Func => {
-                if let Some(name) = by_offset.get(&t.name_off) {
-                    funcs.entry((*name).to_string()).or_default().push(t.id);
-                }
-            }
-            Kind::DeclTag => tags.entry(t.size_or_type).or_default().push(Tag {
-                name: btf.name(&t).to_string(),
-                component_idx: t.component_idx(),
-                kflag: t.kflag,
-                name_off: t.name_off,
-            }),
-            _ => {}
+    // a bit per name offset modulo 2^16 rules out nearly all of the FUNCs
+    // before the map is probed
+    let mut maybe = vec![0u64; 1 << 10];
+    let bit = |off: u32| ((off as usize >> 6) & 0x3ff, 1u64 << (off & 63));
+    for off in by_offset.keys() {
+        let (word, mask) = bit(*off);
+        maybe[word] |= mask;
+    }
+    for (id, name_off) in btf.own_names_of(Kind::Func) {
+        let (word, mask) = bit(name_off);
+        if maybe[word] & mask == 0 {
+            continue;
         }
+        if let Some(name) = by_offset.get(&name_off) {
+            funcs.entry((*name).to_string()).or_default().push(id);
+        }
+    }
+    for t in btf.own_types_of(|k| k == Kind::DeclTag) {
+        tags.entry(t.size_or_type).or_default().push(Tag {
+            name: btf.name(&t).to_string(),
+            component_idx: t.component_idx(),
+            kflag: t.kflag,
+            name_off: t.name_off,
+        });
     }
 
     let string = |btf: &mut Btf, s: &str| {

@@ -156,3 +156,83 @@ fn big_endian_round_trip_and_mixed_endian_split_refused() {
         Some(BtfError::BaseEndian)
     );
 }
+
+fn modifier(kind: Kind, to: u32) -> NewType {
+    NewType {
+        kind,
+        name_off: 0,
+        vlen: 0,
+        kflag: false,
+        size_or_type: to,
+        extra: vec![],
+    }
+}
+
+/// Types [2].. as given after an int [1]; the reader's verdict.
+fn with_types(types: &[NewType]) -> Result<Btf, BtfError> {
+    let mut b = Btf::empty(Endian::Little);
+    int_type(&mut b);
+    for t in types {
+        b.add_type(t).unwrap();
+    }
+    Btf::parse(&b.to_bytes(), None)
+}
+
+#[test]
+fn reference_chains_forward_and_back() {
+    use Kind::*;
+    // [2] → [3] → [4] → int: references to later types, no cycle
+    assert!(with_types(&[modifier(Ptr, 3), modifier(Typedef, 4), modifier(Const, 1)]).is_ok());
+    // [2] → [3] → [2]
+    assert_eq!(
+        with_types(&[modifier(Typedef, 3), modifier(Const, 2)]).unwrap_err(),
+        BtfError::Cycle { id: 2 }
+    );
+    // [2] → [5] → [4] → [3] → [2], entered at its only forward edge
+    assert_eq!(
+        with_types(&[
+            modifier(Ptr, 5),
+            modifier(Const, 2),
+            modifier(Volatile, 3),
+            modifier(Typedef, 4)
+        ])
+        .unwrap_err(),
+        BtfError::Cycle { id: 2 }
+    );
+    // an acyclic type that leads into a cycle later in the section: [2] → [3] ⇄ [4]
+    assert_eq!(
+        with_types(&[
+            modifier(Const, 3),
+            modifier(Typedef, 4),
+            modifier(Volatile, 3)
+        ])
+        .unwrap_err(),
+        BtfError::Cycle { id: 3 }
+    );
+    // a struct breaks the chain: struct s { struct s *next; } is fine
+    let next = NewType {
+        kind: Struct,
+        name_off: 0,
+        vlen: 1,
+        kflag: false,
+        size_or_type: 8,
+        extra: vec![0, 3, 0],
+    };
+    assert!(with_types(&[next, modifier(Ptr, 2)]).is_ok());
+}
+
+#[test]
+fn func_target_checked_before_and_after_it() {
+    // [2] FUNC → [3], which comes later: a prototype is fine, a pointer is not
+    let proto = NewType::func_proto(1, &[]);
+    assert!(with_types(&[NewType::func(0, 1, 3), proto.clone()]).is_ok());
+    assert!(with_types(&[proto, NewType::func(0, 1, 2)]).is_ok());
+    assert!(matches!(
+        with_types(&[NewType::func(0, 1, 3), modifier(Kind::Ptr, 1)]),
+        Err(BtfError::WrongTarget { at: 2, id: 3, .. })
+    ));
+    assert!(matches!(
+        with_types(&[NewType::func(0, 1, 0)]),
+        Err(BtfError::WrongTarget { at: 2, id: 0, .. })
+    ));
+}

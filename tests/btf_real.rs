@@ -411,3 +411,65 @@ fn elf_objects_are_read_and_written() {
             != Some(1)
     );
 }
+
+/// The string search done beside validation finds, for a split BTF, every
+/// copy in base and split of each wanted name: checked against a plain
+/// split of both string sections, worked out here without the crate.
+#[test]
+fn strings_found_while_reading_a_split_btf_are_every_copy() {
+    let (Some(base_path), Some(split_path)) = (
+        data("linux-6.12.117/vmlinux.btf"),
+        data("linux-6.12.117/nf_conntrack.btf"),
+    ) else {
+        return;
+    };
+    let base_bytes = fs::read(&base_path).unwrap();
+    let split_bytes = fs::read(&split_path).unwrap();
+    // string sections from the raw headers: (offset, length) after the header
+    let strings = |b: &[u8]| {
+        let w = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+        let (hdr, off, len) = (w(4), w(16), w(20));
+        b[hdr + off..hdr + off + len].to_vec()
+    };
+    let (s_base, s_split) = (strings(&base_bytes), strings(&split_bytes));
+    let mut naive: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    let wanted = [
+        "bpf_ct_insert_entry", // a kfunc of the module
+        "nf_conn",             // a struct name: in the base, maybe the split too
+        "bpf_kfunc",           // absent from this old-pahole BTF
+        "int",
+        "not a string of either",
+    ];
+    let mut at = 0u32;
+    for part in [&s_base, &s_split] {
+        for s in part.split(|&c| c == 0) {
+            if let Some(w) = wanted.iter().find(|w| w.as_bytes() == s) {
+                naive.entry(w).or_default().push(at);
+            }
+            at += s.len() as u32 + 1;
+        }
+        at -= 1; // a section's last NUL starts no string
+    }
+    let base = Btf::parse(&base_bytes, None).unwrap();
+    let (split, found) = Btf::parse_blob_beside(
+        kfunc_scan::btf::Blob::Owned(split_bytes.clone()),
+        Some(base),
+        |strings| strings.find(&wanted),
+    )
+    .unwrap();
+    let found: BTreeMap<&str, Vec<u32>> =
+        found.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    assert_eq!(found, naive);
+    // "int" is a base string, the kfunc's name the module's own
+    let base_end = s_base.len() as u32;
+    assert!(found["int"].first().is_some_and(|&o| o < base_end));
+    assert!(found["bpf_ct_insert_entry"].iter().all(|&o| o >= base_end));
+    assert!(!found["bpf_ct_insert_entry"].is_empty());
+    assert!(!found.contains_key("bpf_kfunc"));
+    for (w, offs) in &found {
+        for &o in offs {
+            assert_eq!(split.str_at(o), Some(w.as_bytes()), "{w} at {o}");
+        }
+    }
+    assert_eq!(split.string_offsets(&wanted).len(), found.len());
+}

@@ -228,6 +228,26 @@ fn check(endian: Endian) {
     assert_eq!(rep2["already_patched"].as_array().unwrap().len(), 4);
     assert!(rep2["decl_tags_added"].as_array().unwrap().is_empty());
 
+    // --in-place --sync over a copy of the input: the same bytes, the file
+    // swapped in place with nothing left beside it
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy = copy_dir.path().join("vmlinux.btf");
+    fs::copy(&f.btf, &copy).unwrap();
+    let r = run(&[
+        "patch-btf",
+        "--manifest",
+        f.manifest.to_str().unwrap(),
+        "--btf",
+        copy.to_str().unwrap(),
+        "--in-place",
+        "--sync",
+        "--add-decl-tags",
+        "-q",
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(fs::read(&copy).unwrap(), after_bytes);
+    assert_eq!(fs::read_dir(copy_dir.path()).unwrap().count(), 1);
+
     // and the kernel agrees it is valid BTF (it reads only its own byte order)
     let native = if cfg!(target_endian = "little") {
         Endian::Little

@@ -11,11 +11,13 @@ pub mod elf;
 pub mod kernel;
 mod kind;
 mod read;
+mod strings;
 mod write;
 
 pub use blob::Blob;
 pub use kind::Kind;
 pub use read::BtfError;
+pub use strings::{StringOffsets, StringSections};
 
 use std::collections::HashMap;
 
@@ -68,6 +70,8 @@ pub struct Btf {
     /// Where each own type record starts, by local index: below `types_len`
     /// in the original section, from `types_len` on in `new_types`.
     offsets: Vec<u32>,
+    /// Each own type's kind, by local index: filtering by kind reads no record.
+    kinds: Vec<Kind>,
     /// Appended strings by content, for reuse.
     added_strings: HashMap<Vec<u8>, u32>,
     base: Option<Box<Btf>>,
@@ -178,6 +182,7 @@ impl Btf {
             new_types: Vec::new(),
             new_strings: Vec::new(),
             offsets: Vec::new(),
+            kinds: Vec::new(),
             added_strings: HashMap::new(),
             base: None,
         }
@@ -192,6 +197,17 @@ impl Btf {
     /// As `parse`, on a blob (a mapped file, say).
     pub fn parse_blob(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
         read::parse(data, base)
+    }
+
+    /// As `parse_blob`, calling `beside` on another thread with the string
+    /// sections while the types are validated (to search them, say:
+    /// `|s| s.find(&wanted)`), and returning what it returns.
+    pub fn parse_blob_beside<R: Send>(
+        data: Blob,
+        base: Option<Btf>,
+        beside: impl FnOnce(&StringSections) -> R + Send,
+    ) -> Result<(Btf, R), BtfError> {
+        read::parse_beside(data, base, beside)
     }
 
     pub fn base(&self) -> Option<&Btf> {
@@ -275,29 +291,37 @@ impl Btf {
         })
     }
 
-    /// Own types of the kinds `want` accepts, in ID order. Only the info word
-    /// of the others is read, through the offset index.
+    /// Own types of the kinds `want` accepts, in ID order. The others'
+    /// records are not read.
     pub fn own_types_of<'a>(
         &'a self,
         want: impl Fn(Kind) -> bool + 'a,
     ) -> impl Iterator<Item = TypeRef<'a>> + 'a {
         let first = self.first_id();
-        let e = self.endian;
-        self.offsets
+        self.kinds
             .iter()
             .enumerate()
-            .filter_map(move |(i, &off)| {
+            .filter(move |(_, k)| want(**k))
+            .filter_map(move |(i, _)| self.get(first + i as u32))
+    }
+
+    /// Own types of kind `kind` as (ID, name offset), in ID order: only the
+    /// name word of each is read (a vmlinux has 50k+ FUNCs).
+    pub fn own_names_of(&self, kind: Kind) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let first = self.first_id();
+        self.kinds
+            .iter()
+            .zip(&self.offsets)
+            .enumerate()
+            .filter(move |(_, (k, _))| **k == kind)
+            .map(move |(i, (_, &off))| {
                 let off = off as usize;
-                let info = if off < self.types_len {
-                    let at = self.types_at + off + 4;
-                    e.u32(&self.data[at..at + 4])
+                let word = if off < self.types_len {
+                    &self.data[self.types_at + off..]
                 } else {
-                    let at = off - self.types_len + 4;
-                    e.u32(&self.new_types[at..at + 4])
+                    &self.new_types[off - self.types_len..]
                 };
-                Kind::from_info(info)
-                    .filter(|k| want(*k))
-                    .and_then(|_| self.get(first + i as u32))
+                (first + i as u32, self.endian.u32(word))
             })
     }
 
@@ -336,6 +360,7 @@ impl Btf {
         let info = (u32::from(t.kflag) << 31) | ((t.kind as u32) << 24) | u32::from(t.vlen);
         self.offsets
             .push((self.types_len + self.new_types.len()) as u32);
+        self.kinds.push(t.kind);
         for w in [t.name_off, info, t.size_or_type]
             .iter()
             .chain(t.extra.iter())
@@ -362,51 +387,20 @@ impl Btf {
     }
 
     /// Every offset, own and base, at which one of `wanted` starts (BTF need
-    /// not deduplicate its strings, so a name may have several).
-    pub fn string_offsets<'w>(&self, wanted: &[&'w str]) -> HashMap<&'w str, Vec<u32>> {
-        let mut found: HashMap<&'w str, Vec<u32>> = HashMap::new();
-        self.scan_strings(wanted, &mut |w, off| found.entry(w).or_default().push(off));
-        found
+    /// not deduplicate its strings, so a name may have several). Strings
+    /// appended since reading are not searched.
+    pub fn string_offsets(&self, wanted: &[&str]) -> StringOffsets {
+        self.string_sections().find(wanted)
     }
 
-    /// Calls `hit` for each string of the sections equal to one of `wanted`.
-    /// A vmlinux has 100k+ strings: each is first checked against a bitmap of
-    /// the wanted (length, first byte) shapes, and compared only on a hit.
-    fn scan_strings<'w>(&self, wanted: &[&'w str], hit: &mut dyn FnMut(&'w str, u32)) {
-        let mut shapes = [0u64; 64];
-        let shape = |len: usize, first: u8| (len & 63, u64::from(first & 63));
-        let mut by_shape: rustc_hash::FxHashMap<(usize, u8), Vec<&'w str>> = Default::default();
-        for w in wanted.iter().filter(|w| !w.is_empty()) {
-            let (row, bit) = shape(w.len(), w.as_bytes()[0]);
-            shapes[row] |= 1 << bit;
-            by_shape
-                .entry((w.len(), w.as_bytes()[0]))
-                .or_default()
-                .push(*w);
-        }
-        if by_shape.is_empty() {
-            return;
-        }
-        let section = self.original_strings();
-        let base = self.strings_base();
-        let mut start = 0usize;
-        for nul in memchr::memchr_iter(0, section) {
-            if nul > start {
-                let (row, bit) = shape(nul - start, section[start]);
-                if shapes[row] & (1 << bit) != 0 {
-                    if let Some(cands) = by_shape.get(&(nul - start, section[start])) {
-                        let s = &section[start..nul];
-                        if let Some(w) = cands.iter().find(|w| w.as_bytes() == s) {
-                            hit(w, base + start as u32);
-                        }
-                    }
-                }
-            }
-            start = nul + 1;
-        }
-        if let Some(b) = &self.base {
-            b.scan_strings(wanted, hit);
-        }
+    /// The string sections as read, base first, each with its first offset.
+    pub fn string_sections(&self) -> StringSections<'_> {
+        let mut s = self
+            .base
+            .as_ref()
+            .map_or_else(StringSections::default, |b| b.string_sections());
+        s.push(self.original_strings(), self.strings_base());
+        s
     }
 
     /// The type section's parts: as read (edited in place), then appended.

@@ -1,7 +1,7 @@
 //! Reading and validating a BTF blob. Malformed input is an error naming
 //! what is wrong and where; nothing here panics on any input.
 
-use super::{Blob, Btf, Endian, Kind, HEADER_LEN, MAGIC, MAX_TYPE_ID};
+use super::{Blob, Btf, Endian, Kind, StringSections, HEADER_LEN, MAGIC, MAX_TYPE_ID};
 use std::collections::HashMap;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -64,6 +64,33 @@ fn u16_at(e: Endian, b: &[u8]) -> u16 {
 }
 
 pub fn parse(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
+    parse_with(data, base, Side::Inline(|_: &StringSections| ())).map(|(btf, ())| btf)
+}
+
+/// As `parse`, calling `beside` on a second thread, while the types are
+/// validated, with the string sections (base and own), once their bounds
+/// are checked: a search of the strings takes about as long as the types'
+/// validation on a vmlinux, and needs nothing from it.
+pub fn parse_beside<R: Send>(
+    data: Blob,
+    base: Option<Btf>,
+    beside: impl FnOnce(&StringSections) -> R + Send,
+) -> Result<(Btf, R), BtfError> {
+    parse_with(data, base, Side::Thread(beside))
+}
+
+/// Where `parse_with` runs its side job: on a thread of its own, or after
+/// the validation (for a job too small to be worth a thread).
+enum Side<F> {
+    Thread(F),
+    Inline(F),
+}
+
+fn parse_with<R: Send>(
+    data: Blob,
+    base: Option<Btf>,
+    side: Side<impl FnOnce(&StringSections) -> R + Send>,
+) -> Result<(Btf, R), BtfError> {
     if data.len() < HEADER_LEN {
         return Err(BtfError::TooShort { len: data.len() });
     }
@@ -136,107 +163,36 @@ pub fn parse(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
     // Index and check the records in one pass: each is decoded once.
     let first_id = base.as_ref().map_or(1, |b| b.end_id());
     let str_end = base.as_ref().map_or(0, |b| b.strings_end()) + str_len;
-    let mut offsets: Vec<u32> = Vec::with_capacity(types.len() / 16);
-    // for the cycle check: the one type each refers to through a chain that a
-    // struct, union or prototype does not break (0: none)
-    let mut edge: Vec<u32> = Vec::with_capacity(types.len() / 16);
-    // the largest type ID referred to, and by whom: checked once the count is known
-    let (mut max_ref, mut max_ref_at) = (0u32, 0u32);
-    // FUNCs and decl tags whose target comes later: checked after the pass
-    let mut deferred: Vec<u32> = Vec::new();
-    let check_str = |off: u32, id: u32| {
-        if off >= str_end.max(1) {
-            Err(BtfError::StringOutOfRange {
-                id,
-                off,
-                end: str_end,
-            })
-        } else {
-            Ok(())
-        }
+    let at = Start {
+        first_id,
+        str_end,
+        base: base.as_ref(),
     };
-    let mut at = 0usize;
-    while at < types.len() {
-        let id = first_id + offsets.len() as u32;
-        if id > MAX_TYPE_ID {
-            return Err(BtfError::TooManyTypes);
-        }
-        if types.len() - at < 12 {
-            return Err(BtfError::TruncatedType { id, at });
-        }
-        let rec = &types[at..];
-        let info = e.u32(&rec[4..8]);
-        let kind = Kind::from_info(info).ok_or(BtfError::UnknownKind {
-            id,
-            kind: (info >> 24) & 0x1f,
-            at,
-        })?;
-        let vlen = (info & 0xffff) as usize;
-        let len = 12 + kind.extra_len(vlen as u16);
-        if rec.len() < len {
-            return Err(BtfError::TruncatedType { id, at });
-        }
-        let word = |i: usize| e.u32(&rec[12 + 4 * i..16 + 4 * i]);
-        let size_or_type = e.u32(&rec[8..12]);
-        let mut refer = |to: u32| {
-            if to > max_ref {
-                (max_ref, max_ref_at) = (to, id);
+    let own_strings_at = base.as_ref().map_or(0, |b| b.strings_end());
+    let sections = || {
+        let mut sections = base
+            .as_ref()
+            .map_or_else(StringSections::default, Btf::string_sections);
+        sections.push(strings, own_strings_at);
+        sections
+    };
+    // the loop is compiled once per byte order, so no word read branches on it
+    let index = || match endian {
+        Endian::Little => index_types::<Little>(types, &at),
+        Endian::Big => index_types::<Big>(types, &at),
+    };
+    let (index, side_result) = match side {
+        Side::Inline(f) => (index(), f(&sections())),
+        Side::Thread(f) => std::thread::scope(|scope| {
+            let job = scope.spawn(|| f(&sections()));
+            let index = index();
+            match job.join() {
+                Ok(r) => (index, r),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
-        };
-        check_str(e.u32(&rec[0..4]), id)?;
-        let mut next = 0;
-        if kind.refers() {
-            refer(size_or_type);
-            next = size_or_type;
-        }
-        match kind {
-            Kind::Array => {
-                refer(word(0));
-                refer(word(1));
-                next = word(0);
-            }
-            Kind::Struct | Kind::Union => {
-                for i in 0..vlen {
-                    check_str(word(3 * i), id)?;
-                    refer(word(3 * i + 1));
-                }
-            }
-            Kind::Enum => {
-                for i in 0..vlen {
-                    check_str(word(2 * i), id)?;
-                }
-            }
-            Kind::Enum64 => {
-                for i in 0..vlen {
-                    check_str(word(3 * i), id)?;
-                }
-            }
-            Kind::FuncProto => {
-                refer(size_or_type);
-                for i in 0..vlen {
-                    check_str(word(2 * i), id)?;
-                    refer(word(2 * i + 1));
-                }
-            }
-            Kind::Datasec => {
-                for i in 0..vlen {
-                    refer(word(3 * i));
-                }
-            }
-            Kind::Func | Kind::DeclTag => deferred.push(id),
-            _ => {}
-        }
-        offsets.push(at as u32);
-        edge.push(next);
-        at += len;
-    }
-    let end = first_id + offsets.len() as u32;
-    if max_ref >= end {
-        return Err(BtfError::TypeIdOutOfRange {
-            id: max_ref,
-            at: max_ref_at,
-        });
-    }
+        }),
+    };
+    let index = index?;
 
     let (types_len, strings_len) = (types.len(), strings.len());
     let btf = Btf {
@@ -251,13 +207,178 @@ pub fn parse(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
         data,
         new_types: Vec::new(),
         new_strings: Vec::new(),
-        offsets,
+        offsets: index.offsets,
+        kinds: index.kinds,
         added_strings: HashMap::new(),
         base: base.map(Box::new),
     };
-    check_targets(&btf, &deferred)?;
-    find_cycle(first_id, &edge)?;
-    Ok(btf)
+    check_targets(&btf, &index.deferred)?;
+    find_cycle(first_id, &index.open, index.settled)?;
+    Ok((btf, side_result))
+}
+
+/// A byte order, as a type: `index_types` is compiled for each.
+trait Order {
+    fn u32(b: &[u8]) -> u32;
+}
+struct Little;
+struct Big;
+impl Order for Little {
+    #[inline(always)]
+    fn u32(b: &[u8]) -> u32 {
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+impl Order for Big {
+    #[inline(always)]
+    fn u32(b: &[u8]) -> u32 {
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
+/// What the type records are checked against.
+struct Start<'a> {
+    first_id: u32,
+    /// One past the last valid string offset, base included.
+    str_end: u32,
+    base: Option<&'a Btf>,
+}
+
+/// The result of the pass over the type records.
+struct Index {
+    offsets: Vec<u32>,
+    kinds: Vec<Kind>,
+    /// For the cycle check: per type, whether its chain is known to end
+    /// (see `find_cycle`); and for each type not settled so, by local index
+    /// in order, the one type it refers to through a chain that a struct,
+    /// union or prototype does not break.
+    settled: Vec<bool>,
+    open: Vec<(u32, u32)>,
+    /// FUNCs whose target comes later, and decl tags: checked after the pass.
+    deferred: Vec<u32>,
+}
+
+/// The largest of the `at`-th words of the `stride`-byte members in `members`.
+#[inline(always)]
+fn max_word<O: Order>(members: &[u8], stride: usize, at: usize) -> u32 {
+    members
+        .chunks_exact(stride)
+        .map(|m| O::u32(&m[at..]))
+        .fold(0, u32::max)
+}
+
+fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, BtfError> {
+    let count_guess = types.len() / 16;
+    let mut offsets: Vec<u32> = Vec::with_capacity(count_guess);
+    let mut kinds: Vec<Kind> = Vec::with_capacity(count_guess);
+    let mut open: Vec<(u32, u32)> = Vec::new();
+    let mut settled: Vec<bool> = Vec::with_capacity(count_guess);
+    let mut deferred: Vec<u32> = Vec::new();
+    // the largest type ID referred to, and by whom: checked once the count is known
+    let (mut max_ref, mut max_ref_at) = (0u32, 0u32);
+    let first_id = s.first_id;
+    let str_end = s.str_end.max(1);
+    let mut at = 0usize;
+    while at < types.len() {
+        let id = first_id + offsets.len() as u32;
+        if id > MAX_TYPE_ID {
+            return Err(BtfError::TooManyTypes);
+        }
+        if types.len() - at < 12 {
+            return Err(BtfError::TruncatedType { id, at });
+        }
+        let info = O::u32(&types[at + 4..]);
+        let kind = Kind::from_info(info).ok_or(BtfError::UnknownKind {
+            id,
+            kind: (info >> 24) & 0x1f,
+            at,
+        })?;
+        let vlen = (info & 0xffff) as u16;
+        let len = 12 + kind.extra_len(vlen);
+        let Some(rec) = types.get(at..at + len) else {
+            return Err(BtfError::TruncatedType { id, at });
+        };
+        let extra = &rec[12..];
+        let size_or_type = O::u32(&rec[8..]);
+        // The largest string offset and type ID the record names: one
+        // comparison each per record, not one per member.
+        let mut name_max = O::u32(rec);
+        let mut ref_max = 0;
+        let mut next = 0;
+        if kind.refers() {
+            ref_max = size_or_type;
+            next = size_or_type;
+        }
+        match kind {
+            Kind::Array => {
+                let (elem, index) = (O::u32(extra), O::u32(&extra[4..]));
+                ref_max = elem.max(index);
+                next = elem;
+            }
+            Kind::Struct | Kind::Union => {
+                name_max = name_max.max(max_word::<O>(extra, 12, 0));
+                ref_max = max_word::<O>(extra, 12, 4);
+            }
+            Kind::Enum => name_max = name_max.max(max_word::<O>(extra, 8, 0)),
+            Kind::Enum64 => name_max = name_max.max(max_word::<O>(extra, 12, 0)),
+            Kind::FuncProto => {
+                name_max = name_max.max(max_word::<O>(extra, 8, 0));
+                ref_max = size_or_type.max(max_word::<O>(extra, 8, 4));
+            }
+            Kind::Datasec => ref_max = max_word::<O>(extra, 12, 0),
+            Kind::Func if size_or_type < id => {
+                // a FUNC must name a FUNC_PROTO; an earlier one is known already
+                let target = if size_or_type >= first_id {
+                    kinds.get((size_or_type - first_id) as usize).copied()
+                } else {
+                    s.base.and_then(|b| b.get(size_or_type)).map(|t| t.kind)
+                };
+                if target != Some(Kind::FuncProto) {
+                    return Err(BtfError::WrongTarget {
+                        at: id,
+                        kind: "FUNC",
+                        want: "FUNC_PROTO",
+                        id: size_or_type,
+                    });
+                }
+            }
+            Kind::Func | Kind::DeclTag => deferred.push(id),
+            _ => {}
+        }
+        if name_max >= str_end {
+            return Err(BtfError::StringOutOfRange {
+                id,
+                off: name_max,
+                end: s.str_end,
+            });
+        }
+        if ref_max > max_ref {
+            (max_ref, max_ref_at) = (ref_max, id);
+        }
+        // a chain that ends, or leads back to a type whose chain ends, ends
+        let ends = next < first_id || (next < id && settled[(next - first_id) as usize]);
+        offsets.push(at as u32);
+        kinds.push(kind);
+        if !ends {
+            open.push((offsets.len() as u32 - 1, next));
+        }
+        settled.push(ends);
+        at += len;
+    }
+    let end = first_id + offsets.len() as u32;
+    if max_ref >= end {
+        return Err(BtfError::TypeIdOutOfRange {
+            id: max_ref,
+            at: max_ref_at,
+        });
+    }
+    Ok(Index {
+        offsets,
+        kinds,
+        settled,
+        open,
+        deferred,
+    })
 }
 
 /// A FUNC must name a FUNC_PROTO; a decl tag a type that exists, with a
@@ -312,11 +433,21 @@ fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), BtfError> {
 /// meaning and sends a consumer's type resolution round for ever. Each type
 /// has at most one such edge, so following chains with three colours finds
 /// any cycle in linear time. Base types cannot refer back into a split.
-fn find_cycle(first: u32, edge: &[u32]) -> Result<(), BtfError> {
-    // 0 unvisited, 1 on the current chain, 2 done
-    let mut state = vec![0u8; edge.len()];
+///
+/// A cycle needs an edge that does not go to a lower ID, so the pass over
+/// the records settles, in ID order, each type whose chain ends or leads
+/// back to a settled type: nearly every type of a real BTF. Only the rest
+/// are followed here.
+fn find_cycle(first: u32, open: &[(u32, u32)], settled: Vec<bool>) -> Result<(), BtfError> {
+    // 0 unvisited, 1 on the current chain, 2 done (its chain ends)
+    let mut state: Vec<u8> = settled.into_iter().map(u8::from).map(|s| s * 2).collect();
+    let edge = |i: usize| {
+        open.binary_search_by_key(&(i as u32), |&(at, _)| at)
+            .map_or(0, |k| open[k].1)
+    };
     let mut chain = Vec::new();
-    for start in 0..edge.len() {
+    for &(start, _) in open {
+        let start = start as usize;
         if state[start] != 0 {
             continue;
         }
@@ -334,7 +465,7 @@ fn find_cycle(first: u32, edge: &[u32]) -> Result<(), BtfError> {
             }
             state[i] = 1;
             chain.push(i);
-            let to = edge[i];
+            let to = edge(i);
             cur = (to >= first).then(|| (to - first) as usize);
         }
         for &i in &chain {

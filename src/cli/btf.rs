@@ -3,7 +3,7 @@
 use clap::Args;
 use kfunc_scan::btf::Blob;
 use kfunc_scan::manifest::Manifest;
-use kfunc_scan::output::{write_atomic, write_atomic_with};
+use kfunc_scan::output::{write_atomic, write_atomic_with, Durability};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -33,6 +33,10 @@ pub struct PatchArgs {
     /// Write a JSON summary here.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Make the output durable before exiting: fsync the file and its
+    /// directory (by default it is atomic but left to the kernel's writeback).
+    #[arg(long)]
+    pub sync: bool,
     /// Print only errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -59,28 +63,12 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
             eprintln!("timing: {name} at {:?}", t0.elapsed());
         }
     };
-    use kfunc_scan::btf::Btf;
-    use kfunc_scan::patch::{patch, PatchError, PatchOptions};
+    use kfunc_scan::btf::{Btf, StringSections};
+    use kfunc_scan::patch::{patch_found, wanted_strings, PatchError, PatchOptions};
     let fail = |msg: String| {
         eprintln!("{msg}");
         ExitCode::from(2)
     };
-    let text = match std::fs::read_to_string(&a.manifest) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("{}: error[read]: {e}", a.manifest.display())),
-    };
-    let manifest = match Manifest::from_json(&text) {
-        Ok(m) => m,
-        Err(e) => {
-            return fail(format!(
-                "{}:{}:{}: error[manifest]: {e}",
-                a.manifest.display(),
-                e.line(),
-                e.column()
-            ))
-        }
-    };
-    phase("manifest");
     let base = match &a.base {
         None => None,
         Some(p) => match read_btf_file(p) {
@@ -95,16 +83,34 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
         Ok(x) => x,
         Err(msg) => return fail(msg),
     };
-    let mut btf = match Btf::parse_blob(raw, base) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
-    };
-    phase("btf parsed");
     let opts = PatchOptions {
         add_decl_tags: a.add_decl_tags,
         strict: a.strict,
     };
-    let report = match patch(&mut btf, &manifest, &opts) {
+    // The manifest is read, and the strings the patch needs are found, on a
+    // second thread while the BTF's types are validated: neither needs the other.
+    let read_manifest = |strings: &StringSections| -> Result<_, String> {
+        let text = std::fs::read_to_string(&a.manifest)
+            .map_err(|e| format!("{}: error[read]: {e}", a.manifest.display()))?;
+        let manifest = Manifest::from_json(&text).map_err(|e| {
+            format!(
+                "{}:{}:{}: error[manifest]: {e}",
+                a.manifest.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
+        phase("manifest");
+        let found = strings.find(&wanted_strings(&manifest, &opts));
+        Ok((manifest, found))
+    };
+    let (mut btf, (manifest, found)) = match Btf::parse_blob_beside(raw, base, read_manifest) {
+        Ok((_, Err(msg))) => return fail(msg),
+        Ok((btf, Ok(m))) => (btf, m),
+        Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
+    };
+    phase("btf parsed");
+    let report = match patch_found(&mut btf, &manifest, &opts, &found) {
         Ok(r) => r,
         Err(PatchError::Refused(list)) => {
             for r in list {
@@ -117,12 +123,17 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
     };
     phase("patched");
     let target = a.output.clone().unwrap_or_else(|| a.btf.clone());
+    let durability = if a.sync {
+        Durability::Fsync
+    } else {
+        Durability::Writeback
+    };
     let written = if elf.is_empty() {
         // raw BTF: streamed from its parts, never copied whole
-        write_atomic_with(&target, |w| btf.write_to(w))
+        write_atomic_with(&target, durability, |w| btf.write_to(w))
     } else {
         match kfunc_scan::btf::elf::replace_btf(&elf, btf.to_bytes()) {
-            Ok(b) => write_atomic(&target, &b),
+            Ok(b) => write_atomic_with(&target, durability, |w| w.write_all(&b)),
             Err(e) => return fail(format!("{}: error[elf]: {e}", a.btf.display())),
         }
     };
@@ -152,6 +163,9 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
             report.types_after
         );
     }
+    // The process ends here: the kernel takes back the mapping and the heap
+    // at once, faster than thousands of frees (clang's -disable-free).
+    std::mem::forget((btf, manifest));
     ExitCode::SUCCESS
 }
 
