@@ -25,6 +25,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    #[inline]
     pub fn from_u8(k: u8) -> Option<Kind> {
         use Kind::*;
         Some(match k {
@@ -51,11 +52,13 @@ impl Kind {
         })
     }
 
+    #[inline]
     pub fn from_info(info: u32) -> Option<Kind> {
         Kind::from_u8(((info >> 24) & 0x1f) as u8)
     }
 
     /// Bytes of kind-specific data after the common 12-byte header.
+    #[inline]
     pub fn extra_len(self, vlen: u16) -> usize {
         let v = usize::from(vlen);
         match self {
@@ -68,6 +71,7 @@ impl Kind {
     }
 
     /// Kinds whose `size_or_type` names another type.
+    #[inline]
     pub fn refers(self) -> bool {
         matches!(
             self,
