@@ -1,8 +1,7 @@
 //! The BTF commands: `patch-btf`, `btf-check` and the hidden `synth-manifest`.
 
 use clap::Args;
-use kfunc_scan::btf::Blob;
-use kfunc_scan::manifest::Manifest;
+use kfunc_scan::btf::{Blob, Btf};
 use kfunc_scan::output::{write_atomic, write_atomic_with, Durability};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -43,16 +42,23 @@ pub struct PatchArgs {
 }
 
 /// A BTF blob from a raw file (mapped) or an ELF object's .BTF section;
-/// with the ELF object's bytes when it is one.
-fn read_btf_file(path: &std::path::Path) -> Result<(Blob, Vec<u8>), String> {
+/// with the ELF object (mapped) when it is one.
+fn read_btf_file(path: &Path) -> Result<(Blob, Option<Blob>), String> {
     let blob = Blob::map(path).map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
     if kfunc_scan::btf::elf::is_elf(&blob) {
         let btf = kfunc_scan::btf::elf::read_btf(&blob)
             .map_err(|e| format!("{}: error[elf]: {e}", path.display()))?;
-        Ok((Blob::Owned(btf), blob.to_vec()))
+        Ok((Blob::Owned(btf), Some(blob)))
     } else {
-        Ok((blob, Vec::new()))
+        Ok((blob, None))
     }
+}
+
+/// The BTF of a raw or ELF file, read and validated on top of `base`; or
+/// the exit code (2 unreadable, 1 invalid) and the error to print.
+fn parse_btf_file(path: &Path, base: Option<Btf>) -> Result<Btf, (u8, String)> {
+    let (raw, _) = read_btf_file(path).map_err(|m| (2, m))?;
+    Btf::parse_blob(raw, base).map_err(|e| (1, format!("{}: error[btf]: {e}", path.display())))
 }
 
 pub fn run_patch(a: PatchArgs) -> ExitCode {
@@ -63,21 +69,20 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
             eprintln!("timing: {name} at {:?}", t0.elapsed());
         }
     };
-    use kfunc_scan::btf::{Btf, StringSections};
+    use kfunc_scan::btf::StringSections;
     use kfunc_scan::patch::{patch_found, wanted_strings, PatchError, PatchOptions};
     let fail = |msg: String| {
         eprintln!("{msg}");
         ExitCode::from(2)
     };
-    let base = match &a.base {
-        None => None,
-        Some(p) => match read_btf_file(p) {
-            Err(msg) => return fail(msg),
-            Ok((raw, _)) => match Btf::parse_blob(raw, None) {
-                Ok(b) => Some(b),
-                Err(e) => return fail(format!("{}: error[btf]: {e}", p.display())),
-            },
-        },
+    let base = match a
+        .base
+        .as_deref()
+        .map(|p| parse_btf_file(p, None))
+        .transpose()
+    {
+        Ok(b) => b,
+        Err((_, msg)) => return fail(msg),
     };
     let (raw, elf) = match read_btf_file(&a.btf) {
         Ok(x) => x,
@@ -90,16 +95,7 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
     // The manifest is read, and the strings the patch needs are found, on a
     // second thread while the BTF's types are validated: neither needs the other.
     let read_manifest = |strings: &StringSections| -> Result<_, String> {
-        let text = std::fs::read_to_string(&a.manifest)
-            .map_err(|e| format!("{}: error[read]: {e}", a.manifest.display()))?;
-        let manifest = Manifest::from_json(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: error[manifest]: {e}",
-                a.manifest.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
+        let manifest = super::read_manifest_file(&a.manifest)?;
         phase("manifest");
         let found = strings.find(&wanted_strings(&manifest, &opts));
         Ok((manifest, found))
@@ -128,14 +124,13 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
     } else {
         Durability::Writeback
     };
-    let written = if elf.is_empty() {
+    let written = match &elf {
         // raw BTF: streamed from its parts, never copied whole
-        write_atomic_with(&target, durability, |w| btf.write_to(w))
-    } else {
-        match kfunc_scan::btf::elf::replace_btf(&elf, btf.to_bytes()) {
+        None => write_atomic_with(&target, durability, |w| btf.write_to(w)),
+        Some(elf) => match kfunc_scan::btf::elf::replace_btf(elf, btf.to_bytes()) {
             Ok(b) => write_atomic_with(&target, durability, |w| w.write_all(&b)),
             Err(e) => return fail(format!("{}: error[elf]: {e}", a.btf.display())),
-        }
+        },
     };
     if let Err(e) = written {
         return fail(format!("{}: error[write]: {e}", target.display()));
@@ -172,19 +167,15 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
 /// Exit 0: the kernel accepted it; 1: rejected (by us or the kernel); 2:
 /// unreadable, or the kernel could not be asked (the reason is printed).
 pub fn run_btf_check(file: &std::path::Path, base: Option<&std::path::Path>) -> ExitCode {
-    use kfunc_scan::btf::{kernel, Btf};
-    let parse = |p: &std::path::Path, base: Option<Btf>| -> Result<Btf, (u8, String)> {
-        let (raw, _) = read_btf_file(p).map_err(|m| (2, m))?;
-        Btf::parse_blob(raw, base).map_err(|e| (1, format!("{}: error[btf]: {e}", p.display())))
-    };
-    let base = match base.map(|b| parse(b, None)).transpose() {
+    use kfunc_scan::btf::kernel;
+    let base = match base.map(|b| parse_btf_file(b, None)).transpose() {
         Ok(b) => b,
         Err((code, msg)) => {
             eprintln!("{msg}");
             return ExitCode::from(code);
         }
     };
-    let btf = match parse(file, base) {
+    let btf = match parse_btf_file(file, base) {
         Ok(b) => b,
         Err((code, msg)) => {
             eprintln!("{msg}");
@@ -216,16 +207,12 @@ pub fn run_btf_check(file: &std::path::Path, base: Option<&std::path::Path>) -> 
 
 /// A manifest derived from a BTF's bpf_kfunc tags (tests and benchmarks).
 pub fn run_synth(btf: &Path) -> ExitCode {
-    let parsed = read_btf_file(btf).and_then(|(raw, _)| {
-        kfunc_scan::btf::Btf::parse_blob(raw, None)
-            .map_err(|e| format!("{}: error[btf]: {e}", btf.display()))
-    });
-    match parsed {
+    match parse_btf_file(btf, None) {
         Ok(b) => {
             print!("{}", kfunc_scan::synth::manifest_from_btf(&b).to_json());
             ExitCode::SUCCESS
         }
-        Err(msg) => {
+        Err((_, msg)) => {
             eprintln!("{msg}");
             ExitCode::from(2)
         }

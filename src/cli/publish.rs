@@ -84,16 +84,7 @@ fn load_manifest(path: &std::path::Path) -> Result<Manifest, String> {
         };
         return scan(&opts).map_err(|e| e.to_string());
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
-    Manifest::from_json(&text).map_err(|e| {
-        format!(
-            "{}:{}:{}: error[manifest]: {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        )
-    })
+    super::read_manifest_file(path)
 }
 
 fn load_source(s: &Source) -> Result<Manifest, String> {
