@@ -1,7 +1,7 @@
 //! Reading and validating a BTF blob. Malformed input is an error naming
 //! what is wrong and where; nothing here panics on any input.
 
-use super::{Blob, Btf, Endian, Kind, StringSections, HEADER_LEN, MAGIC, MAX_TYPE_ID};
+use super::{Blob, Btf, Endian, Kind, StringSections, HEADER_LEN, MAX_TYPE_ID};
 use std::collections::HashMap;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -56,13 +56,6 @@ pub enum BtfError {
     BaseEndian,
 }
 
-fn u16_at(e: Endian, b: &[u8]) -> u16 {
-    match e {
-        Endian::Little => u16::from_le_bytes([b[0], b[1]]),
-        Endian::Big => u16::from_be_bytes([b[0], b[1]]),
-    }
-}
-
 pub fn parse(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
     parse_with(data, base, Side::Inline(|_: &StringSections| ())).map(|(btf, ())| btf)
 }
@@ -103,7 +96,6 @@ fn parse_with<R: Send>(
             })
         }
     };
-    debug_assert_eq!(u16_at(endian, &data), MAGIC);
     if let Some(b) = &base {
         if b.endian != endian {
             return Err(BtfError::BaseEndian);
@@ -327,20 +319,13 @@ fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, BtfError> {
             }
             Kind::Datasec => ref_max = max_word::<O>(extra, 12, 0),
             Kind::Func if size_or_type < id => {
-                // a FUNC must name a FUNC_PROTO; an earlier one is known already
+                // an earlier target's kind is known already
                 let target = if size_or_type >= first_id {
                     kinds.get((size_or_type - first_id) as usize).copied()
                 } else {
                     s.base.and_then(|b| b.get(size_or_type)).map(|t| t.kind)
                 };
-                if target != Some(Kind::FuncProto) {
-                    return Err(BtfError::WrongTarget {
-                        at: id,
-                        kind: "FUNC",
-                        want: "FUNC_PROTO",
-                        id: size_or_type,
-                    });
-                }
+                check_func_target(id, size_or_type, target)?;
             }
             Kind::Func | Kind::DeclTag => deferred.push(id),
             _ => {}
@@ -381,22 +366,31 @@ fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, BtfError> {
     })
 }
 
-/// A FUNC must name a FUNC_PROTO; a decl tag a type that exists, with a
-/// component index within its members or parameters.
+/// FUNC `at` must name a FUNC_PROTO: `target` is the kind of type `to`
+/// (None: no such type).
+fn check_func_target(at: u32, to: u32, target: Option<Kind>) -> Result<(), BtfError> {
+    if target == Some(Kind::FuncProto) {
+        Ok(())
+    } else {
+        Err(BtfError::WrongTarget {
+            at,
+            kind: "FUNC",
+            want: "FUNC_PROTO",
+            id: to,
+        })
+    }
+}
+
+/// FUNCs whose target comes after them (see `check_func_target`), and decl
+/// tags: a decl tag must name a type that exists, with a component index
+/// within its members or parameters.
 fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), BtfError> {
     for &id in ids {
         let Some(t) = btf.get(id) else { continue };
         match t.kind {
             Kind::Func => {
-                let target = btf.get(t.size_or_type);
-                if target.is_none_or(|p| p.kind != Kind::FuncProto) {
-                    return Err(BtfError::WrongTarget {
-                        at: t.id,
-                        kind: "FUNC",
-                        want: "FUNC_PROTO",
-                        id: t.size_or_type,
-                    });
-                }
+                let target = btf.get(t.size_or_type).map(|p| p.kind);
+                check_func_target(t.id, t.size_or_type, target)?;
             }
             Kind::DeclTag => {
                 let idx = t.component_idx();
