@@ -123,7 +123,7 @@ fn prototype_change(o: &Kfunc, n: &Kfunc) -> Option<Change> {
 /// Kfuncs defined under tools/ (the selftests' modules) are left out unless
 /// `with_selftests`: no kernel ships them.
 pub fn diff(old: &Manifest, new: &Manifest, with_selftests: bool) -> Diff {
-    let keep = |k: &&Kfunc| with_selftests || !k.file.starts_with("tools/");
+    let keep = |k: &&Kfunc| with_selftests || !k.is_selftest();
     let o: BTreeMap<&str, &Kfunc> = old
         .callable_kfuncs()
         .into_iter()

@@ -21,7 +21,7 @@ pub struct HeaderOptions {
 }
 
 fn wanted(k: &Kfunc, opts: &HeaderOptions) -> bool {
-    opts.with_selftests || !k.file.starts_with("tools/")
+    opts.with_selftests || !k.is_selftest()
 }
 
 pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {

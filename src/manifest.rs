@@ -116,6 +116,13 @@ pub struct Kfunc {
     pub magic: Option<Magic>,
 }
 
+impl Kfunc {
+    /// Defined under tools/, in the selftests' modules: no kernel ships it.
+    pub fn is_selftest(&self) -> bool {
+        self.file.starts_with("tools/")
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Param {
     pub name: String,
