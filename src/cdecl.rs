@@ -36,6 +36,17 @@ pub fn bpf_params(k: &Kfunc) -> Vec<&Param> {
         .collect()
 }
 
+/// The parameters the verifier supplies, in the manifest's order (none for
+/// most kfuncs).
+pub fn verifier_params(k: &Kfunc) -> Vec<&Param> {
+    k.magic.as_ref().map_or_else(Vec::new, |m| {
+        m.omitted_params
+            .iter()
+            .filter_map(|&i| k.params.get(i))
+            .collect()
+    })
+}
+
 fn prototype(name: &str, ret: &str, params: &[&Param]) -> String {
     let list = if params.is_empty() {
         "void".to_string()

@@ -158,10 +158,8 @@ pub fn markdown(m: &Manifest, source_url: Option<&str>) -> BTreeMap<String, Stri
         }
         let _ = writeln!(p, "```c\n{};\n```\n", cdecl::bpf_signature(k));
         if let Some(mg) = &k.magic {
-            let omitted: Vec<String> = mg
-                .omitted_params
+            let omitted: Vec<String> = cdecl::verifier_params(k)
                 .iter()
-                .filter_map(|&i| k.params.get(i))
                 .map(|p| format!("`{}`", p.name))
                 .collect();
             let _ = writeln!(

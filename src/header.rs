@@ -40,11 +40,9 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         if let Some(c) = &k.condition {
             let _ = write!(comment, "; if {c}");
         }
-        if let Some(mg) = &k.magic {
-            let omitted: Vec<&str> = mg
-                .omitted_params
+        if k.magic.is_some() {
+            let omitted: Vec<&str> = cdecl::verifier_params(k)
                 .iter()
-                .filter_map(|&i| k.params.get(i))
                 .map(|p| p.name.as_str())
                 .collect();
             let _ = write!(comment, "; the verifier supplies {}", omitted.join(", "));
