@@ -4,6 +4,7 @@
 //! breaking or not.
 
 use crate::cdecl;
+use crate::conventions;
 use crate::manifest::{Kfunc, Manifest};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,22 +61,6 @@ impl Change {
             | Change::ProgramTypes { breaking, .. } => *breaking,
             Change::Sets { .. } => false,
         }
-    }
-}
-
-/// Whether adding (`true`) or removing a flag can break a program that
-/// verified before. Adding a restriction breaks; lifting one does not; a
-/// change of reference or iterator semantics breaks either way.
-fn flag_change_breaks(flag: &str, added: bool) -> bool {
-    match flag {
-        "KF_ACQUIRE" | "KF_RELEASE" | "KF_ITER_NEW" | "KF_ITER_NEXT" | "KF_ITER_DESTROY" => true,
-        "KF_RET_NULL" | "KF_TRUSTED_ARGS" | "KF_SLEEPABLE" | "KF_DESTRUCTIVE"
-        | "KF_RCU_PROTECTED" => added,
-        // KF_RCU widens what may be passed: removing it narrows
-        "KF_RCU" => !added,
-        // calling conventions the verifier handles for the program
-        "KF_FASTCALL" | "KF_MAGIC_ARGS" | "KF_IMPLICIT_ARGS" => false,
-        _ => true,
     }
 }
 
@@ -158,8 +143,12 @@ pub fn diff(old: &Manifest, new: &Manifest, with_selftests: bool) -> Diff {
         if of != nf {
             let added: Vec<String> = nf.difference(&of).map(|s| s.to_string()).collect();
             let removed: Vec<String> = of.difference(&nf).map(|s| s.to_string()).collect();
-            let breaking = added.iter().any(|f| flag_change_breaks(f, true))
-                || removed.iter().any(|f| flag_change_breaks(f, false));
+            let breaking = added
+                .iter()
+                .any(|f| conventions::flag_change_breaks(f, true))
+                || removed
+                    .iter()
+                    .any(|f| conventions::flag_change_breaks(f, false));
             changes.push(Change::Flags {
                 added,
                 removed,

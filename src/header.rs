@@ -40,7 +40,7 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         if let Some(c) = &k.condition {
             let _ = write!(comment, "; if {c}");
         }
-        if k.magic.is_some() {
+        if k.verifier_args.is_some() {
             let omitted: Vec<&str> = cdecl::verifier_params(k)
                 .iter()
                 .map(|p| p.name.as_str())
@@ -49,7 +49,7 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         }
         decls.push((k.name.clone(), comment.clone(), cdecl::bpf_signature(k)));
         // the `_impl` form, unless the source defines it (then it is a kfunc of its own)
-        if let (Some(mg), Some(sig)) = (&k.magic, cdecl::impl_signature(k)) {
+        if let (Some(mg), Some(sig)) = (&k.verifier_args, cdecl::impl_signature(k)) {
             if !names.contains(mg.impl_name.as_str()) {
                 decls.push((
                     mg.impl_name.clone(),

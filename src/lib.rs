@@ -4,12 +4,12 @@
 //! resolve) produces a [`manifest::Manifest`]; consumers read it. The `btf`
 //! module reads and writes BTF and knows nothing of kfuncs.
 
-pub mod btf;
-pub mod cdecl;
+pub use kfunc_scan_btf as btf;
+pub use kfunc_scan_manifest as manifest;
+pub use kfunc_scan_manifest::{cdecl, conventions};
 pub mod diff;
 pub mod docs;
 pub mod header;
-pub mod manifest;
 pub mod output;
 pub mod patch;
 pub mod scan;

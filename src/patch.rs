@@ -17,9 +17,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
-pub const TAG_KFUNC: &str = "bpf_kfunc";
-pub const TAG_FASTCALL: &str = "bpf_fastcall";
-pub const FLAG_FASTCALL: &str = "KF_FASTCALL";
+use crate::conventions::{FLAG_FASTCALL, TAG_FASTCALL, TAG_KFUNC};
 
 #[derive(Debug, Clone, Default)]
 pub struct PatchOptions {
@@ -129,7 +127,8 @@ fn considered<'m>(m: &'m Manifest, opts: &PatchOptions) -> (Vec<&'m Kfunc>, BTre
         .kfuncs
         .iter()
         .filter(|k| {
-            k.magic.is_some() || (opts.add_decl_tags && in_kfunc_set.contains(k.name.as_str()))
+            k.verifier_args.is_some()
+                || (opts.add_decl_tags && in_kfunc_set.contains(k.name.as_str()))
         })
         .collect();
     (considered, in_kfunc_set)
@@ -141,7 +140,7 @@ pub fn wanted_strings<'m>(m: &'m Manifest, opts: &PatchOptions) -> Vec<&'m str> 
     let mut wanted: Vec<&str> = vec![TAG_KFUNC, TAG_FASTCALL];
     for k in considered(m, opts).0 {
         wanted.push(k.name.as_str());
-        if let Some(mg) = &k.magic {
+        if let Some(mg) = &k.verifier_args {
             wanted.push(mg.impl_name.as_str());
         }
     }
@@ -265,7 +264,7 @@ pub fn patch_found(
             }
         }
 
-        let Some(mg) = &k.magic else { continue };
+        let Some(mg) = &k.verifier_args else { continue };
         let Some(func) = btf.get(func_id) else {
             continue;
         };

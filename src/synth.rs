@@ -7,13 +7,14 @@
 //! of work on a real BTF.
 
 use crate::btf::{Btf, Kind};
+use crate::conventions::{self, FLAG_IMPLICIT_ARGS, TAG_KFUNC};
 use crate::manifest::*;
 use std::collections::BTreeMap;
 
 pub fn manifest_from_btf(btf: &Btf) -> Manifest {
     let mut tagged: BTreeMap<String, u32> = BTreeMap::new();
     for t in btf.own_types() {
-        if t.kind == Kind::DeclTag && btf.name(&t) == "bpf_kfunc" {
+        if t.kind == Kind::DeclTag && btf.name(&t) == TAG_KFUNC {
             if let Some(f) = btf.get(t.size_or_type).filter(|f| f.kind == Kind::Func) {
                 tagged.insert(btf.name(&f).to_string(), f.id);
             }
@@ -38,16 +39,16 @@ pub fn manifest_from_btf(btf: &Btf) -> Manifest {
             .last()
             .and_then(|(_, ty)| btf.get(ty))
             .is_some_and(|t| t.kind == Kind::Ptr);
-        let magic = (last_is_ptr && !params.is_empty()).then(|| Magic {
-            convention: MagicConvention::ImplicitArgs,
+        let verifier_args = (last_is_ptr && !params.is_empty()).then(|| VerifierArgs {
+            convention: ArgsConvention::ImplicitArgs,
             bpf_name: name.clone(),
-            impl_name: format!("{name}_impl"),
+            impl_name: conventions::impl_name(name),
             omitted_params: vec![params.len() - 1],
             legacy_impl: false,
         });
-        let flags: Vec<String> = magic
+        let flags: Vec<String> = verifier_args
             .iter()
-            .map(|_| "KF_IMPLICIT_ARGS".to_string())
+            .map(|_| FLAG_IMPLICIT_ARGS.to_string())
             .collect();
         entries.push(SetEntry {
             name: name.clone(),
@@ -68,7 +69,7 @@ pub fn manifest_from_btf(btf: &Btf) -> Manifest {
             flags,
             condition: None,
             doc: None,
-            magic,
+            verifier_args,
         });
     }
     Manifest {

@@ -94,7 +94,7 @@ fn report(m: &Manifest, quiet: bool) {
             m.sets.len(),
             entries,
             m.kfuncs.len(),
-            m.kfuncs.iter().filter(|k| k.magic.is_some()).count(),
+            m.kfuncs.iter().filter(|k| k.verifier_args.is_some()).count(),
             count(Severity::Error),
             count(Severity::Warning),
         );

@@ -1,27 +1,9 @@
 //! Reading C declarations off tree-sitter nodes: a function's name, return
 //! type and parameters, each type as text without the declared name.
 
+use crate::conventions;
 use crate::manifest::Param;
 use tree_sitter::Node;
-
-/// Suffixes the verifier gives meaning to (Documentation/bpf/kfuncs.rst);
-/// any other `__word` suffix is reported as written.
-pub const KNOWN_ANNOTATIONS: &[&str] = &[
-    "__sz",
-    "__szk",
-    "__k",
-    "__ign",
-    "__uninit",
-    "__opt",
-    "__str",
-    "__nullable",
-    "__map",
-    "__prog",
-    "__irq_flag",
-    "__refcounted_kptr",
-    "__magic",
-    "__aux",
-];
 
 pub struct Signature {
     pub name: String,
@@ -218,8 +200,9 @@ fn parenthesised_function_name(p: Node, decl: Node, src: &[u8]) -> Option<Param>
 /// The annotation suffix of a parameter name: the longest known suffix, else
 /// whatever follows the last `__` after the name's start.
 pub fn annotation(name: &str) -> Option<String> {
-    let known = KNOWN_ANNOTATIONS
+    let known = conventions::ANNOTATIONS
         .iter()
+        .map(|(s, _)| s)
         .filter(|s| name.len() > s.len() && name.ends_with(*s))
         .max_by_key(|s| s.len());
     if let Some(k) = known {

@@ -581,7 +581,10 @@ fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
             .collect();
         let fmodret = text(f, src).contains("fmodret");
         let (prog_type, set_arg) = if fmodret {
-            ("fmodret".to_string(), named.first().copied())
+            (
+                crate::conventions::FMODRET.to_string(),
+                named.first().copied(),
+            )
         } else {
             (
                 named.first().map(|n| text(*n, src)).unwrap_or_default(),

@@ -10,6 +10,7 @@ pub mod resolve;
 pub mod tree_facts;
 pub mod walk;
 
+use crate::conventions;
 use crate::manifest::{Diagnostic, Manifest, Severity};
 use extract::FileRecords;
 use queries::Queries;
@@ -248,8 +249,8 @@ pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
                 let flagged = e
                     .flags
                     .iter()
-                    .any(|x| x == resolve::FLAG_MAGIC || x == resolve::FLAG_IMPLICIT);
-                let impl_name = format!("{}{}", e.name, resolve::IMPL_SUFFIX);
+                    .any(|x| conventions::is_verifier_args_flag(x));
+                let impl_name = conventions::impl_name(&e.name);
                 if flagged && !defined.contains(impl_name.as_str()) {
                     lacks.push(impl_name);
                 }

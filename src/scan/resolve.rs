@@ -6,11 +6,14 @@ use super::extract::{FileRecords, RawFunction};
 use crate::manifest::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-pub const FLAG_MAGIC: &str = "KF_MAGIC_ARGS";
-pub const FLAG_IMPLICIT: &str = "KF_IMPLICIT_ARGS";
-pub const MAGIC_ANNOTATION: &str = "__magic";
+use crate::conventions::{
+    FLAG_IMPLICIT_ARGS as FLAG_IMPLICIT, FLAG_MAGIC_ARGS as FLAG_MAGIC, IMPL_SUFFIX,
+    MAGIC_ANNOTATION,
+};
+
+/// The verifier's `BTF_ID_LIST` of (`foo`, `foo_impl`) pairs in the
+/// magic-kfuncs proposal.
 pub const MAGIC_TABLE: &str = "magic_kfuncs";
-pub const IMPL_SUFFIX: &str = "_impl";
 
 pub struct Inputs {
     pub kernel_version: Option<String>,
@@ -168,7 +171,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
         flags.sort();
         flags.dedup();
 
-        let magic = magic_of(
+        let verifier_args = verifier_args_of(
             name,
             file,
             def,
@@ -179,9 +182,9 @@ pub fn resolve(inp: Inputs) -> Manifest {
             &mut diags,
         );
         // The `magic_kfuncs` table belongs to the proposal's convention only.
-        if magic
+        if verifier_args
             .as_ref()
-            .is_some_and(|m| m.convention == MagicConvention::MagicArgs)
+            .is_some_and(|m| m.convention == ArgsConvention::MagicArgs)
         {
             flagged.insert(name.to_string());
         }
@@ -197,7 +200,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
             flags,
             condition: def.condition.clone(),
             doc: def.doc.clone(),
-            magic,
+            verifier_args,
         });
     }
 
@@ -322,7 +325,7 @@ pub fn pointee_struct(ty: &str) -> Option<&str> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn magic_of(
+fn verifier_args_of(
     name: &str,
     file: &str,
     def: &RawFunction,
@@ -331,7 +334,7 @@ fn magic_of(
     defs: &HashMap<&str, Vec<(&str, &RawFunction)>>,
     implicit_types: &[String],
     diags: &mut Vec<Diagnostic>,
-) -> Option<Magic> {
+) -> Option<VerifierArgs> {
     let has = |flag: &str| -> Vec<bool> {
         places
             .iter()
@@ -364,9 +367,9 @@ fn magic_of(
         }
     }
     let convention = if magic_marks.iter().any(|m| *m) {
-        MagicConvention::MagicArgs
+        ArgsConvention::MagicArgs
     } else if implicit_marks.iter().any(|m| *m) {
-        MagicConvention::ImplicitArgs
+        ArgsConvention::ImplicitArgs
     } else {
         // Unflagged: a `__magic` argument is a mistake worth a word.
         if let Some((i, p)) = def
@@ -392,8 +395,8 @@ fn magic_of(
         return None;
     };
     let is_supplied = |p: &Param| match convention {
-        MagicConvention::MagicArgs => p.annotation.as_deref() == Some(MAGIC_ANNOTATION),
-        MagicConvention::ImplicitArgs => {
+        ArgsConvention::MagicArgs => p.annotation.as_deref() == Some(MAGIC_ANNOTATION),
+        ArgsConvention::ImplicitArgs => {
             pointee_struct(&p.ty).is_some_and(|s| implicit_types.iter().any(|t| t == s))
         }
     };
@@ -405,11 +408,11 @@ fn magic_of(
         .map(|(i, _)| i)
         .collect();
     let (flag, what) = match convention {
-        MagicConvention::MagicArgs => (
+        ArgsConvention::MagicArgs => (
             FLAG_MAGIC,
             format!("a parameter named `*{MAGIC_ANNOTATION}`"),
         ),
-        MagicConvention::ImplicitArgs => (
+        ArgsConvention::ImplicitArgs => (
             FLAG_IMPLICIT,
             format!(
                 "a parameter of type `struct {{{}}} *`",
@@ -446,7 +449,7 @@ fn magic_of(
     }
     let impl_name = format!("{name}{IMPL_SUFFIX}");
     let legacy_impl = defs.contains_key(impl_name.as_str());
-    Some(Magic {
+    Some(VerifierArgs {
         convention,
         bpf_name: name.to_string(),
         impl_name,

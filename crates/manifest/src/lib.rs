@@ -3,14 +3,15 @@
 //! other tools; add fields freely, never rename, and bump `SCHEMA_VERSION`
 //! when a field's meaning changes. `schema/manifest.schema.json` describes it.
 
+pub mod cdecl;
+pub mod conventions;
+
+pub use conventions::{FMODRET, PROG_TYPE_UNSPEC};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const SCHEMA_VERSION: u32 = 1;
-/// `prog_type` of a `register_btf_fmodret_id_set()` registration.
-pub const FMODRET: &str = "fmodret";
-pub const PROG_TYPE_UNSPEC: &str = "BPF_PROG_TYPE_UNSPEC";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Manifest {
@@ -113,7 +114,10 @@ pub struct Kfunc {
     pub condition: Option<String>,
     /// The kernel-doc comment above the definition, as written.
     pub doc: Option<String>,
-    pub magic: Option<Magic>,
+    // The JSON keeps the name the magic-kfuncs proposal gave it; it covers
+    // both conventions.
+    #[serde(rename = "magic")]
+    pub verifier_args: Option<VerifierArgs>,
 }
 
 impl Kfunc {
@@ -134,17 +138,22 @@ pub struct Param {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum MagicConvention {
+#[serde(rename = "MagicConvention", rename_all = "snake_case")]
+pub enum ArgsConvention {
     /// The magic-kfuncs proposal: `KF_MAGIC_ARGS` and `__magic` names.
     MagicArgs,
     /// Upstream: `KF_IMPLICIT_ARGS` and arguments recognised by type.
     ImplicitArgs,
 }
 
+// A kfunc some of whose arguments the verifier supplies: BPF programs call
+// `bpf_name` without them, the kernel's BTF also carries `impl_name` with
+// the full prototype. `Magic` in the schema, `magic` in the JSON (plain
+// comments here: a doc comment would change the schema's text).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct Magic {
-    pub convention: MagicConvention,
+#[serde(rename = "Magic")]
+pub struct VerifierArgs {
+    pub convention: ArgsConvention,
     /// The name BPF programs call (the kfunc's own name).
     pub bpf_name: String,
     /// The name of the function carrying the full kernel prototype.

@@ -1,7 +1,7 @@
 //! C declarations of kfuncs as BPF programs see them, from the manifest's
 //! type text: shared by the docs, the header and the diff.
 
-use crate::manifest::{Kfunc, Param};
+use crate::{Kfunc, Param};
 
 /// `type` and `name` as one declarator: `struct task_struct *p`,
 /// `int (*cb)(void *map)`, `u8 buf[16]`, `int x`.
@@ -27,7 +27,7 @@ pub fn declarator(ty: &str, name: &str) -> String {
 
 /// The parameters BPF programs pass: all but the verifier-supplied ones.
 pub fn bpf_params(k: &Kfunc) -> Vec<&Param> {
-    let omitted: &[usize] = k.magic.as_ref().map_or(&[], |m| &m.omitted_params);
+    let omitted: &[usize] = k.verifier_args.as_ref().map_or(&[], |m| &m.omitted_params);
     k.params
         .iter()
         .enumerate()
@@ -39,7 +39,7 @@ pub fn bpf_params(k: &Kfunc) -> Vec<&Param> {
 /// The parameters the verifier supplies, in the manifest's order (none for
 /// most kfuncs).
 pub fn verifier_params(k: &Kfunc) -> Vec<&Param> {
-    k.magic.as_ref().map_or_else(Vec::new, |m| {
+    k.verifier_args.as_ref().map_or_else(Vec::new, |m| {
         m.omitted_params
             .iter()
             .filter_map(|&i| k.params.get(i))
@@ -68,7 +68,7 @@ pub fn bpf_signature(k: &Kfunc) -> String {
 /// The full kernel prototype under the `_impl` name, for kfuncs with
 /// verifier-supplied arguments.
 pub fn impl_signature(k: &Kfunc) -> Option<String> {
-    let m = k.magic.as_ref()?;
+    let m = k.verifier_args.as_ref()?;
     let all: Vec<&Param> = k.params.iter().collect();
     Some(prototype(&m.impl_name, &k.return_type, &all))
 }
