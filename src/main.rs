@@ -59,7 +59,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Some(Command::Scan(a)) => cli::scan::run(a),
         Some(Command::PatchBtf(a)) => cli::btf::run_patch(a),
         Some(Command::Docs(a)) => cli::publish::run_docs(a),
@@ -69,8 +69,9 @@ fn main() -> ExitCode {
         Some(Command::BtfCheck { file, base }) => cli::btf::run_btf_check(&file, base.as_deref()),
         Some(Command::Schema) => {
             print!("{}", Manifest::json_schema());
-            ExitCode::SUCCESS
+            Ok(cli::Outcome::Clean)
         }
         None => cli::scan::run(cli.scan),
-    }
+    };
+    cli::finish(result)
 }

@@ -1,10 +1,10 @@
 //! The BTF commands: `patch-btf`, `btf-check` and the hidden `synth-manifest`.
 
+use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::btf::{Blob, Btf};
 use kfunc_scan::output::{write_atomic, write_atomic_with, Durability};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct PatchArgs {
@@ -54,14 +54,24 @@ fn read_btf_file(path: &Path) -> Result<(Blob, Option<Blob>), String> {
     }
 }
 
-/// The BTF of a raw or ELF file, read and validated on top of `base`; or
-/// the exit code (2 unreadable, 1 invalid) and the error to print.
-fn parse_btf_file(path: &Path, base: Option<Btf>) -> Result<Btf, (u8, String)> {
-    let (raw, _) = read_btf_file(path).map_err(|m| (2, m))?;
-    Btf::parse_blob(raw, base).map_err(|e| (1, format!("{}: error[btf]: {e}", path.display())))
+/// The BTF of a raw or ELF file, read and validated on top of `base`: an
+/// unreadable file cannot run, an invalid BTF is refused.
+fn parse_btf_file(path: &Path, base: Option<Btf>) -> Result<Btf, CliError> {
+    let (raw, _) = read_btf_file(path)?;
+    Btf::parse_blob(raw, base)
+        .map_err(|e| CliError::Refused(vec![format!("{}: error[btf]: {e}", path.display())]))
 }
 
-pub fn run_patch(a: PatchArgs) -> ExitCode {
+/// As `parse_btf_file`, for a file that must be valid for the command to
+/// run at all (an invalid one is unusable input, exit 2).
+fn parse_btf_input(path: &Path, base: Option<Btf>) -> Result<Btf, CliError> {
+    parse_btf_file(path, base).map_err(|e| match e {
+        CliError::Refused(lines) => CliError::CannotRun(lines.join("\n")),
+        other => other,
+    })
+}
+
+pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     let t0 = std::time::Instant::now();
     let timing = std::env::var_os("KFUNC_SCAN_TIMING").is_some();
     let phase = |name: &str| {
@@ -71,23 +81,12 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
     };
     use kfunc_scan::btf::StringSections;
     use kfunc_scan::patch::{patch_found, wanted_strings, PatchError, PatchOptions};
-    let fail = |msg: String| {
-        eprintln!("{msg}");
-        ExitCode::from(2)
-    };
-    let base = match a
+    let base = a
         .base
         .as_deref()
-        .map(|p| parse_btf_file(p, None))
-        .transpose()
-    {
-        Ok(b) => b,
-        Err((_, msg)) => return fail(msg),
-    };
-    let (raw, elf) = match read_btf_file(&a.btf) {
-        Ok(x) => x,
-        Err(msg) => return fail(msg),
-    };
+        .map(|p| parse_btf_input(p, None))
+        .transpose()?;
+    let (raw, elf) = read_btf_file(&a.btf)?;
     let opts = PatchOptions {
         add_decl_tags: a.add_decl_tags,
         strict: a.strict,
@@ -101,21 +100,22 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
         Ok((manifest, found))
     };
     let (mut btf, (manifest, found)) = match Btf::parse_blob_beside(raw, base, read_manifest) {
-        Ok((_, Err(msg))) => return fail(msg),
+        Ok((_, Err(msg))) => return Err(msg.into()),
         Ok((btf, Ok(m))) => (btf, m),
-        Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
+        Err(e) => return Err(format!("{}: error[btf]: {e}", a.btf.display()).into()),
     };
     phase("btf parsed");
     let report = match patch_found(&mut btf, &manifest, &opts, &found) {
         Ok(r) => r,
         Err(PatchError::Refused(list)) => {
-            for r in list {
-                eprintln!("{}: error[refused]: {r}", a.btf.display());
-            }
-            eprintln!("{}: nothing written", a.btf.display());
-            return ExitCode::from(1);
+            let mut lines: Vec<String> = list
+                .iter()
+                .map(|r| format!("{}: error[refused]: {r}", a.btf.display()))
+                .collect();
+            lines.push(format!("{}: nothing written", a.btf.display()));
+            return Err(CliError::Refused(lines));
         }
-        Err(e) => return fail(format!("{}: error[btf]: {e}", a.btf.display())),
+        Err(e) => return Err(format!("{}: error[btf]: {e}", a.btf.display()).into()),
     };
     phase("patched");
     let target = a.output.clone().unwrap_or_else(|| a.btf.clone());
@@ -129,19 +129,16 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
         None => write_atomic_with(&target, durability, |w| btf.write_to(w)),
         Some(elf) => match kfunc_scan::btf::elf::replace_btf(elf, btf.to_bytes()) {
             Ok(b) => write_atomic_with(&target, durability, |w| w.write_all(&b)),
-            Err(e) => return fail(format!("{}: error[elf]: {e}", a.btf.display())),
+            Err(e) => return Err(format!("{}: error[elf]: {e}", a.btf.display()).into()),
         },
     };
-    if let Err(e) = written {
-        return fail(format!("{}: error[write]: {e}", target.display()));
-    }
+    written.map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
     phase("written");
     if let Some(r) = &a.report {
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
         json.push('\n');
-        if let Err(e) = write_atomic(r, json.as_bytes()) {
-            return fail(format!("{}: error[write]: {e}", r.display()));
-        }
+        write_atomic(r, json.as_bytes())
+            .map_err(|e| format!("{}: error[write]: {e}", r.display()))?;
     }
     if !a.quiet {
         for w in &report.warnings {
@@ -161,27 +158,18 @@ pub fn run_patch(a: PatchArgs) -> ExitCode {
     // The process ends here: the kernel takes back the mapping and the heap
     // at once, faster than thousands of frees (clang's -disable-free).
     std::mem::forget((btf, manifest));
-    ExitCode::SUCCESS
+    Ok(Outcome::Clean)
 }
 
 /// Exit 0: the kernel accepted it; 1: rejected (by us or the kernel); 2:
 /// unreadable, or the kernel could not be asked (the reason is printed).
-pub fn run_btf_check(file: &std::path::Path, base: Option<&std::path::Path>) -> ExitCode {
+pub fn run_btf_check(
+    file: &std::path::Path,
+    base: Option<&std::path::Path>,
+) -> Result<Outcome, CliError> {
     use kfunc_scan::btf::kernel;
-    let base = match base.map(|b| parse_btf_file(b, None)).transpose() {
-        Ok(b) => b,
-        Err((code, msg)) => {
-            eprintln!("{msg}");
-            return ExitCode::from(code);
-        }
-    };
-    let btf = match parse_btf_file(file, base) {
-        Ok(b) => b,
-        Err((code, msg)) => {
-            eprintln!("{msg}");
-            return ExitCode::from(code);
-        }
-    };
+    let base = base.map(|b| parse_btf_file(b, None)).transpose()?;
+    let btf = parse_btf_file(file, base)?;
     match kernel::load(&kernel::standalone(&btf)) {
         Ok(()) => {
             println!(
@@ -189,32 +177,22 @@ pub fn run_btf_check(file: &std::path::Path, base: Option<&std::path::Path>) -> 
                 file.display(),
                 btf.end_id() - 1
             );
-            ExitCode::SUCCESS
+            Ok(Outcome::Clean)
         }
-        Err(kernel::LoadError::Unavailable(why)) => {
-            eprintln!(
-                "{}: note[btf-check]: valid BTF here, but the kernel cannot be asked: {why}",
-                file.display()
-            );
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("{}: error[kernel]: {e}", file.display());
-            ExitCode::from(1)
-        }
+        Err(kernel::LoadError::Unavailable(why)) => Err(CliError::CannotRun(format!(
+            "{}: note[btf-check]: valid BTF here, but the kernel cannot be asked: {why}",
+            file.display()
+        ))),
+        Err(e) => Err(CliError::Refused(vec![format!(
+            "{}: error[kernel]: {e}",
+            file.display()
+        )])),
     }
 }
 
 /// A manifest derived from a BTF's bpf_kfunc tags (tests and benchmarks).
-pub fn run_synth(btf: &Path) -> ExitCode {
-    match parse_btf_file(btf, None) {
-        Ok(b) => {
-            print!("{}", kfunc_scan::synth::manifest_from_btf(&b).to_json());
-            ExitCode::SUCCESS
-        }
-        Err((_, msg)) => {
-            eprintln!("{msg}");
-            ExitCode::from(2)
-        }
-    }
+pub fn run_synth(btf: &Path) -> Result<Outcome, CliError> {
+    let b = parse_btf_input(btf, None)?;
+    print!("{}", kfunc_scan::synth::manifest_from_btf(&b).to_json());
+    Ok(Outcome::Clean)
 }

@@ -7,6 +7,55 @@ pub mod scan;
 
 use kfunc_scan::manifest::Manifest;
 use std::path::Path;
+use std::process::ExitCode;
+
+/// How a command that ran to its end turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report: exit 0.
+    Clean,
+    /// It ran, and found what the user asked to hear about (error
+    /// diagnostics, breaking changes, a BTF the kernel rejects): exit 1.
+    /// Outputs were written in full.
+    Findings,
+}
+
+/// Why a command stopped early. Each message is already compiler-style
+/// (`path:line:col: error[code]: …`).
+#[derive(Debug)]
+pub enum CliError {
+    /// The input was read and refused (an edit the BTF contradicts, a BTF
+    /// the validator rejects): exit 1, nothing written.
+    Refused(Vec<String>),
+    /// The tool could not do its job (unreadable input, unwritable output,
+    /// bad arguments): exit 2.
+    CannotRun(String),
+}
+
+impl From<String> for CliError {
+    fn from(message: String) -> Self {
+        CliError::CannotRun(message)
+    }
+}
+
+/// The one place a command's result becomes an exit status (0 clean, 1
+/// findings or refused, 2 could not run) and its error is printed.
+pub fn finish(result: Result<Outcome, CliError>) -> ExitCode {
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(CliError::Refused(lines)) => {
+            for l in lines {
+                eprintln!("{l}");
+            }
+            ExitCode::from(1)
+        }
+        Err(CliError::CannotRun(msg)) => {
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+    }
+}
 
 /// A manifest file, or the error to print (compiler style).
 pub fn read_manifest_file(path: &Path) -> Result<Manifest, String> {

@@ -1,12 +1,12 @@
 //! The commands that publish a manifest: `docs`, `header` and `diff`.
 
+use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::Manifest;
 use kfunc_scan::output::write_atomic;
 use kfunc_scan::scan::{scan, ScanOptions};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// A manifest file, or a kernel tree to scan for one.
 #[derive(Args)]
@@ -96,14 +96,8 @@ fn load_source(s: &Source) -> Result<Manifest, String> {
     }
 }
 
-pub fn run_docs(a: DocsArgs) -> ExitCode {
-    let m = match load_source(&a.source) {
-        Ok(m) => m,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
+    let m = load_source(&a.source)?;
     match a.format {
         DocsFormat::EbpfDocs => {
             let target = if a.output.is_dir() {
@@ -111,26 +105,20 @@ pub fn run_docs(a: DocsArgs) -> ExitCode {
             } else {
                 a.output.clone()
             };
-            if let Err(e) = write_atomic(&target, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes()) {
-                eprintln!("{}: error[write]: {e}", target.display());
-                return ExitCode::from(2);
-            }
-            ExitCode::SUCCESS
+            write_atomic(&target, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes())
+                .map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
+            Ok(Outcome::Clean)
         }
         DocsFormat::Markdown => {
-            match write_pages(
+            let (written, removed) = write_pages(
                 &a.output,
                 &kfunc_scan::docs::markdown(&m, a.source_url.as_deref()),
-            ) {
-                Ok((written, removed)) => {
-                    eprintln!("kfunc-scan docs: {written} pages written to {}, {removed} stale pages removed", a.output.display());
-                    ExitCode::SUCCESS
-                }
-                Err(msg) => {
-                    eprintln!("{msg}");
-                    ExitCode::from(2)
-                }
-            }
+            )?;
+            eprintln!(
+                "kfunc-scan docs: {written} pages written to {}, {removed} stale pages removed",
+                a.output.display()
+            );
+            Ok(Outcome::Clean)
         }
     }
 }
@@ -179,14 +167,8 @@ fn write_pages(
     Ok((pages.len(), removed))
 }
 
-pub fn run_header(a: HeaderArgs) -> ExitCode {
-    let m = match load_source(&a.source) {
-        Ok(m) => m,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
+    let m = load_source(&a.source)?;
     let opts = kfunc_scan::header::HeaderOptions {
         with_selftests: a.with_selftests,
     };
@@ -198,23 +180,12 @@ pub fn run_header(a: HeaderArgs) -> ExitCode {
             .write_all(text.as_bytes())
             .map_err(|e| format!("<stdout>: error[write]: {e}")),
     };
-    match res {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("{msg}");
-            ExitCode::from(2)
-        }
-    }
+    res?;
+    Ok(Outcome::Clean)
 }
 
-pub fn run_diff(a: DiffArgs) -> ExitCode {
-    let (old, new) = match (load_manifest(&a.old), load_manifest(&a.new)) {
-        (Ok(o), Ok(n)) => (o, n),
-        (Err(msg), _) | (_, Err(msg)) => {
-            eprintln!("{msg}");
-            return ExitCode::from(2);
-        }
-    };
+pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
+    let (old, new) = (load_manifest(&a.old)?, load_manifest(&a.new)?);
     let d = kfunc_scan::diff::diff(&old, &new, a.with_selftests);
     let text = if a.json {
         let mut s = serde_json::to_string_pretty(&d).unwrap_or_default();
@@ -223,12 +194,12 @@ pub fn run_diff(a: DiffArgs) -> ExitCode {
     } else {
         kfunc_scan::diff::report(&d)
     };
-    if std::io::stdout().write_all(text.as_bytes()).is_err() {
-        return ExitCode::from(2);
-    }
-    if a.fail_on_breaking && d.breaking > 0 {
-        ExitCode::from(1)
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("<stdout>: error[write]: {e}"))?;
+    Ok(if a.fail_on_breaking && d.breaking > 0 {
+        Outcome::Findings
     } else {
-        ExitCode::SUCCESS
-    }
+        Outcome::Clean
+    })
 }

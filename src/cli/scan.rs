@@ -1,12 +1,12 @@
 //! `kfunc-scan TREE` / `kfunc-scan scan TREE`: the manifest of a tree.
 
+use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::{Manifest, Severity};
 use kfunc_scan::output::write_atomic;
 use kfunc_scan::scan::{scan, ScanOptions};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 #[derive(Args, Clone)]
 pub struct ScanArgs {
@@ -33,10 +33,9 @@ pub struct ScanArgs {
     pub implicit_type: Vec<String>,
 }
 
-pub fn run(a: ScanArgs) -> ExitCode {
+pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
     let Some(tree) = a.tree else {
-        eprintln!("error[usage]: a kernel tree is required");
-        return ExitCode::from(2);
+        return Err("error[usage]: a kernel tree is required".to_string().into());
     };
     let opts = ScanOptions {
         root: tree,
@@ -46,13 +45,7 @@ pub fn run(a: ScanArgs) -> ExitCode {
         extra_implicit_types: a.implicit_type,
         progress: !a.quiet && std::io::stderr().is_terminal(),
     };
-    let manifest = match scan(&opts) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    let manifest = scan(&opts).map_err(|e| e.to_string())?;
     report(&manifest, a.quiet);
     let json = manifest.to_json();
     let written = match &a.output {
@@ -65,15 +58,12 @@ pub fn run(a: ScanArgs) -> ExitCode {
                 .map_err(|e| format!("<stdout>: error[write]: {e}"))
         }
     };
-    if let Err(msg) = written {
-        eprintln!("{msg}");
-        return ExitCode::from(2);
-    }
-    if manifest.error_count() > 0 {
-        ExitCode::from(1)
+    written?;
+    Ok(if manifest.error_count() > 0 {
+        Outcome::Findings
     } else {
-        ExitCode::SUCCESS
-    }
+        Outcome::Clean
+    })
 }
 
 fn report(m: &Manifest, quiet: bool) {
