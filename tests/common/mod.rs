@@ -1,5 +1,10 @@
 #![allow(dead_code)]
+//! What the integration tests share: running the binary, reading what it
+//! wrote as typed values, and finding real data (or saying loudly that it is
+//! missing).
 pub mod fixture;
+use kfunc_scan::manifest::{Kfunc, KfuncSet, Manifest};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -11,10 +16,110 @@ pub fn mini() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-mini")
 }
 
+/// `../shared/data` beside the checkout, or `KFUNC_SCAN_SHARED_DATA`.
+pub fn shared_data() -> PathBuf {
+    match std::env::var_os("KFUNC_SCAN_SHARED_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+    }
+}
+
+/// Real data a test needs is absent. Under `KFUNC_SCAN_REQUIRE_DATA=1`
+/// (set by `.ci/run`) that fails the test; elsewhere the test says
+/// `SKIPPED: …` and passes, so `cargo test` runs anywhere.
+pub fn missing(what: impl std::fmt::Display) {
+    if std::env::var_os("KFUNC_SCAN_REQUIRE_DATA").is_some_and(|v| v == "1") {
+        panic!("required test data is missing (KFUNC_SCAN_REQUIRE_DATA=1): {what}");
+    }
+    eprintln!("SKIPPED: {what}");
+}
+
+/// The path in `var`, or `None` after reporting it missing.
+pub fn env_path(var: &str, what: &str) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            missing(format!("set {var} to {what}"));
+            None
+        }
+    }
+}
+
+/// A file of `../shared/data`, or `None` after reporting it missing.
+pub fn shared_file(rel: &str) -> Option<PathBuf> {
+    let p = shared_data().join(rel);
+    if p.is_file() {
+        Some(p)
+    } else {
+        missing(format!("{} is absent (see ../shared/README.md)", p.display()));
+        None
+    }
+}
+
 pub fn run(args: &[&str]) -> Output {
-    match Command::new(bin()).args(args).output() {
-        Ok(o) => o,
-        Err(e) => panic!("cannot run {}: {e}", bin()),
+    cmd(args).output()
+}
+
+/// `kfunc-scan ARGS…`, to add to and run.
+pub fn cmd<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Cmd {
+    let mut c = Command::new(bin());
+    c.args(args);
+    Cmd(c)
+}
+
+pub struct Cmd(Command);
+
+impl Cmd {
+    pub fn arg(mut self, a: impl AsRef<OsStr>) -> Cmd {
+        self.0.arg(a);
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: impl AsRef<OsStr>) -> Cmd {
+        self.0.env(k, v);
+        self
+    }
+
+    pub fn current_dir(mut self, d: impl AsRef<Path>) -> Cmd {
+        self.0.current_dir(d);
+        self
+    }
+
+    pub fn output(mut self) -> Output {
+        match self.0.output() {
+            Ok(o) => o,
+            Err(e) => panic!("cannot run {}: {e}", bin()),
+        }
+    }
+
+    /// Runs it and checks the exit status, printing stderr when it differs.
+    pub fn expect(self, code: i32) -> Ran {
+        let out = self.output();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "exit status; stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ran(out)
+    }
+}
+
+/// A finished run whose exit status was as expected.
+pub struct Ran(pub Output);
+
+impl Ran {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+
+    /// Its stdout as a manifest.
+    pub fn manifest(&self) -> Manifest {
+        manifest_of(&self.0)
     }
 }
 
@@ -27,6 +132,56 @@ pub fn json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// stdout read as a manifest, through the reader every consumer uses.
+pub fn manifest_of(out: &Output) -> Manifest {
+    Manifest::from_json(&String::from_utf8_lossy(&out.stdout)).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a manifest ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// A manifest file.
+pub fn read_manifest(path: &Path) -> Manifest {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    Manifest::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Lookups that fail with the name they looked for.
+pub trait ManifestExt {
+    fn kfunc_named(&self, name: &str) -> &Kfunc;
+    fn set_named(&self, name: &str) -> &KfuncSet;
+    fn has_kfunc(&self, name: &str) -> bool;
+    fn codes(&self) -> Vec<&str>;
+}
+
+impl ManifestExt for Manifest {
+    fn kfunc_named(&self, name: &str) -> &Kfunc {
+        self.kfuncs
+            .iter()
+            .find(|k| k.name == name)
+            .unwrap_or_else(|| panic!("no kfunc `{name}` in the manifest"))
+    }
+
+    fn set_named(&self, name: &str) -> &KfuncSet {
+        self.sets
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no set `{name}` in the manifest"))
+    }
+
+    fn has_kfunc(&self, name: &str) -> bool {
+        self.kfuncs.iter().any(|k| k.name == name)
+    }
+
+    /// The diagnostics' codes, in order.
+    fn codes(&self) -> Vec<&str> {
+        self.diagnostics.iter().map(|d| d.code.as_str()).collect()
+    }
 }
