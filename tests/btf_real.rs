@@ -103,7 +103,7 @@ fn every_real_blob_round_trips_byte_for_byte() {
     let raw = fs::read(v618).unwrap();
     let b = Btf::parse(&raw, None).unwrap();
     assert_eq!(b.to_bytes(), raw);
-    let tags = b.own_types().filter(|t| t.kind == Kind::DeclTag).count();
+    let tags = b.own_types().filter(|t| t.kind() == Kind::DeclTag).count();
     assert_eq!(
         tags, 205,
         "203 bpf_kfunc + 2 bpf_fastcall, as bpftool counts them"
@@ -274,8 +274,8 @@ fn decl_tags_from_source_on_6_12_vmlinux_and_a_split_module() {
     // one bpf_kfunc tag per kfunc-set member present in vmlinux; none before
     let tagged: Vec<String> = btf
         .own_types()
-        .filter(|t| t.kind == Kind::DeclTag && btf.name(t) == "bpf_kfunc")
-        .map(|t| btf.name(&btf.get(t.size_or_type).unwrap()).to_string())
+        .filter(|t| t.kind() == Kind::DeclTag && btf.name(t) == "bpf_kfunc")
+        .map(|t| btf.name(&btf.get(t.target().unwrap()).unwrap()).to_string())
         .collect();
     assert_eq!(tagged.len(), added.len());
     for k in [
