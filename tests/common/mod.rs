@@ -2,6 +2,7 @@
 //! What the integration tests share: running the binary, reading what it
 //! wrote as typed values, and finding real data (or saying loudly that it is
 //! missing).
+pub mod btf_ids;
 pub mod fixture;
 use kfunc_scan::manifest::{Kfunc, KfuncSet, Manifest};
 use std::ffi::OsStr;
