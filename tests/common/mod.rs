@@ -51,7 +51,10 @@ pub fn shared_file(rel: &str) -> Option<PathBuf> {
     if p.is_file() {
         Some(p)
     } else {
-        missing(format!("{} is absent (see ../shared/README.md)", p.display()));
+        missing(format!(
+            "{} is absent (see ../shared/README.md)",
+            p.display()
+        ));
         None
     }
 }
