@@ -5,6 +5,7 @@
 
 use super::cond::condition_of;
 use super::ctype;
+use super::names;
 use super::parse::{for_each_match, pos, text};
 use super::queries::Queries;
 use crate::conventions;
@@ -516,7 +517,10 @@ fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut 
             .prev_sibling()
             .map_or(0, |p| p.end_byte())
             .min(def.start_byte());
-        let attr = has_word(&original[from..decl.start_byte()], b"__bpf_kfunc");
+        let attr = has_word(
+            &original[from..decl.start_byte()],
+            names::BPF_KFUNC_ATTR.as_bytes(),
+        );
         let doc = def.prev_named_sibling().and_then(|c| {
             let gap = &masked[c.end_byte()..def.start_byte()];
             let is_doc = c.kind() == "comment"

@@ -11,6 +11,7 @@ pub mod ctype;
 pub mod extract;
 pub mod file;
 pub mod mask;
+pub mod names;
 pub mod parse;
 pub mod queries;
 pub mod resolve;

@@ -12,9 +12,7 @@ use crate::conventions::{
     MAGIC_ANNOTATION,
 };
 
-/// The verifier's `BTF_ID_LIST` of (`foo`, `foo_impl`) pairs in the
-/// magic-kfuncs proposal.
-pub const MAGIC_TABLE: &str = "magic_kfuncs";
+use super::names::MAGIC_TABLE;
 
 /// How many files the scan read and parsed, for the manifest's stats.
 #[derive(Debug, Clone, Copy, Default)]
@@ -152,8 +150,9 @@ fn set_entry(
                     e.line,
                     e.col,
                     format!(
-                        "`{flag}` on `{}` is not defined in the tree's include/linux/btf.h",
-                        e.name
+                        "`{flag}` on `{}` is not defined in the tree's {}",
+                        e.name,
+                        super::tree_facts::FLAGS_HEADER
                     ),
                 ));
             }
@@ -298,10 +297,10 @@ fn kfunc_of(cx: &Context, k: &Candidate, diags: &mut Vec<Diagnostic>) -> Kfunc {
 
 /// registration → `btf_kfunc_id_set` variable → set, same file first.
 fn attach_registrations(files: &[FileRecords], sets: &mut [KfuncSet], diags: &mut Vec<Diagnostic>) {
-    let mut id_sets_global: HashMap<&str, Vec<(&str, &RawIdSet)>> = HashMap::new();
+    let mut id_sets: HashMap<&str, Vec<(&str, &RawIdSet)>> = HashMap::new();
     for f in files {
         for s in &f.id_sets {
-            id_sets_global
+            id_sets
                 .entry(s.var.as_str())
                 .or_default()
                 .push((f.path.as_str(), s));
@@ -309,75 +308,69 @@ fn attach_registrations(files: &[FileRecords], sets: &mut [KfuncSet], diags: &mu
     }
     for f in files {
         for r in &f.registrations {
-            let candidates = id_sets_global.get(r.id_set.as_str());
-            let chosen = candidates.and_then(|c| {
+            let warn = |file: &str, line, col, msg| {
+                Diagnostic::new(
+                    Severity::Warning,
+                    "unresolved-registration",
+                    file,
+                    line,
+                    col,
+                    msg,
+                )
+            };
+            // the initialiser in the same file, else the only one
+            let chosen = id_sets.get(r.id_set.as_str()).and_then(|c| {
                 c.iter()
                     .find(|(file, _)| *file == f.path)
                     .or_else(|| (c.len() == 1).then(|| &c[0]))
             });
             let Some((idfile, idset)) = chosen else {
-                diags.push(Diagnostic::new(
-                    Severity::Warning,
-                    "unresolved-registration",
-                    &f.path,
-                    r.line,
-                    r.col,
-                    format!(
-                        "no `struct btf_kfunc_id_set {}` initialiser found",
-                        r.id_set
-                    ),
-                ));
+                let msg = format!(
+                    "no `struct btf_kfunc_id_set {}` initialiser found",
+                    r.id_set
+                );
+                diags.push(warn(&f.path, r.line, r.col, msg));
                 continue;
             };
             let Some(set_name) = idset.set.as_deref() else {
-                diags.push(Diagnostic::new(
-                    Severity::Warning,
-                    "unresolved-registration",
-                    idfile,
-                    idset.line,
-                    1,
-                    format!("`{}` has no `.set` member", idset.var),
-                ));
+                let msg = format!("`{}` has no `.set` member", idset.var);
+                diags.push(warn(idfile, idset.line, 1, msg));
                 continue;
             };
-            let target = sets
-                .iter()
-                .position(|s| s.name == set_name && s.file == *idfile)
-                .or_else(|| {
-                    let all: Vec<usize> = sets
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, s)| s.name == set_name)
-                        .map(|(i, _)| i)
-                        .collect();
-                    (all.len() == 1).then(|| all[0])
-                });
-            match target {
-                Some(i) => sets[i].registrations.push(Registration {
-                    prog_type: r.prog_type.clone(),
-                    id_set: idset.var.clone(),
-                    filter: idset.filter.clone(),
-                    file: f.path.clone(),
-                    line: r.line,
-                    condition: r.condition.clone(),
-                }),
-                None => diags.push(Diagnostic::new(
-                    Severity::Warning,
-                    "unresolved-registration",
-                    &f.path,
-                    r.line,
-                    r.col,
-                    format!(
-                        "`{}` points at set `{set_name}`, which was not found",
-                        idset.var
-                    ),
-                )),
-            }
+            let Some(i) = set_named(sets, set_name, idfile) else {
+                let msg = format!(
+                    "`{}` points at set `{set_name}`, which was not found",
+                    idset.var
+                );
+                diags.push(warn(&f.path, r.line, r.col, msg));
+                continue;
+            };
+            sets[i].registrations.push(Registration {
+                prog_type: r.prog_type.clone(),
+                id_set: idset.var.clone(),
+                filter: idset.filter.clone(),
+                file: f.path.clone(),
+                line: r.line,
+                condition: r.condition.clone(),
+            });
         }
     }
     for s in sets.iter_mut() {
         s.registrations.sort();
     }
+}
+
+/// The set `name` in `file`, else the only set of that name.
+fn set_named(sets: &[KfuncSet], name: &str, file: &str) -> Option<usize> {
+    sets.iter()
+        .position(|s| s.name == name && s.file == file)
+        .or_else(|| {
+            let mut all = sets.iter().enumerate().filter(|(_, s)| s.name == name);
+            match (all.next(), all.next()) {
+                (Some((i, _)), None) => Some(i),
+                _ => None,
+            }
+        })
 }
 
 /// `struct NAME *`, `const struct NAME *`, `struct NAME *const` → NAME.

@@ -8,7 +8,7 @@
 //! (the kernel's `scripts/dtc/include-prefixes` would walk `arch/` again, and
 //! a link loop would never end), and each one is reported as a note.
 
-use super::Progress;
+use super::{names, Progress};
 use crate::manifest::{Diagnostic, Severity};
 use aho_corasick::AhoCorasick;
 use globset::GlobSet;
@@ -19,14 +19,14 @@ use std::sync::Mutex;
 
 /// Words whose presence makes a file worth parsing.
 pub const NEEDLES: &[&str] = &[
-    "BTF_ID_FLAGS",
-    "__bpf_kfunc",
+    names::ENTRY_MACRO,
+    names::BPF_KFUNC_ATTR,
     "BTF_KFUNCS_START",
     "BTF_SET8_START",
-    "register_btf_kfunc_id_set",
-    "register_btf_fmodret_id_set",
-    "btf_kfunc_id_set",
-    "magic_kfuncs",
+    names::REGISTER_KFUNC_ID_SET,
+    names::REGISTER_FMODRET_ID_SET,
+    names::ID_SET_STRUCT,
+    names::MAGIC_TABLE,
 ];
 
 /// Needles that name a use site rather than a
@@ -35,9 +35,9 @@ pub const NEEDLES: &[&str] = &[
 /// `kernel/bpf/btf.c` (the definition) and `verifier.c` (a mention) are the
 /// largest files that would otherwise be parsed for nothing.
 const WEAK: &[&str] = &[
-    "register_btf_kfunc_id_set",
-    "register_btf_fmodret_id_set",
-    "btf_kfunc_id_set",
+    names::REGISTER_KFUNC_ID_SET,
+    names::REGISTER_FMODRET_ID_SET,
+    names::ID_SET_STRUCT,
 ];
 
 /// Files larger than this are reported and not parsed.
