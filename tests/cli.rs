@@ -7,13 +7,12 @@ use std::fs;
 
 #[test]
 fn output_is_identical_whatever_the_thread_count() {
-    let m = mini();
-    let one = run(&[m.to_str().unwrap(), "--jobs", "1"]);
-    let many = run(&[m.to_str().unwrap(), "--jobs", "8"]);
-    assert!(!one.stdout.is_empty());
-    assert_eq!(one.stdout, many.stdout);
-    let again = run(&["scan", m.to_str().unwrap(), "-j", "3"]);
-    assert_eq!(one.stdout, again.stdout);
+    let one = cmd([mini()]).arg("--jobs").arg("1").expect(1).0.stdout;
+    let many = cmd([mini()]).arg("--jobs").arg("8").expect(1).0.stdout;
+    assert!(!one.is_empty());
+    assert_eq!(one, many);
+    let again = cmd(["scan"]).arg(mini()).arg("-j").arg("3").expect(1);
+    assert_eq!(one, again.0.stdout);
 }
 
 #[test]
@@ -24,17 +23,13 @@ fn exit_status_zero_one_two() {
         "__bpf_kfunc int a(void) { return 0; }\n",
     )
     .unwrap();
-    assert_eq!(
-        run(&[dir.path().to_str().unwrap(), "-q"]).status.code(),
-        Some(0)
+    cmd([dir.path()]).arg("-q").expect(0);
+    cmd([mini()]).arg("-q").expect(1);
+    let missing = cmd(["/no/such/tree"]).expect(2).stderr();
+    assert!(
+        missing.contains("/no/such/tree: error[no-tree]"),
+        "{missing}"
     );
-    assert_eq!(
-        run(&[mini().to_str().unwrap(), "-q"]).status.code(),
-        Some(1)
-    );
-    let missing = run(&["/no/such/tree"]);
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("/no/such/tree: error[no-tree]"));
 }
 
 #[test]
@@ -42,11 +37,9 @@ fn writes_atomically_and_refuses_an_unwritable_path() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.json");
     fs::write(&out, "previous").unwrap();
-    let r = run(&[mini().to_str().unwrap(), "-q", "-o", out.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(1)); // the broken set, written in full anyway
-    let text = fs::read_to_string(&out).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert!(!v["diagnostics"].as_array().unwrap().is_empty());
+    // the broken set, written in full anyway
+    cmd([mini()]).arg("-q").arg("-o").arg(&out).expect(1);
+    assert!(!read_manifest(&out).diagnostics.is_empty());
     // no temporary file left behind
     let names: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
@@ -55,34 +48,23 @@ fn writes_atomically_and_refuses_an_unwritable_path() {
     assert_eq!(names.len(), 1, "{names:?}");
 
     let bad = dir.path().join("no/such/dir/m.json");
-    let r = run(&[mini().to_str().unwrap(), "-q", "-o", bad.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(2));
-    assert!(stderr(&r).contains("error[write]"));
+    let r = cmd([mini()]).arg("-q").arg("-o").arg(&bad).expect(2);
+    assert!(r.stderr().contains("error[write]"), "{}", r.stderr());
 }
 
 #[test]
 fn exclude_and_queries_override() {
-    let m = mini();
-    let r = run(&[m.to_str().unwrap(), "--exclude", "drivers/broken/**", "-q"]);
-    let v = json(&r);
-    let from_drivers = |key: &str| {
-        v[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|x| x["file"].as_str().unwrap().starts_with("drivers/"))
-            .count()
-    };
-    assert_eq!(
-        (
-            from_drivers("kfuncs"),
-            from_drivers("diagnostics"),
-            from_drivers("sets")
-        ),
-        (0, 0, 0)
-    );
-    // magic.c's deliberate table error remains
-    assert_eq!(r.status.code(), Some(1));
+    // magic.c's deliberate table error remains: exit 1
+    let v = cmd([mini()])
+        .arg("--exclude")
+        .arg("drivers/broken/**")
+        .arg("-q")
+        .expect(1)
+        .manifest();
+    let in_drivers = |f: &String| f.starts_with("drivers/");
+    assert!(!v.kfuncs.iter().any(|k| in_drivers(&k.file)));
+    assert!(!v.diagnostics.iter().any(|d| in_drivers(&d.file)));
+    assert!(!v.sets.iter().any(|s| in_drivers(&s.file)));
 
     // a query override with a syntax error is reported with its place
     let q = tempfile::tempdir().unwrap();
@@ -91,12 +73,38 @@ fn exclude_and_queries_override() {
         "(declaration\n  type: (type_identifier) @delimiter\n  (((\n",
     )
     .unwrap();
-    let r = run(&[m.to_str().unwrap(), "--queries", q.path().to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(2));
-    let err = stderr(&r);
+    let err = cmd([mini()])
+        .arg("--queries")
+        .arg(q.path())
+        .expect(2)
+        .stderr();
     assert!(
         err.contains("sets.scm:") && err.contains("error[query-syntax]"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_query_override_missing_a_capture_names_the_file_and_the_capture() {
+    let q = tempfile::tempdir().unwrap();
+    // a valid query that no longer captures @set_name
+    fs::write(
+        q.path().join("sets.scm"),
+        "(declaration type: (type_identifier) @delimiter declarator: (identifier) @name)\n(call_expression arguments: (argument_list) @entry_args)\n",
+    )
+    .unwrap();
+    let err = cmd([mini()])
+        .arg("--queries")
+        .arg(q.path())
+        .expect(2)
+        .stderr();
+    let file = q.path().join("sets.scm");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "{}: error[query-capture]: the query must capture @set_name",
+            file.display()
+        )
     );
 }
 
@@ -114,26 +122,22 @@ fn implicit_type_option_adds_a_type() {
         "__bpf_kfunc int k(int a, struct my_ctx *c) { return a; }\nBTF_KFUNCS_START(ids)\nBTF_ID_FLAGS(func, k, KF_IMPLICIT_ARGS)\nBTF_KFUNCS_END(ids)\n",
     )
     .unwrap();
-    let plain = run(&[dir.path().to_str().unwrap(), "-q"]);
-    assert_eq!(plain.status.code(), Some(1)); // no implicit argument of a known type
-    let with = run(&[
-        dir.path().to_str().unwrap(),
-        "-q",
-        "--implicit-type",
-        "my_ctx",
-    ]);
-    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
-    let v = json(&with);
-    assert_eq!(
-        v["kfuncs"][0]["magic"]["omitted_params"],
-        serde_json::json!([1])
-    );
+    // no implicit argument of a known type
+    cmd([dir.path()]).arg("-q").expect(1);
+    let with = cmd([dir.path()])
+        .arg("-q")
+        .arg("--implicit-type")
+        .arg("my_ctx")
+        .expect(0)
+        .manifest();
+    let k = with.kfunc_named("k").verifier_args.as_ref().unwrap();
+    assert_eq!(k.omitted_params, [1]);
 }
 
 #[test]
 fn a_manifest_of_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&[mini().to_str().unwrap(), "-q"]);
+    let out = cmd([mini()]).arg("-q").expect(1).0;
     let text = String::from_utf8(out.stdout).unwrap().replacen(
         "\"schema_version\": 1",
         "\"schema_version\": 2",
@@ -141,16 +145,13 @@ fn a_manifest_of_another_schema_version_is_refused() {
     );
     let m = dir.path().join("m.json");
     fs::write(&m, text).unwrap();
-    let r = run(&["header", "--manifest", m.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(2));
-    let err = stderr(&r);
+    let err = cmd(["header", "--manifest"]).arg(&m).expect(2).stderr();
     assert!(
         err.contains("error[manifest]: schema_version 2 is not one this kfunc-scan reads (1)"),
         "{err}"
     );
     // and a broken one names its place
     fs::write(&m, "{\"schema_version\": 1,\n  \"sets\": [}").unwrap();
-    let r = run(&["diff", m.to_str().unwrap(), m.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(2));
-    assert!(stderr(&r).contains("m.json:2:"), "{}", stderr(&r));
+    let err = cmd(["diff"]).arg(&m).arg(&m).expect(2).stderr();
+    assert!(err.contains("m.json:2:"), "{err}");
 }

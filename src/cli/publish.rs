@@ -82,7 +82,7 @@ fn load_manifest(path: &std::path::Path) -> Result<Manifest, String> {
             root: path.to_path_buf(),
             ..Default::default()
         };
-        return scan(&opts).map_err(|e| e.to_string());
+        return scan(&opts).map_err(|e| super::scan::render_error(&e));
     }
     super::read_manifest_file(path)
 }
