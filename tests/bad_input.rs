@@ -11,6 +11,12 @@ const GOOD: &str = "__bpf_kfunc int good_kfunc(int a)\n{\n\treturn a;\n}\n\nBTF_
 
 fn tree_with(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
+    // a kernel tree: a top Makefile with VERSION
+    fs::write(
+        dir.path().join("Makefile"),
+        "VERSION = 6\nPATCHLEVEL = 99\n",
+    )
+    .unwrap();
     fs::create_dir_all(dir.path().join("include/linux")).unwrap();
     fs::write(
         dir.path().join("include/linux/btf.h"),
@@ -127,11 +133,81 @@ fn dangling_link_and_link_loop() {
     std::os::unix::fs::symlink("no/such/file.c", dir.path().join("dangling.c")).unwrap();
     fs::create_dir_all(dir.path().join("sub")).unwrap();
     std::os::unix::fs::symlink("..", dir.path().join("sub/loop")).unwrap();
-    let (m, _) = scan(dir.path(), 0);
+    // a C file that cannot be read is lost data: an error, exit 1, the
+    // manifest written in full all the same
+    let (m, err) = scan(dir.path(), 1);
     let c = places(&m);
     assert!(c.contains(&("dangling.c", "read-error")), "{c:?}");
     assert!(c.contains(&("sub/loop", "symlink-not-followed")), "{c:?}");
+    assert!(err.contains("dangling.c: error[read-error]"), "{err}");
     good_is_there(&m);
+}
+
+/// `depth` nested directories named `name` under `root`, a C file at the bottom.
+fn deep_tree(root: &Path, depth: usize, name: &str) {
+    use std::ffi::CString;
+    let c = |s: &str| CString::new(s).unwrap();
+    let (root, name, file) = (c(root.to_str().unwrap()), c(name), c("deep.c"));
+    // SAFETY: plain syscalls on NUL-terminated strings and on descriptors
+    // this function opens and closes.
+    unsafe {
+        let mut fd = libc::open(root.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+        assert!(fd >= 0);
+        for _ in 0..depth {
+            assert_eq!(libc::mkdirat(fd, name.as_ptr(), 0o755), 0);
+            let next = libc::openat(fd, name.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+            assert!(next >= 0);
+            libc::close(fd);
+            fd = next;
+        }
+        let f = libc::openat(fd, file.as_ptr(), libc::O_CREAT | libc::O_WRONLY, 0o644);
+        assert!(f >= 0);
+        libc::close(f);
+        libc::close(fd);
+    }
+}
+
+#[test]
+fn a_path_too_long_to_walk_is_an_error() {
+    let dir = tree_with(&[]);
+    // 20 nested directories of 250 bytes: past PATH_MAX (4096), so the
+    // walker cannot open the deepest by its path. Made one level at a time
+    // (mkdirat, openat), since no single path to it may be used.
+    deep_tree(dir.path(), 20, &"d".repeat(250));
+    let (m, err) = scan(dir.path(), 1);
+    assert!(
+        m.diagnostics
+            .iter()
+            .any(|d| d.severity == kfunc_scan::manifest::Severity::Error
+                && (d.code == "walk-error" || d.code == "read-error")),
+        "{:?}\n{err}",
+        m.diagnostics
+    );
+    good_is_there(&m);
+}
+
+#[test]
+fn links_to_directories_are_one_line_on_stderr_and_each_in_the_manifest() {
+    let dir = tree_with(&[]);
+    for i in 0..5 {
+        std::os::unix::fs::symlink("include", dir.path().join(format!("link{i}"))).unwrap();
+    }
+    let (m, err) = scan(dir.path(), 0);
+    let in_manifest = m
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "symlink-not-followed")
+        .count();
+    assert_eq!(in_manifest, 5);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("symlink-not-followed"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("5 links to directories"), "{err}");
+    // -q hides notes
+    let quiet = cmd([dir.path()]).arg("-q").expect(0).stderr();
+    assert!(!quiet.contains("symlink-not-followed"), "{quiet}");
 }
 
 #[test]

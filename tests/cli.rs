@@ -18,6 +18,7 @@ fn output_is_identical_whatever_the_thread_count() {
 #[test]
 fn exit_status_zero_one_two() {
     let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Makefile"), "VERSION = 6\nPATCHLEVEL = 1\n").unwrap();
     fs::write(
         dir.path().join("a.c"),
         "__bpf_kfunc int a(void) { return 0; }\n",
@@ -111,6 +112,7 @@ fn a_query_override_missing_a_capture_names_the_file_and_the_capture() {
 #[test]
 fn implicit_type_option_adds_a_type() {
     let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Makefile"), "VERSION = 6\nPATCHLEVEL = 1\n").unwrap();
     fs::create_dir_all(dir.path().join("include/linux")).unwrap();
     fs::write(
         dir.path().join("include/linux/btf.h"),
@@ -154,4 +156,149 @@ fn a_manifest_of_another_schema_version_is_refused() {
     fs::write(&m, "{\"schema_version\": 1,\n  \"sets\": [}").unwrap();
     let err = cmd(["diff"]).arg(&m).arg(&m).expect(2).stderr();
     assert!(err.contains("m.json:2:"), "{err}");
+}
+
+#[test]
+fn a_directory_without_a_kernel_makefile_is_refused_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("a.c"),
+        "__bpf_kfunc int a(void) { return 0; }\n",
+    )
+    .unwrap();
+    let r = cmd([dir.path()]).expect(2);
+    assert!(r.0.stdout.is_empty());
+    let err = r.stderr();
+    assert!(
+        err.contains("error[no-kernel-tree]") && err.contains("--any-directory"),
+        "{err}"
+    );
+    // a Makefile that is not the kernel's
+    fs::write(dir.path().join("Makefile"), "all:\n\ttrue\n").unwrap();
+    cmd([dir.path()]).expect(2);
+    let m = cmd([dir.path()])
+        .arg("--any-directory")
+        .expect(0)
+        .manifest();
+    assert!(m.has_kfunc("a"));
+}
+
+/// Runs `c` and waits at most `secs` seconds for it.
+fn status_within(mut c: std::process::Command, secs: u64) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = c
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (st.code(), err);
+        }
+        if start.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn absurd_thread_counts_are_refused_at_once() {
+    for jobs in ["100000", "1000"] {
+        let mut c = std::process::Command::new(bin());
+        c.arg(mini()).arg("--jobs").arg(jobs);
+        let (code, err) = status_within(c, 10);
+        assert_eq!(code, Some(2), "--jobs {jobs}: {err}");
+        assert!(
+            err.contains("--jobs") && err.contains("at most 64"),
+            "{err}"
+        );
+    }
+    // the largest allowed count runs
+    cmd([mini()]).arg("-q").arg("--jobs").arg("64").expect(1);
+    cmd([mini()]).arg("-q").arg("--jobs").arg("65").expect(2);
+}
+
+#[test]
+fn help_says_what_jobs_0_means() {
+    let help = cmd(["scan", "--help"]).expect(0).stdout();
+    let jobs = help
+        .split("--jobs")
+        .nth(1)
+        .and_then(|t| t.split("\n  -").next())
+        .unwrap_or("");
+    assert!(
+        jobs.contains("0") && jobs.contains("one per core"),
+        "{help}"
+    );
+    assert!(jobs.contains("at most 64"), "{help}");
+}
+
+#[test]
+fn quiet_keeps_warnings_and_errors_and_drops_notes_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Makefile"), "VERSION = 6\nPATCHLEVEL = 1\n").unwrap();
+    fs::create_dir_all(dir.path().join("include/linux")).unwrap();
+    fs::write(
+        dir.path().join("include/linux/btf.h"),
+        "#define KF_A (1 << 0)\n",
+    )
+    .unwrap();
+    // a warning (an entry outside any set) and a note (not UTF-8)
+    fs::write(
+        dir.path().join("w.c"),
+        b"/* caf\xe9 */\n__bpf_kfunc int w(void) { return 0; }\nBTF_ID_FLAGS(func, w)\n".as_slice(),
+    )
+    .unwrap();
+    let loud = cmd([dir.path()]).expect(0).stderr();
+    assert!(loud.contains("warning[entry-outside-set]"), "{loud}");
+    assert!(loud.contains("note[not-utf8]"), "{loud}");
+    assert!(loud.contains("kfunc-scan: "), "{loud}");
+    let quiet = cmd([dir.path()]).arg("-q").expect(0).stderr();
+    assert!(quiet.contains("warning[entry-outside-set]"), "{quiet}");
+    assert!(!quiet.contains("note["), "{quiet}");
+    assert!(!quiet.contains("kfunc-scan: "), "{quiet}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_scan_quietly() {
+    // the reader of the pipe goes away before the manifest is written (as
+    // `kfunc-scan linux/ | head -1` does once it has its line)
+    let mut child = std::process::Command::new(bin())
+        .arg(mini())
+        .arg("-q")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("error[write]"), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+    // the status the scan would have had: linux-mini's deliberate errors
+    assert_eq!(out.status.code(), Some(1), "{err}");
+
+    // and through a shell pipe, with a reader that stops after one line
+    let sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' '{}' -q | head -c 1 >/dev/null",
+            bin(),
+            mini().display()
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&sh.stderr);
+    assert!(!err.contains("error[write]"), "{err}");
 }

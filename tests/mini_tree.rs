@@ -259,6 +259,15 @@ fn every_mistake_is_a_diagnostic_with_its_place() {
         ("error", "magic-table-unflagged", 48, mg),
     ];
     assert_eq!(got, want);
+    let no_magic = m
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "magic-without-arg")
+        .unwrap();
+    assert_eq!(
+        no_magic.message,
+        "`broken_no_magic` is flagged KF_MAGIC_ARGS but has no parameter named `*__magic`"
+    );
     let unknown = &m.set_named("broken_ids").entries[0];
     assert_eq!(unknown.flags, strings(&["KF_NOT_A_FLAG"]));
     assert_eq!(unknown.flags_value, None);

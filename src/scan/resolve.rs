@@ -416,14 +416,13 @@ fn verifier_args_of(
     };
     if omitted.is_empty() {
         let (flag, what) = match convention {
-            ArgsConvention::MagicArgs => (
-                FLAG_MAGIC,
-                format!("a parameter named `*{MAGIC_ANNOTATION}`"),
-            ),
+            ArgsConvention::MagicArgs => {
+                (FLAG_MAGIC, format!("parameter named `*{MAGIC_ANNOTATION}`"))
+            }
             ArgsConvention::ImplicitArgs => (
                 FLAG_IMPLICIT,
                 format!(
-                    "a parameter of type `struct {{{}}} *`",
+                    "parameter of type `struct {{{}}} *`",
                     cx.implicit_types.join(",")
                 ),
             ),

@@ -90,6 +90,21 @@ fn flag_defines(
 /// The top Makefile, whose VERSION marks a kernel tree.
 pub const MAKEFILE: &str = "Makefile";
 
+/// Whether `root` holds a kernel tree: a top Makefile setting VERSION.
+pub fn is_kernel_tree(root: &Path) -> bool {
+    std::fs::read_to_string(root.join(MAKEFILE))
+        .is_ok_and(|m| makefile_var(&m, "VERSION").is_some())
+}
+
+/// `KEY = value` among a Makefile's first lines, where the kernel's sets its
+/// version.
+fn makefile_var(makefile: &str, key: &str) -> Option<String> {
+    makefile.lines().take(40).find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().to_string())
+    })
+}
+
 pub const FLAGS_HEADER: &str = "include/linux/btf.h";
 pub const RESOLVE_BTFIDS: &str = "tools/bpf/resolve_btfids/main.c";
 /// Used when the tree has no `kf_implicit_arg_types` list (before v6.19).
@@ -301,12 +316,7 @@ pub fn kfunc_hooks(btf_c: &str) -> BTreeMap<String, String> {
 
 /// `6.12.117` from the top Makefile's VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION.
 pub fn kernel_version(makefile: &str) -> Option<String> {
-    let get = |key: &str| -> Option<String> {
-        makefile.lines().take(40).find_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            (k.trim() == key).then(|| v.trim().to_string())
-        })
-    };
+    let get = |key: &str| makefile_var(makefile, key);
     let (v, p) = (get("VERSION")?, get("PATCHLEVEL")?);
     let mut s = format!("{v}.{p}");
     if let Some(sub) = get("SUBLEVEL").filter(|s| !s.is_empty() && s != "0") {

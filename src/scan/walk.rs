@@ -4,6 +4,9 @@
 //! reading of the rest of the tree). The others are remembered by path, for
 //! the rare second look (a set member defined without `__bpf_kfunc`).
 //!
+//! What cannot be walked or read is an error diagnostic (data the manifest
+//! lacks), the walk going on with the rest.
+//!
 //! Symbolic links to files are read; links to directories are not followed
 //! (the kernel's `scripts/dtc/include-prefixes` would walk `arch/` again, and
 //! a link loop would never end), and each one is reported as a note.
@@ -232,7 +235,7 @@ impl<T> Local<'_, T> {
                     .unwrap_or_default();
                 self.part.diagnostics.push(diag(
                     "walk-error",
-                    Severity::Warning,
+                    Severity::Error,
                     &path,
                     format!("skipped: {}", err_text(&err)),
                 ));
@@ -280,7 +283,7 @@ impl<T> Local<'_, T> {
                 if is_c_source(path) {
                     self.part.diagnostics.push(diag(
                         "read-error",
-                        Severity::Warning,
+                        Severity::Error,
                         rel,
                         format!("dangling or unreadable link: {e}"),
                     ));
@@ -319,13 +322,13 @@ impl<T> Local<'_, T> {
             }
             Ok(false) => self.part.diagnostics.push(diag(
                 "file-too-large",
-                Severity::Warning,
+                Severity::Error,
                 &rel,
                 format!("over the {MAX_FILE_SIZE} byte limit; not read"),
             )),
             Err(e) => self.part.diagnostics.push(diag(
                 "read-error",
-                Severity::Warning,
+                Severity::Error,
                 &rel,
                 format!("cannot read: {e}"),
             )),
