@@ -74,6 +74,11 @@ pub fn cmd<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Cmd {
 pub struct Cmd(Command);
 
 impl Cmd {
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Cmd {
+        self.0.args(args);
+        self
+    }
+
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Cmd {
         self.0.arg(a);
         self
