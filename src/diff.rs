@@ -108,19 +108,7 @@ fn prototype_change(o: &Kfunc, n: &Kfunc) -> Option<Change> {
 /// Kfuncs defined under tools/ (the selftests' modules) are left out unless
 /// `with_selftests`: no kernel ships them.
 pub fn diff(old: &Manifest, new: &Manifest, with_selftests: bool) -> Diff {
-    let keep = |k: &&Kfunc| with_selftests || !k.is_selftest();
-    let o: BTreeMap<&str, &Kfunc> = old
-        .callable_kfuncs()
-        .into_iter()
-        .filter(keep)
-        .map(|k| (k.name.as_str(), k))
-        .collect();
-    let n: BTreeMap<&str, &Kfunc> = new
-        .callable_kfuncs()
-        .into_iter()
-        .filter(keep)
-        .map(|k| (k.name.as_str(), k))
-        .collect();
+    let (o, n) = (by_name(old, with_selftests), by_name(new, with_selftests));
     let added: Vec<String> = n
         .keys()
         .filter(|k| !o.contains_key(*k))
@@ -131,55 +119,16 @@ pub fn diff(old: &Manifest, new: &Manifest, with_selftests: bool) -> Diff {
         .filter(|k| !n.contains_key(*k))
         .map(|k| k.to_string())
         .collect();
-    let mut changed = Vec::new();
-    for (name, ok) in &o {
-        let Some(nk) = n.get(name) else { continue };
-        let mut changes = Vec::new();
-        if let Some(c) = prototype_change(ok, nk) {
-            changes.push(c);
-        }
-        let (of, nf): (BTreeSet<&String>, BTreeSet<&String>) =
-            (ok.flags.iter().collect(), nk.flags.iter().collect());
-        if of != nf {
-            let added: Vec<String> = nf.difference(&of).map(|s| s.to_string()).collect();
-            let removed: Vec<String> = of.difference(&nf).map(|s| s.to_string()).collect();
-            let breaking = added
-                .iter()
-                .any(|f| conventions::flag_change_breaks(f, true))
-                || removed
-                    .iter()
-                    .any(|f| conventions::flag_change_breaks(f, false));
-            changes.push(Change::Flags {
-                added,
-                removed,
-                breaking,
-            });
-        }
-        let (op, np): (BTreeSet<String>, BTreeSet<String>) = (
-            old.effective_prog_types(ok).into_iter().collect(),
-            new.effective_prog_types(nk).into_iter().collect(),
-        );
-        if op != np {
-            let removed: Vec<String> = op.difference(&np).cloned().collect();
-            changes.push(Change::ProgramTypes {
-                added: np.difference(&op).cloned().collect(),
-                breaking: !removed.is_empty(),
-                removed,
-            });
-        }
-        if ok.sets != nk.sets {
-            changes.push(Change::Sets {
-                old: ok.sets.clone(),
-                new: nk.sets.clone(),
-            });
-        }
-        if !changes.is_empty() {
-            changed.push(Changed {
+    let changed: Vec<Changed> = o
+        .iter()
+        .filter_map(|(name, ok)| {
+            let changes = changes(old, ok, new, n.get(name)?);
+            (!changes.is_empty()).then(|| Changed {
                 name: name.to_string(),
                 changes,
-            });
-        }
-    }
+            })
+        })
+        .collect();
     let breaking = removed.len()
         + changed
             .iter()
@@ -193,6 +142,63 @@ pub fn diff(old: &Manifest, new: &Manifest, with_selftests: bool) -> Diff {
         changed,
         breaking,
     }
+}
+
+/// The kfuncs BPF programs can call, by name.
+fn by_name(m: &Manifest, with_selftests: bool) -> BTreeMap<&str, &Kfunc> {
+    m.callable_kfuncs()
+        .into_iter()
+        .filter(|k| with_selftests || !k.is_selftest())
+        .map(|k| (k.name.as_str(), k))
+        .collect()
+}
+
+/// What changed for one kfunc, `ok` of `old` and `nk` of `new`.
+fn changes(old: &Manifest, ok: &Kfunc, new: &Manifest, nk: &Kfunc) -> Vec<Change> {
+    let mut changes = Vec::new();
+    changes.extend(prototype_change(ok, nk));
+    changes.extend(flags_change(ok, nk));
+    let (op, np) = (
+        old.kfunc_callable_from(ok).every,
+        new.kfunc_callable_from(nk).every,
+    );
+    if op != np {
+        let removed: Vec<String> = op.difference(&np).cloned().collect();
+        changes.push(Change::ProgramTypes {
+            added: np.difference(&op).cloned().collect(),
+            // a program type that could call it no longer can
+            breaking: !removed.is_empty(),
+            removed,
+        });
+    }
+    if ok.sets != nk.sets {
+        changes.push(Change::Sets {
+            old: ok.sets.clone(),
+            new: nk.sets.clone(),
+        });
+    }
+    changes
+}
+
+fn flags_change(o: &Kfunc, n: &Kfunc) -> Option<Change> {
+    let (of, nf): (BTreeSet<&String>, BTreeSet<&String>) =
+        (o.flags.iter().collect(), n.flags.iter().collect());
+    if of == nf {
+        return None;
+    }
+    let added: Vec<String> = nf.difference(&of).map(|s| s.to_string()).collect();
+    let removed: Vec<String> = of.difference(&nf).map(|s| s.to_string()).collect();
+    let breaking = added
+        .iter()
+        .any(|f| conventions::flag_change_breaks(f, true))
+        || removed
+            .iter()
+            .any(|f| conventions::flag_change_breaks(f, false));
+    Some(Change::Flags {
+        added,
+        removed,
+        breaking,
+    })
 }
 
 /// The readable report.

@@ -10,6 +10,7 @@
 //! still declares.
 
 use crate::cdecl;
+use crate::conventions;
 use crate::manifest::{Kfunc, Manifest};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -24,53 +25,18 @@ fn wanted(k: &Kfunc, opts: &HeaderOptions) -> bool {
     opts.with_selftests || !k.is_selftest()
 }
 
-pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
-    let kfuncs: Vec<&Kfunc> = m
-        .callable_kfuncs()
-        .into_iter()
-        .filter(|k| wanted(k, opts))
-        .collect();
-    let names: BTreeSet<&str> = kfuncs.iter().map(|k| k.name.as_str()).collect();
-    let mut decls: Vec<(String, String, String)> = Vec::new(); // (name, comment, declaration)
-    for k in &kfuncs {
-        let mut comment = format!("{}:{}", k.file, k.line);
-        if !k.flags.is_empty() {
-            let _ = write!(comment, "; {}", k.flags.join(" | "));
-        }
-        if let Some(c) = &k.condition {
-            let _ = write!(comment, "; if {c}");
-        }
-        if k.verifier_args.is_some() {
-            let omitted: Vec<&str> = cdecl::verifier_params(k)
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect();
-            let _ = write!(comment, "; the verifier supplies {}", omitted.join(", "));
-        }
-        decls.push((k.name.clone(), comment.clone(), cdecl::bpf_signature(k)));
-        // the `_impl` form, unless the source defines it (then it is a kfunc of its own)
-        if let (Some(mg), Some(sig)) = (&k.verifier_args, cdecl::impl_signature(k)) {
-            if !names.contains(mg.impl_name.as_str()) {
-                decls.push((
-                    mg.impl_name.clone(),
-                    format!("full prototype of {}", k.name),
-                    sig,
-                ));
-            }
-        }
-    }
-    decls.sort();
+/// One declaration of the header.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Decl {
+    name: String,
+    comment: String,
+    declaration: String,
+}
 
-    let structs: BTreeSet<String> = decls
-        .iter()
-        .flat_map(|(_, _, d)| cdecl::struct_names(d))
-        .collect();
-    let enums: BTreeSet<String> = decls
-        .iter()
-        .flat_map(|(_, _, d)| cdecl::enum_names(d))
-        .collect();
-    let mut out = String::new();
+pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
+    let decls = declarations(m, opts);
     let version = m.kernel_version.as_deref().unwrap_or("unknown version");
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "/* kfuncs of Linux {version}, as BPF programs call them."
@@ -88,8 +54,83 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         " * KFUNC_SCAN_SKIP_<name> to leave a declaration out. */"
     );
     out.push_str("#ifndef __KFUNC_SCAN_KFUNCS_H\n#define __KFUNC_SCAN_KFUNCS_H\n\n");
-    out.push_str("#ifndef __ksym\n#define __ksym __attribute__((section(\".ksyms\")))\n#endif\n");
+    let _ = writeln!(
+        out,
+        "#ifndef __ksym\n#define __ksym __attribute__((section(\"{}\")))\n#endif",
+        conventions::KSYM_SECTION
+    );
     out.push_str("#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n\n");
+    forward_declarations(&mut out, &decls);
+    for d in &decls {
+        let _ = writeln!(out, "/* {}: {} */", d.name, d.comment);
+        let _ = writeln!(out, "#ifndef KFUNC_SCAN_SKIP_{}", d.name);
+        let _ = writeln!(out, "extern {} __ksym __weak;", d.declaration);
+        out.push_str("#endif\n\n");
+    }
+    out.push_str("#endif /* __KFUNC_SCAN_KFUNCS_H */\n");
+    out
+}
+
+/// Every kfunc as BPF programs call it, and the `_impl` form of those with
+/// verifier-supplied arguments, sorted by name.
+fn declarations(m: &Manifest, opts: &HeaderOptions) -> Vec<Decl> {
+    let kfuncs: Vec<&Kfunc> = m
+        .callable_kfuncs()
+        .into_iter()
+        .filter(|k| wanted(k, opts))
+        .collect();
+    let names: BTreeSet<&str> = kfuncs.iter().map(|k| k.name.as_str()).collect();
+    let mut decls = Vec::new();
+    for k in &kfuncs {
+        decls.push(Decl {
+            name: k.name.clone(),
+            comment: comment(k),
+            declaration: cdecl::bpf_signature(k),
+        });
+        // the `_impl` form, unless the source defines it (then it is a kfunc of its own)
+        if let (Some(va), Some(sig)) = (&k.verifier_args, cdecl::impl_signature(k)) {
+            if !names.contains(va.impl_name.as_str()) {
+                decls.push(Decl {
+                    name: va.impl_name.clone(),
+                    comment: format!("full prototype of {}", k.name),
+                    declaration: sig,
+                });
+            }
+        }
+    }
+    decls.sort();
+    decls
+}
+
+/// Where it is defined, its flags, its condition, what the verifier supplies.
+fn comment(k: &Kfunc) -> String {
+    let mut comment = format!("{}:{}", k.file, k.line);
+    if !k.flags.is_empty() {
+        let _ = write!(comment, "; {}", k.flags.join(" | "));
+    }
+    if let Some(c) = &k.condition {
+        let _ = write!(comment, "; if {c}");
+    }
+    if k.verifier_args.is_some() {
+        let omitted: Vec<&str> = cdecl::verifier_params(k)
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        let _ = write!(comment, "; the verifier supplies {}", omitted.join(", "));
+    }
+    comment
+}
+
+/// `struct NAME;` and `enum NAME;` for every tagged type a declaration names.
+fn forward_declarations(out: &mut String, decls: &[Decl]) {
+    let structs: BTreeSet<String> = decls
+        .iter()
+        .flat_map(|d| cdecl::struct_names(&d.declaration))
+        .collect();
+    let enums: BTreeSet<String> = decls
+        .iter()
+        .flat_map(|d| cdecl::enum_names(&d.declaration))
+        .collect();
     for s in &structs {
         let _ = writeln!(out, "struct {s};");
     }
@@ -100,12 +141,4 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
     if !structs.is_empty() || !enums.is_empty() {
         out.push('\n');
     }
-    for (name, comment, decl) in &decls {
-        let _ = writeln!(out, "/* {name}: {comment} */");
-        let _ = writeln!(out, "#ifndef KFUNC_SCAN_SKIP_{name}");
-        let _ = writeln!(out, "extern {decl} __ksym __weak;");
-        out.push_str("#endif\n\n");
-    }
-    out.push_str("#endif /* __KFUNC_SCAN_KFUNCS_H */\n");
-    out
 }

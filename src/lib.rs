@@ -10,6 +10,7 @@ pub use kfunc_scan_manifest::{cdecl, conventions};
 pub mod diff;
 pub mod docs;
 pub mod header;
+pub mod kbuild;
 pub mod output;
 pub mod patch;
 pub mod scan;

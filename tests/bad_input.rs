@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
+use kfunc_scan::manifest::Manifest;
 use std::fs;
 use std::path::Path;
 
@@ -11,6 +11,12 @@ const GOOD: &str = "__bpf_kfunc int good_kfunc(int a)\n{\n\treturn a;\n}\n\nBTF_
 
 fn tree_with(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
+    // a kernel tree: a top Makefile with VERSION
+    fs::write(
+        dir.path().join("Makefile"),
+        "VERSION = 6\nPATCHLEVEL = 99\n",
+    )
+    .unwrap();
     fs::create_dir_all(dir.path().join("include/linux")).unwrap();
     fs::write(
         dir.path().join("include/linux/btf.h"),
@@ -28,35 +34,27 @@ fn tree_with(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
     dir
 }
 
-fn scan(dir: &Path) -> (Option<i32>, Value, String) {
-    let out = run(&[dir.to_str().unwrap()]);
-    let err = stderr(&out);
+/// Scans `dir`, which must end with status `code`: the manifest and stderr.
+fn scan(dir: &Path, code: i32) -> (Manifest, String) {
+    let ran = cmd([dir]).expect(code);
+    let err = ran.stderr();
     assert!(!err.contains("panicked"), "{err}");
-    (out.status.code(), json(&out), err)
+    (ran.manifest(), err)
 }
 
-fn codes(m: &Value) -> Vec<(String, String)> {
-    m["diagnostics"]
-        .as_array()
-        .unwrap()
+/// (file, code) of each diagnostic.
+fn places(m: &Manifest) -> Vec<(&str, &str)> {
+    m.diagnostics
         .iter()
-        .map(|d| {
-            (
-                d["file"].as_str().unwrap().to_string(),
-                d["code"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|d| (d.file.as_str(), d.code.as_str()))
         .collect()
 }
 
-fn good_is_there(m: &Value) {
+fn good_is_there(m: &Manifest) {
     assert!(
-        m["kfuncs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|k| k["name"] == "good_kfunc"),
-        "the rest of the tree must still be scanned: {m}"
+        m.has_kfunc("good_kfunc"),
+        "the rest of the tree must still be scanned: {:?}",
+        m.kfuncs
     );
 }
 
@@ -65,15 +63,10 @@ fn not_utf8() {
     let mut bytes = b"/* caf\xe9 */\n".to_vec();
     bytes.extend_from_slice(GOOD.replace("good", "latin").as_bytes());
     let dir = tree_with(&[("latin1.c", bytes)]);
-    let (code, m, _) = scan(dir.path());
-    assert_eq!(code, Some(0));
-    assert!(codes(&m).contains(&("latin1.c".into(), "not-utf8".into())));
+    let (m, _) = scan(dir.path(), 0);
+    assert!(places(&m).contains(&("latin1.c", "not-utf8")));
     // still read: its kfunc is there
-    assert!(m["kfuncs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|k| k["name"] == "latin_kfunc"));
+    assert!(m.has_kfunc("latin_kfunc"));
     good_is_there(&m);
 }
 
@@ -83,9 +76,8 @@ fn binary_file_named_c() {
     bytes.extend_from_slice(b"BTF_ID_FLAGS __bpf_kfunc");
     bytes.extend((0..4096u32).map(|i| (i * 7 % 256) as u8));
     let dir = tree_with(&[("blob.c", bytes)]);
-    let (code, m, _) = scan(dir.path());
-    assert_eq!(code, Some(0));
-    assert!(codes(&m).contains(&("blob.c".into(), "binary-file".into())));
+    let (m, _) = scan(dir.path(), 0);
+    assert!(places(&m).contains(&("blob.c", "binary-file")));
     good_is_there(&m);
 }
 
@@ -98,13 +90,8 @@ fn ten_megabytes_on_one_line() {
         line.push_str(" = 1; ");
     }
     let dir = tree_with(&[("long.c", line.into_bytes())]);
-    let (code, m, _) = scan(dir.path());
-    assert_eq!(code, Some(0));
-    assert!(m["kfuncs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|k| k["name"] == "long_line"));
+    let (m, _) = scan(dir.path(), 0);
+    assert!(m.has_kfunc("long_line"));
     good_is_there(&m);
 }
 
@@ -120,15 +107,8 @@ fn thousands_of_nested_ifs() {
         s.push_str("#endif\n");
     }
     let dir = tree_with(&[("deep.c", s.into_bytes())]);
-    let (code, m, _) = scan(dir.path());
-    assert_eq!(code, Some(0));
-    let deep = m["kfuncs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["name"] == "deep_kfunc")
-        .expect("deep_kfunc found");
-    let cond = deep["condition"].as_str().unwrap();
+    let (m, _) = scan(dir.path(), 0);
+    let cond = m.kfunc_named("deep_kfunc").condition.as_deref().unwrap();
     assert!(cond.starts_with("defined(CONFIG_N0) && defined(CONFIG_N1) && "));
     assert!(cond.ends_with(&format!("defined(CONFIG_N{})", depth - 1)));
     good_is_there(&m);
@@ -140,17 +120,10 @@ fn truncated_inside_a_set() {
         "cut.c",
         b"__bpf_kfunc int cut_kfunc(void) { return 0; }\nBTF_KFUNCS_START(cut_ids)\nBTF_ID_FLAGS(func, cut_kfunc)\nBTF_ID_FLAGS(func, cu".to_vec(),
     )]);
-    let (code, m, err) = scan(dir.path());
-    assert_eq!(code, Some(1));
+    let (m, err) = scan(dir.path(), 1);
     assert!(err.contains("cut.c:2:1: error[unterminated-set]"), "{err}");
     // the entries read before the cut are kept
-    let set = m["sets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "cut_ids")
-        .unwrap();
-    assert_eq!(set["entries"][0]["name"], "cut_kfunc");
+    assert_eq!(m.set_named("cut_ids").entries[0].name, "cut_kfunc");
     good_is_there(&m);
 }
 
@@ -160,18 +133,81 @@ fn dangling_link_and_link_loop() {
     std::os::unix::fs::symlink("no/such/file.c", dir.path().join("dangling.c")).unwrap();
     fs::create_dir_all(dir.path().join("sub")).unwrap();
     std::os::unix::fs::symlink("..", dir.path().join("sub/loop")).unwrap();
-    let (code, m, _) = scan(dir.path());
-    assert_eq!(code, Some(0));
-    let c = codes(&m);
+    // a C file that cannot be read is lost data: an error, exit 1, the
+    // manifest written in full all the same
+    let (m, err) = scan(dir.path(), 1);
+    let c = places(&m);
+    assert!(c.contains(&("dangling.c", "read-error")), "{c:?}");
+    assert!(c.contains(&("sub/loop", "symlink-not-followed")), "{c:?}");
+    assert!(err.contains("dangling.c: error[read-error]"), "{err}");
+    good_is_there(&m);
+}
+
+/// `depth` nested directories named `name` under `root`, a C file at the bottom.
+fn deep_tree(root: &Path, depth: usize, name: &str) {
+    use std::ffi::CString;
+    let c = |s: &str| CString::new(s).unwrap();
+    let (root, name, file) = (c(root.to_str().unwrap()), c(name), c("deep.c"));
+    // SAFETY: plain syscalls on NUL-terminated strings and on descriptors
+    // this function opens and closes.
+    unsafe {
+        let mut fd = libc::open(root.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+        assert!(fd >= 0);
+        for _ in 0..depth {
+            assert_eq!(libc::mkdirat(fd, name.as_ptr(), 0o755), 0);
+            let next = libc::openat(fd, name.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+            assert!(next >= 0);
+            libc::close(fd);
+            fd = next;
+        }
+        let f = libc::openat(fd, file.as_ptr(), libc::O_CREAT | libc::O_WRONLY, 0o644);
+        assert!(f >= 0);
+        libc::close(f);
+        libc::close(fd);
+    }
+}
+
+#[test]
+fn a_path_too_long_to_walk_is_an_error() {
+    let dir = tree_with(&[]);
+    // 20 nested directories of 250 bytes: past PATH_MAX (4096), so the
+    // walker cannot open the deepest by its path. Made one level at a time
+    // (mkdirat, openat), since no single path to it may be used.
+    deep_tree(dir.path(), 20, &"d".repeat(250));
+    let (m, err) = scan(dir.path(), 1);
     assert!(
-        c.contains(&("dangling.c".into(), "read-error".into())),
-        "{c:?}"
-    );
-    assert!(
-        c.contains(&("sub/loop".into(), "symlink-not-followed".into())),
-        "{c:?}"
+        m.diagnostics
+            .iter()
+            .any(|d| d.severity == kfunc_scan::manifest::Severity::Error
+                && (d.code == "walk-error" || d.code == "read-error")),
+        "{:?}\n{err}",
+        m.diagnostics
     );
     good_is_there(&m);
+}
+
+#[test]
+fn links_to_directories_are_one_line_on_stderr_and_each_in_the_manifest() {
+    let dir = tree_with(&[]);
+    for i in 0..5 {
+        std::os::unix::fs::symlink("include", dir.path().join(format!("link{i}"))).unwrap();
+    }
+    let (m, err) = scan(dir.path(), 0);
+    let in_manifest = m
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "symlink-not-followed")
+        .count();
+    assert_eq!(in_manifest, 5);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("symlink-not-followed"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("5 links to directories"), "{err}");
+    // -q hides notes
+    let quiet = cmd([dir.path()]).arg("-q").expect(0).stderr();
+    assert!(!quiet.contains("symlink-not-followed"), "{quiet}");
 }
 
 #[test]
@@ -183,8 +219,7 @@ fn a_fifo_named_c_does_not_hang_the_walk() {
         eprintln!("SKIPPED: mkfifo is not available here");
         return;
     }
-    let (code, m, _) = scan(dir.path());
-    assert_eq!(code, Some(0));
+    let (m, _) = scan(dir.path(), 0);
     good_is_there(&m);
 }
 
@@ -199,7 +234,8 @@ fn garbage_everywhere_never_panics() {
         .collect();
     let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
     let dir = tree_with(&refs);
-    let (code, m, _) = scan(dir.path());
-    assert!(matches!(code, Some(0) | Some(1)));
-    good_is_there(&m);
+    let out = cmd([dir.path()]).output();
+    assert!(matches!(out.status.code(), Some(0) | Some(1)));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    good_is_there(&manifest_of(&out));
 }

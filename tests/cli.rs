@@ -7,34 +7,30 @@ use std::fs;
 
 #[test]
 fn output_is_identical_whatever_the_thread_count() {
-    let m = mini();
-    let one = run(&[m.to_str().unwrap(), "--jobs", "1"]);
-    let many = run(&[m.to_str().unwrap(), "--jobs", "8"]);
-    assert!(!one.stdout.is_empty());
-    assert_eq!(one.stdout, many.stdout);
-    let again = run(&["scan", m.to_str().unwrap(), "-j", "3"]);
-    assert_eq!(one.stdout, again.stdout);
+    let one = cmd([mini()]).arg("--jobs").arg("1").expect(1).0.stdout;
+    let many = cmd([mini()]).arg("--jobs").arg("8").expect(1).0.stdout;
+    assert!(!one.is_empty());
+    assert_eq!(one, many);
+    let again = cmd(["scan"]).arg(mini()).arg("-j").arg("3").expect(1);
+    assert_eq!(one, again.0.stdout);
 }
 
 #[test]
 fn exit_status_zero_one_two() {
     let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Makefile"), "VERSION = 6\nPATCHLEVEL = 1\n").unwrap();
     fs::write(
         dir.path().join("a.c"),
         "__bpf_kfunc int a(void) { return 0; }\n",
     )
     .unwrap();
-    assert_eq!(
-        run(&[dir.path().to_str().unwrap(), "-q"]).status.code(),
-        Some(0)
+    cmd([dir.path()]).arg("-q").expect(0);
+    cmd([mini()]).arg("-q").expect(1);
+    let missing = cmd(["/no/such/tree"]).expect(2).stderr();
+    assert!(
+        missing.contains("/no/such/tree: error[no-tree]"),
+        "{missing}"
     );
-    assert_eq!(
-        run(&[mini().to_str().unwrap(), "-q"]).status.code(),
-        Some(1)
-    );
-    let missing = run(&["/no/such/tree"]);
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("/no/such/tree: error[no-tree]"));
 }
 
 #[test]
@@ -42,11 +38,9 @@ fn writes_atomically_and_refuses_an_unwritable_path() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.json");
     fs::write(&out, "previous").unwrap();
-    let r = run(&[mini().to_str().unwrap(), "-q", "-o", out.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(1)); // the broken set, written in full anyway
-    let text = fs::read_to_string(&out).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert!(!v["diagnostics"].as_array().unwrap().is_empty());
+    // the broken set, written in full anyway
+    cmd([mini()]).arg("-q").arg("-o").arg(&out).expect(1);
+    assert!(!read_manifest(&out).diagnostics.is_empty());
     // no temporary file left behind
     let names: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
@@ -55,34 +49,23 @@ fn writes_atomically_and_refuses_an_unwritable_path() {
     assert_eq!(names.len(), 1, "{names:?}");
 
     let bad = dir.path().join("no/such/dir/m.json");
-    let r = run(&[mini().to_str().unwrap(), "-q", "-o", bad.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(2));
-    assert!(stderr(&r).contains("error[write]"));
+    let r = cmd([mini()]).arg("-q").arg("-o").arg(&bad).expect(2);
+    assert!(r.stderr().contains("error[write]"), "{}", r.stderr());
 }
 
 #[test]
 fn exclude_and_queries_override() {
-    let m = mini();
-    let r = run(&[m.to_str().unwrap(), "--exclude", "drivers/broken/**", "-q"]);
-    let v = json(&r);
-    let from_drivers = |key: &str| {
-        v[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|x| x["file"].as_str().unwrap().starts_with("drivers/"))
-            .count()
-    };
-    assert_eq!(
-        (
-            from_drivers("kfuncs"),
-            from_drivers("diagnostics"),
-            from_drivers("sets")
-        ),
-        (0, 0, 0)
-    );
-    // magic.c's deliberate table error remains
-    assert_eq!(r.status.code(), Some(1));
+    // magic.c's deliberate table error remains: exit 1
+    let v = cmd([mini()])
+        .arg("--exclude")
+        .arg("drivers/broken/**")
+        .arg("-q")
+        .expect(1)
+        .manifest();
+    let in_drivers = |f: &String| f.starts_with("drivers/");
+    assert!(!v.kfuncs.iter().any(|k| in_drivers(&k.file)));
+    assert!(!v.diagnostics.iter().any(|d| in_drivers(&d.file)));
+    assert!(!v.sets.iter().any(|s| in_drivers(&s.file)));
 
     // a query override with a syntax error is reported with its place
     let q = tempfile::tempdir().unwrap();
@@ -91,9 +74,11 @@ fn exclude_and_queries_override() {
         "(declaration\n  type: (type_identifier) @delimiter\n  (((\n",
     )
     .unwrap();
-    let r = run(&[m.to_str().unwrap(), "--queries", q.path().to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(2));
-    let err = stderr(&r);
+    let err = cmd([mini()])
+        .arg("--queries")
+        .arg(q.path())
+        .expect(2)
+        .stderr();
     assert!(
         err.contains("sets.scm:") && err.contains("error[query-syntax]"),
         "{err}"
@@ -101,8 +86,33 @@ fn exclude_and_queries_override() {
 }
 
 #[test]
+fn a_query_override_missing_a_capture_names_the_file_and_the_capture() {
+    let q = tempfile::tempdir().unwrap();
+    // a valid query that no longer captures @set_name
+    fs::write(
+        q.path().join("sets.scm"),
+        "(declaration type: (type_identifier) @delimiter declarator: (identifier) @name)\n(call_expression arguments: (argument_list) @entry_args)\n",
+    )
+    .unwrap();
+    let err = cmd([mini()])
+        .arg("--queries")
+        .arg(q.path())
+        .expect(2)
+        .stderr();
+    let file = q.path().join("sets.scm");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "{}: error[query-capture]: the query must capture @set_name",
+            file.display()
+        )
+    );
+}
+
+#[test]
 fn implicit_type_option_adds_a_type() {
     let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Makefile"), "VERSION = 6\nPATCHLEVEL = 1\n").unwrap();
     fs::create_dir_all(dir.path().join("include/linux")).unwrap();
     fs::write(
         dir.path().join("include/linux/btf.h"),
@@ -114,26 +124,22 @@ fn implicit_type_option_adds_a_type() {
         "__bpf_kfunc int k(int a, struct my_ctx *c) { return a; }\nBTF_KFUNCS_START(ids)\nBTF_ID_FLAGS(func, k, KF_IMPLICIT_ARGS)\nBTF_KFUNCS_END(ids)\n",
     )
     .unwrap();
-    let plain = run(&[dir.path().to_str().unwrap(), "-q"]);
-    assert_eq!(plain.status.code(), Some(1)); // no implicit argument of a known type
-    let with = run(&[
-        dir.path().to_str().unwrap(),
-        "-q",
-        "--implicit-type",
-        "my_ctx",
-    ]);
-    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
-    let v = json(&with);
-    assert_eq!(
-        v["kfuncs"][0]["magic"]["omitted_params"],
-        serde_json::json!([1])
-    );
+    // no implicit argument of a known type
+    cmd([dir.path()]).arg("-q").expect(1);
+    let with = cmd([dir.path()])
+        .arg("-q")
+        .arg("--implicit-type")
+        .arg("my_ctx")
+        .expect(0)
+        .manifest();
+    let k = with.kfunc_named("k").verifier_args.as_ref().unwrap();
+    assert_eq!(k.omitted_params, [1]);
 }
 
 #[test]
 fn a_manifest_of_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&[mini().to_str().unwrap(), "-q"]);
+    let out = cmd([mini()]).arg("-q").expect(1).0;
     let text = String::from_utf8(out.stdout).unwrap().replacen(
         "\"schema_version\": 1",
         "\"schema_version\": 2",
@@ -141,16 +147,158 @@ fn a_manifest_of_another_schema_version_is_refused() {
     );
     let m = dir.path().join("m.json");
     fs::write(&m, text).unwrap();
-    let r = run(&["header", "--manifest", m.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(2));
-    let err = stderr(&r);
+    let err = cmd(["header", "--manifest"]).arg(&m).expect(2).stderr();
     assert!(
         err.contains("error[manifest]: schema_version 2 is not one this kfunc-scan reads (1)"),
         "{err}"
     );
     // and a broken one names its place
     fs::write(&m, "{\"schema_version\": 1,\n  \"sets\": [}").unwrap();
-    let r = run(&["diff", m.to_str().unwrap(), m.to_str().unwrap()]);
-    assert_eq!(r.status.code(), Some(2));
-    assert!(stderr(&r).contains("m.json:2:"), "{}", stderr(&r));
+    let err = cmd(["diff"]).arg(&m).arg(&m).expect(2).stderr();
+    assert!(err.contains("m.json:2:"), "{err}");
+}
+
+#[test]
+fn a_directory_without_a_kernel_makefile_is_refused_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("a.c"),
+        "__bpf_kfunc int a(void) { return 0; }\n",
+    )
+    .unwrap();
+    let r = cmd([dir.path()]).expect(2);
+    assert!(r.0.stdout.is_empty());
+    let err = r.stderr();
+    assert!(
+        err.contains("error[no-kernel-tree]") && err.contains("--any-directory"),
+        "{err}"
+    );
+    // a Makefile that is not the kernel's
+    fs::write(dir.path().join("Makefile"), "all:\n\ttrue\n").unwrap();
+    cmd([dir.path()]).expect(2);
+    let m = cmd([dir.path()])
+        .arg("--any-directory")
+        .expect(0)
+        .manifest();
+    assert!(m.has_kfunc("a"));
+}
+
+/// Runs `c` and waits at most `secs` seconds for it.
+fn status_within(mut c: std::process::Command, secs: u64) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = c
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (st.code(), err);
+        }
+        if start.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn absurd_thread_counts_are_refused_at_once() {
+    for jobs in ["100000", "1000"] {
+        let mut c = std::process::Command::new(bin());
+        c.arg(mini()).arg("--jobs").arg(jobs);
+        let (code, err) = status_within(c, 10);
+        assert_eq!(code, Some(2), "--jobs {jobs}: {err}");
+        assert!(
+            err.contains("--jobs") && err.contains("at most 64"),
+            "{err}"
+        );
+    }
+    // the largest allowed count runs
+    cmd([mini()]).arg("-q").arg("--jobs").arg("64").expect(1);
+    cmd([mini()]).arg("-q").arg("--jobs").arg("65").expect(2);
+}
+
+#[test]
+fn help_says_what_jobs_0_means() {
+    let help = cmd(["scan", "--help"]).expect(0).stdout();
+    let jobs = help
+        .split("--jobs")
+        .nth(1)
+        .and_then(|t| t.split("\n  -").next())
+        .unwrap_or("");
+    assert!(
+        jobs.contains("0") && jobs.contains("one per core"),
+        "{help}"
+    );
+    assert!(jobs.contains("at most 64"), "{help}");
+}
+
+#[test]
+fn quiet_keeps_warnings_and_errors_and_drops_notes_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Makefile"), "VERSION = 6\nPATCHLEVEL = 1\n").unwrap();
+    fs::create_dir_all(dir.path().join("include/linux")).unwrap();
+    fs::write(
+        dir.path().join("include/linux/btf.h"),
+        "#define KF_A (1 << 0)\n",
+    )
+    .unwrap();
+    // a warning (an entry outside any set) and a note (not UTF-8)
+    fs::write(
+        dir.path().join("w.c"),
+        b"/* caf\xe9 */\n__bpf_kfunc int w(void) { return 0; }\nBTF_ID_FLAGS(func, w)\n".as_slice(),
+    )
+    .unwrap();
+    let loud = cmd([dir.path()]).expect(0).stderr();
+    assert!(loud.contains("warning[entry-outside-set]"), "{loud}");
+    assert!(loud.contains("note[not-utf8]"), "{loud}");
+    assert!(loud.contains("kfunc-scan: "), "{loud}");
+    let quiet = cmd([dir.path()]).arg("-q").expect(0).stderr();
+    assert!(quiet.contains("warning[entry-outside-set]"), "{quiet}");
+    assert!(!quiet.contains("note["), "{quiet}");
+    assert!(!quiet.contains("kfunc-scan: "), "{quiet}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_scan_quietly() {
+    // the reader of the pipe goes away before the manifest is written (as
+    // `kfunc-scan linux/ | head -1` does once it has its line)
+    let mut child = std::process::Command::new(bin())
+        .arg(mini())
+        .arg("-q")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("error[write]"), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+    // the status the scan would have had: linux-mini's deliberate errors
+    assert_eq!(out.status.code(), Some(1), "{err}");
+
+    // and through a shell pipe, with a reader that stops after one line
+    let sh = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' '{}' -q | head -c 1 >/dev/null",
+            bin(),
+            mini().display()
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&sh.stderr);
+    assert!(!err.contains("error[write]"), "{err}");
 }

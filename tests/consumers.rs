@@ -3,14 +3,23 @@
 
 mod common;
 use common::*;
+use kfunc_scan::diff::{diff, Change};
+use kfunc_scan::manifest::Manifest;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// linux-mini's manifest (exit 1: the tree holds a broken set on purpose).
 fn mini_manifest(dir: &Path) -> PathBuf {
     let m = dir.join("mini.json");
-    run(&[mini().to_str().unwrap(), "-q", "-o", m.to_str().unwrap()]);
+    cmd([
+        mini().as_os_str(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        m.as_os_str(),
+    ])
+    .expect(1);
     m
 }
 
@@ -29,9 +38,7 @@ fn have(tool: &str) -> bool {
 fn header_declares_what_bpf_programs_call() {
     let dir = tempfile::tempdir().unwrap();
     let m = mini_manifest(dir.path());
-    let out = run(&["header", "--manifest", m.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let h = String::from_utf8(out.stdout).unwrap();
+    let h = cmd(["header", "--manifest"]).arg(&m).expect(0).stdout();
     let decls: Vec<&str> = h.lines().filter(|l| l.starts_with("extern ")).collect();
     // worked out from testdata/linux-mini by hand: the reduced forms, the
     // generated _impl forms, the legacy _impl once, no fmod_ret target
@@ -93,16 +100,12 @@ fn header_declares_what_bpf_programs_call() {
 /// source, calling a handful of kfuncs, built by clang -O2 -target bpf.
 #[test]
 fn header_compiles_against_a_real_vmlinux_h() {
-    let btf =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/linux-6.12.117/vmlinux.btf");
-    let Some(tree) = std::env::var_os("KFUNC_SCAN_LINUX") else {
-        eprintln!("SKIPPED: set KFUNC_SCAN_LINUX to the 6.12 tree");
+    let Some(tree) = env_path("KFUNC_SCAN_LINUX", "the 6.12 tree") else {
         return;
     };
-    if !btf.is_file() {
-        eprintln!("SKIPPED: {} is absent", btf.display());
+    let Some(btf) = shared_file("linux-6.12.117/vmlinux.btf") else {
         return;
-    }
+    };
     if !have("clang") || !have("bpftool") {
         return;
     }
@@ -121,14 +124,11 @@ fn header_compiles_against_a_real_vmlinux_h() {
     assert!(vmlinux.status.success());
     fs::write(dir.path().join("vmlinux.h"), &vmlinux.stdout).unwrap();
     let h = dir.path().join("kfuncs.h");
-    let r = run(&[
-        "header",
-        "--tree",
-        Path::new(&tree).to_str().unwrap(),
-        "-o",
-        h.to_str().unwrap(),
-    ]);
-    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    cmd(["header", "--tree"])
+        .arg(&tree)
+        .arg("-o")
+        .arg(&h)
+        .expect(0);
     fs::write(
         dir.path().join("prog.c"),
         r#"#include "vmlinux.h"
@@ -190,14 +190,8 @@ fn docs_pages_link_both_ways_and_are_stable() {
     let dir = tempfile::tempdir().unwrap();
     let m = mini_manifest(dir.path());
     let out = dir.path().join("site");
-    let r = run(&[
-        "docs",
-        "--manifest",
-        m.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let docs = || cmd(["docs", "--manifest"]).arg(&m).arg("-o").arg(&out);
+    docs().expect(0);
 
     // 21 of linux-mini's 22 defined kfuncs are in kfunc sets:
     // update_socket_protocol is an fmod_ret target
@@ -264,18 +258,8 @@ fn docs_pages_link_both_ways_and_are_stable() {
     )
     .unwrap();
     fs::write(out.join("kfuncs/handwritten.md"), "# mine\n").unwrap();
-    let r = run(&[
-        "docs",
-        "--manifest",
-        m.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        stderr(&r).contains("1 stale pages removed"),
-        "{}",
-        stderr(&r)
-    );
+    let again = docs().expect(0).stderr();
+    assert!(again.contains("1 stale pages removed"), "{again}");
     assert!(!out.join("kfuncs/gone_kfunc.md").exists());
     assert!(
         out.join("kfuncs/handwritten.md").exists(),
@@ -311,16 +295,11 @@ fn ebpf_docs_yaml_has_their_shape() {
     let dir = tempfile::tempdir().unwrap();
     let m = mini_manifest(dir.path());
     let y = dir.path().join("kfuncs.yaml");
-    let r = run(&[
-        "docs",
-        "--manifest",
-        m.to_str().unwrap(),
-        "--format",
-        "ebpf-docs",
-        "-o",
-        y.to_str().unwrap(),
-    ]);
-    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    cmd(["docs", "--format", "ebpf-docs", "--manifest"])
+        .arg(&m)
+        .arg("-o")
+        .arg(&y)
+        .expect(0);
     let text = fs::read_to_string(&y).unwrap();
     let want = "  generic_btf_ids:
     funcs:
@@ -395,23 +374,17 @@ fn diff_reports_and_judges_changes() {
     let old = mini_manifest(dir.path());
     let edited = edited_mini(dir.path());
     let new = dir.path().join("new.json");
-    run(&[edited.to_str().unwrap(), "-q", "-o", new.to_str().unwrap()]);
-    let r = run(&[
-        "diff",
-        old.to_str().unwrap(),
-        new.to_str().unwrap(),
-        "--json",
-    ]);
-    assert_eq!(r.status.code(), Some(0));
-    let d = json(&r);
-    assert_eq!(d["added"], serde_json::json!(["bpf_brand_new"]));
-    assert_eq!(d["removed"], serde_json::json!(["bpf_task_release"]));
-    let changed: Vec<&str> = d["changed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    cmd([
+        edited.as_os_str(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        new.as_os_str(),
+    ])
+    .expect(1);
+    let d = diff(&read_manifest(&old), &read_manifest(&new), false);
+    assert_eq!(d.added, ["bpf_brand_new"]);
+    assert_eq!(d.removed, ["bpf_task_release"]);
+    let changed: Vec<&str> = d.changed.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         changed,
         [
@@ -420,49 +393,46 @@ fn diff_reports_and_judges_changes() {
             "bpf_iter_num_new"
         ]
     );
-    let c = |n: &str| {
-        d["changed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .unwrap()["changes"]
-            .clone()
-    };
+    let c = |n: &str| &d.changed.iter().find(|c| c.name == n).unwrap().changes[0];
     assert_eq!(
-        c("bpf_dynptr_slice")[0],
-        serde_json::json!({"kind": "flags", "added": ["KF_SLEEPABLE"], "removed": ["KF_RET_NULL"], "breaking": true})
+        c("bpf_dynptr_slice"),
+        &Change::Flags {
+            added: vec!["KF_SLEEPABLE".into()],
+            removed: vec!["KF_RET_NULL".into()],
+            breaking: true
+        }
     );
-    assert_eq!(c("bpf_iter_num_new")[0]["breaking"], true);
-    assert_eq!(
-        c("bpf_iter_num_new")[0]["what"],
-        "parameter 1 type int → u64"
+    assert!(
+        matches!(c("bpf_iter_num_new"), Change::Prototype { breaking: true, what, .. } if what == "parameter 1 type int → u64"),
+        "{:?}",
+        c("bpf_iter_num_new")
     );
-    assert_eq!(c("bpf_iter_num_destroy")[0]["breaking"], false);
+    assert!(!c("bpf_iter_num_destroy").breaking());
     // removed + dynptr_slice + iter_num_new
-    assert_eq!(d["breaking"], 3);
+    assert_eq!(d.breaking, 3);
 
-    let text = run(&["diff", old.to_str().unwrap(), new.to_str().unwrap()]);
-    let t = String::from_utf8_lossy(&text.stdout);
+    // the command: the same diff as JSON, the report, and the exit status
+    let json_out = cmd(["diff", "--json"]).arg(&old).arg(&new).expect(0);
+    assert_eq!(
+        json(&json_out.0),
+        serde_json::to_value(&d).unwrap(),
+        "--json is the library's Diff"
+    );
+    let t = cmd(["diff"]).arg(&old).arg(&new).expect(0).stdout();
+    assert_eq!(t, kfunc_scan::diff::report(&d));
     assert!(
         t.starts_with("kfuncs 7.0.3-mini → 7.0.3-mini: 1 added, 1 removed, 3 changed (3 breaking)"),
         "{t}"
     );
     assert!(t.contains("  - bpf_task_release"));
-    let fail = run(&[
-        "diff",
-        old.to_str().unwrap(),
-        new.to_str().unwrap(),
-        "--fail-on-breaking",
-    ]);
-    assert_eq!(fail.status.code(), Some(1));
-    let same = run(&[
-        "diff",
-        old.to_str().unwrap(),
-        old.to_str().unwrap(),
-        "--fail-on-breaking",
-    ]);
-    assert_eq!(same.status.code(), Some(0));
+    cmd(["diff", "--fail-on-breaking"])
+        .arg(&old)
+        .arg(&new)
+        .expect(1);
+    cmd(["diff", "--fail-on-breaking"])
+        .arg(&old)
+        .arg(&old)
+        .expect(0);
 }
 
 /// Debian's 6.1 and 6.12 trees: the diff's added and removed kfuncs are the
@@ -470,63 +440,55 @@ fn diff_reports_and_judges_changes() {
 /// known changes show up.
 #[test]
 fn diff_of_real_trees_6_1_to_6_12() {
-    let (Some(old), Some(new)) = (
-        std::env::var_os("KFUNC_SCAN_LINUX_OLD"),
-        std::env::var_os("KFUNC_SCAN_LINUX"),
-    ) else {
-        eprintln!(
-            "SKIPPED: set KFUNC_SCAN_LINUX_OLD (6.1) and KFUNC_SCAN_LINUX (6.12) for the real diff"
-        );
+    let Some(old) = env_path("KFUNC_SCAN_LINUX_OLD", "the 6.1 tree") else {
+        return;
+    };
+    let Some(new) = env_path("KFUNC_SCAN_LINUX", "the 6.12 tree") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let (mo, mn) = (dir.path().join("old.json"), dir.path().join("new.json"));
     for (tree, m) in [(&old, &mo), (&new, &mn)] {
-        let r = run(&[
-            Path::new(tree).to_str().unwrap(),
-            "-q",
-            "-o",
-            m.to_str().unwrap(),
-        ]);
-        assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+        cmd([
+            tree.as_os_str(),
+            "-q".as_ref(),
+            "-o".as_ref(),
+            m.as_os_str(),
+        ])
+        .expect(0);
     }
-    let names = |m: &Path| -> BTreeSet<String> {
-        let v: kfunc_scan::manifest::Manifest =
-            kfunc_scan::manifest::Manifest::from_json(&fs::read_to_string(m).unwrap()).unwrap();
-        v.callable_kfuncs()
+    let (om, nm) = (read_manifest(&mo), read_manifest(&mn));
+    let names = |m: &Manifest| -> BTreeSet<String> {
+        m.callable_kfuncs()
             .iter()
-            .filter(|k| !k.file.starts_with("tools/"))
+            .filter(|k| !k.is_selftest())
             .map(|k| k.name.clone())
             .collect()
     };
-    let (o, n) = (names(&mo), names(&mn));
-    let r = run(&["diff", mo.to_str().unwrap(), mn.to_str().unwrap(), "--json"]);
-    let d = json(&r);
-    let list = |k: &str| -> BTreeSet<String> {
-        d[k].as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_str().unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(list("added"), n.difference(&o).cloned().collect());
-    assert_eq!(list("removed"), o.difference(&n).cloned().collect());
-    assert!(list("added").contains("bpf_task_acquire"));
-    assert!(list("added").contains("bpf_iter_num_new"));
+    let (o, n) = (names(&om), names(&nm));
+    let d = diff(&om, &nm, false);
+    let added: BTreeSet<String> = d.added.iter().cloned().collect();
+    let removed: BTreeSet<String> = d.removed.iter().cloned().collect();
+    assert_eq!(added, n.difference(&o).cloned().collect());
+    assert_eq!(removed, o.difference(&n).cloned().collect());
+    assert!(added.contains("bpf_task_acquire"));
+    assert!(added.contains("bpf_iter_num_new"));
     // bbr_main gained parameters between 6.1 and 6.12
-    let bbr = d["changed"]
-        .as_array()
-        .unwrap()
+    let bbr = d
+        .changed
         .iter()
-        .find(|c| c["name"] == "bbr_main")
+        .find(|c| c.name == "bbr_main")
         .expect("bbr_main changed");
-    assert_eq!(bbr["changes"][0]["kind"], "prototype");
-    assert_eq!(bbr["changes"][0]["breaking"], true);
+    assert!(
+        matches!(bbr.changes[0], Change::Prototype { breaking: true, .. }),
+        "{:?}",
+        bbr.changes
+    );
     eprintln!(
         "6.1 → 6.12: {} added, {} removed, {} changed, {} breaking",
-        list("added").len(),
-        list("removed").len(),
-        d["changed"].as_array().unwrap().len(),
-        d["breaking"]
+        added.len(),
+        removed.len(),
+        d.changed.len(),
+        d.breaking
     );
 }

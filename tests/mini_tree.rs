@@ -4,138 +4,104 @@
 
 mod common;
 use common::*;
-use serde_json::{json, Value};
+use kfunc_scan::manifest::{ArgsConvention, Manifest, Param, VerifierArgs};
 
-fn manifest() -> Value {
-    let out = run(&[mini().to_str().unwrap(), "--jobs", "2"]);
+fn manifest() -> Manifest {
     // linux-mini holds a broken set on purpose: errors, exit status 1.
-    assert_eq!(out.status.code(), Some(1), "stderr:\n{}", stderr(&out));
-    json(&out)
+    cmd([mini()]).arg("--jobs").arg("2").expect(1).manifest()
 }
 
-fn kfunc<'a>(m: &'a Value, name: &str) -> &'a Value {
-    m["kfuncs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["name"] == name)
-        .unwrap_or_else(|| panic!("no kfunc {name}"))
-}
-
-fn set<'a>(m: &'a Value, name: &str) -> &'a Value {
-    m["sets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no set {name}"))
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 #[test]
 fn version_flags_and_implicit_types_come_from_the_tree() {
     let m = manifest();
-    assert_eq!(m["schema_version"], 1);
-    assert_eq!(m["kernel_version"], "7.0.3-mini");
+    assert_eq!(m.schema_version, 1);
+    assert_eq!(m.kernel_version.as_deref(), Some("7.0.3-mini"));
     // include/linux/btf.h of the fixture: bits chosen unlike any kernel's
-    assert_eq!(m["flag_values"]["KF_FASTCALL"], 1 << 13);
-    assert_eq!(m["flag_values"]["KF_MAGIC_ARGS"], 1 << 14);
-    assert_eq!(m["flag_values"]["KF_IMPLICIT_ARGS"], 1 << 15);
+    assert_eq!(m.flag_values["KF_FASTCALL"], 1 << 13);
+    assert_eq!(m.flag_values["KF_MAGIC_ARGS"], 1 << 14);
+    assert_eq!(m.flag_values["KF_IMPLICIT_ARGS"], 1 << 15);
     assert_eq!(
-        m["flag_values"]["KF_ITER_ALL"],
+        m.flag_values["KF_ITER_ALL"],
         (1 << 8) | (1 << 9) | (1 << 10)
     );
     assert_eq!(
-        m["implicit_arg_types"],
-        json!(["bpf_prog_aux", "btf_struct_meta", "bpf_mini_ctx"])
+        m.implicit_arg_types,
+        strings(&["bpf_prog_aux", "btf_struct_meta", "bpf_mini_ctx"])
     );
     // kernel/bpf/btf.c's switch: TRACING and LSM share a hook; the default is left out
-    assert_eq!(m["kfunc_hooks"].as_object().unwrap().len(), 7);
-    assert_eq!(
-        m["kfunc_hooks"]["BPF_PROG_TYPE_LSM"],
-        "BTF_KFUNC_HOOK_TRACING"
-    );
-    assert_eq!(
-        m["kfunc_hooks"]["BPF_PROG_TYPE_TRACING"],
-        "BTF_KFUNC_HOOK_TRACING"
-    );
-    assert_eq!(
-        m["kfunc_hooks"]["BPF_PROG_TYPE_UNSPEC"],
-        "BTF_KFUNC_HOOK_COMMON"
-    );
+    let hooks = &m.kfunc_hooks;
+    assert_eq!(hooks.len(), 7);
+    assert_eq!(hooks["BPF_PROG_TYPE_LSM"], "BTF_KFUNC_HOOK_TRACING");
+    assert_eq!(hooks["BPF_PROG_TYPE_TRACING"], "BTF_KFUNC_HOOK_TRACING");
+    assert_eq!(hooks["BPF_PROG_TYPE_UNSPEC"], "BTF_KFUNC_HOOK_COMMON");
 }
 
 #[test]
 fn sets_entries_flags_and_conditions() {
     let m = manifest();
-    let g = set(&m, "generic_btf_ids");
-    assert_eq!(g["kind"], "kfuncs");
-    assert_eq!(g["file"], "kernel/bpf/helpers.c");
-    assert_eq!(g["line"], 97);
-    let entries: Vec<(&str, Value, Value)> = g["entries"]
-        .as_array()
-        .unwrap()
+    let g = m.set_named("generic_btf_ids");
+    assert_eq!(g.kind, kfunc_scan::manifest::SetKind::Kfuncs);
+    assert_eq!((g.file.as_str(), g.line), ("kernel/bpf/helpers.c", 97));
+    let entries: Vec<(&str, Option<u64>, Option<&str>)> = g
+        .entries
         .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap(),
-                e["flags_value"].clone(),
-                e["condition"].clone(),
-            )
-        })
+        .map(|e| (e.name.as_str(), e.flags_value, e.condition.as_deref()))
         .collect();
     assert_eq!(
         entries,
         vec![
-            ("bpf_task_acquire", json!(1 | 128 | 4), Value::Null),
-            ("bpf_task_release", json!(2), Value::Null),
+            ("bpf_task_acquire", Some(1 | 128 | 4), None),
+            ("bpf_task_release", Some(2), None),
             (
                 "bpf_cgroup_acquire",
-                json!(133),
-                json!("defined(CONFIG_CGROUPS)")
+                Some(133),
+                Some("defined(CONFIG_CGROUPS)")
             ),
-            ("bpf_obj_new", json!(1 | 4 | 32768), Value::Null),
+            ("bpf_obj_new", Some(1 | 4 | 32768), None),
         ]
     );
     assert_eq!(
-        g["entries"][0]["flags"],
-        json!(["KF_ACQUIRE", "KF_RCU", "KF_RET_NULL"])
+        g.entries[0].flags,
+        strings(&["KF_ACQUIRE", "KF_RCU", "KF_RET_NULL"])
     );
 
-    let c = set(&m, "common_btf_ids");
-    let e = c["entries"].as_array().unwrap();
+    let e = &m.set_named("common_btf_ids").entries;
     assert_eq!(e.len(), 7);
     // a multi-line entry
-    assert_eq!(e[2]["name"], "bpf_iter_num_next");
-    assert_eq!(e[2]["flags_value"], 512 | 4);
-    assert_eq!(e[2]["line"], 114);
+    assert_eq!(
+        (e[2].name.as_str(), e[2].flags_value, e[2].line),
+        ("bpf_iter_num_next", Some(512 | 4), 114)
+    );
     // #if / #elif
     assert_eq!(
-        e[4]["condition"],
-        "IS_ENABLED(CONFIG_BPF_WQ) && defined(CONFIG_MMU)"
+        e[4].condition.as_deref(),
+        Some("IS_ENABLED(CONFIG_BPF_WQ) && defined(CONFIG_MMU)")
     );
     assert_eq!(
-        e[6]["condition"],
-        "!(IS_ENABLED(CONFIG_BPF_WQ) && defined(CONFIG_MMU)) && defined(CONFIG_BPF_WQ_LEGACY)"
+        e[6].condition.as_deref(),
+        Some(
+            "!(IS_ENABLED(CONFIG_BPF_WQ) && defined(CONFIG_MMU)) && defined(CONFIG_BPF_WQ_LEGACY)"
+        )
     );
 
-    assert_eq!(set(&m, "mini_fmodret_ids")["kind"], "set8");
+    assert_eq!(
+        m.set_named("mini_fmodret_ids").kind,
+        kfunc_scan::manifest::SetKind::Set8
+    );
 }
 
 #[test]
 fn registrations_follow_id_sets_and_chains() {
     let m = manifest();
-    let regs = |s: &str| -> Vec<(String, String, Value)> {
-        set(&m, s)["registrations"]
-            .as_array()
-            .unwrap()
+    let regs = |s: &str| -> Vec<(String, String, Option<String>)> {
+        m.set_named(s)
+            .registrations
             .iter()
-            .map(|r| {
-                (
-                    r["prog_type"].as_str().unwrap().to_string(),
-                    r["id_set"].as_str().unwrap().to_string(),
-                    r["filter"].clone(),
-                )
-            })
+            .map(|r| (r.prog_type.clone(), r.id_set.clone(), r.filter.clone()))
             .collect()
     };
     let g: Vec<String> = regs("generic_btf_ids").into_iter().map(|r| r.0).collect();
@@ -147,144 +113,135 @@ fn registrations_follow_id_sets_and_chains() {
             "BPF_PROG_TYPE_XDP"
         ]
     );
+    let magic = |t: &str| {
+        (
+            t.into(),
+            "mini_magic_set".into(),
+            Some("mini_filter".into()),
+        )
+    };
     assert_eq!(
         regs("mini_magic_ids"),
         vec![
-            (
-                "BPF_PROG_TYPE_STRUCT_OPS".into(),
-                "mini_magic_set".into(),
-                json!("mini_filter")
-            ),
-            (
-                "BPF_PROG_TYPE_SYSCALL".into(),
-                "mini_magic_set".into(),
-                json!("mini_filter")
-            ),
+            magic("BPF_PROG_TYPE_STRUCT_OPS"),
+            magic("BPF_PROG_TYPE_SYSCALL")
         ]
     );
     assert_eq!(regs("mini_fmodret_ids")[0].0, "fmodret");
     assert_eq!(
-        kfunc(&m, "bpf_dynptr_slice")["prog_types"],
-        json!(["BPF_PROG_TYPE_UNSPEC"])
+        m.kfunc_named("bpf_dynptr_slice").prog_types,
+        strings(&["BPF_PROG_TYPE_UNSPEC"])
     );
+}
+
+fn param(name: &str, ty: &str, annotation: Option<&str>) -> Param {
+    Param {
+        name: name.into(),
+        ty: ty.into(),
+        annotation: annotation.map(str::to_string),
+    }
 }
 
 #[test]
 fn prototypes_annotations_and_docs() {
     let m = manifest();
-    let t = kfunc(&m, "bpf_task_acquire");
-    assert_eq!(t["return_type"], "struct task_struct *");
-    assert_eq!(
-        t["params"],
-        json!([{"name": "p", "type": "struct task_struct *", "annotation": null}])
-    );
-    assert!(t["doc"]
-        .as_str()
+    let t = m.kfunc_named("bpf_task_acquire");
+    assert_eq!(t.return_type, "struct task_struct *");
+    assert_eq!(t.params, [param("p", "struct task_struct *", None)]);
+    assert!(t
+        .doc
+        .as_deref()
         .unwrap()
         .starts_with("/**\n * bpf_task_acquire - Acquire"));
-    assert_eq!(t["bpf_kfunc_attr"], true);
+    assert!(t.bpf_kfunc_attr);
 
-    let d = kfunc(&m, "bpf_dynptr_slice");
-    let ann: Vec<&Value> = d["params"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| &p["annotation"])
-        .collect();
-    assert_eq!(
-        ann,
-        [&Value::Null, &Value::Null, &json!("__opt"), &json!("__szk")]
-    );
-    assert_eq!(d["params"][0]["type"], "const struct bpf_dynptr *");
+    let d = m.kfunc_named("bpf_dynptr_slice");
+    let ann: Vec<Option<&str>> = d.params.iter().map(|p| p.annotation.as_deref()).collect();
+    assert_eq!(ann, [None, None, Some("__opt"), Some("__szk")]);
+    assert_eq!(d.params[0].ty, "const struct bpf_dynptr *");
 
     // `int (callback_fn)(...)`: a function parameter, adjusted to a pointer
-    let w = kfunc(&m, "bpf_wq_set_callback_impl");
-    assert_eq!(w["params"].as_array().unwrap().len(), 4);
-    assert_eq!(w["params"][1]["name"], "callback_fn");
-    assert_eq!(
-        w["params"][1]["type"],
-        "int (*)(void *map, int *key, void *value)"
-    );
-    assert_eq!(
-        w["params"][3],
-        json!({"name": "aux__ign", "type": "void *", "annotation": "__ign"})
-    );
+    let w = m.kfunc_named("bpf_wq_set_callback_impl");
+    assert_eq!(w.params.len(), 4);
+    assert_eq!(w.params[1].name, "callback_fn");
+    assert_eq!(w.params[1].ty, "int (*)(void *map, int *key, void *value)");
+    assert_eq!(w.params[3], param("aux__ign", "void *", Some("__ign")));
 
     // `__must_check` is not part of the return type
-    assert_eq!(kfunc(&m, "bpf_mini_plain")["return_type"], "long");
+    assert_eq!(m.kfunc_named("bpf_mini_plain").return_type, "long");
     // `(void)` is no parameter
-    assert_eq!(kfunc(&m, "truncated_kfunc")["params"], json!([]));
+    assert_eq!(m.kfunc_named("truncated_kfunc").params, []);
     // the first of two #ifdef/#else definitions, with its condition
-    let c = kfunc(&m, "bpf_cgroup_acquire");
+    let c = m.kfunc_named("bpf_cgroup_acquire");
     assert_eq!(
-        (c["line"].as_u64(), &c["condition"]),
-        (Some(48), &json!("defined(CONFIG_CGROUPS)"))
+        (c.line, c.condition.as_deref()),
+        (48, Some("defined(CONFIG_CGROUPS)"))
     );
 }
 
 #[test]
 fn definitions_found_by_the_second_look() {
     let m = manifest();
-    let u = kfunc(&m, "update_socket_protocol");
-    assert_eq!(
-        (u["file"].as_str(), u["line"].as_u64()),
-        (Some("net/core/sock.c"), Some(11))
-    );
-    assert_eq!(u["bpf_kfunc_attr"], false);
-    let i = kfunc(&m, "bpf_mini_inline");
-    assert_eq!(i["file"], "include/net/mini.h");
+    let u = m.kfunc_named("update_socket_protocol");
+    assert_eq!((u.file.as_str(), u.line), ("net/core/sock.c", 11));
+    assert!(!u.bpf_kfunc_attr);
+    let i = m.kfunc_named("bpf_mini_inline");
+    assert_eq!(i.file, "include/net/mini.h");
     // the header's include guard conditions nothing
-    assert_eq!(i["condition"], Value::Null);
-    assert_eq!(m["stats"]["files_second_look"], 2);
+    assert_eq!(i.condition, None);
+    assert_eq!(m.stats.files_second_look, 2);
 }
 
 #[test]
 fn verifier_supplied_arguments_in_both_conventions() {
     let m = manifest();
+    let args = |name: &str| m.kfunc_named(name).verifier_args.clone();
+    let want = |convention, name: &str, omitted: &[usize], legacy_impl| VerifierArgs {
+        convention,
+        bpf_name: name.into(),
+        impl_name: format!("{name}_impl"),
+        omitted_params: omitted.to_vec(),
+        legacy_impl,
+    };
+    use ArgsConvention::{ImplicitArgs, MagicArgs};
     assert_eq!(
-        kfunc(&m, "bpf_mini_printk")["magic"],
-        json!({"convention": "magic_args", "bpf_name": "bpf_mini_printk",
-               "impl_name": "bpf_mini_printk_impl", "omitted_params": [4], "legacy_impl": false})
+        args("bpf_mini_printk"),
+        Some(want(MagicArgs, "bpf_mini_printk", &[4], false))
     );
     assert_eq!(
-        kfunc(&m, "bpf_mini_two")["magic"]["omitted_params"],
-        json!([1, 2])
+        args("bpf_mini_two"),
+        Some(want(MagicArgs, "bpf_mini_two", &[1, 2], false))
     );
     // upstream: by type, const or not; the tree's list adds bpf_mini_ctx
     assert_eq!(
-        kfunc(&m, "bpf_obj_new")["magic"],
-        json!({"convention": "implicit_args", "bpf_name": "bpf_obj_new",
-               "impl_name": "bpf_obj_new_impl", "omitted_params": [1, 2], "legacy_impl": false})
+        args("bpf_obj_new"),
+        Some(want(ImplicitArgs, "bpf_obj_new", &[1, 2], false))
     );
-    let w = kfunc(&m, "bpf_wq_set_callback")["magic"].clone();
-    assert_eq!(
-        (w["omitted_params"].clone(), w["legacy_impl"].clone()),
-        (json!([3]), json!(true))
-    );
-    assert_eq!(kfunc(&m, "bpf_wq_set_callback_impl")["magic"], Value::Null);
-    assert_eq!(kfunc(&m, "bpf_task_acquire")["magic"], Value::Null);
+    let w = args("bpf_wq_set_callback").unwrap();
+    assert_eq!((w.omitted_params, w.legacy_impl), (vec![3], true));
+    assert_eq!(args("bpf_wq_set_callback_impl"), None);
+    assert_eq!(args("bpf_task_acquire"), None);
 }
 
 #[test]
 fn every_mistake_is_a_diagnostic_with_its_place() {
     let m = manifest();
-    let got: Vec<(String, String, u64, String)> = m["diagnostics"]
-        .as_array()
-        .unwrap()
+    let got: Vec<(&str, &str, u32, &str)> = m
+        .diagnostics
         .iter()
         .map(|d| {
             (
-                d["severity"].as_str().unwrap().to_string(),
-                d["code"].as_str().unwrap().to_string(),
-                d["line"].as_u64().unwrap(),
-                d["file"].as_str().unwrap().to_string(),
+                d.severity.as_str(),
+                d.code.as_str(),
+                d.line,
+                d.file.as_str(),
             )
         })
         .collect();
     let b = "drivers/broken/broken.c";
     let t = "drivers/broken/truncated.c";
     let mg = "net/mini/magic.c";
-    let want: Vec<(&str, &str, u64, &str)> = vec![
+    let want: Vec<(&str, &str, u32, &str)> = vec![
         ("error", "magic-without-arg", 6, b),
         ("error", "magic-not-trailing", 7, b),
         ("warning", "magic-arg-unflagged", 8, b),
@@ -301,20 +258,24 @@ fn every_mistake_is_a_diagnostic_with_its_place() {
         ("error", "magic-table-missing", 43, mg),
         ("error", "magic-table-unflagged", 48, mg),
     ];
-    let want: Vec<(String, String, u64, String)> = want
-        .into_iter()
-        .map(|(a, b, c, d)| (a.into(), b.into(), c, d.into()))
-        .collect();
     assert_eq!(got, want);
-    let unknown = set(&m, "broken_ids")["entries"][0].clone();
-    assert_eq!(unknown["flags"], json!(["KF_NOT_A_FLAG"]));
-    assert_eq!(unknown["flags_value"], Value::Null);
+    let no_magic = m
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "magic-without-arg")
+        .unwrap();
+    assert_eq!(
+        no_magic.message,
+        "`broken_no_magic` is flagged KF_MAGIC_ARGS but has no parameter named `*__magic`"
+    );
+    let unknown = &m.set_named("broken_ids").entries[0];
+    assert_eq!(unknown.flags, strings(&["KF_NOT_A_FLAG"]));
+    assert_eq!(unknown.flags_value, None);
 }
 
 #[test]
 fn diagnostics_are_printed_compiler_style() {
-    let out = run(&[mini().to_str().unwrap()]);
-    let err = stderr(&out);
+    let err = cmd([mini()]).expect(1).stderr();
     assert!(
         err.contains("drivers/broken/broken.c:13:1: error[unknown-flag]: `KF_NOT_A_FLAG`"),
         "{err}"
@@ -328,6 +289,6 @@ fn diagnostics_are_printed_compiler_style() {
 #[test]
 fn whole_manifest_matches_the_reviewed_snapshot() {
     let mut m = manifest();
-    m["generator"] = json!("kfunc-scan");
+    m.generator = "kfunc-scan".into();
     insta::assert_json_snapshot!("linux-mini", m);
 }

@@ -5,31 +5,28 @@
 
 mod common;
 use common::*;
+use kfunc_scan::manifest::{Manifest, SetEntry};
 use regex::Regex;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 fn tree() -> Option<PathBuf> {
-    match std::env::var_os("KFUNC_SCAN_LINUX") {
-        Some(p) if Path::new(&p).join("Makefile").is_file() => Some(PathBuf::from(p)),
-        _ => {
-            eprintln!(
-                "SKIPPED: set KFUNC_SCAN_LINUX to a kernel tree (scripts/fetch-linux.sh prints one) to run the real-kernel checks"
-            );
-            None
-        }
+    let p = env_path(
+        "KFUNC_SCAN_LINUX",
+        "a kernel tree (scripts/fetch-linux.sh prints one) to run the real-kernel checks",
+    )?;
+    if p.join("Makefile").is_file() {
+        Some(p)
+    } else {
+        missing(format!("KFUNC_SCAN_LINUX={} has no Makefile", p.display()));
+        None
     }
 }
 
-fn manifest(tree: &Path) -> &'static Value {
-    static M: OnceLock<Value> = OnceLock::new();
-    M.get_or_init(|| {
-        let out = run(&[tree.to_str().unwrap(), "-q"]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        json(&out)
-    })
+fn manifest(tree: &Path) -> &'static Manifest {
+    static M: OnceLock<Manifest> = OnceLock::new();
+    M.get_or_init(|| cmd([tree]).arg("-q").expect(0).manifest())
 }
 
 /// What a plain text scan sees: sets as (file, name, kind) with their
@@ -118,28 +115,15 @@ fn every_set_and_entry_matches_a_plain_text_scan() {
     let text = text_scan(&root);
     type Entries = Vec<(String, Vec<String>)>;
     let mut got: BTreeMap<SetKey, (String, Entries)> = BTreeMap::new();
-    for s in m["sets"].as_array().unwrap() {
-        let entries = s["entries"]
-            .as_array()
-            .unwrap()
+    for s in &m.sets {
+        let entries = s
+            .entries
             .iter()
-            .map(|e| {
-                let flags = e["flags"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| f.as_str().unwrap().to_string())
-                    .collect();
-                (e["name"].as_str().unwrap().to_string(), flags)
-            })
+            .map(|e| (e.name.clone(), e.flags.clone()))
             .collect();
-        got.insert(
-            (
-                s["file"].as_str().unwrap().to_string(),
-                s["name"].as_str().unwrap().to_string(),
-            ),
-            (s["kind"].as_str().unwrap().to_string(), entries),
-        );
+        let kind = serde_json::to_value(s.kind).unwrap();
+        let kind = kind.as_str().unwrap().to_string();
+        got.insert((s.file.clone(), s.name.clone()), (kind, entries));
     }
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
@@ -176,49 +160,30 @@ fn every_set_and_entry_matches_a_plain_text_scan() {
 fn every_kfunc_has_a_definition_or_a_reason_and_every_flag_resolves() {
     let Some(root) = tree() else { return };
     let m = manifest(&root);
-    let defined: BTreeSet<&str> = m["kfuncs"]
-        .as_array()
-        .unwrap()
+    let explained: BTreeSet<&str> = m
+        .diagnostics
         .iter()
-        .map(|k| k["name"].as_str().unwrap())
-        .collect();
-    let explained: BTreeSet<String> = m["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["code"] == "missing-definition")
-        .map(|d| {
-            d["message"]
-                .as_str()
-                .unwrap()
-                .split('`')
-                .nth(1)
-                .unwrap_or("")
-                .to_string()
-        })
+        .filter(|d| d.code == "missing-definition")
+        .map(|d| d.message.split('`').nth(1).unwrap_or(""))
         .collect();
     let mut n = 0;
-    for s in m["sets"].as_array().unwrap() {
-        for e in s["entries"].as_array().unwrap() {
-            let name = e["name"].as_str().unwrap();
+    for s in &m.sets {
+        for e in &s.entries {
+            let name = e.name.as_str();
             assert!(
-                defined.contains(name) || explained.contains(name),
+                m.has_kfunc(name) || explained.contains(name),
                 "{name} in {} has neither a definition nor a diagnostic",
-                s["name"]
+                s.name
             );
             assert!(
-                !e["flags_value"].is_null(),
+                e.flags_value.is_some(),
                 "{name}: flags {:?} unresolved",
-                e["flags"]
+                e.flags
             );
             n += 1;
         }
     }
-    assert!(m["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|d| d["code"] != "unknown-flag"));
+    assert!(!m.codes().contains(&"unknown-flag"));
     eprintln!("real tree: {n} entries, all defined or explained, all flags resolved");
 }
 
@@ -227,12 +192,11 @@ fn every_bpf_kfunc_definition_is_found() {
     let Some(root) = tree() else { return };
     let m = manifest(&root);
     let text = text_scan(&root);
-    let found: BTreeSet<String> = m["kfuncs"]
-        .as_array()
-        .unwrap()
+    let found: BTreeSet<String> = m
+        .kfuncs
         .iter()
-        .filter(|k| k["bpf_kfunc_attr"] == true)
-        .map(|k| k["name"].as_str().unwrap().to_string())
+        .filter(|k| k.bpf_kfunc_attr)
+        .map(|k| k.name.clone())
         .collect();
     assert_eq!(found, text.attr_functions);
     eprintln!(
@@ -246,17 +210,11 @@ fn every_registration_call_is_resolved() {
     let Some(root) = tree() else { return };
     let m = manifest(&root);
     let text = text_scan(&root);
-    let resolved: usize = m["sets"]
-        .as_array()
-        .unwrap()
+    let resolved: usize = m.sets.iter().map(|s| s.registrations.len()).sum();
+    let unresolved = m
+        .codes()
         .iter()
-        .map(|s| s["registrations"].as_array().unwrap().len())
-        .sum();
-    let unresolved = m["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["code"] == "unresolved-registration")
+        .filter(|c| **c == "unresolved-registration")
         .count();
     assert_eq!(resolved + unresolved, text.registrations);
     assert_eq!(unresolved, 0);
@@ -267,58 +225,47 @@ fn every_registration_call_is_resolved() {
 fn spot_checks_of_flags_and_prototypes() {
     let Some(root) = tree() else { return };
     let m = manifest(&root);
-    let kfunc = |n: &str| {
-        m["kfuncs"]
-            .as_array()
-            .unwrap()
+    let entry = |n: &str| -> &SetEntry {
+        m.sets
             .iter()
-            .find(|k| k["name"] == n)
-            .cloned()
-            .unwrap()
-    };
-    let entry = |n: &str| {
-        m["sets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|s| s["entries"].as_array().unwrap().iter())
-            .find(|e| e["name"] == n)
-            .cloned()
-            .unwrap()
+            .flat_map(|s| &s.entries)
+            .find(|e| e.name == n)
+            .unwrap_or_else(|| panic!("no entry `{n}`"))
     };
     // KF_ACQUIRE | KF_RET_NULL | KF_RELEASE, from the tree's btf.h
-    assert_eq!(entry("bpf_ct_insert_entry")["flags_value"], 7);
+    assert_eq!(entry("bpf_ct_insert_entry").flags_value, Some(7));
     assert_eq!(
-        entry("crash_kexec")["condition"],
-        "defined(CONFIG_CRASH_DUMP)"
+        entry("crash_kexec").condition.as_deref(),
+        Some("defined(CONFIG_CRASH_DUMP)")
     );
-    let w = kfunc("bpf_wq_set_callback_impl");
-    let params = w["params"].as_array().unwrap();
+    let params = &m.kfunc_named("bpf_wq_set_callback_impl").params;
     assert_eq!(params.len(), 4);
-    assert_eq!(params[3]["name"], "aux__ign");
-    assert_eq!(params[3]["type"], "void *");
-    assert_eq!(params[3]["annotation"], "__ign");
     assert_eq!(
-        params[1]["type"],
-        "int (*)(void *map, int *key, void *value)"
+        (
+            params[3].name.as_str(),
+            params[3].ty.as_str(),
+            params[3].annotation.as_deref()
+        ),
+        ("aux__ign", "void *", Some("__ign"))
     );
+    assert_eq!(params[1].ty, "int (*)(void *map, int *key, void *value)");
     assert_eq!(
-        kfunc("bpf_task_acquire")["return_type"],
+        m.kfunc_named("bpf_task_acquire").return_type,
         "struct task_struct *"
     );
-    let d = kfunc("bpf_dynptr_slice");
-    assert_eq!(d["params"][3]["annotation"], "__szk");
-    assert_eq!(d["prog_types"], serde_json::json!(["BPF_PROG_TYPE_UNSPEC"]));
-    assert_eq!(m["flag_values"]["KF_RCU_PROTECTED"], 1 << 11);
-    assert!(m["kernel_version"].as_str().unwrap().starts_with("6.12."));
+    let d = m.kfunc_named("bpf_dynptr_slice");
+    assert_eq!(d.params[3].annotation.as_deref(), Some("__szk"));
+    assert_eq!(d.prog_types, ["BPF_PROG_TYPE_UNSPEC"]);
+    assert_eq!(m.flag_values["KF_RCU_PROTECTED"], 1 << 11);
+    assert!(m.kernel_version.as_deref().unwrap().starts_with("6.12."));
 }
 
 #[test]
 fn output_is_identical_with_one_thread() {
     let Some(root) = tree() else { return };
     let m = manifest(&root);
-    let one = run(&[root.to_str().unwrap(), "-q", "--jobs", "1"]);
-    assert_eq!(&json(&one), m);
-    let again = run(&[root.to_str().unwrap(), "-q"]);
-    assert_eq!(one.stdout, again.stdout, "byte-identical");
+    let one = cmd([&root]).arg("-q").arg("--jobs").arg("1").expect(0);
+    assert_eq!(&one.manifest(), m);
+    let again = cmd([&root]).arg("-q").expect(0);
+    assert_eq!(one.0.stdout, again.0.stdout, "byte-identical");
 }

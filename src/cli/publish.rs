@@ -82,7 +82,7 @@ fn load_manifest(path: &std::path::Path) -> Result<Manifest, String> {
             root: path.to_path_buf(),
             ..Default::default()
         };
-        return scan(&opts).map_err(|e| e.to_string());
+        return scan(&opts).map_err(|e| super::scan::render_error(&e));
     }
     super::read_manifest_file(path)
 }
@@ -110,61 +110,18 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
             Ok(Outcome::Clean)
         }
         DocsFormat::Markdown => {
-            let (written, removed) = write_pages(
-                &a.output,
-                &kfunc_scan::docs::markdown(&m, a.source_url.as_deref()),
-            )?;
+            let pages = kfunc_scan::docs::markdown(&m, a.source_url.as_deref());
+            let w = kfunc_scan::docs::write_pages(&a.output, &pages)
+                .map_err(|e| format!("{}: error[write]: {}", e.path.display(), e.source))?;
             eprintln!(
-                "kfunc-scan docs: {written} pages written to {}, {removed} stale pages removed",
-                a.output.display()
+                "kfunc-scan docs: {} pages written to {}, {} stale pages removed",
+                w.written,
+                a.output.display(),
+                w.removed
             );
             Ok(Outcome::Clean)
         }
     }
-}
-
-/// Writes each page atomically and removes pages a previous run generated
-/// that this one did not (recognised by their first line), so that a docs
-/// repository sees removals as such.
-fn write_pages(
-    dir: &std::path::Path,
-    pages: &std::collections::BTreeMap<String, String>,
-) -> Result<(usize, usize), String> {
-    let err =
-        |p: &std::path::Path, e: std::io::Error| format!("{}: error[write]: {e}", p.display());
-    for (rel, text) in pages {
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| err(parent, e))?;
-        }
-        write_atomic(&path, text.as_bytes()).map_err(|e| err(&path, e))?;
-    }
-    let mut removed = 0;
-    for sub in ["", "kfuncs", "sets", "program-types"] {
-        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
-            continue;
-        };
-        let mut stale: Vec<PathBuf> = Vec::new();
-        for e in entries.flatten() {
-            let path = e.path();
-            let rel = path
-                .strip_prefix(dir)
-                .map(|r| r.to_string_lossy().replace('\\', "/"))
-                .unwrap_or_default();
-            let ours = path.extension().is_some_and(|x| x == "md")
-                && std::fs::read_to_string(&path)
-                    .is_ok_and(|t| t.lines().next() == Some(kfunc_scan::docs::MARKER));
-            if ours && !pages.contains_key(&rel) {
-                stale.push(path);
-            }
-        }
-        stale.sort();
-        for p in stale {
-            std::fs::remove_file(&p).map_err(|e| err(&p, e))?;
-            removed += 1;
-        }
-    }
-    Ok((pages.len(), removed))
 }
 
 pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {

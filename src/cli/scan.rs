@@ -1,10 +1,16 @@
 //! `kfunc-scan TREE` / `kfunc-scan scan TREE`: the manifest of a tree.
+//!
+//! The scanner reports what it does through a callback; here that becomes
+//! the progress spinner (on a terminal) and, under `KFUNC_SCAN_TIMING`, the
+//! phase and per-file times on stderr. Its errors are worded here,
+//! compiler-style.
 
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::{Manifest, Severity};
 use kfunc_scan::output::write_atomic;
-use kfunc_scan::scan::{scan, ScanOptions};
+use kfunc_scan::scan::queries::QueryLoadError;
+use kfunc_scan::scan::{scan_with, Progress, ScanError, ScanOptions, Stage};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -19,10 +25,10 @@ pub struct ScanArgs {
     /// Skip paths (relative to the tree) matching this glob; repeatable.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Threads (default: one per core).
+    /// Threads: 0 (the default) is one per core; at most 64.
     #[arg(short, long, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
-    /// Print only errors; no progress, warnings or summary.
+    /// No progress, notes or summary on stderr; warnings and errors are still printed.
     #[arg(short, long)]
     pub quiet: bool,
     /// Read the tree-sitter queries from DIR (any `.scm` found there replaces the built-in one).
@@ -31,6 +37,96 @@ pub struct ScanArgs {
     /// Treat `struct NAME *` parameters as verifier-supplied under KF_IMPLICIT_ARGS; repeatable.
     #[arg(long = "implicit-type", value_name = "NAME")]
     pub implicit_type: Vec<String>,
+    /// Scan TREE even if it holds no kernel tree (no top Makefile with VERSION).
+    #[arg(long)]
+    pub any_directory: bool,
+}
+
+/// A scan error, compiler-style (`path: error[code]: message`).
+pub fn render_error(e: &ScanError) -> String {
+    match e {
+        ScanError::NotADirectory(p) => format!("{}: error[no-tree]: not a directory", p.display()),
+        ScanError::NotAKernelTree(p) => format!(
+            "{}: error[no-kernel-tree]: no top Makefile with VERSION, so no kernel tree (--any-directory scans it anyway)",
+            p.display()
+        ),
+        ScanError::TooManyJobs { jobs, max } => format!(
+            "error[usage]: --jobs {jobs}: at most {max} threads (0, the default, is one per core)"
+        ),
+        ScanError::Query(q) => render_query_error(q),
+        ScanError::BadGlob { glob, message } => {
+            format!("error[bad-glob]: --exclude {glob}: {message}")
+        }
+        ScanError::Threads { message, .. } => format!("error[threads]: {message}"),
+    }
+}
+
+fn render_query_error(e: &QueryLoadError) -> String {
+    let path = e.path().display();
+    match e {
+        QueryLoadError::Read { source, .. } => format!("{path}: error[query-read]: {source}"),
+        QueryLoadError::Syntax {
+            line, col, message, ..
+        } => format!("{path}:{line}:{col}: error[query-syntax]: {message}"),
+        QueryLoadError::MissingCapture { capture, .. } => {
+            format!("{path}: error[query-capture]: the query must capture @{capture}")
+        }
+    }
+}
+
+/// What the scan's progress reports become: a spinner, timing lines.
+struct Display {
+    spinner: Option<indicatif::ProgressBar>,
+    timing: bool,
+}
+
+impl Display {
+    fn new(quiet: bool) -> Display {
+        let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let pb = indicatif::ProgressBar::new_spinner();
+            pb.set_message("reading the tree");
+            pb
+        });
+        Display {
+            spinner,
+            timing: std::env::var_os("KFUNC_SCAN_TIMING").is_some(),
+        }
+    }
+
+    fn report(&self, p: &Progress) {
+        if self.timing {
+            match p {
+                Progress::Parsed { path, bytes, took } => {
+                    eprintln!("timing: {path} {bytes} bytes {took:?}")
+                }
+                Progress::Done { stage, at } => eprintln!("timing: {} at {at:?}", stage.name()),
+                _ => {}
+            }
+        }
+        let Some(pb) = &self.spinner else { return };
+        match p {
+            Progress::Reading {
+                files_read,
+                files_parsed,
+            } => pb.set_message(format!(
+                "reading: {files_read} files read, {files_parsed} parsed"
+            )),
+            Progress::LookingFor { missing } => pb.set_message(format!(
+                "second look: searching the files not parsed for {missing} missing definitions"
+            )),
+            Progress::Done { stage, .. } if *stage == Stage::SecondLook => {
+                pb.set_message("reading the flag values and the hook table; resolving")
+            }
+            _ => {}
+        }
+        pb.tick();
+    }
+
+    fn finish(&self) {
+        if let Some(pb) = &self.spinner {
+            pb.finish_and_clear();
+        }
+    }
 }
 
 pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
@@ -38,27 +134,24 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
         return Err("error[usage]: a kernel tree is required".to_string().into());
     };
     let opts = ScanOptions {
-        root: tree,
+        root: tree.clone(),
         exclude: a.exclude,
         jobs: a.jobs,
         queries_dir: a.queries,
         extra_implicit_types: a.implicit_type,
-        progress: !a.quiet && std::io::stderr().is_terminal(),
+        any_directory: a.any_directory,
     };
-    let manifest = scan(&opts).map_err(|e| e.to_string())?;
-    report(&manifest, a.quiet);
+    let display = Display::new(a.quiet);
+    let scanned = scan_with(&opts, &|p| display.report(p));
+    display.finish();
+    let manifest = scanned.map_err(|e| render_error(&e))?;
+    report(&manifest, &tree, a.quiet);
     let json = manifest.to_json();
-    let written = match &a.output {
+    match &a.output {
         Some(p) => write_atomic(p, json.as_bytes())
-            .map_err(|e| format!("{}: error[write]: {e}", p.display())),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(json.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| format!("<stdout>: error[write]: {e}"))
-        }
-    };
-    written?;
+            .map_err(|e| format!("{}: error[write]: {e}", p.display()))?,
+        None => write_stdout(json.as_bytes())?,
+    }
     Ok(if manifest.error_count() > 0 {
         Outcome::Findings
     } else {
@@ -66,27 +159,74 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
     })
 }
 
-fn report(m: &Manifest, quiet: bool) {
+/// Writes the manifest to stdout. A reader that went away (`| head -1`)
+/// ends the program quietly, as it does other Unix tools; the exit status
+/// is then the scan's own.
+fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("<stdout>: error[write]: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The diagnostic code of links to directories, summarised on one line.
+const SYMLINK_NOTE: &str = "symlink-not-followed";
+
+/// Diagnostics on stderr: errors and warnings always, notes and the summary
+/// unless quiet. Links not followed (a dozen on every kernel tree) are one
+/// line; the manifest lists each.
+fn report(m: &Manifest, tree: &std::path::Path, quiet: bool) {
     let mut err = std::io::stderr().lock();
+    let links: Vec<&str> = m
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == SYMLINK_NOTE)
+        .map(|d| d.file.as_str())
+        .collect();
     for d in &m.diagnostics {
-        if !quiet || d.severity == Severity::Error {
+        let shown = !quiet || d.severity != Severity::Note;
+        if shown && !(d.code == SYMLINK_NOTE && links.len() > 1) {
             let _ = writeln!(err, "{}", d.render());
         }
+    }
+    if !quiet && links.len() > 1 {
+        let mut named = links[..3.min(links.len())].join(", ");
+        if links.len() > 3 {
+            named.push_str(&format!(" and {} more", links.len() - 3));
+        }
+        let _ = writeln!(
+            err,
+            "{}: note[{SYMLINK_NOTE}]: {} links to directories not followed ({named}; the manifest lists each)",
+            tree.display(),
+            links.len(),
+        );
     }
     if !quiet {
         let entries: usize = m.sets.iter().map(|s| s.entries.len()).sum();
         let count = |s| m.diagnostics.iter().filter(|d| d.severity == s).count();
         let _ = writeln!(
             err,
-            "kfunc-scan: {} files read, {} parsed; {} sets, {} entries, {} kfuncs ({} with verifier-supplied arguments); {} errors, {} warnings",
-            m.stats.files_read,
+            "kfunc-scan: {} read, {} parsed; {}, {}, {} ({} with verifier-supplied arguments); {}, {}",
+            counted(m.stats.files_read, "file"),
             m.stats.files_parsed + m.stats.files_second_look,
-            m.sets.len(),
-            entries,
-            m.kfuncs.len(),
+            counted(m.sets.len(), "set"),
+            counted(entries, "entry"),
+            counted(m.kfuncs.len(), "kfunc"),
             m.kfuncs.iter().filter(|k| k.verifier_args.is_some()).count(),
-            count(Severity::Error),
-            count(Severity::Warning),
+            counted(count(Severity::Error), "error"),
+            counted(count(Severity::Warning), "warning"),
         );
+    }
+}
+
+/// `1 file`, `2 files`, `3 entries`.
+fn counted(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
     }
 }

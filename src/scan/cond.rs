@@ -3,6 +3,7 @@
 //! Outer conditions first; an `#else` branch is the negation of every branch
 //! before it; `#elif X` is those negations and `X`.
 
+use super::parse::text;
 use tree_sitter::Node;
 
 /// The condition of the branch `node` sits in, or None when unconditional.
@@ -84,10 +85,6 @@ fn branch_test(node: Node, src: &[u8]) -> Option<String> {
             Some(normalise_expr(&text(c, src)))
         }
     }
-}
-
-fn text(node: Node, src: &[u8]) -> String {
-    String::from_utf8_lossy(&src[node.byte_range()]).into_owned()
 }
 
 /// Drops comments and line continuations, collapses blanks.

@@ -1,6 +1,7 @@
 //! Reading C declarations off tree-sitter nodes: a function's name, return
 //! type and parameters, each type as text without the declared name.
 
+use super::parse::text;
 use crate::conventions;
 use crate::manifest::Param;
 use tree_sitter::Node;
@@ -10,10 +11,6 @@ pub struct Signature {
     pub name_node_start: (u32, u32),
     pub return_type: String,
     pub params: Vec<Param>,
-}
-
-fn text<'a>(node: Node, src: &'a [u8]) -> std::borrow::Cow<'a, str> {
-    String::from_utf8_lossy(&src[node.byte_range()])
 }
 
 /// The function_declarator inside a definition's declarator, through pointer,

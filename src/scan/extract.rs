@@ -5,10 +5,13 @@
 
 use super::cond::condition_of;
 use super::ctype;
-use super::queries::{cap, Queries};
+use super::names;
+use super::parse::{for_each_match, pos, text};
+use super::queries::Queries;
+use crate::conventions;
 use crate::manifest::{Diagnostic, Param, SetKind, Severity};
 use std::collections::HashMap;
-use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Node, Tree};
 
 #[derive(Debug, Default, Clone)]
 pub struct FileRecords {
@@ -77,36 +80,6 @@ pub struct RawIdList {
     pub line: u32,
     /// (kind, name, line)
     pub members: Vec<(String, String, u32)>,
-}
-
-fn text(node: Node, src: &[u8]) -> String {
-    String::from_utf8_lossy(&src[node.byte_range()]).into_owned()
-}
-
-fn pos(node: Node) -> (u32, u32) {
-    let p = node.start_position();
-    (p.row as u32 + 1, p.column as u32 + 1)
-}
-
-/// Runs `query` and hands each match's captures to `f` as (capture index, node).
-fn for_each_match<'t>(
-    query: &Query,
-    root: Node<'t>,
-    src: &[u8],
-    mut f: impl FnMut(&[(u32, Node<'t>)]),
-) {
-    let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(query, root, src);
-    let mut caps: Vec<(u32, Node<'t>)> = Vec::new();
-    while let Some(m) = matches.next() {
-        caps.clear();
-        caps.extend(m.captures.iter().map(|c| (c.index, c.node)));
-        f(&caps);
-    }
-}
-
-fn get<'t>(caps: &[(u32, Node<'t>)], idx: u32) -> Option<Node<'t>> {
-    caps.iter().find(|(i, _)| *i == idx).map(|(_, n)| *n)
 }
 
 fn is_preproc_block(kind: &str) -> bool {
@@ -184,11 +157,27 @@ pub fn extract(
     };
     let mut items: HashMap<usize, Item> = HashMap::new();
 
-    // Sets: delimiters and entries.
-    let (c_delim, c_set_name) = (cap(&q.sets, "delimiter"), cap(&q.sets, "set_name"));
-    let c_entry_args = cap(&q.sets, "entry_args");
-    for_each_match(&q.sets, root, masked, |caps| {
-        if let (Some(d), Some(n)) = (get(caps, c_delim), get(caps, c_set_name)) {
+    set_items(root, masked, q, path, &mut items, &mut rec.diagnostics);
+    id_list_items(root, masked, q, &mut items);
+    assemble(root, &items, original, path, &mut rec);
+    functions(root, original, masked, q, &mut rec);
+    registrations(root, masked, q, &mut rec);
+    id_sets(root, masked, q, &mut rec);
+    rec
+}
+
+/// Set delimiters and entries, by the top-level item holding each.
+fn set_items(
+    root: Node,
+    masked: &[u8],
+    q: &Queries,
+    path: &str,
+    items: &mut HashMap<usize, Item>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let sq = &q.sets;
+    for_each_match(&sq.query, root, masked, |caps| {
+        if let (Some(d), Some(n)) = (caps.get(sq.delimiter), caps.get(sq.set_name)) {
             let macro_name = text(d, masked);
             let kind = if macro_name.contains("KFUNCS") {
                 SetKind::Kfuncs
@@ -200,38 +189,31 @@ pub fn extract(
                 Item::Delimiter {
                     start: macro_name.ends_with("START"),
                     kind,
-                    name: text(n, masked),
+                    name: text(n, masked).into_owned(),
                 },
             );
-        } else if let Some(args) = get(caps, c_entry_args) {
+        } else if let Some(args) = caps.get(sq.entry_args) {
             let call = args.parent().unwrap_or(args);
-            if let Some(e) = entry(call, args, masked, path, &mut rec.diagnostics) {
+            if let Some(e) = entry(call, args, masked, path, diags) {
                 items.insert(item_of(call).id(), Item::Entry(e));
             }
         }
     });
+}
 
-    // BTF_ID_LIST tables.
-    let (c_list, c_kind, c_name) = (
-        cap(&q.id_lists, "list_name"),
-        cap(&q.id_lists, "id_kind"),
-        cap(&q.id_lists, "id_name"),
-    );
-    for_each_match(&q.id_lists, root, masked, |caps| {
-        if let Some(n) = get(caps, c_list) {
-            items.insert(item_of(n).id(), Item::IdList(text(n, masked)));
-        } else if let (Some(k), Some(n)) = (get(caps, c_kind), get(caps, c_name)) {
-            items
-                .entry(item_of(n).id())
-                .or_insert(Item::BtfId(text(k, masked), text(n, masked)));
+/// `BTF_ID_LIST` tables and their `BTF_ID` lines.
+fn id_list_items(root: Node, masked: &[u8], q: &Queries, items: &mut HashMap<usize, Item>) {
+    let lq = &q.id_lists;
+    for_each_match(&lq.query, root, masked, |caps| {
+        if let Some(n) = caps.get(lq.list_name) {
+            items.insert(item_of(n).id(), Item::IdList(text(n, masked).into_owned()));
+        } else if let (Some(k), Some(n)) = (caps.get(lq.id_kind), caps.get(lq.id_name)) {
+            items.entry(item_of(n).id()).or_insert(Item::BtfId(
+                text(k, masked).into_owned(),
+                text(n, masked).into_owned(),
+            ));
         }
     });
-
-    assemble(root, &items, original, path, &mut rec);
-    functions(root, original, masked, q, &mut rec);
-    registrations(root, masked, q, &mut rec);
-    id_sets(root, masked, q, &mut rec);
-    rec
 }
 
 fn count_errors(root: Node) -> usize {
@@ -274,7 +256,9 @@ fn entry(
         .filter(|n| n.kind() != "comment")
         .collect();
     let (prefix, name) = match (named.first(), named.get(1)) {
-        (Some(p), Some(n)) if n.kind() == "identifier" => (text(*p, src), text(*n, src)),
+        (Some(p), Some(n)) if n.kind() == "identifier" => {
+            (text(*p, src).into_owned(), text(*n, src).into_owned())
+        }
         _ => {
             diags.push(Diagnostic::new(
                 Severity::Error,
@@ -353,8 +337,12 @@ fn assemble(
     path: &str,
     rec: &mut FileRecords,
 ) {
-    let mut open: Option<RawSet> = None;
-    let mut list: Option<RawIdList> = None;
+    let mut a = Assembler {
+        path,
+        rec,
+        open: None,
+        list: None,
+    };
     for node in flatten_items(root) {
         let (line, col) = pos(node);
         match items.get(&node.id()) {
@@ -362,76 +350,16 @@ fn assemble(
                 start: true,
                 kind,
                 name,
-            }) => {
-                if let Some(prev) = open.take() {
-                    rec.diagnostics.push(Diagnostic::new(
-                        Severity::Error,
-                        "unterminated-set",
-                        path,
-                        prev.line,
-                        1,
-                        format!(
-                            "set `{}` has no END before the next set starts at line {line}",
-                            prev.name
-                        ),
-                    ));
-                    rec.sets.push(prev);
-                }
-                open = Some(RawSet {
-                    name: name.clone(),
-                    kind: *kind,
-                    line,
-                    end_line: None,
-                    entries: Vec::new(),
-                });
-            }
+            }) => a.start_set(name, *kind, line),
             Some(Item::Delimiter {
                 start: false,
                 kind,
                 name,
-            }) => match open.take() {
-                Some(mut s) => {
-                    if s.name != *name || s.kind != *kind {
-                        rec.diagnostics.push(Diagnostic::new(
-                            Severity::Error,
-                            "mismatched-set-end",
-                            path,
-                            line,
-                            col,
-                            format!(
-                                "set `{}` (line {}) is closed by an END for `{name}`",
-                                s.name, s.line
-                            ),
-                        ));
-                    }
-                    s.end_line = Some(line);
-                    rec.sets.push(s);
-                }
-                None => rec.diagnostics.push(Diagnostic::new(
-                    Severity::Error,
-                    "stray-set-end",
-                    path,
-                    line,
-                    col,
-                    format!("END of set `{name}` without a START"),
-                )),
-            },
-            Some(Item::Entry(e)) => match open.as_mut() {
-                Some(s) => s.entries.push(e.clone()),
-                None => rec.diagnostics.push(Diagnostic::new(
-                    Severity::Warning,
-                    "entry-outside-set",
-                    path,
-                    line,
-                    col,
-                    format!("BTF_ID_FLAGS for `{}` is not inside a set", e.name),
-                )),
-            },
+            }) => a.end_set(name, *kind, line, col),
+            Some(Item::Entry(e)) => a.entry(e, line, col),
             Some(Item::IdList(name)) => {
-                if let Some(l) = list.take() {
-                    rec.id_lists.push(l);
-                }
-                list = Some(RawIdList {
+                a.close_list();
+                a.list = Some(RawIdList {
                     name: name.clone(),
                     line,
                     members: Vec::new(),
@@ -439,49 +367,111 @@ fn assemble(
                 continue;
             }
             Some(Item::BtfId(kind, name)) => {
-                if let Some(l) = list.as_mut() {
+                if let Some(l) = a.list.as_mut() {
                     l.members.push((kind.clone(), name.clone(), line));
                 }
                 continue;
             }
-            None => {
-                let kind = node.kind();
-                let harmless = kind == "comment" || kind.starts_with("preproc_");
-                if let (Some(s), false) = (open.as_ref(), harmless) {
-                    let src_line = line_text(original, node.start_byte());
-                    rec.diagnostics.push(Diagnostic::new(
-                        Severity::Warning,
-                        "unrecognised-set-line",
-                        path,
-                        line,
-                        col,
-                        format!(
-                            "set `{}` holds `{}`, which is not a BTF_ID_FLAGS entry (a macro the scanner does not expand?); its entries are not listed",
-                            s.name,
-                            src_line.trim()
-                        ),
-                    ));
-                }
-            }
+            None => a.other(node, original, line, col),
         }
         // any item other than a BTF_ID ends a BTF_ID_LIST table
-        if let Some(l) = list.take() {
-            rec.id_lists.push(l);
+        a.close_list();
+    }
+    a.finish();
+}
+
+/// The state of [`assemble`]'s walk: the set and the id list open.
+struct Assembler<'a> {
+    path: &'a str,
+    rec: &'a mut FileRecords,
+    open: Option<RawSet>,
+    list: Option<RawIdList>,
+}
+
+impl Assembler<'_> {
+    fn diag(&mut self, sev: Severity, code: &str, line: u32, col: u32, msg: String) {
+        let d = Diagnostic::new(sev, code, self.path, line, col, msg);
+        self.rec.diagnostics.push(d);
+    }
+
+    fn start_set(&mut self, name: &str, kind: SetKind, line: u32) {
+        if let Some(prev) = self.open.take() {
+            self.diag(
+                Severity::Error,
+                "unterminated-set",
+                prev.line,
+                1,
+                format!(
+                    "set `{}` has no END before the next set starts at line {line}",
+                    prev.name
+                ),
+            );
+            self.rec.sets.push(prev);
+        }
+        self.open = Some(RawSet {
+            name: name.to_string(),
+            kind,
+            line,
+            end_line: None,
+            entries: Vec::new(),
+        });
+    }
+
+    fn end_set(&mut self, name: &str, kind: SetKind, line: u32, col: u32) {
+        let Some(mut s) = self.open.take() else {
+            let msg = format!("END of set `{name}` without a START");
+            return self.diag(Severity::Error, "stray-set-end", line, col, msg);
+        };
+        if s.name != name || s.kind != kind {
+            let msg = format!(
+                "set `{}` (line {}) is closed by an END for `{name}`",
+                s.name, s.line
+            );
+            self.diag(Severity::Error, "mismatched-set-end", line, col, msg);
+        }
+        s.end_line = Some(line);
+        self.rec.sets.push(s);
+    }
+
+    fn entry(&mut self, e: &RawEntry, line: u32, col: u32) {
+        match self.open.as_mut() {
+            Some(s) => s.entries.push(e.clone()),
+            None => {
+                let msg = format!("BTF_ID_FLAGS for `{}` is not inside a set", e.name);
+                self.diag(Severity::Warning, "entry-outside-set", line, col, msg);
+            }
         }
     }
-    if let Some(s) = open.take() {
-        rec.diagnostics.push(Diagnostic::new(
-            Severity::Error,
-            "unterminated-set",
-            path,
-            s.line,
-            1,
-            format!("set `{}` is not closed before the end of the file", s.name),
-        ));
-        rec.sets.push(s);
+
+    /// An item the queries did not recognise: harmless outside a set.
+    fn other(&mut self, node: Node, original: &[u8], line: u32, col: u32) {
+        let kind = node.kind();
+        let harmless = kind == "comment" || kind.starts_with("preproc_");
+        let Some(s) = self.open.as_ref().filter(|_| !harmless) else {
+            return;
+        };
+        let src_line = line_text(original, node.start_byte());
+        let msg = format!(
+            "set `{}` holds `{}`, which is not a BTF_ID_FLAGS entry (a macro the scanner does not expand?); its entries are not listed",
+            s.name,
+            src_line.trim()
+        );
+        self.diag(Severity::Warning, "unrecognised-set-line", line, col, msg);
     }
-    if let Some(l) = list.take() {
-        rec.id_lists.push(l);
+
+    fn close_list(&mut self) {
+        if let Some(l) = self.list.take() {
+            self.rec.id_lists.push(l);
+        }
+    }
+
+    fn finish(mut self) {
+        if let Some(s) = self.open.take() {
+            let msg = format!("set `{}` is not closed before the end of the file", s.name);
+            self.diag(Severity::Error, "unterminated-set", s.line, 1, msg);
+            self.rec.sets.push(s);
+        }
+        self.close_list();
     }
 }
 
@@ -513,12 +503,9 @@ fn has_word(hay: &[u8], word: &[u8]) -> bool {
 }
 
 fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut FileRecords) {
-    let (c_fn, c_decl) = (
-        cap(&q.functions, "function"),
-        cap(&q.functions, "declarator"),
-    );
-    for_each_match(&q.functions, root, masked, |caps| {
-        let (Some(def), Some(decl)) = (get(caps, c_fn), get(caps, c_decl)) else {
+    let fq = &q.functions;
+    for_each_match(&fq.query, root, masked, |caps| {
+        let (Some(def), Some(decl)) = (caps.get(fq.function), caps.get(fq.declarator)) else {
             return;
         };
         let Some(sig) = ctype::signature(def, decl, masked) else {
@@ -530,7 +517,10 @@ fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut 
             .prev_sibling()
             .map_or(0, |p| p.end_byte())
             .min(def.start_byte());
-        let attr = has_word(&original[from..decl.start_byte()], b"__bpf_kfunc");
+        let attr = has_word(
+            &original[from..decl.start_byte()],
+            names::BPF_KFUNC_ATTR.as_bytes(),
+        );
         let doc = def.prev_named_sibling().and_then(|c| {
             let gap = &masked[c.end_byte()..def.start_byte()];
             let is_doc = c.kind() == "comment"
@@ -556,20 +546,17 @@ fn address_target(node: Node, src: &[u8]) -> String {
     match node.kind() {
         "pointer_expression" => node
             .child_by_field_name("argument")
-            .map(|a| text(a, src))
+            .map(|a| text(a, src).into_owned())
             .unwrap_or_default(),
-        _ => text(node, src),
+        _ => text(node, src).into_owned(),
     }
 }
 
 fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
-    let (c_fn, c_args) = (
-        cap(&q.registrations, "register_fn"),
-        cap(&q.registrations, "register_args"),
-    );
+    let rq = &q.registrations;
     let path = rec.path.clone();
-    for_each_match(&q.registrations, root, src, |caps| {
-        let (Some(f), Some(args)) = (get(caps, c_fn), get(caps, c_args)) else {
+    for_each_match(&rq.query, root, src, |caps| {
+        let (Some(f), Some(args)) = (caps.get(rq.register_fn), caps.get(rq.register_args)) else {
             return;
         };
         let call = f.parent().unwrap_or(f);
@@ -579,15 +566,16 @@ fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
             .named_children(&mut c)
             .filter(|n| n.kind() != "comment")
             .collect();
-        let fmodret = text(f, src).contains("fmodret");
+        // register_btf_fmodret_id_set(&set): no program type argument
+        let fmodret = text(f, src).contains(conventions::FMODRET);
         let (prog_type, set_arg) = if fmodret {
-            (
-                crate::conventions::FMODRET.to_string(),
-                named.first().copied(),
-            )
+            (conventions::FMODRET.to_string(), named.first().copied())
         } else {
             (
-                named.first().map(|n| text(*n, src)).unwrap_or_default(),
+                named
+                    .first()
+                    .map(|n| text(*n, src).into_owned())
+                    .unwrap_or_default(),
                 named.get(1).copied(),
             )
         };
@@ -617,12 +605,9 @@ fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
 }
 
 fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
-    let (c_var, c_init) = (
-        cap(&q.id_sets, "id_set_var"),
-        cap(&q.id_sets, "id_set_init"),
-    );
-    for_each_match(&q.id_sets, root, src, |caps| {
-        let (Some(var), Some(init)) = (get(caps, c_var), get(caps, c_init)) else {
+    let iq = &q.id_sets;
+    for_each_match(&iq.query, root, src, |caps| {
+        let (Some(var), Some(init)) = (caps.get(iq.id_set_var), caps.get(iq.id_set_init)) else {
             return;
         };
         let mut set = None;
@@ -635,7 +620,7 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
             let field = pair
                 .child_by_field_name("designator")
                 .and_then(|d| d.named_child(0))
-                .map(|f| text(f, src));
+                .map(|f| text(f, src).into_owned());
             let value = pair
                 .child_by_field_name("value")
                 .map(|v| address_target(v, src));
@@ -646,7 +631,7 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
             }
         }
         rec.id_sets.push(RawIdSet {
-            var: text(var, src),
+            var: text(var, src).into_owned(),
             set,
             filter,
             line: pos(var).0,

@@ -11,9 +11,11 @@
 //! - entry macros (`BTF_ID_FLAGS(func, f, KF_X)`) gain the `;` they lack, taking
 //!   the byte from a blank inside their argument list: `BTF_ID_FLAGS(func,f, KF_X);`.
 
+use super::names;
+
 /// Attributes spelled as one word.
 const WORD_ATTRIBUTES: &[&str] = &[
-    "__bpf_kfunc",
+    names::BPF_KFUNC_ATTR,
     "__bpf_fastcall",
     "__must_check",
     "__weak",
@@ -90,7 +92,7 @@ const DELIMITERS: &[&str] = &[
 ];
 
 /// Macros that stand for one element and lack a trailing `;`.
-const ENTRIES: &[&str] = &["BTF_ID_FLAGS", "BTF_ID", "BTF_ID_UNUSED"];
+const ENTRIES: &[&str] = &[names::ENTRY_MACRO, "BTF_ID", "BTF_ID_UNUSED"];
 
 /// The longest argument list an entry rewrite looks through.
 const MAX_ENTRY_LEN: usize = 4096;
@@ -168,7 +170,10 @@ pub fn mask(src: &[u8]) -> Vec<u8> {
 
 /// Words that make a function body worth parsing: registrations live in
 /// init functions' bodies. Nothing else the scanner reads is inside a body.
-const BODY_NEEDLES: &[&[u8]] = &[b"register_btf_kfunc_id_set", b"register_btf_fmodret_id_set"];
+const BODY_NEEDLES: &[&[u8]] = &[
+    names::REGISTER_KFUNC_ID_SET.as_bytes(),
+    names::REGISTER_FMODRET_ID_SET.as_bytes(),
+];
 
 /// Replaces the inside of function bodies that hold nothing the scanner
 /// reads with blanks (newlines kept). tree-sitter then spends its time on

@@ -1,337 +1,232 @@
-//! The scanner: walk and prefilter → mask → parse → extract → resolve.
+//! The scanner: walk (prefilter, then mask → parse → extract in the walker's
+//! threads) → second look → tree facts → resolve. Resolve is the only place
+//! a [`Manifest`] is built.
+//!
+//! The library neither prints nor reads the environment: what it is doing
+//! reaches the caller through a [`Progress`] callback, what went wrong as a
+//! typed [`ScanError`].
 
 pub mod cond;
 pub mod ctype;
 pub mod extract;
+pub mod file;
 pub mod mask;
+pub mod names;
 pub mod parse;
 pub mod queries;
 pub mod resolve;
+pub mod second_look;
 pub mod tree_facts;
 pub mod walk;
 
-use crate::conventions;
-use crate::manifest::{Diagnostic, Manifest, Severity};
+use crate::manifest::Manifest;
 use extract::FileRecords;
 use queries::Queries;
-use rayon::prelude::*;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The most threads a scan starts. Reading a tree from the page cache is
+/// bound by memory long before, and each thread costs its read buffer and
+/// parser: on 6.12 (2 cores) 2 threads took 1.6 s and 62 MB, 16 1.5 s and
+/// 200 MB, 64 1.3 s and 325 MB, 256 2.9 s and 476 MB, 1000 23 s and
+/// 590 MB; 100000 ran out of threads and aborted.
+pub const MAX_JOBS: usize = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     pub root: PathBuf,
     pub exclude: Vec<String>,
-    /// 0: one thread per core.
+    /// Threads, at most [`MAX_JOBS`]; 0: one per core (at most [`MAX_JOBS`]).
     pub jobs: usize,
     pub queries_dir: Option<PathBuf>,
     pub extra_implicit_types: Vec<String>,
-    pub progress: bool,
+    /// Scan `root` even when it holds no kernel tree (no top `Makefile`
+    /// with `VERSION`).
+    pub any_directory: bool,
 }
 
+/// Why a scan could not run. Plain facts: the command line words them.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("{0}: error[no-tree]: not a directory")]
-    NoTree(String),
+    #[error("{}: not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("{}: no kernel tree here (no top Makefile with VERSION)", .0.display())]
+    NotAKernelTree(PathBuf),
+    #[error("{jobs} threads asked for; at most {max}")]
+    TooManyJobs { jobs: usize, max: usize },
     #[error(transparent)]
     Query(#[from] queries::QueryLoadError),
-    #[error("error[bad-glob]: --exclude {glob}: {message}")]
+    #[error("exclude pattern `{glob}`: {message}")]
     BadGlob { glob: String, message: String },
-    #[error("error[threads]: {0}")]
-    Threads(String),
+    #[error("cannot start {jobs} threads: {message}")]
+    Threads { jobs: usize, message: String },
 }
 
-/// Masks, parses and extracts one file; never fails: problems become diagnostics.
-fn process(rel: &str, bytes: &[u8], q: &Queries) -> FileRecords {
-    let diag = |sev, code: &str, msg: String| FileRecords {
-        path: rel.to_string(),
-        diagnostics: vec![Diagnostic::new(sev, code, rel, 1, 1, msg)],
-        ..Default::default()
-    };
-    if let Some(p) = memchr::memchr(0, bytes) {
-        let line = bytes[..p].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-        let mut r = diag(
-            Severity::Warning,
-            "binary-file",
-            format!("NUL byte at offset {p}; not parsed"),
-        );
-        r.diagnostics[0].line = line;
-        return r;
-    }
-    let masked = mask::mask(bytes);
-    let Some(tree) = parse::parse(&masked) else {
-        return diag(
-            Severity::Warning,
-            "parse-timeout",
-            format!("not parsed within {:?}", parse::PARSE_TIME_LIMIT),
-        );
-    };
-    let mut rec = extract::extract(rel, bytes, &masked, &tree, q);
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let at = e.valid_up_to();
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-        rec.diagnostics.push(Diagnostic::new(
-            Severity::Note,
-            "not-utf8",
-            rel,
-            line,
-            1,
-            format!("invalid UTF-8 at byte {at}; read with replacement characters"),
-        ));
-    }
-    rec
+/// A stage of the scan, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading the tree, and parsing the files the prefilter keeps.
+    Walk,
+    /// Looking for set members defined without `__bpf_kfunc`.
+    SecondLook,
+    /// Flag values, implicit-argument types, the hook table, the version.
+    TreeFacts,
+    /// Putting the files' records together into the manifest.
+    Resolve,
 }
 
-fn flag_defines(
-    root: &Path,
-    q: &Queries,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<(String, String, u32)> {
-    let path = root.join(tree_facts::FLAGS_HEADER);
-    let Ok(bytes) = std::fs::read(&path) else {
-        diags.push(Diagnostic::new(
-            Severity::Warning,
-            "no-flag-definitions",
-            tree_facts::FLAGS_HEADER,
-            0,
-            0,
-            "cannot read the tree's flag definitions: every flag is unknown",
-        ));
-        return Vec::new();
-    };
-    let masked = mask::mask(&bytes);
-    let Some(tree) = parse::parse(&masked) else {
-        return Vec::new();
-    };
-    let (c_name, c_value) = (
-        queries::cap(&q.flag_defines, "flag_name"),
-        queries::cap(&q.flag_defines, "flag_value"),
-    );
-    let mut out = Vec::new();
-    let mut cursor = tree_sitter::QueryCursor::new();
-    let mut matches = cursor.matches(&q.flag_defines, tree.root_node(), masked.as_slice());
-    use tree_sitter::StreamingIterator;
-    while let Some(m) = matches.next() {
-        let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
-        if let (Some(n), Some(v)) = (get(c_name), get(c_value)) {
-            let name = String::from_utf8_lossy(&masked[n.byte_range()]).into_owned();
-            let value = String::from_utf8_lossy(&masked[v.byte_range()]).into_owned();
-            out.push((name, value, n.start_position().row as u32 + 1));
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Walk => "walk and parse",
+            Stage::SecondLook => "second look",
+            Stage::TreeFacts => "tree facts",
+            Stage::Resolve => "resolve",
         }
     }
-    out
 }
 
-/// The first component of a tree-relative path (`net` for `net/core/sock.c`).
-fn top_dir(rel: &str) -> String {
-    rel.split('/').next().unwrap_or("").to_string()
+/// What the scan is doing. The callback receiving these is called from the
+/// walker's threads as well as the caller's, hence `Fn + Sync`.
+#[derive(Debug, Clone)]
+pub enum Progress<'a> {
+    /// Every so many files: how many have been read, and parsed, so far.
+    Reading {
+        files_read: usize,
+        files_parsed: usize,
+    },
+    /// One file the prefilter kept was masked, parsed and extracted.
+    Parsed {
+        path: &'a str,
+        bytes: usize,
+        took: Duration,
+    },
+    /// A pass of the second look starts, for this many missing definitions.
+    LookingFor { missing: usize },
+    /// A stage ended, this long after the scan started.
+    Done { stage: Stage, at: Duration },
 }
 
-/// Reads the unmatched files `in_pass` accepts that mention a missing name,
-/// and keeps their definitions of those names. Returns them and how many
-/// files were parsed.
-fn second_look(
-    root: &Path,
-    unmatched: &[String],
-    in_pass: &(dyn Fn(&str) -> bool + Sync),
-    missing: &BTreeSet<String>,
-    q: &Queries,
-    pool: &rayon::ThreadPool,
-) -> (Vec<FileRecords>, usize) {
-    let names: Vec<&String> = missing.iter().collect();
-    let Ok(ac) = aho_corasick::AhoCorasick::new(&names) else {
-        return (Vec::new(), 0);
-    };
-    let parsed: Vec<FileRecords> = pool.install(|| {
-        unmatched
-            .par_iter()
-            .filter(|rel| in_pass(rel))
-            .filter_map(|rel| {
-                let bytes = std::fs::read(root.join(rel)).ok()?;
-                if !ac.is_match(&bytes) {
-                    return None;
-                }
-                let mut r = process(rel, &bytes, q);
-                r.functions.retain(|f| missing.contains(&f.name));
-                // Only definitions are wanted from these files.
-                r.sets.clear();
-                r.registrations.clear();
-                r.id_sets.clear();
-                r.id_lists.clear();
-                r.diagnostics.clear();
-                r.error_nodes = 0;
-                Some(r)
-            })
-            .collect()
-    });
-    let looked = parsed.len();
-    (
-        parsed
-            .into_iter()
-            .filter(|r| !r.functions.is_empty())
-            .collect(),
-        looked,
-    )
-}
-
+/// Scans `opts.root` into a manifest, quietly.
 pub fn scan(opts: &ScanOptions) -> Result<Manifest, ScanError> {
-    let root = opts.root.as_path();
-    if !root.is_dir() {
-        return Err(ScanError::NoTree(root.display().to_string()));
-    }
-    let q = Queries::load(opts.queries_dir.as_deref())?;
-    let mut globs = globset::GlobSetBuilder::new();
-    for g in &opts.exclude {
-        let glob = globset::Glob::new(g).map_err(|e| ScanError::BadGlob {
-            glob: g.clone(),
-            message: e.to_string(),
-        })?;
-        globs.add(glob);
-    }
-    let exclude = globs.build().map_err(|e| ScanError::BadGlob {
-        glob: opts.exclude.join(","),
-        message: e.to_string(),
-    })?;
-    let jobs = if opts.jobs == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.jobs
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    scan_with(opts, &|_| {})
+}
 
-    let progress = if opts.progress {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message("reading");
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let timing = std::env::var_os("KFUNC_SCAN_TIMING").is_some();
-    let t0 = std::time::Instant::now();
-    let phase = |name: &str| {
-        if timing {
-            eprintln!("timing: {name} at {:?}", t0.elapsed());
-        }
+/// Scans `opts.root` into a manifest, telling `progress` what it does.
+pub fn scan_with(
+    opts: &ScanOptions,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<Manifest, ScanError> {
+    let setup = Setup::new(opts)?;
+    let root = opts.root.as_path();
+    let t0 = Instant::now();
+    let done = |stage| {
+        progress(&Progress::Done {
+            stage,
+            at: t0.elapsed(),
+        })
     };
     // Parsing happens in the walker's threads, as files are found.
-    let walked = walk::walk(root, &exclude, jobs, &progress, &|rel, bytes| {
-        let t = std::time::Instant::now();
-        let r = process(rel, bytes, &q);
-        if timing {
-            eprintln!("timing: {rel} {} bytes {:?}", bytes.len(), t.elapsed());
-        }
+    let walked = walk::walk(root, &setup.exclude, setup.jobs, progress, &|rel, bytes| {
+        let t = Instant::now();
+        let r = file::scan_file(rel, bytes, &setup.queries);
+        progress(&Progress::Parsed {
+            path: rel,
+            bytes: bytes.len(),
+            took: t.elapsed(),
+        });
         r
     });
-    phase("walk and parse");
+    done(Stage::Walk);
     let mut diagnostics = walked.diagnostics;
     let mut files: Vec<FileRecords> = walked.matched.into_iter().map(|(_, r)| r).collect();
     let files_parsed = files.len();
 
-    // A second look for set members (and `_impl` partners) defined without
-    // `__bpf_kfunc` in files the prefilter passed over.
-    let defined: BTreeSet<&str> = files
-        .iter()
-        .flat_map(|f| f.functions.iter().map(|x| x.name.as_str()))
-        .collect();
-    // the missing names, and the top-level directories of the sets listing them
-    let mut missing: BTreeSet<String> = BTreeSet::new();
-    let mut scopes: BTreeSet<String> = BTreeSet::new();
-    for f in &files {
-        for s in &f.sets {
-            for e in &s.entries {
-                let mut lacks = Vec::new();
-                if !defined.contains(e.name.as_str()) {
-                    lacks.push(e.name.clone());
-                }
-                let flagged = e
-                    .flags
-                    .iter()
-                    .any(|x| conventions::is_verifier_args_flag(x));
-                let impl_name = conventions::impl_name(&e.name);
-                if flagged && !defined.contains(impl_name.as_str()) {
-                    lacks.push(impl_name);
-                }
-                if !lacks.is_empty() {
-                    scopes.insert(top_dir(&f.path));
-                    missing.extend(lacks);
-                }
-            }
-        }
-    }
-    let mut second_look_files = 0;
-    if !missing.is_empty() {
-        progress.set_message(format!("looking for {} definitions", missing.len()));
-        // Nearest first: `.c` files in the top-level directories of the sets
-        // naming the missing functions (`net/` for net/mptcp/bpf.c), then the
-        // other `.c` files, then headers, each pass only for what is still
-        // missing. Every file of a pass is searched, so the result does not
-        // depend on timing.
-        let passes: [&(dyn Fn(&str) -> bool + Sync); 3] = [
-            &|rel: &str| rel.ends_with(".c") && scopes.contains(&top_dir(rel)),
-            &|rel: &str| rel.ends_with(".c") && !scopes.contains(&top_dir(rel)),
-            &|rel: &str| rel.ends_with(".h"),
-        ];
-        for in_pass in passes {
-            if missing.is_empty() {
-                break;
-            }
-            let (found, looked) =
-                second_look(root, &walked.unmatched, in_pass, &missing, &q, &pool);
-            second_look_files += looked;
-            for r in &found {
-                for f in &r.functions {
-                    missing.remove(&f.name);
-                }
-            }
-            files.extend(found);
-        }
-    }
-    progress.finish_and_clear();
-    phase("second look");
+    let files_second_look = second_look::second_look(
+        root,
+        &walked.unmatched,
+        &mut files,
+        &setup.queries,
+        &setup.pool,
+        progress,
+    );
+    done(Stage::SecondLook);
 
-    let defines = flag_defines(root, &q, &mut diagnostics);
-    let flag_values =
-        tree_facts::evaluate_flags(&defines, tree_facts::FLAGS_HEADER, &mut diagnostics);
-    let mut implicit_types: Vec<String> =
-        std::fs::read_to_string(root.join(tree_facts::RESOLVE_BTFIDS))
-            .ok()
-            .and_then(|s| tree_facts::implicit_types_from_resolve_btfids(&s))
-            .unwrap_or_else(|| {
-                tree_facts::DEFAULT_IMPLICIT_TYPES
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
-            });
-    for t in &opts.extra_implicit_types {
-        if !implicit_types.contains(t) {
-            implicit_types.push(t.clone());
-        }
-    }
-    let kernel_version = std::fs::read_to_string(root.join("Makefile"))
-        .ok()
-        .and_then(|m| tree_facts::kernel_version(&m));
-
-    let kfunc_hooks = std::fs::read_to_string(root.join(tree_facts::KFUNC_HOOKS_SOURCE))
-        .map(|s| tree_facts::kfunc_hooks(&s))
-        .unwrap_or_default();
-    let error_nodes = files.iter().map(|f| f.error_nodes).sum();
-    let mut manifest = resolve::resolve(resolve::Inputs {
-        kernel_version,
-        flag_values,
-        implicit_types,
+    let facts = tree_facts::read(
+        root,
+        &setup.queries.flag_defines,
+        &opts.extra_implicit_types,
+        &mut diagnostics,
+    );
+    done(Stage::TreeFacts);
+    let manifest = resolve::resolve(resolve::Inputs {
+        facts,
         files,
         diagnostics,
+        counts: resolve::FileCounts {
+            files_read: walked.files_read,
+            files_parsed,
+            files_second_look,
+        },
     });
-    phase("resolve");
-    manifest.kfunc_hooks = kfunc_hooks;
-    manifest.stats = crate::manifest::ScanStats {
-        files_read: walked.files_read,
-        files_parsed,
-        files_second_look: second_look_files,
-        parse_error_nodes: error_nodes,
-    };
+    done(Stage::Resolve);
     Ok(manifest)
+}
+
+/// What a scan needs before it reads the tree, each checked up front.
+struct Setup {
+    queries: Queries,
+    exclude: globset::GlobSet,
+    jobs: usize,
+    /// The threads of the second look.
+    pool: rayon::ThreadPool,
+}
+
+impl Setup {
+    fn new(opts: &ScanOptions) -> Result<Setup, ScanError> {
+        let root: &Path = &opts.root;
+        if !root.is_dir() {
+            return Err(ScanError::NotADirectory(root.to_path_buf()));
+        }
+        if !opts.any_directory && !tree_facts::is_kernel_tree(root) {
+            return Err(ScanError::NotAKernelTree(root.to_path_buf()));
+        }
+        if opts.jobs > MAX_JOBS {
+            return Err(ScanError::TooManyJobs {
+                jobs: opts.jobs,
+                max: MAX_JOBS,
+            });
+        }
+        let queries = Queries::load(opts.queries_dir.as_deref())?;
+        let mut globs = globset::GlobSetBuilder::new();
+        for g in &opts.exclude {
+            let glob = globset::Glob::new(g).map_err(|e| ScanError::BadGlob {
+                glob: g.clone(),
+                message: e.to_string(),
+            })?;
+            globs.add(glob);
+        }
+        let exclude = globs.build().map_err(|e| ScanError::BadGlob {
+            glob: opts.exclude.join(","),
+            message: e.to_string(),
+        })?;
+        let jobs = if opts.jobs == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_JOBS))
+        } else {
+            opts.jobs
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .map_err(|e| ScanError::Threads {
+                jobs,
+                message: e.to_string(),
+            })?;
+        Ok(Setup {
+            queries,
+            exclude,
+            jobs,
+            pool,
+        })
+    }
 }

@@ -1,140 +1,189 @@
 //! The tree-sitter queries, compiled once. They live as `.scm` files in
 //! `queries/`, are embedded in the binary, and `--queries DIR` replaces any of
 //! them with a file of the same name from DIR.
+//!
+//! Each query is a struct holding the compiled query and the index of every
+//! capture the Rust side reads, looked up when the queries load: a query
+//! (an override, typically) that lacks one is a load error naming the file
+//! and the capture, never a capture that silently matches nothing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tree_sitter::{Language, Query};
-
-/// (file name, embedded text)
-const EMBEDDED: &[(&str, &str)] = &[
-    ("sets.scm", include_str!("../../queries/sets.scm")),
-    ("functions.scm", include_str!("../../queries/functions.scm")),
-    (
-        "registrations.scm",
-        include_str!("../../queries/registrations.scm"),
-    ),
-    ("id_sets.scm", include_str!("../../queries/id_sets.scm")),
-    ("id_lists.scm", include_str!("../../queries/id_lists.scm")),
-    (
-        "flag_defines.scm",
-        include_str!("../../queries/flag_defines.scm"),
-    ),
-];
-
-pub struct Queries {
-    pub sets: Query,
-    pub functions: Query,
-    pub registrations: Query,
-    pub id_sets: Query,
-    pub id_lists: Query,
-    pub flag_defines: Query,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum QueryLoadError {
-    #[error("{path}: error[query-read]: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}:{col}: error[query-syntax]: {message}")]
-    Syntax {
-        path: String,
-        line: usize,
-        col: usize,
-        message: String,
-    },
-    #[error("{path}: error[query-capture]: the query must capture @{capture}")]
-    MissingCapture { path: String, capture: String },
-}
 
 pub fn language() -> Language {
     tree_sitter_c::LANGUAGE.into()
 }
 
-impl Queries {
-    pub fn load(override_dir: Option<&Path>) -> Result<Queries, QueryLoadError> {
-        let lang = language();
-        let get = |name: &str| -> Result<Query, QueryLoadError> {
-            let embedded = EMBEDDED
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, t)| *t)
-                .unwrap_or("");
-            let (path, text) = match override_dir.map(|d| d.join(name)) {
-                Some(p) if p.exists() => {
-                    let text = std::fs::read_to_string(&p).map_err(|e| QueryLoadError::Read {
-                        path: p.display().to_string(),
-                        source: e,
-                    })?;
-                    (p.display().to_string(), text)
-                }
-                _ => (format!("queries/{name}"), embedded.to_string()),
-            };
-            Query::new(&lang, &text).map_err(|e| QueryLoadError::Syntax {
-                path: path.clone(),
-                line: e.row + 1,
-                col: e.column + 1,
-                message: e.message.replace('\n', " "),
-            })
-        };
-        let q = Queries {
-            sets: get("sets.scm")?,
-            functions: get("functions.scm")?,
-            registrations: get("registrations.scm")?,
-            id_sets: get("id_sets.scm")?,
-            id_lists: get("id_lists.scm")?,
-            flag_defines: get("flag_defines.scm")?,
-        };
-        q.check()?;
-        Ok(q)
-    }
+/// Why the queries could not be loaded. Plain facts; the command line words
+/// them.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryLoadError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{col}: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("{} does not capture @{capture}, which the scanner reads", path.display())]
+    MissingCapture { path: PathBuf, capture: String },
+}
 
-    /// The Rust side reads captures by name: an override must keep them.
-    fn check(&self) -> Result<(), QueryLoadError> {
-        let need: &[(&Query, &str, &[&str])] = &[
-            (
-                &self.sets,
-                "sets.scm",
-                &["delimiter", "set_name", "entry_macro", "entry_args"],
-            ),
-            (
-                &self.functions,
-                "functions.scm",
-                &["function", "declarator"],
-            ),
-            (
-                &self.registrations,
-                "registrations.scm",
-                &["register_fn", "register_args"],
-            ),
-            (&self.id_sets, "id_sets.scm", &["id_set_var", "id_set_init"]),
-            (
-                &self.id_lists,
-                "id_lists.scm",
-                &["list_name", "id_kind", "id_name"],
-            ),
-            (
-                &self.flag_defines,
-                "flag_defines.scm",
-                &["flag_name", "flag_value"],
-            ),
-        ];
-        for (q, file, caps) in need {
-            for c in *caps {
-                if q.capture_index_for_name(c).is_none() {
-                    return Err(QueryLoadError::MissingCapture {
-                        path: format!("queries/{file}"),
-                        capture: (*c).to_string(),
-                    });
-                }
-            }
+impl QueryLoadError {
+    /// The query file concerned (`queries/NAME.scm` for an embedded one).
+    pub fn path(&self) -> &Path {
+        match self {
+            QueryLoadError::Read { path, .. }
+            | QueryLoadError::Syntax { path, .. }
+            | QueryLoadError::MissingCapture { path, .. } => path,
         }
-        Ok(())
     }
 }
 
-/// Capture index by name; `check` guarantees presence for the names we use.
-pub fn cap(q: &Query, name: &str) -> u32 {
-    q.capture_index_for_name(name).unwrap_or(u32::MAX)
+/// One query file's text and where it came from.
+struct Source {
+    path: PathBuf,
+    text: String,
+}
+
+impl Source {
+    /// The override in `dir` when there is one, else the embedded text.
+    fn find(file: &str, embedded: &str, dir: Option<&Path>) -> Result<Source, QueryLoadError> {
+        if let Some(p) = dir.map(|d| d.join(file)).filter(|p| p.exists()) {
+            let text = std::fs::read_to_string(&p).map_err(|source| QueryLoadError::Read {
+                path: p.clone(),
+                source,
+            })?;
+            return Ok(Source { path: p, text });
+        }
+        Ok(Source {
+            path: Path::new("queries").join(file),
+            text: embedded.to_string(),
+        })
+    }
+
+    fn compile(&self) -> Result<Query, QueryLoadError> {
+        Query::new(&language(), &self.text).map_err(|e| QueryLoadError::Syntax {
+            path: self.path.clone(),
+            line: e.row + 1,
+            col: e.column + 1,
+            message: e.message.replace('\n', " "),
+        })
+    }
+
+    fn capture(&self, query: &Query, name: &str) -> Result<u32, QueryLoadError> {
+        query
+            .capture_index_for_name(name)
+            .ok_or_else(|| QueryLoadError::MissingCapture {
+                path: self.path.clone(),
+                capture: name.to_string(),
+            })
+    }
+}
+
+/// A query file and the captures read from its matches: the field names are
+/// the capture names.
+macro_rules! query {
+    ($(#[$doc:meta])* $name:ident = $file:literal { $($capture:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        pub struct $name {
+            pub query: Query,
+            $(pub $capture: u32,)+
+        }
+
+        impl $name {
+            pub const FILE: &'static str = $file;
+
+            fn load(dir: Option<&Path>) -> Result<$name, QueryLoadError> {
+                let embedded = include_str!(concat!("../../queries/", $file));
+                let source = Source::find($file, embedded, dir)?;
+                let query = source.compile()?;
+                Ok($name {
+                    $($capture: source.capture(&query, stringify!($capture))?,)+
+                    query,
+                })
+            }
+        }
+    };
+}
+
+query! {
+    /// Set delimiters (`@delimiter` with `@set_name`) and entries (`@entry_args`).
+    SetsQuery = "sets.scm" { delimiter, set_name, entry_args }
+}
+query! {
+    /// Function definitions: the whole `@function` and its `@declarator`.
+    FunctionsQuery = "functions.scm" { function, declarator }
+}
+query! {
+    /// Registration calls: the function's name and the argument list.
+    RegistrationsQuery = "registrations.scm" { register_fn, register_args }
+}
+query! {
+    /// `struct btf_kfunc_id_set` variables and their initialisers.
+    IdSetsQuery = "id_sets.scm" { id_set_var, id_set_init }
+}
+query! {
+    /// `BTF_ID_LIST(@list_name)` and its `BTF_ID(@id_kind, @id_name)` lines.
+    IdListsQuery = "id_lists.scm" { list_name, id_kind, id_name }
+}
+query! {
+    /// `#define @flag_name @flag_value` in the flags header.
+    FlagDefinesQuery = "flag_defines.scm" { flag_name, flag_value }
+}
+
+pub struct Queries {
+    pub sets: SetsQuery,
+    pub functions: FunctionsQuery,
+    pub registrations: RegistrationsQuery,
+    pub id_sets: IdSetsQuery,
+    pub id_lists: IdListsQuery,
+    pub flag_defines: FlagDefinesQuery,
+}
+
+impl Queries {
+    pub fn load(override_dir: Option<&Path>) -> Result<Queries, QueryLoadError> {
+        Ok(Queries {
+            sets: SetsQuery::load(override_dir)?,
+            functions: FunctionsQuery::load(override_dir)?,
+            registrations: RegistrationsQuery::load(override_dir)?,
+            id_sets: IdSetsQuery::load(override_dir)?,
+            id_lists: IdListsQuery::load(override_dir)?,
+            flag_defines: FlagDefinesQuery::load(override_dir)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_queries_load() {
+        let q = Queries::load(None).expect("embedded queries");
+        assert_ne!(q.sets.delimiter, q.sets.set_name);
+    }
+
+    #[test]
+    fn an_override_missing_a_capture_is_a_load_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FunctionsQuery::FILE),
+            "(function_definition declarator: (_) @declarator) @fn\n",
+        )
+        .unwrap();
+        let Err(e) = Queries::load(Some(dir.path())) else {
+            panic!("loaded a query without @function");
+        };
+        assert!(
+            matches!(&e, QueryLoadError::MissingCapture { path, capture }
+                if *path == dir.path().join("functions.scm") && capture == "function"),
+            "{e:?}"
+        );
+    }
 }

@@ -2,26 +2,36 @@
 //! entry, program types through `btf_kfunc_id_set` initialisers, and the
 //! verifier-supplied arguments of both conventions.
 
-use super::extract::{FileRecords, RawFunction};
+use super::extract::{FileRecords, RawEntry, RawFunction, RawIdList, RawIdSet};
+use super::tree_facts::TreeFacts;
 use crate::manifest::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::conventions::{
-    FLAG_IMPLICIT_ARGS as FLAG_IMPLICIT, FLAG_MAGIC_ARGS as FLAG_MAGIC, IMPL_SUFFIX,
+    self, FLAG_IMPLICIT_ARGS as FLAG_IMPLICIT, FLAG_MAGIC_ARGS as FLAG_MAGIC, IMPL_SUFFIX,
     MAGIC_ANNOTATION,
 };
 
-/// The verifier's `BTF_ID_LIST` of (`foo`, `foo_impl`) pairs in the
-/// magic-kfuncs proposal.
-pub const MAGIC_TABLE: &str = "magic_kfuncs";
+use super::names::MAGIC_TABLE;
+
+/// How many files the scan read and parsed, for the manifest's stats.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileCounts {
+    pub files_read: usize,
+    pub files_parsed: usize,
+    pub files_second_look: usize,
+}
 
 pub struct Inputs {
-    pub kernel_version: Option<String>,
-    pub flag_values: BTreeMap<String, u64>,
-    pub implicit_types: Vec<String>,
+    pub facts: TreeFacts,
     pub files: Vec<FileRecords>,
+    /// Diagnostics of the walk and the tree facts (the files carry their own).
     pub diagnostics: Vec<Diagnostic>,
+    pub counts: FileCounts,
 }
+
+/// Every definition of each name: (file, definition).
+type Definitions<'a> = HashMap<&'a str, Vec<(&'a str, &'a RawFunction)>>;
 
 /// All definitions of one name, best first.
 fn pick_definition<'a>(
@@ -37,9 +47,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
     for f in &inp.files {
         diags.extend(f.diagnostics.iter().cloned());
     }
-
-    // Definitions by name.
-    let mut defs: HashMap<&str, Vec<(&str, &RawFunction)>> = HashMap::new();
+    let mut defs: Definitions = HashMap::new();
     for f in &inp.files {
         for func in &f.functions {
             defs.entry(func.name.as_str())
@@ -47,72 +55,15 @@ pub fn resolve(inp: Inputs) -> Manifest {
                 .push((f.path.as_str(), func));
         }
     }
-
-    // Sets with flag values and registrations.
-    let mut sets: Vec<KfuncSet> = Vec::new();
-    for f in &inp.files {
-        for s in &f.sets {
-            let entries = s
-                .entries
-                .iter()
-                .map(|e| {
-                    let mut value = Some(0u64);
-                    for flag in &e.flags {
-                        match inp.flag_values.get(flag) {
-                            Some(v) => value = value.map(|acc| acc | v),
-                            None => {
-                                value = None;
-                                diags.push(Diagnostic::new(
-                                    Severity::Error,
-                                    "unknown-flag",
-                                    &f.path,
-                                    e.line,
-                                    e.col,
-                                    format!(
-                                        "`{flag}` on `{}` is not defined in the tree's include/linux/btf.h",
-                                        e.name
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    SetEntry {
-                        name: e.name.clone(),
-                        flags: e.flags.clone(),
-                        flags_value: value,
-                        condition: e.condition.clone(),
-                        line: e.line,
-                    }
-                })
-                .collect();
-            sets.push(KfuncSet {
-                name: s.name.clone(),
-                kind: s.kind,
-                file: f.path.clone(),
-                line: s.line,
-                end_line: s.end_line,
-                entries,
-                registrations: Vec::new(),
-            });
-        }
-    }
+    let mut sets = build_sets(&inp.files, &inp.facts.flag_values, &mut diags);
     attach_registrations(&inp.files, &mut sets, &mut diags);
-
-    // Which sets list each name, and with which flags.
-    let mut listed: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
-    for (si, s) in sets.iter().enumerate() {
-        for (ei, e) in s.entries.iter().enumerate() {
-            listed.entry(e.name.as_str()).or_default().push((si, ei));
-        }
-    }
-    let mut names: BTreeSet<&str> = listed.keys().copied().collect();
-    for (name, ds) in &defs {
-        if ds.iter().any(|(_, f)| f.bpf_kfunc_attr) {
-            names.insert(name);
-        }
-    }
-
-    let magic_tables: Vec<(&str, &super::extract::RawIdList)> = inp
+    let cx = Context {
+        sets: &sets,
+        defs: &defs,
+        implicit_types: &inp.facts.implicit_types,
+    };
+    let (mut kfuncs, flagged) = build_kfuncs(&cx, &mut diags);
+    let magic_tables: Vec<(&str, &RawIdList)> = inp
         .files
         .iter()
         .flat_map(|f| {
@@ -122,88 +73,6 @@ pub fn resolve(inp: Inputs) -> Manifest {
                 .map(move |l| (f.path.as_str(), l))
         })
         .collect();
-
-    let mut kfuncs = Vec::new();
-    let mut flagged: BTreeSet<String> = BTreeSet::new();
-    for name in names {
-        let places = listed.get(name).cloned().unwrap_or_default();
-        let set_files: BTreeSet<&str> = places
-            .iter()
-            .map(|(si, _)| sets[*si].file.as_str())
-            .collect();
-        let Some((file, def)) = defs
-            .get(name)
-            .and_then(|d| pick_definition(d, &set_files))
-            .copied()
-        else {
-            if let Some((si, ei)) = places.first() {
-                let (s, e) = (&sets[*si], &sets[*si].entries[*ei]);
-                diags.push(Diagnostic::new(
-                    Severity::Warning,
-                    "missing-definition",
-                    &s.file,
-                    e.line,
-                    1,
-                    format!(
-                        "no definition of `{name}` (set `{}`) found in the tree: generated by a macro, or outside the scanned files",
-                        s.name
-                    ),
-                ));
-            }
-            continue;
-        };
-        let mut set_names: Vec<String> = places
-            .iter()
-            .map(|(si, _)| sets[*si].name.clone())
-            .collect();
-        set_names.sort();
-        set_names.dedup();
-        let mut prog_types: Vec<String> = places
-            .iter()
-            .flat_map(|(si, _)| sets[*si].registrations.iter().map(|r| r.prog_type.clone()))
-            .collect();
-        prog_types.sort();
-        prog_types.dedup();
-        let mut flags: Vec<String> = places
-            .iter()
-            .flat_map(|(si, ei)| sets[*si].entries[*ei].flags.iter().cloned())
-            .collect();
-        flags.sort();
-        flags.dedup();
-
-        let verifier_args = verifier_args_of(
-            name,
-            file,
-            def,
-            &places,
-            &sets,
-            &defs,
-            &inp.implicit_types,
-            &mut diags,
-        );
-        // The `magic_kfuncs` table belongs to the proposal's convention only.
-        if verifier_args
-            .as_ref()
-            .is_some_and(|m| m.convention == ArgsConvention::MagicArgs)
-        {
-            flagged.insert(name.to_string());
-        }
-        kfuncs.push(Kfunc {
-            name: name.to_string(),
-            file: file.to_string(),
-            line: def.line,
-            bpf_kfunc_attr: def.bpf_kfunc_attr,
-            return_type: def.return_type.clone(),
-            params: def.params.clone(),
-            sets: set_names,
-            prog_types,
-            flags,
-            condition: def.condition.clone(),
-            doc: def.doc.clone(),
-            verifier_args,
-        });
-    }
-
     check_magic_tables(&magic_tables, &kfuncs, &flagged, &mut diags);
 
     sets.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -213,26 +82,225 @@ pub fn resolve(inp: Inputs) -> Manifest {
             .cmp(&(&b.file, b.line, b.col, &b.code, &b.message))
     });
     diags.dedup();
+    let stats = ScanStats {
+        files_read: inp.counts.files_read,
+        files_parsed: inp.counts.files_parsed,
+        files_second_look: inp.counts.files_second_look,
+        parse_error_nodes: inp.files.iter().map(|f| f.error_nodes).sum(),
+    };
+    let facts = inp.facts;
     Manifest {
         schema_version: SCHEMA_VERSION,
         generator: format!("kfunc-scan {}", env!("CARGO_PKG_VERSION")),
-        kernel_version: inp.kernel_version,
-        flag_values: inp.flag_values,
-        implicit_arg_types: inp.implicit_types,
-        kfunc_hooks: Default::default(),
+        kernel_version: facts.kernel_version,
+        flag_values: facts.flag_values,
+        implicit_arg_types: facts.implicit_types,
+        kfunc_hooks: facts.kfunc_hooks,
         sets,
         kfuncs,
         diagnostics: diags,
-        stats: Default::default(),
+        stats,
+    }
+}
+
+/// The files' sets, each entry's flags evaluated.
+fn build_sets(
+    files: &[FileRecords],
+    flag_values: &BTreeMap<String, u64>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<KfuncSet> {
+    let mut sets = Vec::new();
+    for f in files {
+        for s in &f.sets {
+            sets.push(KfuncSet {
+                name: s.name.clone(),
+                kind: s.kind,
+                file: f.path.clone(),
+                line: s.line,
+                end_line: s.end_line,
+                entries: s
+                    .entries
+                    .iter()
+                    .map(|e| set_entry(e, &f.path, flag_values, diags))
+                    .collect(),
+                registrations: Vec::new(),
+            });
+        }
+    }
+    sets
+}
+
+/// An entry with its flags' value; None when a flag is unknown (an error).
+fn set_entry(
+    e: &RawEntry,
+    path: &str,
+    flag_values: &BTreeMap<String, u64>,
+    diags: &mut Vec<Diagnostic>,
+) -> SetEntry {
+    let mut value = Some(0u64);
+    for flag in &e.flags {
+        match flag_values.get(flag) {
+            Some(v) => value = value.map(|acc| acc | v),
+            None => {
+                value = None;
+                diags.push(Diagnostic::new(
+                    Severity::Error,
+                    "unknown-flag",
+                    path,
+                    e.line,
+                    e.col,
+                    format!(
+                        "`{flag}` on `{}` is not defined in the tree's {}",
+                        e.name,
+                        super::tree_facts::FLAGS_HEADER
+                    ),
+                ));
+            }
+        }
+    }
+    SetEntry {
+        name: e.name.clone(),
+        flags: e.flags.clone(),
+        flags_value: value,
+        condition: e.condition.clone(),
+        line: e.line,
+    }
+}
+
+/// What deciding a kfunc's definition and arguments reads.
+struct Context<'a> {
+    sets: &'a [KfuncSet],
+    defs: &'a Definitions<'a>,
+    implicit_types: &'a [String],
+}
+
+/// One kfunc being resolved: its name, the definition chosen, and where sets
+/// list it (set index, entry index).
+struct Candidate<'a> {
+    name: &'a str,
+    file: &'a str,
+    def: &'a RawFunction,
+    places: &'a [(usize, usize)],
+}
+
+/// The kfuncs (set members, and functions defined with `__bpf_kfunc`), and
+/// the names flagged with the magic-kfuncs proposal's flag.
+fn build_kfuncs(cx: &Context, diags: &mut Vec<Diagnostic>) -> (Vec<Kfunc>, BTreeSet<String>) {
+    let sets = cx.sets;
+    // Which sets list each name.
+    let mut listed: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
+    for (si, s) in sets.iter().enumerate() {
+        for (ei, e) in s.entries.iter().enumerate() {
+            listed.entry(e.name.as_str()).or_default().push((si, ei));
+        }
+    }
+    let mut names: BTreeSet<&str> = listed.keys().copied().collect();
+    for (name, ds) in cx.defs {
+        if ds.iter().any(|(_, f)| f.bpf_kfunc_attr) {
+            names.insert(name);
+        }
+    }
+    let mut kfuncs = Vec::new();
+    let mut flagged: BTreeSet<String> = BTreeSet::new();
+    for name in names {
+        let places = listed.get(name).map(Vec::as_slice).unwrap_or_default();
+        let set_files: BTreeSet<&str> = places
+            .iter()
+            .map(|(si, _)| sets[*si].file.as_str())
+            .collect();
+        let Some((file, def)) = cx
+            .defs
+            .get(name)
+            .and_then(|d| pick_definition(d, &set_files))
+            .copied()
+        else {
+            missing_definition(name, places, sets, diags);
+            continue;
+        };
+        let k = Candidate {
+            name,
+            file,
+            def,
+            places,
+        };
+        let kfunc = kfunc_of(cx, &k, diags);
+        // The `magic_kfuncs` table belongs to the proposal's convention only.
+        if kfunc
+            .verifier_args
+            .as_ref()
+            .is_some_and(|m| m.convention == ArgsConvention::MagicArgs)
+        {
+            flagged.insert(name.to_string());
+        }
+        kfuncs.push(kfunc);
+    }
+    (kfuncs, flagged)
+}
+
+fn missing_definition(
+    name: &str,
+    places: &[(usize, usize)],
+    sets: &[KfuncSet],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some((si, ei)) = places.first() else {
+        return;
+    };
+    let (s, e) = (&sets[*si], &sets[*si].entries[*ei]);
+    diags.push(Diagnostic::new(
+        Severity::Warning,
+        "missing-definition",
+        &s.file,
+        e.line,
+        1,
+        format!(
+            "no definition of `{name}` (set `{}`) found in the tree: generated by a macro, or outside the scanned files",
+            s.name
+        ),
+    ));
+}
+
+/// The sorted, deduplicated values `f` gives for each place.
+fn gather<'a, I: IntoIterator<Item = String>>(
+    places: &'a [(usize, usize)],
+    f: impl Fn(&'a (usize, usize)) -> I,
+) -> Vec<String> {
+    let mut v: Vec<String> = places.iter().flat_map(f).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn kfunc_of(cx: &Context, k: &Candidate, diags: &mut Vec<Diagnostic>) -> Kfunc {
+    let sets = cx.sets;
+    let set_names = gather(k.places, |(si, _)| [sets[*si].name.clone()]);
+    let prog_types = gather(k.places, |(si, _)| {
+        sets[*si].registrations.iter().map(|r| r.prog_type.clone())
+    });
+    let flags = gather(k.places, |(si, ei)| sets[*si].entries[*ei].flags.clone());
+    let def = k.def;
+    Kfunc {
+        name: k.name.to_string(),
+        file: k.file.to_string(),
+        line: def.line,
+        bpf_kfunc_attr: def.bpf_kfunc_attr,
+        return_type: def.return_type.clone(),
+        params: def.params.clone(),
+        sets: set_names,
+        prog_types,
+        flags,
+        condition: def.condition.clone(),
+        doc: def.doc.clone(),
+        verifier_args: verifier_args_of(cx, k, diags),
     }
 }
 
 /// registration → `btf_kfunc_id_set` variable → set, same file first.
 fn attach_registrations(files: &[FileRecords], sets: &mut [KfuncSet], diags: &mut Vec<Diagnostic>) {
-    let mut id_sets_global: HashMap<&str, Vec<(&str, &super::extract::RawIdSet)>> = HashMap::new();
+    let mut id_sets: HashMap<&str, Vec<(&str, &RawIdSet)>> = HashMap::new();
     for f in files {
         for s in &f.id_sets {
-            id_sets_global
+            id_sets
                 .entry(s.var.as_str())
                 .or_default()
                 .push((f.path.as_str(), s));
@@ -240,75 +308,69 @@ fn attach_registrations(files: &[FileRecords], sets: &mut [KfuncSet], diags: &mu
     }
     for f in files {
         for r in &f.registrations {
-            let candidates = id_sets_global.get(r.id_set.as_str());
-            let chosen = candidates.and_then(|c| {
+            let warn = |file: &str, line, col, msg| {
+                Diagnostic::new(
+                    Severity::Warning,
+                    "unresolved-registration",
+                    file,
+                    line,
+                    col,
+                    msg,
+                )
+            };
+            // the initialiser in the same file, else the only one
+            let chosen = id_sets.get(r.id_set.as_str()).and_then(|c| {
                 c.iter()
                     .find(|(file, _)| *file == f.path)
                     .or_else(|| (c.len() == 1).then(|| &c[0]))
             });
             let Some((idfile, idset)) = chosen else {
-                diags.push(Diagnostic::new(
-                    Severity::Warning,
-                    "unresolved-registration",
-                    &f.path,
-                    r.line,
-                    r.col,
-                    format!(
-                        "no `struct btf_kfunc_id_set {}` initialiser found",
-                        r.id_set
-                    ),
-                ));
+                let msg = format!(
+                    "no `struct btf_kfunc_id_set {}` initialiser found",
+                    r.id_set
+                );
+                diags.push(warn(&f.path, r.line, r.col, msg));
                 continue;
             };
             let Some(set_name) = idset.set.as_deref() else {
-                diags.push(Diagnostic::new(
-                    Severity::Warning,
-                    "unresolved-registration",
-                    idfile,
-                    idset.line,
-                    1,
-                    format!("`{}` has no `.set` member", idset.var),
-                ));
+                let msg = format!("`{}` has no `.set` member", idset.var);
+                diags.push(warn(idfile, idset.line, 1, msg));
                 continue;
             };
-            let target = sets
-                .iter()
-                .position(|s| s.name == set_name && s.file == *idfile)
-                .or_else(|| {
-                    let all: Vec<usize> = sets
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, s)| s.name == set_name)
-                        .map(|(i, _)| i)
-                        .collect();
-                    (all.len() == 1).then(|| all[0])
-                });
-            match target {
-                Some(i) => sets[i].registrations.push(Registration {
-                    prog_type: r.prog_type.clone(),
-                    id_set: idset.var.clone(),
-                    filter: idset.filter.clone(),
-                    file: f.path.clone(),
-                    line: r.line,
-                    condition: r.condition.clone(),
-                }),
-                None => diags.push(Diagnostic::new(
-                    Severity::Warning,
-                    "unresolved-registration",
-                    &f.path,
-                    r.line,
-                    r.col,
-                    format!(
-                        "`{}` points at set `{set_name}`, which was not found",
-                        idset.var
-                    ),
-                )),
-            }
+            let Some(i) = set_named(sets, set_name, idfile) else {
+                let msg = format!(
+                    "`{}` points at set `{set_name}`, which was not found",
+                    idset.var
+                );
+                diags.push(warn(&f.path, r.line, r.col, msg));
+                continue;
+            };
+            sets[i].registrations.push(Registration {
+                prog_type: r.prog_type.clone(),
+                id_set: idset.var.clone(),
+                filter: idset.filter.clone(),
+                file: f.path.clone(),
+                line: r.line,
+                condition: r.condition.clone(),
+            });
         }
     }
     for s in sets.iter_mut() {
         s.registrations.sort();
     }
+}
+
+/// The set `name` in `file`, else the only set of that name.
+fn set_named(sets: &[KfuncSet], name: &str, file: &str) -> Option<usize> {
+    sets.iter()
+        .position(|s| s.name == name && s.file == file)
+        .or_else(|| {
+            let mut all = sets.iter().enumerate().filter(|(_, s)| s.name == name);
+            match (all.next(), all.next()) {
+                (Some((i, _)), None) => Some(i),
+                _ => None,
+            }
+        })
 }
 
 /// `struct NAME *`, `const struct NAME *`, `struct NAME *const` → NAME.
@@ -324,82 +386,24 @@ pub fn pointee_struct(ty: &str) -> Option<&str> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The verifier-supplied arguments of a kfunc, under the convention its
+/// sets' flags name; mistakes are diagnostics.
 fn verifier_args_of(
-    name: &str,
-    file: &str,
-    def: &RawFunction,
-    places: &[(usize, usize)],
-    sets: &[KfuncSet],
-    defs: &HashMap<&str, Vec<(&str, &RawFunction)>>,
-    implicit_types: &[String],
+    cx: &Context,
+    k: &Candidate,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<VerifierArgs> {
-    let has = |flag: &str| -> Vec<bool> {
-        places
-            .iter()
-            .map(|(si, ei)| sets[*si].entries[*ei].flags.iter().any(|f| f == flag))
-            .collect()
-    };
-    let magic_marks = has(FLAG_MAGIC);
-    let implicit_marks = has(FLAG_IMPLICIT);
-    for (flag, marks) in [(FLAG_MAGIC, &magic_marks), (FLAG_IMPLICIT, &implicit_marks)] {
-        if marks.iter().any(|m| *m) && marks.iter().any(|m| !*m) {
-            let without: Vec<String> = places
-                .iter()
-                .zip(marks.iter())
-                .filter(|(_, m)| !**m)
-                .map(|((si, _), _)| {
-                    format!("{} ({}:{})", sets[*si].name, sets[*si].file, sets[*si].line)
-                })
-                .collect();
-            diags.push(Diagnostic::new(
-                Severity::Error,
-                "inconsistent-magic-flag",
-                file,
-                def.line,
-                def.col,
-                format!(
-                    "`{name}` carries {flag} in some sets but not in {}: the kernel refuses to register it",
-                    without.join(", ")
-                ),
-            ));
-        }
-    }
-    let convention = if magic_marks.iter().any(|m| *m) {
-        ArgsConvention::MagicArgs
-    } else if implicit_marks.iter().any(|m| *m) {
-        ArgsConvention::ImplicitArgs
-    } else {
-        // Unflagged: a `__magic` argument is a mistake worth a word.
-        if let Some((i, p)) = def
-            .params
-            .iter()
-            .enumerate()
-            .find(|(_, p)| p.annotation.as_deref() == Some(MAGIC_ANNOTATION))
-        {
-            if !places.is_empty() {
-                diags.push(Diagnostic::new(
-                    Severity::Warning,
-                    "magic-arg-unflagged",
-                    file,
-                    def.line,
-                    def.col,
-                    format!(
-                        "parameter {i} `{}` of `{name}` is named `{MAGIC_ANNOTATION}` but no set flags it {FLAG_MAGIC}; BPF programs would have to pass it",
-                        p.name
-                    ),
-                ));
-            }
-        }
+    let Some(convention) = convention_of(cx, k, diags) else {
+        warn_unflagged_magic(k, diags);
         return None;
     };
     let is_supplied = |p: &Param| match convention {
         ArgsConvention::MagicArgs => p.annotation.as_deref() == Some(MAGIC_ANNOTATION),
         ArgsConvention::ImplicitArgs => {
-            pointee_struct(&p.ty).is_some_and(|s| implicit_types.iter().any(|t| t == s))
+            pointee_struct(&p.ty).is_some_and(|s| cx.implicit_types.iter().any(|t| t == s))
         }
     };
+    let (name, def) = (k.name, k.def);
     let omitted: Vec<usize> = def
         .params
         .iter()
@@ -407,26 +411,24 @@ fn verifier_args_of(
         .filter(|(_, p)| is_supplied(p))
         .map(|(i, _)| i)
         .collect();
-    let (flag, what) = match convention {
-        ArgsConvention::MagicArgs => (
-            FLAG_MAGIC,
-            format!("a parameter named `*{MAGIC_ANNOTATION}`"),
-        ),
-        ArgsConvention::ImplicitArgs => (
-            FLAG_IMPLICIT,
-            format!(
-                "a parameter of type `struct {{{}}} *`",
-                implicit_types.join(",")
-            ),
-        ),
+    let diag = |code: &str, msg: String| {
+        Diagnostic::new(Severity::Error, code, k.file, def.line, def.col, msg)
     };
     if omitted.is_empty() {
-        diags.push(Diagnostic::new(
-            Severity::Error,
+        let (flag, what) = match convention {
+            ArgsConvention::MagicArgs => {
+                (FLAG_MAGIC, format!("parameter named `*{MAGIC_ANNOTATION}`"))
+            }
+            ArgsConvention::ImplicitArgs => (
+                FLAG_IMPLICIT,
+                format!(
+                    "parameter of type `struct {{{}}} *`",
+                    cx.implicit_types.join(",")
+                ),
+            ),
+        };
+        diags.push(diag(
             "magic-without-arg",
-            file,
-            def.line,
-            def.col,
             format!("`{name}` is flagged {flag} but has no {what}"),
         ));
         return None;
@@ -435,20 +437,16 @@ fn verifier_args_of(
     let trailing = omitted.iter().enumerate().all(|(k, &i)| i == first + k)
         && omitted.last().is_some_and(|&l| l + 1 == def.params.len());
     if !trailing {
-        diags.push(Diagnostic::new(
-            Severity::Error,
+        diags.push(diag(
             "magic-not-trailing",
-            file,
-            def.line,
-            def.col,
             format!(
                 "`{name}`: verifier-supplied parameters {omitted:?} must come after every normal parameter ({} in all)",
                 def.params.len()
             ),
         ));
     }
-    let impl_name = format!("{name}{IMPL_SUFFIX}");
-    let legacy_impl = defs.contains_key(impl_name.as_str());
+    let impl_name = conventions::impl_name(name);
+    let legacy_impl = cx.defs.contains_key(impl_name.as_str());
     Some(VerifierArgs {
         convention,
         bpf_name: name.to_string(),
@@ -458,10 +456,88 @@ fn verifier_args_of(
     })
 }
 
+/// The convention the sets' flags name, if any; a flag in some of the
+/// kfunc's sets and not in others is an error (the kernel refuses it).
+fn convention_of(
+    cx: &Context,
+    k: &Candidate,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ArgsConvention> {
+    let sets = cx.sets;
+    let has = |flag: &str| -> Vec<bool> {
+        k.places
+            .iter()
+            .map(|(si, ei)| sets[*si].entries[*ei].flags.iter().any(|f| f == flag))
+            .collect()
+    };
+    let magic_marks = has(FLAG_MAGIC);
+    let implicit_marks = has(FLAG_IMPLICIT);
+    for (flag, marks) in [(FLAG_MAGIC, &magic_marks), (FLAG_IMPLICIT, &implicit_marks)] {
+        if !(marks.iter().any(|m| *m) && marks.iter().any(|m| !*m)) {
+            continue;
+        }
+        let without: Vec<String> = k
+            .places
+            .iter()
+            .zip(marks.iter())
+            .filter(|(_, m)| !**m)
+            .map(|((si, _), _)| {
+                format!("{} ({}:{})", sets[*si].name, sets[*si].file, sets[*si].line)
+            })
+            .collect();
+        diags.push(Diagnostic::new(
+            Severity::Error,
+            "inconsistent-magic-flag",
+            k.file,
+            k.def.line,
+            k.def.col,
+            format!(
+                "`{}` carries {flag} in some sets but not in {}: the kernel refuses to register it",
+                k.name,
+                without.join(", ")
+            ),
+        ));
+    }
+    if magic_marks.iter().any(|m| *m) {
+        Some(ArgsConvention::MagicArgs)
+    } else if implicit_marks.iter().any(|m| *m) {
+        Some(ArgsConvention::ImplicitArgs)
+    } else {
+        None
+    }
+}
+
+/// Unflagged: a `__magic` parameter of a set member is a mistake worth a word.
+fn warn_unflagged_magic(k: &Candidate, diags: &mut Vec<Diagnostic>) {
+    if k.places.is_empty() {
+        return;
+    }
+    let Some((i, p)) = k
+        .def
+        .params
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.annotation.as_deref() == Some(MAGIC_ANNOTATION))
+    else {
+        return;
+    };
+    diags.push(Diagnostic::new(
+        Severity::Warning,
+        "magic-arg-unflagged",
+        k.file,
+        k.def.line,
+        k.def.col,
+        format!(
+            "parameter {i} `{}` of `{}` is named `{MAGIC_ANNOTATION}` but no set flags it {FLAG_MAGIC}; BPF programs would have to pass it",
+            p.name, k.name
+        ),
+    ));
+}
+
 /// The proposal's verifier table: `BTF_ID_LIST(magic_kfuncs)` of
 /// `BTF_ID(func, foo) BTF_ID(func, foo_impl)` pairs.
 fn check_magic_tables(
-    tables: &[(&str, &super::extract::RawIdList)],
+    tables: &[(&str, &RawIdList)],
     kfuncs: &[Kfunc],
     flagged: &BTreeSet<String>,
     diags: &mut Vec<Diagnostic>,
@@ -471,7 +547,7 @@ fn check_magic_tables(
         for pair in table.members.chunks(2) {
             let (first, line) = (&pair[0].1, pair[0].2);
             match pair.get(1) {
-                Some((_, second, _)) if *second == format!("{first}{IMPL_SUFFIX}") => {}
+                Some((_, second, _)) if *second == conventions::impl_name(first) => {}
                 other => {
                     diags.push(Diagnostic::new(
                         Severity::Error,

@@ -1,9 +1,109 @@
 //! Facts read from fixed places of the tree rather than from kfunc sources:
 //! the flag values (`include/linux/btf.h`), the implicit-argument types
-//! (`tools/bpf/resolve_btfids/main.c`) and the version (`Makefile`).
+//! (`tools/bpf/resolve_btfids/main.c`), the program type → kfunc hook table
+//! (`kernel/bpf/btf.c`) and the version (`Makefile`).
 
+use super::parse::{for_each_match, text};
+use super::queries::FlagDefinesQuery;
+use super::{mask, parse};
 use crate::manifest::{Diagnostic, Severity};
 use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What the tree says of itself, for the manifest's top fields.
+#[derive(Debug, Clone, Default)]
+pub struct TreeFacts {
+    pub kernel_version: Option<String>,
+    pub flag_values: BTreeMap<String, u64>,
+    pub implicit_types: Vec<String>,
+    pub kfunc_hooks: BTreeMap<String, String>,
+}
+
+/// Reads every fact; `extra_types` (`--implicit-type`) join the tree's
+/// implicit-argument types. What cannot be read is a diagnostic, or left out.
+pub fn read(
+    root: &Path,
+    flag_query: &FlagDefinesQuery,
+    extra_types: &[String],
+    diags: &mut Vec<Diagnostic>,
+) -> TreeFacts {
+    let read = |rel: &str| std::fs::read_to_string(root.join(rel)).ok();
+    let defines = flag_defines(root, flag_query, diags);
+    let mut implicit_types: Vec<String> = read(RESOLVE_BTFIDS)
+        .and_then(|s| implicit_types_from_resolve_btfids(&s))
+        .unwrap_or_else(|| {
+            DEFAULT_IMPLICIT_TYPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
+    for t in extra_types {
+        if !implicit_types.contains(t) {
+            implicit_types.push(t.clone());
+        }
+    }
+    TreeFacts {
+        kernel_version: read(MAKEFILE).and_then(|m| kernel_version(&m)),
+        flag_values: evaluate_flags(&defines, FLAGS_HEADER, diags),
+        implicit_types,
+        kfunc_hooks: read(KFUNC_HOOKS_SOURCE)
+            .map(|s| kfunc_hooks(&s))
+            .unwrap_or_default(),
+    }
+}
+
+/// The `#define KF_X value` lines of the flags header: (name, value, line).
+fn flag_defines(
+    root: &Path,
+    fq: &FlagDefinesQuery,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(String, String, u32)> {
+    let Ok(bytes) = std::fs::read(root.join(FLAGS_HEADER)) else {
+        diags.push(Diagnostic::new(
+            Severity::Warning,
+            "no-flag-definitions",
+            FLAGS_HEADER,
+            0,
+            0,
+            "cannot read the tree's flag definitions: every flag is unknown",
+        ));
+        return Vec::new();
+    };
+    let masked = mask::mask(&bytes);
+    let Some(tree) = parse::parse(&masked) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for_each_match(&fq.query, tree.root_node(), &masked, |caps| {
+        if let (Some(n), Some(v)) = (caps.get(fq.flag_name), caps.get(fq.flag_value)) {
+            let line = n.start_position().row as u32 + 1;
+            out.push((
+                text(n, &masked).into_owned(),
+                text(v, &masked).into_owned(),
+                line,
+            ));
+        }
+    });
+    out
+}
+
+/// The top Makefile, whose VERSION marks a kernel tree.
+pub const MAKEFILE: &str = "Makefile";
+
+/// Whether `root` holds a kernel tree: a top Makefile setting VERSION.
+pub fn is_kernel_tree(root: &Path) -> bool {
+    std::fs::read_to_string(root.join(MAKEFILE))
+        .is_ok_and(|m| makefile_var(&m, "VERSION").is_some())
+}
+
+/// `KEY = value` among a Makefile's first lines, where the kernel's sets its
+/// version.
+fn makefile_var(makefile: &str, key: &str) -> Option<String> {
+    makefile.lines().take(40).find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().to_string())
+    })
+}
 
 pub const FLAGS_HEADER: &str = "include/linux/btf.h";
 pub const RESOLVE_BTFIDS: &str = "tools/bpf/resolve_btfids/main.c";
@@ -216,12 +316,7 @@ pub fn kfunc_hooks(btf_c: &str) -> BTreeMap<String, String> {
 
 /// `6.12.117` from the top Makefile's VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION.
 pub fn kernel_version(makefile: &str) -> Option<String> {
-    let get = |key: &str| -> Option<String> {
-        makefile.lines().take(40).find_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            (k.trim() == key).then(|| v.trim().to_string())
-        })
-    };
+    let get = |key: &str| makefile_var(makefile, key);
     let (v, p) = (get("VERSION")?, get("PATCHLEVEL")?);
     let mut s = format!("{v}.{p}");
     if let Some(sub) = get("SUBLEVEL").filter(|s| !s.is_empty() && s != "0") {

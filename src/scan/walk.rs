@@ -4,27 +4,32 @@
 //! reading of the rest of the tree). The others are remembered by path, for
 //! the rare second look (a set member defined without `__bpf_kfunc`).
 //!
+//! What cannot be walked or read is an error diagnostic (data the manifest
+//! lacks), the walk going on with the rest.
+//!
 //! Symbolic links to files are read; links to directories are not followed
 //! (the kernel's `scripts/dtc/include-prefixes` would walk `arch/` again, and
 //! a link loop would never end), and each one is reported as a note.
 
+use super::{names, Progress};
 use crate::manifest::{Diagnostic, Severity};
 use aho_corasick::AhoCorasick;
 use globset::GlobSet;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Words whose presence makes a file worth parsing.
 pub const NEEDLES: &[&str] = &[
-    "BTF_ID_FLAGS",
-    "__bpf_kfunc",
+    names::ENTRY_MACRO,
+    names::BPF_KFUNC_ATTR,
     "BTF_KFUNCS_START",
     "BTF_SET8_START",
-    "register_btf_kfunc_id_set",
-    "register_btf_fmodret_id_set",
-    "btf_kfunc_id_set",
-    "magic_kfuncs",
+    names::REGISTER_KFUNC_ID_SET,
+    names::REGISTER_FMODRET_ID_SET,
+    names::ID_SET_STRUCT,
+    names::MAGIC_TABLE,
 ];
 
 /// Needles that name a use site rather than a
@@ -33,9 +38,9 @@ pub const NEEDLES: &[&str] = &[
 /// `kernel/bpf/btf.c` (the definition) and `verifier.c` (a mention) are the
 /// largest files that would otherwise be parsed for nothing.
 const WEAK: &[&str] = &[
-    "register_btf_kfunc_id_set",
-    "register_btf_fmodret_id_set",
-    "btf_kfunc_id_set",
+    names::REGISTER_KFUNC_ID_SET,
+    names::REGISTER_FMODRET_ID_SET,
+    names::ID_SET_STRUCT,
 ];
 
 /// Files larger than this are reported and not parsed.
@@ -132,161 +137,203 @@ fn diag(code: &str, sev: Severity, rel: &str, msg: String) -> Diagnostic {
     Diagnostic::new(sev, code, rel, 0, 0, msg)
 }
 
+impl<T> WalkOutput<T> {
+    fn new() -> Self {
+        WalkOutput {
+            matched: Vec::new(),
+            unmatched: Vec::new(),
+            files_read: 0,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn absorb(&mut self, part: WalkOutput<T>) {
+        self.matched.extend(part.matched);
+        self.unmatched.extend(part.unmatched);
+        self.files_read += part.files_read;
+        self.diagnostics.extend(part.diagnostics);
+    }
+}
+
+/// How often (in files read by one thread) the walk reports its progress.
+const PROGRESS_EVERY: usize = 1024;
+
+/// What the walker's threads share.
+struct Shared<'a, T> {
+    root: &'a Path,
+    exclude: &'a GlobSet,
+    ac: AhoCorasick,
+    on_match: &'a (dyn Fn(&str, &[u8]) -> T + Sync),
+    progress: &'a (dyn Fn(&Progress) + Sync),
+    files_read: AtomicUsize,
+    files_parsed: AtomicUsize,
+    out: Mutex<WalkOutput<(String, T)>>,
+}
+
 /// Walks `root`; `on_match(rel, bytes)` runs for each file the prefilter keeps.
 pub fn walk<T: Send>(
     root: &Path,
     exclude: &GlobSet,
     threads: usize,
-    progress: &indicatif::ProgressBar,
+    progress: &(dyn Fn(&Progress) + Sync),
     on_match: &(dyn Fn(&str, &[u8]) -> T + Sync),
 ) -> WalkOutput<(String, T)> {
-    let out: Mutex<WalkOutput<(String, T)>> = Mutex::new(WalkOutput {
-        matched: Vec::new(),
-        unmatched: Vec::new(),
-        files_read: 0,
-        diagnostics: Vec::new(),
-    });
-    let ac = needles();
+    let shared = Shared {
+        root,
+        exclude,
+        ac: needles(),
+        on_match,
+        progress,
+        files_read: AtomicUsize::new(0),
+        files_parsed: AtomicUsize::new(0),
+        out: Mutex::new(WalkOutput::new()),
+    };
     let walker = ignore::WalkBuilder::new(root)
         .standard_filters(false)
         .hidden(true)
         .follow_links(false)
         .threads(threads)
         .build_parallel();
-
-    struct Local<'a, T> {
-        part: WalkOutput<(String, T)>,
-        buf: Vec<u8>,
-        out: &'a Mutex<WalkOutput<(String, T)>>,
-    }
-    impl<T> Drop for Local<'_, T> {
-        fn drop(&mut self) {
-            // A poisoned lock means another walker thread panicked; its
-            // results are lost either way, ours are still worth keeping.
-            let mut o = self.out.lock().unwrap_or_else(|p| p.into_inner());
-            let part = std::mem::replace(
-                &mut self.part,
-                WalkOutput {
-                    matched: Vec::new(),
-                    unmatched: Vec::new(),
-                    files_read: 0,
-                    diagnostics: Vec::new(),
-                },
-            );
-            o.matched.extend(part.matched);
-            o.unmatched.extend(part.unmatched);
-            o.files_read += part.files_read;
-            o.diagnostics.extend(part.diagnostics);
-        }
-    }
-
     walker.run(|| {
-        let ac = &ac;
         let mut local = Local {
-            part: WalkOutput {
-                matched: Vec::new(),
-                unmatched: Vec::new(),
-                files_read: 0,
-                diagnostics: Vec::new(),
-            },
+            part: WalkOutput::new(),
             buf: Vec::with_capacity(1 << 20),
-            out: &out,
+            shared: &shared,
         };
-        Box::new(move |entry| {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(err) => {
-                    let path = err_path(&err)
-                        .map(|p| rel_path(root, p))
-                        .unwrap_or_default();
-                    local.part.diagnostics.push(diag(
-                        "walk-error",
-                        Severity::Warning,
-                        &path,
-                        format!("skipped: {}", err_text(&err)),
-                    ));
-                    return ignore::WalkState::Continue;
-                }
-            };
-            let path = entry.path();
-            let rel = rel_path(root, path);
-            let Some(ft) = entry.file_type() else {
-                return ignore::WalkState::Continue;
-            };
-            if !rel.is_empty() && exclude.is_match(&rel) {
-                return if ft.is_dir() {
-                    ignore::WalkState::Skip
-                } else {
-                    ignore::WalkState::Continue
-                };
-            }
-            if ft.is_symlink() {
-                match std::fs::metadata(path) {
-                    Ok(md) if md.is_dir() => {
-                        local.part.diagnostics.push(diag(
-                            "symlink-not-followed",
-                            Severity::Note,
-                            &rel,
-                            "a link to a directory; not followed".into(),
-                        ));
-                        return ignore::WalkState::Continue;
-                    }
-                    Ok(md) if md.is_file() => {}
-                    Ok(_) => return ignore::WalkState::Continue,
-                    Err(e) => {
-                        if is_c_source(path) {
-                            local.part.diagnostics.push(diag(
-                                "read-error",
-                                Severity::Warning,
-                                &rel,
-                                format!("dangling or unreadable link: {e}"),
-                            ));
-                        }
-                        return ignore::WalkState::Continue;
-                    }
-                }
-            } else if !ft.is_file() {
-                return ignore::WalkState::Continue;
-            }
-            if !is_c_source(path) {
-                return ignore::WalkState::Continue;
-            }
-            match read_into(path, &mut local.buf) {
-                Ok(true) => {
-                    local.part.files_read += 1;
-                    if local.part.files_read % 1024 == 0 {
-                        progress.inc(1024);
-                    }
-                    if ac.is_match(&local.buf) && worth_parsing(ac, &local.buf) {
-                        let made = on_match(&rel, &local.buf);
-                        local.part.matched.push((rel, made));
-                    } else {
-                        local.part.unmatched.push(rel);
-                    }
-                    if local.buf.capacity() > 8 << 20 {
-                        local.buf = Vec::with_capacity(1 << 20);
-                    }
-                }
-                Ok(false) => local.part.diagnostics.push(diag(
-                    "file-too-large",
-                    Severity::Warning,
-                    &rel,
-                    format!("over the {MAX_FILE_SIZE} byte limit; not read"),
-                )),
-                Err(e) => local.part.diagnostics.push(diag(
-                    "read-error",
-                    Severity::Warning,
-                    &rel,
-                    format!("cannot read: {e}"),
-                )),
-            }
-            ignore::WalkState::Continue
-        })
+        Box::new(move |entry| local.visit(entry))
     });
-    let mut o = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut o = shared.out.into_inner().unwrap_or_else(|p| p.into_inner());
     o.matched.sort_by(|a, b| a.0.cmp(&b.0));
     o.unmatched.sort();
     o
+}
+
+/// One walker thread's results, handed over when the thread ends.
+struct Local<'a, T> {
+    part: WalkOutput<(String, T)>,
+    buf: Vec<u8>,
+    shared: &'a Shared<'a, T>,
+}
+
+impl<T> Drop for Local<'_, T> {
+    fn drop(&mut self) {
+        // A poisoned lock means another walker thread panicked; its
+        // results are lost either way, ours are still worth keeping.
+        let mut o = self.shared.out.lock().unwrap_or_else(|p| p.into_inner());
+        o.absorb(std::mem::replace(&mut self.part, WalkOutput::new()));
+    }
+}
+
+impl<T> Local<'_, T> {
+    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> ignore::WalkState {
+        let root = self.shared.root;
+        let entry = match entry {
+            Ok(e) => e,
+            Err(err) => {
+                let path = err_path(&err)
+                    .map(|p| rel_path(root, p))
+                    .unwrap_or_default();
+                self.part.diagnostics.push(diag(
+                    "walk-error",
+                    Severity::Error,
+                    &path,
+                    format!("skipped: {}", err_text(&err)),
+                ));
+                return ignore::WalkState::Continue;
+            }
+        };
+        let path = entry.path();
+        let rel = rel_path(root, path);
+        let Some(ft) = entry.file_type() else {
+            return ignore::WalkState::Continue;
+        };
+        if !rel.is_empty() && self.shared.exclude.is_match(&rel) {
+            return if ft.is_dir() {
+                ignore::WalkState::Skip
+            } else {
+                ignore::WalkState::Continue
+            };
+        }
+        let is_file = if ft.is_symlink() {
+            self.link_to_file(path, &rel)
+        } else {
+            ft.is_file()
+        };
+        if is_file && is_c_source(path) {
+            self.read(path, rel);
+        }
+        ignore::WalkState::Continue
+    }
+
+    /// Whether a symbolic link is to be read as a file: links to directories
+    /// are not followed, a dangling link to a C file is reported.
+    fn link_to_file(&mut self, path: &Path, rel: &str) -> bool {
+        match std::fs::metadata(path) {
+            Ok(md) if md.is_dir() => {
+                self.part.diagnostics.push(diag(
+                    "symlink-not-followed",
+                    Severity::Note,
+                    rel,
+                    "a link to a directory; not followed".into(),
+                ));
+                false
+            }
+            Ok(md) => md.is_file(),
+            Err(e) => {
+                if is_c_source(path) {
+                    self.part.diagnostics.push(diag(
+                        "read-error",
+                        Severity::Error,
+                        rel,
+                        format!("dangling or unreadable link: {e}"),
+                    ));
+                }
+                false
+            }
+        }
+    }
+
+    /// Reads one C file and hands it on when the prefilter keeps it.
+    fn read(&mut self, path: &Path, rel: String) {
+        let shared = self.shared;
+        match read_into(path, &mut self.buf) {
+            Ok(true) => {
+                self.part.files_read += 1;
+                if shared.ac.is_match(&self.buf) && worth_parsing(&shared.ac, &self.buf) {
+                    let made = (shared.on_match)(&rel, &self.buf);
+                    self.part.matched.push((rel, made));
+                    shared.files_parsed.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.part.unmatched.push(rel);
+                }
+                if self.part.files_read % PROGRESS_EVERY == 0 {
+                    let files_read = shared
+                        .files_read
+                        .fetch_add(PROGRESS_EVERY, Ordering::Relaxed)
+                        + PROGRESS_EVERY;
+                    (shared.progress)(&Progress::Reading {
+                        files_read,
+                        files_parsed: shared.files_parsed.load(Ordering::Relaxed),
+                    });
+                }
+                if self.buf.capacity() > 8 << 20 {
+                    self.buf = Vec::with_capacity(1 << 20);
+                }
+            }
+            Ok(false) => self.part.diagnostics.push(diag(
+                "file-too-large",
+                Severity::Error,
+                &rel,
+                format!("over the {MAX_FILE_SIZE} byte limit; not read"),
+            )),
+            Err(e) => self.part.diagnostics.push(diag(
+                "read-error",
+                Severity::Error,
+                &rel,
+                format!("cannot read: {e}"),
+            )),
+        }
+    }
 }
 
 fn err_path(err: &ignore::Error) -> Option<&Path> {

@@ -2,6 +2,7 @@
 //! What the integration tests share: running the binary, reading what it
 //! wrote as typed values, and finding real data (or saying loudly that it is
 //! missing).
+pub mod btf_ids;
 pub mod fixture;
 use kfunc_scan::manifest::{Kfunc, KfuncSet, Manifest};
 use std::ffi::OsStr;
@@ -73,6 +74,11 @@ pub fn cmd<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Cmd {
 pub struct Cmd(Command);
 
 impl Cmd {
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Cmd {
+        self.0.args(args);
+        self
+    }
+
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Cmd {
         self.0.arg(a);
         self

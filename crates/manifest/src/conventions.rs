@@ -37,6 +37,14 @@ pub const FMODRET: &str = "fmodret";
 /// Registered for this, a set serves every program type (the common hook).
 pub const PROG_TYPE_UNSPEC: &str = "BPF_PROG_TYPE_UNSPEC";
 
+/// Where the selftests' modules live (`tools/testing/selftests/bpf/`): no
+/// kernel ships the kfuncs defined under it.
+pub const SELFTESTS_DIR: &str = "tools/";
+
+/// libbpf's section for extern kernel symbols, kfuncs among them: what its
+/// `__ksym` attribute expands to (`tools/lib/bpf/bpf_helpers.h`).
+pub const KSYM_SECTION: &str = ".ksyms";
+
 /// Whether changing a flag between two kernels can make a program that
 /// verified before fail to verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

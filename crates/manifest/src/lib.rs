@@ -9,7 +9,7 @@ pub mod conventions;
 pub use conventions::{FMODRET, PROG_TYPE_UNSPEC};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -123,7 +123,33 @@ pub struct Kfunc {
 impl Kfunc {
     /// Defined under tools/, in the selftests' modules: no kernel ships it.
     pub fn is_selftest(&self) -> bool {
-        self.file.starts_with("tools/")
+        self.file.starts_with(conventions::SELFTESTS_DIR)
+    }
+}
+
+/// The program types a kfunc may be called from: [`Manifest::callable_from`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallableFrom {
+    /// Registered for BPF_PROG_TYPE_UNSPEC: the common hook, every program
+    /// type that calls kfuncs.
+    pub common: bool,
+    /// The types the other registrations name, each with the types sharing
+    /// its hook.
+    pub named: BTreeSet<String>,
+    /// `named`, and for the common hook every type of the hook table
+    /// (BPF_PROG_TYPE_UNSPEC itself when the table is unknown).
+    pub every: BTreeSet<String>,
+}
+
+impl CallableFrom {
+    /// `named`, with the common hook written BPF_PROG_TYPE_UNSPEC, as
+    /// ebpf-docs writes "every program type".
+    pub fn with_unspec(&self) -> BTreeSet<String> {
+        let mut out = self.named.clone();
+        if self.common {
+            out.insert(PROG_TYPE_UNSPEC.to_string());
+        }
+        out
     }
 }
 
@@ -144,6 +170,16 @@ pub enum ArgsConvention {
     MagicArgs,
     /// Upstream: `KF_IMPLICIT_ARGS` and arguments recognised by type.
     ImplicitArgs,
+}
+
+impl ArgsConvention {
+    /// The set-entry flag that marks a kfunc of this convention.
+    pub fn flag(self) -> &'static str {
+        match self {
+            ArgsConvention::MagicArgs => conventions::FLAG_MAGIC_ARGS,
+            ArgsConvention::ImplicitArgs => conventions::FLAG_IMPLICIT_ARGS,
+        }
+    }
 }
 
 // A kfunc some of whose arguments the verifier supplies: BPF programs call
@@ -291,7 +327,7 @@ impl Manifest {
     /// Kfuncs listed in a kfunc set (not fmod_ret targets, not helpers that
     /// only carry `__bpf_kfunc`), by name.
     pub fn callable_kfuncs(&self) -> Vec<&Kfunc> {
-        let names: std::collections::BTreeSet<&str> = self
+        let names: BTreeSet<&str> = self
             .sets
             .iter()
             .filter(|s| Self::is_kfunc_set(s))
@@ -303,43 +339,66 @@ impl Manifest {
             .collect()
     }
 
-    /// The program types that may call `k`, with each registration expanded
-    /// through the kfunc hooks: BPF_PROG_TYPE_TRACING also brings LSM, and
-    /// BPF_PROG_TYPE_UNSPEC every type with a hook. As registered when the
-    /// tree's hook table is unknown. fmod_ret registrations are not calls.
-    pub fn effective_prog_types(&self, k: &Kfunc) -> Vec<String> {
-        let mut out = std::collections::BTreeSet::new();
-        for p in k.prog_types.iter().filter(|p| *p != FMODRET) {
+    /// Where the registrations for `registered` (program types as
+    /// `Registration::prog_type` spells them) make a kfunc callable from:
+    /// the one definition docs, the ebpf-docs YAML and diff all use. Each
+    /// type is expanded through the tree's kfunc hooks (BPF_PROG_TYPE_TRACING
+    /// also brings LSM); BPF_PROG_TYPE_UNSPEC is the common hook, every type
+    /// with a hook; fmod_ret registrations are not calls. When the tree's
+    /// hook table is unknown, types are taken as registered.
+    pub fn callable_from<'a>(&self, registered: impl IntoIterator<Item = &'a str>) -> CallableFrom {
+        let mut c = CallableFrom::default();
+        for p in registered.into_iter().filter(|p| *p != FMODRET) {
+            if p == PROG_TYPE_UNSPEC {
+                c.common = true;
+                continue;
+            }
+            match self.kfunc_hooks.get(p) {
+                Some(hook) => c.named.extend(
+                    self.kfunc_hooks
+                        .iter()
+                        .filter(|(_, h)| *h == hook)
+                        .map(|(t, _)| t.clone()),
+                ),
+                None => {
+                    c.named.insert(p.to_string());
+                }
+            }
+        }
+        c.every = c.named.clone();
+        if c.common {
             if self.kfunc_hooks.is_empty() {
-                out.insert(p.clone());
-            } else if p == PROG_TYPE_UNSPEC {
-                out.extend(
+                c.every.insert(PROG_TYPE_UNSPEC.to_string());
+            } else {
+                c.every.extend(
                     self.kfunc_hooks
                         .keys()
                         .filter(|t| *t != PROG_TYPE_UNSPEC)
                         .cloned(),
                 );
-            } else {
-                match self.kfunc_hooks.get(p) {
-                    Some(hook) => out.extend(
-                        self.kfunc_hooks
-                            .iter()
-                            .filter(|(_, h)| *h == hook)
-                            .map(|(t, _)| t.clone()),
-                    ),
-                    None => {
-                        out.insert(p.clone());
-                    }
-                }
             }
         }
-        out.into_iter().collect()
+        c
     }
 
+    /// [`Manifest::callable_from`] for `k`'s registrations (`Kfunc::prog_types`).
+    pub fn kfunc_callable_from(&self, k: &Kfunc) -> CallableFrom {
+        self.callable_from(k.prog_types.iter().map(String::as_str))
+    }
+
+    /// [`Manifest::callable_from`] for the registrations of `set`.
+    pub fn set_callable_from(&self, set: &KfuncSet) -> CallableFrom {
+        self.callable_from(set.registrations.iter().map(|r| r.prog_type.as_str()))
+    }
+
+    /// Every program type that may call `k`, sorted: [`CallableFrom::every`].
+    pub fn effective_prog_types(&self, k: &Kfunc) -> Vec<String> {
+        self.kfunc_callable_from(k).every.into_iter().collect()
+    }
+
+    /// The kfunc of that name. A linear search: the manifest's arrays are
+    /// not assumed to be in any order.
     pub fn kfunc(&self, name: &str) -> Option<&Kfunc> {
-        self.kfuncs
-            .binary_search_by(|k| k.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.kfuncs[i])
+        self.kfuncs.iter().find(|k| k.name == name)
     }
 }

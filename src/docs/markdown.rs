@@ -1,0 +1,298 @@
+//! The Markdown pages, rendered from the [`Site`] model: a page per kfunc,
+//! per set and per program type, their indexes and the top index.
+
+use super::model::{KfuncDoc, SetDoc, Site};
+use super::{annotation_words, doc_text, flag_words, MARKER};
+use crate::cdecl;
+use crate::manifest::{Kfunc, PROG_TYPE_UNSPEC};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+/// Relative path → content, for every page of the site.
+pub fn pages(site: &Site, source_url: Option<&str>) -> BTreeMap<String, String> {
+    let mut pages = BTreeMap::new();
+    for k in &site.kfuncs {
+        pages.insert(
+            format!("kfuncs/{}.md", k.kfunc.name),
+            kfunc_page(site, k, source_url),
+        );
+    }
+    for s in &site.sets {
+        pages.insert(format!("sets/{}.md", s.page), set_page(site, s));
+    }
+    pages.insert("sets/index.md".into(), set_index(site));
+    for (t, ks) in &site.by_prog_type {
+        pages.insert(format!("program-types/{t}.md"), prog_type_page(site, t, ks));
+    }
+    pages.insert("program-types/index.md".into(), prog_type_index(site));
+    pages.insert("index.md".into(), top_index(site));
+    pages
+}
+
+/// The first line of the kernel-doc comment, after its ` - `.
+fn summary(k: &Kfunc) -> String {
+    k.doc
+        .as_deref()
+        .map(doc_text)
+        .and_then(|d| d.lines().next().map(str::to_string))
+        .and_then(|first| first.split_once(" - ").map(|(_, s)| s.trim().to_string()))
+        .unwrap_or_default()
+}
+
+/// `summary` for a table cell.
+fn summary_cell(k: &Kfunc) -> String {
+    summary(k).replace('|', "\\|")
+}
+
+fn prog_type_text(site: &Site, p: &str) -> String {
+    if p == PROG_TYPE_UNSPEC {
+        format!("{PROG_TYPE_UNSPEC} (the common hook: every program type that calls kfuncs)")
+    } else if let Some(h) = site.manifest.kfunc_hooks.get(p) {
+        format!("{p} ({h})")
+    } else {
+        p.to_string()
+    }
+}
+
+fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
+    let k = kd.kfunc;
+    let mut p = String::new();
+    let _ = writeln!(p, "{MARKER}\n# {}\n", k.name);
+    let s = summary(k);
+    if !s.is_empty() {
+        let _ = writeln!(p, "{s}\n");
+    }
+    let _ = writeln!(p, "```c\n{};\n```\n", cdecl::bpf_signature(k));
+    verifier_args_section(&mut p, k);
+    flags_section(&mut p, k);
+    params_section(&mut p, k);
+    prog_types_section(&mut p, site, kd);
+    sets_section(&mut p, site, kd);
+    if let Some(c) = &k.condition {
+        let _ = writeln!(p, "## Configuration\n\nDefined when `{c}`.\n");
+    }
+    if let Some(d) = &k.doc {
+        let _ = writeln!(p, "## Description\n\n```text\n{}\n```\n", doc_text(d));
+    }
+    let loc = format!("{}:{}", k.file, k.line);
+    let version = site.version;
+    let _ = match source_url {
+        Some(u) => writeln!(
+            p,
+            "Defined at [{loc}]({u}{}#L{}), Linux {version}.",
+            k.file, k.line
+        ),
+        None => writeln!(p, "Defined at `{loc}`, Linux {version}."),
+    };
+    p
+}
+
+fn verifier_args_section(p: &mut String, k: &Kfunc) {
+    let Some(va) = &k.verifier_args else { return };
+    let omitted: Vec<String> = cdecl::verifier_params(k)
+        .iter()
+        .map(|p| format!("`{}`", p.name))
+        .collect();
+    let _ = writeln!(
+        p,
+        "The verifier supplies {} ({}); BPF programs call the prototype above. The kernel's full prototype is `{}`{}.\n",
+        omitted.join(", "),
+        va.convention.flag(),
+        cdecl::impl_signature(k).unwrap_or_default(),
+        if va.legacy_impl { ", also defined in the source for older programs" } else { "" }
+    );
+}
+
+fn flags_section(p: &mut String, k: &Kfunc) {
+    if k.flags.is_empty() {
+        return;
+    }
+    p.push_str("## Flags\n\n");
+    for f in &k.flags {
+        let _ = writeln!(p, "- `{f}`: {}", flag_words(f).unwrap_or("(not described)"));
+    }
+    p.push('\n');
+}
+
+fn params_section(p: &mut String, k: &Kfunc) {
+    let params = cdecl::bpf_params(k);
+    if params.is_empty() {
+        return;
+    }
+    p.push_str("## Parameters\n\n| name | type | notes |\n| --- | --- | --- |\n");
+    for prm in params {
+        let note = prm
+            .annotation
+            .as_deref()
+            .map(|a| {
+                format!(
+                    "`{a}`: {}",
+                    annotation_words(a).unwrap_or("annotation not described")
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(p, "| `{}` | `{}` | {note} |", prm.name, prm.ty);
+    }
+    p.push('\n');
+}
+
+fn prog_types_section(p: &mut String, site: &Site, kd: &KfuncDoc) {
+    p.push_str("## Program types\n\n");
+    if kd.kfunc.prog_types.is_empty() {
+        p.push_str("No registration of its sets was found.\n\n");
+        return;
+    }
+    for t in &kd.kfunc.prog_types {
+        let _ = writeln!(p, "- registered for {}", prog_type_text(site, t));
+    }
+    if !kd.callable_from.is_empty() {
+        let links: Vec<String> = kd
+            .callable_from
+            .iter()
+            .map(|t| format!("[{t}](../program-types/{t}.md)"))
+            .collect();
+        let _ = writeln!(p, "\nCallable from: {}.", links.join(", "));
+    }
+    p.push('\n');
+}
+
+fn sets_section(p: &mut String, site: &Site, kd: &KfuncDoc) {
+    p.push_str("## Sets\n\n");
+    for &(i, e) in &kd.listed_in {
+        let SetDoc { set: s, page } = &site.sets[i];
+        let cond = e
+            .condition
+            .as_deref()
+            .map(|c| format!(", if `{c}`"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            p,
+            "- [{}](../sets/{page}.md) ({}:{}){cond}",
+            s.name, s.file, e.line
+        );
+    }
+    p.push('\n');
+}
+
+fn set_index(site: &Site) -> String {
+    let mut out = format!(
+        "{MARKER}\n# Kfunc sets of Linux {}\n\n| set | file | kfuncs | program types |\n| --- | --- | --- | --- |\n",
+        site.version
+    );
+    for SetDoc { set: s, page } in &site.sets {
+        // as registered; each kfunc's page says where it is callable from
+        let registered: BTreeSet<&str> = s
+            .registrations
+            .iter()
+            .map(|r| r.prog_type.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "| [{}]({page}.md) | `{}:{}` | {} | {} |",
+            s.name,
+            s.file,
+            s.line,
+            s.entries.len(),
+            registered.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    out
+}
+
+fn set_page(site: &Site, sd: &SetDoc) -> String {
+    let s = sd.set;
+    let mut p = format!(
+        "{MARKER}\n# Set {}\n\nDeclared at `{}:{}` ({:?}).\n\n## Registrations\n\n",
+        s.name, s.file, s.line, s.kind
+    );
+    if s.registrations.is_empty() {
+        p.push_str("None found.\n");
+    }
+    for r in &s.registrations {
+        let filter = r
+            .filter
+            .as_deref()
+            .map(|f| format!(", filtered by `{f}`"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            p,
+            "- {} through `{}` at `{}:{}`{filter}",
+            prog_type_text(site, &r.prog_type),
+            r.id_set,
+            r.file,
+            r.line
+        );
+    }
+    p.push_str("\n## Kfuncs\n\n| kfunc | flags | condition |\n| --- | --- | --- |\n");
+    for e in &s.entries {
+        let name = if site.is_defined(&e.name) {
+            format!("[{0}](../kfuncs/{0}.md)", e.name)
+        } else {
+            format!("{} (definition not found)", e.name)
+        };
+        let cond = e
+            .condition
+            .as_deref()
+            .map(|c| format!("`{c}`"))
+            .unwrap_or_default();
+        let _ = writeln!(p, "| {name} | {} | {cond} |", e.flags.join(" \\| "));
+    }
+    p
+}
+
+fn prog_type_index(site: &Site) -> String {
+    let hooks = &site.manifest.kfunc_hooks;
+    let mut out = format!(
+        "{MARKER}\n# Kfuncs by program type, Linux {}\n\n",
+        site.version
+    );
+    if hooks.is_empty() {
+        out.push_str("The tree's kfunc hook table was not found: program types are listed as registered.\n\n");
+    }
+    out.push_str("| program type | hook | kfuncs |\n| --- | --- | --- |\n");
+    for (t, ks) in &site.by_prog_type {
+        let hook = hooks.get(t).map(String::as_str).unwrap_or("");
+        let _ = writeln!(out, "| [{t}]({t}.md) | {hook} | {} |", ks.len());
+    }
+    out
+}
+
+fn prog_type_page(site: &Site, t: &str, kfuncs: &[usize]) -> String {
+    let mut p = format!("{MARKER}\n# {t}\n\nKfuncs a {t} program may call");
+    if let Some(h) = site.manifest.kfunc_hooks.get(t) {
+        let _ = write!(
+            p,
+            " (its hook: {h}; sets registered for {PROG_TYPE_UNSPEC} apply to every hook)"
+        );
+    }
+    p.push_str(".\n\n| kfunc | summary |\n| --- | --- |\n");
+    for &i in kfuncs {
+        let k = site.kfuncs[i].kfunc;
+        let _ = writeln!(
+            p,
+            "| [{0}](../kfuncs/{0}.md) | {1} |",
+            k.name,
+            summary_cell(k)
+        );
+    }
+    p
+}
+
+fn top_index(site: &Site) -> String {
+    let mut out = format!(
+        "{MARKER}\n# Kfuncs of Linux {}\n\n{} kfuncs in {} sets. Indexes: [by program type](program-types/index.md), [by set](sets/index.md).\n\n| kfunc | summary |\n| --- | --- |\n",
+        site.version,
+        site.kfuncs.len(),
+        site.sets.len()
+    );
+    for kd in &site.kfuncs {
+        let k = kd.kfunc;
+        let _ = writeln!(
+            out,
+            "| [{0}](kfuncs/{0}.md) | {1} |",
+            k.name,
+            summary_cell(k)
+        );
+    }
+    out
+}

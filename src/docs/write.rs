@@ -1,0 +1,75 @@
+//! Pages into a directory: each written atomically, and the pages a
+//! previous run generated that this one did not (recognised by their first
+//! line, [`MARKER`]) removed, so that a docs repository sees removals as
+//! such. Pages not ours are left alone.
+
+use super::MARKER;
+use crate::output::write_atomic;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What [`write_pages`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub written: usize,
+    /// Stale pages of an earlier run removed.
+    pub removed: usize,
+}
+
+/// A page that could not be written or removed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// The subdirectories pages are written to ("" is the top).
+const SUBDIRS: [&str; 4] = ["", "kfuncs", "sets", "program-types"];
+
+pub fn write_pages(dir: &Path, pages: &BTreeMap<String, String>) -> Result<Written, WriteError> {
+    let err = |p: &Path| {
+        let path = p.to_path_buf();
+        move |source| WriteError { path, source }
+    };
+    for (rel, text) in pages {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(err(parent))?;
+        }
+        write_atomic(&path, text.as_bytes()).map_err(err(&path))?;
+    }
+    let mut removed = 0;
+    for sub in SUBDIRS {
+        for p in stale_pages(dir, sub, pages) {
+            std::fs::remove_file(&p).map_err(err(&p))?;
+            removed += 1;
+        }
+    }
+    Ok(Written {
+        written: pages.len(),
+        removed,
+    })
+}
+
+/// Our pages in `dir/sub` that are not among `pages`, sorted.
+fn stale_pages(dir: &Path, sub: &str, pages: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<PathBuf> = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let rel = path
+            .strip_prefix(dir)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let ours = path.extension().is_some_and(|x| x == "md")
+            && std::fs::read_to_string(&path).is_ok_and(|t| t.lines().next() == Some(MARKER));
+        if ours && !pages.contains_key(&rel) {
+            stale.push(path);
+        }
+    }
+    stale.sort();
+    stale
+}

@@ -1,0 +1,151 @@
+#![allow(dead_code)]
+//! Manifests built in code, for the consumers' tests: sets with their
+//! registrations and entries, kfunc definitions, and the derived fields
+//! (`Kfunc::sets`, `prog_types`, `flags`) filled in as the scanner's
+//! resolver fills them.
+
+use kfunc_scan::manifest::{
+    ArgsConvention, Kfunc, KfuncSet, Manifest, Param, Registration, SetEntry, SetKind,
+    VerifierArgs, SCHEMA_VERSION,
+};
+use std::collections::BTreeMap;
+
+/// A kfunc `int name(void)` defined in kernel/bpf/helpers.c.
+pub fn kfunc(name: &str) -> Kfunc {
+    Kfunc {
+        name: name.into(),
+        file: "kernel/bpf/helpers.c".into(),
+        line: 10,
+        bpf_kfunc_attr: true,
+        return_type: "int".into(),
+        params: vec![],
+        sets: vec![],
+        prog_types: vec![],
+        flags: vec![],
+        condition: None,
+        doc: None,
+        verifier_args: None,
+    }
+}
+
+pub fn param(ty: &str, name: &str) -> Param {
+    let annotation = name
+        .find("__")
+        .filter(|&i| i > 0)
+        .map(|i| name[i..].to_string());
+    Param {
+        name: name.into(),
+        ty: ty.into(),
+        annotation,
+    }
+}
+
+/// `k` with the verifier supplying its last parameter (KF_IMPLICIT_ARGS).
+pub fn with_implicit_last(mut k: Kfunc, legacy_impl: bool) -> Kfunc {
+    k.verifier_args = Some(VerifierArgs {
+        convention: ArgsConvention::ImplicitArgs,
+        bpf_name: k.name.clone(),
+        impl_name: format!("{}_impl", k.name),
+        omitted_params: vec![k.params.len() - 1],
+        legacy_impl,
+    });
+    k
+}
+
+pub struct Fx {
+    pub m: Manifest,
+}
+
+impl Fx {
+    /// An empty manifest of Linux 7.0 with a hook table: TRACING and LSM
+    /// share a hook, XDP and SCHED_CLS have one each.
+    pub fn new() -> Fx {
+        let hooks: BTreeMap<String, String> = [
+            ("BPF_PROG_TYPE_TRACING", "BTF_KFUNC_HOOK_TRACING"),
+            ("BPF_PROG_TYPE_LSM", "BTF_KFUNC_HOOK_TRACING"),
+            ("BPF_PROG_TYPE_XDP", "BTF_KFUNC_HOOK_XDP"),
+            ("BPF_PROG_TYPE_SCHED_CLS", "BTF_KFUNC_HOOK_TC"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        Fx {
+            m: Manifest {
+                schema_version: SCHEMA_VERSION,
+                generator: "fixture".into(),
+                kernel_version: Some("7.0".into()),
+                kfunc_hooks: hooks,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Without the hook table (a tree whose btf.c was not understood).
+    pub fn without_hooks(mut self) -> Fx {
+        self.m.kfunc_hooks.clear();
+        self
+    }
+
+    /// A BTF_KFUNCS set in kernel/bpf/helpers.c registered for `progs`
+    /// (`fmodret` for an fmod_ret registration), listing `entries` (name, flags).
+    pub fn set(mut self, name: &str, progs: &[&str], entries: &[(&str, &[&str])]) -> Fx {
+        let line = 100 * (self.m.sets.len() as u32 + 1);
+        self.m.sets.push(KfuncSet {
+            name: name.into(),
+            kind: SetKind::Kfuncs,
+            file: "kernel/bpf/helpers.c".into(),
+            line,
+            end_line: Some(line + 50),
+            entries: entries
+                .iter()
+                .enumerate()
+                .map(|(i, (n, f))| SetEntry {
+                    name: n.to_string(),
+                    flags: f.iter().map(|s| s.to_string()).collect(),
+                    flags_value: None,
+                    condition: None,
+                    line: line + 1 + i as u32,
+                })
+                .collect(),
+            registrations: progs
+                .iter()
+                .map(|p| Registration {
+                    prog_type: p.to_string(),
+                    id_set: format!("{name}_set"),
+                    filter: None,
+                    file: "kernel/bpf/helpers.c".into(),
+                    line: line + 60,
+                    condition: None,
+                })
+                .collect(),
+        });
+        self
+    }
+
+    pub fn def(mut self, k: Kfunc) -> Fx {
+        self.m.kfuncs.push(k);
+        self
+    }
+
+    /// The manifest, with each kfunc's sets, program types and flags
+    /// derived from the sets, and kfuncs sorted by name.
+    pub fn build(mut self) -> Manifest {
+        for k in &mut self.m.kfuncs {
+            let (mut sets, mut progs, mut flags) = (vec![], vec![], vec![]);
+            for s in &self.m.sets {
+                for e in s.entries.iter().filter(|e| e.name == k.name) {
+                    sets.push(s.name.clone());
+                    flags.extend(e.flags.iter().cloned());
+                    progs.extend(s.registrations.iter().map(|r| r.prog_type.clone()));
+                }
+            }
+            for v in [&mut sets, &mut progs, &mut flags] {
+                v.sort();
+                v.dedup();
+            }
+            (k.sets, k.prog_types, k.flags) = (sets, progs, flags);
+        }
+        self.m.kfuncs.sort_by(|a, b| a.name.cmp(&b.name));
+        self.m
+    }
+}
