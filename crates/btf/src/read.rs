@@ -215,6 +215,10 @@ fn max_word<O: Order>(members: &[u8], stride: usize, at: usize) -> u32 {
         .fold(0, u32::max)
 }
 
+// One function of ~95 lines on purpose: the hot loop of every read (126k
+// records on a vmlinux), each record decoded once with its checks inline,
+// as it was measured (README, "Speed and memory"); a split must be
+// measured again with scripts/bench-patch.sh.
 fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, ReadError> {
     let count_guess = types.len() / 16;
     let mut offsets: Vec<u32> = Vec::with_capacity(count_guess);
