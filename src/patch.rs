@@ -10,14 +10,20 @@
 //! Append-only: no type ID moves, no record changes but the `type` field of
 //! a repointed FUNC. Before any edit the BTF must agree with the source;
 //! every disagreement is collected and the whole edit refused.
+//!
+//! Three steps: **index** the BTF (the FUNCs of interest by name, decl tags
+//! by target, where the needed strings are), **plan** (pure, on `&Btf`:
+//! every edit with the ID it will get, or every refusal), **apply** (the
+//! appends and repoints of an accepted plan). A refused plan leaves the BTF
+//! untouched; the plan also rules out every failure the edits could have,
+//! so applying one does not stop half-way.
 
-use crate::btf::{Btf, Kind, NewType, StringOffsets};
-use crate::manifest::{Kfunc, Manifest};
+use crate::btf::{Btf, EditError, Kind, Linkage, NewType, StringOffsets, TypeRef, MAX_TYPE_ID};
+use crate::conventions::{FLAG_FASTCALL, TAG_FASTCALL, TAG_KFUNC};
+use crate::manifest::{Kfunc, Manifest, VerifierArgs};
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 use std::collections::BTreeSet;
-
-use crate::conventions::{FLAG_FASTCALL, TAG_FASTCALL, TAG_KFUNC};
 
 #[derive(Debug, Clone, Default)]
 pub struct PatchOptions {
@@ -63,27 +69,22 @@ pub struct TagAdded {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PatchError {
-    /// The BTF and the manifest disagree: nothing is written.
+    /// The BTF and the manifest disagree: the BTF is left as it was.
     #[error("{} refused edit(s):\n  {}", .0.len(), .0.join("\n  "))]
     Refused(Vec<String>),
+    /// An edit the BTF refused while a plan was applied: the plan rules
+    /// these out, so this is a bug.
     #[error(transparent)]
-    Btf(#[from] crate::btf::BtfError),
-}
-
-struct Tag {
-    name: String,
-    component_idx: i32,
-    kflag: bool,
-    name_off: u32,
+    Edit(#[from] EditError),
 }
 
 /// Strips modifiers and typedefs.
-fn resolve(btf: &Btf, mut id: u32) -> Option<crate::btf::TypeRef<'_>> {
+fn resolve(btf: &Btf, mut id: u32) -> Option<TypeRef<'_>> {
     for _ in 0..64 {
         let t = btf.get(id)?;
-        match t.kind {
+        match t.kind() {
             Kind::Const | Kind::Volatile | Kind::Restrict | Kind::Typedef | Kind::TypeTag => {
-                id = t.size_or_type
+                id = t.target()?
             }
             _ => return Some(t),
         }
@@ -91,13 +92,11 @@ fn resolve(btf: &Btf, mut id: u32) -> Option<crate::btf::TypeRef<'_>> {
     None
 }
 
-fn param_names(btf: &Btf, proto: u32) -> Option<Vec<String>> {
-    let p = btf.get(proto)?;
-    (p.kind == Kind::FuncProto).then(|| {
-        p.params()
-            .map(|(n, _)| String::from_utf8_lossy(btf.str_at(n).unwrap_or(b"")).into_owned())
-            .collect()
-    })
+fn param_names(btf: &Btf, proto: &TypeRef) -> Vec<String> {
+    proto
+        .params()
+        .map(|(n, _)| String::from_utf8_lossy(btf.str_at(n).unwrap_or(b"")).into_owned())
+        .collect()
 }
 
 fn manifest_names(k: &Kfunc) -> Vec<String> {
@@ -140,8 +139,8 @@ pub fn wanted_strings<'m>(m: &'m Manifest, opts: &PatchOptions) -> Vec<&'m str> 
     let mut wanted: Vec<&str> = vec![TAG_KFUNC, TAG_FASTCALL];
     for k in considered(m, opts).0 {
         wanted.push(k.name.as_str());
-        if let Some(mg) = &k.verifier_args {
-            wanted.push(mg.impl_name.as_str());
+        if let Some(va) = &k.verifier_args {
+            wanted.push(va.impl_name.as_str());
         }
     }
     wanted
@@ -160,270 +159,548 @@ pub fn patch_found(
     opts: &PatchOptions,
     offsets: &StringOffsets,
 ) -> Result<Report, PatchError> {
-    let mut report = Report {
-        types_before: btf.end_id() - 1,
-        ..Default::default()
-    };
-    let (considered, in_kfunc_set) = considered(m, opts);
+    let index = Index::new(btf, offsets);
+    let plan = Planner::new(btf, index, opts).plan(m)?;
+    apply(btf, plan)
+}
 
-    // Own FUNCs of interest by name, decl tags by target. The names are
-    // found by the offsets their strings have in this BTF:
-    // a FUNC is one of them when its name offset is, so the 50k+ FUNC names
-    // of a vmlinux are never read or hashed. A name offset pointing inside a
-    // longer string (legal, though no BTF producer writes one) is not
-    // recognised: that kfunc is reported missing, never patched wrongly.
-    // The same offsets serve string reuse.
-    let existing: HashMap<&str, u32> = offsets
-        .iter()
-        .filter_map(|(s, offs)| offs.first().map(|o| (s.as_str(), *o)))
-        .collect();
-    let by_offset: HashMap<u32, &str> = offsets
-        .iter()
-        .flat_map(|(name, offs)| offs.iter().map(move |o| (*o, name.as_str())))
-        .collect();
-    let mut funcs: HashMap<String, Vec<u32>> = HashMap::default();
-    let mut tags: HashMap<u32, Vec<Tag>> = HashMap::default();
-    // a bit per name offset modulo 2^16 rules out nearly all of the FUNCs
-    // before the map is probed
-    let mut maybe = vec![0u64; 1 << 10];
-    let bit = |off: u32| ((off as usize >> 6) & 0x3ff, 1u64 << (off & 63));
-    for off in by_offset.keys() {
-        let (word, mask) = bit(*off);
-        maybe[word] |= mask;
-    }
-    for (id, name_off) in btf.own_names_of(Kind::Func) {
-        let (word, mask) = bit(name_off);
-        if maybe[word] & mask == 0 {
-            continue;
+// ---------------------------------------------------------------- index
+
+/// A string a new type names: one the BTF has, or one to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Str {
+    At(u32),
+    New(String),
+}
+
+/// A decl tag, of the BTF or planned.
+struct Tag {
+    name: String,
+    component_idx: i32,
+    kflag: bool,
+    name_str: Str,
+}
+
+/// What the plan needs of the BTF, found once.
+struct Index<'o> {
+    /// Own FUNCs whose name is one of the wanted strings, by name.
+    funcs: HashMap<&'o str, Vec<u32>>,
+    /// Own decl tags by target.
+    tags: HashMap<u32, Vec<Tag>>,
+    /// Where each wanted string first is, for reuse.
+    strings: HashMap<&'o str, u32>,
+}
+
+impl<'o> Index<'o> {
+    /// FUNCs are found by the offsets their names' strings have in this BTF:
+    /// a FUNC is one of them when its name offset is, so the 50k+ FUNC
+    /// names of a vmlinux are never read or hashed. A name offset pointing
+    /// inside a longer string (legal, though no BTF producer writes one) is
+    /// not recognised: that kfunc is reported missing, never patched wrongly.
+    fn new(btf: &Btf, offsets: &'o StringOffsets) -> Index<'o> {
+        let strings = offsets
+            .iter()
+            .filter_map(|(s, offs)| offs.first().map(|o| (s.as_str(), *o)))
+            .collect();
+        let by_offset: HashMap<u32, &str> = offsets
+            .iter()
+            .flat_map(|(name, offs)| offs.iter().map(move |o| (*o, name.as_str())))
+            .collect();
+        let mut funcs: HashMap<&str, Vec<u32>> = HashMap::default();
+        // a bit per name offset modulo 2^16 rules out nearly all of the FUNCs
+        // before the map is probed
+        let mut maybe = vec![0u64; 1 << 10];
+        let bit = |off: u32| ((off as usize >> 6) & 0x3ff, 1u64 << (off & 63));
+        for off in by_offset.keys() {
+            let (word, mask) = bit(*off);
+            maybe[word] |= mask;
         }
-        if let Some(name) = by_offset.get(&name_off) {
-            funcs.entry((*name).to_string()).or_default().push(id);
-        }
-    }
-    for t in btf.own_types_of(|k| k == Kind::DeclTag) {
-        tags.entry(t.size_or_type).or_default().push(Tag {
-            name: btf.name(&t).to_string(),
-            component_idx: t.component_idx(),
-            kflag: t.kflag,
-            name_off: t.name_off,
-        });
-    }
-
-    let string = |btf: &mut Btf, s: &str| {
-        existing
-            .get(s)
-            .copied()
-            .unwrap_or_else(|| btf.add_string(s))
-    };
-
-    let mut refused = Vec::new();
-    let mut new_protos: HashMap<NewType, u32> = HashMap::default();
-    for k in considered {
-        let func_id = match funcs.get(&k.name).map(Vec::as_slice) {
-            None | Some([]) => {
-                report.missing.push(k.name.clone());
+        for (id, name_off) in btf.own_names_of(Kind::Func) {
+            let (word, mask) = bit(name_off);
+            if maybe[word] & mask == 0 {
                 continue;
             }
-            Some([one]) => *one,
+            if let Some(name) = by_offset.get(&name_off) {
+                funcs.entry(*name).or_default().push(id);
+            }
+        }
+        let mut tags: HashMap<u32, Vec<Tag>> = HashMap::default();
+        for t in btf.own_types_of(|k| k == Kind::DeclTag) {
+            let (Some(target), Some(component_idx)) = (t.target(), t.component_idx()) else {
+                continue;
+            };
+            tags.entry(target).or_default().push(Tag {
+                name: btf.name(&t).to_string(),
+                component_idx,
+                kflag: t.kflag(),
+                name_str: Str::At(t.name_off()),
+            });
+        }
+        Index {
+            funcs,
+            tags,
+            strings,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- plan
+
+/// A type to append, its name still a `Str`.
+#[derive(Debug)]
+enum Append {
+    Tag {
+        name: Str,
+        target: u32,
+        component_idx: i32,
+        kflag: bool,
+    },
+    Func {
+        name: Str,
+        linkage: Linkage,
+        proto: u32,
+    },
+    Proto(NewType),
+}
+
+/// An accepted plan: what `apply` does, and the report it gives.
+#[derive(Debug)]
+struct Plan {
+    /// In ID order, the first getting the BTF's `end_id()`.
+    appends: Vec<Append>,
+    /// (FUNC, its new prototype).
+    repoints: Vec<(u32, u32)>,
+    report: Report,
+}
+
+/// A kfunc's FUNC whose prototype agrees with the source's.
+struct Checked {
+    linkage: Linkage,
+    proto_id: u32,
+    ret: u32,
+    /// As (name_off, type).
+    params: Vec<(u32, u32)>,
+    names: Vec<String>,
+}
+
+/// What the BTF's prototype of a kfunc is, when it is not refused.
+enum Prototype {
+    Agrees(Checked),
+    /// The reduced prototype of a pair made before.
+    AlreadyPatched,
+}
+
+struct Planner<'a> {
+    btf: &'a Btf,
+    funcs: HashMap<&'a str, Vec<u32>>,
+    strings: HashMap<&'a str, u32>,
+    /// The BTF's decl tags by target, and those planned.
+    tags: HashMap<u32, Vec<Tag>>,
+    opts: &'a PatchOptions,
+    next_id: u32,
+    appends: Vec<Append>,
+    repoints: Vec<(u32, u32)>,
+    /// New reduced prototypes, shared where identical.
+    protos: HashMap<NewType, u32>,
+    refused: Vec<String>,
+    report: Report,
+}
+
+impl<'a> Planner<'a> {
+    fn new(btf: &'a Btf, index: Index<'a>, opts: &'a PatchOptions) -> Planner<'a> {
+        Planner {
+            btf,
+            funcs: index.funcs,
+            strings: index.strings,
+            tags: index.tags,
+            opts,
+            next_id: btf.end_id(),
+            appends: Vec::new(),
+            repoints: Vec::new(),
+            protos: HashMap::default(),
+            refused: Vec::new(),
+            report: Report {
+                types_before: btf.end_id() - 1,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Every edit the manifest asks of this BTF, or every refusal.
+    fn plan(mut self, m: &Manifest) -> Result<Plan, PatchError> {
+        let (considered, in_kfunc_set) = considered(m, self.opts);
+        for k in considered {
+            let Some(func_id) = self.func_of(k) else {
+                continue;
+            };
+            // a kfunc the BTF disagrees with is neither tagged nor paired
+            let proto = match self.check_prototype(k, func_id) {
+                Ok(p) => p,
+                Err(why) => {
+                    self.refused.push(why);
+                    continue;
+                }
+            };
+            if self.opts.add_decl_tags && in_kfunc_set.contains(k.name.as_str()) {
+                self.plan_tags(k, func_id);
+            }
+            match (&k.verifier_args, proto) {
+                (None, _) => {}
+                (Some(_), Prototype::AlreadyPatched) => {
+                    self.report.already_patched.push(k.name.clone())
+                }
+                (Some(va), Prototype::Agrees(checked)) => self.plan_pair(k, va, func_id, checked),
+            }
+        }
+        let report = &self.report;
+        if self.opts.strict && !report.missing.is_empty() {
+            self.refused.push(format!(
+                "--strict: {} kfunc(s) of the manifest are not in this BTF: {}",
+                report.missing.len(),
+                report.missing.join(", ")
+            ));
+        }
+        if self.next_id - 1 > MAX_TYPE_ID {
+            self.refused.push(format!(
+                "{} new types would take type IDs past {MAX_TYPE_ID:#x}, the last BTF can number",
+                self.appends.len()
+            ));
+        }
+        if !self.refused.is_empty() {
+            return Err(PatchError::Refused(self.refused));
+        }
+        self.report.types_after = self.next_id - 1;
+        Ok(Plan {
+            appends: self.appends,
+            repoints: self.repoints,
+            report: self.report,
+        })
+    }
+
+    /// Kfunc `k`'s FUNC: none (reported missing), or refused when the BTF
+    /// has several of that name.
+    fn func_of(&mut self, k: &Kfunc) -> Option<u32> {
+        match self.funcs.get(k.name.as_str()).map(Vec::as_slice) {
+            None | Some([]) => {
+                self.report.missing.push(k.name.clone());
+                None
+            }
+            Some([one]) => Some(*one),
             Some(many) => {
-                refused.push(format!(
+                self.refused.push(format!(
                     "{}: {} FUNCs of that name in the BTF ({many:?})",
                     k.name,
                     many.len()
                 ));
+                None
+            }
+        }
+    }
+
+    /// The string `s`: where the BTF has it, else appended. A string with a
+    /// NUL inside (a manifest can hold one) is refused here, not by the
+    /// writer half-way through.
+    fn string(&mut self, s: &str) -> Str {
+        if let Some(&off) = self.strings.get(s) {
+            return Str::At(off);
+        }
+        if s.contains('\0') {
+            self.refused
+                .push(format!("{s:?}: a BTF name cannot contain a NUL byte"));
+        }
+        Str::New(s.to_string())
+    }
+
+    /// Plans appending `a`; its ID.
+    fn append(&mut self, a: Append) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.appends.push(a);
+        id
+    }
+
+    /// `bpf_kfunc` (and `bpf_fastcall` for KF_FASTCALL) on `func_id`, each
+    /// unless it is there.
+    fn plan_tags(&mut self, k: &Kfunc, func_id: u32) {
+        let mut want = vec![TAG_KFUNC];
+        if k.flags.iter().any(|f| f == FLAG_FASTCALL) {
+            want.push(TAG_FASTCALL);
+        }
+        for tag in want {
+            let has = self
+                .tags
+                .get(&func_id)
+                .is_some_and(|ts| ts.iter().any(|t| t.name == tag && t.component_idx == -1));
+            if has {
                 continue;
             }
-        };
-
-        if opts.add_decl_tags && in_kfunc_set.contains(k.name.as_str()) {
-            let mut want = vec![TAG_KFUNC];
-            if k.flags.iter().any(|f| f == FLAG_FASTCALL) {
-                want.push(TAG_FASTCALL);
-            }
-            for tag in want {
-                let has = tags
-                    .get(&func_id)
-                    .is_some_and(|ts| ts.iter().any(|t| t.name == tag && t.component_idx == -1));
-                if has {
-                    continue;
-                }
-                let name_off = string(btf, tag);
-                let id = btf.add_type(&NewType::decl_tag(name_off, func_id, -1, false))?;
-                tags.entry(func_id).or_default().push(Tag {
-                    name: tag.to_string(),
-                    component_idx: -1,
-                    kflag: false,
-                    name_off,
-                });
-                report.decl_tags_added.push(TagAdded {
-                    tag: tag.to_string(),
-                    target: k.name.clone(),
-                    target_id: func_id,
-                    id,
-                });
-            }
+            let name = self.string(tag);
+            let id = self.append(Append::Tag {
+                name: name.clone(),
+                target: func_id,
+                component_idx: -1,
+                kflag: false,
+            });
+            self.tags.entry(func_id).or_default().push(Tag {
+                name: tag.to_string(),
+                component_idx: -1,
+                kflag: false,
+                name_str: name,
+            });
+            self.report.decl_tags_added.push(TagAdded {
+                tag: tag.to_string(),
+                target: k.name.clone(),
+                target_id: func_id,
+                id,
+            });
         }
+    }
 
-        let Some(mg) = &k.verifier_args else { continue };
-        let Some(func) = btf.get(func_id) else {
-            continue;
+    /// Whether the BTF's prototype of `k` has the source's parameter names
+    /// and count (a stale manifest is refused, naming both sides), or is
+    /// already the reduced one of a pair made before.
+    fn check_prototype(&self, k: &Kfunc, func_id: u32) -> Result<Prototype, String> {
+        let btf = self.btf;
+        let func = btf.get(func_id);
+        let linkage = func.as_ref().and_then(TypeRef::linkage);
+        let proto = func
+            .and_then(|f| f.target())
+            .and_then(|p| btf.get(p))
+            .filter(|p| p.kind() == Kind::FuncProto);
+        let (Some(linkage), Some(proto)) = (linkage, proto) else {
+            return Err(format!("{}: FUNC [{func_id}] has no FUNC_PROTO", k.name));
         };
-        let (linkage, proto_id) = (func.vlen, func.size_or_type);
-        let Some(have) = param_names(btf, proto_id) else {
-            refused.push(format!("{}: FUNC [{func_id}] has no FUNC_PROTO", k.name));
-            continue;
-        };
+        let have = param_names(btf, &proto);
         let want = manifest_names(k);
-        let reduced: Vec<String> = want
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !mg.omitted_params.contains(i))
-            .map(|(_, n)| n.clone())
-            .collect();
-        let impl_ids = funcs.get(&mg.impl_name).cloned().unwrap_or_default();
-        if have != want {
-            if !impl_ids.is_empty() && have == reduced {
-                report.already_patched.push(k.name.clone());
-            } else {
-                refused.push(format!(
-                    "{}: the BTF's prototype ({}) disagrees with the source's ({}) at {}:{}; is the manifest from this kernel?",
-                    k.name,
-                    have.join(", "),
-                    want.join(", "),
-                    k.file,
-                    k.line
-                ));
-            }
-            continue;
+        if have == want {
+            return Ok(Prototype::Agrees(Checked {
+                linkage,
+                proto_id: proto.id(),
+                ret: proto.return_type().unwrap_or(0),
+                params: proto.params().collect(),
+                names: want,
+            }));
         }
-        let Some(proto) = btf.get(proto_id) else {
-            continue;
-        };
-        let ret = proto.size_or_type;
-        let params: Vec<(u32, u32)> = proto.params().collect();
-        let mut ok = true;
-        for &i in &mg.omitted_params {
-            let is_ptr = params
-                .get(i)
-                .and_then(|&(_, ty)| resolve(btf, ty))
-                .is_some_and(|t| t.kind == Kind::Ptr);
-            if !is_ptr {
-                refused.push(format!(
+        if let Some(va) = &k.verifier_args {
+            let reduced: Vec<&String> = want
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !va.omitted_params.contains(i))
+                .map(|(_, n)| n)
+                .collect();
+            let has_impl = self
+                .funcs
+                .get(va.impl_name.as_str())
+                .is_some_and(|ids| !ids.is_empty());
+            if has_impl && have.iter().eq(reduced) {
+                return Ok(Prototype::AlreadyPatched);
+            }
+        }
+        Err(format!(
+            "{}: the BTF's prototype ({}) disagrees with the source's ({}) at {}:{}; is the manifest from this kernel?",
+            k.name,
+            have.join(", "),
+            want.join(", "),
+            k.file,
+            k.line
+        ))
+    }
+
+    /// A verifier-supplied parameter must be a pointer in the BTF.
+    fn non_pointers(
+        &self,
+        k: &Kfunc,
+        va: &VerifierArgs,
+        params: &[(u32, u32)],
+        names: &[String],
+    ) -> Vec<String> {
+        va.omitted_params
+            .iter()
+            .filter(|&&i| {
+                params
+                    .get(i)
+                    .and_then(|&(_, ty)| resolve(self.btf, ty))
+                    .is_none_or(|t| t.kind() != Kind::Ptr)
+            })
+            .map(|&i| {
+                format!(
                     "{}: parameter {i} `{}` is verifier-supplied in the source but not a pointer in the BTF",
                     k.name,
-                    want.get(i).map_or("", String::as_str)
-                ));
-                ok = false;
-            }
-        }
-        let dropped_tags: Vec<String> = tags
-            .get(&func_id)
-            .map(|ts| {
-                ts.iter()
-                    .filter(|t| {
-                        t.component_idx >= 0
-                            && mg.omitted_params.contains(&(t.component_idx as usize))
-                    })
-                    .map(|t| format!("`{}` on parameter {}", t.name, t.component_idx))
-                    .collect()
+                    names.get(i).map_or("", String::as_str)
+                )
             })
-            .unwrap_or_default();
-        if !dropped_tags.is_empty() {
-            refused.push(format!(
+            .collect()
+    }
+
+    /// A decl tag on a verifier-supplied parameter would point past the
+    /// reduced prototype, and an append-only edit cannot remove it.
+    fn dropped_tags(&self, k: &Kfunc, va: &VerifierArgs, func_id: u32) -> Option<String> {
+        let dropped: Vec<String> = self
+            .tags
+            .get(&func_id)?
+            .iter()
+            .filter(|t| {
+                t.component_idx >= 0 && va.omitted_params.contains(&(t.component_idx as usize))
+            })
+            .map(|t| format!("`{}` on parameter {}", t.name, t.component_idx))
+            .collect();
+        (!dropped.is_empty()).then(|| {
+            format!(
                 "{}: decl tag(s) {} would point past the reduced prototype, and an append-only edit cannot remove them",
                 k.name,
-                dropped_tags.join(", ")
-            ));
-            ok = false;
-        }
-        if !ok {
-            continue;
-        }
+                dropped.join(", ")
+            )
+        })
+    }
 
-        let impl_id = match impl_ids.as_slice() {
+    /// `foo_impl` beside `foo`, `foo` repointed to the reduced prototype,
+    /// unless a verifier-supplied parameter is not a pointer or carries a
+    /// decl tag.
+    fn plan_pair(&mut self, k: &Kfunc, va: &VerifierArgs, func_id: u32, checked: Checked) {
+        let mut refused = self.non_pointers(k, va, &checked.params, &checked.names);
+        refused.extend(self.dropped_tags(k, va, func_id));
+        if !refused.is_empty() {
+            self.refused.extend(refused);
+            return;
+        }
+        let legacy = self
+            .funcs
+            .get(va.impl_name.as_str())
+            .is_some_and(|ids| !ids.is_empty());
+        let Some(impl_id) = self.impl_of(k, va, func_id, &checked) else {
+            return;
+        };
+        let kept: Vec<(u32, u32)> = checked
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !va.omitted_params.contains(i))
+            .map(|(_, p)| *p)
+            .collect();
+        let proto = NewType::func_proto(checked.ret, &kept);
+        let proto_id = match self.protos.get(&proto) {
+            Some(&id) => id,
+            None => {
+                let id = self.append(Append::Proto(proto.clone()));
+                self.protos.insert(proto, id);
+                id
+            }
+        };
+        self.repoints.push((func_id, proto_id));
+        let pair = Pair {
+            kfunc: k.name.clone(),
+            func_id,
+            impl_name: va.impl_name.clone(),
+            impl_id,
+            proto_id,
+            omitted_params: va.omitted_params.clone(),
+        };
+        if legacy {
+            self.report.legacy_pairs.push(pair);
+        } else {
+            self.report.pairs_added.push(pair);
+        }
+    }
+
+    /// `foo_impl`: the BTF's (the legacy case), or a new FUNC with foo's
+    /// linkage and full prototype carrying foo's decl tags but `bpf_kfunc`.
+    /// None when the BTF has several (refused).
+    fn impl_of(
+        &mut self,
+        k: &Kfunc,
+        va: &VerifierArgs,
+        func_id: u32,
+        checked: &Checked,
+    ) -> Option<u32> {
+        let existing = self.funcs.get(va.impl_name.as_str()).cloned();
+        match existing.as_deref().unwrap_or(&[]) {
             [] => {
-                if mg.legacy_impl {
-                    report.warnings.push(format!(
+                if va.legacy_impl {
+                    self.report.warnings.push(format!(
                         "{}: the source defines {} but this BTF lacks it; added",
-                        k.name, mg.impl_name
+                        k.name, va.impl_name
                     ));
                 }
-                let name_off = string(btf, &mg.impl_name);
-                let id = btf.add_type(&NewType::func(name_off, linkage, proto_id))?;
-                // foo_impl carries foo's decl tags but bpf_kfunc
-                let copies: Vec<NewType> = tags
+                let name = self.string(&va.impl_name);
+                let id = self.append(Append::Func {
+                    name,
+                    linkage: checked.linkage,
+                    proto: checked.proto_id,
+                });
+                let copies: Vec<Append> = self
+                    .tags
                     .get(&func_id)
                     .map(|ts| {
                         ts.iter()
                             .filter(|t| t.name != TAG_KFUNC)
-                            .map(|t| NewType::decl_tag(t.name_off, id, t.component_idx, t.kflag))
+                            .map(|t| Append::Tag {
+                                name: t.name_str.clone(),
+                                target: id,
+                                component_idx: t.component_idx,
+                                kflag: t.kflag,
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
-                for c in &copies {
-                    btf.add_type(c)?;
+                for c in copies {
+                    self.append(c);
                 }
-                id
+                Some(id)
             }
             [one] => {
-                if !mg.legacy_impl {
-                    report.warnings.push(format!(
+                if !va.legacy_impl {
+                    self.report.warnings.push(format!(
                         "{}: {} is already in the BTF though the source does not define it; kept",
-                        k.name, mg.impl_name
+                        k.name, va.impl_name
                     ));
                 }
-                *one
+                Some(*one)
             }
             many => {
-                refused.push(format!(
+                self.refused.push(format!(
                     "{}: {} FUNCs named {} in the BTF",
                     k.name,
                     many.len(),
-                    mg.impl_name
+                    va.impl_name
                 ));
-                continue;
+                None
             }
-        };
-        let kept: Vec<(u32, u32)> = params
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !mg.omitted_params.contains(i))
-            .map(|(_, p)| *p)
-            .collect();
-        let new = NewType::func_proto(ret, &kept);
-        let new_proto = match new_protos.get(&new) {
-            Some(&id) => id,
-            None => {
-                let id = btf.add_type(&new)?;
-                new_protos.insert(new, id);
-                id
-            }
-        };
-        btf.repoint_func(func_id, new_proto)?;
-        let pair = Pair {
-            kfunc: k.name.clone(),
-            func_id,
-            impl_name: mg.impl_name.clone(),
-            impl_id,
-            proto_id: new_proto,
-            omitted_params: mg.omitted_params.clone(),
-        };
-        if impl_ids.is_empty() {
-            report.pairs_added.push(pair);
-        } else {
-            report.legacy_pairs.push(pair);
         }
     }
-    if opts.strict && !report.missing.is_empty() {
-        refused.push(format!(
-            "--strict: {} kfunc(s) of the manifest are not in this BTF: {}",
-            report.missing.len(),
-            report.missing.join(", ")
-        ));
+}
+
+// ---------------------------------------------------------------- apply
+
+/// Carries out an accepted plan: its appends, in order (each gets the ID
+/// the plan gave it), then its repoints.
+fn apply(btf: &mut Btf, plan: Plan) -> Result<Report, PatchError> {
+    for a in &plan.appends {
+        let t = match a {
+            Append::Tag {
+                name,
+                target,
+                component_idx,
+                kflag,
+            } => NewType::decl_tag(string_off(btf, name)?, *target, *component_idx, *kflag),
+            Append::Func {
+                name,
+                linkage,
+                proto,
+            } => NewType::func(string_off(btf, name)?, linkage.raw(), *proto),
+            Append::Proto(t) => t.clone(),
+        };
+        btf.add_type(&t)?;
     }
-    if !refused.is_empty() {
-        return Err(PatchError::Refused(refused));
+    debug_assert_eq!(btf.end_id() - 1, plan.report.types_after);
+    for &(func, proto) in &plan.repoints {
+        btf.repoint_func(func, proto)?;
     }
-    report.types_after = btf.end_id() - 1;
-    Ok(report)
+    Ok(plan.report)
+}
+
+fn string_off(btf: &mut Btf, s: &Str) -> Result<u32, EditError> {
+    match s {
+        Str::At(off) => Ok(*off),
+        Str::New(s) => btf.add_string(s),
+    }
 }

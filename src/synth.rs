@@ -14,16 +14,21 @@ use std::collections::BTreeMap;
 pub fn manifest_from_btf(btf: &Btf) -> Manifest {
     let mut tagged: BTreeMap<String, u32> = BTreeMap::new();
     for t in btf.own_types() {
-        if t.kind == Kind::DeclTag && btf.name(&t) == TAG_KFUNC {
-            if let Some(f) = btf.get(t.size_or_type).filter(|f| f.kind == Kind::Func) {
-                tagged.insert(btf.name(&f).to_string(), f.id);
+        if t.kind() == Kind::DeclTag && btf.name(&t) == TAG_KFUNC {
+            let func = t.target().and_then(|f| btf.get(f));
+            if let Some(f) = func.filter(|f| f.kind() == Kind::Func) {
+                tagged.insert(btf.name(&f).to_string(), f.id());
             }
         }
     }
     let mut kfuncs = Vec::new();
     let mut entries = Vec::new();
     for (name, id) in &tagged {
-        let Some(proto) = btf.get(*id).and_then(|f| btf.get(f.size_or_type)) else {
+        let proto = btf
+            .get(*id)
+            .and_then(|f| f.target())
+            .and_then(|p| btf.get(p));
+        let Some(proto) = proto else {
             continue;
         };
         let params: Vec<Param> = proto
@@ -38,7 +43,7 @@ pub fn manifest_from_btf(btf: &Btf) -> Manifest {
             .params()
             .last()
             .and_then(|(_, ty)| btf.get(ty))
-            .is_some_and(|t| t.kind == Kind::Ptr);
+            .is_some_and(|t| t.kind() == Kind::Ptr);
         let verifier_args = (last_is_ptr && !params.is_empty()).then(|| VerifierArgs {
             convention: ArgsConvention::ImplicitArgs,
             bpf_name: name.clone(),

@@ -23,7 +23,7 @@ fn corpus(name: &str) -> Vec<(String, Vec<u8>)> {
 
 fn base() -> Btf {
     let mut b = Btf::empty(Endian::Little);
-    let name = b.add_string("int");
+    let name = b.add_string("int").unwrap();
     b.add_type(&NewType::int(name, 4, true)).unwrap();
     Btf::parse(&b.to_bytes(), None).unwrap()
 }

@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 
 fn base() -> Btf {
     let mut b = Btf::empty(Endian::Little);
-    let name = b.add_string("int");
+    let name = b.add_string("int").unwrap();
     let _ = b.add_type(&NewType::int(name, 4, true));
     Btf::parse(&b.to_bytes(), None).expect("base")
 }

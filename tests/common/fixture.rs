@@ -2,7 +2,7 @@
 //! the prototypes a pahole run over that source would give, in simplified
 //! types (struct pointers to forward declarations, integers by name).
 
-use kfunc_scan::btf::{Btf, Endian, Kind, NewType};
+use kfunc_scan::btf::{Btf, Endian, NewType};
 use kfunc_scan::manifest::Manifest;
 use std::collections::HashMap;
 
@@ -42,24 +42,10 @@ impl Builder {
             self.ptr(target)
         } else if let Some(inner) = text.strip_prefix("const ") {
             let target = self.ty(inner);
-            self.add(NewType {
-                kind: Kind::Const,
-                name_off: 0,
-                vlen: 0,
-                kflag: false,
-                size_or_type: target,
-                extra: vec![],
-            })
+            self.add(NewType::const_(target))
         } else if let Some(name) = text.strip_prefix("struct ") {
-            let name_off = self.btf.add_string(name);
-            self.add(NewType {
-                kind: Kind::Fwd,
-                name_off,
-                vlen: 0,
-                kflag: false,
-                size_or_type: 0,
-                extra: vec![],
-            })
+            let name_off = self.string(name);
+            self.add(NewType::fwd(name_off, false))
         } else {
             let (size, signed) = match text {
                 "u8" | "__u8" | "unsigned char" => (1, false),
@@ -70,7 +56,7 @@ impl Builder {
                 "u64" | "unsigned long" | "size_t" => (8, false),
                 _ => (4, true),
             };
-            let name_off = self.btf.add_string(text);
+            let name_off = self.string(text);
             self.add(NewType::int(name_off, size, signed))
         };
         self.cache.insert(text.to_string(), id);
@@ -78,14 +64,11 @@ impl Builder {
     }
 
     fn ptr(&mut self, target: u32) -> u32 {
-        self.add(NewType {
-            kind: Kind::Ptr,
-            name_off: 0,
-            vlen: 0,
-            kflag: false,
-            size_or_type: target,
-            extra: vec![],
-        })
+        self.add(NewType::ptr(target))
+    }
+
+    pub fn string(&mut self, s: &str) -> u32 {
+        self.btf.add_string(s).expect("add string")
     }
 
     /// FUNC_PROTO and FUNC (global linkage) for each kfunc `keep` accepts;
@@ -99,11 +82,11 @@ impl Builder {
                 .iter()
                 .map(|p| {
                     let t = self.ty(&p.ty);
-                    (self.btf.add_string(&p.name), t)
+                    (self.string(&p.name), t)
                 })
                 .collect();
             let proto = self.add(NewType::func_proto(ret, &params));
-            let name = self.btf.add_string(&k.name);
+            let name = self.string(&k.name);
             let id = self.add(NewType::func(name, 1, proto));
             ids.insert(k.name.clone(), id);
         }
@@ -111,7 +94,7 @@ impl Builder {
     }
 
     pub fn tag(&mut self, name: &str, target: u32, idx: i32) -> u32 {
-        let n = self.btf.add_string(name);
+        let n = self.string(name);
         self.add(NewType::decl_tag(n, target, idx, false))
     }
 

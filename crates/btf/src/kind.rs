@@ -70,6 +70,36 @@ impl Kind {
         }
     }
 
+    /// Kinds whose `vlen` counts the members (parameters, enumerators,
+    /// variables) after the common header.
+    #[inline]
+    pub fn has_members(self) -> bool {
+        matches!(
+            self,
+            Kind::Struct
+                | Kind::Union
+                | Kind::Enum
+                | Kind::Enum64
+                | Kind::FuncProto
+                | Kind::Datasec
+        )
+    }
+
+    /// Kinds whose `size_or_type` is a size in bytes.
+    #[inline]
+    pub fn sized(self) -> bool {
+        matches!(
+            self,
+            Kind::Int
+                | Kind::Struct
+                | Kind::Union
+                | Kind::Enum
+                | Kind::Enum64
+                | Kind::Datasec
+                | Kind::Float
+        )
+    }
+
     /// Kinds whose `size_or_type` names another type.
     #[inline]
     pub fn refers(self) -> bool {

@@ -8,15 +8,18 @@
 
 mod blob;
 pub mod elf;
+mod error;
 pub mod kernel;
 mod kind;
 mod read;
+mod record;
 mod strings;
 mod write;
 
 pub use blob::Blob;
+pub use error::{EditError, ReadError};
 pub use kind::Kind;
-pub use read::BtfError;
+pub use record::{Linkage, NewType, TypeRef};
 pub use strings::{StringOffsets, StringSections};
 
 use std::collections::HashMap;
@@ -55,9 +58,9 @@ impl Endian {
 /// blob is written from those parts, so a large BTF is never copied.
 #[derive(Debug, Clone)]
 pub struct Btf {
-    pub endian: Endian,
-    pub version: u8,
-    pub flags: u8,
+    endian: Endian,
+    version: u8,
+    flags: u8,
     /// Header bytes past the 24 this module knows, kept as they were.
     header_extra: Vec<u8>,
     data: Blob,
@@ -75,95 +78,6 @@ pub struct Btf {
     /// Appended strings by content, for reuse.
     added_strings: HashMap<Vec<u8>, u32>,
     base: Option<Box<Btf>>,
-}
-
-/// One type record, decoded.
-#[derive(Debug, Clone, Copy)]
-pub struct TypeRef<'a> {
-    pub id: u32,
-    pub kind: Kind,
-    pub name_off: u32,
-    pub vlen: u16,
-    pub kflag: bool,
-    /// `size` or `type`, by kind.
-    pub size_or_type: u32,
-    /// The kind-specific words after the common 12 bytes.
-    extra: &'a [u8],
-    endian: Endian,
-}
-
-impl<'a> TypeRef<'a> {
-    /// The i-th u32 of the kind-specific data.
-    pub fn word(&self, i: usize) -> u32 {
-        self.endian.u32(&self.extra[i * 4..i * 4 + 4])
-    }
-    pub fn words(&self) -> usize {
-        self.extra.len() / 4
-    }
-    /// FUNC_PROTO parameters as (name_off, type).
-    pub fn params(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        (0..usize::from(self.vlen)).map(|i| (self.word(2 * i), self.word(2 * i + 1)))
-    }
-    /// DECL_TAG's component index (-1: the whole declaration).
-    pub fn component_idx(&self) -> i32 {
-        self.word(0) as i32
-    }
-}
-
-/// A type to append.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct NewType {
-    pub kind: Kind,
-    pub name_off: u32,
-    pub vlen: u16,
-    pub kflag: bool,
-    pub size_or_type: u32,
-    pub extra: Vec<u32>,
-}
-
-impl NewType {
-    pub fn func(name_off: u32, linkage: u16, proto: u32) -> NewType {
-        NewType {
-            kind: Kind::Func,
-            name_off,
-            vlen: linkage,
-            kflag: false,
-            size_or_type: proto,
-            extra: Vec::new(),
-        }
-    }
-    /// An integer of `bytes` bytes.
-    pub fn int(name_off: u32, bytes: u32, signed: bool) -> NewType {
-        NewType {
-            kind: Kind::Int,
-            name_off,
-            vlen: 0,
-            kflag: false,
-            size_or_type: bytes,
-            extra: vec![(u32::from(signed) << 24) | (bytes * 8)],
-        }
-    }
-
-    pub fn func_proto(ret: u32, params: &[(u32, u32)]) -> NewType {
-        NewType {
-            kind: Kind::FuncProto,
-            name_off: 0,
-            vlen: params.len() as u16,
-            kflag: false,
-            size_or_type: ret,
-            extra: params.iter().flat_map(|&(n, t)| [n, t]).collect(),
-        }
-    }
-    pub fn decl_tag(name_off: u32, target: u32, component_idx: i32, kflag: bool) -> NewType {
-        NewType {
-            kind: Kind::DeclTag,
-            name_off,
-            vlen: 0,
-            kflag,
-            size_or_type: target,
-            extra: vec![component_idx as u32],
-        }
-    }
 }
 
 impl Btf {
@@ -188,14 +102,26 @@ impl Btf {
         }
     }
 
+    /// A new split BTF with no types on top of `base`, to build from scratch:
+    /// its IDs and string offsets continue the base's.
+    pub fn empty_split(base: Btf) -> Btf {
+        let endian = base.endian;
+        Btf {
+            data: Blob::Owned(Vec::new()),
+            strings_len: 0,
+            base: Some(Box::new(base)),
+            ..Btf::empty(endian)
+        }
+    }
+
     /// Reads and validates a raw BTF blob. `base` is the vmlinux BTF a split
     /// BTF (a module's) builds on.
-    pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, BtfError> {
+    pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, ReadError> {
         read::parse(Blob::Owned(data.to_vec()), base)
     }
 
     /// As `parse`, on a blob (a mapped file, say).
-    pub fn parse_blob(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
+    pub fn parse_blob(data: Blob, base: Option<Btf>) -> Result<Btf, ReadError> {
         read::parse(data, base)
     }
 
@@ -206,8 +132,22 @@ impl Btf {
         data: Blob,
         base: Option<Btf>,
         beside: impl FnOnce(&StringSections) -> R + Send,
-    ) -> Result<(Btf, R), BtfError> {
+    ) -> Result<(Btf, R), ReadError> {
         read::parse_beside(data, base, beside)
+    }
+
+    pub fn endian(&self) -> Endian {
+        self.endian
+    }
+
+    /// The header's version byte (1).
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// The header's flags byte.
+    pub fn flags(&self) -> u8 {
+        self.flags
     }
 
     pub fn base(&self) -> Option<&Btf> {
@@ -256,6 +196,25 @@ impl Btf {
         Some(&s[..end])
     }
 
+    /// Whether a string starts at `off` (not inside a longer one).
+    pub fn starts_string(&self, off: u32) -> bool {
+        let sb = self.strings_base();
+        if off < sb {
+            return self.base.as_ref().is_some_and(|b| b.starts_string(off));
+        }
+        let o = (off - sb) as usize;
+        if o == 0 {
+            return true;
+        }
+        let before = if o <= self.strings_len {
+            self.original_strings().get(o - 1)
+        } else {
+            self.new_strings.get(o - self.strings_len - 1)
+        };
+        before == Some(&0)
+    }
+
+    /// A type's name ("" when anonymous or not UTF-8).
     pub fn name(&self, t: &TypeRef) -> &str {
         self.str_at(t.name_off)
             .and_then(|s| std::str::from_utf8(s).ok())
@@ -330,13 +289,11 @@ impl Btf {
         self.own_types_of(|_| true)
     }
 
-    /// Rewrites the `type` field of own FUNC `id`: the one in-place edit allowed.
-    pub fn repoint_func(&mut self, id: u32, proto: u32) -> Result<(), BtfError> {
-        let t = self
-            .get(id)
-            .ok_or(BtfError::TypeIdOutOfRange { id, at: 0 })?;
-        if t.kind != Kind::Func || id < self.first_id() {
-            return Err(BtfError::NotEditable { id });
+    /// Rewrites the `type` field of own FUNC `id`: the one in-place edit
+    /// allowed. The new prototype is the caller's to choose.
+    pub fn repoint_func(&mut self, id: u32, proto: u32) -> Result<(), EditError> {
+        if !self.is_own_func(id) {
+            return Err(EditError::NotEditable { id });
         }
         let off = self.offsets[(id - self.first_id()) as usize] as usize;
         let bytes = self.endian.put_u32(proto);
@@ -350,11 +307,29 @@ impl Btf {
         Ok(())
     }
 
-    /// Appends a type; returns its ID.
-    pub fn add_type(&mut self, t: &NewType) -> Result<u32, BtfError> {
+    /// Whether `id` is a FUNC of this BTF (not of its base): what
+    /// `repoint_func` accepts.
+    pub fn is_own_func(&self, id: u32) -> bool {
+        id >= self.first_id() && self.get(id).is_some_and(|t| t.kind == Kind::Func)
+    }
+
+    /// Appends a type; returns its ID. Refused (nothing appended): a FUNC
+    /// whose linkage is not a `Linkage`, more types than BTF can number.
+    pub fn add_type(&mut self, t: &NewType) -> Result<u32, EditError> {
         let id = self.end_id();
         if id > MAX_TYPE_ID {
-            return Err(BtfError::TooManyTypes);
+            return Err(EditError::TooManyTypes);
+        }
+        if t.kind == Kind::Func && Linkage::from_raw(u32::from(t.vlen)).is_none() {
+            return Err(EditError::BadLinkage(t.vlen));
+        }
+        let want = t.kind.extra_len(t.vlen) / 4;
+        if t.extra.len() != want {
+            return Err(EditError::BadRecord {
+                kind: t.kind.name(),
+                words: t.extra.len(),
+                want,
+            });
         }
         let e = self.endian;
         let info = (u32::from(t.kflag) << 31) | ((t.kind as u32) << 24) | u32::from(t.vlen);
@@ -370,20 +345,24 @@ impl Btf {
         Ok(id)
     }
 
-    /// The offset of `s`: an appended copy is reused; otherwise it is appended.
-    /// Use `string_offsets` first to reuse strings that were already there.
-    pub fn add_string(&mut self, s: &str) -> u32 {
+    /// The offset of `s`: an appended copy is reused; otherwise it is
+    /// appended. Use `string_offsets` first to reuse strings that were
+    /// already there. A string with a NUL inside is refused.
+    pub fn add_string(&mut self, s: &str) -> Result<u32, EditError> {
         if s.is_empty() {
-            return 0;
+            return Ok(0);
         }
         if let Some(&off) = self.added_strings.get(s.as_bytes()) {
-            return off;
+            return Ok(off);
+        }
+        if s.as_bytes().contains(&0) {
+            return Err(EditError::NulInString(s.to_string()));
         }
         let off = self.strings_end();
         self.new_strings.extend_from_slice(s.as_bytes());
         self.new_strings.push(0);
         self.added_strings.insert(s.as_bytes().to_vec(), off);
-        off
+        Ok(off)
     }
 
     /// Every offset, own and base, at which one of `wanted` starts (BTF need

@@ -1,62 +1,10 @@
 //! Reading and validating a BTF blob. Malformed input is an error naming
 //! what is wrong and where; nothing here panics on any input.
 
-use super::{Blob, Btf, Endian, Kind, StringSections, HEADER_LEN, MAX_TYPE_ID};
+use super::{Blob, Btf, Endian, Kind, Linkage, ReadError, StringSections, HEADER_LEN, MAX_TYPE_ID};
 use std::collections::HashMap;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum BtfError {
-    #[error("{len} bytes is too short for a BTF header")]
-    TooShort { len: usize },
-    #[error("bad magic {found:#06x} (BTF starts with 0xeb9f)")]
-    BadMagic { found: u16 },
-    #[error("unsupported BTF version {0}")]
-    BadVersion(u8),
-    #[error("header length {hdr_len} is not within 24..={len}")]
-    BadHeaderLen { hdr_len: u32, len: usize },
-    #[error("{what} section (offset {off}, {size} bytes) lies outside the {avail} bytes after the header")]
-    SectionOutOfBounds {
-        what: &'static str,
-        off: u32,
-        size: u32,
-        avail: usize,
-    },
-    #[error("{what} is not 4-byte aligned ({value})")]
-    Misaligned { what: &'static str, value: u32 },
-    #[error("the type and string sections overlap")]
-    Overlap,
-    #[error("the string section does not end with a NUL byte")]
-    StringsNotTerminated,
-    #[error("the string section of a base BTF must start with a NUL byte")]
-    StringsNoLeadingNul,
-    #[error("type [{id}] at byte {at} of the type section is truncated")]
-    TruncatedType { id: u32, at: usize },
-    #[error("type [{id}] at byte {at} of the type section has unknown kind {kind}")]
-    UnknownKind { id: u32, kind: u32, at: usize },
-    #[error("type [{id}] names string offset {off}, past the strings' end {end}")]
-    StringOutOfRange { id: u32, off: u32, end: u32 },
-    #[error("type [{at}] refers to type [{id}], which does not exist")]
-    TypeIdOutOfRange { id: u32, at: u32 },
-    #[error("type [{at}] ({kind}) must refer to a {want}, not to type [{id}]")]
-    WrongTarget {
-        at: u32,
-        kind: &'static str,
-        want: &'static str,
-        id: u32,
-    },
-    #[error("decl tag [{at}] has component index {idx}, out of range for type [{target}]")]
-    BadComponent { at: u32, idx: i32, target: u32 },
-    #[error("types [{id}] … form a reference cycle")]
-    Cycle { id: u32 },
-    #[error("more types than BTF can number (type IDs stop at {MAX_TYPE_ID:#x})")]
-    TooManyTypes,
-    #[error("type [{id}] is not a FUNC of this BTF: only those can be repointed")]
-    NotEditable { id: u32 },
-    #[error("the base BTF is big-endian and this one little-endian, or the reverse")]
-    BaseEndian,
-}
-
-pub fn parse(data: Blob, base: Option<Btf>) -> Result<Btf, BtfError> {
+pub fn parse(data: Blob, base: Option<Btf>) -> Result<Btf, ReadError> {
     parse_with(data, base, Side::Inline(|_: &StringSections| ())).map(|(btf, ())| btf)
 }
 
@@ -68,7 +16,7 @@ pub fn parse_beside<R: Send>(
     data: Blob,
     base: Option<Btf>,
     beside: impl FnOnce(&StringSections) -> R + Send,
-) -> Result<(Btf, R), BtfError> {
+) -> Result<(Btf, R), ReadError> {
     parse_with(data, base, Side::Thread(beside))
 }
 
@@ -83,44 +31,44 @@ fn parse_with<R: Send>(
     data: Blob,
     base: Option<Btf>,
     side: Side<impl FnOnce(&StringSections) -> R + Send>,
-) -> Result<(Btf, R), BtfError> {
+) -> Result<(Btf, R), ReadError> {
     if data.len() < HEADER_LEN {
-        return Err(BtfError::TooShort { len: data.len() });
+        return Err(ReadError::TooShort { len: data.len() });
     }
     let endian = match [data[0], data[1]] {
         [0x9f, 0xeb] => Endian::Little,
         [0xeb, 0x9f] => Endian::Big,
         _ => {
-            return Err(BtfError::BadMagic {
+            return Err(ReadError::BadMagic {
                 found: u16::from_le_bytes([data[0], data[1]]),
             })
         }
     };
     if let Some(b) = &base {
         if b.endian != endian {
-            return Err(BtfError::BaseEndian);
+            return Err(ReadError::BaseEndian);
         }
     }
     let version = data[2];
     if version != 1 {
-        return Err(BtfError::BadVersion(version));
+        return Err(ReadError::BadVersion(version));
     }
     let flags = data[3];
     let e = endian;
     let hdr_len = e.u32(&data[4..8]);
     if (hdr_len as usize) < HEADER_LEN || hdr_len as usize > data.len() {
-        return Err(BtfError::BadHeaderLen {
+        return Err(ReadError::BadHeaderLen {
             hdr_len,
             len: data.len(),
         });
     }
     let [type_off, type_len, str_off, str_len] = [8, 12, 16, 20].map(|o| e.u32(&data[o..o + 4]));
     let body = &data[hdr_len as usize..];
-    let section = |what, off: u32, size: u32| -> Result<&[u8], BtfError> {
+    let section = |what, off: u32, size: u32| -> Result<&[u8], ReadError> {
         let end = off.checked_add(size).map(|x| x as usize);
         match end {
             Some(end) if end <= body.len() => Ok(&body[off as usize..end]),
-            _ => Err(BtfError::SectionOutOfBounds {
+            _ => Err(ReadError::SectionOutOfBounds {
                 what,
                 off,
                 size,
@@ -135,7 +83,7 @@ fn parse_with<R: Send>(
         ("type section length", type_len),
     ] {
         if value % 4 != 0 {
-            return Err(BtfError::Misaligned { what, value });
+            return Err(ReadError::Misaligned { what, value });
         }
     }
     let overlap = type_len > 0
@@ -143,13 +91,17 @@ fn parse_with<R: Send>(
         && type_off < str_off.saturating_add(str_len)
         && str_off < type_off.saturating_add(type_len);
     if overlap {
-        return Err(BtfError::Overlap);
+        return Err(ReadError::Overlap);
     }
     if strings.last().is_some_and(|&b| b != 0) {
-        return Err(BtfError::StringsNotTerminated);
+        return Err(ReadError::StringsNotTerminated);
     }
-    if base.is_none() && strings.first() != Some(&0) {
-        return Err(BtfError::StringsNoLeadingNul);
+    match (&base, strings.first()) {
+        (None, None) => return Err(ReadError::StringsNoLeadingNul),
+        (None, Some(&first)) if first != 0 => return Err(ReadError::LooksSplit),
+        // a split BTF's strings continue its base's: its first is a name
+        (Some(_), Some(0)) => return Err(ReadError::NotSplit),
+        _ => {}
     }
 
     // Index and check the records in one pass: each is decoded once.
@@ -184,7 +136,8 @@ fn parse_with<R: Send>(
             }
         }),
     };
-    let index = index?;
+    let on_base = base.is_some();
+    let index = index.map_err(|e| e.on_base(on_base))?;
 
     let (types_len, strings_len) = (types.len(), strings.len());
     let btf = Btf {
@@ -204,7 +157,10 @@ fn parse_with<R: Send>(
         added_strings: HashMap::new(),
         base: base.map(Box::new),
     };
-    check_targets(&btf, &index.deferred)?;
+    check_targets(&btf, &index.deferred).map_err(|e| e.on_base(on_base))?;
+    if on_base {
+        check_names_start_strings(&btf).map_err(|e| e.on_base(true))?;
+    }
     find_cycle(first_id, &index.open, index.settled)?;
     Ok((btf, side_result))
 }
@@ -259,7 +215,11 @@ fn max_word<O: Order>(members: &[u8], stride: usize, at: usize) -> u32 {
         .fold(0, u32::max)
 }
 
-fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, BtfError> {
+// One function of ~95 lines on purpose: the hot loop of every read (126k
+// records on a vmlinux), each record decoded once with its checks inline,
+// as it was measured (README, "Speed and memory"); a split must be
+// measured again with scripts/bench-patch.sh.
+fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, ReadError> {
     let count_guess = types.len() / 16;
     let mut offsets: Vec<u32> = Vec::with_capacity(count_guess);
     let mut kinds: Vec<Kind> = Vec::with_capacity(count_guess);
@@ -274,13 +234,13 @@ fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, BtfError> {
     while at < types.len() {
         let id = first_id + offsets.len() as u32;
         if id > MAX_TYPE_ID {
-            return Err(BtfError::TooManyTypes);
+            return Err(ReadError::TooManyTypes);
         }
         if types.len() - at < 12 {
-            return Err(BtfError::TruncatedType { id, at });
+            return Err(ReadError::TruncatedType { id, at });
         }
         let info = O::u32(&types[at + 4..]);
-        let kind = Kind::from_info(info).ok_or(BtfError::UnknownKind {
+        let kind = Kind::from_info(info).ok_or(ReadError::UnknownKind {
             id,
             kind: (info >> 24) & 0x1f,
             at,
@@ -288,7 +248,7 @@ fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, BtfError> {
         let vlen = (info & 0xffff) as u16;
         let len = 12 + kind.extra_len(vlen);
         let Some(rec) = types.get(at..at + len) else {
-            return Err(BtfError::TruncatedType { id, at });
+            return Err(ReadError::TruncatedType { id, at });
         };
         let extra = &rec[12..];
         let size_or_type = O::u32(&rec[8..]);
@@ -318,20 +278,27 @@ fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, BtfError> {
                 ref_max = size_or_type.max(max_word::<O>(extra, 8, 4));
             }
             Kind::Datasec => ref_max = max_word::<O>(extra, 12, 0),
-            Kind::Func if size_or_type < id => {
-                // an earlier target's kind is known already
-                let target = if size_or_type >= first_id {
-                    kinds.get((size_or_type - first_id) as usize).copied()
+            Kind::Func => {
+                if Linkage::from_raw(u32::from(vlen)).is_none() {
+                    return Err(ReadError::BadLinkage { id, linkage: vlen });
+                }
+                if size_or_type < id {
+                    // an earlier target's kind is known already
+                    let target = if size_or_type >= first_id {
+                        kinds.get((size_or_type - first_id) as usize).copied()
+                    } else {
+                        s.base.and_then(|b| b.get(size_or_type)).map(|t| t.kind)
+                    };
+                    check_func_target(id, size_or_type, target)?;
                 } else {
-                    s.base.and_then(|b| b.get(size_or_type)).map(|t| t.kind)
-                };
-                check_func_target(id, size_or_type, target)?;
+                    deferred.push(id);
+                }
             }
-            Kind::Func | Kind::DeclTag => deferred.push(id),
+            Kind::DeclTag => deferred.push(id),
             _ => {}
         }
         if name_max >= str_end {
-            return Err(BtfError::StringOutOfRange {
+            return Err(ReadError::StringOutOfRange {
                 id,
                 off: name_max,
                 end: s.str_end,
@@ -352,7 +319,7 @@ fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, BtfError> {
     }
     let end = first_id + offsets.len() as u32;
     if max_ref >= end {
-        return Err(BtfError::TypeIdOutOfRange {
+        return Err(ReadError::TypeIdOutOfRange {
             id: max_ref,
             at: max_ref_at,
         });
@@ -368,11 +335,11 @@ fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, BtfError> {
 
 /// FUNC `at` must name a FUNC_PROTO: `target` is the kind of type `to`
 /// (None: no such type).
-fn check_func_target(at: u32, to: u32, target: Option<Kind>) -> Result<(), BtfError> {
+fn check_func_target(at: u32, to: u32, target: Option<Kind>) -> Result<(), ReadError> {
     if target == Some(Kind::FuncProto) {
         Ok(())
     } else {
-        Err(BtfError::WrongTarget {
+        Err(ReadError::WrongTarget {
             at,
             kind: "FUNC",
             want: "FUNC_PROTO",
@@ -384,7 +351,7 @@ fn check_func_target(at: u32, to: u32, target: Option<Kind>) -> Result<(), BtfEr
 /// FUNCs whose target comes after them (see `check_func_target`), and decl
 /// tags: a decl tag must name a type that exists, with a component index
 /// within its members or parameters.
-fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), BtfError> {
+fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), ReadError> {
     for &id in ids {
         let Some(t) = btf.get(id) else { continue };
         match t.kind {
@@ -393,8 +360,8 @@ fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), BtfError> {
                 check_func_target(t.id, t.size_or_type, target)?;
             }
             Kind::DeclTag => {
-                let idx = t.component_idx();
-                let target = btf.get(t.size_or_type).ok_or(BtfError::TypeIdOutOfRange {
+                let idx = t.word(0) as i32;
+                let target = btf.get(t.size_or_type).ok_or(ReadError::TypeIdOutOfRange {
                     id: t.size_or_type,
                     at: t.id,
                 })?;
@@ -409,7 +376,7 @@ fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), BtfError> {
                     _ => false,
                 };
                 if !ok {
-                    return Err(BtfError::BadComponent {
+                    return Err(ReadError::BadComponent {
                         at: t.id,
                         idx,
                         target: t.size_or_type,
@@ -417,6 +384,23 @@ fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), BtfError> {
                 }
             }
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Every own type's name starts a string. BTF allows a name inside a
+/// longer string, but no producer writes one; for a split BTF read on a
+/// base of another length, its names would land inside strings, so this is
+/// how a base that does not match is told apart (a split BTF's records are
+/// few: the check is cheap).
+fn check_names_start_strings(btf: &Btf) -> Result<(), ReadError> {
+    for t in btf.own_types() {
+        if !btf.starts_string(t.name_off) {
+            return Err(ReadError::NameInsideString {
+                id: t.id,
+                off: t.name_off,
+            });
         }
     }
     Ok(())
@@ -432,7 +416,7 @@ fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), BtfError> {
 /// the records settles, in ID order, each type whose chain ends or leads
 /// back to a settled type: nearly every type of a real BTF. Only the rest
 /// are followed here.
-fn find_cycle(first: u32, open: &[(u32, u32)], settled: Vec<bool>) -> Result<(), BtfError> {
+fn find_cycle(first: u32, open: &[(u32, u32)], settled: Vec<bool>) -> Result<(), ReadError> {
     // 0 unvisited, 1 on the current chain, 2 done (its chain ends)
     let mut state: Vec<u8> = settled.into_iter().map(u8::from).map(|s| s * 2).collect();
     let edge = |i: usize| {
@@ -450,7 +434,7 @@ fn find_cycle(first: u32, open: &[(u32, u32)], settled: Vec<bool>) -> Result<(),
         while let Some(i) = cur {
             match state[i] {
                 1 => {
-                    return Err(BtfError::Cycle {
+                    return Err(ReadError::Cycle {
                         id: first + i as u32,
                     })
                 }

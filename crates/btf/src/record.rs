@@ -1,0 +1,221 @@
+//! One type record: as read (`TypeRef`, fields decoded on demand behind
+//! accessors named for what they mean) and to append (`NewType`, built only
+//! through constructors, so that its raw words are always those of a record
+//! of its kind).
+
+use super::{Endian, Kind};
+
+/// A FUNC's linkage: the only values the kernel accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum Linkage {
+    Static = 0,
+    Global = 1,
+    Extern = 2,
+}
+
+impl Linkage {
+    /// The linkage a record's raw value means; None for any other value.
+    pub fn from_raw(v: u32) -> Option<Linkage> {
+        match v {
+            0 => Some(Linkage::Static),
+            1 => Some(Linkage::Global),
+            2 => Some(Linkage::Extern),
+            _ => None,
+        }
+    }
+
+    /// The value a record holds.
+    pub fn raw(self) -> u16 {
+        self as u16
+    }
+}
+
+/// One type record, decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct TypeRef<'a> {
+    pub(crate) id: u32,
+    pub(crate) kind: Kind,
+    pub(crate) name_off: u32,
+    /// The raw `vlen` bits of `info` (a FUNC keeps its linkage there).
+    pub(crate) vlen: u16,
+    pub(crate) kflag: bool,
+    /// `size` or `type`, by kind.
+    pub(crate) size_or_type: u32,
+    /// The kind-specific words after the common 12 bytes.
+    pub(crate) extra: &'a [u8],
+    pub(crate) endian: Endian,
+}
+
+impl<'a> TypeRef<'a> {
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The offset of its name in the string sections (0: anonymous).
+    pub fn name_off(&self) -> u32 {
+        self.name_off
+    }
+
+    /// The kind flag: a FWD of a union, a bitfield struct's member
+    /// offsets, a decl or type tag that is an attribute, a signed enum.
+    pub fn kflag(&self) -> bool {
+        self.kflag
+    }
+
+    /// How many members, enumerators, parameters or variables follow (0
+    /// for the kinds that have none: a FUNC's linkage is `linkage()`).
+    pub fn vlen(&self) -> u16 {
+        if self.kind.has_members() {
+            self.vlen
+        } else {
+            0
+        }
+    }
+
+    /// Its size in bytes, for the kinds that have one (INT, STRUCT, UNION,
+    /// ENUM, ENUM64, DATASEC, FLOAT).
+    pub fn size(&self) -> Option<u32> {
+        self.kind.sized().then_some(self.size_or_type)
+    }
+
+    /// The type it refers to, for modifiers, pointers, typedefs, FUNCs (their
+    /// prototype), VARs and tags.
+    pub fn target(&self) -> Option<u32> {
+        self.kind.refers().then_some(self.size_or_type)
+    }
+
+    /// A FUNC_PROTO's return type (0: void).
+    pub fn return_type(&self) -> Option<u32> {
+        (self.kind == Kind::FuncProto).then_some(self.size_or_type)
+    }
+
+    /// A FUNC's linkage (the reader refuses a FUNC whose value is not one).
+    pub fn linkage(&self) -> Option<Linkage> {
+        if self.kind == Kind::Func {
+            Linkage::from_raw(u32::from(self.vlen))
+        } else {
+            None
+        }
+    }
+
+    /// The i-th u32 of the kind-specific data.
+    pub(crate) fn word(&self, i: usize) -> u32 {
+        self.endian.u32(&self.extra[i * 4..i * 4 + 4])
+    }
+
+    /// A FUNC_PROTO's parameters as (name_off, type); none for other kinds.
+    pub fn params(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let n = if self.kind == Kind::FuncProto {
+            usize::from(self.vlen)
+        } else {
+            0
+        };
+        (0..n).map(|i| (self.word(2 * i), self.word(2 * i + 1)))
+    }
+
+    /// A DECL_TAG's component index (-1: the whole declaration).
+    pub fn component_idx(&self) -> Option<i32> {
+        (self.kind == Kind::DeclTag).then(|| self.word(0) as i32)
+    }
+}
+
+/// A type to append (`Btf::add_type`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NewType {
+    pub(crate) kind: Kind,
+    pub(crate) name_off: u32,
+    pub(crate) vlen: u16,
+    pub(crate) kflag: bool,
+    pub(crate) size_or_type: u32,
+    pub(crate) extra: Vec<u32>,
+}
+
+impl NewType {
+    fn plain(kind: Kind, name_off: u32, size_or_type: u32) -> NewType {
+        NewType {
+            kind,
+            name_off,
+            vlen: 0,
+            kflag: false,
+            size_or_type,
+            extra: Vec::new(),
+        }
+    }
+
+    /// A FUNC of prototype `proto`. `linkage` is the record's raw value:
+    /// `Btf::add_type` refuses one that is not a `Linkage`.
+    pub fn func(name_off: u32, linkage: u16, proto: u32) -> NewType {
+        NewType {
+            vlen: linkage,
+            ..NewType::plain(Kind::Func, name_off, proto)
+        }
+    }
+
+    /// An integer of `bytes` bytes.
+    pub fn int(name_off: u32, bytes: u32, signed: bool) -> NewType {
+        NewType {
+            extra: vec![(u32::from(signed) << 24) | (bytes * 8)],
+            ..NewType::plain(Kind::Int, name_off, bytes)
+        }
+    }
+
+    /// A prototype returning `ret` with `params` as (name_off, type).
+    pub fn func_proto(ret: u32, params: &[(u32, u32)]) -> NewType {
+        NewType {
+            vlen: params.len() as u16,
+            extra: params.iter().flat_map(|&(n, t)| [n, t]).collect(),
+            ..NewType::plain(Kind::FuncProto, 0, ret)
+        }
+    }
+
+    /// A decl tag on `target` (component -1: the whole declaration).
+    pub fn decl_tag(name_off: u32, target: u32, component_idx: i32, kflag: bool) -> NewType {
+        NewType {
+            kflag,
+            extra: vec![component_idx as u32],
+            ..NewType::plain(Kind::DeclTag, name_off, target)
+        }
+    }
+
+    pub fn ptr(target: u32) -> NewType {
+        NewType::plain(Kind::Ptr, 0, target)
+    }
+
+    pub fn const_(target: u32) -> NewType {
+        NewType::plain(Kind::Const, 0, target)
+    }
+
+    pub fn volatile(target: u32) -> NewType {
+        NewType::plain(Kind::Volatile, 0, target)
+    }
+
+    pub fn typedef(name_off: u32, target: u32) -> NewType {
+        NewType::plain(Kind::Typedef, name_off, target)
+    }
+
+    /// A forward declaration of a struct (or of a union).
+    pub fn fwd(name_off: u32, union: bool) -> NewType {
+        NewType {
+            kflag: union,
+            ..NewType::plain(Kind::Fwd, name_off, 0)
+        }
+    }
+
+    /// A struct of `size` bytes with `members` as (name_off, type, bit offset).
+    pub fn struct_(name_off: u32, size: u32, members: &[(u32, u32, u32)]) -> NewType {
+        NewType {
+            vlen: members.len() as u16,
+            extra: members.iter().flat_map(|&(n, t, o)| [n, t, o]).collect(),
+            ..NewType::plain(Kind::Struct, name_off, size)
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+}
