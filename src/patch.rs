@@ -273,19 +273,21 @@ struct Plan {
     report: Report,
 }
 
-/// The prototype of a kfunc whose pair can be made.
+/// A kfunc's FUNC whose prototype agrees with the source's.
 struct Checked {
     linkage: Linkage,
     proto_id: u32,
     ret: u32,
+    /// As (name_off, type).
     params: Vec<(u32, u32)>,
+    names: Vec<String>,
 }
 
-/// What the checks of a pair conclude.
-enum Verdict {
-    Ready(Checked),
+/// What the BTF's prototype of a kfunc is, when it is not refused.
+enum Prototype {
+    Agrees(Checked),
+    /// The reduced prototype of a pair made before.
     AlreadyPatched,
-    Refused(Vec<String>),
 }
 
 struct Planner<'a> {
@@ -331,14 +333,26 @@ impl<'a> Planner<'a> {
             let Some(func_id) = self.func_of(k) else {
                 continue;
             };
+            // a kfunc the BTF disagrees with is neither tagged nor paired
+            let proto = match self.check_prototype(k, func_id) {
+                Ok(p) => p,
+                Err(why) => {
+                    self.refused.push(why);
+                    continue;
+                }
+            };
             if self.opts.add_decl_tags && in_kfunc_set.contains(k.name.as_str()) {
                 self.plan_tags(k, func_id);
             }
-            if let Some(va) = &k.verifier_args {
-                self.plan_pair(k, va, func_id);
+            match (&k.verifier_args, proto) {
+                (None, _) => {}
+                (Some(_), Prototype::AlreadyPatched) => {
+                    self.report.already_patched.push(k.name.clone())
+                }
+                (Some(va), Prototype::Agrees(checked)) => self.plan_pair(k, va, func_id, checked),
             }
         }
-        let report = &mut self.report;
+        let report = &self.report;
         if self.opts.strict && !report.missing.is_empty() {
             self.refused.push(format!(
                 "--strict: {} kfunc(s) of the manifest are not in this BTF: {}",
@@ -442,9 +456,10 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Whether the pair `foo` / `foo_impl` can be made as the source says:
-    /// every disagreement, or the prototype to build it from.
-    fn check_pair(&self, k: &Kfunc, va: &VerifierArgs, func_id: u32) -> Verdict {
+    /// Whether the BTF's prototype of `k` has the source's parameter names
+    /// and count (a stale manifest is refused, naming both sides), or is
+    /// already the reduced one of a pair made before.
+    fn check_prototype(&self, k: &Kfunc, func_id: u32) -> Result<Prototype, String> {
         let btf = self.btf;
         let func = btf.get(func_id);
         let linkage = func.as_ref().and_then(TypeRef::linkage);
@@ -453,14 +468,20 @@ impl<'a> Planner<'a> {
             .and_then(|p| btf.get(p))
             .filter(|p| p.kind() == Kind::FuncProto);
         let (Some(linkage), Some(proto)) = (linkage, proto) else {
-            return Verdict::Refused(vec![format!(
-                "{}: FUNC [{func_id}] has no FUNC_PROTO",
-                k.name
-            )]);
+            return Err(format!("{}: FUNC [{func_id}] has no FUNC_PROTO", k.name));
         };
         let have = param_names(btf, &proto);
         let want = manifest_names(k);
-        if have != want {
+        if have == want {
+            return Ok(Prototype::Agrees(Checked {
+                linkage,
+                proto_id: proto.id(),
+                ret: proto.return_type().unwrap_or(0),
+                params: proto.params().collect(),
+                names: want,
+            }));
+        }
+        if let Some(va) = &k.verifier_args {
             let reduced: Vec<&String> = want
                 .iter()
                 .enumerate()
@@ -472,29 +493,17 @@ impl<'a> Planner<'a> {
                 .get(va.impl_name.as_str())
                 .is_some_and(|ids| !ids.is_empty());
             if has_impl && have.iter().eq(reduced) {
-                return Verdict::AlreadyPatched;
+                return Ok(Prototype::AlreadyPatched);
             }
-            return Verdict::Refused(vec![format!(
-                "{}: the BTF's prototype ({}) disagrees with the source's ({}) at {}:{}; is the manifest from this kernel?",
-                k.name,
-                have.join(", "),
-                want.join(", "),
-                k.file,
-                k.line
-            )]);
         }
-        let params: Vec<(u32, u32)> = proto.params().collect();
-        let mut refused = self.non_pointers(k, va, &params, &want);
-        refused.extend(self.dropped_tags(k, va, func_id));
-        if !refused.is_empty() {
-            return Verdict::Refused(refused);
-        }
-        Verdict::Ready(Checked {
-            linkage,
-            proto_id: proto.id(),
-            ret: proto.return_type().unwrap_or(0),
-            params,
-        })
+        Err(format!(
+            "{}: the BTF's prototype ({}) disagrees with the source's ({}) at {}:{}; is the manifest from this kernel?",
+            k.name,
+            have.join(", "),
+            want.join(", "),
+            k.file,
+            k.line
+        ))
     }
 
     /// A verifier-supplied parameter must be a pointer in the BTF.
@@ -544,19 +553,16 @@ impl<'a> Planner<'a> {
         })
     }
 
-    /// `foo_impl` beside `foo`, `foo` repointed to the reduced prototype.
-    fn plan_pair(&mut self, k: &Kfunc, va: &VerifierArgs, func_id: u32) {
-        let checked = match self.check_pair(k, va, func_id) {
-            Verdict::Ready(c) => c,
-            Verdict::AlreadyPatched => {
-                self.report.already_patched.push(k.name.clone());
-                return;
-            }
-            Verdict::Refused(why) => {
-                self.refused.extend(why);
-                return;
-            }
-        };
+    /// `foo_impl` beside `foo`, `foo` repointed to the reduced prototype,
+    /// unless a verifier-supplied parameter is not a pointer or carries a
+    /// decl tag.
+    fn plan_pair(&mut self, k: &Kfunc, va: &VerifierArgs, func_id: u32, checked: Checked) {
+        let mut refused = self.non_pointers(k, va, &checked.params, &checked.names);
+        refused.extend(self.dropped_tags(k, va, func_id));
+        if !refused.is_empty() {
+            self.refused.extend(refused);
+            return;
+        }
         let legacy = self
             .funcs
             .get(va.impl_name.as_str())

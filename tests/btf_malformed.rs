@@ -70,11 +70,18 @@ fn sections_out_of_bounds() {
         ReadError::SectionOutOfBounds { what: "string", .. }
     ));
     let mut g = good();
-    put(&mut g, 8, 2); // type_off misaligned
-    assert!(matches!(
+    put(&mut g, 8, 2); // type_off misaligned (the section still fits)
+    assert_eq!(
         err(&g),
-        ReadError::Misaligned { .. } | ReadError::Overlap | ReadError::TruncatedType { .. }
-    ));
+        ReadError::Misaligned {
+            what: "type section offset",
+            value: 2
+        }
+    );
+    let mut g = good();
+    let type_len = u32::from_le_bytes(g[12..16].try_into().unwrap());
+    put(&mut g, 16, type_len - 4); // the strings start inside the types
+    assert_eq!(err(&g), ReadError::Overlap);
     let mut g = good();
     put(&mut g, 4, 1000); // hdr_len past the end
     assert!(matches!(err(&g), ReadError::BadHeaderLen { .. }));
@@ -219,4 +226,54 @@ fn func_target_checked_before_and_after_it() {
         with_types(&[NewType::func(0, 1, 0)]),
         Err(ReadError::WrongTarget { at: 2, id: 0, .. })
     ));
+}
+
+/// A split BTF with one type, `int myint`, built on `base`.
+fn split_on(base: &Btf) -> Vec<u8> {
+    let mut s = Btf::empty_split(base.clone());
+    let name = s.add_string("myint").unwrap();
+    s.add_type(&NewType::int(name, 4, true)).unwrap();
+    s.to_bytes()
+}
+
+#[test]
+fn split_btf_needs_its_own_base() {
+    let base = Btf::parse(&good(), None).unwrap();
+    let split = split_on(&base);
+    let back = Btf::parse(&split, Some(base.clone())).unwrap();
+    assert_eq!(back.first_id(), base.end_id());
+    assert_eq!(back.to_bytes(), split);
+    // without its base it says what it looks like
+    assert_eq!(err(&split), ReadError::LooksSplit);
+    assert!(ReadError::LooksSplit
+        .to_string()
+        .contains("looks like split BTF"));
+    // a base given for a BTF that is not split
+    assert_eq!(
+        Btf::parse(&good(), Some(base.clone())).err(),
+        Some(ReadError::NotSplit)
+    );
+    // on a base of other strings the name falls inside one
+    let mut other = Btf::empty(Endian::Little);
+    let n = other.add_string("a_longer_name").unwrap();
+    other.add_type(&NewType::int(n, 4, true)).unwrap();
+    let other = Btf::parse(&other.to_bytes(), None).unwrap();
+    let e = Btf::parse(&split, Some(other)).unwrap_err();
+    assert!(
+        matches!(&e, ReadError::WrongBase(inner) if matches!(**inner, ReadError::NameInsideString { id: 2, .. })),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().starts_with("the base BTF does not match"),
+        "{e}"
+    );
+    // and on a base with fewer strings, past their end
+    let mut short = Btf::empty(Endian::Little);
+    short.add_type(&NewType::int(0, 4, true)).unwrap();
+    let short = Btf::parse(&short.to_bytes(), None).unwrap();
+    let e = Btf::parse(&split, Some(short)).unwrap_err();
+    assert!(
+        matches!(&e, ReadError::WrongBase(inner) if matches!(**inner, ReadError::StringOutOfRange { id: 2, .. })),
+        "{e:?}"
+    );
 }

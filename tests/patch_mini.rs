@@ -263,7 +263,9 @@ fn check(endian: Endian) {
     }
     match kernel::load(&after_bytes) {
         Ok(()) => {}
-        Err(kernel::LoadError::Unavailable(why)) => eprintln!("SKIPPED kernel check: {why}"),
+        Err(kernel::LoadError::Unavailable(why)) => missing(format!(
+            "the kernel's check (BPF_BTF_LOAD needs root): {why}"
+        )),
         Err(e) => panic!("{e}"),
     }
 }

@@ -262,3 +262,28 @@ fn reduced_prototypes_are_shared_and_a_second_run_changes_nothing() {
     assert_eq!(r.already_patched, ["bpf_good", "bpf_other"]);
     assert_eq!(again.to_bytes(), bytes);
 }
+
+/// Catches: tagging a kfunc without comparing its prototype to the source's.
+#[test]
+fn add_decl_tags_refuses_a_kfunc_whose_prototype_differs() {
+    let source = kfunc("bpf_plain", &[("int", "x"), ("int", "y")], &[], false);
+    let mut renamed = source.clone();
+    renamed.params[1].name = "z".into();
+    let mut fewer = source.clone();
+    fewer.params.pop();
+    // the BTF is built from the source; the manifests are stale
+    let mut btf = btf_for(&manifest(vec![source.clone()]), |_, _| {});
+    let bytes = btf.to_bytes();
+    assert_eq!(
+        refused(patch(&mut btf, &manifest(vec![renamed]), &WITH_TAGS)),
+        ["bpf_plain: the BTF's prototype (x, y) disagrees with the source's (x, z) at kernel/bpf/test.c:10; is the manifest from this kernel?"]
+    );
+    assert_eq!(
+        refused(patch(&mut btf, &manifest(vec![fewer]), &WITH_TAGS)),
+        ["bpf_plain: the BTF's prototype (x, y) disagrees with the source's (x) at kernel/bpf/test.c:10; is the manifest from this kernel?"]
+    );
+    assert_eq!(btf.to_bytes(), bytes);
+    // the manifest the BTF was built from is tagged
+    let r = patch(&mut btf, &manifest(vec![source]), &WITH_TAGS).expect("accepted");
+    assert_eq!(r.decl_tags_added.len(), 1);
+}

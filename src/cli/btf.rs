@@ -2,7 +2,8 @@
 
 use super::{CliError, Outcome};
 use clap::Args;
-use kfunc_scan::btf::{Blob, Btf};
+use kfunc_scan::btf::{Blob, Btf, ReadError, StringOffsets, StringSections};
+use kfunc_scan::manifest::Manifest;
 use kfunc_scan::output::{write_atomic, write_atomic_with, Durability};
 use std::path::{Path, PathBuf};
 
@@ -54,57 +55,64 @@ fn read_btf_file(path: &Path) -> Result<(Blob, Option<Blob>), String> {
     }
 }
 
+/// Which file of the command a BTF is: `--base` or the one to work on.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    Input,
+    Base,
+}
+
+/// The reader's error, compiler style, with what to do about the options
+/// when it is about split BTF.
+fn btf_error(path: &Path, e: &ReadError, role: Role) -> String {
+    let hint = match (e, role) {
+        (ReadError::LooksSplit, Role::Input) => "; pass its base with --base",
+        (ReadError::LooksSplit, Role::Base) => "; --base must be a base BTF (vmlinux's)",
+        (ReadError::NotSplit, _) => "; leave out --base",
+        _ => "",
+    };
+    format!("{}: error[btf]: {e}{hint}", path.display())
+}
+
 /// The BTF of a raw or ELF file, read and validated on top of `base`: an
 /// unreadable file cannot run, an invalid BTF is refused.
-fn parse_btf_file(path: &Path, base: Option<Btf>) -> Result<Btf, CliError> {
+fn parse_btf_file(path: &Path, base: Option<Btf>, role: Role) -> Result<Btf, CliError> {
     let (raw, _) = read_btf_file(path)?;
-    Btf::parse_blob(raw, base)
-        .map_err(|e| CliError::Refused(vec![format!("{}: error[btf]: {e}", path.display())]))
+    Btf::parse_blob(raw, base).map_err(|e| CliError::Refused(vec![btf_error(path, &e, role)]))
 }
 
 /// As `parse_btf_file`, for a file that must be valid for the command to
 /// run at all (an invalid one is unusable input, exit 2).
-fn parse_btf_input(path: &Path, base: Option<Btf>) -> Result<Btf, CliError> {
-    parse_btf_file(path, base).map_err(|e| match e {
+fn parse_btf_input(path: &Path, base: Option<Btf>, role: Role) -> Result<Btf, CliError> {
+    parse_btf_file(path, base, role).map_err(|e| match e {
         CliError::Refused(lines) => CliError::CannotRun(lines.join("\n")),
         other => other,
     })
 }
 
-pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
-    let t0 = std::time::Instant::now();
-    let timing = std::env::var_os("KFUNC_SCAN_TIMING").is_some();
-    let phase = |name: &str| {
-        if timing {
+/// Prints the phases' times on stderr under `KFUNC_SCAN_TIMING=1`.
+struct Timing(Option<std::time::Instant>);
+
+impl Timing {
+    fn from_env() -> Timing {
+        Timing(std::env::var_os("KFUNC_SCAN_TIMING").map(|_| std::time::Instant::now()))
+    }
+    fn phase(&self, name: &str) {
+        if let Some(t0) = self.0 {
             eprintln!("timing: {name} at {:?}", t0.elapsed());
         }
-    };
-    use kfunc_scan::btf::StringSections;
-    use kfunc_scan::patch::{patch_found, wanted_strings, PatchError, PatchOptions};
-    let base = a
-        .base
-        .as_deref()
-        .map(|p| parse_btf_input(p, None))
-        .transpose()?;
-    let (raw, elf) = read_btf_file(&a.btf)?;
+    }
+}
+
+pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
+    use kfunc_scan::patch::{patch_found, PatchError, PatchOptions};
+    let timing = Timing::from_env();
     let opts = PatchOptions {
         add_decl_tags: a.add_decl_tags,
         strict: a.strict,
     };
-    // The manifest is read, and the strings the patch needs are found, on a
-    // second thread while the BTF's types are validated: neither needs the other.
-    let read_manifest = |strings: &StringSections| -> Result<_, String> {
-        let manifest = super::read_manifest_file(&a.manifest)?;
-        phase("manifest");
-        let found = strings.find(&wanted_strings(&manifest, &opts));
-        Ok((manifest, found))
-    };
-    let (mut btf, (manifest, found)) = match Btf::parse_blob_beside(raw, base, read_manifest) {
-        Ok((_, Err(msg))) => return Err(msg.into()),
-        Ok((btf, Ok(m))) => (btf, m),
-        Err(e) => return Err(format!("{}: error[btf]: {e}", a.btf.display()).into()),
-    };
-    phase("btf parsed");
+    let (mut btf, elf, manifest, found) = read_patch_inputs(&a, &opts, &timing)?;
+    timing.phase("btf parsed");
     let report = match patch_found(&mut btf, &manifest, &opts, &found) {
         Ok(r) => r,
         Err(PatchError::Refused(list)) => {
@@ -117,23 +125,9 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         }
         Err(e) => return Err(format!("{}: error[btf]: {e}", a.btf.display()).into()),
     };
-    phase("patched");
-    let target = a.output.clone().unwrap_or_else(|| a.btf.clone());
-    let durability = if a.sync {
-        Durability::Fsync
-    } else {
-        Durability::Writeback
-    };
-    let written = match &elf {
-        // raw BTF: streamed from its parts, never copied whole
-        None => write_atomic_with(&target, durability, |w| btf.write_to(w)),
-        Some(elf) => match kfunc_scan::btf::elf::replace_btf(elf, btf.to_bytes()) {
-            Ok(b) => write_atomic_with(&target, durability, |w| w.write_all(&b)),
-            Err(e) => return Err(format!("{}: error[elf]: {e}", a.btf.display()).into()),
-        },
-    };
-    written.map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
-    phase("written");
+    timing.phase("patched");
+    write_patched(&a, &btf, elf.as_ref())?;
+    timing.phase("written");
     if let Some(r) = &a.report {
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
         json.push('\n');
@@ -161,6 +155,55 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     Ok(Outcome::Clean)
 }
 
+/// What `patch-btf` reads: the BTF on its base (validated), the ELF object
+/// it came from (if it did), the manifest and where the strings the patch
+/// needs are. The manifest is read, and those strings found, on a second
+/// thread while the BTF's types are validated: neither needs the other.
+#[allow(clippy::type_complexity)]
+fn read_patch_inputs(
+    a: &PatchArgs,
+    opts: &kfunc_scan::patch::PatchOptions,
+    timing: &Timing,
+) -> Result<(Btf, Option<Blob>, Manifest, StringOffsets), CliError> {
+    let base = a
+        .base
+        .as_deref()
+        .map(|p| parse_btf_input(p, None, Role::Base))
+        .transpose()?;
+    let (raw, elf) = read_btf_file(&a.btf)?;
+    let read_manifest = |strings: &StringSections| -> Result<_, String> {
+        let manifest = super::read_manifest_file(&a.manifest)?;
+        timing.phase("manifest");
+        let found = strings.find(&kfunc_scan::patch::wanted_strings(&manifest, opts));
+        Ok((manifest, found))
+    };
+    match Btf::parse_blob_beside(raw, base, read_manifest) {
+        Ok((_, Err(msg))) => Err(msg.into()),
+        Ok((btf, Ok((manifest, found)))) => Ok((btf, elf, manifest, found)),
+        Err(e) => Err(btf_error(&a.btf, &e, Role::Input).into()),
+    }
+}
+
+/// The patched BTF, in the input's format, to `-o` or over the input.
+fn write_patched(a: &PatchArgs, btf: &Btf, elf: Option<&Blob>) -> Result<(), CliError> {
+    let target = a.output.clone().unwrap_or_else(|| a.btf.clone());
+    let durability = if a.sync {
+        Durability::Fsync
+    } else {
+        Durability::Writeback
+    };
+    let written = match elf {
+        // raw BTF: streamed from its parts, never copied whole
+        None => write_atomic_with(&target, durability, |w| btf.write_to(w)),
+        Some(elf) => match kfunc_scan::btf::elf::replace_btf(elf, btf.to_bytes()) {
+            Ok(b) => write_atomic_with(&target, durability, |w| w.write_all(&b)),
+            Err(e) => return Err(format!("{}: error[elf]: {e}", a.btf.display()).into()),
+        },
+    };
+    written.map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
+    Ok(())
+}
+
 /// Exit 0: the kernel accepted it; 1: rejected (by us or the kernel); 2:
 /// unreadable, or the kernel could not be asked (the reason is printed).
 pub fn run_btf_check(
@@ -168,8 +211,10 @@ pub fn run_btf_check(
     base: Option<&std::path::Path>,
 ) -> Result<Outcome, CliError> {
     use kfunc_scan::btf::kernel;
-    let base = base.map(|b| parse_btf_file(b, None)).transpose()?;
-    let btf = parse_btf_file(file, base)?;
+    let base = base
+        .map(|b| parse_btf_file(b, None, Role::Base))
+        .transpose()?;
+    let btf = parse_btf_file(file, base, Role::Input)?;
     match kernel::load(&kernel::standalone(&btf)) {
         Ok(()) => {
             println!(
@@ -192,7 +237,7 @@ pub fn run_btf_check(
 
 /// A manifest derived from a BTF's bpf_kfunc tags (tests and benchmarks).
 pub fn run_synth(btf: &Path) -> Result<Outcome, CliError> {
-    let b = parse_btf_input(btf, None)?;
+    let b = parse_btf_input(btf, None, Role::Input)?;
     print!("{}", kfunc_scan::synth::manifest_from_btf(&b).to_json());
     Ok(Outcome::Clean)
 }

@@ -16,18 +16,28 @@ pub enum Blob {
 }
 
 impl Blob {
-    /// The file mapped copy-on-write; an empty file (which cannot be
-    /// mapped) is read.
+    /// A regular file mapped copy-on-write; anything else read as a stream:
+    /// a pipe or process substitution (`<(cat vmlinux.btf)`), and a file
+    /// that refuses a private writable mapping (sysfs's
+    /// `/sys/kernel/btf/vmlinux`, even for root) or is empty.
     pub fn map(path: &Path) -> std::io::Result<Blob> {
-        let file = std::fs::File::open(path)?;
-        if file.metadata()?.len() == 0 {
-            return Ok(Blob::Owned(Vec::new()));
+        let mut file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.is_file() && meta.len() > 0 {
+            // SAFETY: a private (copy-on-write) mapping: our writes never
+            // reach the file. The one hazard, the file shrinking while
+            // mapped, is described in the module's documentation.
+            if let Ok(map) = unsafe { memmap2::MmapOptions::new().map_copy(&file) } {
+                return Ok(Blob::Mapped(map));
+            }
         }
-        // SAFETY: a private (copy-on-write) mapping: our writes never reach
-        // the file. The one hazard, the file shrinking while mapped, is
-        // described in the module's documentation.
-        let map = unsafe { memmap2::MmapOptions::new().map_copy(&file)? };
-        Ok(Blob::Mapped(map))
+        let mut bytes = Vec::with_capacity(if meta.is_file() {
+            meta.len() as usize
+        } else {
+            0
+        });
+        std::io::Read::read_to_end(&mut file, &mut bytes)?;
+        Ok(Blob::Owned(bytes))
     }
 }
 

@@ -29,6 +29,14 @@ pub enum ReadError {
     StringsNotTerminated,
     #[error("the string section of a base BTF must start with a NUL byte")]
     StringsNoLeadingNul,
+    #[error("this looks like split BTF (a module's): its string section does not start with a NUL byte, as a base BTF's does; it must be read on top of its base BTF")]
+    LooksSplit,
+    #[error("a base BTF was given, but this BTF is not split (its string section starts with a NUL byte, as a base BTF's does)")]
+    NotSplit,
+    #[error("type [{id}] names string offset {off}, inside a string")]
+    NameInsideString { id: u32, off: u32 },
+    #[error("the base BTF does not match this split BTF: {0}")]
+    WrongBase(Box<ReadError>),
     #[error("type [{id}] at byte {at} of the type section is truncated")]
     TruncatedType { id: u32, at: usize },
     #[error("type [{id}] at byte {at} of the type section has unknown kind {kind}")]
@@ -54,6 +62,26 @@ pub enum ReadError {
     BadLinkage { id: u32, linkage: u16 },
     #[error("the base BTF is big-endian and this one little-endian, or the reverse")]
     BaseEndian,
+}
+
+impl ReadError {
+    /// On a split BTF, a reference or string offset that does not fit says
+    /// first that the base does not match.
+    pub(crate) fn on_base(self, on_base: bool) -> ReadError {
+        use ReadError::*;
+        match self {
+            StringOutOfRange { .. }
+            | TypeIdOutOfRange { .. }
+            | WrongTarget { .. }
+            | BadComponent { .. }
+            | NameInsideString { .. }
+                if on_base =>
+            {
+                WrongBase(Box::new(self))
+            }
+            other => other,
+        }
+    }
 }
 
 /// Why an edit (an appended type or string, a repointed FUNC) is refused.

@@ -102,6 +102,18 @@ impl Btf {
         }
     }
 
+    /// A new split BTF with no types on top of `base`, to build from scratch:
+    /// its IDs and string offsets continue the base's.
+    pub fn empty_split(base: Btf) -> Btf {
+        let endian = base.endian;
+        Btf {
+            data: Blob::Owned(Vec::new()),
+            strings_len: 0,
+            base: Some(Box::new(base)),
+            ..Btf::empty(endian)
+        }
+    }
+
     /// Reads and validates a raw BTF blob. `base` is the vmlinux BTF a split
     /// BTF (a module's) builds on.
     pub fn parse(data: &[u8], base: Option<Btf>) -> Result<Btf, ReadError> {
@@ -182,6 +194,24 @@ impl Btf {
         };
         let end = memchr::memchr(0, s)?;
         Some(&s[..end])
+    }
+
+    /// Whether a string starts at `off` (not inside a longer one).
+    pub fn starts_string(&self, off: u32) -> bool {
+        let sb = self.strings_base();
+        if off < sb {
+            return self.base.as_ref().is_some_and(|b| b.starts_string(off));
+        }
+        let o = (off - sb) as usize;
+        if o == 0 {
+            return true;
+        }
+        let before = if o <= self.strings_len {
+            self.original_strings().get(o - 1)
+        } else {
+            self.new_strings.get(o - self.strings_len - 1)
+        };
+        before == Some(&0)
     }
 
     /// A type's name ("" when anonymous or not UTF-8).

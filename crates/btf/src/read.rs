@@ -96,8 +96,12 @@ fn parse_with<R: Send>(
     if strings.last().is_some_and(|&b| b != 0) {
         return Err(ReadError::StringsNotTerminated);
     }
-    if base.is_none() && strings.first() != Some(&0) {
-        return Err(ReadError::StringsNoLeadingNul);
+    match (&base, strings.first()) {
+        (None, None) => return Err(ReadError::StringsNoLeadingNul),
+        (None, Some(&first)) if first != 0 => return Err(ReadError::LooksSplit),
+        // a split BTF's strings continue its base's: its first is a name
+        (Some(_), Some(0)) => return Err(ReadError::NotSplit),
+        _ => {}
     }
 
     // Index and check the records in one pass: each is decoded once.
@@ -132,7 +136,8 @@ fn parse_with<R: Send>(
             }
         }),
     };
-    let index = index?;
+    let on_base = base.is_some();
+    let index = index.map_err(|e| e.on_base(on_base))?;
 
     let (types_len, strings_len) = (types.len(), strings.len());
     let btf = Btf {
@@ -152,7 +157,10 @@ fn parse_with<R: Send>(
         added_strings: HashMap::new(),
         base: base.map(Box::new),
     };
-    check_targets(&btf, &index.deferred)?;
+    check_targets(&btf, &index.deferred).map_err(|e| e.on_base(on_base))?;
+    if on_base {
+        check_names_start_strings(&btf).map_err(|e| e.on_base(true))?;
+    }
     find_cycle(first_id, &index.open, index.settled)?;
     Ok((btf, side_result))
 }
@@ -207,6 +215,10 @@ fn max_word<O: Order>(members: &[u8], stride: usize, at: usize) -> u32 {
         .fold(0, u32::max)
 }
 
+// One function of ~95 lines on purpose: the hot loop of every read (126k
+// records on a vmlinux), each record decoded once with its checks inline,
+// as it was measured (README, "Speed and memory"); a split must be
+// measured again with scripts/bench-patch.sh.
 fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, ReadError> {
     let count_guess = types.len() / 16;
     let mut offsets: Vec<u32> = Vec::with_capacity(count_guess);
@@ -372,6 +384,23 @@ fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), ReadError> {
                 }
             }
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Every own type's name starts a string. BTF allows a name inside a
+/// longer string, but no producer writes one; for a split BTF read on a
+/// base of another length, its names would land inside strings, so this is
+/// how a base that does not match is told apart (a split BTF's records are
+/// few: the check is cheap).
+fn check_names_start_strings(btf: &Btf) -> Result<(), ReadError> {
+    for t in btf.own_types() {
+        if !btf.starts_string(t.name_off) {
+            return Err(ReadError::NameInsideString {
+                id: t.id,
+                off: t.name_off,
+            });
         }
     }
     Ok(())
