@@ -19,7 +19,7 @@ mod write;
 pub use blob::Blob;
 pub use error::{EditError, ReadError};
 pub use kind::Kind;
-pub use record::{Linkage, NewType, TypeRef};
+pub use record::{Array, Linkage, Member, NewType, TypeRef};
 pub use strings::{StringOffsets, StringSections};
 
 use std::collections::HashMap;
@@ -152,6 +152,12 @@ impl Btf {
 
     pub fn base(&self) -> Option<&Btf> {
         self.base.as_deref()
+    }
+
+    /// The base this split BTF was read on, given back (to read the next
+    /// module's BTF on it without copying it); None for a base BTF.
+    pub fn into_base(self) -> Option<Btf> {
+        self.base.map(|b| *b)
     }
 
     /// The first ID of this BTF's own types (1 for a base BTF).

@@ -122,6 +122,89 @@ impl<'a> TypeRef<'a> {
     pub fn component_idx(&self) -> Option<i32> {
         (self.kind == Kind::DeclTag).then(|| self.word(0) as i32)
     }
+
+    /// A STRUCT's or UNION's members, in order; none for other kinds.
+    pub fn members(&self) -> impl Iterator<Item = Member> + '_ {
+        let n = if matches!(self.kind, Kind::Struct | Kind::Union) {
+            usize::from(self.vlen)
+        } else {
+            0
+        };
+        (0..n).map(|i| {
+            let off = self.word(3 * i + 2);
+            // with the kind flag, the top 8 bits are a bitfield's size
+            let (bit_offset, bitfield_size) = if self.kflag {
+                (off & 0x00ff_ffff, (off >> 24) as u8)
+            } else {
+                (off, 0)
+            };
+            Member {
+                name_off: self.word(3 * i),
+                type_id: self.word(3 * i + 1),
+                bit_offset,
+                bitfield_size,
+            }
+        })
+    }
+
+    /// An ENUM's or ENUM64's enumerators as (name offset, value), the value
+    /// read as the kind flag says (signed or unsigned, 32 or 64 bits); none
+    /// for other kinds.
+    pub fn enumerators(&self) -> impl Iterator<Item = (u32, i128)> + '_ {
+        let (n, words) = match self.kind {
+            Kind::Enum => (usize::from(self.vlen), 2),
+            Kind::Enum64 => (usize::from(self.vlen), 3),
+            _ => (0, 2),
+        };
+        let signed = self.kflag;
+        (0..n).map(move |i| {
+            let name = self.word(words * i);
+            let lo = self.word(words * i + 1);
+            let value = if words == 2 {
+                if signed {
+                    i128::from(lo as i32)
+                } else {
+                    i128::from(lo)
+                }
+            } else {
+                let v = (u64::from(self.word(words * i + 2)) << 32) | u64::from(lo);
+                if signed {
+                    i128::from(v as i64)
+                } else {
+                    i128::from(v)
+                }
+            };
+            (name, value)
+        })
+    }
+
+    /// An ARRAY's element type, index type and element count.
+    pub fn array(&self) -> Option<Array> {
+        (self.kind == Kind::Array).then(|| Array {
+            elem: self.word(0),
+            index: self.word(1),
+            nelems: self.word(2),
+        })
+    }
+}
+
+/// One member of a STRUCT or UNION (`TypeRef::members`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    pub name_off: u32,
+    pub type_id: u32,
+    /// From the start of the struct, in bits.
+    pub bit_offset: u32,
+    /// A bitfield's width in bits; 0 for a plain member.
+    pub bitfield_size: u8,
+}
+
+/// An ARRAY's data (`TypeRef::array`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Array {
+    pub elem: u32,
+    pub index: u32,
+    pub nelems: u32,
 }
 
 /// A type to append (`Btf::add_type`).
