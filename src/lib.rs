@@ -7,6 +7,8 @@
 pub use kfunc_scan_btf as btf;
 pub use kfunc_scan_manifest as manifest;
 pub use kfunc_scan_manifest::{cdecl, conventions};
+pub mod avail;
+pub mod cheader;
 pub mod diff;
 pub mod docs;
 pub mod header;

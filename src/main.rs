@@ -4,6 +4,7 @@
 mod cli;
 
 use clap::{Parser, Subcommand};
+use cli::avail::AvailArgs;
 use cli::btf::PatchArgs;
 use cli::publish::{DiffArgs, DocsArgs, HeaderArgs};
 use cli::scan::ScanArgs;
@@ -40,6 +41,8 @@ enum Command {
     Header(HeaderArgs),
     /// What changed for BPF programs between two manifests (or trees).
     Diff(DiffArgs),
+    /// The kfuncs this kernel offers (its BTF), or another's (--btf-dir).
+    Avail(AvailArgs),
     /// (Tests and benchmarks) a manifest derived from a BTF's bpf_kfunc tags.
     #[command(hide = true)]
     SynthManifest {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Some(Command::Docs(a)) => cli::publish::run_docs(a),
         Some(Command::Header(a)) => cli::publish::run_header(a),
         Some(Command::Diff(a)) => cli::publish::run_diff(a),
+        Some(Command::Avail(a)) => cli::avail::run_avail(a),
         Some(Command::SynthManifest { btf }) => cli::btf::run_synth(&btf),
         Some(Command::BtfCheck { file, base }) => cli::btf::run_btf_check(&file, base.as_deref()),
         Some(Command::Schema) => {

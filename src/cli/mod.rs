@@ -1,6 +1,7 @@
 //! The command line's commands, one module a family: what each parses from
 //! the arguments and how it runs. `main.rs` only dispatches.
 
+pub mod avail;
 pub mod btf;
 pub mod publish;
 pub mod scan;

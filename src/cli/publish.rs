@@ -48,8 +48,21 @@ pub struct DocsArgs {
 
 #[derive(Args)]
 pub struct HeaderArgs {
+    /// The manifest `kfunc-scan TREE` wrote (with --btf: program types and
+    /// KF_ARENA_* flags, and the kfuncs' names in a BTF without decl tags).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "tree",
+        required_unless_present_any = ["tree", "btf"]
+    )]
+    pub manifest: Option<PathBuf>,
+    /// A kernel tree to scan instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "btf")]
+    pub tree: Option<PathBuf>,
+    /// A header from a kernel's BTF: --btf, --base, --kfuncs, --prog-type.
     #[command(flatten)]
-    pub source: Source,
+    pub btf: super::avail::BtfHeaderArgs,
     /// Write here (atomically) instead of to stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -125,7 +138,13 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
 }
 
 pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
-    let m = load_source(&a.source)?;
+    if a.btf.btf.is_some() {
+        return super::avail::run_btf_header(&a.btf, a.manifest.as_deref(), a.output.as_deref());
+    }
+    let m = load_source(&Source {
+        manifest: a.manifest,
+        tree: a.tree,
+    })?;
     let opts = kfunc_scan::header::HeaderOptions {
         with_selftests: a.with_selftests,
     };

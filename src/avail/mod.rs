@@ -1,0 +1,378 @@
+//! `kfunc-scan avail`: the kfuncs a kernel offers, from its BTF: vmlinux
+//! and every module's (split on vmlinux), as `/sys/kernel/btf` holds them
+//! or as files in a directory (`vmlinux` or `vmlinux.btf`, then the
+//! modules: `nf_conntrack` or `nf_conntrack.btf`).
+//!
+//! Kfuncs are the FUNCs with a `bpf_kfunc` decl tag (pahole 1.26 and later
+//! tag every member of a kfunc set). A BTF without any (an older pahole)
+//! says nothing of which FUNCs are kfuncs: then the manifest's kfuncs that
+//! are FUNCs of the BTF are taken. The manifest also brings what BTF does
+//! not record: flags, program types, the doc's summary, and its own
+//! prototype to compare with this kernel's.
+
+mod find;
+mod proto_cmp;
+mod render;
+
+pub use find::{has_kfunc_tags, kfuncs_in, Found};
+pub use proto_cmp::same_prototype;
+pub use render::{json, table};
+
+use crate::btf::{Blob, Btf, ReadError};
+use crate::cdecl;
+use crate::cheader::{self, ArenaSlots, EmitError};
+use crate::conventions;
+use crate::manifest::{CallableFrom, Kfunc, Manifest};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Where the running kernel's BTF is.
+pub const SYSFS_BTF: &str = "/sys/kernel/btf";
+pub const VMLINUX: &str = "vmlinux";
+/// The object name of a kfunc defined in vmlinux.
+pub const VMLINUX_OBJECT: &str = "vmlinux";
+
+// Kernel flag names (crate::conventions::FLAGS lists each; a test checks).
+const SLEEPABLE: &str = "KF_SLEEPABLE";
+const ARENA_RET: &str = "KF_ARENA_RET";
+const ARENA_ARG1: &str = "KF_ARENA_ARG1";
+const ARENA_ARG2: &str = "KF_ARENA_ARG2";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AvailError {
+    #[error("{}: error[read]: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: error[btf]: {source}", path.display())]
+    Btf { path: PathBuf, source: ReadError },
+    #[error("{}: error[elf]: {message}", path.display())]
+    Elf { path: PathBuf, message: String },
+    #[error("{}: error[no-vmlinux]: no vmlinux or vmlinux.btf in this directory", dir.display())]
+    NoVmlinux { dir: PathBuf },
+    #[error("{}: error[no-decl-tags]: this BTF has no bpf_kfunc decl tags (pahole older than 1.26), so it does not say which FUNCs are kfuncs; pass --manifest M (a manifest of this kernel's source) to name them", path.display())]
+    NoTags { path: PathBuf },
+    #[error("{}: error[btf]: {source}", path.display())]
+    Emit { path: PathBuf, source: EmitError },
+}
+
+/// A kernel's BTF files: vmlinux, then its modules by name.
+#[derive(Debug, Clone)]
+pub struct BtfDir {
+    pub dir: PathBuf,
+    pub vmlinux: PathBuf,
+    /// (object name, file), sorted by name.
+    pub modules: Vec<(String, PathBuf)>,
+}
+
+/// The BTF files of `dir`: `vmlinux` (or `vmlinux.btf`), and every other
+/// file that starts with BTF's magic as a module (its name without `.btf`).
+pub fn btf_dir(dir: &Path) -> Result<BtfDir, AvailError> {
+    let read_err = |source| AvailError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let vmlinux = [VMLINUX, "vmlinux.btf"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .ok_or_else(|| AvailError::NoVmlinux {
+            dir: dir.to_path_buf(),
+        })?;
+    let mut modules = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = e.map_err(read_err)?.path();
+        if path == vmlinux || !path.is_file() || !starts_with_btf_magic(&path) {
+            continue;
+        }
+        let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let name = file.strip_suffix(".btf").unwrap_or(file).to_string();
+        if name != VMLINUX {
+            modules.push((name, path));
+        }
+    }
+    modules.sort();
+    Ok(BtfDir {
+        dir: dir.to_path_buf(),
+        vmlinux,
+        modules,
+    })
+}
+
+fn starts_with_btf_magic(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| matches!(magic, [0x9f, 0xeb] | [0xeb, 0x9f]))
+}
+
+/// The kernel release a BTF directory names: a `RELEASE` file, else the
+/// header of a `config` (`# Linux/x86 6.12.117 Kernel Configuration`).
+pub fn release_of(dir: &Path) -> Option<String> {
+    if let Ok(r) = std::fs::read_to_string(dir.join("RELEASE")) {
+        let r = r.trim();
+        if !r.is_empty() {
+            return Some(r.to_string());
+        }
+    }
+    let config = std::fs::read_to_string(dir.join("config")).ok()?;
+    config.lines().take(5).find_map(|l| {
+        let rest = l.strip_prefix("# Linux/")?;
+        let mut words = rest.split_whitespace();
+        words.next()?;
+        let version = words.next()?;
+        (words.next() == Some("Kernel")).then(|| version.to_string())
+    })
+}
+
+/// A BTF file (raw, or an ELF object's `.BTF`), on `base` for a split BTF.
+pub fn read_btf(path: &Path, base: Option<Btf>) -> Result<Btf, AvailError> {
+    let blob = Blob::map(path).map_err(|source| AvailError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let blob = if crate::btf::elf::is_elf(&blob) {
+        let raw = crate::btf::elf::read_btf(&blob).map_err(|e| AvailError::Elf {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Blob::Owned(raw)
+    } else {
+        blob
+    };
+    Btf::parse_blob(blob, base).map_err(|source| AvailError::Btf {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// How the kfuncs were told apart from other FUNCs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundBy {
+    /// `bpf_kfunc` decl tags.
+    DeclTags,
+    /// The manifest's kfuncs found as FUNCs (a BTF without decl tags).
+    Manifest,
+}
+
+/// One kfunc of the kernel; the manifest's fields are null without one
+/// (or when it does not list the kfunc).
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub name: String,
+    /// `vmlinux` or the module's name.
+    pub object: String,
+    /// As BPF programs call it, from this kernel's BTF.
+    pub prototype: String,
+    pub flags: Option<Vec<String>>,
+    /// Every program type that may call it.
+    pub prog_types: Option<Vec<String>>,
+    pub sleepable: Option<bool>,
+    pub summary: Option<String>,
+    /// The manifest's prototype, as BPF programs call it.
+    pub manifest_prototype: Option<String>,
+    /// Whether that is this kernel's (parameter names and types); false
+    /// means the manifest comes from another version.
+    pub prototype_matches: Option<bool>,
+    #[serde(skip)]
+    pub callable: Option<CallableFrom>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Avail {
+    pub found_by: FoundBy,
+    /// Sorted by name, then object.
+    pub kfuncs: Vec<Entry>,
+}
+
+/// Where `__arena` goes in a kfunc's prototype, by its manifest flags.
+pub fn arena_slots(k: Option<&Kfunc>) -> ArenaSlots {
+    let Some(k) = k else {
+        return ArenaSlots::default();
+    };
+    let has = |f: &str| k.flags.iter().any(|x| x == f);
+    let mut params = Vec::new();
+    if has(ARENA_ARG1) {
+        params.push(0);
+    }
+    if has(ARENA_ARG2) {
+        params.push(1);
+    }
+    ArenaSlots {
+        ret: has(ARENA_RET),
+        params,
+    }
+}
+
+/// The kfuncs of the kernel whose BTF files `dir` lists.
+pub fn avail(dir: &BtfDir, manifest: Option<&Manifest>) -> Result<Avail, AvailError> {
+    let by_name: HashMap<&str, &Kfunc> = manifest
+        .map(|m| m.kfuncs.iter().map(|k| (k.name.as_str(), k)).collect())
+        .unwrap_or_default();
+    let mut base = read_btf(&dir.vmlinux, None)?;
+    let found_by = if has_kfunc_tags(&base) {
+        FoundBy::DeclTags
+    } else if manifest.is_some() {
+        FoundBy::Manifest
+    } else {
+        return Err(AvailError::NoTags {
+            path: dir.vmlinux.clone(),
+        });
+    };
+    let wanted: Vec<&str> = match (found_by, manifest) {
+        (FoundBy::Manifest, Some(m)) => m
+            .callable_kfuncs()
+            .iter()
+            .map(|k| k.name.as_str())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let wanted = (found_by == FoundBy::Manifest).then_some(&wanted[..]);
+    let mut kfuncs = entries(
+        &base,
+        VMLINUX_OBJECT,
+        &dir.vmlinux,
+        wanted,
+        &by_name,
+        manifest,
+    )?;
+    for (name, path) in &dir.modules {
+        let module = read_btf(path, Some(base))?;
+        kfuncs.extend(entries(&module, name, path, wanted, &by_name, manifest)?);
+        // a split BTF always has its base
+        base = match module.into_base() {
+            Some(b) => b,
+            None => break,
+        };
+    }
+    kfuncs.sort_by(|a, b| (&a.name, &a.object).cmp(&(&b.name, &b.object)));
+    Ok(Avail { found_by, kfuncs })
+}
+
+fn entries(
+    btf: &Btf,
+    object: &str,
+    path: &Path,
+    wanted: Option<&[&str]>,
+    by_name: &HashMap<&str, &Kfunc>,
+    manifest: Option<&Manifest>,
+) -> Result<Vec<Entry>, AvailError> {
+    let mut out = Vec::new();
+    for f in kfuncs_in(btf, wanted) {
+        let k = by_name.get(f.name.as_str()).copied();
+        let prototype = cheader::prototype(btf, f.func, &arena_slots(k)).map_err(|source| {
+            AvailError::Emit {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        out.push(entry(f.name, object, prototype, k, manifest));
+    }
+    Ok(out)
+}
+
+fn entry(
+    name: String,
+    object: &str,
+    prototype: String,
+    k: Option<&Kfunc>,
+    m: Option<&Manifest>,
+) -> Entry {
+    let (Some(k), Some(m)) = (k, m) else {
+        return Entry {
+            name,
+            object: object.to_string(),
+            prototype,
+            flags: None,
+            prog_types: None,
+            sleepable: None,
+            summary: None,
+            manifest_prototype: None,
+            prototype_matches: None,
+            callable: None,
+        };
+    };
+    let callable = m.kfunc_callable_from(k);
+    let theirs = cdecl::bpf_signature(k);
+    Entry {
+        prototype_matches: Some(same_prototype(&theirs, &prototype)),
+        name,
+        object: object.to_string(),
+        prototype,
+        flags: Some(k.flags.clone()),
+        prog_types: Some(callable.every.iter().cloned().collect()),
+        sleepable: Some(k.flags.iter().any(|f| f == SLEEPABLE)),
+        summary: summary(k),
+        manifest_prototype: Some(theirs),
+        callable: Some(callable),
+    }
+}
+
+/// The first line of the kernel-doc comment, after its ` - ` (as the docs
+/// write it).
+pub fn summary(k: &Kfunc) -> Option<String> {
+    let doc = crate::docs::doc_text(k.doc.as_deref()?);
+    let first = doc.lines().next()?;
+    let (_, s) = first.split_once(" - ")?;
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// `xdp`, `XDP` or `BPF_PROG_TYPE_XDP` as the manifest spells it.
+pub fn prog_type_name(t: &str) -> String {
+    let prefix = prog_type_prefix();
+    let up = t.to_ascii_uppercase();
+    if up.starts_with(prefix) {
+        up
+    } else {
+        format!("{prefix}{up}")
+    }
+}
+
+/// `BPF_PROG_TYPE_`.
+pub fn prog_type_prefix() -> &'static str {
+    conventions::PROG_TYPE_UNSPEC
+        .strip_suffix("UNSPEC")
+        .unwrap_or(conventions::PROG_TYPE_UNSPEC)
+}
+
+impl Avail {
+    /// Only the kfuncs `prog_type` (as the manifest spells it) may call;
+    /// the kfuncs the manifest does not list are left out (their program
+    /// types are unknown): how many is returned.
+    pub fn keep_prog_type(&mut self, prog_type: &str) -> usize {
+        let mut unknown = 0;
+        self.kfuncs.retain(|e| match &e.callable {
+            Some(c) => c.every.contains(prog_type),
+            None => {
+                unknown += 1;
+                false
+            }
+        });
+        unknown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_names_are_the_conventions() {
+        for f in [SLEEPABLE, ARENA_RET, ARENA_ARG1, ARENA_ARG2] {
+            assert!(conventions::flag_info(f).is_some(), "{f}");
+        }
+    }
+
+    #[test]
+    fn prog_type_names() {
+        assert_eq!(prog_type_name("xdp"), "BPF_PROG_TYPE_XDP");
+        assert_eq!(prog_type_name("BPF_PROG_TYPE_XDP"), "BPF_PROG_TYPE_XDP");
+        assert_eq!(prog_type_name("sched_cls"), "BPF_PROG_TYPE_SCHED_CLS");
+    }
+}

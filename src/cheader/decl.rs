@@ -1,0 +1,386 @@
+//! C declarators from BTF, written as libbpf's BTF dumper writes them (and
+//! so as `bpftool btf dump … format c` does): `const struct foo *p`,
+//! `int (*cb)(void *, int *)`, `char name[16]`, a kind flag's type tag as
+//! ` __attribute__((NAME))`, address_space(1) as ` __arena`.
+//!
+//! A type's chain (pointer, modifiers, array, prototype, down to its base)
+//! is put on a stack outermost first and written from its base up, as C's
+//! declarator syntax reads.
+
+use super::{EmitError, Namer};
+use crate::btf::{Btf, Kind, TypeRef};
+use std::fmt::Write;
+
+/// The type tag address_space(1) is spelled `__arena` (libbpf's and the
+/// selftests' macro for BPF arena pointers).
+pub const ARENA_ATTR: &str = "address_space(1)";
+pub const ARENA: &str = "__arena";
+
+/// How deep a type chain or a nesting of anonymous types may go: far more
+/// than any kernel type; a bound so that no input recurses without end.
+const MAX_DEPTH: usize = 64;
+
+/// One element of a declarator's stack: a type, or an `__arena` the
+/// manifest's flags ask for where the BTF has no tag.
+#[derive(Clone, Copy)]
+enum Item {
+    Id(u32),
+    Arena,
+}
+
+/// Which pointers of a prototype point into the BPF arena: its return
+/// value, its parameters by index (from KF_ARENA_RET / _ARG1 / _ARG2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArenaSlots {
+    pub ret: bool,
+    pub params: Vec<usize>,
+}
+
+/// Writes declarations into `out`.
+pub struct Writer<'a> {
+    pub btf: &'a Btf,
+    pub names: Namer,
+    pub out: String,
+}
+
+/// Whether `id` is the kind-flag type tag address_space(1).
+pub fn is_arena_tag(btf: &Btf, id: u32) -> bool {
+    btf.get(id)
+        .is_some_and(|t| t.kind() == Kind::TypeTag && t.kflag() && btf.name(&t) == ARENA_ATTR)
+}
+
+fn get(btf: &Btf, id: u32) -> Result<TypeRef<'_>, EmitError> {
+    btf.get(id).ok_or(EmitError::NoType(id))
+}
+
+fn pfx(lvl: usize) -> String {
+    "\t".repeat(lvl)
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(btf: &'a Btf, names: Namer) -> Writer<'a> {
+        Writer {
+            btf,
+            names,
+            out: String::new(),
+        }
+    }
+
+    /// `id` declared as `fname` (`""`: an abstract declarator).
+    pub fn decl(&mut self, id: u32, fname: &str, lvl: usize) -> Result<(), EmitError> {
+        self.decl_arena(id, fname, lvl, None, false)
+    }
+
+    /// A FUNC_PROTO declared as function `fname`, with `__arena` where
+    /// `arena` says (besides the BTF's own address_space(1) tags).
+    pub fn proto(&mut self, proto: u32, fname: &str, arena: &ArenaSlots) -> Result<(), EmitError> {
+        self.decl_arena(proto, fname, 0, Some(arena), arena.ret)
+    }
+
+    fn decl_arena(
+        &mut self,
+        id: u32,
+        fname: &str,
+        lvl: usize,
+        slots: Option<&ArenaSlots>,
+        arena_first_ptr: bool,
+    ) -> Result<(), EmitError> {
+        if lvl > MAX_DEPTH {
+            return Err(EmitError::TooDeep(id));
+        }
+        let mut stack = Vec::new();
+        let mut cur = id;
+        let mut arena = arena_first_ptr;
+        loop {
+            if stack.len() > MAX_DEPTH {
+                return Err(EmitError::TooDeep(id));
+            }
+            stack.push(Item::Id(cur));
+            if cur == 0 {
+                break;
+            }
+            let t = get(self.btf, cur)?;
+            cur = match t.kind() {
+                Kind::Ptr => {
+                    let to = t.target().unwrap_or(0);
+                    if std::mem::take(&mut arena) && !is_arena_tag(self.btf, to) {
+                        stack.push(Item::Arena);
+                    }
+                    to
+                }
+                Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
+                    t.target().unwrap_or(0)
+                }
+                Kind::FuncProto => t.return_type().unwrap_or(0),
+                Kind::Array => t.array().map_or(0, |a| a.elem),
+                Kind::Int
+                | Kind::Float
+                | Kind::Enum
+                | Kind::Enum64
+                | Kind::Fwd
+                | Kind::Struct
+                | Kind::Union
+                | Kind::Typedef => break,
+                k => return Err(EmitError::NotAType(cur, k.name())),
+            };
+        }
+        self.chain(&mut stack, fname, lvl, slots)
+    }
+
+    fn emit_mods(&mut self, stack: &mut Vec<Item>) {
+        while let Some(Item::Id(id)) = stack.last() {
+            let word = match self.btf.get(*id).map(|t| t.kind()) {
+                Some(Kind::Volatile) => "volatile ",
+                Some(Kind::Const) => "const ",
+                Some(Kind::Restrict) => "restrict ",
+                _ => return,
+            };
+            self.out.push_str(word);
+            stack.pop();
+        }
+    }
+
+    fn drop_mods(&mut self, stack: &mut Vec<Item>) {
+        while let Some(Item::Id(id)) = stack.last() {
+            match self.btf.get(*id).map(|t| t.kind()) {
+                Some(Kind::Volatile | Kind::Const | Kind::Restrict) => {
+                    stack.pop();
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn name(&mut self, fname: &str, last_was_ptr: bool) {
+        if !fname.is_empty() && !last_was_ptr {
+            self.out.push(' ');
+        }
+        self.out.push_str(fname);
+    }
+
+    /// Writes the stack from its base (the top) outwards.
+    fn chain(
+        &mut self,
+        stack: &mut Vec<Item>,
+        fname: &str,
+        lvl: usize,
+        slots: Option<&ArenaSlots>,
+    ) -> Result<(), EmitError> {
+        let mut last_was_ptr = true;
+        while let Some(item) = stack.pop() {
+            let id = match item {
+                Item::Arena => {
+                    self.emit_mods(stack);
+                    let _ = write!(self.out, " {ARENA}");
+                    last_was_ptr = false;
+                    continue;
+                }
+                Item::Id(0) => {
+                    self.emit_mods(stack);
+                    self.out.push_str("void");
+                    last_was_ptr = false;
+                    continue;
+                }
+                Item::Id(id) => id,
+            };
+            let t = get(self.btf, id)?;
+            match t.kind() {
+                Kind::Array => return self.array(stack, &t, fname, last_was_ptr, lvl),
+                Kind::FuncProto => {
+                    return self.func_proto(stack, &t, fname, last_was_ptr, lvl, slots)
+                }
+                _ => self.simple(stack, &t, lvl, last_was_ptr)?,
+            }
+            last_was_ptr = t.kind() == Kind::Ptr;
+        }
+        self.name(fname, last_was_ptr);
+        Ok(())
+    }
+
+    /// A base type, a pointer, a modifier or a type tag.
+    fn simple(
+        &mut self,
+        stack: &mut Vec<Item>,
+        t: &TypeRef,
+        lvl: usize,
+        last_was_ptr: bool,
+    ) -> Result<(), EmitError> {
+        let btf = self.btf;
+        match t.kind() {
+            Kind::Int | Kind::Float => {
+                self.emit_mods(stack);
+                self.out.push_str(btf.name(t));
+            }
+            Kind::Struct | Kind::Union => {
+                self.emit_mods(stack);
+                if t.name_off() == 0 {
+                    self.struct_def(t, lvl)?;
+                } else {
+                    let n = self.names.type_name(btf, t);
+                    let _ = write!(self.out, "{} {n}", su(t.kind()));
+                }
+            }
+            Kind::Enum | Kind::Enum64 => {
+                self.emit_mods(stack);
+                if t.name_off() == 0 {
+                    self.enum_def(t, lvl)?;
+                } else {
+                    let n = self.names.type_name(btf, t);
+                    let _ = write!(self.out, "enum {n}");
+                }
+            }
+            Kind::Fwd => {
+                self.emit_mods(stack);
+                let n = self.names.type_name(btf, t);
+                let kw = if t.kflag() { "union" } else { "struct" };
+                let _ = write!(self.out, "{kw} {n}");
+            }
+            Kind::Typedef => {
+                self.emit_mods(stack);
+                let n = self.names.ident_name(btf, t);
+                self.out.push_str(&n);
+            }
+            Kind::Ptr => self.out.push_str(if last_was_ptr { "*" } else { " *" }),
+            Kind::Volatile => self.out.push_str(" volatile"),
+            Kind::Const => self.out.push_str(" const"),
+            Kind::Restrict => self.out.push_str(" restrict"),
+            Kind::TypeTag => {
+                self.emit_mods(stack);
+                let n = btf.name(t);
+                if t.kflag() && n == ARENA_ATTR {
+                    let _ = write!(self.out, " {ARENA}");
+                } else if t.kflag() {
+                    let _ = write!(self.out, " __attribute__(({n}))");
+                } else {
+                    let _ = write!(self.out, " __attribute__((btf_type_tag(\"{n}\")))");
+                }
+            }
+            k => return Err(EmitError::NotAType(t.id(), k.name())),
+        }
+        Ok(())
+    }
+
+    fn array(
+        &mut self,
+        stack: &mut Vec<Item>,
+        t: &TypeRef,
+        fname: &str,
+        last_was_ptr: bool,
+        lvl: usize,
+    ) -> Result<(), EmitError> {
+        let n = t.array().map_or(0, |a| a.nelems);
+        // qualifiers of an array are those of its elements: dropped
+        self.drop_mods(stack);
+        let Some(next) = stack.last().copied() else {
+            self.name(fname, last_was_ptr);
+            let _ = write!(self.out, "[{n}]");
+            return Ok(());
+        };
+        let multidim = matches!(next, Item::Id(id)
+            if self.btf.get(id).is_some_and(|t| t.kind() == Kind::Array));
+        if !fname.is_empty() && !last_was_ptr {
+            self.out.push(' ');
+        }
+        if !multidim {
+            self.out.push('(');
+        }
+        self.chain(stack, fname, lvl, None)?;
+        if !multidim {
+            self.out.push(')');
+        }
+        let _ = write!(self.out, "[{n}]");
+        Ok(())
+    }
+
+    fn func_proto(
+        &mut self,
+        stack: &mut Vec<Item>,
+        t: &TypeRef,
+        fname: &str,
+        last_was_ptr: bool,
+        lvl: usize,
+        slots: Option<&ArenaSlots>,
+    ) -> Result<(), EmitError> {
+        self.drop_mods(stack);
+        if stack.is_empty() {
+            self.name(fname, last_was_ptr);
+        } else {
+            self.out.push_str(" (");
+            self.chain(stack, fname, lvl, None)?;
+            self.out.push(')');
+        }
+        self.out.push('(');
+        let params: Vec<(u32, u32)> = t.params().collect();
+        if params.is_empty() || (params.len() == 1 && params[0].1 == 0) {
+            self.out.push_str("void)");
+            return Ok(());
+        }
+        for (i, &(name_off, ty)) in params.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            // a last parameter of type void is `...`
+            if i == params.len() - 1 && ty == 0 {
+                self.out.push_str("...");
+                break;
+            }
+            let name = self.btf.str_at(name_off).unwrap_or_default();
+            let name = String::from_utf8_lossy(name).into_owned();
+            let arena = slots.is_some_and(|s| s.params.contains(&i));
+            self.decl_arena(ty, &name, lvl, None, arena)?;
+        }
+        self.out.push(')');
+        Ok(())
+    }
+
+    /// `struct NAME { … }` (without the `;`), libbpf's layout: explicit
+    /// padding where the natural layout would not place a member, and
+    /// `__attribute__((packed))` when a member is misaligned.
+    pub fn struct_def(&mut self, t: &TypeRef, lvl: usize) -> Result<(), EmitError> {
+        super::layout::struct_def(self, t, lvl)
+    }
+
+    /// `enum NAME { A = 1, … }` (without the `;`).
+    pub fn enum_def(&mut self, t: &TypeRef, lvl: usize) -> Result<(), EmitError> {
+        let btf = self.btf;
+        let name = self.names.type_name(btf, t);
+        let sep = if name.is_empty() { "" } else { " " };
+        let _ = write!(self.out, "enum{sep}{name}");
+        if t.vlen() == 0 {
+            return Ok(());
+        }
+        self.out.push_str(" {");
+        let wide = t.kind() == Kind::Enum64;
+        let mut high_bits = false;
+        for (i, (name_off, v)) in t.enumerators().enumerate() {
+            let n = self.names.enumerator_name(btf, t.id(), i, name_off);
+            let suffix = match (wide, t.kflag()) {
+                (false, _) => "",
+                (true, true) => "LL",
+                (true, false) => "ULL",
+            };
+            high_bits |= wide && (v as u64) >> 32 != 0;
+            let _ = write!(self.out, "\n{}{n} = {v}{suffix},", pfx(lvl + 1));
+        }
+        let _ = write!(self.out, "\n{}}}", pfx(lvl));
+        match t.size() {
+            Some(1) => self.out.push_str(" __attribute__((mode(byte)))"),
+            Some(8) if !high_bits => self.out.push_str(" __attribute__((mode(word)))"),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// `struct` or `union`.
+pub fn su(k: Kind) -> &'static str {
+    if k == Kind::Union {
+        "union"
+    } else {
+        "struct"
+    }
+}
+
+pub(super) fn prefix(lvl: usize) -> String {
+    pfx(lvl)
+}

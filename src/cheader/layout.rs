@@ -1,0 +1,198 @@
+//! Struct and union definitions with the layout their BTF records: sizes
+//! and alignments as the BPF target has them (8-byte pointers), explicit
+//! padding (`long: 64;`, `int: 3;`) where C's natural layout would not put
+//! a member where the BTF does, and `__attribute__((packed))` when a member
+//! is not naturally aligned. The same rules as libbpf's BTF dumper, so a
+//! definition here equals vmlinux.h's.
+
+use super::decl::{prefix, su, Writer};
+use super::EmitError;
+use crate::btf::{Btf, Kind, TypeRef};
+use std::fmt::Write;
+
+const PTR_SIZE: u32 = 8;
+const MAX_DEPTH: usize = 64;
+
+/// A type's size in bytes (through typedefs and modifiers).
+pub fn size_of(btf: &Btf, id: u32) -> Result<u64, EmitError> {
+    let mut cur = id;
+    let mut mult: u64 = 1;
+    for _ in 0..MAX_DEPTH {
+        if cur == 0 {
+            return Ok(0);
+        }
+        let t = btf.get(cur).ok_or(EmitError::NoType(cur))?;
+        match t.kind() {
+            Kind::Ptr => return Ok(mult * u64::from(PTR_SIZE)),
+            Kind::Array => {
+                let a = t.array().ok_or(EmitError::NoType(cur))?;
+                mult = mult.saturating_mul(u64::from(a.nelems));
+                cur = a.elem;
+            }
+            Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
+                cur = t.target().unwrap_or(0)
+            }
+            _ => return Ok(mult.saturating_mul(u64::from(t.size().unwrap_or(0)))),
+        }
+    }
+    Err(EmitError::TooDeep(id))
+}
+
+/// A type's alignment in bytes; a struct whose members are not naturally
+/// aligned (or whose size is not a multiple of their alignment) is packed: 1.
+pub fn align_of(btf: &Btf, id: u32) -> Result<u32, EmitError> {
+    align_at(btf, id, 0)
+}
+
+fn align_at(btf: &Btf, id: u32, depth: usize) -> Result<u32, EmitError> {
+    if depth > MAX_DEPTH {
+        return Err(EmitError::TooDeep(id));
+    }
+    if id == 0 {
+        return Ok(1);
+    }
+    let t = btf.get(id).ok_or(EmitError::NoType(id))?;
+    Ok(match t.kind() {
+        Kind::Int | Kind::Enum | Kind::Enum64 | Kind::Float => {
+            t.size().unwrap_or(1).clamp(1, PTR_SIZE)
+        }
+        Kind::Ptr => PTR_SIZE,
+        Kind::Array => align_at(btf, t.array().map_or(0, |a| a.elem), depth + 1)?,
+        Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
+            align_at(btf, t.target().unwrap_or(0), depth + 1)?
+        }
+        Kind::Struct | Kind::Union => {
+            let mut max = 1;
+            for m in t.members() {
+                let a = align_at(btf, m.type_id, depth + 1)?;
+                if m.bitfield_size == 0 && m.bit_offset % (8 * a) != 0 {
+                    return Ok(1);
+                }
+                max = max.max(a);
+            }
+            if t.size().unwrap_or(0) % max != 0 {
+                1
+            } else {
+                max
+            }
+        }
+        _ => 1,
+    })
+}
+
+fn is_packed(btf: &Btf, t: &TypeRef) -> Result<bool, EmitError> {
+    let mut max = 1;
+    for m in t.members() {
+        let a = align_of(btf, m.type_id)?;
+        if m.bitfield_size == 0 && m.bit_offset % (8 * a) != 0 {
+            return Ok(true);
+        }
+        max = max.max(a);
+    }
+    Ok(t.size().unwrap_or(0) % max != 0)
+}
+
+fn roundup(x: u64, to: u64) -> u64 {
+    if to == 0 {
+        x
+    } else {
+        x.div_ceil(to) * to
+    }
+}
+
+const PADS: [(&str, u64); 4] = [("long", 64), ("int", 32), ("short", 16), ("char", 8)];
+
+/// Anonymous bitfields filling bits `cur..next` (the next member's
+/// alignment `next_align` bytes): the largest of long, int, short, char
+/// that reaches an aligned boundary within the gap, then full units, then
+/// the smallest unit for the rest.
+fn bit_padding(
+    w: &mut Writer,
+    cur: u64,
+    next: u64,
+    next_align: u32,
+    in_bitfield: bool,
+    lvl: usize,
+) {
+    if cur >= next {
+        return;
+    }
+    let mut cur = cur;
+    let (mut pad_type, mut pad_bits, mut new_off) = ("char", 8, cur);
+    for (ty, bits) in PADS {
+        (pad_type, pad_bits) = (ty, bits);
+        new_off = roundup(cur, bits);
+        if new_off <= next {
+            break;
+        }
+    }
+    if new_off > cur && new_off <= next {
+        let aligned_naturally = roundup(cur, u64::from(next_align) * 8) == new_off;
+        if in_bitfield
+            || (new_off == next && !aligned_naturally)
+            || (new_off != next && next - new_off <= new_off - cur)
+        {
+            let width = if in_bitfield { new_off - cur } else { 0 };
+            let _ = write!(w.out, "\n{}{pad_type}: {width};", prefix(lvl));
+        }
+        cur = new_off;
+    }
+    while cur != next {
+        let bits = (next - cur).min(pad_bits);
+        if bits == pad_bits {
+            let _ = write!(w.out, "\n{}{pad_type}: {pad_bits};", prefix(lvl));
+            cur += bits;
+            continue;
+        }
+        if let Some((ty, _)) = PADS.iter().rev().find(|(_, b)| *b >= bits) {
+            let _ = write!(w.out, "\n{}{ty}: {bits};", prefix(lvl));
+        }
+        cur += bits;
+    }
+}
+
+pub fn struct_def(w: &mut Writer, t: &TypeRef, lvl: usize) -> Result<(), EmitError> {
+    if lvl > MAX_DEPTH {
+        return Err(EmitError::TooDeep(t.id()));
+    }
+    let btf = w.btf;
+    let is_struct = t.kind() == Kind::Struct;
+    let packed = is_struct && is_packed(btf, t)?;
+    let align = align_of(btf, t.id())?;
+    let name = w.names.type_name(btf, t);
+    let sep = if name.is_empty() { "" } else { " " };
+    let _ = write!(w.out, "{}{sep}{name} {{", su(t.kind()));
+    let (mut off, mut prev_bitfield) = (0u64, false);
+    for m in t.members() {
+        let fname =
+            String::from_utf8_lossy(btf.str_at(m.name_off).unwrap_or_default()).into_owned();
+        let m_align = if packed { 1 } else { align_of(btf, m.type_id)? };
+        let m_off = u64::from(m.bit_offset);
+        let in_bitfield = prev_bitfield && m.bitfield_size != 0;
+        bit_padding(w, off, m_off, m_align, in_bitfield, lvl + 1);
+        let _ = write!(w.out, "\n{}", prefix(lvl + 1));
+        w.decl(m.type_id, &fname, lvl + 1)?;
+        if m.bitfield_size != 0 {
+            let _ = write!(w.out, ": {}", m.bitfield_size);
+            off = m_off + u64::from(m.bitfield_size);
+            prev_bitfield = true;
+        } else {
+            off = m_off + size_of(btf, m.type_id)? * 8;
+            prev_bitfield = false;
+        }
+        w.out.push(';');
+    }
+    let size = u64::from(t.size().unwrap_or(0));
+    if is_struct {
+        bit_padding(w, off, size * 8, align, false, lvl + 1);
+    }
+    if t.vlen() > 0 || size > 0 {
+        let _ = write!(w.out, "\n{}}}", prefix(lvl));
+    } else {
+        w.out.push('}');
+    }
+    if packed {
+        w.out.push_str(" __attribute__((packed))");
+    }
+    Ok(())
+}

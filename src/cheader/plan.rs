@@ -1,0 +1,228 @@
+//! Which types a set of kfunc prototypes needs, and in what order.
+//!
+//! A type a prototype (or a needed definition) uses by value needs its full
+//! definition; one used only behind pointers needs a declaration. The
+//! header gives the latter an empty body, not a forward declaration: libbpf
+//! checks a kfunc extern's prototype against the kernel's with
+//! `bpf_core_types_are_compat`, which follows pointers and requires the same
+//! BTF kind at the end, and a forward-declared struct is a FWD in the
+//! program's BTF where the kernel has a STRUCT ("func_proto … incompatible
+//! with kernel"). The BPF-side objects a program keeps on its stack
+//! (`struct bpf_iter_num`, `struct bpf_dynptr`, …) are always defined in full.
+//!
+//! Definitions come in dependency order (a post-order walk): a typedef after
+//! what it names needs defined, a struct after the types of its by-value
+//! members; named structs are forward-declared first, so pointers to them
+//! need nothing.
+
+use super::EmitError;
+use crate::btf::{Btf, Kind};
+use std::collections::{HashMap, HashSet};
+
+/// The structs of uapi `linux/bpf.h` that BPF programs embed in their own
+/// data or keep on their stack, whose layout the verifier checks; with
+/// every open-coded iterator's state (`struct bpf_iter_<name>`, the
+/// verifier's `ITER_PREFIX`).
+const BPF_SIDE_OBJECTS: &[&str] = &[
+    "bpf_dynptr",
+    "bpf_list_head",
+    "bpf_list_node",
+    "bpf_rb_root",
+    "bpf_rb_node",
+    "bpf_refcount",
+    "bpf_spin_lock",
+    "bpf_res_spin_lock",
+    "bpf_timer",
+    "bpf_wq",
+    "bpf_task_work",
+];
+const ITER_PREFIX: &str = "bpf_iter_";
+
+/// Whether a struct of this name is an object a BPF program holds itself,
+/// and so is defined in full even when kfuncs take it by pointer.
+pub fn is_bpf_side_object(name: &str) -> bool {
+    BPF_SIDE_OBJECTS.contains(&name)
+        || name
+            .strip_prefix(ITER_PREFIX)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('_'))
+}
+
+/// How deep a chain of by-value uses may nest before the input is refused.
+const MAX_DEPTH: usize = 512;
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Named structs, unions and FWDs mentioned, in order of first mention.
+    pub declared: Vec<u32>,
+    /// Named structs and unions only ever used behind pointers.
+    pub stubs: Vec<u32>,
+    /// Typedefs, named enums and full structs and unions, in dependency order.
+    pub defs: Vec<u32>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum State {
+    InProgress,
+    Done,
+}
+
+struct Planner<'a> {
+    btf: &'a Btf,
+    state: HashMap<u32, State>,
+    declared: Vec<u32>,
+    declared_set: HashSet<u32>,
+    full: HashSet<u32>,
+    defs: Vec<u32>,
+}
+
+/// The plan for the prototypes of `funcs` (FUNC IDs): their return and
+/// parameter types are used by value (a program calling them needs them
+/// complete).
+pub fn plan(btf: &Btf, funcs: &[u32]) -> Result<Plan, EmitError> {
+    let mut p = Planner {
+        btf,
+        state: HashMap::new(),
+        declared: Vec::new(),
+        declared_set: HashSet::new(),
+        full: HashSet::new(),
+        defs: Vec::new(),
+    };
+    for &f in funcs {
+        let t = btf.get(f).ok_or(EmitError::NoType(f))?;
+        if t.kind() != Kind::Func {
+            return Err(EmitError::NotAFunc(f));
+        }
+        let proto = t.target().unwrap_or(0);
+        let pt = btf.get(proto).ok_or(EmitError::NoType(proto))?;
+        p.use_type(pt.return_type().unwrap_or(0), true, 0)?;
+        for (_, ty) in pt.params() {
+            p.use_type(ty, true, 0)?;
+        }
+    }
+    let stubs = p
+        .declared
+        .iter()
+        .copied()
+        .filter(|id| !p.full.contains(id))
+        .filter(|&id| btf.get(id).is_some_and(|t| t.kind() != Kind::Fwd))
+        .collect();
+    Ok(Plan {
+        declared: p.declared,
+        stubs,
+        defs: p.defs,
+    })
+}
+
+impl Planner<'_> {
+    fn declare(&mut self, id: u32) {
+        if self.declared_set.insert(id) {
+            self.declared.push(id);
+        }
+    }
+
+    /// Type `id` used by value (complete) or only declared (behind a
+    /// pointer, or a parameter of a function-pointer type).
+    fn use_type(&mut self, id: u32, value: bool, depth: usize) -> Result<(), EmitError> {
+        if depth > MAX_DEPTH {
+            return Err(EmitError::TooDeep(id));
+        }
+        if id == 0 {
+            return Ok(());
+        }
+        let t = self.btf.get(id).ok_or(EmitError::NoType(id))?;
+        let d = depth + 1;
+        match t.kind() {
+            Kind::Int | Kind::Float => {}
+            Kind::Ptr => self.use_type(t.target().unwrap_or(0), false, d)?,
+            Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
+                self.use_type(t.target().unwrap_or(0), value, d)?
+            }
+            Kind::Array => self.use_type(t.array().map_or(0, |a| a.elem), true, d)?,
+            Kind::Typedef => {
+                self.define(id, d)?;
+                if value {
+                    self.use_type(t.target().unwrap_or(0), true, d)?;
+                }
+            }
+            Kind::Struct | Kind::Union if t.name_off() == 0 => {
+                // anonymous: written inline, so its members are needed whole
+                let members: Vec<u32> = t.members().map(|m| m.type_id).collect();
+                for m in members {
+                    self.use_type(m, true, d)?;
+                }
+            }
+            Kind::Struct | Kind::Union => {
+                self.declare(id);
+                if value || is_bpf_side_object(self.btf.name(&t)) {
+                    self.define(id, d)?;
+                }
+            }
+            Kind::Enum | Kind::Enum64 => {
+                if t.name_off() != 0 {
+                    self.define(id, d)?;
+                }
+            }
+            Kind::Fwd => self.declare(id),
+            Kind::FuncProto => {
+                self.use_type(t.return_type().unwrap_or(0), false, d)?;
+                let params: Vec<u32> = t.params().map(|(_, ty)| ty).collect();
+                for ty in params {
+                    self.use_type(ty, false, d)?;
+                }
+            }
+            k => return Err(EmitError::NotAType(id, k.name())),
+        }
+        Ok(())
+    }
+
+    /// Typedef, named enum or named struct `id` defined, after what its
+    /// definition needs.
+    fn define(&mut self, id: u32, depth: usize) -> Result<(), EmitError> {
+        if self.state.contains_key(&id) {
+            return Ok(());
+        }
+        self.state.insert(id, State::InProgress);
+        let t = self.btf.get(id).ok_or(EmitError::NoType(id))?;
+        match t.kind() {
+            Kind::Typedef => self.use_type(t.target().unwrap_or(0), false, depth)?,
+            Kind::Struct | Kind::Union => {
+                self.full.insert(id);
+                let members: Vec<u32> = t.members().map(|m| m.type_id).collect();
+                for m in members {
+                    self.use_type(m, true, depth)?;
+                }
+            }
+            _ => {}
+        }
+        self.state.insert(id, State::Done);
+        self.defs.push(id);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bpf_side_objects() {
+        for n in [
+            "bpf_iter_num",
+            "bpf_iter_task_vma",
+            "bpf_dynptr",
+            "bpf_wq",
+            "bpf_list_head",
+        ] {
+            assert!(is_bpf_side_object(n), "{n}");
+        }
+        // iterator program contexts (bpf_iter__task) and the bare prefix are not
+        for n in [
+            "bpf_iter__task",
+            "bpf_iter_",
+            "task_struct",
+            "bpf_dynptr_kern",
+        ] {
+            assert!(!is_bpf_side_object(n), "{n}");
+        }
+    }
+}

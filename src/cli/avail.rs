@@ -1,0 +1,336 @@
+//! The commands that read a kernel's BTF for BPF programmers: `avail` (the
+//! kfuncs this kernel offers) and `header --btf` (a header from BTF).
+
+use super::{CliError, Outcome};
+use clap::Args;
+use kfunc_scan::avail::{self, Avail, AvailError, BtfDir, FoundBy};
+use kfunc_scan::btf::Btf;
+use kfunc_scan::cheader::{self, HeaderKfunc, HeaderText};
+use kfunc_scan::manifest::Manifest;
+use kfunc_scan::output::write_atomic;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum AvailFormat {
+    /// Columns for people.
+    Table,
+    /// {"kernel", "kfuncs": [{"name", "object", "prototype", …}]} for tools.
+    Json,
+}
+
+#[derive(Args)]
+pub struct AvailArgs {
+    /// Another kernel's BTF files instead of /sys/kernel/btf: `vmlinux` (or
+    /// `vmlinux.btf`) and its modules' (`NAME` or `NAME.btf`).
+    #[arg(long, value_name = "DIR")]
+    pub btf_dir: Option<PathBuf>,
+    /// A manifest of this kernel's source: flags, program types, whether a
+    /// kfunc may sleep, its summary, and whether its prototype is this
+    /// kernel's. Needed for a BTF without bpf_kfunc decl tags.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Only the kfuncs this program type may call (`xdp` or
+    /// `BPF_PROG_TYPE_XDP`); needs --manifest.
+    #[arg(long, value_name = "TYPE")]
+    pub prog_type: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: AvailFormat,
+    /// Answer by the exit status only whether this kfunc is available (to
+    /// --prog-type, if given): 0 yes, 1 no, 2 cannot tell.
+    #[arg(long, value_name = "KFUNC")]
+    pub has: Option<String>,
+    /// No summary line on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The kernel's release: uname's for the running kernel.
+fn running_release() -> Option<String> {
+    // SAFETY: uname fills the zeroed struct it is given.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return None;
+    }
+    let bytes: Vec<u8> = u
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8(bytes).ok()
+}
+
+fn err(e: AvailError) -> CliError {
+    CliError::CannotRun(e.to_string())
+}
+
+fn read_manifest(p: Option<&Path>) -> Result<Option<Manifest>, CliError> {
+    p.map(super::read_manifest_file)
+        .transpose()
+        .map_err(CliError::CannotRun)
+}
+
+/// The program type as the manifest spells it; an error without a manifest
+/// (BTF does not say which program types may call a kfunc) or for a type
+/// the manifest's tree does not know.
+fn prog_type(t: Option<&str>, m: Option<&Manifest>) -> Result<Option<String>, CliError> {
+    let Some(t) = t else {
+        return Ok(None);
+    };
+    let Some(m) = m else {
+        return Err(CliError::CannotRun(format!(
+            "error[usage]: --prog-type {t} needs --manifest: a kernel's BTF does not say which program types may call a kfunc"
+        )));
+    };
+    let name = avail::prog_type_name(t);
+    if !m.kfunc_hooks.is_empty() && !m.kfunc_hooks.contains_key(&name) {
+        let known: Vec<&str> = m.kfunc_hooks.keys().map(String::as_str).collect();
+        return Err(CliError::CannotRun(format!(
+            "error[usage]: unknown program type {t} ({name}); the manifest's are: {}",
+            known.join(", ")
+        )));
+    }
+    Ok(Some(name))
+}
+
+pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
+    let manifest = read_manifest(a.manifest.as_deref())?;
+    let prog_type = prog_type(a.prog_type.as_deref(), manifest.as_ref())?;
+    let dir_path = a
+        .btf_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(avail::SYSFS_BTF));
+    let dir = avail::btf_dir(&dir_path).map_err(err)?;
+    let release = match &a.btf_dir {
+        None => running_release(),
+        Some(d) => avail::release_of(d),
+    };
+    let mut result = avail::avail(&dir, manifest.as_ref()).map_err(err)?;
+    if let Some(name) = &a.has {
+        return has(&result, name, prog_type.as_deref());
+    }
+    let all = result.kfuncs.len();
+    let unknown = prog_type.as_deref().map_or(0, |t| result.keep_prog_type(t));
+    let text = match a.format {
+        AvailFormat::Table => avail::table(&result, manifest.is_some()),
+        AvailFormat::Json => avail::json(
+            &result,
+            release.as_deref(),
+            &dir_path.display().to_string(),
+            manifest.as_ref().and_then(|m| m.kernel_version.as_deref()),
+            prog_type.as_deref(),
+        ),
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("<stdout>: error[write]: {e}"))?;
+    if !a.quiet {
+        eprintln!(
+            "{}",
+            summary_line(
+                &result,
+                &dir,
+                all,
+                unknown,
+                prog_type.as_deref(),
+                release.as_deref()
+            )
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+fn summary_line(
+    r: &Avail,
+    dir: &BtfDir,
+    all: usize,
+    unknown: usize,
+    prog_type: Option<&str>,
+    release: Option<&str>,
+) -> String {
+    let how = match r.found_by {
+        FoundBy::DeclTags => "found by their bpf_kfunc decl tags".to_string(),
+        FoundBy::Manifest => format!(
+            "{} has no bpf_kfunc decl tags (pahole older than 1.26): these are the manifest's kfuncs found as FUNCs",
+            dir.vmlinux.display()
+        ),
+    };
+    let mut s = format!(
+        "kfunc-scan avail: Linux {}: {all} kfuncs in vmlinux and {} module BTFs, {how}",
+        release.unwrap_or("(release unknown)"),
+        dir.modules.len()
+    );
+    if let Some(t) = prog_type {
+        s.push_str(&format!("; {} callable from {t}", r.kfuncs.len()));
+        if unknown > 0 {
+            s.push_str(&format!(
+                " ({unknown} not in the manifest, so of unknown program types, left out)"
+            ));
+        }
+    }
+    let differ = r
+        .kfuncs
+        .iter()
+        .filter(|e| e.prototype_matches == Some(false))
+        .count();
+    if differ > 0 {
+        s.push_str(&format!(
+            "; {differ} prototypes differ from the manifest's (a manifest of another version?)"
+        ));
+    }
+    s
+}
+
+/// The scripting form: exit 0 when available, 1 when not, 2 when the
+/// manifest cannot tell the program types.
+fn has(r: &Avail, name: &str, prog_type: Option<&str>) -> Result<Outcome, CliError> {
+    let Some(e) = r.kfuncs.iter().find(|e| e.name == name) else {
+        println!("{name}: not available");
+        return Ok(Outcome::Findings);
+    };
+    let Some(t) = prog_type else {
+        println!("{name}: available ({})", e.object);
+        return Ok(Outcome::Clean);
+    };
+    match &e.callable {
+        None => Err(CliError::CannotRun(format!(
+            "error[not-in-manifest]: {name} is in this kernel ({}) but not in the manifest, which alone tells program types",
+            e.object
+        ))),
+        Some(c) if c.every.contains(t) => {
+            println!("{name}: available to {t} ({})", e.object);
+            Ok(Outcome::Clean)
+        }
+        Some(_) => {
+            println!("{name}: not available to {t} (it is in {})", e.object);
+            Ok(Outcome::Findings)
+        }
+    }
+}
+
+/// `header --btf`'s own arguments.
+#[derive(Args)]
+pub struct BtfHeaderArgs {
+    /// Write the header from this BTF (raw, /sys/kernel/btf/vmlinux, or an
+    /// ELF object's .BTF) instead of from a manifest; with --manifest, the
+    /// manifest adds program types (--prog-type) and KF_ARENA_* flags.
+    #[arg(long, value_name = "FILE")]
+    pub btf: Option<PathBuf>,
+    /// The base (vmlinux) BTF of a split --btf (a module's).
+    #[arg(long, value_name = "FILE", requires = "btf")]
+    pub base: Option<PathBuf>,
+    /// Only these kfuncs (comma-separated).
+    #[arg(long, value_name = "A,B,…", value_delimiter = ',', requires = "btf")]
+    pub kfuncs: Vec<String>,
+    /// Only the kfuncs this program type may call; needs --manifest.
+    #[arg(long, value_name = "TYPE", requires = "btf")]
+    pub prog_type: Option<String>,
+}
+
+/// The kfuncs of `btf` the arguments select, or why not.
+fn select(
+    btf: &Btf,
+    path: &Path,
+    names: &[String],
+    manifest: Option<&Manifest>,
+    prog_type: Option<&str>,
+) -> Result<Vec<avail::Found>, CliError> {
+    // a module's BTF is tagged when its kernel's is, kfuncs or none
+    let tagged = avail::has_kfunc_tags(btf) || btf.base().is_some_and(avail::has_kfunc_tags);
+    let mut found = if tagged {
+        avail::kfuncs_in(btf, None)
+    } else if !names.is_empty() {
+        let wanted: Vec<&str> = names.iter().map(String::as_str).collect();
+        avail::kfuncs_in(btf, Some(&wanted))
+    } else if let Some(m) = manifest {
+        let wanted: Vec<&str> = m
+            .callable_kfuncs()
+            .iter()
+            .map(|k| k.name.as_str())
+            .collect();
+        avail::kfuncs_in(btf, Some(&wanted))
+    } else {
+        return Err(err(AvailError::NoTags {
+            path: path.to_path_buf(),
+        }));
+    };
+    if !names.is_empty() {
+        let missing: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !found.iter().any(|f| f.name == *n))
+            .collect();
+        if !missing.is_empty() {
+            let what = if tagged {
+                "a kfunc (a FUNC with a bpf_kfunc decl tag)"
+            } else {
+                "a FUNC"
+            };
+            return Err(CliError::CannotRun(format!(
+                "{}: error[no-kfunc]: not {what} of this BTF: {}",
+                path.display(),
+                missing.join(", ")
+            )));
+        }
+        found.retain(|f| names.contains(&f.name));
+    }
+    if let (Some(t), Some(m)) = (prog_type, manifest) {
+        found.retain(|f| {
+            m.kfunc(&f.name)
+                .is_some_and(|k| m.kfunc_callable_from(k).every.contains(t))
+        });
+    }
+    Ok(found)
+}
+
+/// `header --btf B [--base V] [--manifest M] [--kfuncs …] [--prog-type T]`.
+pub fn run_btf_header(
+    a: &BtfHeaderArgs,
+    manifest: Option<&Path>,
+    output: Option<&Path>,
+) -> Result<Outcome, CliError> {
+    let Some(btf_path) = &a.btf else {
+        return Err(CliError::CannotRun(
+            "error[usage]: --btf is required".into(),
+        ));
+    };
+    let manifest = read_manifest(manifest)?;
+    let prog_type = prog_type(a.prog_type.as_deref(), manifest.as_ref())?;
+    let base = a
+        .base
+        .as_deref()
+        .map(|b| avail::read_btf(b, None))
+        .transpose()
+        .map_err(err)?;
+    let btf = avail::read_btf(btf_path, base).map_err(err)?;
+    let found = select(
+        &btf,
+        btf_path,
+        &a.kfuncs,
+        manifest.as_ref(),
+        prog_type.as_deref(),
+    )?;
+    let kfuncs: Vec<HeaderKfunc> = found
+        .into_iter()
+        .map(|f| HeaderKfunc {
+            arena: avail::arena_slots(manifest.as_ref().and_then(|m| m.kfunc(&f.name))),
+            name: f.name,
+            func: f.func,
+        })
+        .collect();
+    let about = match manifest.as_ref().and_then(|m| m.kernel_version.as_deref()) {
+        Some(v) => format!("{} (Linux {v}'s manifest)", btf_path.display()),
+        None => btf_path.display().to_string(),
+    };
+    let text = cheader::header(&btf, &kfuncs, &HeaderText { about })
+        .map_err(|e| CliError::CannotRun(format!("{}: error[btf]: {e}", btf_path.display())))?;
+    match output {
+        Some(p) => write_atomic(p, text.as_bytes())
+            .map_err(|e| format!("{}: error[write]: {e}", p.display()))?,
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("<stdout>: error[write]: {e}"))?,
+    }
+    Ok(Outcome::Clean)
+}
