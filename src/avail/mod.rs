@@ -182,6 +182,10 @@ pub struct Entry {
     pub prototype_matches: Option<bool>,
     #[serde(skip)]
     pub callable: Option<CallableFrom>,
+    /// The program types its sets are registered for (the table's short
+    /// form; `prog_types` adds the types sharing their kfunc hooks).
+    #[serde(skip)]
+    pub registered: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -296,6 +300,7 @@ fn entry(
             manifest_prototype: None,
             prototype_matches: None,
             callable: None,
+            registered: Vec::new(),
         };
     };
     let callable = m.kfunc_callable_from(k);
@@ -311,6 +316,12 @@ fn entry(
         summary: summary(k),
         manifest_prototype: Some(theirs),
         callable: Some(callable),
+        registered: k
+            .prog_types
+            .iter()
+            .filter(|t| *t != conventions::FMODRET)
+            .cloned()
+            .collect(),
     }
 }
 

@@ -8,7 +8,8 @@ fn short_flag(f: &str) -> &str {
     f.strip_prefix("KF_").unwrap_or(f)
 }
 
-/// `BPF_PROG_TYPE_XDP` → `xdp`; the common hook is `all`.
+/// The registered program types, `BPF_PROG_TYPE_XDP` as `xdp`; the common
+/// hook is `all`.
 fn short_prog_types(e: &Entry) -> String {
     let Some(c) = &e.callable else {
         return "-".into();
@@ -16,8 +17,8 @@ fn short_prog_types(e: &Entry) -> String {
     if c.common {
         return "all".into();
     }
-    let names: Vec<String> = c
-        .named
+    let names: Vec<String> = e
+        .registered
         .iter()
         .map(|t| {
             t.strip_prefix(prog_type_prefix())
