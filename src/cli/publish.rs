@@ -6,7 +6,7 @@ use kfunc_scan::manifest::Manifest;
 use kfunc_scan::output::write_atomic;
 use kfunc_scan::scan::{scan, ScanOptions};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A manifest file, or a kernel tree to scan for one.
 #[derive(Args)]
@@ -75,19 +75,40 @@ pub struct DiffArgs {
     pub with_selftests: bool,
 }
 
-/// A manifest from a JSON file, or from scanning a tree (a directory).
-fn load_manifest(path: &std::path::Path) -> Result<Manifest, String> {
-    if path.is_dir() {
-        let opts = ScanOptions {
-            root: path.to_path_buf(),
-            ..Default::default()
-        };
-        return scan(&opts).map_err(|e| super::scan::render_error(&e));
-    }
-    super::read_manifest_file(path)
+/// A manifest, and how its scan went when it came from a tree.
+struct Loaded {
+    manifest: Manifest,
+    /// Clean, or Findings when a scan found errors (already printed).
+    outcome: Outcome,
 }
 
-fn load_source(s: &Source) -> Result<Manifest, String> {
+/// A manifest from a JSON file, or from scanning a kernel tree (a
+/// directory), whose diagnostics are printed as `scan` prints them.
+fn load_manifest(path: &Path) -> Result<Loaded, String> {
+    if !path.is_dir() {
+        return Ok(Loaded {
+            manifest: super::read_manifest_file(path)?,
+            outcome: Outcome::Clean,
+        });
+    }
+    let opts = ScanOptions {
+        root: path.to_path_buf(),
+        ..Default::default()
+    };
+    let manifest = scan(&opts).map_err(|e| super::scan::render_error(&e))?;
+    let mut err = std::io::stderr().lock();
+    for d in &manifest.diagnostics {
+        let _ = writeln!(err, "{}", d.render());
+    }
+    let outcome = if manifest.error_count() > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    Ok(Loaded { manifest, outcome })
+}
+
+fn load_source(s: &Source) -> Result<Loaded, String> {
     match (&s.manifest, &s.tree) {
         (Some(m), _) => load_manifest(m),
         (None, Some(t)) if t.is_dir() => load_manifest(t),
@@ -96,8 +117,27 @@ fn load_source(s: &Source) -> Result<Manifest, String> {
     }
 }
 
+/// The worse of two outcomes.
+fn worse(a: Outcome, b: Outcome) -> Outcome {
+    if a == Outcome::Findings || b == Outcome::Findings {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    }
+}
+
 pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
-    let m = load_source(&a.source)?;
+    if matches!(a.format, DocsFormat::Markdown) && a.output.exists() && !a.output.is_dir() {
+        return Err(format!(
+            "{}: error[usage]: -o must be a directory for Markdown pages (--format ebpf-docs writes one file)",
+            a.output.display()
+        )
+        .into());
+    }
+    let Loaded {
+        manifest: m,
+        outcome,
+    } = load_source(&a.source)?;
     match a.format {
         DocsFormat::EbpfDocs => {
             let target = if a.output.is_dir() {
@@ -107,7 +147,7 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
             };
             write_atomic(&target, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes())
                 .map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
-            Ok(Outcome::Clean)
+            Ok(outcome)
         }
         DocsFormat::Markdown => {
             let pages = kfunc_scan::docs::markdown(&m, a.source_url.as_deref());
@@ -119,13 +159,16 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
                 a.output.display(),
                 w.removed
             );
-            Ok(Outcome::Clean)
+            Ok(outcome)
         }
     }
 }
 
 pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
-    let m = load_source(&a.source)?;
+    let Loaded {
+        manifest: m,
+        outcome,
+    } = load_source(&a.source)?;
     let opts = kfunc_scan::header::HeaderOptions {
         with_selftests: a.with_selftests,
     };
@@ -138,12 +181,12 @@ pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
             .map_err(|e| format!("<stdout>: error[write]: {e}")),
     };
     res?;
-    Ok(Outcome::Clean)
+    Ok(outcome)
 }
 
 pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
     let (old, new) = (load_manifest(&a.old)?, load_manifest(&a.new)?);
-    let d = kfunc_scan::diff::diff(&old, &new, a.with_selftests);
+    let d = kfunc_scan::diff::diff(&old.manifest, &new.manifest, a.with_selftests);
     let text = if a.json {
         let mut s = serde_json::to_string_pretty(&d).unwrap_or_default();
         s.push('\n');
@@ -154,9 +197,10 @@ pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
     std::io::stdout()
         .write_all(text.as_bytes())
         .map_err(|e| format!("<stdout>: error[write]: {e}"))?;
-    Ok(if a.fail_on_breaking && d.breaking > 0 {
+    let breaking = if a.fail_on_breaking && d.breaking > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
-    })
+    };
+    Ok(worse(worse(old.outcome, new.outcome), breaking))
 }

@@ -47,7 +47,7 @@ pub fn render_error(e: &ScanError) -> String {
     match e {
         ScanError::NotADirectory(p) => format!("{}: error[no-tree]: not a directory", p.display()),
         ScanError::NotAKernelTree(p) => format!(
-            "{}: error[no-kernel-tree]: no top Makefile with VERSION, so no kernel tree (--any-directory scans it anyway)",
+            "{}: error[no-kernel-tree]: not a kernel tree: no top Makefile with a VERSION line (--any-directory scans it anyway)",
             p.display()
         ),
         ScanError::TooManyJobs { jobs, max } => format!(

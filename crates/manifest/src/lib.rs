@@ -5,8 +5,10 @@
 
 pub mod cdecl;
 pub mod conventions;
+pub mod read;
 
 pub use conventions::{FMODRET, PROG_TYPE_UNSPEC};
+pub use read::{ManifestError, ManifestErrorKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -282,21 +284,12 @@ impl Manifest {
         s
     }
 
-    /// Reads a manifest; one of another schema version is refused rather
-    /// than misread (its fields may mean something else).
-    pub fn from_json(text: &str) -> Result<Manifest, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct Version {
-            schema_version: u32,
-        }
-        let v: Version = serde_json::from_str(text)?;
-        if v.schema_version != SCHEMA_VERSION {
-            return Err(serde::de::Error::custom(format!(
-                "schema_version {} is not one this kfunc-scan reads ({SCHEMA_VERSION})",
-                v.schema_version
-            )));
-        }
-        serde_json::from_str(text)
+    /// Reads a manifest, untrusted input: one of another schema version is
+    /// refused rather than misread (its fields may mean something else), and
+    /// so is one whose names or text consumers could not safely put in
+    /// paths, pages or C ([`read`]). Errors say where in `text`.
+    pub fn from_json(text: &str) -> Result<Manifest, ManifestError> {
+        read::from_json(text)
     }
 
     pub fn to_json(&self) -> String {
