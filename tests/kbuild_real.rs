@@ -101,7 +101,11 @@ fn kfunc_files_on_6_12() {
         return;
     };
     let Some(cfg) = config() else { return };
-    let (view, diags, took) = load(&tree, &cfg);
+    let (view, diags, mut took) = load(&tree, &cfg);
+    // The best of a few loads: this machine's other work only adds to it.
+    for _ in 0..4 {
+        took = took.min(load(&tree, &cfg).2);
+    }
     summary("6.12", &view, &diags, took);
     let mut wrong = Vec::new();
     for (file, want) in KFUNC_FILES {

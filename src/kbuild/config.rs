@@ -5,8 +5,9 @@
 //! absent from the file is unset too (that is how `include/config/auto.conf`
 //! and `autoconf.h` treat it), so "unset" needs no entry.
 use super::{Diagnostic, KbuildError};
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A set symbol's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +43,11 @@ pub struct Config {
     /// dependency, and enough to tell two configurations apart (it is not a
     /// security boundary).
     pub hash: u64,
-    symbols: BTreeMap<String, Setting>,
+    /// Shared: a build view keeps a copy, and a kernel's config holds
+    /// thousands of symbols.
+    /// Hashed: Make looks up every `$(CONFIG_…)` it meets; [`Config::symbols`]
+    /// sorts.
+    symbols: Arc<FxHashMap<String, Setting>>,
 }
 
 impl Config {
@@ -61,18 +66,14 @@ impl Config {
 
     /// Parses `.config` text; `file` names it in diagnostics.
     pub fn parse(file: &str, text: &str) -> (Config, Vec<Diagnostic>) {
-        let mut cfg = Config {
-            file: file.to_string(),
-            hash: fnv1a64(text.as_bytes()),
-            symbols: BTreeMap::new(),
-        };
+        let mut symbols = FxHashMap::default();
         let mut diags = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let lineno = u32::try_from(i + 1).unwrap_or(u32::MAX);
             match parse_line(line) {
                 Ok(Line::Nothing) => {}
                 Ok(Line::Unset(name)) => {
-                    cfg.symbols.remove(name);
+                    symbols.remove(name);
                 }
                 Ok(Line::Set(name, value)) => {
                     let setting = Setting {
@@ -80,7 +81,7 @@ impl Config {
                         raw: line[name.len() + 1..].trim().to_string(),
                         line: lineno,
                     };
-                    if let Some(old) = cfg.symbols.insert(name.to_string(), setting) {
+                    if let Some(old) = symbols.insert(name.to_string(), setting) {
                         diags.push(Diagnostic::warning(
                             file,
                             lineno,
@@ -93,6 +94,11 @@ impl Config {
                 Err(msg) => diags.push(Diagnostic::error(file, lineno, 1, "config-syntax", msg)),
             }
         }
+        let cfg = Config {
+            file: file.to_string(),
+            hash: fnv1a64(text.as_bytes()),
+            symbols: Arc::new(symbols),
+        };
         (cfg, diags)
     }
 
@@ -106,7 +112,10 @@ impl Config {
 
     /// Every set symbol, sorted.
     pub fn symbols(&self) -> impl Iterator<Item = (&str, &Setting)> {
-        self.symbols.iter().map(|(k, v)| (k.as_str(), v))
+        let mut all: Vec<(&str, &Setting)> =
+            self.symbols.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        all.sort_unstable_by_key(|(k, _)| *k);
+        all.into_iter()
     }
 
     pub fn len(&self) -> usize {

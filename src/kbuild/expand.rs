@@ -209,6 +209,10 @@ impl Interp<'_, '_> {
     /// makefiles that define what Kbuild needs are all read, and the
     /// configuration's unset symbols are exactly the undefined `CONFIG_`s.
     pub fn var_value(&mut self, name: &str) -> Exp {
+        if let Some(v) = self.env.get(name).filter(|v| v.flavor == Flavor::Simple) {
+            let (text, taint) = v.raw();
+            return Exp { text, taint };
+        }
         let Some(var) = self.env.get(name).cloned() else {
             return Exp::new(
                 self.ctx
@@ -262,23 +266,7 @@ impl Interp<'_, '_> {
             "or" | "and" => self.or_and(f == "or", &raw),
             "foreach" => self.foreach(arg(0), arg(1), arg(2)),
             "call" => self.call(&raw),
-            "eval" => {
-                let e = self.expand(arg(0));
-                let file = self.file.clone();
-                let line = self.line;
-                let lines: Vec<LLine> = super::makefile::logical_lines(&e.text)
-                    .into_iter()
-                    .map(|mut l| {
-                        l.line = line;
-                        l
-                    })
-                    .collect();
-                let saved = self.cond.clone();
-                self.cond = join(&self.cond, &e.taint);
-                self.run(file, &lines);
-                self.cond = saved;
-                Exp::default()
-            }
+            "eval" => self.eval_text(arg(0)),
             "value" => {
                 let name = self.expand(arg(0));
                 match self.var_raw(name.text.trim()) {
@@ -286,25 +274,7 @@ impl Interp<'_, '_> {
                     None => Exp::default().with(&name.taint),
                 }
             }
-            "origin" | "flavor" => {
-                let name = self.expand(arg(0));
-                let v = self.env.get(name.text.trim());
-                let cfg = self.ctx.config.get(name.text.trim()).is_some();
-                let s = match (f, v) {
-                    ("origin", Some(v)) => match v.origin {
-                        Origin::File => "file",
-                        Origin::Environment => "environment",
-                        Origin::CommandLine => "command line",
-                        Origin::Override => "override",
-                    },
-                    ("flavor", Some(v)) if v.flavor == Flavor::Simple => "simple",
-                    ("flavor", Some(_)) => "recursive",
-                    ("origin", None) if cfg => "file",
-                    ("flavor", None) if cfg => "simple",
-                    _ => "undefined",
-                };
-                Exp::new(s.into()).with(&name.taint)
-            }
+            "origin" | "flavor" => self.origin_flavor(f, arg(0)),
             "error" | "warning" | "info" => Exp::default(),
             "shell" | "file" | "let" | "intcmp" | "guile" => {
                 let shown: String = args.chars().take(60).collect();
@@ -326,6 +296,45 @@ impl Interp<'_, '_> {
                 r.with(&taint)
             }
         }
+    }
+
+    /// `$(eval …)`: the expansion read as makefile lines, at this line.
+    fn eval_text(&mut self, arg: &str) -> Exp {
+        let e = self.expand(arg);
+        let file = self.file.clone();
+        let line = self.line;
+        let lines: Vec<LLine> = super::makefile::logical_lines(&e.text)
+            .into_iter()
+            .map(|mut l| {
+                l.line = line;
+                l
+            })
+            .collect();
+        let saved = self.cond.clone();
+        self.cond = join(&self.cond, &e.taint);
+        self.run(file, &lines);
+        self.cond = saved;
+        Exp::default()
+    }
+
+    fn origin_flavor(&mut self, f: &str, arg: &str) -> Exp {
+        let name = self.expand(arg);
+        let v = self.env.get(name.text.trim());
+        let cfg = self.ctx.config.get(name.text.trim()).is_some();
+        let s = match (f, v) {
+            ("origin", Some(v)) => match v.origin {
+                Origin::File => "file",
+                Origin::Environment => "environment",
+                Origin::CommandLine => "command line",
+                Origin::Override => "override",
+            },
+            ("flavor", Some(v)) if v.flavor == Flavor::Simple => "simple",
+            ("flavor", Some(_)) => "recursive",
+            ("origin", None) if cfg => "file",
+            ("flavor", None) if cfg => "simple",
+            _ => "undefined",
+        };
+        Exp::new(s.into()).with(&name.taint)
     }
 
     fn or_and(&mut self, or: bool, raw: &[&str]) -> Exp {
@@ -460,23 +469,7 @@ impl Interp<'_, '_> {
             "lastword" => words(0).last().unwrap_or("").to_string(),
             "dir" => words_join(words(0).map(|w| w.rfind('/').map_or("./", |i| &w[..=i]))),
             "notdir" => words_join(words(0).map(|w| w.rsplit('/').next().unwrap_or(w))),
-            "suffix" | "basename" => {
-                let split = |w: &'_ str| -> (usize, bool) {
-                    let slash = w.rfind('/').map_or(0, |i| i + 1);
-                    match w[slash..].rfind('.') {
-                        Some(d) => (slash + d, true),
-                        None => (w.len(), false),
-                    }
-                };
-                if f == "suffix" {
-                    words_join(words(0).filter_map(|w| {
-                        let (i, has) = split(w);
-                        has.then(|| &w[i..])
-                    }))
-                } else {
-                    words_join(words(0).map(|w| &w[..split(w).0]))
-                }
-            }
+            "suffix" | "basename" => suffix_basename(f == "suffix", arg(0)),
             "addsuffix" => words(1)
                 .map(|w| format!("{w}{}", arg(0)))
                 .collect::<Vec<_>>()
@@ -565,6 +558,21 @@ impl Interp<'_, '_> {
             out.extend(found);
         }
         Exp::new(out.join(" "))
+    }
+}
+
+/// `$(suffix …)` (the last `.x` of each word's file name, if any) or
+/// `$(basename …)` (the word without it).
+fn suffix_basename(suffix: bool, text: &str) -> String {
+    let split = |w: &str| -> Option<usize> {
+        let slash = w.rfind('/').map_or(0, |i| i + 1);
+        w[slash..].rfind('.').map(|d| slash + d)
+    };
+    let words = text.split_whitespace();
+    if suffix {
+        words_join(words.filter_map(|w| split(w).map(|i| &w[i..])))
+    } else {
+        words_join(words.map(|w| &w[..split(w).unwrap_or(w.len())]))
     }
 }
 

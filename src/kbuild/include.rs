@@ -33,11 +33,13 @@ impl BuildView {
         }
         let prefix = format!("{dir}/");
         let mut unknown = None;
-        let includers = self
+        // Sorted, for a deterministic answer when several include it.
+        let mut includers: Vec<(&String, &Fate)> = self
             .objects
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter(|(k, _)| !k[prefix.len()..].contains('/'));
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix) && !k[prefix.len()..].contains('/'))
+            .collect();
+        includers.sort();
         for (obj, fate) in includers {
             let src = format!("{}.c", obj.trim_end_matches(".o"));
             let Ok(bytes) = std::fs::read(self.root.join(&src)) else {
@@ -114,7 +116,12 @@ fn include_sites(text: &str, needle: &str, eval: &dyn Fn(&str) -> R) -> Vec<R> {
                 frames.pop();
             }
             "include" if rest == needle => {
-                out.push(frames.iter().fold(Ok(true), |acc, f| and(&acc, &f.cur)));
+                // Not try_fold: an unknown frame must not hide a false one.
+                let mut all: R = Ok(true);
+                for f in &frames {
+                    all = and(&all, &f.cur);
+                }
+                out.push(all);
             }
             _ => {}
         }

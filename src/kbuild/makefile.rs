@@ -12,8 +12,8 @@
 //! not; an unknown `obj-y` word does).
 use super::config::Config;
 use super::Diagnostic;
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -99,6 +99,7 @@ impl Var {
     }
 }
 
+/// Fx: variable lookups are the interpreter's hottest path.
 pub type Vars = HashMap<String, Var>;
 
 /// Variables: this make's own over a frozen parent (the environment a
@@ -133,7 +134,7 @@ impl Env {
     /// What a sub-make inherits: exported variables and those from the
     /// environment or the command line (which reach it through MAKEFLAGS).
     pub fn exported(&self) -> Vars {
-        let mut out = Vars::new();
+        let mut out = Vars::default();
         let all = self
             .parent
             .iter()
@@ -239,7 +240,7 @@ impl<'a> Ctx<'a> {
             root: root.to_path_buf(),
             root_abs: abs.display().to_string(),
             config,
-            cache: RefCell::new(HashMap::new()),
+            cache: RefCell::new(HashMap::default()),
             files_read: RefCell::new(0),
         }
     }
@@ -251,7 +252,9 @@ impl<'a> Ctx<'a> {
         }
         let lines = std::fs::read(self.root.join(rel)).ok().map(|b| {
             *self.files_read.borrow_mut() += 1;
-            Rc::new(logical_lines(&String::from_utf8_lossy(&b)))
+            let text = String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            Rc::new(logical_lines(&text))
         });
         self.cache
             .borrow_mut()
@@ -268,10 +271,6 @@ impl<'a> Ctx<'a> {
             _ => p,
         };
         normalize(rel)
-    }
-
-    pub fn is_file(&self, rel: &str) -> bool {
-        self.root.join(rel).is_file()
     }
 }
 
@@ -682,20 +681,24 @@ impl<'c, 'a> Interp<'c, 'a> {
 
     fn set_var(&mut self, name: &str, op: Op, rhs: &str, taint: T, export: bool, over: bool) {
         let taint = join(&self.cond, &taint);
-        let old = self.env.get(name).cloned();
-        if let Some(o) = &old {
+        // What the old value says, without copying it: `+=` chains are long.
+        let old = self
+            .env
+            .get(name)
+            .map(|o| (o.flavor, !o.segs.is_empty(), o.origin, o.export));
+        if let Some((_, _, Origin::CommandLine, _)) = old {
             // Command-line variables win over the makefile's, unless `override`.
-            if o.origin == Origin::CommandLine && !over {
+            if !over {
                 return;
             }
         }
-        let op = match (op, &old) {
-            (Op::IfUnset, Some(o)) if !o.segs.is_empty() && taint.is_none() => return,
+        let op = match (op, old) {
+            (Op::IfUnset, Some((_, true, _, _))) if taint.is_none() => return,
             (Op::IfUnset, _) => Op::Recursive,
             (Op::Append, None) => Op::Recursive,
             (op, _) => op,
         };
-        let seg = match (op, old.as_ref().map(|o| o.flavor)) {
+        let seg = match (op, old.map(|o| o.0)) {
             (Op::Simple, _) | (Op::Append, Some(Flavor::Simple)) => {
                 let e = self.expand(rhs);
                 Seg {
@@ -712,15 +715,20 @@ impl<'c, 'a> Interp<'c, 'a> {
                 taint: taint.clone(),
             },
         };
-        let flavor = match op {
-            Op::Simple | Op::Shell => Flavor::Simple,
-            Op::Append => old.as_ref().map_or(Flavor::Recursive, |o| o.flavor),
-            _ => Flavor::Recursive,
-        };
-        let mut segs = match (&old, op, &taint) {
-            (Some(o), Op::Append, _) => o.segs.clone(),
-            // An assignment that may not happen: the old words may remain.
-            (Some(o), _, Some(t)) => o
+        let export = export || old.is_some_and(|o| o.3) || self.env.export_all;
+        if op == Op::Append {
+            if let Some(v) = self.env.get_mut(name) {
+                v.segs.push(seg);
+                v.export = export;
+                if over {
+                    v.origin = Origin::Override;
+                }
+                return;
+            }
+        }
+        // An assignment that may not happen: the old words may remain.
+        let mut segs = match (&taint, self.env.get(name)) {
+            (Some(t), Some(o)) => o
                 .segs
                 .iter()
                 .map(|s| Seg {
@@ -731,7 +739,10 @@ impl<'c, 'a> Interp<'c, 'a> {
             _ => Vec::new(),
         };
         segs.push(seg);
-        let export = export || old.as_ref().is_some_and(|o| o.export) || self.env.export_all;
+        let flavor = match op {
+            Op::Simple | Op::Shell => Flavor::Simple,
+            _ => Flavor::Recursive,
+        };
         let origin = if over { Origin::Override } else { Origin::File };
         self.env.set(
             name,

@@ -31,6 +31,7 @@ use super::makefile::{
     join, normalize, Ctx, Env, Flavor, Interp, Origin, Taint, Tri, Var, Vars, T,
 };
 use super::{Diagnostic, Fate};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -41,8 +42,10 @@ use std::rc::Rc;
 pub struct BuildView {
     pub(super) root: PathBuf,
     pub(super) config: Config,
-    /// `dir/foo.o` → its fate (absent: not built).
-    pub(super) objects: BTreeMap<String, Fate>,
+    /// `dir/foo.o` → its fate (absent: not built). Hashed: sorting 15,000
+    /// paths costs more than the whole walk's lookups; [`BuildView::objects`]
+    /// sorts on demand.
+    pub(super) objects: FxHashMap<String, Fate>,
     /// Module path without `.ko` (`net/ipv4/fou`) → `None` when certainly
     /// built, the reason otherwise.
     modules: BTreeMap<String, Option<String>>,
@@ -159,8 +162,8 @@ impl BuildView {
     }
 
     /// Every object listed, with its fate.
-    pub fn objects(&self) -> &BTreeMap<String, Fate> {
-        &self.objects
+    pub fn objects(&self) -> BTreeMap<&str, &Fate> {
+        self.objects.iter().map(|(k, v)| (k.as_str(), v)).collect()
     }
 
     /// Directories whose makefile was read.
@@ -255,7 +258,7 @@ fn lib_dirs(ctx: &Ctx, top: &Env) -> BTreeSet<String> {
 
 fn dir_base(ctx: &Ctx, top: &Env, diags: &mut Vec<Diagnostic>) -> Rc<Vars> {
     let mut env = Env {
-        local: Vars::new(),
+        local: Vars::default(),
         parent: Some(Rc::new(top.exported())),
         export_all: false,
     };
@@ -331,9 +334,10 @@ impl Walk<'_, '_> {
         } else {
             format!("{dir}/")
         };
+        // Reading is the existence test (no separate stat).
         let file = [format!("{prefix}Kbuild"), format!("{prefix}Makefile")]
             .into_iter()
-            .find(|f| self.ctx.is_file(f));
+            .find(|f| self.ctx.lines(f).is_some());
         let Some(file) = file else {
             let shown = if dir.is_empty() { "." } else { dir };
             let msg =
@@ -373,7 +377,7 @@ impl Walk<'_, '_> {
     /// (`obj`, `need-builtin`, `need-modorder`), and Makefile.build's resets.
     fn dir_env(&self, dir: &str, file: &str, b: &Tri, m: &Tri) -> Env {
         let mut env = Env {
-            local: Vars::new(),
+            local: Vars::default(),
             parent: Some(self.base.clone()),
             export_all: false,
         };
@@ -410,12 +414,13 @@ impl Walk<'_, '_> {
     }
 
     fn finish(&self, root: &Path, config: &Config) -> BuildView {
-        let mut per: BTreeMap<&str, Vec<&Placement>> = BTreeMap::new();
+        // Hashed while merging, sorted once at the end.
+        let mut fates: FxHashMap<&str, Fate> = FxHashMap::default();
         let mut modules: BTreeMap<String, Option<String>> = BTreeMap::new();
         let mut dirs = BTreeMap::new();
         for (dir, out) in &self.out {
             for p in &out.placements {
-                per.entry(p.object.as_str()).or_default().push(p);
+                merge(fates.entry(p.object.as_str()).or_insert(Fate::NotBuilt), p);
             }
             for (path, t) in &out.modules {
                 let e = modules
@@ -427,14 +432,10 @@ impl Walk<'_, '_> {
             }
             dirs.insert(dir.clone(), out.incomplete.as_ref().map(|t| describe(t)));
         }
-        let objects = per
-            .into_iter()
-            .map(|(o, ps)| (o.to_string(), fate_of(&ps)))
-            .collect();
         BuildView {
             root: root.to_path_buf(),
             config: config.clone(),
-            objects,
+            objects: fates.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             modules,
             dirs,
             makefiles_read: *self.ctx.files_read.borrow(),
@@ -468,24 +469,25 @@ fn describe(t: &Taint) -> String {
     format!("{}:{}: {}", t.file, t.line, t.reason)
 }
 
-/// An object's fate from every place that lists it: a certain vmlinux
-/// listing wins, then certain modules; only uncertain listings: unknown.
-fn fate_of(ps: &[&Placement]) -> Fate {
-    let certain: Vec<&&Placement> = ps.iter().filter(|p| p.taint.is_none()).collect();
-    if certain.iter().any(|p| p.module.is_none()) {
-        return Fate::Vmlinux;
-    }
-    let names: BTreeSet<&str> = certain
-        .iter()
-        .filter_map(|p| p.module.as_deref())
-        .map(|m| m.rsplit('/').next().unwrap_or(m))
-        .collect();
-    if !names.is_empty() {
-        return Fate::Module(names.into_iter().collect::<Vec<_>>().join(":"));
-    }
-    match ps.iter().find_map(|p| p.taint.as_ref()) {
-        Some(t) => Fate::Unknown(describe(t)),
-        None => Fate::NotBuilt,
+/// Adds one listing to an object's fate: a certain vmlinux listing wins,
+/// then certain modules (several are joined by `:`, sorted); uncertain
+/// listings alone make it unknown.
+fn merge(f: &mut Fate, p: &Placement) {
+    let name = p
+        .module
+        .as_deref()
+        .map(|m| m.rsplit('/').next().unwrap_or(m));
+    match (&p.taint, name, &*f) {
+        (_, _, Fate::Vmlinux) => {}
+        (None, None, _) => *f = Fate::Vmlinux,
+        (None, Some(n), Fate::Module(old)) => {
+            let mut all: BTreeSet<&str> = old.split(':').collect();
+            all.insert(n);
+            *f = Fate::Module(all.into_iter().collect::<Vec<_>>().join(":"));
+        }
+        (None, Some(n), _) => *f = Fate::Module(n.to_string()),
+        (Some(t), _, Fate::NotBuilt) => *f = Fate::Unknown(describe(t)),
+        (Some(_), _, _) => {}
     }
 }
 
@@ -500,17 +502,22 @@ impl Lists<'_, '_> {
     /// A list variable's words, each with its taint; a taint that may hide
     /// words marks the directory incomplete.
     fn words(&mut self, name: &str) -> Vec<(String, T)> {
-        let Some(var) = self.i.env.get(name).cloned() else {
+        let Some(var) = self.i.env.get(name) else {
             return Vec::new();
         };
+        let recursive = var.flavor == Flavor::Recursive;
+        let segs: Vec<(String, T)> = var
+            .segs
+            .iter()
+            .map(|s| (s.text.clone(), s.taint.clone()))
+            .collect();
         let mut out = Vec::new();
-        for seg in &var.segs {
-            let (text, t) = match var.flavor {
-                Flavor::Simple => (seg.text.clone(), seg.taint.clone()),
-                Flavor::Recursive => {
-                    let e = self.i.expand(&seg.text);
-                    (e.text, join(&seg.taint, &e.taint))
-                }
+        for (text, seg_taint) in segs {
+            let (text, t) = if recursive {
+                let e = self.i.expand(&text);
+                (e.text, join(&seg_taint, &e.taint))
+            } else {
+                (text, seg_taint)
             };
             if let Some(t) = t.as_ref().filter(|t| t.partial) {
                 self.out.incomplete.get_or_insert_with(|| t.clone());
@@ -522,7 +529,24 @@ impl Lists<'_, '_> {
     }
 
     fn path(&self, w: &str) -> Option<String> {
-        normalize(&format!("{}/{w}", self.dir))
+        // The common case, a plain relative word, needs no normalising: no
+        // leading `/`, no `.` or `..` component, no `//`.
+        let b = w.as_bytes();
+        let plain = !w.starts_with('/')
+            && !b.windows(2).any(|p| p == b"//")
+            && w.split('/').all(|c| c != "." && c != "..");
+        match (plain, self.dir.is_empty()) {
+            (true, true) => Some(w.trim_end_matches('/').to_string()),
+            (true, false) => {
+                let w = w.trim_end_matches('/');
+                let mut p = String::with_capacity(self.dir.len() + 1 + w.len());
+                p.push_str(&self.dir);
+                p.push('/');
+                p.push_str(w);
+                Some(p)
+            }
+            _ => normalize(&format!("{}/{w}", self.dir)),
+        }
     }
 
     fn note(&mut self, t: &T) {
@@ -533,12 +557,12 @@ impl Lists<'_, '_> {
 
     fn apply(&mut self, b: &Tri, m: &Tri, is_lib: bool) {
         let obj_y = self.words("obj-y");
-        let certain_y: BTreeSet<&str> = obj_y
+        let certain_y: FxHashSet<&str> = obj_y
             .iter()
             .filter(|(_, t)| t.is_none())
             .map(|(w, _)| w.as_str())
             .collect();
-        let maybe_y: BTreeMap<&str, &T> = obj_y.iter().map(|(w, t)| (w.as_str(), t)).collect();
+        let maybe_y: FxHashMap<&str, &T> = obj_y.iter().map(|(w, t)| (w.as_str(), t)).collect();
         // obj-m := $(filter-out $(obj-y),$(obj-m))
         let obj_m: Vec<(String, T)> = self
             .words("obj-m")
@@ -625,11 +649,20 @@ impl Lists<'_, '_> {
         } else {
             &["-objs", "-y", "-"]
         };
-        let composite = detect
-            .iter()
-            .any(|s| !self.words(&format!("{stem}{s}")).is_empty());
+        let mut name = String::with_capacity(stem.len() + 5);
+        let composite = detect.iter().any(|s| {
+            name.clear();
+            name.push_str(stem);
+            name.push_str(s);
+            // Most objects are not composite: look before expanding.
+            self.i.env.get(&name).is_some_and(|v| !v.segs.is_empty())
+                && !self.words(&name).is_empty()
+        });
         if !composite {
-            return vec![(format!("{stem}.o"), None)];
+            let mut w = String::with_capacity(stem.len() + 2);
+            w.push_str(stem);
+            w.push_str(".o");
+            return vec![(w, None)];
         }
         let from: &[&str] = if module {
             &["-objs", "-y", "-m"]
