@@ -96,6 +96,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
         flag_values: facts.flag_values,
         implicit_arg_types: facts.implicit_types,
         kfunc_hooks: facts.kfunc_hooks,
+        build: None,
         sets,
         kfuncs,
         diagnostics: diags,
@@ -123,6 +124,7 @@ fn build_sets(
                     .iter()
                     .map(|e| set_entry(e, &f.path, flag_values, diags))
                     .collect(),
+                object: BuiltInto::Unknown,
                 registrations: Vec::new(),
             });
         }
@@ -164,6 +166,7 @@ fn set_entry(
         flags_value: value,
         condition: e.condition.clone(),
         line: e.line,
+        built: None,
     }
 }
 
@@ -292,6 +295,7 @@ fn kfunc_of(cx: &Context, k: &Candidate, diags: &mut Vec<Diagnostic>) -> Kfunc {
         condition: def.condition.clone(),
         doc: def.doc.clone(),
         verifier_args: verifier_args_of(cx, k, diags),
+        object: BuiltInto::Unknown,
     }
 }
 

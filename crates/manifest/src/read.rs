@@ -7,7 +7,7 @@
 //! ends a declaration or starts a comment or a directive, and no two kfuncs
 //! share a name. Errors carry the line and column of the value at fault.
 
-use crate::{Kfunc, KfuncSet, Manifest, SCHEMA_VERSION};
+use crate::{BuiltInto, Kfunc, KfuncSet, Manifest, SCHEMA_VERSION};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -159,6 +159,15 @@ fn is_c_type(s: &str) -> bool {
         && !s.chars().any(|c| "#;{}\"'\\`".contains(c))
 }
 
+/// An object of a build: `vmlinux` or a module's name as Kbuild writes it
+/// (letters, digits, `_`, `-`; `:` between the names of an object linked
+/// into several modules).
+fn is_object_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"_-:".contains(&c))
+}
+
 /// A parameter's name: an identifier, none, or `...`.
 fn is_param_name(s: &str) -> bool {
     s.is_empty() || s == "..." || is_c_identifier(s)
@@ -226,6 +235,13 @@ fn first_problem(m: &Manifest) -> Option<Problem> {
         found: None,
     };
     c.line("kernel_version", m.kernel_version.as_deref());
+    if let Some(b) = &m.build {
+        c.key("build", |c| {
+            c.line("config", Some(&b.config));
+            c.line("config_hash", Some(&b.config_hash));
+            c.check("arch", &b.arch, is_object_name, "an architecture name");
+        });
+    }
     c.key("flag_values", |c| {
         for k in m.flag_values.keys() {
             c.ident(k, k);
@@ -258,9 +274,16 @@ fn first_problem(m: &Manifest) -> Option<Problem> {
     c.found
 }
 
+fn check_object(c: &mut Checker, object: &BuiltInto) {
+    if let Some(o) = object.object() {
+        c.check("object", o, is_object_name, "an object name");
+    }
+}
+
 fn check_set(c: &mut Checker, s: &KfuncSet) {
     c.ident("name", &s.name);
     c.line("file", Some(&s.file));
+    check_object(c, &s.object);
     c.key("entries", |c| {
         for (i, e) in s.entries.iter().enumerate() {
             c.at(Step::Index(i), |c| {
@@ -288,6 +311,7 @@ fn check_set(c: &mut Checker, s: &KfuncSet) {
 fn check_kfunc(c: &mut Checker, k: &Kfunc) {
     c.ident("name", &k.name);
     c.line("file", Some(&k.file));
+    check_object(c, &k.object);
     c.check("return_type", &k.return_type, is_c_type, "a C type");
     c.key("params", |c| {
         for (i, p) in k.params.iter().enumerate() {
@@ -494,5 +518,44 @@ mod tests {
         ] {
             assert!(!is_c_type(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn build_view_fields_round_trip_and_object_names_are_checked() {
+        let base = crate::Manifest {
+            schema_version: SCHEMA_VERSION,
+            ..Default::default()
+        };
+        let mut m = base.clone();
+        m.build = Some(crate::BuildInfo {
+            config: "config".into(),
+            config_hash: "fnv1a64:0123456789abcdef".into(),
+            arch: "x86_64".into(),
+        });
+        m.sets.push(KfuncSet {
+            name: "s".into(),
+            kind: crate::SetKind::Kfuncs,
+            file: "net/a.c".into(),
+            line: 1,
+            end_line: None,
+            entries: vec![],
+            registrations: vec![],
+            object: BuiltInto::Object("nf_conntrack".into()),
+        });
+        let mut unbuilt = m.sets[0].clone();
+        unbuilt.name = "t".into();
+        unbuilt.object = BuiltInto::NotBuilt;
+        m.sets.push(unbuilt);
+        let text = m.to_json();
+        // unknown: absent; not built: null; built: the object
+        assert!(text.contains("\"object\": \"nf_conntrack\""), "{text}");
+        assert!(text.contains("\"object\": null"), "{text}");
+        assert!(!base.to_json().contains("\"object\""));
+        assert!(!base.to_json().contains("\"build\""));
+        assert_eq!(from_json(&text).expect("reads back"), m);
+
+        let bad = text.replace("nf_conntrack", "../x");
+        let e = from_json(&bad).expect_err("a path is no object name");
+        assert!(e.to_string().contains("sets[0].object"), "{e}");
     }
 }
