@@ -40,6 +40,13 @@ pub struct ScanArgs {
     /// Scan TREE even if it holds no kernel tree (no top Makefile with VERSION).
     #[arg(long)]
     pub any_directory: bool,
+    /// A kernel .config: the manifest then says which object (vmlinux or a
+    /// module) holds each set and kfunc, and which entries the build compiles.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The architecture whose Kbuild is followed with --config.
+    #[arg(long, value_name = "ARCH", default_value = kfunc_scan::scan::DEFAULT_ARCH)]
+    pub arch: String,
 }
 
 /// A scan error, compiler-style (`path: error[code]: message`).
@@ -58,6 +65,9 @@ pub fn render_error(e: &ScanError) -> String {
             format!("error[bad-glob]: --exclude {glob}: {message}")
         }
         ScanError::Threads { message, .. } => format!("error[threads]: {message}"),
+        ScanError::Config { path, message } => {
+            format!("{}: error[config]: {message}", path.display())
+        }
     }
 }
 
@@ -140,6 +150,8 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
         queries_dir: a.queries,
         extra_implicit_types: a.implicit_type,
         any_directory: a.any_directory,
+        config: a.config,
+        arch: a.arch,
     };
     let display = Display::new(a.quiet);
     let scanned = scan_with(&opts, &|p| display.report(p));
