@@ -200,3 +200,58 @@ fn an_unreadable_config_stops_the_scan_before_it_starts() {
         out.stderr()
     );
 }
+
+#[test]
+fn header_and_docs_publish_what_the_build_compiles_unless_asked_for_more() {
+    let t = tree();
+    let config = t.path().join(".config");
+    let m = t.path().join("m.json");
+    cmd([t.path()])
+        .arg("--config")
+        .arg(&config)
+        .arg("-o")
+        .arg(&m)
+        .expect(0);
+    let declared = |extra: &[&str]| -> Vec<String> {
+        let h = cmd(["header", "--manifest"])
+            .arg(&m)
+            .args(extra)
+            .expect(0)
+            .stdout();
+        h.lines()
+            .filter(|l| l.contains("__ksym __weak;"))
+            .filter_map(|l| {
+                l.split('(')
+                    .next()?
+                    .split_whitespace()
+                    .last()
+                    .map(String::from)
+            })
+            .collect()
+    };
+    // core_c (CONFIG_Y unset), off_f (net/off.o not built) and
+    // mod_builtin_only (IS_BUILTIN of a module) are left out; core_d, whose
+    // condition cannot be decided, is kept
+    let mut built = declared(&[]);
+    built.sort();
+    assert_eq!(
+        built,
+        ["core_a", "core_b", "core_d", "core_m", "inline_k", "mod_e"]
+    );
+    let all = declared(&["--with-unbuilt"]);
+    assert_eq!(all.len(), 9, "{all:?}");
+
+    let docs = t.path().join("docs");
+    cmd(["docs", "--manifest"])
+        .arg(&m)
+        .arg("-o")
+        .arg(&docs)
+        .expect(0);
+    let pages: Vec<String> = std::fs::read_dir(docs.join("kfuncs"))
+        .expect("kfunc pages")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(pages.contains(&"core_a.md".to_string()), "{pages:?}");
+    assert!(!pages.contains(&"off_f.md".to_string()), "{pages:?}");
+    assert!(!pages.contains(&"core_c.md".to_string()), "{pages:?}");
+}

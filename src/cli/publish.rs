@@ -22,6 +22,10 @@ pub struct Source {
     /// A kernel tree to scan instead.
     #[arg(long, value_name = "DIR")]
     pub tree: Option<PathBuf>,
+    /// With a manifest made with --config, also what that build does not
+    /// compile (by default only what it builds is published).
+    #[arg(long)]
+    pub with_unbuilt: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -109,12 +113,16 @@ fn load_manifest(path: &Path) -> Result<Loaded, String> {
 }
 
 fn load_source(s: &Source) -> Result<Loaded, String> {
-    match (&s.manifest, &s.tree) {
-        (Some(m), _) => load_manifest(m),
-        (None, Some(t)) if t.is_dir() => load_manifest(t),
-        (None, Some(t)) => Err(format!("{}: error[no-tree]: not a directory", t.display())),
-        (None, None) => Err("error[usage]: --manifest or --tree is required".into()),
+    let mut loaded = match (&s.manifest, &s.tree) {
+        (Some(m), _) => load_manifest(m)?,
+        (None, Some(t)) if t.is_dir() => load_manifest(t)?,
+        (None, Some(t)) => return Err(format!("{}: error[no-tree]: not a directory", t.display())),
+        (None, None) => return Err("error[usage]: --manifest or --tree is required".into()),
+    };
+    if !s.with_unbuilt {
+        loaded.manifest = loaded.manifest.built_only();
     }
+    Ok(loaded)
 }
 
 /// The worse of two outcomes.

@@ -392,6 +392,29 @@ impl Manifest {
         }
     }
 
+    /// What the build compiles, when the manifest has a build view: the
+    /// sets it builds, their entries whose condition holds, and the kfuncs
+    /// those entries list whose definition it builds. Unknowns are kept (not
+    /// shown absent). Without a build view, the manifest as it is.
+    pub fn built_only(&self) -> Manifest {
+        let mut m = self.clone();
+        if m.build.is_none() {
+            return m;
+        }
+        m.sets.retain(|s| s.object != BuiltInto::NotBuilt);
+        for s in &mut m.sets {
+            s.entries.retain(|e| e.built != Some(false));
+        }
+        let listed: BTreeSet<String> = m
+            .sets
+            .iter()
+            .flat_map(|s| s.entries.iter().map(|e| e.name.clone()))
+            .collect();
+        m.kfuncs
+            .retain(|k| k.object != BuiltInto::NotBuilt && listed.contains(&k.name));
+        m
+    }
+
     /// Kfuncs listed in a kfunc set (not fmod_ret targets, not helpers that
     /// only carry `__bpf_kfunc`), by name.
     pub fn callable_kfuncs(&self) -> Vec<&Kfunc> {
