@@ -3,7 +3,7 @@
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::Manifest;
-use kfunc_scan::output::write_atomic;
+use kfunc_scan::output::Output;
 use kfunc_scan::scan::{scan, ScanOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -142,22 +142,26 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
         )
         .into());
     }
+    let yaml_target = match a.format {
+        DocsFormat::EbpfDocs if a.output.is_dir() => Some(a.output.join("kfuncs.yaml")),
+        DocsFormat::EbpfDocs => Some(a.output.clone()),
+        DocsFormat::Markdown => None,
+    };
+    // checked before a tree is scanned
+    let yaml_output = match &yaml_target {
+        Some(t) => Some(super::check_outputs(&[t])?.remove(0)),
+        None => None,
+    };
     let Loaded {
         manifest: m,
         outcome,
     } = load_source(&a.source)?;
-    match a.format {
-        DocsFormat::EbpfDocs => {
-            let target = if a.output.is_dir() {
-                a.output.join("kfuncs.yaml")
-            } else {
-                a.output.clone()
-            };
-            write_atomic(&target, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes())
-                .map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
+    match yaml_output {
+        Some(out) => {
+            super::write_output(&out, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes())?;
             Ok(outcome)
         }
-        DocsFormat::Markdown => {
+        None => {
             let pages = kfunc_scan::docs::markdown(&m, a.source_url.as_deref());
             let w = kfunc_scan::docs::write_pages(&a.output, &pages)
                 .map_err(|e| format!("{}: error[write]: {}", e.path.display(), e.source))?;
@@ -173,6 +177,8 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
 }
 
 pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
+    let dash = PathBuf::from("-");
+    let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
     let Loaded {
         manifest: m,
         outcome,
@@ -181,14 +187,7 @@ pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
         with_selftests: a.with_selftests,
     };
     let text = kfunc_scan::header::header(&m, &opts);
-    let res = match &a.output {
-        Some(p) => write_atomic(p, text.as_bytes())
-            .map_err(|e| format!("{}: error[write]: {e}", p.display())),
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .map_err(|e| format!("<stdout>: error[write]: {e}")),
-    };
-    res?;
+    super::write_output(&output, text.as_bytes())?;
     Ok(outcome)
 }
 
@@ -202,9 +201,7 @@ pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
     } else {
         kfunc_scan::diff::report(&d)
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| format!("<stdout>: error[write]: {e}"))?;
+    super::write_output(&Output::stdout(), text.as_bytes())?;
     let breaking = if a.fail_on_breaking && d.breaking > 0 {
         Outcome::Findings
     } else {

@@ -8,7 +8,6 @@
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::{Manifest, Severity};
-use kfunc_scan::output::write_atomic;
 use kfunc_scan::scan::queries::QueryLoadError;
 use kfunc_scan::scan::{scan_with, Progress, ScanError, ScanOptions, Stage};
 use std::io::{IsTerminal, Write};
@@ -153,35 +152,20 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
         config: a.config,
         arch: a.arch,
     };
+    // where the manifest goes is checked before the scan, not after it
+    let dash = PathBuf::from("-");
+    let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
     let display = Display::new(a.quiet);
     let scanned = scan_with(&opts, &|p| display.report(p));
     display.finish();
     let manifest = scanned.map_err(|e| render_error(&e))?;
     report(&manifest, &tree, a.quiet);
-    let json = manifest.to_json();
-    match &a.output {
-        Some(p) => write_atomic(p, json.as_bytes())
-            .map_err(|e| format!("{}: error[write]: {e}", p.display()))?,
-        None => write_stdout(json.as_bytes())?,
-    }
+    super::write_output(&output, manifest.to_json().as_bytes())?;
     Ok(if manifest.error_count() > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
     })
-}
-
-/// Writes the manifest to stdout. A reader that went away (`| head -1`)
-/// ends the program quietly, as it does other Unix tools; the exit status
-/// is then the scan's own.
-fn write_stdout(bytes: &[u8]) -> Result<(), String> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(format!("<stdout>: error[write]: {e}"))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// The diagnostic code of links to directories, summarised on one line.
