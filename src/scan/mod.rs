@@ -137,25 +137,7 @@ pub fn scan_with(
             at: t0.elapsed(),
         })
     };
-    // Parsing happens in the walker's threads, as files are found; Kbuild
-    // is followed on a thread of its own meanwhile.
-    let (walked, build) = std::thread::scope(|scope| {
-        let build = setup
-            .config
-            .take_loaded()
-            .map(|(config, diags)| scope.spawn(move || load_build(root, opts, config, diags)));
-        let walked = walk::walk(root, &setup.exclude, setup.jobs, progress, &|rel, bytes| {
-            let t = Instant::now();
-            let r = file::scan_file(rel, bytes, &setup.queries);
-            progress(&Progress::Parsed {
-                path: rel,
-                bytes: bytes.len(),
-                took: t.elapsed(),
-            });
-            r
-        });
-        (walked, build.map(|h| h.join()))
-    });
+    let (walked, build) = walk_and_follow_kbuild(opts, &mut setup, progress);
     done(Stage::Walk);
     let mut diagnostics = walked.diagnostics;
     let build = match build {
@@ -204,6 +186,36 @@ pub fn scan_with(
     });
     done(Stage::Resolve);
     Ok(manifest)
+}
+
+/// The build view's thread: its result, or the panic it ended with.
+type BuildThread = std::thread::Result<(build_view::Build, Vec<crate::manifest::Diagnostic>)>;
+
+/// The walk, parsing in the walker's threads as files are found, and with
+/// `--config` Kbuild followed on a thread of its own meanwhile.
+fn walk_and_follow_kbuild(
+    opts: &ScanOptions,
+    setup: &mut Setup,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> (walk::WalkOutput<(String, FileRecords)>, Option<BuildThread>) {
+    let root = opts.root.as_path();
+    let config = setup.config.take_loaded();
+    let setup = &*setup;
+    std::thread::scope(|scope| {
+        let build = config
+            .map(|(config, diags)| scope.spawn(move || load_build(root, opts, config, diags)));
+        let walked = walk::walk(root, &setup.exclude, setup.jobs, progress, &|rel, bytes| {
+            let t = Instant::now();
+            let r = file::scan_file(rel, bytes, &setup.queries);
+            progress(&Progress::Parsed {
+                path: rel,
+                bytes: bytes.len(),
+                took: t.elapsed(),
+            });
+            r
+        });
+        (walked, build.map(|h| h.join()))
+    })
 }
 
 /// Follows the tree's Kbuild for `config` (on its own thread).
