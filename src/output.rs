@@ -131,15 +131,20 @@ fn writable_dir(_: &Path) -> std::io::Result<()> {
 }
 
 impl Output {
+    /// Standard output.
+    pub fn stdout() -> Output {
+        Output {
+            requested: PathBuf::from("-"),
+            destination: Destination::Stdout,
+            identity: None,
+        }
+    }
+
     /// Checks where `path` would be written, without writing anything: so
     /// that a missing or unwritable directory is found before a long run.
     pub fn check(path: &Path) -> std::io::Result<Output> {
         if path.as_os_str() == "-" {
-            return Ok(Output {
-                requested: path.to_path_buf(),
-                destination: Destination::Stdout,
-                identity: None,
-            });
+            return Ok(Output::stdout());
         }
         // The kernel follows the links first (it alone resolves /proc's magic
         // links such as /proc/self/fd/1 to a pipe); a name that does not

@@ -61,6 +61,7 @@ pub fn manifest_from_btf(btf: &Btf) -> Manifest {
             flags_value: None,
             condition: None,
             line: 0,
+            built: None,
         });
         kfuncs.push(Kfunc {
             name: name.clone(),
@@ -75,6 +76,7 @@ pub fn manifest_from_btf(btf: &Btf) -> Manifest {
             condition: None,
             doc: None,
             verifier_args,
+            object: BuiltInto::Unknown,
         });
     }
     Manifest {
@@ -88,6 +90,7 @@ pub fn manifest_from_btf(btf: &Btf) -> Manifest {
             end_line: None,
             entries,
             registrations: vec![],
+            object: BuiltInto::Unknown,
         }],
         kfuncs,
         ..Default::default()

@@ -37,6 +37,7 @@ fn manifest(kfuncs: &[(&str, &[(&str, &str)])]) -> Manifest {
             condition: None,
             doc: None,
             verifier_args: None,
+            object: kfunc_scan::manifest::BuiltInto::Unknown,
         })
         .collect();
     let entries = kfuncs
@@ -47,6 +48,7 @@ fn manifest(kfuncs: &[(&str, &[(&str, &str)])]) -> Manifest {
             flags_value: None,
             condition: None,
             line: 1,
+            built: None,
         })
         .collect();
     Manifest {
@@ -59,6 +61,7 @@ fn manifest(kfuncs: &[(&str, &[(&str, &str)])]) -> Manifest {
             end_line: None,
             entries,
             registrations: vec![],
+            object: kfunc_scan::manifest::BuiltInto::Unknown,
         }],
         kfuncs,
         ..Default::default()

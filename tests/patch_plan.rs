@@ -40,6 +40,7 @@ fn kfunc(name: &str, params: &[(&str, &str)], omitted: &[usize], legacy_impl: bo
             omitted_params: omitted.to_vec(),
             legacy_impl,
         }),
+        object: kfunc_scan::manifest::BuiltInto::Unknown,
     }
 }
 
@@ -53,6 +54,7 @@ fn manifest(kfuncs: Vec<Kfunc>) -> Manifest {
             flags_value: None,
             condition: None,
             line: 0,
+            built: None,
         })
         .collect();
     Manifest {
@@ -64,6 +66,7 @@ fn manifest(kfuncs: Vec<Kfunc>) -> Manifest {
             end_line: None,
             entries,
             registrations: vec![],
+            object: kfunc_scan::manifest::BuiltInto::Unknown,
         }],
         kfuncs,
         ..Default::default()

@@ -7,8 +7,7 @@ use kfunc_scan::avail::{self, Avail, AvailError, BtfDir, FoundBy};
 use kfunc_scan::btf::Btf;
 use kfunc_scan::cheader::{self, HeaderKfunc, HeaderText};
 use kfunc_scan::manifest::Manifest;
-use kfunc_scan::output::write_atomic;
-use std::io::Write;
+use kfunc_scan::output::Output;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -122,9 +121,7 @@ pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
             prog_type.as_deref(),
         ),
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| format!("<stdout>: error[write]: {e}"))?;
+    super::write_output(&Output::stdout(), text.as_bytes())?;
     if !a.quiet {
         eprintln!(
             "{}",
@@ -288,7 +285,7 @@ fn select(
 pub fn run_btf_header(
     a: &BtfHeaderArgs,
     manifest: Option<&Path>,
-    output: Option<&Path>,
+    output: &Output,
 ) -> Result<Outcome, CliError> {
     let Some(btf_path) = &a.btf else {
         return Err(CliError::CannotRun(
@@ -325,12 +322,6 @@ pub fn run_btf_header(
     };
     let text = cheader::header(&btf, &kfuncs, &HeaderText { about })
         .map_err(|e| CliError::CannotRun(format!("{}: error[btf]: {e}", btf_path.display())))?;
-    match output {
-        Some(p) => write_atomic(p, text.as_bytes())
-            .map_err(|e| format!("{}: error[write]: {e}", p.display()))?,
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .map_err(|e| format!("<stdout>: error[write]: {e}"))?,
-    }
+    super::write_output(output, text.as_bytes())?;
     Ok(Outcome::Clean)
 }

@@ -104,8 +104,28 @@ impl Timing {
     }
 }
 
+/// The output (the input itself with --in-place) and the report, checked
+/// before any work: writable, not one file twice. An input with several
+/// hard links is not patched in place: the atomic replacement would leave
+/// the other names on the old BTF.
+fn check_patch_outputs(a: &PatchArgs) -> Result<(), CliError> {
+    let target = a.output.as_deref().unwrap_or(&a.btf);
+    let mut paths = vec![target];
+    paths.extend(a.report.as_deref());
+    let outputs = super::check_outputs(&paths)?;
+    let links = outputs.first().map_or(1, |o| o.link_count());
+    if a.in_place && links > 1 {
+        return Err(CliError::CannotRun(format!(
+            "{}: error[output]: {links} hard links name this file; --in-place would leave the others unpatched (write with -o instead)",
+            a.btf.display()
+        )));
+    }
+    Ok(())
+}
+
 pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     use kfunc_scan::patch::{patch_found, PatchError, PatchOptions};
+    check_patch_outputs(&a)?;
     let timing = Timing::from_env();
     let opts = PatchOptions {
         add_decl_tags: a.add_decl_tags,

@@ -7,6 +7,7 @@ pub mod publish;
 pub mod scan;
 
 use kfunc_scan::manifest::Manifest;
+use kfunc_scan::output::{check_distinct, is_closed_pipe, Destination, Output};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -36,6 +37,29 @@ pub enum CliError {
 impl From<String> for CliError {
     fn from(message: String) -> Self {
         CliError::CannotRun(message)
+    }
+}
+
+/// Checks every output a command will write, before any work is done: each
+/// can be written (its directory exists and is writable; only a regular
+/// file would be replaced) and no two name the same file.
+pub fn check_outputs(paths: &[&Path]) -> Result<Vec<Output>, CliError> {
+    let outputs = paths
+        .iter()
+        .map(|p| Output::check(p).map_err(|e| format!("{}: error[output]: {e}", p.display())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let all: Vec<&Output> = outputs.iter().collect();
+    check_distinct(&all).map_err(|e| format!("error[output]: {e}"))?;
+    Ok(outputs)
+}
+
+/// Writes `bytes` to a checked output. A closed standard output (`| head
+/// -1`) is not an error: the program ends quietly, as other Unix tools do.
+pub fn write_output(out: &Output, bytes: &[u8]) -> Result<(), CliError> {
+    match out.write(bytes) {
+        Err(e) if out.destination == Destination::Stdout && is_closed_pipe(&e) => Ok(()),
+        Err(e) => Err(format!("{}: error[write]: {e}", out.requested.display()).into()),
+        Ok(()) => Ok(()),
     }
 }
 

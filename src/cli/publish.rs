@@ -3,10 +3,10 @@
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::Manifest;
-use kfunc_scan::output::write_atomic;
+use kfunc_scan::output::Output;
 use kfunc_scan::scan::{scan, ScanOptions};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A manifest file, or a kernel tree to scan for one.
 #[derive(Args)]
@@ -22,6 +22,10 @@ pub struct Source {
     /// A kernel tree to scan instead.
     #[arg(long, value_name = "DIR")]
     pub tree: Option<PathBuf>,
+    /// With a manifest made with --config, also what that build does not
+    /// compile (by default only what it builds is published).
+    #[arg(long)]
+    pub with_unbuilt: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -60,6 +64,10 @@ pub struct HeaderArgs {
     /// A kernel tree to scan instead.
     #[arg(long, value_name = "DIR", conflicts_with = "btf")]
     pub tree: Option<PathBuf>,
+    /// With a manifest made with --config, also what that build does not
+    /// compile (by default only what it builds is published).
+    #[arg(long)]
+    pub with_unbuilt: bool,
     /// A header from a kernel's BTF: --btf, --base, --kfuncs, --prog-type.
     #[command(flatten)]
     pub btf: super::avail::BtfHeaderArgs,
@@ -88,41 +96,89 @@ pub struct DiffArgs {
     pub with_selftests: bool,
 }
 
-/// A manifest from a JSON file, or from scanning a tree (a directory).
-fn load_manifest(path: &std::path::Path) -> Result<Manifest, String> {
-    if path.is_dir() {
-        let opts = ScanOptions {
-            root: path.to_path_buf(),
-            ..Default::default()
-        };
-        return scan(&opts).map_err(|e| super::scan::render_error(&e));
-    }
-    super::read_manifest_file(path)
+/// A manifest, and how its scan went when it came from a tree.
+struct Loaded {
+    manifest: Manifest,
+    /// Clean, or Findings when a scan found errors (already printed).
+    outcome: Outcome,
 }
 
-fn load_source(s: &Source) -> Result<Manifest, String> {
-    match (&s.manifest, &s.tree) {
-        (Some(m), _) => load_manifest(m),
-        (None, Some(t)) if t.is_dir() => load_manifest(t),
-        (None, Some(t)) => Err(format!("{}: error[no-tree]: not a directory", t.display())),
-        (None, None) => Err("error[usage]: --manifest or --tree is required".into()),
+/// A manifest from a JSON file, or from scanning a kernel tree (a
+/// directory), whose diagnostics are printed as `scan` prints them.
+fn load_manifest(path: &Path) -> Result<Loaded, String> {
+    if !path.is_dir() {
+        return Ok(Loaded {
+            manifest: super::read_manifest_file(path)?,
+            outcome: Outcome::Clean,
+        });
+    }
+    let opts = ScanOptions {
+        root: path.to_path_buf(),
+        ..Default::default()
+    };
+    let manifest = scan(&opts).map_err(|e| super::scan::render_error(&e))?;
+    let mut err = std::io::stderr().lock();
+    for d in &manifest.diagnostics {
+        let _ = writeln!(err, "{}", d.render());
+    }
+    let outcome = if manifest.error_count() > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    Ok(Loaded { manifest, outcome })
+}
+
+fn load_source(s: &Source) -> Result<Loaded, String> {
+    let mut loaded = match (&s.manifest, &s.tree) {
+        (Some(m), _) => load_manifest(m)?,
+        (None, Some(t)) if t.is_dir() => load_manifest(t)?,
+        (None, Some(t)) => return Err(format!("{}: error[no-tree]: not a directory", t.display())),
+        (None, None) => return Err("error[usage]: --manifest or --tree is required".into()),
+    };
+    if !s.with_unbuilt {
+        loaded.manifest = loaded.manifest.built_only();
+    }
+    Ok(loaded)
+}
+
+/// The worse of two outcomes.
+fn worse(a: Outcome, b: Outcome) -> Outcome {
+    if a == Outcome::Findings || b == Outcome::Findings {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
     }
 }
 
 pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
-    let m = load_source(&a.source)?;
-    match a.format {
-        DocsFormat::EbpfDocs => {
-            let target = if a.output.is_dir() {
-                a.output.join("kfuncs.yaml")
-            } else {
-                a.output.clone()
-            };
-            write_atomic(&target, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes())
-                .map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
-            Ok(Outcome::Clean)
+    if matches!(a.format, DocsFormat::Markdown) && a.output.exists() && !a.output.is_dir() {
+        return Err(format!(
+            "{}: error[usage]: -o must be a directory for Markdown pages (--format ebpf-docs writes one file)",
+            a.output.display()
+        )
+        .into());
+    }
+    let yaml_target = match a.format {
+        DocsFormat::EbpfDocs if a.output.is_dir() => Some(a.output.join("kfuncs.yaml")),
+        DocsFormat::EbpfDocs => Some(a.output.clone()),
+        DocsFormat::Markdown => None,
+    };
+    // checked before a tree is scanned
+    let yaml_output = match &yaml_target {
+        Some(t) => Some(super::check_outputs(&[t])?.remove(0)),
+        None => None,
+    };
+    let Loaded {
+        manifest: m,
+        outcome,
+    } = load_source(&a.source)?;
+    match yaml_output {
+        Some(out) => {
+            super::write_output(&out, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes())?;
+            Ok(outcome)
         }
-        DocsFormat::Markdown => {
+        None => {
             let pages = kfunc_scan::docs::markdown(&m, a.source_url.as_deref());
             let w = kfunc_scan::docs::write_pages(&a.output, &pages)
                 .map_err(|e| format!("{}: error[write]: {}", e.path.display(), e.source))?;
@@ -132,37 +188,36 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
                 a.output.display(),
                 w.removed
             );
-            Ok(Outcome::Clean)
+            Ok(outcome)
         }
     }
 }
 
 pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
+    let dash = PathBuf::from("-");
+    let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
     if a.btf.btf.is_some() {
-        return super::avail::run_btf_header(&a.btf, a.manifest.as_deref(), a.output.as_deref());
+        return super::avail::run_btf_header(&a.btf, a.manifest.as_deref(), &output);
     }
-    let m = load_source(&Source {
+    let Loaded {
+        manifest: m,
+        outcome,
+    } = load_source(&Source {
         manifest: a.manifest,
         tree: a.tree,
+        with_unbuilt: a.with_unbuilt,
     })?;
     let opts = kfunc_scan::header::HeaderOptions {
         with_selftests: a.with_selftests,
     };
     let text = kfunc_scan::header::header(&m, &opts);
-    let res = match &a.output {
-        Some(p) => write_atomic(p, text.as_bytes())
-            .map_err(|e| format!("{}: error[write]: {e}", p.display())),
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .map_err(|e| format!("<stdout>: error[write]: {e}")),
-    };
-    res?;
-    Ok(Outcome::Clean)
+    super::write_output(&output, text.as_bytes())?;
+    Ok(outcome)
 }
 
 pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
     let (old, new) = (load_manifest(&a.old)?, load_manifest(&a.new)?);
-    let d = kfunc_scan::diff::diff(&old, &new, a.with_selftests);
+    let d = kfunc_scan::diff::diff(&old.manifest, &new.manifest, a.with_selftests);
     let text = if a.json {
         let mut s = serde_json::to_string_pretty(&d).unwrap_or_default();
         s.push('\n');
@@ -170,12 +225,11 @@ pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
     } else {
         kfunc_scan::diff::report(&d)
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| format!("<stdout>: error[write]: {e}"))?;
-    Ok(if a.fail_on_breaking && d.breaking > 0 {
+    super::write_output(&Output::stdout(), text.as_bytes())?;
+    let breaking = if a.fail_on_breaking && d.breaking > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
-    })
+    };
+    Ok(worse(worse(old.outcome, new.outcome), breaking))
 }

@@ -8,7 +8,6 @@
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::{Manifest, Severity};
-use kfunc_scan::output::write_atomic;
 use kfunc_scan::scan::queries::QueryLoadError;
 use kfunc_scan::scan::{scan_with, Progress, ScanError, ScanOptions, Stage};
 use std::io::{IsTerminal, Write};
@@ -40,6 +39,13 @@ pub struct ScanArgs {
     /// Scan TREE even if it holds no kernel tree (no top Makefile with VERSION).
     #[arg(long)]
     pub any_directory: bool,
+    /// A kernel .config: the manifest then says which object (vmlinux or a
+    /// module) holds each set and kfunc, and which entries the build compiles.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The architecture whose Kbuild is followed with --config.
+    #[arg(long, value_name = "ARCH", default_value = kfunc_scan::scan::DEFAULT_ARCH)]
+    pub arch: String,
 }
 
 /// A scan error, compiler-style (`path: error[code]: message`).
@@ -47,7 +53,7 @@ pub fn render_error(e: &ScanError) -> String {
     match e {
         ScanError::NotADirectory(p) => format!("{}: error[no-tree]: not a directory", p.display()),
         ScanError::NotAKernelTree(p) => format!(
-            "{}: error[no-kernel-tree]: no top Makefile with VERSION, so no kernel tree (--any-directory scans it anyway)",
+            "{}: error[no-kernel-tree]: not a kernel tree: no top Makefile with a VERSION line (--any-directory scans it anyway)",
             p.display()
         ),
         ScanError::TooManyJobs { jobs, max } => format!(
@@ -58,6 +64,9 @@ pub fn render_error(e: &ScanError) -> String {
             format!("error[bad-glob]: --exclude {glob}: {message}")
         }
         ScanError::Threads { message, .. } => format!("error[threads]: {message}"),
+        ScanError::Config { path, message } => {
+            format!("{}: error[config]: {message}", path.display())
+        }
     }
 }
 
@@ -140,36 +149,23 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
         queries_dir: a.queries,
         extra_implicit_types: a.implicit_type,
         any_directory: a.any_directory,
+        config: a.config,
+        arch: a.arch,
     };
+    // where the manifest goes is checked before the scan, not after it
+    let dash = PathBuf::from("-");
+    let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
     let display = Display::new(a.quiet);
     let scanned = scan_with(&opts, &|p| display.report(p));
     display.finish();
     let manifest = scanned.map_err(|e| render_error(&e))?;
     report(&manifest, &tree, a.quiet);
-    let json = manifest.to_json();
-    match &a.output {
-        Some(p) => write_atomic(p, json.as_bytes())
-            .map_err(|e| format!("{}: error[write]: {e}", p.display()))?,
-        None => write_stdout(json.as_bytes())?,
-    }
+    super::write_output(&output, manifest.to_json().as_bytes())?;
     Ok(if manifest.error_count() > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
     })
-}
-
-/// Writes the manifest to stdout. A reader that went away (`| head -1`)
-/// ends the program quietly, as it does other Unix tools; the exit status
-/// is then the scan's own.
-fn write_stdout(bytes: &[u8]) -> Result<(), String> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(format!("<stdout>: error[write]: {e}"))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// The diagnostic code of links to directories, summarised on one line.

@@ -142,7 +142,8 @@ fn prog_types_section(p: &mut String, site: &Site, kd: &KfuncDoc) {
         p.push_str("No registration of its sets was found.\n\n");
         return;
     }
-    for t in &kd.kfunc.prog_types {
+    let registered: BTreeSet<&String> = kd.kfunc.prog_types.iter().collect();
+    for t in registered {
         let _ = writeln!(p, "- registered for {}", prog_type_text(site, t));
     }
     if !kd.callable_from.is_empty() {
@@ -208,7 +209,9 @@ fn set_page(site: &Site, sd: &SetDoc) -> String {
     if s.registrations.is_empty() {
         p.push_str("None found.\n");
     }
-    for r in &s.registrations {
+    let mut registrations: Vec<_> = s.registrations.iter().collect();
+    registrations.sort();
+    for r in registrations {
         let filter = r
             .filter
             .as_deref()

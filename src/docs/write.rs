@@ -6,7 +6,7 @@
 use super::MARKER;
 use crate::output::write_atomic;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// What [`write_pages`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,18 @@ pub fn write_pages(dir: &Path, pages: &BTreeMap<String, String>) -> Result<Writt
         let path = p.to_path_buf();
         move |source| WriteError { path, source }
     };
+    // Page names come from a manifest read as untrusted (its names are C
+    // identifiers); a path that would leave `dir` is refused all the same,
+    // before anything is written.
+    if let Some(rel) = pages.keys().find(|rel| !is_plain_relative(rel)) {
+        return Err(WriteError {
+            path: dir.join(rel),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a page's path must stay inside the output directory",
+            ),
+        });
+    }
     for (rel, text) in pages {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
@@ -50,6 +62,14 @@ pub fn write_pages(dir: &Path, pages: &BTreeMap<String, String>) -> Result<Writt
         written: pages.len(),
         removed,
     })
+}
+
+/// `a/b.md`: relative, with no `..`, `.` or root in it.
+fn is_plain_relative(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
 }
 
 /// Our pages in `dir/sub` that are not among `pages`, sorted.

@@ -2,3 +2,121 @@
 //! makefiles: which configuration symbols are set, whether a preprocessor
 //! condition holds, and which object (vmlinux, a module, or none) each
 //! source file is built into. Knows nothing of kfuncs.
+//!
+//! - [`config`]: the `.config`.
+//! - [`cond`]: `#if` expressions against it (`IS_ENABLED`, `defined`, …).
+//! - [`makefile`]: a GNU Make interpreter for what Kbuild makefiles use,
+//!   tracking what it cannot evaluate instead of guessing.
+//! - [`BuildView`]: the walk from the top `Makefile` down the directories
+//!   Kbuild would visit, with `scripts/Makefile.lib`'s rules for what is
+//!   linked where.
+pub mod cond;
+pub mod config;
+mod expand;
+mod include;
+pub mod makefile;
+mod walk;
+
+#[cfg(test)]
+mod tests;
+
+pub use cond::{CondError, Linkage};
+pub use config::{Config, Setting, Value};
+pub use walk::BuildView;
+
+use std::path::PathBuf;
+
+/// Where a source file's object ends up.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fate {
+    /// Linked into vmlinux (`obj-y` reached from the top, or `lib-y` of a
+    /// directory in `libs-y`).
+    Vmlinux,
+    /// Linked into this module: the `.ko`'s name without `.ko` (for a
+    /// composite object, the composite's name). An object linked into several
+    /// modules names them all joined by `:`, as Kbuild's `KBUILD_MODNAME` does.
+    Module(String),
+    /// Not built with this configuration.
+    NotBuilt,
+    /// The makefiles do not say without evaluating something this module
+    /// cannot (a `$(shell …)`, a compiler probe); the reason names it.
+    Unknown(String),
+}
+
+impl Fate {
+    /// The context a condition in this file is evaluated in.
+    pub fn linkage(&self) -> Linkage {
+        match self {
+            Fate::Vmlinux => Linkage::Vmlinux,
+            Fate::Module(_) => Linkage::Module,
+            Fate::NotBuilt | Fate::Unknown(_) => Linkage::Unknown,
+        }
+    }
+
+    /// The manifest's `object`: `"vmlinux"`, the module's name, or `None`
+    /// when not built (or not known).
+    pub fn object(&self) -> Option<&str> {
+        match self {
+            Fate::Vmlinux => Some("vmlinux"),
+            Fate::Module(m) => Some(m),
+            Fate::NotBuilt | Fate::Unknown(_) => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+/// A problem in the input, for the caller to map into its own diagnostics.
+/// `file` is relative to the tree (or the `.config`'s name as given);
+/// `line` and `col` are 1-based, 0 for a whole file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(
+        severity: Severity,
+        file: &str,
+        line: u32,
+        col: u32,
+        code: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            file: file.to_string(),
+            line,
+            col,
+            severity,
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn error(file: &str, line: u32, col: u32, code: &str, msg: impl Into<String>) -> Self {
+        Diagnostic::new(Severity::Error, file, line, col, code, msg)
+    }
+
+    pub fn warning(file: &str, line: u32, col: u32, code: &str, msg: impl Into<String>) -> Self {
+        Diagnostic::new(Severity::Warning, file, line, col, code, msg)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KbuildError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}

@@ -6,6 +6,7 @@
 //! reaches the caller through a [`Progress`] callback, what went wrong as a
 //! typed [`ScanError`].
 
+pub mod build_view;
 pub mod cond;
 pub mod ctype;
 pub mod extract;
@@ -43,7 +44,15 @@ pub struct ScanOptions {
     /// Scan `root` even when it holds no kernel tree (no top `Makefile`
     /// with `VERSION`).
     pub any_directory: bool,
+    /// A kernel `.config`: the manifest then carries that build's view
+    /// (which object holds each set and kfunc, which entries are built).
+    pub config: Option<PathBuf>,
+    /// The architecture whose Kbuild is followed; empty: x86_64.
+    pub arch: String,
 }
+
+/// The architecture a build view follows when none is named.
+pub const DEFAULT_ARCH: &str = "x86_64";
 
 /// Why a scan could not run. Plain facts: the command line words them.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +69,8 @@ pub enum ScanError {
     BadGlob { glob: String, message: String },
     #[error("cannot start {jobs} threads: {message}")]
     Threads { jobs: usize, message: String },
+    #[error("{}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
 }
 
 /// A stage of the scan, in the order they run.
@@ -117,7 +128,7 @@ pub fn scan_with(
     opts: &ScanOptions,
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> Result<Manifest, ScanError> {
-    let setup = Setup::new(opts)?;
+    let mut setup = Setup::new(opts)?;
     let root = opts.root.as_path();
     let t0 = Instant::now();
     let done = |stage| {
@@ -126,19 +137,22 @@ pub fn scan_with(
             at: t0.elapsed(),
         })
     };
-    // Parsing happens in the walker's threads, as files are found.
-    let walked = walk::walk(root, &setup.exclude, setup.jobs, progress, &|rel, bytes| {
-        let t = Instant::now();
-        let r = file::scan_file(rel, bytes, &setup.queries);
-        progress(&Progress::Parsed {
-            path: rel,
-            bytes: bytes.len(),
-            took: t.elapsed(),
-        });
-        r
-    });
+    let (walked, build) = walk_and_follow_kbuild(opts, &mut setup, progress);
     done(Stage::Walk);
     let mut diagnostics = walked.diagnostics;
+    let build = match build {
+        Some(Ok((b, diags))) => {
+            diagnostics.extend(diags);
+            Some(b)
+        }
+        Some(Err(_)) => {
+            return Err(ScanError::Config {
+                path: opts.config.clone().unwrap_or_default(),
+                message: "following Kbuild failed unexpectedly".into(),
+            })
+        }
+        None => None,
+    };
     let mut files: Vec<FileRecords> = walked.matched.into_iter().map(|(_, r)| r).collect();
     let files_parsed = files.len();
 
@@ -168,13 +182,81 @@ pub fn scan_with(
             files_parsed,
             files_second_look,
         },
+        build,
     });
     done(Stage::Resolve);
     Ok(manifest)
 }
 
+/// The build view's thread: its result, or the panic it ended with.
+type BuildThread = std::thread::Result<(build_view::Build, Vec<crate::manifest::Diagnostic>)>;
+
+/// The walk, parsing in the walker's threads as files are found, and with
+/// `--config` Kbuild followed on a thread of its own meanwhile.
+fn walk_and_follow_kbuild(
+    opts: &ScanOptions,
+    setup: &mut Setup,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> (walk::WalkOutput<(String, FileRecords)>, Option<BuildThread>) {
+    let root = opts.root.as_path();
+    let config = setup.config.take_loaded();
+    let setup = &*setup;
+    std::thread::scope(|scope| {
+        let build = config
+            .map(|(config, diags)| scope.spawn(move || load_build(root, opts, config, diags)));
+        let walked = walk::walk(root, &setup.exclude, setup.jobs, progress, &|rel, bytes| {
+            let t = Instant::now();
+            let r = file::scan_file(rel, bytes, &setup.queries);
+            progress(&Progress::Parsed {
+                path: rel,
+                bytes: bytes.len(),
+                took: t.elapsed(),
+            });
+            r
+        });
+        (walked, build.map(|h| h.join()))
+    })
+}
+
+/// Follows the tree's Kbuild for `config` (on its own thread).
+fn load_build(
+    root: &Path,
+    opts: &ScanOptions,
+    config: crate::kbuild::Config,
+    mut diags: Vec<crate::manifest::Diagnostic>,
+) -> (build_view::Build, Vec<crate::manifest::Diagnostic>) {
+    let arch = if opts.arch.is_empty() {
+        DEFAULT_ARCH
+    } else {
+        opts.arch.as_str()
+    };
+    let info = crate::manifest::BuildInfo {
+        config: opts
+            .config
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        config_hash: config.hash_hex(),
+        arch: arch.to_string(),
+    };
+    let (view, found) = crate::kbuild::BuildView::load(root, &config, arch);
+    diags.extend(build_view::diagnostics_of(found));
+    (build_view::Build { view, info }, diags)
+}
+
+/// The `.config`, read before the walk so that a bad one stops the scan at
+/// once; taken by the thread that follows Kbuild.
+struct LoadedConfig(Option<(crate::kbuild::Config, Vec<crate::manifest::Diagnostic>)>);
+
+impl LoadedConfig {
+    fn take_loaded(&mut self) -> Option<(crate::kbuild::Config, Vec<crate::manifest::Diagnostic>)> {
+        self.0.take()
+    }
+}
+
 /// What a scan needs before it reads the tree, each checked up front.
 struct Setup {
+    config: LoadedConfig,
     queries: Queries,
     exclude: globset::GlobSet,
     jobs: usize,
@@ -222,7 +304,19 @@ impl Setup {
                 jobs,
                 message: e.to_string(),
             })?;
+        let config = match &opts.config {
+            None => None,
+            Some(path) => {
+                let (config, found) =
+                    crate::kbuild::Config::load(path).map_err(|e| ScanError::Config {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                Some((config, build_view::diagnostics_of(found)))
+            }
+        };
         Ok(Setup {
+            config: LoadedConfig(config),
             queries,
             exclude,
             jobs,

@@ -28,6 +28,8 @@ pub struct Inputs {
     /// Diagnostics of the walk and the tree facts (the files carry their own).
     pub diagnostics: Vec<Diagnostic>,
     pub counts: FileCounts,
+    /// The build's view (`--config`), when the scan has one.
+    pub build: Option<super::build_view::Build>,
 }
 
 /// Every definition of each name: (file, definition).
@@ -74,6 +76,9 @@ pub fn resolve(inp: Inputs) -> Manifest {
         })
         .collect();
     check_magic_tables(&magic_tables, &kfuncs, &flagged, &mut diags);
+    if let Some(b) = &inp.build {
+        super::build_view::apply(b, &mut sets, &mut kfuncs, &mut diags);
+    }
 
     sets.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     kfuncs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -96,6 +101,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
         flag_values: facts.flag_values,
         implicit_arg_types: facts.implicit_types,
         kfunc_hooks: facts.kfunc_hooks,
+        build: inp.build.map(|b| b.info),
         sets,
         kfuncs,
         diagnostics: diags,
@@ -123,6 +129,7 @@ fn build_sets(
                     .iter()
                     .map(|e| set_entry(e, &f.path, flag_values, diags))
                     .collect(),
+                object: BuiltInto::Unknown,
                 registrations: Vec::new(),
             });
         }
@@ -164,6 +171,7 @@ fn set_entry(
         flags_value: value,
         condition: e.condition.clone(),
         line: e.line,
+        built: None,
     }
 }
 
@@ -292,6 +300,7 @@ fn kfunc_of(cx: &Context, k: &Candidate, diags: &mut Vec<Diagnostic>) -> Kfunc {
         condition: def.condition.clone(),
         doc: def.doc.clone(),
         verifier_args: verifier_args_of(cx, k, diags),
+        object: BuiltInto::Unknown,
     }
 }
 

@@ -25,6 +25,7 @@ pub fn kfunc(name: &str) -> Kfunc {
         condition: None,
         doc: None,
         verifier_args: None,
+        object: kfunc_scan::manifest::BuiltInto::Unknown,
     }
 }
 
@@ -105,6 +106,7 @@ impl Fx {
                     flags_value: None,
                     condition: None,
                     line: line + 1 + i as u32,
+                    built: None,
                 })
                 .collect(),
             registrations: progs
@@ -118,6 +120,7 @@ impl Fx {
                     condition: None,
                 })
                 .collect(),
+            object: kfunc_scan::manifest::BuiltInto::Unknown,
         });
         self
     }

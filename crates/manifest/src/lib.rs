@@ -5,8 +5,10 @@
 
 pub mod cdecl;
 pub mod conventions;
+pub mod read;
 
 pub use conventions::{FMODRET, PROG_TYPE_UNSPEC};
+pub use read::{ManifestError, ManifestErrorKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +35,66 @@ pub struct Manifest {
     pub diagnostics: Vec<Diagnostic>,
     #[serde(default)]
     pub stats: ScanStats,
+    /// The build this manifest describes (`--config`); absent for a
+    /// source-tree manifest, whose `object` and `built` fields are then
+    /// absent too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildInfo>,
+}
+
+/// The kernel configuration a manifest's build view was made with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct BuildInfo {
+    /// The `.config` file's name, as given.
+    pub config: String,
+    /// A hash of its content (`fnv1a64:` and 16 hex digits).
+    pub config_hash: String,
+    /// The architecture whose Kbuild was followed (`x86_64`).
+    pub arch: String,
+}
+
+/// Which object of a build holds a set or a kfunc. In JSON: the field is
+/// absent when unknown (no build view, or Kbuild could not tell: a
+/// diagnostic says why), `null` when not built, else `"vmlinux"` or the
+/// module's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BuiltInto {
+    #[default]
+    Unknown,
+    NotBuilt,
+    Object(String),
+}
+
+impl BuiltInto {
+    pub const VMLINUX: &'static str = "vmlinux";
+
+    pub fn is_unknown(&self) -> bool {
+        *self == BuiltInto::Unknown
+    }
+
+    /// The object's name when built.
+    pub fn object(&self) -> Option<&str> {
+        match self {
+            BuiltInto::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for BuiltInto {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // `Unknown` is skipped by the fields' skip_serializing_if
+        self.object().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for BuiltInto {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<String>::deserialize(d)? {
+            Some(o) => BuiltInto::Object(o),
+            None => BuiltInto::NotBuilt,
+        })
+    }
 }
 
 /// How much of the tree was looked at; the same for the same tree.
@@ -68,6 +130,11 @@ pub struct KfuncSet {
     pub end_line: Option<u32>,
     pub entries: Vec<SetEntry>,
     pub registrations: Vec<Registration>,
+    /// With a build view: the object its `.BTF_ids` lands in, or `null`
+    /// when the build does not compile it.
+    #[serde(default, skip_serializing_if = "BuiltInto::is_unknown")]
+    #[schemars(with = "Option<String>")]
+    pub object: BuiltInto,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -80,6 +147,11 @@ pub struct SetEntry {
     /// The preprocessor condition guarding the entry, null when unconditional.
     pub condition: Option<String>,
     pub line: u32,
+    /// With a build view: whether the build compiles this entry (its set's
+    /// object is built and its condition holds); absent without one, or
+    /// when the condition could not be evaluated (a diagnostic names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
@@ -118,6 +190,11 @@ pub struct Kfunc {
     // both conventions.
     #[serde(rename = "magic")]
     pub verifier_args: Option<VerifierArgs>,
+    /// With a build view: the object holding the definition, `null` when
+    /// the build does not compile it.
+    #[serde(default, skip_serializing_if = "BuiltInto::is_unknown")]
+    #[schemars(with = "Option<String>")]
+    pub object: BuiltInto,
 }
 
 impl Kfunc {
@@ -282,21 +359,12 @@ impl Manifest {
         s
     }
 
-    /// Reads a manifest; one of another schema version is refused rather
-    /// than misread (its fields may mean something else).
-    pub fn from_json(text: &str) -> Result<Manifest, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct Version {
-            schema_version: u32,
-        }
-        let v: Version = serde_json::from_str(text)?;
-        if v.schema_version != SCHEMA_VERSION {
-            return Err(serde::de::Error::custom(format!(
-                "schema_version {} is not one this kfunc-scan reads ({SCHEMA_VERSION})",
-                v.schema_version
-            )));
-        }
-        serde_json::from_str(text)
+    /// Reads a manifest, untrusted input: one of another schema version is
+    /// refused rather than misread (its fields may mean something else), and
+    /// so is one whose names or text consumers could not safely put in
+    /// paths, pages or C ([`read`]). Errors say where in `text`.
+    pub fn from_json(text: &str) -> Result<Manifest, ManifestError> {
+        read::from_json(text)
     }
 
     pub fn to_json(&self) -> String {
@@ -322,6 +390,29 @@ impl Manifest {
         } else {
             set.registrations.iter().any(|r| r.prog_type != FMODRET)
         }
+    }
+
+    /// What the build compiles, when the manifest has a build view: the
+    /// sets it builds, their entries whose condition holds, and the kfuncs
+    /// those entries list whose definition it builds. Unknowns are kept (not
+    /// shown absent). Without a build view, the manifest as it is.
+    pub fn built_only(&self) -> Manifest {
+        let mut m = self.clone();
+        if m.build.is_none() {
+            return m;
+        }
+        m.sets.retain(|s| s.object != BuiltInto::NotBuilt);
+        for s in &mut m.sets {
+            s.entries.retain(|e| e.built != Some(false));
+        }
+        let listed: BTreeSet<String> = m
+            .sets
+            .iter()
+            .flat_map(|s| s.entries.iter().map(|e| e.name.clone()))
+            .collect();
+        m.kfuncs
+            .retain(|k| k.object != BuiltInto::NotBuilt && listed.contains(&k.name));
+        m
     }
 
     /// Kfuncs listed in a kfunc set (not fmod_ret targets, not helpers that

@@ -1,0 +1,276 @@
+//! A kernel `.config`: which symbols are set, and to what.
+//!
+//! Kconfig writes `CONFIG_X=y`, `=m`, `="string"`, decimal and `0x` hex
+//! numbers, and `# CONFIG_X is not set` for an unset bool/tristate. A symbol
+//! absent from the file is unset too (that is how `include/config/auto.conf`
+//! and `autoconf.h` treat it), so "unset" needs no entry.
+use super::{Diagnostic, KbuildError};
+use rustc_hash::FxHashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A set symbol's value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// `=y`: built in.
+    Yes,
+    /// `=m`: a module.
+    Module,
+    /// `="…"`, unescaped.
+    Str(String),
+    /// A decimal number.
+    Num(i64),
+    /// A `0x` number.
+    Hex(u64),
+}
+
+/// One set symbol: its value and its text as written after `=`, which is
+/// what Make sees through `auto.conf` (strings keep their quotes there) and
+/// what `autoconf.h` defines (so `IS_BUILTIN` of a number is true only when
+/// the text is exactly `1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub value: Value,
+    pub raw: String,
+    pub line: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The file name it was read from (as given), for the manifest to name.
+    pub file: String,
+    /// FNV-1a 64 of the file's bytes: stable across runs and platforms, no
+    /// dependency, and enough to tell two configurations apart (it is not a
+    /// security boundary).
+    pub hash: u64,
+    /// Shared: a build view keeps a copy, and a kernel's config holds
+    /// thousands of symbols.
+    /// Hashed: Make looks up every `$(CONFIG_…)` it meets; [`Config::symbols`]
+    /// sorts.
+    symbols: Arc<FxHashMap<String, Setting>>,
+}
+
+impl Config {
+    /// Reads and parses a `.config`. An unreadable file is an error; bad
+    /// lines are diagnostics.
+    pub fn load(path: &Path) -> Result<(Config, Vec<Diagnostic>), KbuildError> {
+        let bytes = std::fs::read(path).map_err(|source| KbuildError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Config::parse(
+            &path.display().to_string(),
+            &String::from_utf8_lossy(&bytes),
+        ))
+    }
+
+    /// Parses `.config` text; `file` names it in diagnostics.
+    pub fn parse(file: &str, text: &str) -> (Config, Vec<Diagnostic>) {
+        let mut symbols = FxHashMap::default();
+        let mut diags = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let lineno = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            match parse_line(line) {
+                Ok(Line::Nothing) => {}
+                Ok(Line::Unset(name)) => {
+                    symbols.remove(name);
+                }
+                Ok(Line::Set(name, value)) => {
+                    let setting = Setting {
+                        value,
+                        raw: line[name.len() + 1..].trim().to_string(),
+                        line: lineno,
+                    };
+                    if let Some(old) = symbols.insert(name.to_string(), setting) {
+                        diags.push(Diagnostic::warning(
+                            file,
+                            lineno,
+                            1,
+                            "config-duplicate",
+                            format!("{name} is set again (first at line {}); the later value wins, as Kconfig does", old.line),
+                        ));
+                    }
+                }
+                Err(msg) => diags.push(Diagnostic::error(file, lineno, 1, "config-syntax", msg)),
+            }
+        }
+        let cfg = Config {
+            file: file.to_string(),
+            hash: fnv1a64(text.as_bytes()),
+            symbols: Arc::new(symbols),
+        };
+        (cfg, diags)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Setting> {
+        self.symbols.get(name)
+    }
+
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.symbols.get(name).map(|s| &s.value)
+    }
+
+    /// Every set symbol, sorted.
+    pub fn symbols(&self) -> impl Iterator<Item = (&str, &Setting)> {
+        let mut all: Vec<(&str, &Setting)> =
+            self.symbols.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        all.sort_unstable_by_key(|(k, _)| *k);
+        all.into_iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.symbols.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.symbols.is_empty()
+    }
+
+    /// The hash as the manifest writes it.
+    pub fn hash_hex(&self) -> String {
+        format!("fnv1a64:{:016x}", self.hash)
+    }
+}
+
+enum Line<'a> {
+    Nothing,
+    Unset(&'a str),
+    Set(&'a str, Value),
+}
+
+fn parse_line(line: &str) -> Result<Line<'_>, String> {
+    let t = line.trim();
+    if t.is_empty() {
+        return Ok(Line::Nothing);
+    }
+    if let Some(rest) = t.strip_prefix('#') {
+        // `# CONFIG_X is not set`; any other comment is just a comment.
+        let rest = rest.trim();
+        if let Some(name) = rest.strip_suffix(" is not set") {
+            if is_symbol(name) {
+                return Ok(Line::Unset(name));
+            }
+        }
+        return Ok(Line::Nothing);
+    }
+    let Some((name, raw)) = t.split_once('=') else {
+        return Err(format!("`{t}` is neither `CONFIG_X=value` nor a comment"));
+    };
+    if !is_symbol(name) {
+        return Err(format!("`{name}` is not a CONFIG_ symbol name"));
+    }
+    let value =
+        match raw.trim() {
+            "y" => Value::Yes,
+            "m" => Value::Module,
+            // Kconfig reads `=n` as unset; it never writes it.
+            "n" => return Ok(Line::Unset(name)),
+            v if v.starts_with('"') => Value::Str(unquote(v).ok_or_else(|| {
+                format!("{name}: the string {v} is not closed or has a bad escape")
+            })?),
+            v => number(v)
+                .ok_or_else(|| format!("{name}: `{v}` is not y, m, a quoted string or a number"))?,
+        };
+    Ok(Line::Set(name, value))
+}
+
+fn is_symbol(name: &str) -> bool {
+    name.strip_prefix("CONFIG_").is_some_and(|rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
+/// `"…"` with Kconfig's escapes (`\"` and `\\`).
+fn unquote(v: &str) -> Option<String> {
+    let inner = v.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?),
+            '"' => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+fn number(v: &str) -> Option<Value> {
+    if let Some(hex) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        return u64::from_str_radix(hex, 16).ok().map(Value::Hex);
+    }
+    v.parse::<i64>().ok().map(Value::Num)
+}
+
+/// FNV-1a, 64 bits.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_of_every_kind() {
+        let text = "# comment\n\nCONFIG_A=y\nCONFIG_B=m\nCONFIG_S=\"a \\\"q\\\" \\\\ b\"\nCONFIG_N=-12\nCONFIG_H=0x1F\n# CONFIG_U is not set\nCONFIG_E=\"\"\n";
+        let (c, d) = Config::parse(".config", text);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(c.value("CONFIG_A"), Some(&Value::Yes));
+        assert_eq!(c.value("CONFIG_B"), Some(&Value::Module));
+        assert_eq!(
+            c.value("CONFIG_S"),
+            Some(&Value::Str("a \"q\" \\ b".into()))
+        );
+        assert_eq!(c.value("CONFIG_N"), Some(&Value::Num(-12)));
+        assert_eq!(c.value("CONFIG_H"), Some(&Value::Hex(31)));
+        assert_eq!(c.get("CONFIG_H").map(|s| s.raw.as_str()), Some("0x1F"));
+        assert_eq!(c.value("CONFIG_E"), Some(&Value::Str(String::new())));
+        assert_eq!(c.value("CONFIG_U"), None);
+        assert_eq!(c.len(), 6);
+    }
+
+    #[test]
+    fn not_set_after_set_unsets() {
+        let (c, d) = Config::parse("c", "CONFIG_A=y\n# CONFIG_A is not set\nCONFIG_B=n\n");
+        assert!(d.is_empty());
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn malformed_lines_are_diagnostics_with_lines() {
+        let (c, d) = Config::parse(
+            "my.config",
+            "CONFIG_A=y\nnonsense\nFOO=y\nCONFIG_B=\"open\nCONFIG_C=maybe\nCONFIG_D=y\nCONFIG_D=m\n",
+        );
+        let got: Vec<(u32, &str)> = d.iter().map(|d| (d.line, d.code.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "config-syntax"),
+                (3, "config-syntax"),
+                (4, "config-syntax"),
+                (5, "config-syntax"),
+                (7, "config-duplicate")
+            ]
+        );
+        assert!(d.iter().all(|d| d.file == "my.config"));
+        assert_eq!(c.value("CONFIG_A"), Some(&Value::Yes));
+        assert_eq!(c.value("CONFIG_D"), Some(&Value::Module));
+        assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn hash_is_fnv1a64() {
+        // Published FNV-1a 64 test vectors.
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        let (c, _) = Config::parse("x", "a");
+        assert_eq!(c.hash_hex(), "fnv1a64:af63dc4c8601ec8c");
+    }
+}
