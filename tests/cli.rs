@@ -50,7 +50,7 @@ fn writes_atomically_and_refuses_an_unwritable_path() {
 
     let bad = dir.path().join("no/such/dir/m.json");
     let r = cmd([mini()]).arg("-q").arg("-o").arg(&bad).expect(2);
-    assert!(r.stderr().contains("error[write]"), "{}", r.stderr());
+    assert!(r.stderr().contains("error[output]"), "{}", r.stderr());
 }
 
 #[test]
