@@ -2,6 +2,7 @@
 //! the arguments and how it runs. `main.rs` only dispatches.
 
 pub mod btf;
+pub mod docs;
 pub mod publish;
 pub mod scan;
 

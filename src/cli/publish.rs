@@ -80,10 +80,10 @@ pub struct DiffArgs {
 }
 
 /// A manifest, and how its scan went when it came from a tree.
-struct Loaded {
-    manifest: Manifest,
+pub(super) struct Loaded {
+    pub(super) manifest: Manifest,
     /// Clean, or Findings when a scan found errors (already printed).
-    outcome: Outcome,
+    pub(super) outcome: Outcome,
 }
 
 /// A manifest from a JSON file, or from scanning a kernel tree (a
@@ -112,7 +112,7 @@ fn load_manifest(path: &Path) -> Result<Loaded, String> {
     Ok(Loaded { manifest, outcome })
 }
 
-fn load_source(s: &Source) -> Result<Loaded, String> {
+pub(super) fn load_source(s: &Source) -> Result<Loaded, String> {
     let mut loaded = match (&s.manifest, &s.tree) {
         (Some(m), _) => load_manifest(m)?,
         (None, Some(t)) if t.is_dir() => load_manifest(t)?,

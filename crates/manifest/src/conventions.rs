@@ -41,6 +41,18 @@ pub const PROG_TYPE_UNSPEC: &str = "BPF_PROG_TYPE_UNSPEC";
 /// kernel ships the kfuncs defined under it.
 pub const SELFTESTS_DIR: &str = "tools/";
 
+/// Kernel files (outside [`SELFTESTS_DIR`]) whose kfunc sets exist for the
+/// selftests: `net/bpf/test_run.c` (BPF_PROG_TEST_RUN) registers
+/// `test_sk_check_kfunc_ids`, whose two kfuncs release objects that only
+/// the selftests' `bpf_testmod` hands out (`bpf_kfunc_call_test_acquire`).
+pub const KERNEL_TEST_FILES: &[&str] = &["net/bpf/test_run.c"];
+
+/// Whether a kfunc or set defined in `file` is there for the selftests:
+/// under [`SELFTESTS_DIR`], or one of [`KERNEL_TEST_FILES`].
+pub fn is_test_source(file: &str) -> bool {
+    file.starts_with(SELFTESTS_DIR) || KERNEL_TEST_FILES.contains(&file)
+}
+
 /// libbpf's section for extern kernel symbols, kfuncs among them: what its
 /// `__ksym` attribute expands to (`tools/lib/bpf/bpf_helpers.h`).
 pub const KSYM_SECTION: &str = ".ksyms";
