@@ -48,6 +48,10 @@ pub struct DocsArgs {
     /// Link source locations to this URL prefix (the tree's path and `#L<line>` follow).
     #[arg(long, value_name = "URL")]
     pub source_url: Option<String>,
+    /// Also document the selftests' kfuncs (under tools/, and
+    /// net/bpf/test_run.c's test set).
+    #[arg(long)]
+    pub with_selftests: bool,
 }
 
 #[derive(Args)]
@@ -156,13 +160,18 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
         manifest: m,
         outcome,
     } = load_source(&a.source)?;
+    let opts = kfunc_scan::docs::DocsOptions {
+        with_selftests: a.with_selftests,
+        source_url: a.source_url.clone(),
+    };
     match yaml_output {
         Some(out) => {
-            super::write_output(&out, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes())?;
+            let text = kfunc_scan::docs::ebpf_docs_yaml_with(&m, &opts);
+            super::write_output(&out, text.as_bytes())?;
             Ok(outcome)
         }
         None => {
-            let pages = kfunc_scan::docs::markdown(&m, a.source_url.as_deref());
+            let pages = kfunc_scan::docs::markdown_with(&m, &opts);
             let w = kfunc_scan::docs::write_pages(&a.output, &pages)
                 .map_err(|e| format!("{}: error[write]: {}", e.path.display(), e.source))?;
             eprintln!(

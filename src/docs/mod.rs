@@ -17,6 +17,7 @@ mod yaml;
 
 use crate::conventions;
 use crate::manifest::Manifest;
+pub use model::DocsOptions;
 use model::Site;
 use std::collections::BTreeMap;
 
@@ -60,14 +61,28 @@ pub fn doc_text(doc: &str) -> String {
     lines.join("\n")
 }
 
-/// Markdown pages: relative path → content.
+/// Markdown pages: relative path → content (the selftests left out).
 pub fn markdown(m: &Manifest, source_url: Option<&str>) -> BTreeMap<String, String> {
-    markdown::pages(&Site::new(m), source_url)
+    let opts = DocsOptions {
+        source_url: source_url.map(str::to_string),
+        ..Default::default()
+    };
+    markdown_with(m, &opts)
+}
+
+/// Markdown pages with these options.
+pub fn markdown_with(m: &Manifest, opts: &DocsOptions) -> BTreeMap<String, String> {
+    markdown::pages(&Site::new(m, opts), opts.source_url.as_deref())
 }
 
 /// ebpf-docs' `data/kfuncs.yaml`: sets in source order, each with its
 /// kfuncs (flags as written) and program types (as registered, with the
-/// types sharing their hook).
+/// types sharing their hook); the selftests left out.
 pub fn ebpf_docs_yaml(m: &Manifest) -> String {
-    yaml::render(&Site::new(m))
+    ebpf_docs_yaml_with(m, &DocsOptions::default())
+}
+
+/// ebpf-docs' YAML with these options.
+pub fn ebpf_docs_yaml_with(m: &Manifest, opts: &DocsOptions) -> String {
+    yaml::render(&Site::new(m, opts))
 }
