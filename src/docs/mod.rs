@@ -10,6 +10,7 @@
 //! [`model`] works out once what the pages say; [`markdown`] and [`yaml`]
 //! render it; [`write`] puts the pages in a directory.
 
+pub mod kerneldoc;
 mod markdown;
 pub mod model;
 pub mod write;
@@ -38,27 +39,7 @@ pub fn annotation_words(a: &str) -> Option<&'static str> {
 
 /// The kernel-doc comment without its comment markers.
 pub fn doc_text(doc: &str) -> String {
-    let mut lines: Vec<String> = doc
-        .lines()
-        .map(|l| {
-            let t = l.trim();
-            let t = t.strip_prefix("/**").unwrap_or(t);
-            let t = t.strip_suffix("*/").unwrap_or(t);
-            let t = t.trim_start();
-            let t = t
-                .strip_prefix("* ")
-                .or_else(|| t.strip_prefix('*'))
-                .unwrap_or(t);
-            t.trim_end().to_string()
-        })
-        .collect();
-    while lines.first().is_some_and(|l| l.is_empty()) {
-        lines.remove(0);
-    }
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    lines.join("\n")
+    kerneldoc::comment_lines(doc).join("\n")
 }
 
 /// Markdown pages: relative path → content (the selftests left out).
