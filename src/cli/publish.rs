@@ -34,6 +34,8 @@ pub enum DocsFormat {
     Markdown,
     /// ebpf-docs' data/kfuncs.yaml, in one file.
     EbpfDocs,
+    /// A static HTML site (no server, no external assets), in a directory.
+    Html,
 }
 
 #[derive(Args)]
@@ -139,9 +141,9 @@ fn worse(a: Outcome, b: Outcome) -> Outcome {
 }
 
 pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
-    if matches!(a.format, DocsFormat::Markdown) && a.output.exists() && !a.output.is_dir() {
+    if !matches!(a.format, DocsFormat::EbpfDocs) && a.output.exists() && !a.output.is_dir() {
         return Err(format!(
-            "{}: error[usage]: -o must be a directory for Markdown pages (--format ebpf-docs writes one file)",
+            "{}: error[usage]: -o must be a directory for Markdown or HTML pages (--format ebpf-docs writes one file)",
             a.output.display()
         )
         .into());
@@ -149,7 +151,7 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
     let yaml_target = match a.format {
         DocsFormat::EbpfDocs if a.output.is_dir() => Some(a.output.join("kfuncs.yaml")),
         DocsFormat::EbpfDocs => Some(a.output.clone()),
-        DocsFormat::Markdown => None,
+        DocsFormat::Markdown | DocsFormat::Html => None,
     };
     // checked before a tree is scanned
     let yaml_output = match &yaml_target {
@@ -171,7 +173,10 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
             Ok(outcome)
         }
         None => {
-            let pages = kfunc_scan::docs::markdown_with(&m, &opts);
+            let pages = match a.format {
+                DocsFormat::Html => kfunc_scan::docs::html(&m, &opts),
+                _ => kfunc_scan::docs::markdown_with(&m, &opts),
+            };
             let w = kfunc_scan::docs::write_pages(&a.output, &pages)
                 .map_err(|e| format!("{}: error[write]: {}", e.path.display(), e.source))?;
             eprintln!(

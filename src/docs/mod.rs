@@ -7,9 +7,12 @@
 //! project keeps by hand in `data/kfuncs.yaml`. Output is sorted and the
 //! same for the same manifest, so a docs repository can commit it.
 //!
-//! [`model`] works out once what the pages say; [`markdown`] and [`yaml`]
-//! render it; [`write`] puts the pages in a directory.
+//! Or a static HTML site ([`html`]) with a searchable index.
+//!
+//! [`model`] works out once what the pages say; [`markdown`], [`html`] and
+//! [`yaml`] render it; [`write`] puts the pages in a directory.
 
+pub mod html;
 pub mod kerneldoc;
 mod markdown;
 pub mod model;
@@ -54,6 +57,11 @@ pub fn markdown(m: &Manifest, source_url: Option<&str>) -> BTreeMap<String, Stri
 /// Markdown pages with these options.
 pub fn markdown_with(m: &Manifest, opts: &DocsOptions) -> BTreeMap<String, String> {
     markdown::pages(&Site::new(m, opts), opts.source_url.as_deref())
+}
+
+/// The static HTML site: relative path → content.
+pub fn html(m: &Manifest, opts: &DocsOptions) -> BTreeMap<String, String> {
+    html::pages(&Site::new(m, opts), opts.source_url.as_deref())
 }
 
 /// ebpf-docs' `data/kfuncs.yaml`: sets in source order, each with its
