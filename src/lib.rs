@@ -13,6 +13,7 @@ pub mod diff;
 pub mod docs;
 pub mod header;
 pub mod kbuild;
+pub mod lint;
 pub mod output;
 pub mod patch;
 pub mod scan;

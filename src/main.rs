@@ -6,6 +6,7 @@ mod cli;
 use clap::{Parser, Subcommand};
 use cli::avail::AvailArgs;
 use cli::btf::PatchArgs;
+use cli::docs::LintDocsArgs;
 use cli::publish::{DiffArgs, DocsArgs, HeaderArgs};
 use cli::scan::ScanArgs;
 use kfunc_scan::manifest::Manifest;
@@ -37,6 +38,8 @@ enum Command {
     PatchBtf(PatchArgs),
     /// Documentation pages (Markdown), or ebpf-docs' kfuncs.yaml.
     Docs(DocsArgs),
+    /// Check a hand-kept kfuncs.yaml (ebpf-docs' shape) against a manifest.
+    LintDocs(LintDocsArgs),
     /// A C header declaring every kfunc as BPF programs call it.
     Header(HeaderArgs),
     /// What changed for BPF programs between two manifests (or trees).
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Some(Command::Scan(a)) => cli::scan::run(a),
         Some(Command::PatchBtf(a)) => cli::btf::run_patch(a),
         Some(Command::Docs(a)) => cli::publish::run_docs(a),
+        Some(Command::LintDocs(a)) => cli::docs::run_lint_docs(a),
         Some(Command::Header(a)) => cli::publish::run_header(a),
         Some(Command::Diff(a)) => cli::publish::run_diff(a),
         Some(Command::Avail(a)) => cli::avail::run_avail(a),

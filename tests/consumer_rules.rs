@@ -86,8 +86,8 @@ fn docs_and_yaml_use_the_same_program_types() {
     }
     assert!(!pages.contains_key(&format!("program-types/{UNSPEC}.md")));
     let y = kfunc_scan::docs::ebpf_docs_yaml(&m);
-    assert!(y.contains("  tr:\n    funcs:\n      - name: a\n        flags: [KF_RCU]\n    program_types:\n      - BPF_PROG_TYPE_LSM\n      - BPF_PROG_TYPE_TRACING\n"), "{y}");
-    assert!(y.contains("  common:\n    funcs:\n      - name: b\n    program_types:\n      - BPF_PROG_TYPE_UNSPEC\n"), "{y}");
+    assert!(y.contains("  tr:\n    funcs:\n      - name: a\n        flags: [KF_RCU]\n    program_types:\n      - name: BPF_PROG_TYPE_LSM\n      - name: BPF_PROG_TYPE_TRACING\n"), "{y}");
+    assert!(y.contains("  common:\n    funcs:\n      - name: b\n    program_types:\n      - name: BPF_PROG_TYPE_UNSPEC\n"), "{y}");
 }
 
 // ---- the diff's rules

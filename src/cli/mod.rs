@@ -3,6 +3,7 @@
 
 pub mod avail;
 pub mod btf;
+pub mod docs;
 pub mod publish;
 pub mod scan;
 

@@ -34,6 +34,8 @@ pub enum DocsFormat {
     Markdown,
     /// ebpf-docs' data/kfuncs.yaml, in one file.
     EbpfDocs,
+    /// A static HTML site (no server, no external assets), in a directory.
+    Html,
 }
 
 #[derive(Args)]
@@ -48,6 +50,10 @@ pub struct DocsArgs {
     /// Link source locations to this URL prefix (the tree's path and `#L<line>` follow).
     #[arg(long, value_name = "URL")]
     pub source_url: Option<String>,
+    /// Also document the selftests' kfuncs (under tools/, and
+    /// net/bpf/test_run.c's test set).
+    #[arg(long)]
+    pub with_selftests: bool,
 }
 
 #[derive(Args)]
@@ -97,10 +103,10 @@ pub struct DiffArgs {
 }
 
 /// A manifest, and how its scan went when it came from a tree.
-struct Loaded {
-    manifest: Manifest,
+pub(super) struct Loaded {
+    pub(super) manifest: Manifest,
     /// Clean, or Findings when a scan found errors (already printed).
-    outcome: Outcome,
+    pub(super) outcome: Outcome,
 }
 
 /// A manifest from a JSON file, or from scanning a kernel tree (a
@@ -129,7 +135,7 @@ fn load_manifest(path: &Path) -> Result<Loaded, String> {
     Ok(Loaded { manifest, outcome })
 }
 
-fn load_source(s: &Source) -> Result<Loaded, String> {
+pub(super) fn load_source(s: &Source) -> Result<Loaded, String> {
     let mut loaded = match (&s.manifest, &s.tree) {
         (Some(m), _) => load_manifest(m)?,
         (None, Some(t)) if t.is_dir() => load_manifest(t)?,
@@ -152,9 +158,9 @@ fn worse(a: Outcome, b: Outcome) -> Outcome {
 }
 
 pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
-    if matches!(a.format, DocsFormat::Markdown) && a.output.exists() && !a.output.is_dir() {
+    if !matches!(a.format, DocsFormat::EbpfDocs) && a.output.exists() && !a.output.is_dir() {
         return Err(format!(
-            "{}: error[usage]: -o must be a directory for Markdown pages (--format ebpf-docs writes one file)",
+            "{}: error[usage]: -o must be a directory for Markdown or HTML pages (--format ebpf-docs writes one file)",
             a.output.display()
         )
         .into());
@@ -162,7 +168,7 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
     let yaml_target = match a.format {
         DocsFormat::EbpfDocs if a.output.is_dir() => Some(a.output.join("kfuncs.yaml")),
         DocsFormat::EbpfDocs => Some(a.output.clone()),
-        DocsFormat::Markdown => None,
+        DocsFormat::Markdown | DocsFormat::Html => None,
     };
     // checked before a tree is scanned
     let yaml_output = match &yaml_target {
@@ -173,13 +179,21 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
         manifest: m,
         outcome,
     } = load_source(&a.source)?;
+    let opts = kfunc_scan::docs::DocsOptions {
+        with_selftests: a.with_selftests,
+        source_url: a.source_url.clone(),
+    };
     match yaml_output {
         Some(out) => {
-            super::write_output(&out, kfunc_scan::docs::ebpf_docs_yaml(&m).as_bytes())?;
+            let text = kfunc_scan::docs::ebpf_docs_yaml_with(&m, &opts);
+            super::write_output(&out, text.as_bytes())?;
             Ok(outcome)
         }
         None => {
-            let pages = kfunc_scan::docs::markdown(&m, a.source_url.as_deref());
+            let pages = match a.format {
+                DocsFormat::Html => kfunc_scan::docs::html(&m, &opts),
+                _ => kfunc_scan::docs::markdown_with(&m, &opts),
+            };
             let w = kfunc_scan::docs::write_pages(&a.output, &pages)
                 .map_err(|e| format!("{}: error[write]: {}", e.path.display(), e.source))?;
             eprintln!(

@@ -1,8 +1,9 @@
 //! The Markdown pages, rendered from the [`Site`] model: a page per kfunc,
 //! per set and per program type, their indexes and the top index.
 
+use super::kerneldoc::{self, KernelDoc};
 use super::model::{KfuncDoc, SetDoc, Site};
-use super::{annotation_words, doc_text, flag_words, MARKER};
+use super::{annotation_words, flag_words, MARKER};
 use crate::cdecl;
 use crate::manifest::{Kfunc, PROG_TYPE_UNSPEC};
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,19 +30,19 @@ pub fn pages(site: &Site, source_url: Option<&str>) -> BTreeMap<String, String> 
     pages
 }
 
-/// The first line of the kernel-doc comment, after its ` - `.
-fn summary(k: &Kfunc) -> String {
-    k.doc
-        .as_deref()
-        .map(doc_text)
-        .and_then(|d| d.lines().next().map(str::to_string))
-        .and_then(|first| first.split_once(" - ").map(|(_, s)| s.trim().to_string()))
-        .unwrap_or_default()
+/// The kfunc's comment, parsed (empty when it has none).
+fn parsed_doc(k: &Kfunc) -> KernelDoc {
+    k.doc.as_deref().map(kerneldoc::parse).unwrap_or_default()
 }
 
-/// `summary` for a table cell.
+/// The first sentence of its comment's short description, for a table cell.
 fn summary_cell(k: &Kfunc) -> String {
-    summary(k).replace('|', "\\|")
+    cell(&parsed_doc(k).summary)
+}
+
+/// Text for a table cell: one line, `|` escaped.
+fn cell(s: &str) -> String {
+    s.replace('\n', " ").replace('|', "\\|")
 }
 
 fn prog_type_text(site: &Site, p: &str) -> String {
@@ -58,21 +59,24 @@ fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
     let k = kd.kfunc;
     let mut p = String::new();
     let _ = writeln!(p, "{MARKER}\n# {}\n", k.name);
-    let s = summary(k);
-    if !s.is_empty() {
-        let _ = writeln!(p, "{s}\n");
+    let doc = parsed_doc(k);
+    if !doc.description.is_empty() {
+        let _ = writeln!(p, "{}\n", doc.description);
     }
     let _ = writeln!(p, "```c\n{};\n```\n", cdecl::bpf_signature(k));
     verifier_args_section(&mut p, k);
     flags_section(&mut p, k);
-    params_section(&mut p, k);
+    params_section(&mut p, k, &doc);
+    if let Some(r) = &doc.returns {
+        let _ = writeln!(p, "## Returns\n\n{r}\n");
+    }
     prog_types_section(&mut p, site, kd);
     sets_section(&mut p, site, kd);
     if let Some(c) = &k.condition {
         let _ = writeln!(p, "## Configuration\n\nDefined when `{c}`.\n");
     }
-    if let Some(d) = &k.doc {
-        let _ = writeln!(p, "## Description\n\n```text\n{}\n```\n", doc_text(d));
+    if !doc.body.is_empty() {
+        let _ = writeln!(p, "## Description\n\n```text\n{}\n```\n", doc.body);
     }
     let loc = format!("{}:{}", k.file, k.line);
     let version = site.version;
@@ -114,12 +118,14 @@ fn flags_section(p: &mut String, k: &Kfunc) {
     p.push('\n');
 }
 
-fn params_section(p: &mut String, k: &Kfunc) {
+fn params_section(p: &mut String, k: &Kfunc, doc: &KernelDoc) {
     let params = cdecl::bpf_params(k);
     if params.is_empty() {
         return;
     }
-    p.push_str("## Parameters\n\n| name | type | notes |\n| --- | --- | --- |\n");
+    p.push_str(
+        "## Parameters\n\n| name | type | description | notes |\n| --- | --- | --- | --- |\n",
+    );
     for prm in params {
         let note = prm
             .annotation
@@ -131,7 +137,8 @@ fn params_section(p: &mut String, k: &Kfunc) {
                 )
             })
             .unwrap_or_default();
-        let _ = writeln!(p, "| `{}` | `{}` | {note} |", prm.name, prm.ty);
+        let desc = cell(doc.param(&prm.name).unwrap_or_default());
+        let _ = writeln!(p, "| `{}` | `{}` | {desc} | {note} |", prm.name, prm.ty);
     }
     p.push('\n');
 }

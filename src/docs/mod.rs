@@ -7,9 +7,13 @@
 //! project keeps by hand in `data/kfuncs.yaml`. Output is sorted and the
 //! same for the same manifest, so a docs repository can commit it.
 //!
-//! [`model`] works out once what the pages say; [`markdown`] and [`yaml`]
-//! render it; [`write`] puts the pages in a directory.
+//! Or a static HTML site ([`html`]) with a searchable index.
+//!
+//! [`model`] works out once what the pages say; [`markdown`], [`html`] and
+//! [`yaml`] render it; [`write`] puts the pages in a directory.
 
+pub mod html;
+pub mod kerneldoc;
 mod markdown;
 pub mod model;
 pub mod write;
@@ -17,6 +21,7 @@ mod yaml;
 
 use crate::conventions;
 use crate::manifest::Manifest;
+pub use model::DocsOptions;
 use model::Site;
 use std::collections::BTreeMap;
 
@@ -37,37 +42,36 @@ pub fn annotation_words(a: &str) -> Option<&'static str> {
 
 /// The kernel-doc comment without its comment markers.
 pub fn doc_text(doc: &str) -> String {
-    let mut lines: Vec<String> = doc
-        .lines()
-        .map(|l| {
-            let t = l.trim();
-            let t = t.strip_prefix("/**").unwrap_or(t);
-            let t = t.strip_suffix("*/").unwrap_or(t);
-            let t = t.trim_start();
-            let t = t
-                .strip_prefix("* ")
-                .or_else(|| t.strip_prefix('*'))
-                .unwrap_or(t);
-            t.trim_end().to_string()
-        })
-        .collect();
-    while lines.first().is_some_and(|l| l.is_empty()) {
-        lines.remove(0);
-    }
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    lines.join("\n")
+    kerneldoc::comment_lines(doc).join("\n")
 }
 
-/// Markdown pages: relative path → content.
+/// Markdown pages: relative path → content (the selftests left out).
 pub fn markdown(m: &Manifest, source_url: Option<&str>) -> BTreeMap<String, String> {
-    markdown::pages(&Site::new(m), source_url)
+    let opts = DocsOptions {
+        source_url: source_url.map(str::to_string),
+        ..Default::default()
+    };
+    markdown_with(m, &opts)
+}
+
+/// Markdown pages with these options.
+pub fn markdown_with(m: &Manifest, opts: &DocsOptions) -> BTreeMap<String, String> {
+    markdown::pages(&Site::new(m, opts), opts.source_url.as_deref())
+}
+
+/// The static HTML site: relative path → content.
+pub fn html(m: &Manifest, opts: &DocsOptions) -> BTreeMap<String, String> {
+    html::pages(&Site::new(m, opts), opts.source_url.as_deref())
 }
 
 /// ebpf-docs' `data/kfuncs.yaml`: sets in source order, each with its
 /// kfuncs (flags as written) and program types (as registered, with the
-/// types sharing their hook).
+/// types sharing their hook); the selftests left out.
 pub fn ebpf_docs_yaml(m: &Manifest) -> String {
-    yaml::render(&Site::new(m))
+    ebpf_docs_yaml_with(m, &DocsOptions::default())
+}
+
+/// ebpf-docs' YAML with these options.
+pub fn ebpf_docs_yaml_with(m: &Manifest, opts: &DocsOptions) -> String {
+    yaml::render(&Site::new(m, opts))
 }

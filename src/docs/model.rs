@@ -3,11 +3,27 @@
 //! types each is callable from, the kfuncs of each program type, and every
 //! page's name. The Markdown and YAML renderers only read it.
 //!
+//! The selftests' sets and kfuncs ([`conventions::is_test_source`]: under
+//! `tools/`, or `net/bpf/test_run.c`'s `test_sk_check_kfunc_ids`, whose
+//! kfuncs release what only `bpf_testmod` hands out) are left out unless
+//! [`DocsOptions::with_selftests`], as the header leaves them out.
+//!
 //! Nothing here depends on the order of the manifest's arrays: kfuncs are
 //! taken by name, sets in source order (file, line).
 
+use crate::conventions;
 use crate::manifest::{Kfunc, KfuncSet, Manifest, SetEntry};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// What the documentation covers and links to.
+#[derive(Debug, Clone, Default)]
+pub struct DocsOptions {
+    /// Also document the selftests' sets and kfuncs.
+    pub with_selftests: bool,
+    /// Link source locations to this URL prefix (the file's path and
+    /// `#L<line>` follow).
+    pub source_url: Option<String>,
+}
 
 pub struct Site<'m> {
     pub manifest: &'m Manifest,
@@ -39,13 +55,14 @@ pub struct SetDoc<'m> {
 }
 
 impl<'m> Site<'m> {
-    pub fn new(m: &'m Manifest) -> Site<'m> {
+    pub fn new(m: &'m Manifest, opts: &DocsOptions) -> Site<'m> {
         let pages = set_pages(m);
+        let shown = |file: &str| opts.with_selftests || !conventions::is_test_source(file);
         let mut sets: Vec<SetDoc> = m
             .sets
             .iter()
             .zip(pages)
-            .filter(|(s, _)| Manifest::is_kfunc_set(s))
+            .filter(|(s, _)| Manifest::is_kfunc_set(s) && shown(&s.file))
             .map(|(set, page)| SetDoc { set, page })
             .collect();
         sets.sort_by(|a, b| (&a.set.file, a.set.line).cmp(&(&b.set.file, b.set.line)));
@@ -63,7 +80,7 @@ impl<'m> Site<'m> {
         let mut callable: Vec<&Kfunc> = m
             .kfuncs
             .iter()
-            .filter(|k| listed.contains_key(k.name.as_str()))
+            .filter(|k| listed.contains_key(k.name.as_str()) && shown(&k.file))
             .collect();
         callable.sort_by(|a, b| a.name.cmp(&b.name));
         let kfuncs: Vec<KfuncDoc> = callable

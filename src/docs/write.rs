@@ -84,7 +84,7 @@ fn stale_pages(dir: &Path, sub: &str, pages: &BTreeMap<String, String>) -> Vec<P
             .strip_prefix(dir)
             .map(|r| r.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
-        let ours = path.extension().is_some_and(|x| x == "md")
+        let ours = path.extension().is_some_and(|x| x == "md" || x == "html")
             && std::fs::read_to_string(&path).is_ok_and(|t| t.lines().next() == Some(MARKER));
         if ours && !pages.contains_key(&rel) {
             stale.push(path);

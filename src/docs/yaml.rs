@@ -1,9 +1,12 @@
-//! The shape of ebpf-docs' `data/kfuncs.yaml`, rendered from the [`Site`]
-//! model: sets in source order, each with its kfuncs (flags as written)
-//! and the program types its registrations make them callable from, the
-//! common hook written `BPF_PROG_TYPE_UNSPEC` as ebpf-docs writes it.
+//! ebpf-docs' `data/kfuncs.yaml` in the schema their generator decodes
+//! (`sets: {NAME: {funcs: [{name, flags}], program_types: [{name}]}}`),
+//! rendered from the [`Site`] model: sets in source order, each with its
+//! kfuncs (flags as written) and the program types its registrations make
+//! them callable from, the common hook written `BPF_PROG_TYPE_UNSPEC` as
+//! ebpf-docs writes it. One manifest is one kernel: no `since` / `until`.
 
 use super::model::Site;
+use crate::manifest::KfuncSet;
 use std::fmt::Write;
 
 pub fn render(site: &Site) -> String {
@@ -15,20 +18,42 @@ pub fn render(site: &Site) -> String {
     out.push_str(".\nsets:\n");
     for sd in &site.sets {
         let _ = writeln!(out, "  {}:\n    funcs:", sd.page);
-        for e in &sd.set.entries {
-            let _ = writeln!(out, "      - name: {}", e.name);
-            if !e.flags.is_empty() {
-                let _ = writeln!(out, "        flags: [{}]", e.flags.join(", "));
+        for (name, flags) in entries(sd.set) {
+            let _ = writeln!(out, "      - name: {name}");
+            if !flags.is_empty() {
+                let _ = writeln!(out, "        flags: [{}]", flags.join(", "));
             }
         }
         let progs = m.set_callable_from(sd.set).with_unspec();
         if !progs.is_empty() {
             out.push_str("    program_types:\n");
             for p in progs {
-                let _ = writeln!(out, "      - {p}");
+                let _ = writeln!(out, "      - name: {p}");
             }
         }
         out.push('\n');
+    }
+    out
+}
+
+/// A set's entries once each, in source order: an entry listed in two
+/// `#if` branches is one function, with the flags of both (the first
+/// branch's, then any the other adds).
+fn entries(set: &KfuncSet) -> Vec<(&str, Vec<&str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    for e in &set.entries {
+        let i = match out.iter().position(|(n, _)| *n == e.name) {
+            Some(i) => i,
+            None => {
+                out.push((&e.name, Vec::new()));
+                out.len() - 1
+            }
+        };
+        for f in &e.flags {
+            if !out[i].1.contains(&f.as_str()) {
+                out[i].1.push(f);
+            }
+        }
     }
     out
 }

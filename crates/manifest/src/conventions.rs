@@ -41,6 +41,18 @@ pub const PROG_TYPE_UNSPEC: &str = "BPF_PROG_TYPE_UNSPEC";
 /// kernel ships the kfuncs defined under it.
 pub const SELFTESTS_DIR: &str = "tools/";
 
+/// Kernel files (outside [`SELFTESTS_DIR`]) whose kfunc sets exist for the
+/// selftests: `net/bpf/test_run.c` (BPF_PROG_TEST_RUN) registers
+/// `test_sk_check_kfunc_ids`, whose two kfuncs release objects that only
+/// the selftests' `bpf_testmod` hands out (`bpf_kfunc_call_test_acquire`).
+pub const KERNEL_TEST_FILES: &[&str] = &["net/bpf/test_run.c"];
+
+/// Whether a kfunc or set defined in `file` is there for the selftests:
+/// under [`SELFTESTS_DIR`], or one of [`KERNEL_TEST_FILES`].
+pub fn is_test_source(file: &str) -> bool {
+    file.starts_with(SELFTESTS_DIR) || KERNEL_TEST_FILES.contains(&file)
+}
+
 /// libbpf's section for extern kernel symbols, kfuncs among them: what its
 /// `__ksym` attribute expands to (`tools/lib/bpf/bpf_helpers.h`).
 pub const KSYM_SECTION: &str = ".ksyms";
@@ -163,6 +175,146 @@ pub fn annotation_meaning(suffix: &str) -> Option<&'static str> {
         .map(|(_, m)| *m)
 }
 
+/// One entry of libbpf's table of ELF section names (`SEC("…")`): the
+/// program type and expected attach type libbpf gives a program in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecDef {
+    /// The section name; a trailing `+` takes `/anything` after it
+    /// (`kprobe/do_sys_open`).
+    pub sec: &'static str,
+    pub prog_type: &'static str,
+    pub attach_type: Option<&'static str>,
+    /// `SEC_SLEEPABLE`: the program is loaded sleepable.
+    pub sleepable: bool,
+}
+
+const fn sec(
+    sec: &'static str,
+    prog_type: &'static str,
+    attach_type: Option<&'static str>,
+    sleepable: bool,
+) -> SecDef {
+    SecDef {
+        sec,
+        prog_type,
+        attach_type,
+        sleepable,
+    }
+}
+
+/// libbpf's `section_defs[]`, in its order, from Linux 6.12's
+/// `tools/lib/bpf/libbpf.c` (libbpf 1.5): the `SEC()` names BPF programs
+/// use for each program type.
+#[rustfmt::skip]
+pub const SEC_DEFS: &[SecDef] = &[
+    sec("socket", "BPF_PROG_TYPE_SOCKET_FILTER", None, false),
+    sec("sk_reuseport/migrate", "BPF_PROG_TYPE_SK_REUSEPORT", Some("BPF_SK_REUSEPORT_SELECT_OR_MIGRATE"), false),
+    sec("sk_reuseport", "BPF_PROG_TYPE_SK_REUSEPORT", Some("BPF_SK_REUSEPORT_SELECT"), false),
+    sec("kprobe+", "BPF_PROG_TYPE_KPROBE", None, false),
+    sec("uprobe+", "BPF_PROG_TYPE_KPROBE", None, false),
+    sec("uprobe.s+", "BPF_PROG_TYPE_KPROBE", None, true),
+    sec("kretprobe+", "BPF_PROG_TYPE_KPROBE", None, false),
+    sec("uretprobe+", "BPF_PROG_TYPE_KPROBE", None, false),
+    sec("uretprobe.s+", "BPF_PROG_TYPE_KPROBE", None, true),
+    sec("kprobe.multi+", "BPF_PROG_TYPE_KPROBE", Some("BPF_TRACE_KPROBE_MULTI"), false),
+    sec("kretprobe.multi+", "BPF_PROG_TYPE_KPROBE", Some("BPF_TRACE_KPROBE_MULTI"), false),
+    sec("kprobe.session+", "BPF_PROG_TYPE_KPROBE", Some("BPF_TRACE_KPROBE_SESSION"), false),
+    sec("uprobe.multi+", "BPF_PROG_TYPE_KPROBE", Some("BPF_TRACE_UPROBE_MULTI"), false),
+    sec("uretprobe.multi+", "BPF_PROG_TYPE_KPROBE", Some("BPF_TRACE_UPROBE_MULTI"), false),
+    sec("uprobe.multi.s+", "BPF_PROG_TYPE_KPROBE", Some("BPF_TRACE_UPROBE_MULTI"), true),
+    sec("uretprobe.multi.s+", "BPF_PROG_TYPE_KPROBE", Some("BPF_TRACE_UPROBE_MULTI"), true),
+    sec("ksyscall+", "BPF_PROG_TYPE_KPROBE", None, false),
+    sec("kretsyscall+", "BPF_PROG_TYPE_KPROBE", None, false),
+    sec("usdt+", "BPF_PROG_TYPE_KPROBE", None, false),
+    sec("usdt.s+", "BPF_PROG_TYPE_KPROBE", None, true),
+    sec("tc/ingress", "BPF_PROG_TYPE_SCHED_CLS", Some("BPF_TCX_INGRESS"), false),
+    sec("tc/egress", "BPF_PROG_TYPE_SCHED_CLS", Some("BPF_TCX_EGRESS"), false),
+    sec("tcx/ingress", "BPF_PROG_TYPE_SCHED_CLS", Some("BPF_TCX_INGRESS"), false),
+    sec("tcx/egress", "BPF_PROG_TYPE_SCHED_CLS", Some("BPF_TCX_EGRESS"), false),
+    sec("tc", "BPF_PROG_TYPE_SCHED_CLS", None, false),
+    sec("classifier", "BPF_PROG_TYPE_SCHED_CLS", None, false),
+    sec("action", "BPF_PROG_TYPE_SCHED_ACT", None, false),
+    sec("netkit/primary", "BPF_PROG_TYPE_SCHED_CLS", Some("BPF_NETKIT_PRIMARY"), false),
+    sec("netkit/peer", "BPF_PROG_TYPE_SCHED_CLS", Some("BPF_NETKIT_PEER"), false),
+    sec("tracepoint+", "BPF_PROG_TYPE_TRACEPOINT", None, false),
+    sec("tp+", "BPF_PROG_TYPE_TRACEPOINT", None, false),
+    sec("raw_tracepoint+", "BPF_PROG_TYPE_RAW_TRACEPOINT", None, false),
+    sec("raw_tp+", "BPF_PROG_TYPE_RAW_TRACEPOINT", None, false),
+    sec("raw_tracepoint.w+", "BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE", None, false),
+    sec("raw_tp.w+", "BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE", None, false),
+    sec("tp_btf+", "BPF_PROG_TYPE_TRACING", Some("BPF_TRACE_RAW_TP"), false),
+    sec("fentry+", "BPF_PROG_TYPE_TRACING", Some("BPF_TRACE_FENTRY"), false),
+    sec("fmod_ret+", "BPF_PROG_TYPE_TRACING", Some("BPF_MODIFY_RETURN"), false),
+    sec("fexit+", "BPF_PROG_TYPE_TRACING", Some("BPF_TRACE_FEXIT"), false),
+    sec("fentry.s+", "BPF_PROG_TYPE_TRACING", Some("BPF_TRACE_FENTRY"), true),
+    sec("fmod_ret.s+", "BPF_PROG_TYPE_TRACING", Some("BPF_MODIFY_RETURN"), true),
+    sec("fexit.s+", "BPF_PROG_TYPE_TRACING", Some("BPF_TRACE_FEXIT"), true),
+    sec("freplace+", "BPF_PROG_TYPE_EXT", None, false),
+    sec("lsm+", "BPF_PROG_TYPE_LSM", Some("BPF_LSM_MAC"), false),
+    sec("lsm.s+", "BPF_PROG_TYPE_LSM", Some("BPF_LSM_MAC"), true),
+    sec("lsm_cgroup+", "BPF_PROG_TYPE_LSM", Some("BPF_LSM_CGROUP"), false),
+    sec("iter+", "BPF_PROG_TYPE_TRACING", Some("BPF_TRACE_ITER"), false),
+    sec("iter.s+", "BPF_PROG_TYPE_TRACING", Some("BPF_TRACE_ITER"), true),
+    sec("syscall", "BPF_PROG_TYPE_SYSCALL", None, true),
+    sec("xdp.frags/devmap", "BPF_PROG_TYPE_XDP", Some("BPF_XDP_DEVMAP"), false),
+    sec("xdp/devmap", "BPF_PROG_TYPE_XDP", Some("BPF_XDP_DEVMAP"), false),
+    sec("xdp.frags/cpumap", "BPF_PROG_TYPE_XDP", Some("BPF_XDP_CPUMAP"), false),
+    sec("xdp/cpumap", "BPF_PROG_TYPE_XDP", Some("BPF_XDP_CPUMAP"), false),
+    sec("xdp.frags", "BPF_PROG_TYPE_XDP", Some("BPF_XDP"), false),
+    sec("xdp", "BPF_PROG_TYPE_XDP", Some("BPF_XDP"), false),
+    sec("perf_event", "BPF_PROG_TYPE_PERF_EVENT", None, false),
+    sec("lwt_in", "BPF_PROG_TYPE_LWT_IN", None, false),
+    sec("lwt_out", "BPF_PROG_TYPE_LWT_OUT", None, false),
+    sec("lwt_xmit", "BPF_PROG_TYPE_LWT_XMIT", None, false),
+    sec("lwt_seg6local", "BPF_PROG_TYPE_LWT_SEG6LOCAL", None, false),
+    sec("sockops", "BPF_PROG_TYPE_SOCK_OPS", Some("BPF_CGROUP_SOCK_OPS"), false),
+    sec("sk_skb/stream_parser", "BPF_PROG_TYPE_SK_SKB", Some("BPF_SK_SKB_STREAM_PARSER"), false),
+    sec("sk_skb/stream_verdict", "BPF_PROG_TYPE_SK_SKB", Some("BPF_SK_SKB_STREAM_VERDICT"), false),
+    sec("sk_skb/verdict", "BPF_PROG_TYPE_SK_SKB", Some("BPF_SK_SKB_VERDICT"), false),
+    sec("sk_skb", "BPF_PROG_TYPE_SK_SKB", None, false),
+    sec("sk_msg", "BPF_PROG_TYPE_SK_MSG", Some("BPF_SK_MSG_VERDICT"), false),
+    sec("lirc_mode2", "BPF_PROG_TYPE_LIRC_MODE2", Some("BPF_LIRC_MODE2"), false),
+    sec("flow_dissector", "BPF_PROG_TYPE_FLOW_DISSECTOR", Some("BPF_FLOW_DISSECTOR"), false),
+    sec("cgroup_skb/ingress", "BPF_PROG_TYPE_CGROUP_SKB", Some("BPF_CGROUP_INET_INGRESS"), false),
+    sec("cgroup_skb/egress", "BPF_PROG_TYPE_CGROUP_SKB", Some("BPF_CGROUP_INET_EGRESS"), false),
+    sec("cgroup/skb", "BPF_PROG_TYPE_CGROUP_SKB", None, false),
+    sec("cgroup/sock_create", "BPF_PROG_TYPE_CGROUP_SOCK", Some("BPF_CGROUP_INET_SOCK_CREATE"), false),
+    sec("cgroup/sock_release", "BPF_PROG_TYPE_CGROUP_SOCK", Some("BPF_CGROUP_INET_SOCK_RELEASE"), false),
+    sec("cgroup/sock", "BPF_PROG_TYPE_CGROUP_SOCK", Some("BPF_CGROUP_INET_SOCK_CREATE"), false),
+    sec("cgroup/post_bind4", "BPF_PROG_TYPE_CGROUP_SOCK", Some("BPF_CGROUP_INET4_POST_BIND"), false),
+    sec("cgroup/post_bind6", "BPF_PROG_TYPE_CGROUP_SOCK", Some("BPF_CGROUP_INET6_POST_BIND"), false),
+    sec("cgroup/bind4", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_INET4_BIND"), false),
+    sec("cgroup/bind6", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_INET6_BIND"), false),
+    sec("cgroup/connect4", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_INET4_CONNECT"), false),
+    sec("cgroup/connect6", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_INET6_CONNECT"), false),
+    sec("cgroup/connect_unix", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_UNIX_CONNECT"), false),
+    sec("cgroup/sendmsg4", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_UDP4_SENDMSG"), false),
+    sec("cgroup/sendmsg6", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_UDP6_SENDMSG"), false),
+    sec("cgroup/sendmsg_unix", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_UNIX_SENDMSG"), false),
+    sec("cgroup/recvmsg4", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_UDP4_RECVMSG"), false),
+    sec("cgroup/recvmsg6", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_UDP6_RECVMSG"), false),
+    sec("cgroup/recvmsg_unix", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_UNIX_RECVMSG"), false),
+    sec("cgroup/getpeername4", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_INET4_GETPEERNAME"), false),
+    sec("cgroup/getpeername6", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_INET6_GETPEERNAME"), false),
+    sec("cgroup/getpeername_unix", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_UNIX_GETPEERNAME"), false),
+    sec("cgroup/getsockname4", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_INET4_GETSOCKNAME"), false),
+    sec("cgroup/getsockname6", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_INET6_GETSOCKNAME"), false),
+    sec("cgroup/getsockname_unix", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR", Some("BPF_CGROUP_UNIX_GETSOCKNAME"), false),
+    sec("cgroup/sysctl", "BPF_PROG_TYPE_CGROUP_SYSCTL", Some("BPF_CGROUP_SYSCTL"), false),
+    sec("cgroup/getsockopt", "BPF_PROG_TYPE_CGROUP_SOCKOPT", Some("BPF_CGROUP_GETSOCKOPT"), false),
+    sec("cgroup/setsockopt", "BPF_PROG_TYPE_CGROUP_SOCKOPT", Some("BPF_CGROUP_SETSOCKOPT"), false),
+    sec("cgroup/dev", "BPF_PROG_TYPE_CGROUP_DEVICE", Some("BPF_CGROUP_DEVICE"), false),
+    sec("struct_ops+", "BPF_PROG_TYPE_STRUCT_OPS", None, false),
+    sec("struct_ops.s+", "BPF_PROG_TYPE_STRUCT_OPS", None, true),
+    sec("sk_lookup", "BPF_PROG_TYPE_SK_LOOKUP", Some("BPF_SK_LOOKUP"), false),
+    sec("netfilter", "BPF_PROG_TYPE_NETFILTER", Some("BPF_NETFILTER"), false),
+];
+
+/// The `SEC()` names libbpf maps to `prog_type`, in libbpf's order.
+pub fn sec_names(prog_type: &str) -> impl Iterator<Item = &'static SecDef> + '_ {
+    SEC_DEFS.iter().filter(move |d| d.prog_type == prog_type)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +351,8 @@ mod tests {
             assert!(ANNOTATIONS[i + 1..].iter().all(|(t, _)| t != s), "{s}");
         }
         assert_eq!(impl_name("bpf_wq_set_callback"), "bpf_wq_set_callback_impl");
+        assert_eq!(SEC_DEFS.len(), 101);
+        let lsm: Vec<&str> = sec_names("BPF_PROG_TYPE_LSM").map(|d| d.sec).collect();
+        assert_eq!(lsm, ["lsm+", "lsm.s+", "lsm_cgroup+"]);
     }
 }

@@ -1,0 +1,50 @@
+//! `kfunc-scan lint-docs`: a hand-kept kfuncs.yaml checked against a
+//! manifest, findings printed compiler-style on stderr.
+
+use super::publish::{load_source, Loaded, Source};
+use super::{CliError, Outcome};
+use clap::Args;
+use kfunc_scan::lint::{self, LintOptions};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct LintDocsArgs {
+    /// The kfuncs.yaml to check (ebpf-docs' data/kfuncs.yaml).
+    #[arg(value_name = "KFUNCS_YAML")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub source: Source,
+    /// Also expect the selftests' sets.
+    #[arg(long)]
+    pub with_selftests: bool,
+}
+
+/// Exit 1 when the file disagrees with the tree (version differences and
+/// unverifiable points alone: 0); 2 when the file or manifest is unusable.
+pub fn run_lint_docs(a: LintDocsArgs) -> Result<Outcome, CliError> {
+    let shown = a.file.display().to_string();
+    let text =
+        std::fs::read_to_string(&a.file).map_err(|e| format!("{shown}: error[read]: {e}"))?;
+    let file = lint::read(&text).map_err(|e| {
+        format!(
+            "{shown}:{}:{}: error[lint-yaml]: {}",
+            e.pos.line, e.pos.col, e.message
+        )
+    })?;
+    let Loaded { manifest, outcome } = load_source(&a.source)?;
+    let opts = LintOptions {
+        with_selftests: a.with_selftests,
+    };
+    let report = lint::lint(&file, &manifest, opts);
+    let mut err = std::io::stderr().lock();
+    for f in &report.findings {
+        let _ = writeln!(err, "{}", f.diagnostic(&shown).render());
+    }
+    let _ = writeln!(err, "kfunc-scan lint-docs: {shown}: {}", report.summary());
+    if report.has_disagreements() {
+        Ok(Outcome::Findings)
+    } else {
+        Ok(outcome)
+    }
+}

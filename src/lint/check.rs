@@ -1,0 +1,464 @@
+//! The comparisons behind [`lint`]: each YAML set against the manifest's
+//! set of that name, then the manifest's sets the file lacks.
+
+use super::kfuncs_yaml::{At, FuncSpec, KfuncsFile, ProgTypeSpec, SetSpec};
+use super::{Finding, Kind, LintOptions, Pos, Report};
+use crate::conventions::{is_test_source, PROG_TYPE_UNSPEC};
+use crate::manifest::{KfuncSet, Manifest, Severity};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Checks `file` against `m` (the manifest as published: pass
+/// `Manifest::built_only` for a build's view).
+pub fn lint(file: &KfuncsFile, m: &Manifest, opts: LintOptions) -> Report {
+    let cx = Context::new(m, opts);
+    let mut out: Vec<Finding> = file
+        .unknown_keys
+        .iter()
+        .map(|u| Finding {
+            pos: u.pos,
+            kind: Kind::Disagreement,
+            code: "lint-unknown-key",
+            message: format!(
+                "`{}` in {} is not a key ebpf-docs' generator reads",
+                u.key, u.context
+            ),
+        })
+        .collect();
+    for s in &file.sets {
+        cx.check_set(s, &mut out);
+    }
+    for (name, sets) in &cx.sets {
+        if sets.iter().all(|s| s.entries.is_empty())
+            || file.sets.iter().any(|s| s.name.value == *name)
+        {
+            continue;
+        }
+        out.push(cx.missing_set(file, name, sets[0]));
+    }
+    out.sort();
+    out.dedup();
+    Report { findings: out }
+}
+
+struct Context<'m> {
+    m: &'m Manifest,
+    /// The kfunc sets to compare with, by name (a static name may be used
+    /// in two files).
+    sets: BTreeMap<&'m str, Vec<&'m KfuncSet>>,
+    /// Every function name the tree lists or defines.
+    known_funcs: BTreeSet<&'m str>,
+    /// Program types the tree knows (empty: it cannot tell).
+    known_types: BTreeSet<&'m str>,
+    /// `(major, minor)` of the manifest's kernel.
+    version: Option<(u32, u32)>,
+}
+
+impl<'m> Context<'m> {
+    fn new(m: &'m Manifest, opts: LintOptions) -> Context<'m> {
+        let mut sets: BTreeMap<&str, Vec<&KfuncSet>> = BTreeMap::new();
+        for s in m.sets.iter().filter(|s| Manifest::is_kfunc_set(s)) {
+            if opts.with_selftests || !is_test_source(&s.file) {
+                sets.entry(s.name.as_str()).or_default().push(s);
+            }
+        }
+        let mut known_funcs: BTreeSet<&str> = m.kfuncs.iter().map(|k| k.name.as_str()).collect();
+        known_funcs.extend(
+            m.sets
+                .iter()
+                .flat_map(|s| s.entries.iter().map(|e| e.name.as_str())),
+        );
+        let mut known_types: BTreeSet<&str> = m.kfunc_hooks.keys().map(String::as_str).collect();
+        if !known_types.is_empty() {
+            known_types.insert(PROG_TYPE_UNSPEC);
+            known_types.extend(
+                m.sets
+                    .iter()
+                    .flat_map(|s| s.registrations.iter().map(|r| r.prog_type.as_str())),
+            );
+        }
+        Context {
+            m,
+            sets,
+            known_funcs,
+            known_types,
+            version: m.kernel_version.as_deref().and_then(major_minor),
+        }
+    }
+
+    /// A set of the tree the file does not name: renamed (a set name the
+    /// tree does not have lists its functions), or missing.
+    fn missing_set(&self, file: &KfuncsFile, name: &str, set: &KfuncSet) -> Finding {
+        let renamed = file.sets.iter().find(|y| {
+            !self.sets.contains_key(y.name.value.as_str())
+                && y.funcs
+                    .iter()
+                    .any(|f| set.entries.iter().any(|e| e.name == f.name.value))
+        });
+        let (kind, code, message) = match renamed {
+            Some(y) => (
+                Kind::VersionDifference,
+                "lint-renamed-set",
+                format!("set `{name}` ({}:{}) is not in the file; `{}` (line {}) lists its functions under another name", set.file, set.line, y.name.value, y.name.pos.line),
+            ),
+            None => (
+                Kind::Disagreement,
+                "lint-missing-set",
+                format!("set `{name}` ({}:{}) is not in the file", set.file, set.line),
+            ),
+        };
+        Finding {
+            pos: file.sets_pos,
+            kind,
+            code,
+            message,
+        }
+    }
+
+    fn linux(&self) -> String {
+        match self.version {
+            Some((a, b)) => format!("Linux {a}.{b}"),
+            None => "the scanned tree".into(),
+        }
+    }
+
+    fn check_set(&self, s: &SetSpec, out: &mut Vec<Finding>) {
+        let name = &s.name.value;
+        let Some(sets) = self.sets.get(name.as_str()) else {
+            out.push(self.stale_set(s));
+            return;
+        };
+        self.check_funcs(s, sets, out);
+        self.check_prog_types(s, sets, out);
+        check_attach_types(s, sets, out);
+    }
+
+    /// A set name the tree does not have: where its functions are now.
+    fn stale_set(&self, s: &SetSpec) -> Finding {
+        let name = &s.name.value;
+        if self.m.sets.iter().any(|t| &t.name == name) {
+            let why = if s.funcs.is_empty() {
+                ""
+            } else {
+                " (a selftests' set, or fmod_ret targets)"
+            };
+            return finding(
+                &s.name,
+                Kind::Disagreement,
+                "lint-not-kfunc-set",
+                format!(
+                    "`{name}` is not a documented kfunc set in {}{why}",
+                    self.linux()
+                ),
+            );
+        }
+        let now: BTreeSet<&str> = s
+            .funcs
+            .iter()
+            .flat_map(|f| self.sets_listing(&f.name.value))
+            .collect();
+        let hint = if now.is_empty() {
+            String::new()
+        } else {
+            format!("; its functions are in {}", backticked(now))
+        };
+        finding(
+            &s.name,
+            Kind::VersionDifference,
+            "lint-stale-set",
+            format!("set `{name}` does not exist in {}{hint}", self.linux()),
+        )
+    }
+
+    fn sets_listing(&self, func: &str) -> Vec<&'m str> {
+        self.sets
+            .iter()
+            .filter(|(_, v)| v.iter().any(|t| t.entries.iter().any(|e| e.name == func)))
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    fn check_funcs(&self, s: &SetSpec, sets: &[&KfuncSet], out: &mut Vec<Finding>) {
+        let set = &s.name.value;
+        // the manifest's entries: name → flags (union over #if branches)
+        let mut entries: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for e in sets.iter().flat_map(|t| &t.entries) {
+            entries
+                .entry(e.name.as_str())
+                .or_default()
+                .extend(e.flags.iter().map(String::as_str));
+        }
+        let incomplete = self.incomplete(sets);
+        let mut seen: BTreeMap<&str, Pos> = BTreeMap::new();
+        for f in &s.funcs {
+            let fname = f.name.value.as_str();
+            if let Some(first) = seen.get(fname) {
+                out.push(finding(
+                    &f.name,
+                    Kind::Disagreement,
+                    "lint-duplicate-func",
+                    format!(
+                        "`{fname}` is listed twice in set `{set}` (first at line {})",
+                        first.line
+                    ),
+                ));
+                continue;
+            }
+            seen.insert(fname, f.name.pos);
+            match entries.get(fname) {
+                Some(flags) => self.check_flags(set, f, flags, out),
+                None => out.push(self.extra_func(set, f, incomplete.as_deref())),
+            }
+        }
+        for (name, _) in entries.iter().filter(|(n, _)| !seen.contains_key(*n)) {
+            let line = sets
+                .iter()
+                .flat_map(|t| &t.entries)
+                .find(|e| e.name == *name)
+                .map(|e| (sets[0].file.as_str(), e.line));
+            let at = line.map(|(f, l)| format!(" ({f}:{l})")).unwrap_or_default();
+            out.push(finding(
+                &s.name,
+                Kind::Disagreement,
+                "lint-missing-func",
+                format!("set `{set}` lacks `{name}`{at}"),
+            ));
+        }
+    }
+
+    /// Why the manifest's entries of these sets may be incomplete: the
+    /// scanner's warning about a line it could not read inside one.
+    fn incomplete(&self, sets: &[&KfuncSet]) -> Option<String> {
+        self.m.diagnostics.iter().find_map(|d| {
+            let inside = sets.iter().any(|s| {
+                d.file == s.file && d.line >= s.line && d.line <= s.end_line.unwrap_or(s.line)
+            });
+            (inside && d.severity != Severity::Note).then(|| d.message.clone())
+        })
+    }
+
+    fn extra_func(&self, set: &str, f: &FuncSpec, incomplete: Option<&str>) -> Finding {
+        let fname = &f.name.value;
+        if let Some(why) = incomplete {
+            return finding(&f.name, Kind::Unverifiable, "lint-extra-func", format!("`{fname}` is not among the entries read of set `{set}`, which are incomplete: {why}"));
+        }
+        if !self.known_funcs.contains(fname.as_str()) {
+            return finding(
+                &f.name,
+                Kind::VersionDifference,
+                "lint-unknown-func",
+                format!("`{fname}` does not exist in {}", self.linux()),
+            );
+        }
+        let elsewhere = self.sets_listing(fname);
+        let hint = if elsewhere.is_empty() {
+            " (no set lists it)".to_string()
+        } else {
+            format!(" (it is in {})", backticked(elsewhere))
+        };
+        finding(
+            &f.name,
+            Kind::Disagreement,
+            "lint-extra-func",
+            format!(
+                "set `{set}` does not list `{fname}` in {}{hint}",
+                self.linux()
+            ),
+        )
+    }
+
+    fn check_flags(&self, set: &str, f: &FuncSpec, want: &BTreeSet<&str>, out: &mut Vec<Finding>) {
+        let fname = &f.name.value;
+        let mut have: BTreeSet<&str> = BTreeSet::new();
+        for flag in &f.flags {
+            let v = flag.value.as_str();
+            if !have.insert(v) {
+                out.push(finding(
+                    flag,
+                    Kind::Disagreement,
+                    "lint-duplicate-flag",
+                    format!("`{v}` is given twice for `{fname}`"),
+                ));
+            } else if !want.contains(v) {
+                let unknown = !self.m.flag_values.is_empty() && !self.m.flag_values.contains_key(v);
+                let (kind, code) = if unknown {
+                    (Kind::VersionDifference, "lint-unknown-flag")
+                } else {
+                    (Kind::Disagreement, "lint-flags")
+                };
+                let what = if unknown {
+                    "is not a flag of"
+                } else {
+                    "is not set on it in"
+                };
+                out.push(finding(
+                    flag,
+                    kind,
+                    code,
+                    format!("`{fname}` in set `{set}`: `{v}` {what} {}", self.linux()),
+                ));
+            }
+        }
+        for missing in want.iter().filter(|w| !have.contains(*w)) {
+            let all: Vec<&str> = want.iter().copied().collect();
+            out.push(finding(
+                &f.name,
+                Kind::Disagreement,
+                "lint-flags",
+                format!(
+                    "`{fname}` in set `{set}` lacks `{missing}` ({}: [{}])",
+                    self.linux(),
+                    all.join(", ")
+                ),
+            ));
+        }
+    }
+
+    /// Whether an entry's `since` / `until` include the manifest's version.
+    fn applies(&self, p: &ProgTypeSpec) -> bool {
+        let Some(v) = self.version else { return true };
+        let since_ok = p
+            .since
+            .as_ref()
+            .and_then(|s| major_minor(&s.version))
+            .is_none_or(|s| s <= v);
+        let until_ok = p
+            .until
+            .as_ref()
+            .and_then(|u| major_minor(&u.version))
+            .is_none_or(|u| v < u);
+        since_ok && until_ok
+    }
+
+    fn check_prog_types(&self, s: &SetSpec, sets: &[&KfuncSet], out: &mut Vec<Finding>) {
+        let set = &s.name.value;
+        let regs: Vec<_> = sets.iter().flat_map(|t| &t.registrations).collect();
+        let plain = self
+            .m
+            .callable_from(
+                regs.iter()
+                    .filter(|r| r.filter.is_none())
+                    .map(|r| r.prog_type.as_str()),
+            )
+            .with_unspec();
+        // each filtered type with the filters that may restrict it
+        let mut filtered: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        for r in regs.iter().filter(|r| r.filter.is_some()) {
+            for t in self.m.callable_from([r.prog_type.as_str()]).with_unspec() {
+                filtered
+                    .entry(t)
+                    .or_default()
+                    .insert(r.filter.as_deref().unwrap_or_default());
+            }
+        }
+        let mut listed: BTreeMap<&str, Pos> = BTreeMap::new();
+        for p in s.program_types.iter().filter(|p| self.applies(p)) {
+            let t = p.name.value.as_str();
+            if let Some(first) = listed.get(t) {
+                out.push(finding(
+                    &p.name,
+                    Kind::Disagreement,
+                    "lint-duplicate-prog-type",
+                    format!(
+                        "`{t}` is listed twice for set `{set}` (first at line {})",
+                        first.line
+                    ),
+                ));
+                continue;
+            }
+            listed.insert(t, p.name.pos);
+            if !self.known_types.is_empty() && !self.known_types.contains(t) {
+                out.push(finding(
+                    &p.name,
+                    Kind::VersionDifference,
+                    "lint-unknown-prog-type",
+                    format!(
+                        "`{t}` is not a program type with kfuncs in {}",
+                        self.linux()
+                    ),
+                ));
+            } else if let Some(filters) = filtered.get(t).filter(|_| !plain.contains(t)) {
+                out.push(finding(&p.name, Kind::Unverifiable, "lint-filtered-prog-type", format!("set `{set}` reaches `{t}` through a registration restricted by {}: whether it allows `{t}` is not known to the manifest", backticked(filters.iter().copied()))));
+            } else if !plain.contains(t) {
+                out.push(finding(
+                    &p.name,
+                    Kind::Disagreement,
+                    "lint-extra-prog-type",
+                    format!(
+                        "set `{set}` is not callable from `{t}` in {} (registered for {})",
+                        self.linux(),
+                        backticked(
+                            regs.iter()
+                                .map(|r| r.prog_type.as_str())
+                                .collect::<BTreeSet<_>>()
+                        )
+                    ),
+                ));
+            }
+        }
+        let common = listed.contains_key(PROG_TYPE_UNSPEC);
+        for t in plain
+            .iter()
+            .filter(|t| !common && !listed.contains_key(t.as_str()))
+        {
+            out.push(finding(
+                &s.name,
+                Kind::Disagreement,
+                "lint-missing-prog-type",
+                format!(
+                    "set `{set}` is callable from `{t}` in {}, not listed",
+                    self.linux()
+                ),
+            ));
+        }
+        for (t, filters) in filtered
+            .iter()
+            .filter(|(t, _)| !common && !plain.contains(*t) && !listed.contains_key(t.as_str()))
+        {
+            out.push(finding(&s.name, Kind::Unverifiable, "lint-filtered-prog-type", format!("set `{set}` may be callable from `{t}` (not listed), through a registration restricted by {}", backticked(filters.iter().copied()))));
+        }
+    }
+}
+
+/// `attach_type` narrows a set to some attach types: only a registration's
+/// filter can do that in the kernel.
+fn check_attach_types(s: &SetSpec, sets: &[&KfuncSet], out: &mut Vec<Finding>) {
+    let set = &s.name.value;
+    let filters: BTreeSet<&str> = sets
+        .iter()
+        .flat_map(|t| &t.registrations)
+        .filter_map(|r| r.filter.as_deref())
+        .collect();
+    for a in &s.attach_types {
+        let t = &a.value;
+        out.push(if filters.is_empty() {
+            finding(a, Kind::Disagreement, "lint-attach-type", format!("set `{set}` has no filter: the kernel does not restrict it to attach type `{t}`"))
+        } else {
+            finding(a, Kind::Unverifiable, "lint-attach-type", format!("set `{set}` is restricted by {}: whether to attach type `{t}` is not known to the manifest", backticked(filters.iter().copied())))
+        });
+    }
+}
+
+fn finding<T>(at: &At<T>, kind: Kind, code: &'static str, message: String) -> Finding {
+    Finding {
+        pos: at.pos,
+        kind,
+        code,
+        message,
+    }
+}
+
+fn backticked<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `6.12.117` or `6.12` → `(6, 12)`.
+fn major_minor(v: &str) -> Option<(u32, u32)> {
+    let mut it = v.trim().split('.');
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next().map_or(Some(0), |m| m.parse().ok())?;
+    Some((major, minor))
+}
