@@ -198,9 +198,11 @@ pub struct Kfunc {
 }
 
 impl Kfunc {
-    /// Defined under tools/, in the selftests' modules: no kernel ships it.
+    /// There for the selftests (under tools/, in their modules, or one of
+    /// the kernel's own test files): left out of docs, YAML, header and
+    /// diff unless asked for, by this one rule.
     pub fn is_selftest(&self) -> bool {
-        self.file.starts_with(conventions::SELFTESTS_DIR)
+        conventions::is_test_source(&self.file)
     }
 }
 
