@@ -396,3 +396,28 @@ fn xmacro_uses_that_cannot_be_read_keep_the_warning_and_say_why() {
     let want: Vec<(&str, u32, &str)> = want.iter().map(|(c, l, m)| (*c, *l, m.as_str())).collect();
     assert_eq!(got, want);
 }
+
+// testdata/linux-lookup: the second look reads only files that define what
+// is missing, never the tree again.
+
+#[test]
+fn the_second_look_reads_only_files_defining_a_missing_name() {
+    let tree = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-lookup");
+    let m = cmd([tree]).expect(0).manifest();
+    // lk_hook: defined without __bpf_kfunc in net/lk/hook.c; mentioned by
+    // include/linux/lk.h, kernel/bpf/caller.c and net/lk/caller.c
+    let h = m.kfunc_named("lk_hook");
+    assert_eq!(
+        (h.file.as_str(), h.line, h.bpf_kfunc_attr),
+        ("net/lk/hook.c", 5, false)
+    );
+    // lk_implicit_impl: defined nowhere (upstream has no _impl partners),
+    // mentioned by lk.h and kernel/bpf/caller.c
+    let v = m.kfunc_named("lk_implicit").verifier_args.clone().unwrap();
+    assert_eq!((v.omitted_params, v.legacy_impl), (vec![1], false));
+    // one file read, hook.c; before the walk noted definitions, the three
+    // files mentioning the names were read and parsed too (and every file of
+    // the tree was read again, in three passes, for lk_implicit_impl)
+    assert_eq!(m.stats.files_second_look, 1);
+    assert_eq!((m.stats.files_read, m.stats.files_parsed), (6, 1));
+}

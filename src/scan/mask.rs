@@ -64,7 +64,7 @@ const WORD_ATTRIBUTES: &[&str] = &[
 ];
 
 /// Attributes that take an argument list: the name and its `(...)` are blanked.
-const CALL_ATTRIBUTES: &[&str] = &[
+pub(super) const CALL_ATTRIBUTES: &[&str] = &[
     "__printf",
     "__scanf",
     "__acquires",

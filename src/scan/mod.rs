@@ -149,6 +149,7 @@ pub fn scan_with(
     let files_second_look = second_look::second_look(
         root,
         &walked.unmatched,
+        &walked.definitions,
         &mut files,
         &setup.queries,
         &setup.pool,
