@@ -8,7 +8,7 @@ use super::cpp::{self, Directive};
 use super::ctype;
 use super::mask;
 use super::names;
-use super::parse::{for_each_match, pos, text};
+use super::parse::{for_each_match, for_each_match_in, pos, text};
 use super::queries::Queries;
 use crate::conventions;
 use crate::manifest::{Diagnostic, Param, SetKind, Severity};
@@ -201,7 +201,14 @@ fn set_items(
     diags: &mut Vec<Diagnostic>,
 ) {
     let sq = &q.sets;
-    for_each_match(&sq.query, root, masked, |caps| {
+    let Some(within) = scope(
+        sq.embedded,
+        masked,
+        &["BTF_KFUNCS_", "BTF_SET8_", names::ENTRY_MACRO],
+    ) else {
+        return;
+    };
+    for_each_match_in(&sq.query, root, masked, within, |caps| {
         if let (Some(d), Some(n)) = (caps.get(sq.delimiter), caps.get(sq.set_name)) {
             let macro_name = text(d, masked);
             let kind = if macro_name.contains("KFUNCS") {
@@ -229,7 +236,10 @@ fn set_items(
 /// `BTF_ID_LIST` tables and their `BTF_ID` lines.
 fn id_list_items(root: Node, masked: &[u8], q: &Queries, items: &mut HashMap<usize, Item>) {
     let lq = &q.id_lists;
-    for_each_match(&lq.query, root, masked, |caps| {
+    let Some(within) = scope(lq.embedded, masked, &["BTF_ID"]) else {
+        return;
+    };
+    for_each_match_in(&lq.query, root, masked, within, |caps| {
         if let Some(n) = caps.get(lq.list_name) {
             items.insert(item_of(n).id(), Item::IdList(text(n, masked).into_owned()));
         } else if let (Some(k), Some(n)) = (caps.get(lq.id_kind), caps.get(lq.id_name)) {
@@ -239,6 +249,32 @@ fn id_list_items(root: Node, masked: &[u8], q: &Queries, items: &mut HashMap<usi
             ));
         }
     });
+}
+
+/// Where an embedded query can match: every match of one holds a node
+/// whose text is one of `words`, so the span from the first to the end of
+/// the last of them holds all (None: nowhere). An override may match
+/// anything: everywhere (`Some(None)`). Most of a file's tree is then not
+/// visited by most queries.
+fn scope(embedded: bool, src: &[u8], words: &[&str]) -> Option<Option<std::ops::Range<usize>>> {
+    if !embedded {
+        return Some(None);
+    }
+    let mut span: Option<std::ops::Range<usize>> = None;
+    for w in words {
+        let w = w.as_bytes();
+        let (Some(first), Some(last)) =
+            (memchr::memmem::find(src, w), memchr::memmem::rfind(src, w))
+        else {
+            continue;
+        };
+        let r = first..last + w.len();
+        span = Some(match span {
+            Some(s) => s.start.min(r.start)..s.end.max(r.end),
+            None => r,
+        });
+    }
+    span.map(Some)
 }
 
 fn count_errors(root: Node) -> usize {
@@ -637,7 +673,10 @@ fn address_target(node: Node, src: &[u8]) -> String {
 fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
     let rq = &q.registrations;
     let path = rec.path.clone();
-    for_each_match(&rq.query, root, src, |caps| {
+    let Some(within) = scope(rq.embedded, src, &["register_btf_"]) else {
+        return;
+    };
+    for_each_match_in(&rq.query, root, src, within, |caps| {
         let (Some(f), Some(args)) = (caps.get(rq.register_fn), caps.get(rq.register_args)) else {
             return;
         };
@@ -688,7 +727,10 @@ fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
 
 fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
     let iq = &q.id_sets;
-    for_each_match(&iq.query, root, src, |caps| {
+    let Some(within) = scope(iq.embedded, src, &[names::ID_SET_STRUCT]) else {
+        return;
+    };
+    for_each_match_in(&iq.query, root, src, within, |caps| {
         let (Some(var), Some(init)) = (caps.get(iq.id_set_var), caps.get(iq.id_set_init)) else {
             return;
         };
@@ -719,4 +761,19 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
             line: pos(var).0,
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope;
+
+    #[test]
+    fn embedded_queries_run_where_their_words_are() {
+        let src = b"int a;\nBTF_ID_FLAGS(func, f)\nint b;\nBTF_KFUNCS_END(s)\n";
+        let words = ["BTF_KFUNCS_", "BTF_SET8_", "BTF_ID_FLAGS"];
+        assert_eq!(scope(true, src, &words), Some(Some(7..47)));
+        assert_eq!(scope(true, b"int a;", &words), None);
+        // an override may match anything
+        assert_eq!(scope(false, b"int a;", &words), Some(None));
+    }
 }

@@ -137,8 +137,10 @@ fn def_name(b: &[u8], mut close: usize) -> Option<&[u8]> {
             .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
             .map_or(0, |p| p + 1);
         let name = &b[start..end];
-        let is_attribute =
-            std::str::from_utf8(name).is_ok_and(|n| super::mask::CALL_ATTRIBUTES.contains(&n));
+        let is_attribute = name.starts_with(b"__")
+            && super::mask::CALL_ATTRIBUTES
+                .iter()
+                .any(|a| a.as_bytes() == name);
         if !is_attribute {
             return (!name.is_empty() && !name[0].is_ascii_digit()).then_some(name);
         }
@@ -151,11 +153,14 @@ fn def_name(b: &[u8], mut close: usize) -> Option<&[u8]> {
 }
 
 /// The `(` matching the `)` at `close`, looking back at most 4096 bytes and
-/// not past a `;`, `{` or `}` (then it is no parameter list).
+/// not past a `;` (then it is no parameter list). Jumps from parenthesis to
+/// parenthesis: this runs for every function of the tree.
 fn opening_paren(b: &[u8], close: usize) -> Option<usize> {
-    let mut depth = 0usize;
     let from = close.saturating_sub(4096);
-    for i in (from..=close).rev() {
+    let mut depth = 0usize;
+    let mut end = close + 1;
+    while let Some(p) = memchr::memrchr3(b'(', b')', b';', &b[from..end]) {
+        let i = from + p;
         match b[i] {
             b')' => depth += 1,
             b'(' => {
@@ -164,9 +169,9 @@ fn opening_paren(b: &[u8], close: usize) -> Option<usize> {
                     return Some(i);
                 }
             }
-            b';' | b'{' | b'}' => return None,
-            _ => {}
+            _ => return None,
         }
+        end = i;
     }
     None
 }
