@@ -292,3 +292,132 @@ fn whole_manifest_matches_the_reviewed_snapshot() {
     m.generator = "kfunc-scan".into();
     insta::assert_json_snapshot!("linux-mini", m);
 }
+
+// testdata/linux-xmacro: sets filled by macros (X-macros). Values worked
+// out by hand from its sources.
+
+fn xmacro_manifest() -> Manifest {
+    let tree = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-xmacro");
+    cmd([tree]).expect(0).manifest()
+}
+
+/// (name, flags value, condition, line) of each entry of the set.
+fn entries_of(m: &Manifest, set: &str) -> Vec<(String, Option<u64>, Option<String>, u32)> {
+    m.set_named(set)
+        .entries
+        .iter()
+        .map(|e| (e.name.clone(), e.flags_value, e.condition.clone(), e.line))
+        .collect()
+}
+
+fn e(name: &str, flags: u64, line: u32) -> (String, Option<u64>, Option<String>, u32) {
+    (name.into(), Some(flags), None, line)
+}
+
+#[test]
+fn xmacro_object_function_list_and_pasted_uses_become_entries_at_their_line() {
+    let m = xmacro_manifest();
+    // KF_ACQUIRE 1, KF_RELEASE 2, KF_RET_NULL 4, KF_TRUSTED_ARGS 16,
+    // KF_SLEEPABLE 32 (include/linux/btf.h of the fixture)
+    let mut want = vec![
+        e("xm_plain", 0, 22),
+        e("xm_object", 1, 23),       // object-like, defined in the file
+        e("xm_function", 2 | 4, 24), // function-like
+        e("xm_list_one", 16, 26),    // list macro of include/net/xm.h,
+        e("xm_list_two", 1 | 4, 26), // item macro defined just before
+        e("xm_pasted", 32, 27),      // `xm_##suffix`, through XM_ENTRY
+    ];
+    // a use under #ifdef, over two lines: the condition and line of the use
+    want.push((
+        "xm_cond".into(),
+        Some(16),
+        Some("defined(CONFIG_XM_COND)".into()),
+        29,
+    ));
+    assert_eq!(entries_of(&m, "xm_ids"), want);
+    // the kfuncs carry the sets and flags of their expanded entries
+    let k = m.kfunc_named("xm_list_two");
+    assert_eq!(k.sets, strings(&["xm_ids", "xm_nested_ids"]));
+    assert_eq!(k.flags, strings(&["KF_ACQUIRE", "KF_RET_NULL"]));
+    assert_eq!(k.prog_types, strings(&["BPF_PROG_TYPE_XDP"]));
+}
+
+#[test]
+fn xmacro_nested_lists_reach_headers_the_header_includes() {
+    let m = xmacro_manifest();
+    // XM_ALL_xxx (xm.h) = XM_LIST_xxx (xm.h) XM_MORE_xxx (xm_more.h, which
+    // xm.h includes as "xm_more.h")
+    assert_eq!(
+        entries_of(&m, "xm_nested_ids"),
+        vec![
+            e("xm_list_one", 16, 38),
+            e("xm_list_two", 1 | 4, 38),
+            e("xm_more", 32, 38)
+        ]
+    );
+}
+
+#[test]
+fn xmacro_uses_that_cannot_be_read_keep_the_warning_and_say_why() {
+    let m = xmacro_manifest();
+    // only the written entry
+    assert_eq!(entries_of(&m, "unread_ids"), vec![e("unread_ok", 0, 16)]);
+    let f = "net/xm/unread.c";
+    let got: Vec<(&str, u32, &str)> = m
+        .diagnostics
+        .iter()
+        .map(|d| {
+            assert_eq!((d.file.as_str(), d.severity.as_str()), (f, "warning"));
+            (d.code.as_str(), d.line, d.message.as_str())
+        })
+        .collect();
+    let unread = |quote: &str| {
+        format!("set `unread_ids` holds `{quote}`, which is not a BTF_ID_FLAGS entry (a macro the scanner does not expand?); its entries are not listed")
+    };
+    let want: Vec<(&str, u32, String)> = vec![
+        // defined nowhere
+        ("unrecognised-set-line", 17, unread("UNREAD_NOWHERE_xxx")),
+        // recursive: a diagnostic, not a hang
+        (
+            "macro-expansion",
+            18,
+            "cannot expand `UNREAD_LOOP`: `UNREAD_LOOP` expands into itself".into(),
+        ),
+        ("unrecognised-set-line", 18, unread("UNREAD_LOOP")),
+        (
+            "macro-expansion",
+            19,
+            "cannot expand `UNREAD_TWO(unread_ok)`: `UNREAD_TWO` takes 2 arguments, given 1".into(),
+        ),
+        ("unrecognised-set-line", 19, unread("UNREAD_TWO(unread_ok)")),
+        // the list's item macro is #undef'd at the end of xm.h
+        ("unrecognised-set-line", 20, unread("XM_LIST_xxx")),
+    ];
+    let want: Vec<(&str, u32, &str)> = want.iter().map(|(c, l, m)| (*c, *l, m.as_str())).collect();
+    assert_eq!(got, want);
+}
+
+// testdata/linux-lookup: the second look reads only files that define what
+// is missing, never the tree again.
+
+#[test]
+fn the_second_look_reads_only_files_defining_a_missing_name() {
+    let tree = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-lookup");
+    let m = cmd([tree]).expect(0).manifest();
+    // lk_hook: defined without __bpf_kfunc in net/lk/hook.c; mentioned by
+    // include/linux/lk.h, kernel/bpf/caller.c and net/lk/caller.c
+    let h = m.kfunc_named("lk_hook");
+    assert_eq!(
+        (h.file.as_str(), h.line, h.bpf_kfunc_attr),
+        ("net/lk/hook.c", 5, false)
+    );
+    // lk_implicit_impl: defined nowhere (upstream has no _impl partners),
+    // mentioned by lk.h and kernel/bpf/caller.c
+    let v = m.kfunc_named("lk_implicit").verifier_args.clone().unwrap();
+    assert_eq!((v.omitted_params, v.legacy_impl), (vec![1], false));
+    // one file read, hook.c; before the walk noted definitions, the three
+    // files mentioning the names were read and parsed too (and every file of
+    // the tree was read again, in three passes, for lk_implicit_impl)
+    assert_eq!(m.stats.files_second_look, 1);
+    assert_eq!((m.stats.files_read, m.stats.files_parsed), (6, 1));
+}

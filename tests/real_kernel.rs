@@ -40,6 +40,8 @@ type SetKey = (String, String);
 struct TextScan {
     /// set → (kind, entries)
     sets: BTreeMap<SetKey, (String, Vec<TextEntry>)>,
+    /// (file, line) of every written entry
+    entry_lines: BTreeSet<(String, u32)>,
     attr_functions: BTreeSet<String>,
     registrations: usize,
 }
@@ -91,6 +93,7 @@ fn text_scan(root: &Path) -> TextScan {
                     .get(3)
                     .map(|_| c.get(2).map_or(String::new(), |f| f.as_str().to_string()));
                 o.2.push((c[1].to_string(), flags));
+                out.entry_lines.insert((rel.clone(), i as u32 + 1));
             }
             if attr.is_match(line) {
                 let joined = lines[i..lines.len().min(i + 4)].join(" ");
@@ -115,9 +118,27 @@ fn every_set_and_entry_matches_a_plain_text_scan() {
     let text = text_scan(&root);
     type Entries = Vec<(String, Vec<String>)>;
     let mut got: BTreeMap<SetKey, (String, Entries)> = BTreeMap::new();
+    let mut expanded = 0;
     for s in &m.sets {
-        let entries = s
+        // entries expanded from a macro used in the body (6.12's
+        // xdp_metadata_kfunc_ids) stand at the line of the use, which the
+        // text scan does not read; built_kernel.rs checks them
+        let (written, from_macros): (Vec<&SetEntry>, Vec<&SetEntry>) = s
             .entries
+            .iter()
+            .partition(|e| text.entry_lines.contains(&(s.file.clone(), e.line)));
+        for e in &from_macros {
+            assert!(
+                s.end_line
+                    .is_some_and(|end| s.line < e.line && e.line < end),
+                "{} in {}: line {} outside the set",
+                e.name,
+                s.name,
+                e.line
+            );
+        }
+        expanded += from_macros.len();
+        let entries = written
             .iter()
             .map(|e| (e.name.clone(), e.flags.clone()))
             .collect();
@@ -150,9 +171,10 @@ fn every_set_and_entry_matches_a_plain_text_scan() {
         entries += want.len();
     }
     eprintln!(
-        "real tree: {} sets, {} entries, agreeing with the text scan",
+        "real tree: {} sets, {} entries, agreeing with the text scan; {} more expanded from macros",
         text.sets.len(),
-        entries
+        entries,
+        expanded
     );
 }
 

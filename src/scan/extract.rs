@@ -4,9 +4,11 @@
 //! which definition belongs to which entry, program types) is `resolve`'s.
 
 use super::cond::condition_of;
+use super::cpp::{self, Directive};
 use super::ctype;
+use super::mask;
 use super::names;
-use super::parse::{for_each_match, pos, text};
+use super::parse::{for_each_match, for_each_match_in, pos, text};
 use super::queries::Queries;
 use crate::conventions;
 use crate::manifest::{Diagnostic, Param, SetKind, Severity};
@@ -24,6 +26,9 @@ pub struct FileRecords {
     /// ERROR nodes tree-sitter left in the file (a measure of how well the
     /// masked source parses).
     pub error_nodes: usize,
+    /// The file's `#define`, `#undef` and `#include` lines, read only when a
+    /// set of the file holds a macro use (for [`super::xmacro`]).
+    pub directives: Vec<(u32, Directive)>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -34,6 +39,23 @@ pub struct RawSet {
     pub line: u32,
     pub end_line: Option<u32>,
     pub entries: Vec<RawEntry>,
+    /// Lines of the body that are not entries but look like macro uses
+    /// (`LIST` or `ITEMS(a, b)`), for [`super::xmacro`] to expand.
+    pub uses: Vec<MacroUse>,
+}
+
+/// A macro used in a set body, in place of entries.
+#[derive(Debug, Clone)]
+pub struct MacroUse {
+    /// How many of the set's entries come before it.
+    pub at: usize,
+    /// `NAME` or `NAME(args…)` as written, lines joined.
+    pub text: String,
+    pub line: u32,
+    pub col: u32,
+    pub condition: Option<String>,
+    /// Its source line, quoted should it not expand.
+    pub quote: String,
 }
 
 #[derive(Debug, Clone)]
@@ -159,7 +181,10 @@ pub fn extract(
 
     set_items(root, masked, q, path, &mut items, &mut rec.diagnostics);
     id_list_items(root, masked, q, &mut items);
-    assemble(root, &items, original, path, &mut rec);
+    assemble(root, &items, original, masked, path, &mut rec);
+    if rec.sets.iter().any(|s| !s.uses.is_empty()) {
+        rec.directives = cpp::directives(original);
+    }
     functions(root, original, masked, q, &mut rec);
     registrations(root, masked, q, &mut rec);
     id_sets(root, masked, q, &mut rec);
@@ -176,7 +201,14 @@ fn set_items(
     diags: &mut Vec<Diagnostic>,
 ) {
     let sq = &q.sets;
-    for_each_match(&sq.query, root, masked, |caps| {
+    let Some(within) = scope(
+        sq.embedded,
+        masked,
+        &["BTF_KFUNCS_", "BTF_SET8_", names::ENTRY_MACRO],
+    ) else {
+        return;
+    };
+    for_each_match_in(&sq.query, root, masked, within, |caps| {
         if let (Some(d), Some(n)) = (caps.get(sq.delimiter), caps.get(sq.set_name)) {
             let macro_name = text(d, masked);
             let kind = if macro_name.contains("KFUNCS") {
@@ -204,7 +236,10 @@ fn set_items(
 /// `BTF_ID_LIST` tables and their `BTF_ID` lines.
 fn id_list_items(root: Node, masked: &[u8], q: &Queries, items: &mut HashMap<usize, Item>) {
     let lq = &q.id_lists;
-    for_each_match(&lq.query, root, masked, |caps| {
+    let Some(within) = scope(lq.embedded, masked, &["BTF_ID"]) else {
+        return;
+    };
+    for_each_match_in(&lq.query, root, masked, within, |caps| {
         if let Some(n) = caps.get(lq.list_name) {
             items.insert(item_of(n).id(), Item::IdList(text(n, masked).into_owned()));
         } else if let (Some(k), Some(n)) = (caps.get(lq.id_kind), caps.get(lq.id_name)) {
@@ -214,6 +249,32 @@ fn id_list_items(root: Node, masked: &[u8], q: &Queries, items: &mut HashMap<usi
             ));
         }
     });
+}
+
+/// Where an embedded query can match: every match of one holds a node
+/// whose text is one of `words`, so the span from the first to the end of
+/// the last of them holds all (None: nowhere). An override may match
+/// anything: everywhere (`Some(None)`). Most of a file's tree is then not
+/// visited by most queries.
+fn scope(embedded: bool, src: &[u8], words: &[&str]) -> Option<Option<std::ops::Range<usize>>> {
+    if !embedded {
+        return Some(None);
+    }
+    let mut span: Option<std::ops::Range<usize>> = None;
+    for w in words {
+        let w = w.as_bytes();
+        let (Some(first), Some(last)) =
+            (memchr::memmem::find(src, w), memchr::memmem::rfind(src, w))
+        else {
+            continue;
+        };
+        let r = first..last + w.len();
+        span = Some(match span {
+            Some(s) => s.start.min(r.start)..s.end.max(r.end),
+            None => r,
+        });
+    }
+    span.map(Some)
 }
 
 fn count_errors(root: Node) -> usize {
@@ -334,14 +395,18 @@ fn assemble(
     root: Node,
     items: &HashMap<usize, Item>,
     original: &[u8],
+    masked: &[u8],
     path: &str,
     rec: &mut FileRecords,
 ) {
     let mut a = Assembler {
         path,
+        original,
+        masked,
         rec,
         open: None,
         list: None,
+        used_until: 0,
     };
     for node in flatten_items(root) {
         let (line, col) = pos(node);
@@ -372,7 +437,7 @@ fn assemble(
                 }
                 continue;
             }
-            None => a.other(node, original, line, col),
+            None => a.other(node, line, col),
         }
         // any item other than a BTF_ID ends a BTF_ID_LIST table
         a.close_list();
@@ -383,9 +448,13 @@ fn assemble(
 /// The state of [`assemble`]'s walk: the set and the id list open.
 struct Assembler<'a> {
     path: &'a str,
+    original: &'a [u8],
+    masked: &'a [u8],
     rec: &'a mut FileRecords,
     open: Option<RawSet>,
     list: Option<RawIdList>,
+    /// The end of the last macro use: items starting before it are part of it.
+    used_until: usize,
 }
 
 impl Assembler<'_> {
@@ -414,6 +483,7 @@ impl Assembler<'_> {
             line,
             end_line: None,
             entries: Vec::new(),
+            uses: Vec::new(),
         });
     }
 
@@ -443,19 +513,33 @@ impl Assembler<'_> {
         }
     }
 
-    /// An item the queries did not recognise: harmless outside a set.
-    fn other(&mut self, node: Node, original: &[u8], line: u32, col: u32) {
+    /// An item the queries did not recognise: harmless outside a set; in a
+    /// set, a macro use to expand, or a line the scanner cannot read.
+    fn other(&mut self, node: Node, line: u32, col: u32) {
         let kind = node.kind();
         let harmless = kind == "comment" || kind.starts_with("preproc_");
-        let Some(s) = self.open.as_ref().filter(|_| !harmless) else {
+        if harmless || node.start_byte() < self.used_until {
+            return;
+        }
+        let Some(s) = self.open.as_mut() else {
             return;
         };
-        let src_line = line_text(original, node.start_byte());
-        let msg = format!(
-            "set `{}` holds `{}`, which is not a BTF_ID_FLAGS entry (a macro the scanner does not expand?); its entries are not listed",
-            s.name,
-            src_line.trim()
-        );
+        let quote = line_text(self.original, node.start_byte())
+            .trim()
+            .to_string();
+        if let Some(end) = macro_use(self.original, node) {
+            self.used_until = end;
+            s.uses.push(MacroUse {
+                at: s.entries.len(),
+                text: String::from_utf8_lossy(&self.original[node.start_byte()..end]).into_owned(),
+                line,
+                col,
+                condition: condition_of(node, self.masked),
+                quote,
+            });
+            return;
+        }
+        let msg = unrecognised_set_line(&s.name, &quote);
         self.diag(Severity::Warning, "unrecognised-set-line", line, col, msg);
     }
 
@@ -473,6 +557,40 @@ impl Assembler<'_> {
         }
         self.close_list();
     }
+}
+
+/// The warning for a set line the scanner cannot read.
+pub fn unrecognised_set_line(set: &str, quote: &str) -> String {
+    format!(
+        "set `{set}` holds `{quote}`, which is not a BTF_ID_FLAGS entry (a macro the scanner does not expand?); its entries are not listed"
+    )
+}
+
+/// Where a macro use starting at `node` ends (`NAME` or `NAME(…)` in the
+/// original source), when the node holds nothing else.
+fn macro_use(src: &[u8], node: Node) -> Option<usize> {
+    let start = node.start_byte();
+    let ident = src[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    if ident == 0 || src[start].is_ascii_digit() {
+        return None;
+    }
+    let mut end = start + ident;
+    let open = end
+        + src[end..]
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count();
+    if src.get(open) == Some(&b'(') {
+        end = mask::matching_paren(src, open, mask::MAX_ENTRY_LEN)? + 1;
+    }
+    // the masker lends such a line a `;`, from inside it or at its end
+    let rest = src.get(end..node.end_byte()).unwrap_or_default();
+    rest.iter()
+        .all(|b| b.is_ascii_whitespace() || *b == b';')
+        .then_some(end)
 }
 
 fn line_text(src: &[u8], at: usize) -> String {
@@ -555,7 +673,10 @@ fn address_target(node: Node, src: &[u8]) -> String {
 fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
     let rq = &q.registrations;
     let path = rec.path.clone();
-    for_each_match(&rq.query, root, src, |caps| {
+    let Some(within) = scope(rq.embedded, src, &["register_btf_"]) else {
+        return;
+    };
+    for_each_match_in(&rq.query, root, src, within, |caps| {
         let (Some(f), Some(args)) = (caps.get(rq.register_fn), caps.get(rq.register_args)) else {
             return;
         };
@@ -606,7 +727,10 @@ fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
 
 fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
     let iq = &q.id_sets;
-    for_each_match(&iq.query, root, src, |caps| {
+    let Some(within) = scope(iq.embedded, src, &[names::ID_SET_STRUCT]) else {
+        return;
+    };
+    for_each_match_in(&iq.query, root, src, within, |caps| {
         let (Some(var), Some(init)) = (caps.get(iq.id_set_var), caps.get(iq.id_set_init)) else {
             return;
         };
@@ -637,4 +761,19 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
             line: pos(var).0,
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope;
+
+    #[test]
+    fn embedded_queries_run_where_their_words_are() {
+        let src = b"int a;\nBTF_ID_FLAGS(func, f)\nint b;\nBTF_KFUNCS_END(s)\n";
+        let words = ["BTF_KFUNCS_", "BTF_SET8_", "BTF_ID_FLAGS"];
+        assert_eq!(scope(true, src, &words), Some(Some(7..47)));
+        assert_eq!(scope(true, b"int a;", &words), None);
+        // an override may match anything
+        assert_eq!(scope(false, b"int a;", &words), Some(None));
+    }
 }

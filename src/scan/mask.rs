@@ -64,7 +64,7 @@ const WORD_ATTRIBUTES: &[&str] = &[
 ];
 
 /// Attributes that take an argument list: the name and its `(...)` are blanked.
-const CALL_ATTRIBUTES: &[&str] = &[
+pub(super) const CALL_ATTRIBUTES: &[&str] = &[
     "__printf",
     "__scanf",
     "__acquires",
@@ -95,7 +95,7 @@ const DELIMITERS: &[&str] = &[
 const ENTRIES: &[&str] = &[names::ENTRY_MACRO, "BTF_ID", "BTF_ID_UNUSED"];
 
 /// The longest argument list an entry rewrite looks through.
-const MAX_ENTRY_LEN: usize = 4096;
+pub(super) const MAX_ENTRY_LEN: usize = 4096;
 
 fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
@@ -334,14 +334,16 @@ fn plain_body(body: &[u8]) -> bool {
 
 /// A set may hold a line the scanner cannot read, such as an X-macro
 /// (`XDP_METADATA_KFUNC_xxx`). Without a `;` it would run into the END
-/// delimiter after it and hide it; its last byte becomes `;`. Only lines
-/// starting in column 0 with an identifier are touched (continuations of a
-/// multi-line entry are indented), and the diagnostic quotes the original.
+/// delimiter after it and hide it. `NAME(a, b)`, on one line or several,
+/// takes its `;` as entries do (`NAME(a,b);`; `NAME(a)` becomes `NAME a;`);
+/// any other such line has its last byte made `;`. Only lines starting in
+/// column 0 with an identifier are touched (continuations of a multi-line
+/// entry are indented), and the diagnostic quotes the original.
 fn terminate_unknown_set_lines(out: &mut [u8]) {
     let mut in_set = false;
     let mut line_start = 0;
     while line_start < out.len() {
-        let line_end = memchr_from(out, line_start, b'\n').unwrap_or(out.len());
+        let mut line_end = memchr_from(out, line_start, b'\n').unwrap_or(out.len());
         let line = &out[line_start..line_end];
         let starts = |p: &[u8]| line.starts_with(p);
         if starts(b"BTF_KFUNCS_START") || starts(b"BTF_SET8_START") {
@@ -354,15 +356,39 @@ fn terminate_unknown_set_lines(out: &mut [u8]) {
                 .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
             && !starts(b"BTF_ID_FLAGS")
         {
-            if let Some(last) = line.iter().rposition(|b| !b.is_ascii_whitespace()) {
-                let b = line[last];
-                if is_ident_byte(b) || b == b')' {
-                    out[line_start + last] = b';';
+            let last = line.iter().rposition(|b| !b.is_ascii_whitespace());
+            if let Some(close) = terminate_call(out, line_start) {
+                line_end = memchr_from(out, close, b'\n').unwrap_or(out.len());
+            } else if let Some(last) = last.map(|l| line_start + l) {
+                if is_ident_byte(out[last]) || out[last] == b')' {
+                    out[last] = b';';
                 }
             }
         }
         line_start = line_end + 1;
     }
+}
+
+/// `NAME(…)` at `start`, its `)` the last thing on its line: terminated in
+/// place as an entry is. Returns the `)`'s offset when it rewrote.
+fn terminate_call(out: &mut [u8], start: usize) -> Option<usize> {
+    let name_end = start
+        + out[start..]
+            .iter()
+            .take_while(|&&b| is_ident_byte(b))
+            .count();
+    let open = after_ws(out, name_end).filter(|&p| out[p] == b'(')?;
+    let close = matching_paren(out, open, MAX_ENTRY_LEN)?;
+    let rest_of_line = &out[close + 1..memchr_from(out, close, b'\n').unwrap_or(out.len())];
+    if !rest_of_line.iter().all(|b| b.is_ascii_whitespace()) {
+        return None;
+    }
+    match (open + 1..close).find(|&p| out[p] == b' ' || out[p] == b'\t') {
+        Some(gap) => out.copy_within(gap + 1..close + 1, gap),
+        None => out[open] = b' ',
+    }
+    out[close] = b';';
+    Some(close)
 }
 
 fn blank(out: &mut [u8], start: usize, end: usize) {
@@ -430,7 +456,7 @@ fn rewrite_entry(src: &[u8], out: &mut [u8], name_end: usize) -> Option<usize> {
 
 /// The `)` matching the `(` at `open`, within `limit` bytes; none across a
 /// preprocessor line (an entry never spans one) or past the end.
-fn matching_paren(src: &[u8], open: usize, limit: usize) -> Option<usize> {
+pub(super) fn matching_paren(src: &[u8], open: usize, limit: usize) -> Option<usize> {
     let mut depth = 0usize;
     let end = src.len().min(open.saturating_add(limit));
     let mut i = open;
@@ -528,6 +554,16 @@ mod tests {
         assert_eq!(
             m("BTF_KFUNCS_START(s)\nXMACRO_LIST\nBTF_KFUNCS_END(s)\nXMACRO_LIST\n"),
             "BTF_KFUNCS_START s;\nXMACRO_LIS;\nBTF_KFUNCS_END s;\nXMACRO_LIST\n"
+        );
+        // macro calls take their `;` as entries do, on one line or several
+        assert_eq!(
+            m("BTF_SET8_START(s)\nITEMS(a, b)\nITEM(a)\nITEMS(c,\n\td)\nBTF_SET8_END(s)\n"),
+            "BTF_SET8_START s;\nITEMS(a,b);\nITEM a;\nITEMS(c,\nd);\nBTF_SET8_END s;\n"
+        );
+        // something after the `)`: the old way
+        assert_eq!(
+            m("BTF_SET8_START(s)\nITEM(a) x\nBTF_SET8_END(s)\n"),
+            "BTF_SET8_START s;\nITEM(a) ;\nBTF_SET8_END s;\n"
         );
     }
 

@@ -8,6 +8,7 @@
 
 pub mod build_view;
 pub mod cond;
+pub mod cpp;
 pub mod ctype;
 pub mod extract;
 pub mod file;
@@ -19,6 +20,7 @@ pub mod resolve;
 pub mod second_look;
 pub mod tree_facts;
 pub mod walk;
+pub mod xmacro;
 
 use crate::manifest::Manifest;
 use extract::FileRecords;
@@ -155,10 +157,13 @@ pub fn scan_with(
     };
     let mut files: Vec<FileRecords> = walked.matched.into_iter().map(|(_, r)| r).collect();
     let files_parsed = files.len();
+    // before the second look, which looks for what the entries name
+    xmacro::expand_sets(root, &mut files);
 
     let files_second_look = second_look::second_look(
         root,
         &walked.unmatched,
+        &walked.definitions,
         &mut files,
         &setup.queries,
         &setup.pool,

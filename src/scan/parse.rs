@@ -3,6 +3,7 @@
 //! text and place, a query's matches.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 use tree_sitter::{
     Node, ParseOptions, ParseState, Parser, Query, QueryCursor, StreamingIterator, Tree,
@@ -56,9 +57,23 @@ pub fn for_each_match<'t>(
     query: &Query,
     root: Node<'t>,
     src: &[u8],
+    f: impl FnMut(&Captures<'_, 't>),
+) {
+    for_each_match_in(query, root, src, None, f)
+}
+
+/// [`for_each_match`] over the nodes that meet the byte range `within`.
+pub fn for_each_match_in<'t>(
+    query: &Query,
+    root: Node<'t>,
+    src: &[u8],
+    within: Option<Range<usize>>,
     mut f: impl FnMut(&Captures<'_, 't>),
 ) {
     let mut cursor = QueryCursor::new();
+    if let Some(r) = within {
+        cursor.set_byte_range(r);
+    }
     let mut matches = cursor.matches(query, root, src);
     let mut caps: Vec<(u32, Node<'t>)> = Vec::new();
     while let Some(m) = matches.next() {

@@ -49,6 +49,7 @@ impl QueryLoadError {
 struct Source {
     path: PathBuf,
     text: String,
+    embedded: bool,
 }
 
 impl Source {
@@ -59,11 +60,16 @@ impl Source {
                 path: p.clone(),
                 source,
             })?;
-            return Ok(Source { path: p, text });
+            return Ok(Source {
+                path: p,
+                text,
+                embedded: false,
+            });
         }
         Ok(Source {
             path: Path::new("queries").join(file),
             text: embedded.to_string(),
+            embedded: true,
         })
     }
 
@@ -93,6 +99,9 @@ macro_rules! query {
         $(#[$doc])*
         pub struct $name {
             pub query: Query,
+            /// The embedded query, not an override: its matches are known
+            /// to hold the words it names.
+            pub embedded: bool,
             $(pub $capture: u32,)+
         }
 
@@ -105,6 +114,7 @@ macro_rules! query {
                 let query = source.compile()?;
                 Ok($name {
                     $($capture: source.capture(&query, stringify!($capture))?,)+
+                    embedded: source.embedded,
                     query,
                 })
             }

@@ -1,14 +1,14 @@
 //! The second look: set members (and `_impl` partners) defined without
-//! `__bpf_kfunc`, in files the prefilter passed over, found by searching the
-//! unmatched files for the missing names only.
+//! `__bpf_kfunc`, in files the prefilter passed over, found through the
+//! walk's notes of what those files define: the tree is not read again.
 
 use super::extract::FileRecords;
 use super::file::scan_file;
 use super::queries::Queries;
-use super::Progress;
+use super::{walk, Progress};
 use crate::conventions;
 use rayon::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 /// The first component of a tree-relative path (`net` for `net/core/sock.c`).
@@ -48,28 +48,37 @@ fn missing_names(files: &[FileRecords]) -> (BTreeSet<String>, BTreeSet<String>) 
     (missing, scopes)
 }
 
-/// Searches `unmatched` for the definitions `files` lack and adds the files
-/// holding them to `files`; returns how many files were parsed.
+/// Finds the definitions `files` lack in the files the walk did not parse,
+/// and adds the files holding them to `files`; returns how many files it
+/// read (each is parsed).
 ///
-/// Nearest first: `.c` files in the top-level directories of the sets naming
-/// the missing functions (`net/` for net/mptcp/bpf.c), then the other `.c`
-/// files, then headers, each pass only for what is still missing. Every file
-/// of a pass is searched, so the result does not depend on timing.
+/// The walk noted which of those files define which names in kernel style
+/// (`walk::DEF_LINE`), so only files noted for a missing name are read:
+/// a name defined nowhere costs a lookup, not a read of the tree. Nearest
+/// first: `.c` files in the top-level directories of the sets naming the
+/// missing functions (`net/` for net/mptcp/bpf.c), then the other `.c`
+/// files, then headers, each pass only for what is still missing. Every
+/// file of a pass is read, so the result does not depend on timing.
 pub fn second_look(
     root: &Path,
     unmatched: &[String],
+    definitions: &[(u64, u32)],
     files: &mut Vec<FileRecords>,
     q: &Queries,
     pool: &rayon::ThreadPool,
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> usize {
     let (mut missing, scopes) = missing_names(files);
+    if missing.is_empty() {
+        return 0;
+    }
+    let noted = noted_files(&missing, definitions);
     let passes: [&(dyn Fn(&str) -> bool + Sync); 3] = [
         &|rel: &str| rel.ends_with(".c") && scopes.contains(top_dir(rel)),
         &|rel: &str| rel.ends_with(".c") && !scopes.contains(top_dir(rel)),
         &|rel: &str| rel.ends_with(".h"),
     ];
-    let mut parsed = 0;
+    let mut read = 0;
     for in_pass in passes {
         if missing.is_empty() {
             break;
@@ -77,8 +86,17 @@ pub fn second_look(
         progress(&Progress::LookingFor {
             missing: missing.len(),
         });
-        let (found, looked) = one_pass(root, unmatched, in_pass, &missing, q, pool);
-        parsed += looked;
+        let mut candidates: Vec<&str> = missing
+            .iter()
+            .filter_map(|name| noted.get(&walk::name_hash(name.as_bytes())))
+            .flatten()
+            .filter_map(|&i| unmatched.get(i as usize).map(String::as_str))
+            .filter(|rel| in_pass(rel))
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        read += candidates.len();
+        let found = one_pass(root, &candidates, &missing, q, pool);
         for r in &found {
             for f in &r.functions {
                 missing.remove(&f.name);
@@ -86,33 +104,37 @@ pub fn second_look(
         }
         files.extend(found);
     }
-    parsed
+    read
 }
 
-/// Reads the unmatched files `in_pass` accepts that mention a missing name,
-/// and keeps their definitions of those names. Returns them and how many
-/// files were parsed.
+/// The files noted as defining each missing name, by name hash.
+fn noted_files(missing: &BTreeSet<String>, definitions: &[(u64, u32)]) -> HashMap<u64, Vec<u32>> {
+    let mut noted: HashMap<u64, Vec<u32>> = missing
+        .iter()
+        .map(|n| (walk::name_hash(n.as_bytes()), Vec::new()))
+        .collect();
+    for (h, i) in definitions {
+        if let Some(v) = noted.get_mut(h) {
+            v.push(*i);
+        }
+    }
+    noted
+}
+
+/// Reads and parses `candidates` and keeps their definitions of `missing`
+/// names; the files holding one.
 fn one_pass(
     root: &Path,
-    unmatched: &[String],
-    in_pass: &(dyn Fn(&str) -> bool + Sync),
+    candidates: &[&str],
     missing: &BTreeSet<String>,
     q: &Queries,
     pool: &rayon::ThreadPool,
-) -> (Vec<FileRecords>, usize) {
-    let names: Vec<&String> = missing.iter().collect();
-    let Ok(ac) = aho_corasick::AhoCorasick::new(&names) else {
-        return (Vec::new(), 0);
-    };
+) -> Vec<FileRecords> {
     let parsed: Vec<FileRecords> = pool.install(|| {
-        unmatched
+        candidates
             .par_iter()
-            .filter(|rel| in_pass(rel))
             .filter_map(|rel| {
                 let bytes = std::fs::read(root.join(rel)).ok()?;
-                if !ac.is_match(&bytes) {
-                    return None;
-                }
                 let r = scan_file(rel, &bytes, q);
                 // Only definitions are wanted from these files.
                 let mut functions = r.functions;
@@ -125,10 +147,8 @@ fn one_pass(
             })
             .collect()
     });
-    let looked = parsed.len();
-    let found = parsed
+    parsed
         .into_iter()
         .filter(|r| !r.functions.is_empty())
-        .collect();
-    (found, looked)
+        .collect()
 }

@@ -37,11 +37,37 @@ pub const NEEDLES: &[&str] = &[
 /// finds a registration call or an id-set initialiser in it. The kernel's own
 /// `kernel/bpf/btf.c` (the definition) and `verifier.c` (a mention) are the
 /// largest files that would otherwise be parsed for nothing.
-const WEAK: &[&str] = &[
+pub const WEAK: &[&str] = &[
     names::REGISTER_KFUNC_ID_SET,
     names::REGISTER_FMODRET_ID_SET,
     names::ID_SET_STRUCT,
 ];
+
+/// What the prefilter searches for, in one pass over each file: the
+/// [`NEEDLES`], each by a part that is rarer at the start (the searcher
+/// checks every place where a pattern's first bytes occur, and `register`
+/// is everywhere), then [`DEF_LINE`]. `register_btf_kfunc_id_set` holds
+/// `btf_kfunc_id_set`, and a weak needle is as good as another: the files
+/// kept are the same.
+const PATTERNS: &[&str] = &[
+    names::ENTRY_MACRO,
+    names::BPF_KFUNC_ATTR,
+    "BTF_KFUNCS_START",
+    "BTF_SET8_START",
+    "btf_fmodret_id_set",
+    names::ID_SET_STRUCT,
+    names::MAGIC_TABLE,
+    DEF_LINE,
+];
+
+/// Which patterns are weak needles.
+const WEAK_PATTERNS: &[&str] = &["btf_fmodret_id_set", names::ID_SET_STRUCT];
+
+/// The end of a function's head in kernel style: `)` and the body's `{`
+/// alone in column 0 on the next line. The walk notes the name before it in
+/// the files it does not parse, so that the second look finds a definition
+/// by a lookup instead of reading the tree again.
+pub const DEF_LINE: &str = ")\n{";
 
 /// Files larger than this are reported and not parsed.
 pub const MAX_FILE_SIZE: u64 = 64 << 20;
@@ -50,8 +76,12 @@ pub const MAX_FILE_SIZE: u64 = 64 << 20;
 pub struct WalkOutput<T> {
     /// What the callback made of each matching file.
     pub matched: Vec<T>,
-    /// C sources and headers that did not match, for a second look.
+    /// C sources and headers that did not match, for a second look (in no
+    /// particular order).
     pub unmatched: Vec<String>,
+    /// The functions the unmatched files define in kernel style, as
+    /// ([`name_hash`], index into `unmatched`).
+    pub definitions: Vec<(u64, u32)>,
     pub files_read: usize,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -65,16 +95,85 @@ pub fn is_c_source(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "h"))
 }
 
+/// The hash of a function name in [`WalkOutput::definitions`].
+pub fn name_hash(name: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    name.hash(&mut h);
+    h.finish()
+}
+
 /// Whether a file the needles matched holds something the queries extract.
 pub fn worth_parsing(ac: &AhoCorasick, bytes: &[u8]) -> bool {
-    let mut weak_only = true;
+    prefilter(ac, bytes, &mut Vec::new())
+}
+
+/// One pass over a file: whether it is worth parsing, and the name hashes of
+/// the functions it defines in kernel style, into `defs`.
+fn prefilter(ac: &AhoCorasick, bytes: &[u8], defs: &mut Vec<u64>) -> bool {
+    let (mut strong, mut weak) = (false, false);
     for m in ac.find_iter(bytes) {
-        if !WEAK.contains(&NEEDLES[m.pattern().as_usize()]) {
-            weak_only = false;
-            break;
+        match PATTERNS[m.pattern().as_usize()] {
+            DEF_LINE => defs.extend(def_name(bytes, m.start()).map(name_hash)),
+            p if WEAK_PATTERNS.contains(&p) => weak = true,
+            _ => strong = true,
         }
     }
-    !weak_only || weak_confirmed(bytes)
+    strong || (weak && weak_confirmed(bytes))
+}
+
+/// The name of the function whose head ends with the `)` at `close`: the
+/// identifier before the matching `(`, past attributes such as
+/// `__must_hold(x)` that may follow the parameters.
+fn def_name(b: &[u8], mut close: usize) -> Option<&[u8]> {
+    for _ in 0..4 {
+        let open = opening_paren(b, close)?;
+        let end = b[..open]
+            .iter()
+            .rposition(|c| !c.is_ascii_whitespace())
+            .map_or(0, |p| p + 1);
+        let start = b[..end]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+            .map_or(0, |p| p + 1);
+        let name = &b[start..end];
+        let is_attribute = name.starts_with(b"__")
+            && super::mask::CALL_ATTRIBUTES
+                .iter()
+                .any(|a| a.as_bytes() == name);
+        if !is_attribute {
+            return (!name.is_empty() && !name[0].is_ascii_digit()).then_some(name);
+        }
+        close = b[..start].iter().rposition(|c| !c.is_ascii_whitespace())?;
+        if b[close] != b')' {
+            return None;
+        }
+    }
+    None
+}
+
+/// The `(` matching the `)` at `close`, looking back at most 4096 bytes and
+/// not past a `;` (then it is no parameter list). Jumps from parenthesis to
+/// parenthesis: this runs for every function of the tree.
+fn opening_paren(b: &[u8], close: usize) -> Option<usize> {
+    let from = close.saturating_sub(4096);
+    let mut depth = 0usize;
+    let mut end = close + 1;
+    while let Some(p) = memchr::memrchr3(b'(', b')', b';', &b[from..end]) {
+        let i = from + p;
+        match b[i] {
+            b')' => depth += 1,
+            b'(' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => return None,
+        }
+        end = i;
+    }
+    None
 }
 
 /// A registration call (`register_btf_kfunc_id_set(` followed by an argument,
@@ -120,7 +219,7 @@ pub fn needles() -> AhoCorasick {
     // rare-byte prefilter. The needles are constants: building cannot fail.
     AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(NEEDLES)
+        .build(PATTERNS)
         .expect("constant needles")
 }
 
@@ -142,14 +241,18 @@ impl<T> WalkOutput<T> {
         WalkOutput {
             matched: Vec::new(),
             unmatched: Vec::new(),
+            definitions: Vec::new(),
             files_read: 0,
             diagnostics: Vec::new(),
         }
     }
 
     fn absorb(&mut self, part: WalkOutput<T>) {
+        let offset = self.unmatched.len() as u32;
         self.matched.extend(part.matched);
         self.unmatched.extend(part.unmatched);
+        self.definitions
+            .extend(part.definitions.into_iter().map(|(h, i)| (h, i + offset)));
         self.files_read += part.files_read;
         self.diagnostics.extend(part.diagnostics);
     }
@@ -198,13 +301,13 @@ pub fn walk<T: Send>(
         let mut local = Local {
             part: WalkOutput::new(),
             buf: Vec::with_capacity(1 << 20),
+            defs: Vec::new(),
             shared: &shared,
         };
         Box::new(move |entry| local.visit(entry))
     });
     let mut o = shared.out.into_inner().unwrap_or_else(|p| p.into_inner());
     o.matched.sort_by(|a, b| a.0.cmp(&b.0));
-    o.unmatched.sort();
     o
 }
 
@@ -212,6 +315,8 @@ pub fn walk<T: Send>(
 struct Local<'a, T> {
     part: WalkOutput<(String, T)>,
     buf: Vec<u8>,
+    /// The definitions found in the file being read.
+    defs: Vec<u64>,
     shared: &'a Shared<'a, T>,
 }
 
@@ -299,11 +404,16 @@ impl<T> Local<'_, T> {
         match read_into(path, &mut self.buf) {
             Ok(true) => {
                 self.part.files_read += 1;
-                if shared.ac.is_match(&self.buf) && worth_parsing(&shared.ac, &self.buf) {
+                self.defs.clear();
+                if prefilter(&shared.ac, &self.buf, &mut self.defs) {
                     let made = (shared.on_match)(&rel, &self.buf);
                     self.part.matched.push((rel, made));
                     shared.files_parsed.fetch_add(1, Ordering::Relaxed);
                 } else {
+                    let i = self.part.unmatched.len() as u32;
+                    self.part
+                        .definitions
+                        .extend(self.defs.iter().map(|&h| (h, i)));
                     self.part.unmatched.push(rel);
                 }
                 if self.part.files_read % PROGRESS_EVERY == 0 {
@@ -384,5 +494,33 @@ mod tests {
         // a strong needle alone is enough
         assert!(yes("__bpf_kfunc int f(void) { return 0; }"));
         assert!(yes("BTF_KFUNCS_START(x)"));
+    }
+
+    #[test]
+    fn each_needle_is_searched_by_a_pattern_of_its_kind() {
+        for n in NEEDLES {
+            let by: Vec<&&str> = PATTERNS
+                .iter()
+                .filter(|p| **p != DEF_LINE && n.contains(**p))
+                .collect();
+            assert!(!by.is_empty(), "{n}: no pattern");
+            for p in by {
+                assert_eq!(WEAK.contains(n), WEAK_PATTERNS.contains(p), "{n} by {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn kernel_style_definitions_are_noted_by_name() {
+        let ac = needles();
+        let src = "static int a(int x)\n{\n}\nvoid *\nb(struct s *p,\n  int (*cb)(int))\n{\n}\nint c(void) __must_hold(&l)\n{\n}\nint d(void) { }\nif (x)\n{\n";
+        let mut defs = Vec::new();
+        assert!(!prefilter(&ac, src.as_bytes(), &mut defs));
+        let want: Vec<u64> = ["a", "b", "c", "if"]
+            .iter()
+            .map(|n| name_hash(n.as_bytes()))
+            .collect();
+        // `d` is not in kernel style; `if (x)` is noted, harmlessly
+        assert_eq!(defs, want);
     }
 }
