@@ -1,7 +1,14 @@
 //! `kfunc-scan diff`: what changed for BPF programs between two manifests:
 //! kfuncs added and removed, prototype changes (as BPF programs call them),
 //! flag changes, program-type changes and moves between sets, each marked
-//! breaking or not.
+//! breaking or not. Types are compared as BPF programs have them
+//! ([`cdecl::bpf_type`]: `struct bpf_dynptr_kern *` is `struct bpf_dynptr *`).
+//!
+//! A kfunc `foo_impl(…, void *aux__ign)` that became `foo(…, struct
+//! bpf_prog_aux *aux)` with verifier-supplied arguments is a compatible
+//! rename ([`Change::ImplicitArgsRename`], [`is_implicit_args_rename`]), not
+//! a removal: the kernel's BTF keeps `foo_impl` with the full prototype, so
+//! programs built against the old name keep loading.
 
 use crate::cdecl;
 use crate::conventions;
@@ -51,6 +58,21 @@ pub enum Change {
         old: Vec<String>,
         new: Vec<String>,
     },
+    /// The kfunc (the `Changed::name`, `foo_impl`) became `new_name` (`foo`),
+    /// whose trailing arguments the verifier supplies (`flag`:
+    /// KF_IMPLICIT_ARGS): new programs call `new_name`, and programs built
+    /// against the old name still load, through the `_impl` function the
+    /// kernel's BTF keeps with the full prototype (`impl_prototype`, equal to
+    /// `old` but for the verifier-supplied arguments). Never breaking.
+    ImplicitArgsRename {
+        new_name: String,
+        /// The old prototype BPF programs called.
+        old: String,
+        /// The new one.
+        new: String,
+        impl_prototype: String,
+        flag: String,
+    },
 }
 
 impl Change {
@@ -59,7 +81,7 @@ impl Change {
             Change::Prototype { breaking, .. }
             | Change::Flags { breaking, .. }
             | Change::ProgramTypes { breaking, .. } => *breaking,
-            Change::Sets { .. } => false,
+            Change::Sets { .. } | Change::ImplicitArgsRename { .. } => false,
         }
     }
 }
@@ -70,10 +92,11 @@ fn prototype_change(o: &Kfunc, n: &Kfunc) -> Option<Change> {
         return None;
     }
     let (op, np) = (cdecl::bpf_params(o), cdecl::bpf_params(n));
+    let (or, nr) = (cdecl::bpf_return_type(o), cdecl::bpf_return_type(n));
     let mut what = Vec::new();
     let mut breaking = false;
-    if o.return_type != n.return_type {
-        what.push(format!("return type {} → {}", o.return_type, n.return_type));
+    if or != nr {
+        what.push(format!("return type {or} → {nr}"));
         breaking = true;
     }
     if op.len() != np.len() {
@@ -109,20 +132,45 @@ fn prototype_change(o: &Kfunc, n: &Kfunc) -> Option<Change> {
 /// `with_selftests`: no kernel ships them.
 pub fn diff(old: &Manifest, new: &Manifest, with_selftests: bool) -> Diff {
     let (o, n) = (by_name(old, with_selftests), by_name(new, with_selftests));
+    // old `foo_impl` → new `foo` (removed → added), by the old name
+    let renames: BTreeMap<&str, &Kfunc> = n
+        .values()
+        .filter(|nk| !o.contains_key(nk.name.as_str()))
+        .filter_map(|nk| {
+            let impl_name = nk.verifier_args.as_ref()?.impl_name.as_str();
+            let ok = o.get(impl_name)?;
+            (!n.contains_key(impl_name) && is_implicit_args_rename(ok, nk))
+                .then_some((impl_name, *nk))
+        })
+        .collect();
+    let renamed_to: BTreeSet<&str> = renames.values().map(|k| k.name.as_str()).collect();
     let added: Vec<String> = n
         .keys()
-        .filter(|k| !o.contains_key(*k))
+        .filter(|k| !o.contains_key(*k) && !renamed_to.contains(*k))
         .map(|k| k.to_string())
         .collect();
     let removed: Vec<String> = o
         .keys()
-        .filter(|k| !n.contains_key(*k))
+        .filter(|k| !n.contains_key(*k) && !renames.contains_key(*k))
         .map(|k| k.to_string())
         .collect();
     let changed: Vec<Changed> = o
         .iter()
         .filter_map(|(name, ok)| {
-            let changes = changes(old, ok, new, n.get(name)?);
+            let changes = match (n.get(name), renames.get(name)) {
+                (Some(nk), _) => changes(old, ok, new, nk),
+                (None, Some(nk)) => {
+                    let mut c = vec![rename_change(ok, nk)?];
+                    c.extend(
+                        changes(old, ok, new, nk)
+                            .into_iter()
+                            // the prototype change is the rename's
+                            .filter(|c| !matches!(c, Change::Prototype { .. })),
+                    );
+                    c
+                }
+                (None, None) => return None,
+            };
             (!changes.is_empty()).then(|| Changed {
                 name: name.to_string(),
                 changes,
@@ -142,6 +190,68 @@ pub fn diff(old: &Manifest, new: &Manifest, with_selftests: bool) -> Diff {
         changed,
         breaking,
     }
+}
+
+/// Whether `old` (a kfunc of the old manifest, `foo_impl`) and `new` (one
+/// of the new, `foo`, whose arguments the verifier partly supplies, with
+/// `impl_name` `foo_impl`) are the implicit-arguments transition: `old`'s
+/// prototype is `new`'s full (`_impl`) prototype, which the kernel's BTF
+/// keeps, apart from the verifier-supplied arguments' annotation and
+/// pointer type. Precisely, with types as BPF programs have them
+/// ([`cdecl::bpf_type`]):
+///
+/// - `new.verifier_args.impl_name` is `old.name`;
+/// - the return types are equal, and so are the numbers of parameters;
+/// - every parameter the program passes has the same type and name in both;
+/// - every verifier-supplied parameter of `new` has, in `old`, the same
+///   name once each side's annotation suffix is taken off (`aux__ign` and
+///   `aux`), and the same type, or `void *` where `new` has a pointer to a
+///   struct (`struct bpf_prog_aux *`): one register, filled by the verifier.
+///
+/// Whether `foo` was absent before and `foo_impl` is no kfunc after is the
+/// caller's to check ([`diff`] does).
+pub fn is_implicit_args_rename(old: &Kfunc, new: &Kfunc) -> bool {
+    let Some(va) = &new.verifier_args else {
+        return false;
+    };
+    if va.impl_name != old.name
+        || cdecl::bpf_return_type(old) != cdecl::bpf_return_type(new)
+        || old.params.len() != new.params.len()
+    {
+        return false;
+    }
+    old.params
+        .iter()
+        .zip(&new.params)
+        .enumerate()
+        .all(|(i, (a, b))| {
+            let (at, bt) = (cdecl::bpf_type(&a.ty), cdecl::bpf_type(&b.ty));
+            if !va.omitted_params.contains(&i) {
+                return at == bt && a.name == b.name;
+            }
+            let struct_pointer = bt.starts_with("struct ") && bt.ends_with('*');
+            base_name(a) == base_name(b) && (at == bt || at == "void *" && struct_pointer)
+        })
+}
+
+/// A parameter's name without its annotation suffix (`aux__ign` → `aux`).
+fn base_name(p: &crate::manifest::Param) -> &str {
+    p.annotation
+        .as_deref()
+        .and_then(|a| p.name.strip_suffix(a))
+        .unwrap_or(&p.name)
+}
+
+/// The rename of `old` (`foo_impl`) into `new` (`foo`).
+fn rename_change(old: &Kfunc, new: &Kfunc) -> Option<Change> {
+    let va = new.verifier_args.as_ref()?;
+    Some(Change::ImplicitArgsRename {
+        new_name: new.name.clone(),
+        old: cdecl::bpf_signature(old),
+        new: cdecl::bpf_signature(new),
+        impl_prototype: cdecl::impl_signature(new)?,
+        flag: va.convention.flag().to_string(),
+    })
 }
 
 /// The kfuncs BPF programs can call, by name.
@@ -204,8 +314,17 @@ fn flags_change(o: &Kfunc, n: &Kfunc) -> Option<Change> {
 /// The readable report.
 pub fn report(d: &Diff) -> String {
     let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "?".into());
+    let renamed = d
+        .changed
+        .iter()
+        .filter(|c| {
+            c.changes
+                .iter()
+                .any(|ch| matches!(ch, Change::ImplicitArgsRename { .. }))
+        })
+        .count();
     let mut out = format!(
-        "kfuncs {} → {}: {} added, {} removed, {} changed ({} breaking)\n",
+        "kfuncs {} → {}: {} added, {} removed, {} changed ({} breaking)",
         v(&d.old_version),
         v(&d.new_version),
         d.added.len(),
@@ -213,6 +332,13 @@ pub fn report(d: &Diff) -> String {
         d.changed.len(),
         d.breaking
     );
+    if renamed > 0 {
+        let _ = write!(
+            out,
+            "; {renamed} of the changed renamed compatibly, the old name still loading through `_impl`"
+        );
+    }
+    out.push('\n');
     if !d.removed.is_empty() {
         out.push_str("\nremoved (breaking):\n");
         for r in &d.removed {
@@ -234,7 +360,11 @@ pub fn report(d: &Diff) -> String {
         } else {
             ""
         };
-        let _ = writeln!(out, "  ~ {}{mark}", c.name);
+        let to = c.changes.iter().find_map(|ch| match ch {
+            Change::ImplicitArgsRename { new_name, .. } => Some(format!(" → {new_name}")),
+            _ => None,
+        });
+        let _ = writeln!(out, "  ~ {}{}{mark}", c.name, to.unwrap_or_default());
         for ch in &c.changes {
             let b = if ch.breaking() { " [breaking]" } else { "" };
             match ch {
@@ -262,6 +392,20 @@ pub fn report(d: &Diff) -> String {
                 }
                 Change::Sets { old, new } => {
                     let _ = writeln!(out, "      sets: {} → {}", old.join(", "), new.join(", "));
+                }
+                Change::ImplicitArgsRename {
+                    new_name,
+                    old,
+                    new,
+                    flag,
+                    ..
+                } => {
+                    let _ = writeln!(
+                        out,
+                        "      renamed compatibly → {new_name} ({flag}): new programs call {new_name}; \
+                         the old name still loads through `_impl` ({}, kept in the kernel's BTF with the full prototype)\n        - {old}\n        + {new}",
+                        c.name
+                    );
                 }
             }
         }

@@ -375,3 +375,248 @@ fn docs_link_each_set_once_and_name_pages_apart() {
     let set_pages = pages.keys().filter(|p| p.starts_with("sets/ids")).count();
     assert_eq!(set_pages, 2, "{:?}", pages.keys().collect::<Vec<_>>());
 }
+
+// ---- types as the verifier presents them (conventions::VERIFIER_TYPES)
+
+/// Debian 6.1's and 6.12's bpf_verify_pkcs7_signature.
+fn pkcs7(kernel_type: bool) -> Manifest {
+    let (ty, d, s) = if kernel_type {
+        ("struct bpf_dynptr_kern *", "data_ptr", "sig_ptr")
+    } else {
+        ("struct bpf_dynptr *", "data_p", "sig_p")
+    };
+    let k = kfunc_with(
+        "bpf_verify_pkcs7_signature",
+        "int",
+        &[(ty, d), (ty, s), ("struct bpf_key *", "trusted_keyring")],
+    );
+    Fx::new()
+        .set(
+            "key_sig_kfunc_set",
+            &[TRACING],
+            &[(&k.name.clone(), &["KF_SLEEPABLE"])],
+        )
+        .def(k)
+        .build()
+}
+
+#[test]
+fn diff_compares_types_as_bpf_programs_have_them() {
+    let c = one_change(&pkcs7(true), &pkcs7(false), "bpf_verify_pkcs7_signature");
+    match c.as_slice() {
+        [Change::Prototype {
+            breaking,
+            what,
+            old,
+            ..
+        }] => {
+            assert!(!breaking, "{what}");
+            assert_eq!(
+                what,
+                "parameter 0 renamed data_ptr → data_p; parameter 1 renamed sig_ptr → sig_p"
+            );
+            // the old side is shown as BPF programs called it too
+            assert_eq!(
+                old,
+                "int bpf_verify_pkcs7_signature(struct bpf_dynptr *data_ptr, struct bpf_dynptr *sig_ptr, struct bpf_key *trusted_keyring)"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // a real type change next to it still breaks
+    let mut other = pkcs7(false);
+    other.kfuncs[0].params[2].ty = "struct key *".into();
+    let c = one_change(&pkcs7(true), &other, "bpf_verify_pkcs7_signature");
+    assert!(
+        matches!(c.as_slice(), [Change::Prototype { breaking: true, what, .. }]
+            if what.contains("parameter 2 type struct bpf_key * → struct key *")),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn header_declares_the_program_s_dynptr_type() {
+    let h = header(&pkcs7(true), &HeaderOptions::default());
+    assert!(
+        h.contains("extern int bpf_verify_pkcs7_signature(struct bpf_dynptr *data_ptr, struct bpf_dynptr *sig_ptr, struct bpf_key *trusted_keyring) __ksym __weak;"),
+        "{h}"
+    );
+    assert!(h.contains("struct bpf_dynptr;\n"), "{h}");
+    assert!(!h.contains("bpf_dynptr_kern"), "{h}");
+    // the manifest keeps the kernel's own text
+    let m = pkcs7(true);
+    assert_eq!(m.kfuncs[0].params[0].ty, "struct bpf_dynptr_kern *");
+}
+
+// ---- the implicit-arguments transition: foo_impl(…, void *aux__ign) → foo(…, aux)
+
+const WQ_PARAMS: [(&str, &str); 3] = [
+    ("struct bpf_wq *", "wq"),
+    ("int (*)(void *map, int *key, void *value)", "callback_fn"),
+    ("unsigned int", "flags"),
+];
+
+/// The old `bpf_wq_set_callback_impl` with `last` as its last parameter.
+fn wq_impl(last: (&str, &str)) -> Manifest {
+    let mut params = WQ_PARAMS.to_vec();
+    params.push(last);
+    let k = kfunc_with("bpf_wq_set_callback_impl", "int", &params);
+    Fx::new()
+        .set("common", &[UNSPEC], &[("bpf_wq_set_callback_impl", &[])])
+        .def(k)
+        .build()
+}
+
+/// The new KF_IMPLICIT_ARGS `bpf_wq_set_callback`, `edit`ed first.
+fn wq_implicit(edit: impl FnOnce(&mut kfunc_scan::manifest::Kfunc)) -> Manifest {
+    let mut params = WQ_PARAMS.to_vec();
+    params.push(("struct bpf_prog_aux *", "aux"));
+    let mut k = kfunc_with("bpf_wq_set_callback", "int", &params);
+    edit(&mut k);
+    Fx::new()
+        .set(
+            "common",
+            &[UNSPEC],
+            &[("bpf_wq_set_callback", &["KF_IMPLICIT_ARGS"])],
+        )
+        .def(with_implicit_last(k, false))
+        .build()
+}
+
+#[test]
+fn diff_implicit_args_transition_is_a_compatible_rename() {
+    let old = wq_impl(("void *", "aux__ign"));
+    let new = wq_implicit(|_| {});
+    let d = diff(&old, &new, false);
+    assert!(d.added.is_empty() && d.removed.is_empty(), "{d:?}");
+    assert_eq!(d.breaking, 0, "{d:?}");
+    assert_eq!(d.changed.len(), 1);
+    assert_eq!(d.changed[0].name, "bpf_wq_set_callback_impl");
+    match d.changed[0].changes.as_slice() {
+        [Change::ImplicitArgsRename {
+            new_name,
+            impl_prototype,
+            flag,
+            ..
+        }, Change::Flags {
+            breaking: false, ..
+        }] => {
+            assert_eq!(new_name, "bpf_wq_set_callback");
+            assert_eq!(flag, "KF_IMPLICIT_ARGS");
+            assert!(impl_prototype.starts_with("int bpf_wq_set_callback_impl("));
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = kfunc_scan::diff::report(&d);
+    assert!(
+        text.starts_with("kfuncs 7.0 → 7.0: 0 added, 0 removed, 1 changed (0 breaking); 1 of the changed renamed compatibly"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  ~ bpf_wq_set_callback_impl → bpf_wq_set_callback\n      renamed compatibly → bpf_wq_set_callback (KF_IMPLICIT_ARGS)"),
+        "{text}"
+    );
+    // the verifier-supplied argument already typed in the old kernel
+    let same = wq_impl(("struct bpf_prog_aux *", "aux__ign"));
+    assert!(kfunc_scan::diff::is_implicit_args_rename(
+        &same.kfuncs[0],
+        &new.kfuncs[0]
+    ));
+}
+
+#[test]
+fn diff_implicit_args_rename_needs_the_same_full_prototype() {
+    use kfunc_scan::diff::is_implicit_args_rename;
+    let old = wq_impl(("void *", "aux__ign"));
+    let not_renamed = |old: &Manifest, new: &Manifest| {
+        assert!(!is_implicit_args_rename(&old.kfuncs[0], &new.kfuncs[0]));
+        let d = diff(old, new, false);
+        assert_eq!(d.removed, ["bpf_wq_set_callback_impl"], "{d:?}");
+        assert_eq!(d.added, ["bpf_wq_set_callback"], "{d:?}");
+        assert!(d.changed.is_empty() && d.breaking == 1, "{d:?}");
+    };
+    // a parameter the program passes changed type
+    not_renamed(&old, &wq_implicit(|k| k.params[2].ty = "u64".into()));
+    // … or name
+    not_renamed(&old, &wq_implicit(|k| k.params[0].name = "w".into()));
+    // the return type changed
+    not_renamed(&old, &wq_implicit(|k| k.return_type = "long".into()));
+    // a parameter more
+    not_renamed(
+        &old,
+        &wq_implicit(|k| k.params.insert(0, param("int", "x"))),
+    );
+    // the old verifier-supplied slot was no pointer
+    not_renamed(&wq_impl(("u64", "aux__ign")), &wq_implicit(|_| {}));
+    // nor another pointer than void *
+    not_renamed(&wq_impl(("int *", "aux__ign")), &wq_implicit(|_| {}));
+    // another argument than the verifier's, by its name without annotation
+    not_renamed(&wq_impl(("void *", "ctx__ign")), &wq_implicit(|_| {}));
+    // the new name's _impl is another kfunc's: no rename either
+    let mut other = wq_implicit(|_| {});
+    other.kfuncs[0].verifier_args.as_mut().unwrap().impl_name = "bpf_other_impl".into();
+    not_renamed(&old, &other);
+}
+
+#[test]
+fn diff_implicit_args_rename_keeps_breaking_changes() {
+    // the old name still loads, but a program type lost is still lost
+    let old = Fx::new()
+        .set("tc", &[TC, XDP], &[("bpf_wq_set_callback_impl", &[])])
+        .def(kfunc_with(
+            "bpf_wq_set_callback_impl",
+            "int",
+            &[("int", "x"), ("void *", "aux__ign")],
+        ))
+        .build();
+    let mut k = kfunc_with(
+        "bpf_wq_set_callback",
+        "int",
+        &[("int", "x"), ("struct bpf_prog_aux *", "aux")],
+    );
+    k = with_implicit_last(k, false);
+    let new = Fx::new()
+        .set(
+            "tc",
+            &[TC],
+            &[("bpf_wq_set_callback", &["KF_IMPLICIT_ARGS"])],
+        )
+        .def(k)
+        .build();
+    let d = diff(&old, &new, false);
+    assert!(d.removed.is_empty() && d.added.is_empty(), "{d:?}");
+    assert_eq!(d.breaking, 1, "{d:?}");
+    assert!(d.changed[0]
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::ProgramTypes { breaking: true, .. })));
+}
+
+#[test]
+fn diff_kept_impl_kfunc_is_no_rename() {
+    // the new tree still lists the _impl (the legacy form): both diffed as they are
+    let old = wq_impl(("void *", "aux__ign"));
+    let mut params = WQ_PARAMS.to_vec();
+    params.push(("void *", "aux__ign"));
+    let legacy = kfunc_with("bpf_wq_set_callback_impl", "int", &params);
+    let mut params = WQ_PARAMS.to_vec();
+    params.push(("struct bpf_prog_aux *", "aux"));
+    let new = Fx::new()
+        .set(
+            "common",
+            &[UNSPEC],
+            &[
+                ("bpf_wq_set_callback", &["KF_IMPLICIT_ARGS"]),
+                ("bpf_wq_set_callback_impl", &[]),
+            ],
+        )
+        .def(with_implicit_last(
+            kfunc_with("bpf_wq_set_callback", "int", &params),
+            true,
+        ))
+        .def(legacy)
+        .build();
+    let d = diff(&old, &new, false);
+    assert_eq!(d.added, ["bpf_wq_set_callback"]);
+    assert!(d.removed.is_empty() && d.changed.is_empty(), "{d:?}");
+}

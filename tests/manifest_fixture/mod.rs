@@ -41,6 +41,15 @@ pub fn param(ty: &str, name: &str) -> Param {
     }
 }
 
+/// A kfunc `RET name(PARAMS)` (`params`: type, name) defined in
+/// kernel/bpf/helpers.c.
+pub fn kfunc_with(name: &str, ret: &str, params: &[(&str, &str)]) -> Kfunc {
+    let mut k = kfunc(name);
+    k.return_type = ret.into();
+    k.params = params.iter().map(|(t, n)| param(t, n)).collect();
+    k
+}
+
 /// `k` with the verifier supplying its last parameter (KF_IMPLICIT_ARGS).
 pub fn with_implicit_last(mut k: Kfunc, legacy_impl: bool) -> Kfunc {
     k.verifier_args = Some(VerifierArgs {

@@ -1,7 +1,10 @@
 //! C declarations of kfuncs as BPF programs see them, from the manifest's
-//! type text: shared by the docs, the header and the diff.
+//! type text: shared by the docs, the header and the diff. Types are shown
+//! as the verifier presents them to BPF programs
+//! ([`conventions::VERIFIER_TYPES`]: a `struct bpf_dynptr_kern *` parameter
+//! is the program's `struct bpf_dynptr *`).
 
-use crate::{Kfunc, Param};
+use crate::{conventions, Kfunc, Param};
 
 /// `type` and `name` as one declarator: `struct task_struct *p`,
 /// `int (*cb)(void *map)`, `u8 buf[16]`, `int x`.
@@ -25,15 +28,57 @@ pub fn declarator(ty: &str, name: &str) -> String {
     }
 }
 
-/// The parameters BPF programs pass: all but the verifier-supplied ones.
-pub fn bpf_params(k: &Kfunc) -> Vec<&Param> {
+/// A type's text as BPF programs have it: every `struct NAME` the verifier
+/// presents as another type ([`conventions::VERIFIER_TYPES`]) replaced,
+/// qualifiers and pointers kept (`const struct bpf_dynptr_kern *` →
+/// `const struct bpf_dynptr *`). Other text is returned as it is.
+pub fn bpf_type(ty: &str) -> String {
+    let mut out = ty.to_string();
+    for (kernel, bpf) in conventions::VERIFIER_TYPES {
+        out = replace_tagged(&out, kernel, bpf);
+    }
+    out
+}
+
+/// `text` with each whole-word occurrence of `from` (`struct NAME`) replaced.
+fn replace_tagged(text: &str, from: &str, to: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let end = at + from.len();
+        let whole = !word(rest[..at].chars().next_back()) && !word(rest[end..].chars().next());
+        out.push_str(&rest[..at]);
+        out.push_str(if whole { to } else { from });
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `p` with its type as BPF programs have it ([`bpf_type`]).
+fn bpf_param(p: &Param) -> Param {
+    Param {
+        ty: bpf_type(&p.ty),
+        ..p.clone()
+    }
+}
+
+/// The parameters BPF programs pass: all but the verifier-supplied ones,
+/// with their types as BPF programs have them ([`bpf_type`]).
+pub fn bpf_params(k: &Kfunc) -> Vec<Param> {
     let omitted: &[usize] = k.verifier_args.as_ref().map_or(&[], |m| &m.omitted_params);
     k.params
         .iter()
         .enumerate()
         .filter(|(i, _)| !omitted.contains(i))
-        .map(|(_, p)| p)
+        .map(|(_, p)| bpf_param(p))
         .collect()
+}
+
+/// The return type as BPF programs have it ([`bpf_type`]).
+pub fn bpf_return_type(k: &Kfunc) -> String {
+    bpf_type(&k.return_type)
 }
 
 /// The parameters the verifier supplies, in the manifest's order (none for
@@ -47,7 +92,7 @@ pub fn verifier_params(k: &Kfunc) -> Vec<&Param> {
     })
 }
 
-fn prototype(name: &str, ret: &str, params: &[&Param]) -> String {
+fn prototype(name: &str, ret: &str, params: &[Param]) -> String {
     let list = if params.is_empty() {
         "void".to_string()
     } else {
@@ -62,15 +107,16 @@ fn prototype(name: &str, ret: &str, params: &[&Param]) -> String {
 
 /// What BPF programs call: `struct task_struct *bpf_task_acquire(struct task_struct *p)`.
 pub fn bpf_signature(k: &Kfunc) -> String {
-    prototype(&k.name, &k.return_type, &bpf_params(k))
+    prototype(&k.name, &bpf_return_type(k), &bpf_params(k))
 }
 
 /// The full kernel prototype under the `_impl` name, for kfuncs with
-/// verifier-supplied arguments.
+/// verifier-supplied arguments (types as BPF programs have them: programs
+/// built against the `_impl` name call it).
 pub fn impl_signature(k: &Kfunc) -> Option<String> {
     let m = k.verifier_args.as_ref()?;
-    let all: Vec<&Param> = k.params.iter().collect();
-    Some(prototype(&m.impl_name, &k.return_type, &all))
+    let all: Vec<Param> = k.params.iter().map(bpf_param).collect();
+    Some(prototype(&m.impl_name, &bpf_return_type(k), &all))
 }
 
 /// `struct NAME` types a declaration mentions, for forward declarations.
@@ -120,6 +166,68 @@ mod tests {
         assert_eq!(declarator("unsigned int", "flags"), "unsigned int flags");
         assert_eq!(declarator("...", "..."), "...");
         assert_eq!(declarator("void *", "f(void)"), "void *f(void)");
+    }
+
+    #[test]
+    fn bpf_types_are_the_verifier_s() {
+        assert_eq!(bpf_type("struct bpf_dynptr_kern *"), "struct bpf_dynptr *");
+        assert_eq!(
+            bpf_type("const struct bpf_dynptr_kern *"),
+            "const struct bpf_dynptr *"
+        );
+        // whole names only
+        assert_eq!(
+            bpf_type("struct bpf_dynptr_kern_x *"),
+            "struct bpf_dynptr_kern_x *"
+        );
+        assert_eq!(
+            bpf_type("struct my_bpf_dynptr_kern *"),
+            "struct my_bpf_dynptr_kern *"
+        );
+        assert_eq!(
+            bpf_type("int (*)(struct bpf_dynptr_kern *d, struct bpf_dynptr_kern *e)"),
+            "int (*)(struct bpf_dynptr *d, struct bpf_dynptr *e)"
+        );
+        assert_eq!(
+            bpf_type("struct bpf_sock_addr_kern *"),
+            "struct bpf_sock_addr_kern *"
+        );
+        assert_eq!(bpf_type("u32"), "u32");
+    }
+
+    #[test]
+    fn signatures_show_the_program_s_types() {
+        let p = |ty: &str, name: &str| Param {
+            name: name.into(),
+            ty: ty.into(),
+            annotation: None,
+        };
+        let k = Kfunc {
+            name: "bpf_verify_pkcs7_signature".into(),
+            file: "kernel/trace/bpf_trace.c".into(),
+            line: 1,
+            bpf_kfunc_attr: true,
+            return_type: "int".into(),
+            params: vec![
+                p("struct bpf_dynptr_kern *", "data_ptr"),
+                p("struct bpf_dynptr_kern *", "sig_ptr"),
+                p("struct bpf_key *", "trusted_keyring"),
+            ],
+            sets: vec![],
+            prog_types: vec![],
+            flags: vec![],
+            condition: None,
+            doc: None,
+            verifier_args: None,
+            object: crate::BuiltInto::Unknown,
+        };
+        assert_eq!(
+            bpf_signature(&k),
+            "int bpf_verify_pkcs7_signature(struct bpf_dynptr *data_ptr, struct bpf_dynptr *sig_ptr, struct bpf_key *trusted_keyring)"
+        );
+        assert_eq!(bpf_params(&k)[1].ty, "struct bpf_dynptr *");
+        // the manifest keeps the kernel's text
+        assert_eq!(k.params[1].ty, "struct bpf_dynptr_kern *");
     }
 
     #[test]

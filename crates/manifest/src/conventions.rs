@@ -315,6 +315,36 @@ pub fn sec_names(prog_type: &str) -> impl Iterator<Item = &'static SecDef> + '_ 
     SEC_DEFS.iter().filter(move |d| d.prog_type == prog_type)
 }
 
+// ---- Types as the verifier presents them to BPF programs
+
+/// Kernel-internal parameter types a BPF program passes as another type:
+/// (the type a kfunc's source declares, the type the BPF program has). The
+/// C declarations BPF programs see ([`crate::cdecl`]: header, docs, diff)
+/// show the second.
+///
+/// Source: the verifier's argument check. Linux 6.1, `kernel/bpf/btf.c`,
+/// `btf_check_func_arg_match()`: a kfunc pointer argument to
+/// `struct bpf_dynptr_kern` (`arg_dynptr`, compared by name) takes a pointer
+/// to an initialised dynptr on the program's stack, i.e. the program's
+/// `struct bpf_dynptr`. Linux 6.12, `kernel/bpf/verifier.c`:
+/// `kf_arg_btf_ids[KF_ARG_DYNPTR_ID]` is `BTF_ID(struct, bpf_dynptr)`, and
+/// `KF_ARG_PTR_TO_DYNPTR` arguments are declared `struct bpf_dynptr *` (the
+/// kfuncs cast to `bpf_dynptr_kern` inside). No other kernel type is
+/// accepted as a different program type for kfunc arguments in either
+/// version (context types are the program's own: `struct __sk_buff`,
+/// `struct xdp_md`; `struct bpf_sock_addr_kern` is what
+/// `bpf_cast_to_kern_ctx` gives the program, not a mapping).
+pub const VERIFIER_TYPES: &[(&str, &str)] = &[("struct bpf_dynptr_kern", "struct bpf_dynptr")];
+
+/// The type BPF programs have for the kernel type `tagged` (`struct NAME`,
+/// exactly), when the verifier presents it as another ([`VERIFIER_TYPES`]).
+pub fn verifier_type(tagged: &str) -> Option<&'static str> {
+    VERIFIER_TYPES
+        .iter()
+        .find(|(kernel, _)| *kernel == tagged)
+        .map(|(_, bpf)| *bpf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,5 +384,18 @@ mod tests {
         assert_eq!(SEC_DEFS.len(), 101);
         let lsm: Vec<&str> = sec_names("BPF_PROG_TYPE_LSM").map(|d| d.sec).collect();
         assert_eq!(lsm, ["lsm+", "lsm.s+", "lsm_cgroup+"]);
+    }
+
+    #[test]
+    fn verifier_types_map_the_dynptr_only() {
+        assert_eq!(
+            verifier_type("struct bpf_dynptr_kern"),
+            Some("struct bpf_dynptr")
+        );
+        assert_eq!(verifier_type("struct bpf_dynptr"), None);
+        assert_eq!(verifier_type("struct bpf_sock_addr_kern"), None);
+        for (i, (k, _)) in VERIFIER_TYPES.iter().enumerate() {
+            assert!(VERIFIER_TYPES[i + 1..].iter().all(|(l, _)| l != k), "{k}");
+        }
     }
 }
