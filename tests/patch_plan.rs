@@ -105,6 +105,7 @@ fn refused(r: Result<Report, PatchError>) -> Vec<String> {
 const WITH_TAGS: PatchOptions = PatchOptions {
     add_decl_tags: true,
     strict: false,
+    object: None,
 };
 
 /// The old patcher appended a decl tag and a pair, repointed a FUNC, then
