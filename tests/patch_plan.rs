@@ -149,6 +149,22 @@ fn a_verifier_supplied_parameter_that_is_not_a_pointer_is_refused() {
     );
 }
 
+/// Catches: taking a `const` pointer (or one behind a typedef) for a
+/// non-pointer: modifiers and typedefs are looked through.
+#[test]
+fn a_verifier_supplied_const_pointer_is_a_pointer() {
+    let k = kfunc(
+        "bpf_const_aux",
+        &[("int", "x"), ("struct bpf_prog_aux * const", "aux")],
+        &[1],
+        false,
+    );
+    let m = manifest(vec![k]);
+    let mut btf = btf_for(&m, |_, _| {});
+    let r = patch(&mut btf, &m, &PatchOptions::default()).expect("accepted");
+    assert_eq!(r.pairs_added.len(), 1);
+}
+
 /// Catches: deleting the dropped-tag refusal.
 #[test]
 fn a_decl_tag_on_a_verifier_supplied_parameter_is_refused() {
