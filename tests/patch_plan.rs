@@ -410,9 +410,20 @@ fn every_kfuncs_set_is_tagged_however_it_is_registered_and_no_set8() {
 
 /// vmlinux's set: `built_in` built, `off` configured out, `unsure` whose
 /// condition could not be evaluated, `foreign` listed here but defined in
-/// another module; nf_conntrack's set: `ct_kfunc`.
+/// another module, `uncompiled` whose definition the build does not
+/// compile; nf_conntrack's set: `ct_kfunc` (whose definition's object
+/// Kbuild could not tell); a set of an object not built: `gone` (its
+/// condition unknown).
 fn build_view() -> Manifest {
-    let names = ["built_in", "off", "unsure", "foreign", "ct_kfunc"];
+    let names = [
+        "built_in",
+        "off",
+        "unsure",
+        "foreign",
+        "uncompiled",
+        "ct_kfunc",
+        "gone",
+    ];
     let mut m = manifest(names.iter().map(|n| plain(n)).collect());
     m.build = Some(BuildInfo {
         config: "config".into(),
@@ -422,14 +433,15 @@ fn build_view() -> Manifest {
     let mut vmlinux = set(
         "v_ids",
         SetKind::Kfuncs,
-        &["built_in", "off", "unsure", "foreign"],
+        &["built_in", "off", "unsure", "foreign", "uncompiled"],
         &["BPF_PROG_TYPE_TRACING"],
     );
     vmlinux.object = BuiltInto::Object("vmlinux".into());
-    for (e, built) in vmlinux
-        .entries
-        .iter_mut()
-        .zip([Some(true), Some(false), None, Some(true)])
+    for (e, built) in
+        vmlinux
+            .entries
+            .iter_mut()
+            .zip([Some(true), Some(false), None, Some(true), Some(true)])
     {
         e.built = built;
     }
@@ -441,12 +453,19 @@ fn build_view() -> Manifest {
     );
     ct.object = BuiltInto::Object("nf_conntrack".into());
     ct.entries[0].built = Some(true);
-    m.sets = vec![vmlinux, ct];
+    let mut gone = set(
+        "gone_ids",
+        SetKind::Kfuncs,
+        &["gone"],
+        &["BPF_PROG_TYPE_XDP"],
+    );
+    gone.object = BuiltInto::NotBuilt;
+    m.sets = vec![vmlinux, ct, gone];
     for k in &mut m.kfuncs {
         k.object = match k.name.as_str() {
-            "ct_kfunc" => BuiltInto::Object("nf_conntrack".into()),
+            "ct_kfunc" | "gone" => BuiltInto::Unknown,
             "foreign" => BuiltInto::Object("nf_nat".into()),
-            "off" => BuiltInto::NotBuilt,
+            "off" | "uncompiled" => BuiltInto::NotBuilt,
             _ => BuiltInto::Object("vmlinux".into()),
         };
     }
@@ -470,7 +489,7 @@ fn a_build_view_tags_only_this_objects_built_kfuncs() {
     let bytes = btf_for(&m, |_, _| {}).to_bytes();
     let mut btf = Btf::parse(&bytes, None).unwrap();
     let r = patch(&mut btf, &m, &as_object(None)).expect("accepted");
-    assert_eq!(tagged(&r), ["built_in", "unsure"]);
+    assert_eq!(tagged(&r), ["built_in", "uncompiled", "unsure"]);
     assert_eq!(r.object.as_deref(), Some("vmlinux"));
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 
@@ -487,7 +506,7 @@ fn a_build_view_tags_only_this_objects_built_kfuncs() {
     source.build = None;
     let mut btf = Btf::parse(&bytes, None).unwrap();
     let r = patch(&mut btf, &source, &as_object(None)).expect("accepted");
-    assert_eq!(r.decl_tags_added.len(), 5);
+    assert_eq!(r.decl_tags_added.len(), 7);
     assert!(r.object.is_none());
 }
 
@@ -520,12 +539,15 @@ fn a_built_kfunc_the_btf_lacks_is_refused_and_an_unsure_one_is_not() {
         1
     );
 
-    // without `unsure` (its condition unknown): reported, not refused
+    // without `unsure` (its condition unknown) and `uncompiled` (its
+    // definition not built): reported, not refused
     let mut others = m.clone();
-    others.kfuncs.retain(|k| k.name != "unsure");
+    others
+        .kfuncs
+        .retain(|k| k.name != "unsure" && k.name != "uncompiled");
     let mut btf = btf_for(&others, |_, _| {});
     let r = patch(&mut btf, &m, &as_object(None)).expect("accepted");
-    assert_eq!(r.missing, ["unsure"]);
+    assert_eq!(r.missing, ["unsure", "uncompiled"]);
     assert_eq!(tagged(&r), ["built_in"]);
     // --strict refuses that too
     let strict = PatchOptions {
@@ -768,5 +790,34 @@ fn a_paired_kfunc_gets_its_arena_pointers_marked_in_both_prototypes() {
     let r = patch(&mut again, &m, &WITH_TAGS).expect("accepted");
     assert_eq!(r.already_patched, ["bpf_arena_pair"]);
     assert!(r.arena_tagged.is_empty());
+    assert_eq!(again.to_bytes(), bytes);
+}
+
+/// Catches: a second run refusing an arena flag on a verifier-supplied
+/// parameter, which the reduced prototype no longer has (the first run
+/// marked it in `_impl`).
+#[test]
+fn an_arena_mark_on_a_verifier_supplied_parameter_is_made_once() {
+    let k = flagged(
+        kfunc(
+            "bpf_arena_aux",
+            &[("void *", "p"), ("struct bpf_prog_aux *", "aux")],
+            &[1],
+            false,
+        ),
+        "int",
+        &["KF_ARENA_ARG2", "KF_IMPLICIT_ARGS"],
+    );
+    let m = arena_manifest(vec![k]);
+    let mut btf = btf_for(&m, |_, _| {});
+    let r = patch(&mut btf, &m, &WITH_TAGS).expect("accepted");
+    let btf = Btf::parse(&btf.to_bytes(), None).unwrap();
+    let pair = &r.pairs_added[0];
+    assert!(arena_pointee(&btf, type_at(&btf, pair.impl_id, 1)).is_some());
+    assert_eq!(r.arena_tagged[0].params, [1]);
+    let bytes = btf.to_bytes();
+    let mut again = Btf::parse(&bytes, None).unwrap();
+    let r = patch(&mut again, &m, &WITH_TAGS).expect("accepted");
+    assert_eq!(r.already_patched, ["bpf_arena_aux"]);
     assert_eq!(again.to_bytes(), bytes);
 }
