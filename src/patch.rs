@@ -4,8 +4,16 @@
 //! is repointed to a new prototype without those arguments (what BPF
 //! programs call), and `foo_impl` is added with foo's linkage and the full
 //! prototype (unless the BTF already has one: the legacy case). With
-//! `add_decl_tags`, kfuncs lacking a `bpf_kfunc` decl tag get one, and
-//! KF_FASTCALL kfuncs a `bpf_fastcall` tag, as pahole 1.26+ would emit.
+//! `add_decl_tags`, what pahole 1.26+ emits and the BTF lacks: a `bpf_kfunc`
+//! decl tag on every member of a kfuncs set (`BTF_KFUNCS_START`, however it
+//! is registered, fmod_ret sets included), a `bpf_fastcall` tag on
+//! KF_FASTCALL ones, and (pahole 1.30+) the `address_space(1)` type
+//! attribute on the pointee of a KF_ARENA_RET return value and of a
+//! KF_ARENA_ARG1/ARG2 parameter, when the tree defines those flags.
+//!
+//! With a manifest that has a build view, only kfuncs the build puts in the
+//! object this BTF is (vmlinux, or a module) are looked at, and one of them
+//! the BTF lacks is refused: the BTF is not of this build.
 //!
 //! Append-only: no type ID moves, no record changes but the `type` field of
 //! a repointed FUNC. Before any edit the BTF must agree with the source;
@@ -19,20 +27,35 @@
 //! so applying one does not stop half-way.
 
 use crate::btf::{Btf, EditError, Kind, Linkage, NewType, StringOffsets, TypeRef, MAX_TYPE_ID};
-use crate::conventions::{FLAG_FASTCALL, TAG_FASTCALL, TAG_KFUNC};
-use crate::manifest::{Kfunc, Manifest, VerifierArgs};
+use crate::conventions::{
+    FLAG_ARENA_ARG1, FLAG_ARENA_ARG2, FLAG_ARENA_RET, FLAG_FASTCALL, TAG_FASTCALL, TAG_KFUNC,
+    TYPE_ATTR_ARENA,
+};
+use crate::manifest::{BuiltInto, Kfunc, KfuncSet, Manifest, SetEntry, SetKind, VerifierArgs};
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Default)]
 pub struct PatchOptions {
     pub add_decl_tags: bool,
     pub strict: bool,
+    /// The build object this BTF is, for a manifest with a build view: a
+    /// module's name for its split BTF; None for vmlinux.
+    pub object: Option<String>,
+}
+
+impl PatchOptions {
+    /// The build object this BTF is: `vmlinux` unless named.
+    pub fn object(&self) -> &str {
+        self.object.as_deref().unwrap_or(BuiltInto::VMLINUX)
+    }
 }
 
 #[derive(Debug, Default, Serialize, PartialEq)]
 pub struct Report {
+    /// With a build view: the object this BTF was taken for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
     pub types_before: u32,
     pub types_after: u32,
     /// `foo_impl` added, `foo` repointed.
@@ -42,9 +65,13 @@ pub struct Report {
     /// Already in the patched form: nothing to do.
     pub already_patched: Vec<String>,
     /// Kfuncs of the manifest this BTF does not have (configured out, or in
-    /// another module).
+    /// another module) where that is no error: without a build view, or
+    /// where it cannot tell.
     pub missing: Vec<String>,
     pub decl_tags_added: Vec<TagAdded>,
+    /// Kfuncs whose arena pointers were marked `address_space(1)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub arena_tagged: Vec<ArenaTagged>,
     pub warnings: Vec<String>,
 }
 
@@ -65,6 +92,20 @@ pub struct TagAdded {
     pub target: String,
     pub target_id: u32,
     pub id: u32,
+}
+
+/// A kfunc repointed to a prototype whose arena pointers carry the
+/// `address_space(1)` type attribute (`PTR → TYPE_TAG → pointee`).
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ArenaTagged {
+    pub kfunc: String,
+    pub func_id: u32,
+    /// The return value's pointee was marked.
+    pub return_value: bool,
+    /// The parameters, by index, whose pointees were marked.
+    pub params: Vec<usize>,
+    /// The prototype the FUNC points at now (of a pair: the reduced one).
+    pub proto_id: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,33 +154,139 @@ fn manifest_names(k: &Kfunc) -> Vec<String> {
         .collect()
 }
 
-/// The kfuncs a patch looks at: those with verifier-supplied arguments, and
-/// with `add_decl_tags` the members of kfunc sets; and the names of the
-/// latter.
-fn considered<'m>(m: &'m Manifest, opts: &PatchOptions) -> (Vec<&'m Kfunc>, BTreeSet<&'m str>) {
-    let in_kfunc_set: BTreeSet<&str> = m
-        .callable_kfuncs()
+/// How a kfunc stands towards the BTF being patched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Scope {
+    /// Another object's, or not built: left alone.
+    Elsewhere,
+    /// Patched when the BTF has it, reported missing when not: without a
+    /// build view, or where the build view cannot tell.
+    IfPresent,
+    /// The build view puts it in this object: the BTF must have it.
+    Built,
+}
+
+/// A kfunc the patch looks at, and what for.
+struct Considered<'m> {
+    kfunc: &'m Kfunc,
+    /// A member of a kfuncs set: tagged as pahole tags it.
+    tag: bool,
+    /// Verifier-supplied arguments: paired.
+    pair: bool,
+    /// The BTF lacking it is refused.
+    required: bool,
+}
+
+/// Whether `named`, an object as the manifest names it (a `.ko`'s name;
+/// several joined by `:` for a file linked into several modules), is
+/// `object`. `-` and `_` are one, as in the kernel's module names.
+pub fn is_object(named: &str, object: &str) -> bool {
+    let norm = |s: &str| {
+        s.bytes()
+            .map(|b| if b == b'-' { b'_' } else { b })
+            .collect::<Vec<u8>>()
+    };
+    let want = norm(object);
+    named.split(':').any(|n| norm(n) == want)
+}
+
+/// A set entry's scope under a build view, for the BTF of `object`.
+fn entry_scope(s: &KfuncSet, e: &SetEntry, object: &str) -> Scope {
+    match (&s.object, e.built) {
+        (BuiltInto::NotBuilt, _) | (_, Some(false)) => Scope::Elsewhere,
+        (BuiltInto::Object(o), _) if !is_object(o, object) => Scope::Elsewhere,
+        (BuiltInto::Object(_), Some(true)) => Scope::Built,
+        _ => Scope::IfPresent,
+    }
+}
+
+/// What a kfunc's own object leaves of `scope`: defined in another object,
+/// its FUNC is in that object's BTF; defined nowhere the build compiles,
+/// the BTF lacking it is no error.
+fn kfunc_scope(k: &Kfunc, scope: Scope, object: &str) -> Scope {
+    match &k.object {
+        BuiltInto::Object(o) if !is_object(o, object) => Scope::Elsewhere,
+        BuiltInto::NotBuilt => scope.min(Scope::IfPresent),
+        _ => scope,
+    }
+}
+
+/// The kfuncs a patch looks at, in the manifest's order: those with
+/// verifier-supplied arguments (paired), and with `add_decl_tags` the
+/// members of kfuncs sets (tagged). With a build view, only those the build
+/// puts in this object.
+fn considered<'m>(m: &'m Manifest, opts: &PatchOptions) -> Vec<Considered<'m>> {
+    let object = opts.object();
+    let build = m.build.is_some();
+    // by name: the widest scope among kfuncs sets, and among all sets
+    let mut scopes: HashMap<&str, (Scope, Scope)> = HashMap::default();
+    for s in &m.sets {
+        for e in &s.entries {
+            let scope = if build {
+                entry_scope(s, e, object)
+            } else {
+                Scope::IfPresent
+            };
+            let slot = scopes
+                .entry(e.name.as_str())
+                .or_insert((Scope::Elsewhere, Scope::Elsewhere));
+            if s.kind == SetKind::Kfuncs {
+                slot.0 = slot.0.max(scope);
+            }
+            slot.1 = slot.1.max(scope);
+        }
+    }
+    m.kfuncs
         .iter()
-        .map(|k| k.name.as_str())
-        .collect();
-    let considered = m
-        .kfuncs
-        .iter()
-        .filter(|k| {
-            k.verifier_args.is_some()
-                || (opts.add_decl_tags && in_kfunc_set.contains(k.name.as_str()))
+        .filter_map(|k| {
+            let (mut in_kfuncs, mut in_any) = scopes
+                .get(k.name.as_str())
+                .copied()
+                .unwrap_or((Scope::Elsewhere, Scope::Elsewhere));
+            if build {
+                in_kfuncs = kfunc_scope(k, in_kfuncs, object);
+                in_any = kfunc_scope(k, in_any, object);
+            }
+            let tag = opts.add_decl_tags && in_kfuncs > Scope::Elsewhere;
+            let pair = k.verifier_args.is_some() && (!build || in_any > Scope::Elsewhere);
+            let required = (tag && in_kfuncs == Scope::Built) || (pair && in_any == Scope::Built);
+            (tag || pair).then_some(Considered {
+                kfunc: k,
+                tag,
+                pair,
+                required,
+            })
         })
-        .collect();
-    (considered, in_kfunc_set)
+        .collect()
+}
+
+/// Where KF_ARENA_* (when the tree defines them) put `address_space(1)`.
+#[derive(Debug, Default)]
+struct ArenaPlaces {
+    ret: bool,
+    /// Parameter indices.
+    params: Vec<usize>,
+}
+
+fn arena_places(m: &Manifest, k: &Kfunc) -> ArenaPlaces {
+    let has = |flag: &str| m.flag_values.contains_key(flag) && k.flags.iter().any(|f| f == flag);
+    ArenaPlaces {
+        ret: has(FLAG_ARENA_RET),
+        params: [(FLAG_ARENA_ARG1, 0), (FLAG_ARENA_ARG2, 1)]
+            .into_iter()
+            .filter(|(f, _)| has(f))
+            .map(|(_, i)| i)
+            .collect(),
+    }
 }
 
 /// The strings `patch_found` needs located in the BTF: the considered
 /// kfuncs' names, their `_impl` names and the decl tags' names.
 pub fn wanted_strings<'m>(m: &'m Manifest, opts: &PatchOptions) -> Vec<&'m str> {
-    let mut wanted: Vec<&str> = vec![TAG_KFUNC, TAG_FASTCALL];
-    for k in considered(m, opts).0 {
-        wanted.push(k.name.as_str());
-        if let Some(va) = &k.verifier_args {
+    let mut wanted: Vec<&str> = vec![TAG_KFUNC, TAG_FASTCALL, TYPE_ATTR_ARENA];
+    for c in considered(m, opts) {
+        wanted.push(c.kfunc.name.as_str());
+        if let Some(va) = &c.kfunc.verifier_args {
             wanted.push(va.impl_name.as_str());
         }
     }
@@ -260,7 +407,17 @@ enum Append {
         linkage: Linkage,
         proto: u32,
     },
-    Proto(NewType),
+    /// A type attribute (a TYPE_TAG with its kind flag) on `target`.
+    Attr { name: Str, target: u32 },
+    /// A type without a name: a prototype, a pointer.
+    Type(NewType),
+}
+
+/// What marking a prototype's arena pointers changed.
+#[derive(Debug, Default)]
+struct Marked {
+    ret: bool,
+    params: Vec<usize>,
 }
 
 /// An accepted plan: what `apply` does, and the report it gives.
@@ -273,7 +430,8 @@ struct Plan {
     report: Report,
 }
 
-/// A kfunc's FUNC whose prototype agrees with the source's.
+/// A kfunc's FUNC and its prototype, as the BTF has them.
+#[derive(Clone)]
 struct Checked {
     linkage: Linkage,
     proto_id: u32,
@@ -285,9 +443,10 @@ struct Checked {
 
 /// What the BTF's prototype of a kfunc is, when it is not refused.
 enum Prototype {
+    /// The source's.
     Agrees(Checked),
     /// The reduced prototype of a pair made before.
-    AlreadyPatched,
+    AlreadyPatched(Checked),
 }
 
 struct Planner<'a> {
@@ -300,8 +459,10 @@ struct Planner<'a> {
     next_id: u32,
     appends: Vec<Append>,
     repoints: Vec<(u32, u32)>,
-    /// New reduced prototypes, shared where identical.
+    /// New prototypes, shared where identical.
     protos: HashMap<NewType, u32>,
+    /// New arena pointers by pointee, shared.
+    arena_ptrs: HashMap<u32, u32>,
     refused: Vec<String>,
     report: Report,
 }
@@ -318,6 +479,7 @@ impl<'a> Planner<'a> {
             appends: Vec::new(),
             repoints: Vec::new(),
             protos: HashMap::default(),
+            arena_ptrs: HashMap::default(),
             refused: Vec::new(),
             report: Report {
                 types_before: btf.end_id() - 1,
@@ -328,29 +490,18 @@ impl<'a> Planner<'a> {
 
     /// Every edit the manifest asks of this BTF, or every refusal.
     fn plan(mut self, m: &Manifest) -> Result<Plan, PatchError> {
-        let (considered, in_kfunc_set) = considered(m, self.opts);
-        for k in considered {
-            let Some(func_id) = self.func_of(k) else {
-                continue;
-            };
-            // a kfunc the BTF disagrees with is neither tagged nor paired
-            let proto = match self.check_prototype(k, func_id) {
-                Ok(p) => p,
-                Err(why) => {
-                    self.refused.push(why);
-                    continue;
-                }
-            };
-            if self.opts.add_decl_tags && in_kfunc_set.contains(k.name.as_str()) {
-                self.plan_tags(k, func_id);
+        if m.build.is_some() {
+            let object = self.opts.object();
+            let here = |o: &BuiltInto| o.object().is_some_and(|o| is_object(o, object));
+            if !m.sets.iter().any(|s| here(&s.object)) {
+                self.report.warnings.push(format!(
+                    "the manifest's build view puts no kfunc set in object `{object}`"
+                ));
             }
-            match (&k.verifier_args, proto) {
-                (None, _) => {}
-                (Some(_), Prototype::AlreadyPatched) => {
-                    self.report.already_patched.push(k.name.clone())
-                }
-                (Some(va), Prototype::Agrees(checked)) => self.plan_pair(k, va, func_id, checked),
-            }
+            self.report.object = Some(object.to_string());
+        }
+        for c in considered(m, self.opts) {
+            self.plan_kfunc(m, &c);
         }
         let report = &self.report;
         if self.opts.strict && !report.missing.is_empty() {
@@ -377,10 +528,54 @@ impl<'a> Planner<'a> {
         })
     }
 
-    /// Kfunc `k`'s FUNC: none (reported missing), or refused when the BTF
-    /// has several of that name.
-    fn func_of(&mut self, k: &Kfunc) -> Option<u32> {
+    /// The edits one kfunc needs: tags, a pair, arena pointers.
+    fn plan_kfunc(&mut self, m: &Manifest, c: &Considered) {
+        let k = c.kfunc;
+        let Some(func_id) = self.func_of(k, c.required) else {
+            return;
+        };
+        // a kfunc the BTF disagrees with is neither tagged nor paired
+        let proto = match self.check_prototype(k, func_id) {
+            Ok(p) => p,
+            Err(why) => {
+                self.refused.push(why);
+                return;
+            }
+        };
+        let arena = if c.tag {
+            self.plan_tags(k, func_id);
+            arena_places(m, k)
+        } else {
+            ArenaPlaces::default()
+        };
+        match (k.verifier_args.as_ref().filter(|_| c.pair), proto) {
+            (Some(va), Prototype::Agrees(checked)) => {
+                self.plan_pair(k, va, func_id, checked, &arena)
+            }
+            (Some(_), Prototype::AlreadyPatched(current)) => {
+                self.report.already_patched.push(k.name.clone());
+                // the reduced prototype: an omitted parameter is not there
+                self.plan_arena(k, func_id, current, &arena, true);
+            }
+            (None, Prototype::Agrees(checked) | Prototype::AlreadyPatched(checked)) => {
+                self.plan_arena(k, func_id, checked, &arena, false)
+            }
+        }
+    }
+
+    /// Kfunc `k`'s FUNC: none (reported missing, or refused when the build
+    /// puts it in this object), or refused when the BTF has several of that
+    /// name.
+    fn func_of(&mut self, k: &Kfunc, required: bool) -> Option<u32> {
         match self.funcs.get(k.name.as_str()).map(Vec::as_slice) {
+            None | Some([]) if required => {
+                self.refused.push(format!(
+                    "{}: the manifest's build view puts it in {}, but this BTF has no FUNC of that name; is the BTF from this build?",
+                    k.name,
+                    self.opts.object()
+                ));
+                None
+            }
             None | Some([]) => {
                 self.report.missing.push(k.name.clone());
                 None
@@ -472,14 +667,15 @@ impl<'a> Planner<'a> {
         };
         let have = param_names(btf, &proto);
         let want = manifest_names(k);
+        let current = |names| Checked {
+            linkage,
+            proto_id: proto.id(),
+            ret: proto.return_type().unwrap_or(0),
+            params: proto.params().collect(),
+            names,
+        };
         if have == want {
-            return Ok(Prototype::Agrees(Checked {
-                linkage,
-                proto_id: proto.id(),
-                ret: proto.return_type().unwrap_or(0),
-                params: proto.params().collect(),
-                names: want,
-            }));
+            return Ok(Prototype::Agrees(current(want)));
         }
         if let Some(va) = &k.verifier_args {
             let reduced: Vec<&String> = want
@@ -493,7 +689,7 @@ impl<'a> Planner<'a> {
                 .get(va.impl_name.as_str())
                 .is_some_and(|ids| !ids.is_empty());
             if has_impl && have.iter().eq(reduced) {
-                return Ok(Prototype::AlreadyPatched);
+                return Ok(Prototype::AlreadyPatched(current(have)));
             }
         }
         Err(format!(
@@ -555,8 +751,16 @@ impl<'a> Planner<'a> {
 
     /// `foo_impl` beside `foo`, `foo` repointed to the reduced prototype,
     /// unless a verifier-supplied parameter is not a pointer or carries a
-    /// decl tag.
-    fn plan_pair(&mut self, k: &Kfunc, va: &VerifierArgs, func_id: u32, checked: Checked) {
+    /// decl tag. Arena pointers are marked in both prototypes (but in a
+    /// legacy `foo_impl`, which is left as it is).
+    fn plan_pair(
+        &mut self,
+        k: &Kfunc,
+        va: &VerifierArgs,
+        func_id: u32,
+        mut checked: Checked,
+        arena: &ArenaPlaces,
+    ) {
         let mut refused = self.non_pointers(k, va, &checked.params, &checked.names);
         refused.extend(self.dropped_tags(k, va, func_id));
         if !refused.is_empty() {
@@ -567,6 +771,10 @@ impl<'a> Planner<'a> {
             .funcs
             .get(va.impl_name.as_str())
             .is_some_and(|ids| !ids.is_empty());
+        let marked = self.mark_arena(k, arena, &mut checked, false);
+        if marked.is_some() && !legacy {
+            checked.proto_id = self.proto(NewType::func_proto(checked.ret, &checked.params));
+        }
         let Some(impl_id) = self.impl_of(k, va, func_id, &checked) else {
             return;
         };
@@ -577,16 +785,11 @@ impl<'a> Planner<'a> {
             .filter(|(i, _)| !va.omitted_params.contains(i))
             .map(|(_, p)| *p)
             .collect();
-        let proto = NewType::func_proto(checked.ret, &kept);
-        let proto_id = match self.protos.get(&proto) {
-            Some(&id) => id,
-            None => {
-                let id = self.append(Append::Proto(proto.clone()));
-                self.protos.insert(proto, id);
-                id
-            }
-        };
+        let proto_id = self.proto(NewType::func_proto(checked.ret, &kept));
         self.repoints.push((func_id, proto_id));
+        if let Some(m) = marked {
+            self.report_arena(k, func_id, m, proto_id);
+        }
         let pair = Pair {
             kfunc: k.name.clone(),
             func_id,
@@ -600,6 +803,133 @@ impl<'a> Planner<'a> {
         } else {
             self.report.pairs_added.push(pair);
         }
+    }
+
+    /// The ID of prototype `proto`: a new one, shared where identical.
+    fn proto(&mut self, proto: NewType) -> u32 {
+        match self.protos.get(&proto) {
+            Some(&id) => id,
+            None => {
+                let id = self.append(Append::Type(proto.clone()));
+                self.protos.insert(proto, id);
+                id
+            }
+        }
+    }
+
+    /// A kfunc that is not paired: repointed to a prototype with its arena
+    /// pointers marked, when one is not yet. `reduced`: the prototype of a
+    /// pair made before, which may lack a verifier-supplied parameter.
+    fn plan_arena(
+        &mut self,
+        k: &Kfunc,
+        func_id: u32,
+        mut checked: Checked,
+        arena: &ArenaPlaces,
+        reduced: bool,
+    ) {
+        if let Some(marked) = self.mark_arena(k, arena, &mut checked, reduced) {
+            let proto_id = self.proto(NewType::func_proto(checked.ret, &checked.params));
+            self.repoints.push((func_id, proto_id));
+            self.report_arena(k, func_id, marked, proto_id);
+        }
+    }
+
+    fn report_arena(&mut self, k: &Kfunc, func_id: u32, marked: Marked, proto_id: u32) {
+        self.report.arena_tagged.push(ArenaTagged {
+            kfunc: k.name.clone(),
+            func_id,
+            return_value: marked.ret,
+            params: marked.params,
+            proto_id,
+        });
+    }
+
+    /// Marks the arena pointers `arena` names in `checked`'s return and
+    /// parameter types, as pahole does: the type must be a PTR itself
+    /// (refused otherwise), and its pointee gets the `address_space(1)`
+    /// attribute. What changed; None when nothing did (each already
+    /// marked, or none named). `reduced`: a parameter past the prototype's
+    /// end is skipped, not refused.
+    fn mark_arena(
+        &mut self,
+        k: &Kfunc,
+        arena: &ArenaPlaces,
+        checked: &mut Checked,
+        reduced: bool,
+    ) -> Option<Marked> {
+        let mut marked = Marked::default();
+        if arena.ret {
+            match self.arena_ptr(checked.ret) {
+                Some(p) => {
+                    marked.ret = p != checked.ret;
+                    checked.ret = p;
+                }
+                None => self.refused.push(format!(
+                    "{}: {FLAG_ARENA_RET}, but the BTF's return type is not a pointer",
+                    k.name
+                )),
+            }
+        }
+        for &i in &arena.params {
+            let flag = if i == 0 {
+                FLAG_ARENA_ARG1
+            } else {
+                FLAG_ARENA_ARG2
+            };
+            let Some(&(_, ty)) = checked.params.get(i) else {
+                if !reduced {
+                    self.refused.push(format!(
+                        "{}: {flag}, but the BTF's prototype has {} parameter(s)",
+                        k.name,
+                        checked.params.len()
+                    ));
+                }
+                continue;
+            };
+            match self.arena_ptr(ty) {
+                Some(p) if p != ty => {
+                    checked.params[i].1 = p;
+                    marked.params.push(i);
+                }
+                Some(_) => {}
+                None => self.refused.push(format!(
+                    "{}: {flag}, but parameter {i} `{}` is not a pointer in the BTF",
+                    k.name,
+                    checked.names.get(i).map_or("", String::as_str)
+                )),
+            }
+        }
+        (marked.ret || !marked.params.is_empty()).then_some(marked)
+    }
+
+    /// `ty` as an arena pointer: itself when it is one (`PTR → TYPE_TAG
+    /// address_space(1)` with the kind flag), else a new PTR to a new
+    /// attribute on its pointee, planned once per pointee. None when `ty`
+    /// is not a PTR.
+    fn arena_ptr(&mut self, ty: u32) -> Option<u32> {
+        let btf = self.btf;
+        let pointee = btf
+            .get(ty)
+            .filter(|t| t.kind() == Kind::Ptr)
+            .and_then(|t| t.target())?;
+        let marked = btf.get(pointee).is_some_and(|t| {
+            t.kind() == Kind::TypeTag && t.kflag() && btf.name(&t) == TYPE_ATTR_ARENA
+        });
+        if marked {
+            return Some(ty);
+        }
+        if let Some(&p) = self.arena_ptrs.get(&pointee) {
+            return Some(p);
+        }
+        let name = self.string(TYPE_ATTR_ARENA);
+        let attr = self.append(Append::Attr {
+            name,
+            target: pointee,
+        });
+        let p = self.append(Append::Type(NewType::ptr(attr)));
+        self.arena_ptrs.insert(pointee, p);
+        Some(p)
     }
 
     /// `foo_impl`: the BTF's (the legacy case), or a new FUNC with foo's
@@ -687,7 +1017,10 @@ fn apply(btf: &mut Btf, plan: Plan) -> Result<Report, PatchError> {
                 linkage,
                 proto,
             } => NewType::func(string_off(btf, name)?, linkage.raw(), *proto),
-            Append::Proto(t) => t.clone(),
+            Append::Attr { name, target } => {
+                NewType::type_tag(string_off(btf, name)?, *target, true)
+            }
+            Append::Type(t) => t.clone(),
         };
         btf.add_type(&t)?;
     }

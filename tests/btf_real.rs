@@ -6,6 +6,7 @@
 mod common;
 use common::*;
 use kfunc_scan::btf::{kernel, Btf, Kind};
+use kfunc_scan::manifest::SetKind;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -564,25 +565,58 @@ fn the_running_kernels_btf_is_read() {
     assert!(after.end_id() >= before.end_id());
 }
 
-/// `--add-decl-tags` checks prototypes as the pair edits do: the 6.1
-/// manifest on the 6.12 BTF is refused for bpf_verify_pkcs7_signature,
-/// whose parameters were renamed (the old patcher tagged it).
+/// `--add-decl-tags` checks prototypes as the pair edits do: the 6.12
+/// manifest with bpf_verify_pkcs7_signature's parameters as 6.1 named them
+/// is refused (the old patcher tagged it). The 6.1 manifest itself tags
+/// nothing: 6.1 declares its sets with BTF_SET8_START, which carry no
+/// BTF_SET8_KFUNCS flag, so pahole tags none of them either.
 #[test]
 fn decl_tags_from_a_stale_manifest_are_refused() {
     let Some(vmlinux) = data("linux-6.12.117/vmlinux.btf") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let Some(m61) = scan_manifest(dir.path(), "KFUNC_SCAN_LINUX_OLD") else {
+    let (Some(m61), Some(m612)) = (
+        scan_manifest(dir.path(), "KFUNC_SCAN_LINUX_OLD"),
+        scan_manifest(dir.path(), "KFUNC_SCAN_LINUX"),
+    ) else {
         return;
     };
-    let out = dir.path().join("never.btf");
+    let old = read_manifest(&m61);
+    assert!(old.sets.iter().all(|s| s.kind == SetKind::Set8));
+    let out = dir.path().join("v.btf");
+    let rep = patch_btf(
+        dir.path(),
+        &[
+            "--add-decl-tags",
+            "--manifest",
+            m61.to_str().unwrap(),
+            "--btf",
+            vmlinux.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(rep["decl_tags_added"].as_array().unwrap().len(), 0);
+    assert_eq!(fs::read(&out).unwrap(), fs::read(&vmlinux).unwrap());
+
+    let mut stale = read_manifest(&m612);
+    let k = stale
+        .kfuncs
+        .iter_mut()
+        .find(|k| k.name == "bpf_verify_pkcs7_signature")
+        .unwrap();
+    k.params[0].name = "data_ptr".into();
+    k.params[1].name = "sig_ptr".into();
+    let stale_path = dir.path().join("stale.json");
+    fs::write(&stale_path, stale.to_json()).unwrap();
+    let never = dir.path().join("never.btf");
     let err = cmd(["patch-btf", "--add-decl-tags", "--manifest"])
-        .arg(&m61)
+        .arg(&stale_path)
         .arg("--btf")
         .arg(&vmlinux)
         .arg("-o")
-        .arg(&out)
+        .arg(&never)
         .expect(1)
         .stderr();
     assert!(
@@ -590,5 +624,5 @@ fn decl_tags_from_a_stale_manifest_are_refused() {
         "{err}"
     );
     assert!(err.contains("nothing written"), "{err}");
-    assert!(!out.exists());
+    assert!(!never.exists());
 }

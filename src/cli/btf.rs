@@ -24,7 +24,14 @@ pub struct PatchArgs {
     /// The base BTF of a split BTF (a module's BTF on top of vmlinux).
     #[arg(long, value_name = "FILE")]
     pub base: Option<PathBuf>,
-    /// Add `bpf_kfunc` (and `bpf_fastcall` for KF_FASTCALL) decl tags where missing.
+    /// The module a split BTF is, for a manifest with a build view
+    /// (default: the file's name up to its first dot; without --base the
+    /// BTF is vmlinux's).
+    #[arg(long, value_name = "NAME", requires = "base")]
+    pub object: Option<String>,
+    /// Add what pahole would have: `bpf_kfunc` decl tags on kfuncs-set
+    /// members, `bpf_fastcall` on KF_FASTCALL ones, `address_space(1)` on
+    /// KF_ARENA_* pointers.
     #[arg(long)]
     pub add_decl_tags: bool,
     /// A kfunc of the manifest missing from the BTF is an error.
@@ -130,6 +137,7 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     let opts = PatchOptions {
         add_decl_tags: a.add_decl_tags,
         strict: a.strict,
+        object: object_of(&a),
     };
     let (mut btf, elf, manifest, found) = read_patch_inputs(&a, &opts, &timing)?;
     timing.phase("btf parsed");
@@ -158,8 +166,13 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         for w in &report.warnings {
             eprintln!("{}: warning[patch]: {w}", a.btf.display());
         }
+        // said only when there are some, so earlier runs' lines stay as they were
+        let arena = match report.arena_tagged.len() {
+            0 => String::new(),
+            n => format!(", {n} kfuncs' arena pointers marked"),
+        };
         eprintln!(
-            "kfunc-scan patch-btf: {} pairs added, {} legacy pairs, {} already patched, {} decl tags added, {} kfuncs not in this BTF; types {} -> {}",
+            "kfunc-scan patch-btf: {} pairs added, {} legacy pairs, {} already patched, {} decl tags added{arena}, {} kfuncs not in this BTF; types {} -> {}",
             report.pairs_added.len(),
             report.legacy_pairs.len(),
             report.already_patched.len(),
@@ -173,6 +186,22 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     // at once, faster than thousands of frees (clang's -disable-free).
     std::mem::forget((btf, manifest));
     Ok(Outcome::Clean)
+}
+
+/// The build object the BTF is: vmlinux without `--base`; with it, the
+/// module `--object` names, or the file's name up to its first dot
+/// (`nf_conntrack.btf`, `nf_conntrack.ko`, `/sys/kernel/btf/nf_conntrack`).
+fn object_of(a: &PatchArgs) -> Option<String> {
+    a.base.as_ref()?;
+    if let Some(o) = &a.object {
+        return Some(o.clone());
+    }
+    let name = a
+        .btf
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(name.split('.').next().unwrap_or_default().to_string())
 }
 
 /// What `patch-btf` reads: the BTF on its base (validated), the ELF object

@@ -37,6 +37,10 @@ impl Builder {
             let ret = self.ty(text.split("(*)").next().unwrap_or("int"));
             let proto = self.add(NewType::func_proto(ret, &[]));
             self.ptr(proto)
+        } else if let Some(inner) = text.strip_suffix(" const") {
+            // `T *const`: the pointer itself const
+            let target = self.ty(inner);
+            self.add(NewType::const_(target))
         } else if let Some(inner) = text.strip_suffix('*') {
             let target = self.ty(inner);
             self.ptr(target)

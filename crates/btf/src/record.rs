@@ -265,6 +265,16 @@ impl NewType {
         }
     }
 
+    /// A type tag on `target`; with `attribute` (the kind flag) it is a
+    /// type attribute, `__attribute__((NAME))` in C rather than
+    /// `__attribute__((btf_type_tag("NAME")))`.
+    pub fn type_tag(name_off: u32, target: u32, attribute: bool) -> NewType {
+        NewType {
+            kflag: attribute,
+            ..NewType::plain(Kind::TypeTag, name_off, target)
+        }
+    }
+
     pub fn ptr(target: u32) -> NewType {
         NewType::plain(Kind::Ptr, 0, target)
     }

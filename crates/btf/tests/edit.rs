@@ -107,3 +107,23 @@ fn accessors_name_what_each_field_means() {
     );
     assert_eq!(int.component_idx(), None);
 }
+
+/// A type attribute is a TYPE_TAG with its kind flag set: the record reads
+/// back with the flag, its name and its target (`PTR → TYPE_TAG → int`).
+#[test]
+fn a_type_attribute_reads_back_with_its_kind_flag() {
+    let (mut b, _, _) = small();
+    let name = b.add_string("address_space(1)").unwrap();
+    let attr = b.add_type(&NewType::type_tag(name, 1, true)).unwrap();
+    let tag = b.add_type(&NewType::type_tag(name, 1, false)).unwrap();
+    let ptr = b.add_type(&NewType::ptr(attr)).unwrap();
+    let back = Btf::parse(&b.to_bytes(), None).unwrap();
+    let a = back.get(attr).unwrap();
+    assert_eq!(
+        (a.kind(), a.kflag(), a.target()),
+        (Kind::TypeTag, true, Some(1))
+    );
+    assert_eq!(back.name(&a), "address_space(1)");
+    assert!(!back.get(tag).unwrap().kflag());
+    assert_eq!(back.get(ptr).unwrap().target(), Some(attr));
+}

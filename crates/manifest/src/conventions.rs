@@ -28,6 +28,17 @@ pub const FLAG_MAGIC_ARGS: &str = "KF_MAGIC_ARGS";
 pub const FLAG_IMPLICIT_ARGS: &str = "KF_IMPLICIT_ARGS";
 /// The bpf_fastcall convention (a `bpf_fastcall` decl tag in BTF).
 pub const FLAG_FASTCALL: &str = "KF_FASTCALL";
+/// The kfunc returns a pointer into a BPF arena (pahole 1.30+ marks its
+/// pointee with [`TYPE_ATTR_ARENA`]).
+pub const FLAG_ARENA_RET: &str = "KF_ARENA_RET";
+/// The kfunc's first parameter points into a BPF arena.
+pub const FLAG_ARENA_ARG1: &str = "KF_ARENA_ARG1";
+/// The kfunc's second parameter points into a BPF arena.
+pub const FLAG_ARENA_ARG2: &str = "KF_ARENA_ARG2";
+/// The BTF type attribute (a TYPE_TAG with its kind flag set) pahole puts
+/// between an arena pointer and its pointee: `PTR → TYPE_TAG → pointee`,
+/// which C prints as `__attribute__((address_space(1)))`.
+pub const TYPE_ATTR_ARENA: &str = "address_space(1)";
 /// The parameter-name suffix of the magic-kfuncs proposal.
 pub const MAGIC_ANNOTATION: &str = "__magic";
 
