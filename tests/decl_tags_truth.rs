@@ -180,7 +180,6 @@ fn vmlinux_tags_are_the_built_kernels_kfuncs_sets() {
 }
 
 #[test]
-#[ignore = "the X-macro set xdp_metadata_kfunc_ids is not expanded yet"]
 fn vmlinux_tags_are_every_member_of_the_built_kernels_kfuncs_sets() {
     check_vmlinux(true);
 }
