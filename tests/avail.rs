@@ -5,38 +5,12 @@
 
 mod common;
 
-use common::{cmd, env_path, missing, shared_file};
+use common::{cmd, manifest_612, missing, shared_file};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 const SYS_BTF: &str = "/sys/kernel/btf";
-
-/// The 6.12 tree's manifest, scanned once per test binary.
-fn manifest_612() -> Option<PathBuf> {
-    static M: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
-    M.get_or_init(|| {
-        let tree = env_path("KFUNC_SCAN_LINUX", "the 6.12 tree")?;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = dir.path().join("m612.json");
-        let r = cmd([
-            tree.as_os_str(),
-            "-q".as_ref(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ])
-        .output();
-        assert!(
-            matches!(r.status.code(), Some(0 | 1)),
-            "scan of {}",
-            tree.display()
-        );
-        Some((dir, out))
-    })
-    .as_ref()
-    .map(|(_, p)| p.clone())
-}
 
 fn have(tool: &str) -> bool {
     let ok = Command::new(tool)

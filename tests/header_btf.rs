@@ -7,40 +7,15 @@
 
 mod common;
 
-use common::{cmd, env_path, missing, shared_file};
+use common::{cmd, manifest_612, missing, shared_file};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 const SEVEN: &str = "bpf_task_from_pid,bpf_task_release,bpf_rcu_read_lock,bpf_rcu_read_unlock,bpf_iter_num_new,bpf_iter_num_next,bpf_iter_num_destroy";
 const RUNNING: &str = "/sys/kernel/btf/vmlinux";
 
 fn program() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/bpf/kfuncs_syscall.bpf.c")
-}
-
-fn manifest_612() -> Option<PathBuf> {
-    static M: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
-    M.get_or_init(|| {
-        let tree = env_path("KFUNC_SCAN_LINUX", "the 6.12 tree")?;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = dir.path().join("m612.json");
-        let r = cmd([
-            tree.as_os_str(),
-            "-q".as_ref(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ])
-        .output();
-        assert!(
-            matches!(r.status.code(), Some(0 | 1)),
-            "scan of {}",
-            tree.display()
-        );
-        Some((dir, out))
-    })
-    .as_ref()
-    .map(|(_, p)| p.clone())
 }
 
 fn have(tools: &[&str]) -> bool {

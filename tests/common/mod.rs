@@ -46,6 +46,34 @@ pub fn env_path(var: &str, what: &str) -> Option<PathBuf> {
     }
 }
 
+/// The manifest of the 6.12 tree (`KFUNC_SCAN_LINUX`), scanned once per
+/// test binary into a temporary directory; `None` after reporting the tree
+/// missing.
+pub fn manifest_612() -> Option<PathBuf> {
+    static M: std::sync::OnceLock<Option<(tempfile::TempDir, PathBuf)>> =
+        std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        let tree = env_path("KFUNC_SCAN_LINUX", "the 6.12 tree")?;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("m612.json");
+        let r = cmd([
+            tree.as_os_str(),
+            "-q".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ])
+        .output();
+        assert!(
+            matches!(r.status.code(), Some(0 | 1)),
+            "scan of {}",
+            tree.display()
+        );
+        Some((dir, out))
+    })
+    .as_ref()
+    .map(|(_, p)| p.clone())
+}
+
 /// A file of `../shared/data`, or `None` after reporting it missing.
 pub fn shared_file(rel: &str) -> Option<PathBuf> {
     let p = shared_data().join(rel);
