@@ -624,4 +624,39 @@ mod tests {
         assert_eq!(pointee_struct("void *"), None);
         assert_eq!(pointee_struct("struct bpf_prog_aux"), None);
     }
+
+    /// The same problem reported twice (a file read by the walk and again,
+    /// a header two passes reach) is one diagnostic, in file/line order.
+    #[test]
+    fn diagnostics_are_sorted_and_each_reported_once() {
+        use crate::manifest::{Diagnostic, Severity};
+        let d = |file: &str, line| {
+            Diagnostic::new(
+                Severity::Warning,
+                "read-error",
+                file,
+                line,
+                1,
+                "cannot read",
+            )
+        };
+        let file_diag = super::FileRecords {
+            path: "b.c".into(),
+            diagnostics: vec![d("b.c", 3)],
+            ..Default::default()
+        };
+        let m = super::resolve(super::Inputs {
+            facts: Default::default(),
+            files: vec![file_diag.clone(), file_diag],
+            diagnostics: vec![d("b.c", 3), d("a.c", 9), d("a.c", 9)],
+            counts: Default::default(),
+            build: None,
+        });
+        let got: Vec<(&str, u32)> = m
+            .diagnostics
+            .iter()
+            .map(|d| (d.file.as_str(), d.line))
+            .collect();
+        assert_eq!(got, [("a.c", 9), ("b.c", 3)]);
+    }
 }
