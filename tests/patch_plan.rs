@@ -821,3 +821,42 @@ fn an_arena_mark_on_a_verifier_supplied_parameter_is_made_once() {
     assert_eq!(r.already_patched, ["bpf_arena_aux"]);
     assert_eq!(again.to_bytes(), bytes);
 }
+
+/// Catches: looking at kfuncs that have nothing to be done (without
+/// --add-decl-tags, those without verifier-supplied arguments), or not
+/// pairing one that no set lists when there is no build view (as before),
+/// or pairing another object's under a build view.
+#[test]
+fn what_is_looked_at_without_tags_and_under_a_build_view() {
+    // a plain kfunc the BTF lacks: not looked at, so not missing
+    let m = manifest(vec![plain("bpf_absent"), good_pair()]);
+    let mut only_pair = m.clone();
+    only_pair.kfuncs.retain(|k| k.name == "bpf_good");
+    let mut btf = btf_for(&only_pair, |_, _| {});
+    let r = patch(&mut btf, &m, &PatchOptions::default()).expect("accepted");
+    assert!(r.missing.is_empty(), "{:?}", r.missing);
+    assert_eq!(r.pairs_added.len(), 1);
+    let mut btf = btf_for(&only_pair, |_, _| {});
+    let r = patch(&mut btf, &m, &WITH_TAGS).expect("accepted");
+    assert_eq!(r.missing, ["bpf_absent"]);
+
+    // a paired kfunc no set lists: paired without a build view
+    let mut unlisted = manifest(vec![good_pair()]);
+    unlisted.sets.clear();
+    let mut btf = btf_for(&unlisted, |_, _| {});
+    let r = patch(&mut btf, &unlisted, &PatchOptions::default()).expect("accepted");
+    assert_eq!(r.pairs_added.len(), 1);
+
+    // under a build view, nf_conntrack's paired kfunc is not vmlinux's
+    let mut m = build_view();
+    let mut ct_pair = good_pair();
+    ct_pair.object = BuiltInto::Object("nf_conntrack".into());
+    m.sets[1].entries[0].name = ct_pair.name.clone();
+    m.kfuncs.retain(|k| k.name != "ct_kfunc");
+    m.kfuncs.push(ct_pair);
+    let mut btf = btf_for(&m, |_, _| {});
+    let r = patch(&mut btf, &m, &PatchOptions::default()).expect("accepted");
+    assert!(r.pairs_added.is_empty());
+    let r = patch(&mut btf, &m, &as_object(Some("nf_conntrack"))).expect("accepted");
+    assert_eq!(r.pairs_added.len(), 1);
+}
