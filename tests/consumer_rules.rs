@@ -552,6 +552,15 @@ fn diff_implicit_args_rename_needs_the_same_full_prototype() {
     not_renamed(&wq_impl(("int *", "aux__ign")), &wq_implicit(|_| {}));
     // another argument than the verifier's, by its name without annotation
     not_renamed(&wq_impl(("void *", "ctx__ign")), &wq_implicit(|_| {}));
+    // `void *` becomes only a struct pointer, not any pointer
+    not_renamed(
+        &old,
+        &wq_implicit(|k| {
+            if let Some(last) = k.params.last_mut() {
+                last.ty = "int *".into();
+            }
+        }),
+    );
     // the new name's _impl is another kfunc's: no rename either
     let mut other = wq_implicit(|_| {});
     other.kfuncs[0].verifier_args.as_mut().unwrap().impl_name = "bpf_other_impl".into();
