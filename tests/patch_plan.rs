@@ -860,3 +860,45 @@ fn what_is_looked_at_without_tags_and_under_a_build_view() {
     let r = patch(&mut btf, &m, &as_object(Some("nf_conntrack"))).expect("accepted");
     assert_eq!(r.pairs_added.len(), 1);
 }
+
+/// Catches: taking a kfunc for already paired when the BTF has its reduced
+/// prototype but no `_impl` (or an `_impl` but another prototype).
+#[test]
+fn a_reduced_prototype_without_its_impl_is_refused() {
+    let m = manifest(vec![good_pair()]);
+    // the BTF as if a pair had been made, less the _impl
+    let mut reduced = good_pair();
+    reduced.params.pop();
+    reduced.verifier_args = None;
+    let mut btf = btf_for(&manifest(vec![reduced]), |_, _| {});
+    assert_eq!(
+        refused(patch(&mut btf, &m, &PatchOptions::default())),
+        ["bpf_good: the BTF's prototype (x) disagrees with the source's (x, aux) at kernel/bpf/test.c:10; is the manifest from this kernel?"]
+    );
+}
+
+/// Catches: an off-by-one (or worse) in the check that new types stay
+/// within the IDs BTF can number: the last ID is taken, one past it is
+/// refused.
+#[test]
+fn new_types_may_take_the_last_type_id_and_no_more() {
+    let m = manifest(vec![plain("bpf_last")]);
+    // `fill` types before the kfunc's, so that its one decl tag gets ID `last`
+    let at = |last: u32| {
+        let mut b = Builder::new(Endian::Little);
+        let fill = last - 1 - 3; // INT, FUNC_PROTO, FUNC, then the tag
+        for _ in 0..fill {
+            b.btf.add_type(&NewType::ptr(0)).unwrap();
+        }
+        b.kfuncs(&m, |_| true);
+        Btf::parse(&b.finish(), None).unwrap()
+    };
+    let mut btf = at(kfunc_scan::btf::MAX_TYPE_ID);
+    let r = patch(&mut btf, &m, &WITH_TAGS).expect("the last ID is one");
+    assert_eq!(r.types_after, kfunc_scan::btf::MAX_TYPE_ID);
+    let mut btf = at(kfunc_scan::btf::MAX_TYPE_ID + 1);
+    assert_eq!(
+        refused(patch(&mut btf, &m, &WITH_TAGS)),
+        ["1 new types would take type IDs past 0xfffff, the last BTF can number"]
+    );
+}
