@@ -629,3 +629,22 @@ fn diff_kept_impl_kfunc_is_no_rename() {
     assert_eq!(d.added, ["bpf_wq_set_callback"]);
     assert!(d.removed.is_empty() && d.changed.is_empty(), "{d:?}");
 }
+
+#[test]
+fn diff_report_shows_only_the_sections_it_has() {
+    use kfunc_scan::diff::report;
+    let m = with_flags(&[]);
+    let same = report(&diff(&m, &m, false));
+    for section in ["\nadded:", "\nchanged:", "\nremoved"] {
+        assert!(!same.contains(section), "{section} in\n{same}");
+    }
+    let changed = report(&diff(&m, &with_flags(&["KF_SLEEPABLE"]), false));
+    assert!(changed.contains("\nchanged:"), "{changed}");
+    assert!(!changed.contains("\nadded:"), "{changed}");
+    let empty = Fx::new().build();
+    let added = report(&diff(&empty, &m, false));
+    assert!(
+        added.contains("\nadded:") && !added.contains("\nchanged:"),
+        "{added}"
+    );
+}
