@@ -902,3 +902,48 @@ fn new_types_may_take_the_last_type_id_and_no_more() {
         ["1 new types would take type IDs past 0xfffff, the last BTF can number"]
     );
 }
+
+/// Catches: taking a pointer to another type tag (`__user`, or a tag named
+/// address_space(1) that is not an attribute) for one already marked.
+#[test]
+fn a_pointer_to_another_type_tag_is_marked_all_the_same() {
+    let k = |name: &str| {
+        flagged(
+            kfunc(name, &[("void *", "p")], &[], false),
+            "int",
+            &["KF_ARENA_ARG1"],
+        )
+    };
+    let m = arena_manifest(vec![k("bpf_user"), k("bpf_plain_tag")]);
+    let mut b = Builder::new(Endian::Little);
+    let int_name = b.string("int");
+    let int = b.btf.add_type(&NewType::int(int_name, 4, true)).unwrap();
+    let p = b.string("p");
+    for (func, tag, attribute) in [
+        ("bpf_user", "user", true),
+        ("bpf_plain_tag", "address_space(1)", false),
+    ] {
+        let tag = b.string(tag);
+        let t = b
+            .btf
+            .add_type(&NewType::type_tag(tag, 0, attribute))
+            .unwrap();
+        let ptr = b.btf.add_type(&NewType::ptr(t)).unwrap();
+        let proto = b
+            .btf
+            .add_type(&NewType::func_proto(int, &[(p, ptr)]))
+            .unwrap();
+        let name = b.string(func);
+        b.btf.add_type(&NewType::func(name, 1, proto)).unwrap();
+    }
+    let mut btf = Btf::parse(&b.finish(), None).unwrap();
+    let r = patch(&mut btf, &m, &WITH_TAGS).expect("accepted");
+    let marked: Vec<&str> = r.arena_tagged.iter().map(|a| a.kfunc.as_str()).collect();
+    assert_eq!(marked, ["bpf_user", "bpf_plain_tag"]);
+    let btf = Btf::parse(&btf.to_bytes(), None).unwrap();
+    for a in &r.arena_tagged {
+        // the attribute goes on the old pointee, the tag kept under it
+        let pointee = arena_pointee(&btf, type_at(&btf, a.func_id, 0)).unwrap();
+        assert_eq!(btf.get(pointee).unwrap().kind(), Kind::TypeTag);
+    }
+}
