@@ -6,6 +6,7 @@
 use super::cond::condition_of;
 use super::cpp::{self, Directive};
 use super::ctype;
+use super::filter::{self, RawFilter};
 use super::mask;
 use super::names;
 use super::parse::{for_each_match, for_each_match_in, pos, text};
@@ -93,6 +94,8 @@ pub struct RawIdSet {
     pub var: String,
     pub set: Option<String>,
     pub filter: Option<String>,
+    /// `filter`'s body, read.
+    pub filter_reading: Option<RawFilter>,
     pub line: u32,
 }
 
@@ -188,7 +191,38 @@ pub fn extract(
     functions(root, original, masked, q, &mut rec);
     registrations(root, masked, q, &mut rec);
     id_sets(root, masked, q, &mut rec);
+    read_filters(original, &mut rec);
     rec
+}
+
+/// Reads the `.filter` callbacks the file's id sets name. The masked
+/// source has most function bodies blanked, so a file with filters is
+/// parsed again with its bodies (a handful of files in a tree).
+fn read_filters(original: &[u8], rec: &mut FileRecords) {
+    if rec.id_sets.iter().all(|i| i.filter.is_none()) {
+        return;
+    }
+    let masked = mask::mask_keeping_bodies(original);
+    let Some(tree) = super::parse::parse(&masked) else {
+        for idset in &mut rec.id_sets {
+            if let Some(name) = &idset.filter {
+                idset.filter_reading = Some(RawFilter {
+                    name: name.clone(),
+                    at: None,
+                    reading: filter::Reading::Unread("the file could not be parsed again".into()),
+                });
+            }
+        }
+        return;
+    };
+    let masked = masked.as_slice();
+    let defs = filter::definitions(tree.root_node(), masked);
+    for idset in &mut rec.id_sets {
+        if let Some(name) = &idset.filter {
+            let own = idset.set.as_deref().unwrap_or_default();
+            idset.filter_reading = Some(filter::read(name, own, &defs, masked));
+        }
+    }
 }
 
 /// Set delimiters and entries, by the top-level item holding each.
@@ -758,6 +792,7 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
             var: text(var, src).into_owned(),
             set,
             filter,
+            filter_reading: None,
             line: pos(var).0,
         });
     });

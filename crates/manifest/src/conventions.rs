@@ -48,6 +48,19 @@ pub const FMODRET: &str = "fmodret";
 /// Registered for this, a set serves every program type (the common hook).
 pub const PROG_TYPE_UNSPEC: &str = "BPF_PROG_TYPE_UNSPEC";
 
+/// What a set's `.filter` callback reads of the calling program
+/// (`const struct bpf_prog *prog`): `prog->type` and
+/// `prog->expected_attach_type`.
+pub const FILTER_PROG_TYPE_FIELD: &str = "type";
+pub const FILTER_ATTACH_TYPE_FIELD: &str = "expected_attach_type";
+/// The call a filter asks "is this kfunc one of my set's?" with:
+/// `btf_id_set8_contains(&set, kfunc_id)`.
+pub const FILTER_SET_CHECK: &str = "btf_id_set8_contains";
+/// The header and enum listing every program type: the common hook
+/// (BPF_PROG_TYPE_UNSPEC) serves each of them.
+pub const PROG_TYPE_ENUM_HEADER: &str = "include/uapi/linux/bpf.h";
+pub const PROG_TYPE_ENUM: &str = "bpf_prog_type";
+
 /// Where the selftests' modules live (`tools/testing/selftests/bpf/`): no
 /// kernel ships the kfuncs defined under it.
 pub const SELFTESTS_DIR: &str = "tools/";
