@@ -395,7 +395,10 @@ fn restriction(raw: &RawFilter, file: &str, facts: &TreeFacts, diags: &mut Vec<D
             Restriction::unread(defined, line, why.clone())
         }
         Reading::Read { prog_types, attach_types, requires, guarded } => {
-            if !guarded {
+            let restricts = *prog_types != Allowed::Any
+                || *attach_types != Allowed::Any
+                || !requires.is_empty();
+            if !guarded && restricts {
                 diags.push(note("filter-unguarded", format!("filter `{}` does not ask whether the kfunc is in its set: the kernel applies it to every kfunc of its hook, kfunc-scan to its own set only", raw.name)));
             }
             let complete = |a: &Allowed, every: &[String]| match a {

@@ -127,6 +127,7 @@ impl Fx {
                     file: "kernel/bpf/helpers.c".into(),
                     line: line + 60,
                     condition: None,
+                    restriction: None,
                 })
                 .collect(),
             object: kfunc_scan::manifest::BuiltInto::Unknown,
