@@ -24,11 +24,19 @@ pub fn render(site: &Site) -> String {
                 let _ = writeln!(out, "        flags: [{}]", flags.join(", "));
             }
         }
-        let progs = m.set_callable_from(sd.set).with_unspec();
+        let callable = m.set_callable_from(sd.set);
+        let progs = callable.with_unspec();
         if !progs.is_empty() {
             out.push_str("    program_types:\n");
             for p in progs {
                 let _ = writeln!(out, "      - name: {p}");
+            }
+        }
+        // a filter limiting every caller to some attach types
+        if let Some(attach) = callable.attach_types() {
+            out.push_str("    attach_type:\n");
+            for a in attach {
+                let _ = writeln!(out, "      - {a}");
             }
         }
         out.push('\n');

@@ -675,10 +675,11 @@ fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut 
         );
         let doc = def.prev_named_sibling().and_then(|c| {
             let gap = &masked[c.end_byte()..def.start_byte()];
+            let comment = &original[c.byte_range()];
             let is_doc = c.kind() == "comment"
-                && original[c.byte_range()].starts_with(b"/**")
+                && (comment.starts_with(b"/**") || names_itself(comment, &sig.name))
                 && gap.iter().all(|b| b.is_ascii_whitespace());
-            is_doc.then(|| String::from_utf8_lossy(&original[c.byte_range()]).into_owned())
+            is_doc.then(|| String::from_utf8_lossy(comment).into_owned())
         });
         rec.functions.push(RawFunction {
             name: sig.name,
@@ -691,6 +692,30 @@ fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut 
             condition: condition_of(def, masked),
         });
     });
+}
+
+/// A plain `/* name - summary` (or `name: summary`) comment, kernel-doc in all but its opening
+/// `/**` (the kernel has a few dozen above kfuncs: `bpf_sock_destroy`, the
+/// `bpf_ct_*`, fou's and xfrm's).
+fn names_itself(comment: &[u8], name: &str) -> bool {
+    let Some(body) = comment.strip_prefix(b"/*") else {
+        return false;
+    };
+    let first = body
+        .split(|&b| b == b'\n')
+        .map(|l| {
+            let l = l.trim_ascii();
+            let stars = l.iter().take_while(|&&b| b == b'*').count();
+            l[stars..].trim_ascii()
+        })
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let Some(rest) = first.strip_prefix(name.as_bytes()) else {
+        return false;
+    };
+    let rest = rest.strip_prefix(b"()").unwrap_or(rest);
+    let dash = rest.trim_ascii_start();
+    dash.starts_with(b"- ") || dash == b"-" || rest.starts_with(b": ")
 }
 
 /// `&ids` → `ids`; anything else as written.
@@ -800,7 +825,23 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
 
 #[cfg(test)]
 mod tests {
-    use super::scope;
+    use super::{names_itself, scope};
+
+    #[test]
+    fn plain_comments_naming_the_function_are_its_doc() {
+        let yes: [(&[u8], &str); 4] = [
+            (b"/* bpf_ct_release - Release acquired nf_conn object\n */", "bpf_ct_release"),
+            (b"/* bpf_sock_destroy: Destroy the given socket */", "bpf_sock_destroy"),
+            (b"/*\n * bpf_x() - Does x\n */", "bpf_x"),
+            (b"/* bpf_x -\n * long text */", "bpf_x"),
+        ];
+        for (comment, name) in yes {
+            assert!(names_itself(comment, name), "{name}");
+        }
+        assert!(!names_itself(b"/* bpf_ct_release_all - other */", "bpf_ct_release"));
+        assert!(!names_itself(b"/* Not kernel-doc: a comment */", "bpf_x"));
+        assert!(!names_itself(b"// bpf_x - line comment", "bpf_x"));
+    }
 
     #[test]
     fn embedded_queries_run_where_their_words_are() {
