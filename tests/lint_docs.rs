@@ -374,7 +374,13 @@ fn ebpf_docs_current_data_against_6_12() {
             assert!(
                 has(
                     "lint-filtered-prog-type",
-                    &["warning", set, filter, t, "allows only program type `BPF_PROG_TYPE_LSM`"]
+                    &[
+                        "warning",
+                        set,
+                        filter,
+                        t,
+                        "allows only program type `BPF_PROG_TYPE_LSM`"
+                    ]
                 ),
                 "{set} {t}\n{err}"
             );

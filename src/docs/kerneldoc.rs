@@ -118,7 +118,8 @@ pub fn parse(doc: &str) -> KernelDoc {
 /// `name() - text`, `name - text`, `name: text` (a few kernel comments,
 /// `bpf_sock_destroy`'s among them), or just text.
 fn split_name(first: &str) -> (Option<String>, &str) {
-    let is_name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let is_name =
+        |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if let Some((head, rest)) = first.split_once(" - ") {
         let name = head.trim().trim_end_matches("()").trim();
         if is_name(name) {
@@ -260,7 +261,9 @@ mod tests {
         assert_eq!(d.body, "Returns 0 on success");
         assert_eq!(parse(""), KernelDoc::default());
         // net/core/filter.c's bpf_sock_destroy: `name:`; `Note:` is text
-        let d = parse("/* bpf_sock_destroy: Destroy the given socket. More\n *\n * @sock: Pointer\n */");
+        let d = parse(
+            "/* bpf_sock_destroy: Destroy the given socket. More\n *\n * @sock: Pointer\n */",
+        );
         assert_eq!(d.name.as_deref(), Some("bpf_sock_destroy"));
         assert_eq!(d.summary, "Destroy the given socket.");
         assert_eq!(d.param("sock"), Some("Pointer"));

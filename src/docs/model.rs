@@ -67,13 +67,19 @@ pub fn gate_words(gates: &[Gate]) -> String {
     for g in gates {
         let r = &g.restriction;
         if r.unread.is_some() {
-            parts.push(format!("if filter `{}` allows it (not read)", g.filter));
+            parts.push(format!(
+                "if filter `{}` allows it: it could not be read",
+                g.filter
+            ));
             continue;
         }
         if let Some(a) = &r.attach_types {
             let names: Vec<String> = a.iter().map(|t| format!("`{t}`")).collect();
             let plural = if a.len() == 1 { "" } else { "s" };
-            parts.push(format!("only with attach type{plural} {}", names.join(", ")));
+            parts.push(format!(
+                "only with attach type{plural} {}",
+                names.join(", ")
+            ));
         }
         for q in &r.requires {
             parts.push(format!("only when `{q}`"));

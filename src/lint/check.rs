@@ -447,7 +447,17 @@ impl<'m> Context<'m> {
             });
         }
         if let (Some(limited), true) = (&limited, s.attach_types.is_empty()) {
-            out.push(finding(&s.name, Kind::Disagreement, "lint-missing-attach-type", format!("set `{set}` is callable only from attach type {} in {}, not listed: {}", backticked(limited.iter().map(String::as_str)), self.linux(), filters_text(&regs))));
+            out.push(finding(
+                &s.name,
+                Kind::Disagreement,
+                "lint-missing-attach-type",
+                format!(
+                    "set `{set}` is callable only from attach type {} in {}, not listed: {}",
+                    backticked(limited.iter().map(String::as_str)),
+                    self.linux(),
+                    filters_text(&regs)
+                ),
+            ));
         }
     }
 }

@@ -830,15 +830,24 @@ mod tests {
     #[test]
     fn plain_comments_naming_the_function_are_its_doc() {
         let yes: [(&[u8], &str); 4] = [
-            (b"/* bpf_ct_release - Release acquired nf_conn object\n */", "bpf_ct_release"),
-            (b"/* bpf_sock_destroy: Destroy the given socket */", "bpf_sock_destroy"),
+            (
+                b"/* bpf_ct_release - Release acquired nf_conn object\n */",
+                "bpf_ct_release",
+            ),
+            (
+                b"/* bpf_sock_destroy: Destroy the given socket */",
+                "bpf_sock_destroy",
+            ),
             (b"/*\n * bpf_x() - Does x\n */", "bpf_x"),
             (b"/* bpf_x -\n * long text */", "bpf_x"),
         ];
         for (comment, name) in yes {
             assert!(names_itself(comment, name), "{name}");
         }
-        assert!(!names_itself(b"/* bpf_ct_release_all - other */", "bpf_ct_release"));
+        assert!(!names_itself(
+            b"/* bpf_ct_release_all - other */",
+            "bpf_ct_release"
+        ));
         assert!(!names_itself(b"/* Not kernel-doc: a comment */", "bpf_x"));
         assert!(!names_itself(b"// bpf_x - line comment", "bpf_x"));
     }

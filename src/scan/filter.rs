@@ -212,9 +212,7 @@ impl<'a, 't> Reader<'a, 't> {
             kfunc_id: Some(params[1].clone()),
             depth: 0,
         };
-        let body = def
-            .child_by_field_name("body")
-            .ok_or("it has no body")?;
+        let body = def.child_by_field_name("body").ok_or("it has no body")?;
         let falls_off = self.statement(body, Cond::Const(true), &scope)?;
         self.tabulate(&falls_off, own_set)
     }
@@ -251,9 +249,13 @@ impl<'a, 't> Reader<'a, 't> {
             "comment" => Ok(reach),
             "expression_statement" if n.named_child_count() == 0 => Ok(reach),
             "if_statement" => {
-                let test = n.child_by_field_name("condition").ok_or_else(|| self.where_(n))?;
+                let test = n
+                    .child_by_field_name("condition")
+                    .ok_or_else(|| self.where_(n))?;
                 let c = self.condition(test, s);
-                let then = n.child_by_field_name("consequence").ok_or_else(|| self.where_(n))?;
+                let then = n
+                    .child_by_field_name("consequence")
+                    .ok_or_else(|| self.where_(n))?;
                 let after_then = self.statement(then, and(reach.clone(), c.clone()), s)?;
                 let otherwise = and(reach, not(c));
                 let after_else = match n.child_by_field_name("alternative") {
@@ -312,10 +314,12 @@ impl<'a, 't> Reader<'a, 't> {
                 Some(inner) => self.condition(inner, s),
                 None => self.opaque(e),
             },
-            "unary_expression" if operator(e, self.src) == "!" => match e.child_by_field_name("argument") {
-                Some(a) => not(self.condition(a, s)),
-                None => self.opaque(e),
-            },
+            "unary_expression" if operator(e, self.src) == "!" => {
+                match e.child_by_field_name("argument") {
+                    Some(a) => not(self.condition(a, s)),
+                    None => self.opaque(e),
+                }
+            }
             "binary_expression" => self.binary(e, s),
             "number_literal" => match parse_int(&text(e, self.src)) {
                 Some(n) => Cond::Const(n != 0),
@@ -329,8 +333,10 @@ impl<'a, 't> Reader<'a, 't> {
     }
 
     fn binary(&mut self, e: Node, s: &Scope) -> Cond {
-        let (Some(l), Some(r)) = (e.child_by_field_name("left"), e.child_by_field_name("right"))
-        else {
+        let (Some(l), Some(r)) = (
+            e.child_by_field_name("left"),
+            e.child_by_field_name("right"),
+        ) else {
             return self.opaque(e);
         };
         match operator(e, self.src).as_str() {
@@ -375,8 +381,10 @@ impl<'a, 't> Reader<'a, 't> {
     }
 
     fn call(&mut self, e: Node, s: &Scope) -> Cond {
-        let (Some(f), Some(args)) = (e.child_by_field_name("function"), e.child_by_field_name("arguments"))
-        else {
+        let (Some(f), Some(args)) = (
+            e.child_by_field_name("function"),
+            e.child_by_field_name("arguments"),
+        ) else {
             return self.opaque(e);
         };
         let mut c = args.walk();
@@ -461,7 +469,9 @@ impl<'a, 't> Reader<'a, 't> {
             }
         }
         if opaque.len() > MAX_OPAQUE {
-            return Err(format!("it combines more than {MAX_OPAQUE} conditions kfunc-scan does not evaluate"));
+            return Err(format!(
+                "it combines more than {MAX_OPAQUE} conditions kfunc-scan does not evaluate"
+            ));
         }
         let mut allowed: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
         for (ti, t) in types.iter().enumerate() {
@@ -519,7 +529,10 @@ impl<'a, 't> Reader<'a, 't> {
             }
         }
         if !cases.is_empty() && cases.len() != free {
-            return Err("it allows only some combinations of conditions kfunc-scan does not evaluate".into());
+            return Err(
+                "it allows only some combinations of conditions kfunc-scan does not evaluate"
+                    .into(),
+            );
         }
         Ok(out)
     }
@@ -573,7 +586,8 @@ fn parse_int(t: &str) -> Option<i64> {
 fn is_errno(t: &str) -> bool {
     t.len() > 1
         && t.starts_with('E')
-        && t.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && t.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 #[cfg(test)]
@@ -607,7 +621,10 @@ mod tests {
         let src = "static int f(const struct bpf_prog *prog, u32 kfunc_id)\n{\n\
             \tif (!btf_id_set8_contains(&own, kfunc_id) ||\n\t    prog->type == BPF_PROG_TYPE_LSM)\n\
             \t\treturn 0;\n\treturn -EACCES;\n}\n";
-        assert_eq!(reading(src), read_as(only(&["BPF_PROG_TYPE_LSM"]), Allowed::Any, &[]));
+        assert_eq!(
+            reading(src),
+            read_as(only(&["BPF_PROG_TYPE_LSM"]), Allowed::Any, &[])
+        );
     }
 
     #[test]
@@ -617,7 +634,10 @@ mod tests {
             \tif (!btf_id_set8_contains(&own, kfunc_id))\n\t\treturn 0;\n\n\
             \t/* Only allow to attach from LSM hooks, to avoid recursion */\n\
             \treturn prog->type != BPF_PROG_TYPE_LSM ? -EACCES : 0;\n}\n";
-        assert_eq!(reading(src), read_as(only(&["BPF_PROG_TYPE_LSM"]), Allowed::Any, &[]));
+        assert_eq!(
+            reading(src),
+            read_as(only(&["BPF_PROG_TYPE_LSM"]), Allowed::Any, &[])
+        );
     }
 
     #[test]
@@ -626,7 +646,10 @@ mod tests {
         let src = "static int f(const struct bpf_prog *prog, u32 kfunc_id)\n{\n\
             \tif (btf_id_set8_contains(&own, kfunc_id) &&\n\
             \t    prog->expected_attach_type != BPF_TRACE_ITER)\n\t\treturn -EACCES;\n\treturn 0;\n}\n";
-        assert_eq!(reading(src), read_as(Allowed::Any, only(&["BPF_TRACE_ITER"]), &[]));
+        assert_eq!(
+            reading(src),
+            read_as(Allowed::Any, only(&["BPF_TRACE_ITER"]), &[])
+        );
     }
 
     #[test]
@@ -664,7 +687,10 @@ mod tests {
         };
         assert_eq!(
             prog_types,
-            Allowed::Except(vec!["BPF_PROG_TYPE_XDP".into(), "BPF_PROG_TYPE_KPROBE".into()])
+            Allowed::Except(vec![
+                "BPF_PROG_TYPE_XDP".into(),
+                "BPF_PROG_TYPE_KPROBE".into()
+            ])
         );
     }
 
@@ -672,7 +698,12 @@ mod tests {
     fn no_guard_is_said() {
         let src = "static int f(const struct bpf_prog *prog, u32 id)\n{\n\
             \treturn prog->type == BPF_PROG_TYPE_LSM ? 0 : -EACCES;\n}\n";
-        let Reading::Read { guarded, prog_types, .. } = reading(src) else {
+        let Reading::Read {
+            guarded,
+            prog_types,
+            ..
+        } = reading(src)
+        else {
             panic!("not read")
         };
         assert!(!guarded);
@@ -683,14 +714,21 @@ mod tests {
     fn what_cannot_be_read_says_why() {
         let local = "static int f(const struct bpf_prog *prog, u32 id)\n{\n\
             \tint ret = 0;\n\treturn ret;\n}\n";
-        assert!(matches!(reading(local), Reading::Unread(w) if w.contains("`int ret = 0;` (line 3)")));
+        assert!(
+            matches!(reading(local), Reading::Unread(w) if w.contains("`int ret = 0;` (line 3)"))
+        );
         let falls_off = "static int f(const struct bpf_prog *prog, u32 id)\n{\n\
             \tif (prog->type == BPF_PROG_TYPE_LSM)\n\t\treturn 0;\n}\n";
-        assert_eq!(reading(falls_off), Reading::Unread("it may end without returning".into()));
+        assert_eq!(
+            reading(falls_off),
+            Reading::Unread("it may end without returning".into())
+        );
         let mixed = "static int f(const struct bpf_prog *prog, u32 id)\n{\n\
             \tif (prog->type == BPF_PROG_TYPE_LSM || prog->expected_attach_type == BPF_TRACE_ITER)\n\
             \t\treturn 0;\n\treturn -EACCES;\n}\n";
-        assert!(matches!(reading(mixed), Reading::Unread(w) if w.contains("depends on one another")));
+        assert!(
+            matches!(reading(mixed), Reading::Unread(w) if w.contains("depends on one another"))
+        );
         assert_eq!(
             reading("int g(void) { return 0; }\n"),
             Reading::Unread("its definition is not in this file".into())

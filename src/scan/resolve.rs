@@ -383,7 +383,12 @@ fn attach_registrations(
 /// A filter's reading as the manifest records it: what it allows, all but
 /// some completed from the tree's enums. A filter not read, or read as
 /// concerning every kfunc of its hook, is a note where it is defined.
-fn restriction(raw: &RawFilter, file: &str, facts: &TreeFacts, diags: &mut Vec<Diagnostic>) -> Restriction {
+fn restriction(
+    raw: &RawFilter,
+    file: &str,
+    facts: &TreeFacts,
+    diags: &mut Vec<Diagnostic>,
+) -> Restriction {
     let (line, col) = raw.at.map_or((None, 0), |(l, c)| (Some(l), c));
     let defined = line.map(|_| file.to_string());
     let note = |code: &str, message: String| {
@@ -391,10 +396,21 @@ fn restriction(raw: &RawFilter, file: &str, facts: &TreeFacts, diags: &mut Vec<D
     };
     match &raw.reading {
         Reading::Unread(why) => {
-            diags.push(note("filter-unread", format!("filter `{}` not read: {why}; its set is shown as restricted by it", raw.name)));
+            diags.push(note(
+                "filter-unread",
+                format!(
+                    "filter `{}` not read: {why}; its set is shown as restricted by it",
+                    raw.name
+                ),
+            ));
             Restriction::unread(defined, line, why.clone())
         }
-        Reading::Read { prog_types, attach_types, requires, guarded } => {
+        Reading::Read {
+            prog_types,
+            attach_types,
+            requires,
+            guarded,
+        } => {
             let restricts = *prog_types != Allowed::Any
                 || *attach_types != Allowed::Any
                 || !requires.is_empty();
@@ -405,9 +421,14 @@ fn restriction(raw: &RawFilter, file: &str, facts: &TreeFacts, diags: &mut Vec<D
                 Allowed::Any => Ok(None),
                 Allowed::Only(v) => Ok(Some(v.clone())),
                 Allowed::Except(_) if every.is_empty() => Err(()),
-                Allowed::Except(but) => Ok(Some(every.iter().filter(|t| !but.contains(t)).cloned().collect())),
+                Allowed::Except(but) => Ok(Some(
+                    every.iter().filter(|t| !but.contains(t)).cloned().collect(),
+                )),
             };
-            match (complete(prog_types, &facts.prog_type_enum), complete(attach_types, &facts.attach_type_enum)) {
+            match (
+                complete(prog_types, &facts.prog_type_enum),
+                complete(attach_types, &facts.attach_type_enum),
+            ) {
                 (Ok(prog_types), Ok(attach_types)) => Restriction {
                     file: defined,
                     line,
@@ -417,8 +438,12 @@ fn restriction(raw: &RawFilter, file: &str, facts: &TreeFacts, diags: &mut Vec<D
                     requires: requires.clone(),
                 },
                 _ => {
-                    let why = "it allows all but some types, and the tree's uapi enums were not read";
-                    diags.push(note("filter-unread", format!("filter `{}` not read: {why}", raw.name)));
+                    let why =
+                        "it allows all but some types, and the tree's uapi enums were not read";
+                    diags.push(note(
+                        "filter-unread",
+                        format!("filter `{}` not read: {why}", raw.name),
+                    ));
                     Restriction::unread(defined, line, why)
                 }
             }

@@ -251,7 +251,7 @@ impl Manifest {
     fn registrations_of<'a>(&'a self, k: &'a Kfunc) -> impl Iterator<Item = &'a Registration> {
         self.sets
             .iter()
-            .filter(|s| k.sets.iter().any(|n| *n == s.name))
+            .filter(|s| k.sets.contains(&s.name))
             .flat_map(|s| s.registrations.iter())
     }
 
@@ -277,7 +277,7 @@ impl Restriction {
     /// "could not be read (why)".
     pub fn describe(&self) -> String {
         if let Some(why) = &self.unread {
-            return format!("could not be read ({why})");
+            return format!("could not be read: {why}");
         }
         let list = |what: &str, v: &[String]| {
             let names: Vec<String> = v.iter().map(|t| format!("`{t}`")).collect();
