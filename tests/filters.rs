@@ -21,6 +21,17 @@ fn manifest() -> kfunc_scan::manifest::Manifest {
         .manifest()
 }
 
+/// Runs `docs --format FORMAT` on the tree into `dir/name`.
+fn docs(dir: &tempfile::TempDir, format: &str, name: &str) -> PathBuf {
+    let out = dir.path().join(name);
+    cmd(["docs", "--format", format, "--tree"])
+        .arg(tree())
+        .arg("-o")
+        .arg(&out)
+        .expect(0);
+    out
+}
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -118,15 +129,7 @@ fn callers_are_narrowed_by_the_filters() {
 #[test]
 fn pages_say_who_may_call_and_under_which_filter() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("md");
-    cmd([
-        "docs".as_ref(),
-        "--tree".as_ref(),
-        tree().as_os_str(),
-        "-o".as_ref(),
-    ])
-    .arg(&out)
-    .expect(0);
+    let out = docs(&dir, "markdown", "md");
     let page = |p: &str| std::fs::read_to_string(out.join(p)).unwrap();
     let lsm = page("kfuncs/bpf_lsm_thing.md");
     assert!(lsm.contains("restricted by `lsm_filter` (fs/lsm_only.c:25), which allows only program type `BPF_PROG_TYPE_LSM`"), "{lsm}");
@@ -162,17 +165,7 @@ fn pages_say_who_may_call_and_under_which_filter() {
 #[test]
 fn the_html_site_says_it_too() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("site");
-    cmd([
-        "docs".as_ref(),
-        "--tree".as_ref(),
-        tree().as_os_str(),
-        "--format".as_ref(),
-        "html".as_ref(),
-        "-o".as_ref(),
-    ])
-    .arg(&out)
-    .expect(0);
+    let out = docs(&dir, "html", "site");
     let lsm = std::fs::read_to_string(out.join("kfuncs/bpf_lsm_thing.html")).unwrap();
     assert!(lsm.contains("restricted by <code>lsm_filter</code> (fs/lsm_only.c:25), which allows only program type <code>BPF_PROG_TYPE_LSM</code>"), "{lsm}");
     let set = std::fs::read_to_string(out.join("sets/iter_ids.html")).unwrap();
@@ -185,17 +178,7 @@ fn the_html_site_says_it_too() {
 #[test]
 fn the_ebpf_docs_yaml_carries_program_and_attach_types() {
     let dir = tempfile::tempdir().unwrap();
-    let y = dir.path().join("kfuncs.yaml");
-    cmd([
-        "docs".as_ref(),
-        "--tree".as_ref(),
-        tree().as_os_str(),
-        "--format".as_ref(),
-        "ebpf-docs".as_ref(),
-        "-o".as_ref(),
-    ])
-    .arg(&y)
-    .expect(0);
+    let y = docs(&dir, "ebpf-docs", "kfuncs.yaml");
     let text = std::fs::read_to_string(&y).unwrap();
     let file = kfunc_scan::lint::read(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
     let of = |name: &str| {
