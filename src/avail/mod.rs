@@ -20,7 +20,7 @@ pub use render::{json, table};
 
 use crate::btf::{Blob, Btf, ReadError};
 use crate::cdecl;
-use crate::cheader::{self, ArenaSlots, EmitError};
+use crate::cheader::{self, ArenaPlaces, EmitError};
 use crate::conventions;
 use crate::manifest::{CallableFrom, Kfunc, Manifest};
 use serde::Serialize;
@@ -35,9 +35,6 @@ pub const VMLINUX_OBJECT: &str = "vmlinux";
 
 // Kernel flag names (crate::conventions::FLAGS lists each; a test checks).
 const SLEEPABLE: &str = "KF_SLEEPABLE";
-const ARENA_RET: &str = "KF_ARENA_RET";
-const ARENA_ARG1: &str = "KF_ARENA_ARG1";
-const ARENA_ARG2: &str = "KF_ARENA_ARG2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AvailError {
@@ -196,22 +193,9 @@ pub struct Avail {
 }
 
 /// Where `__arena` goes in a kfunc's prototype, by its manifest flags.
-pub fn arena_slots(k: Option<&Kfunc>) -> ArenaSlots {
-    let Some(k) = k else {
-        return ArenaSlots::default();
-    };
-    let has = |f: &str| k.flags.iter().any(|x| x == f);
-    let mut params = Vec::new();
-    if has(ARENA_ARG1) {
-        params.push(0);
-    }
-    if has(ARENA_ARG2) {
-        params.push(1);
-    }
-    ArenaSlots {
-        ret: has(ARENA_RET),
-        params,
-    }
+pub fn arena_slots(k: Option<&Kfunc>) -> ArenaPlaces {
+    k.map(|k| conventions::arena_places(&k.flags))
+        .unwrap_or_default()
 }
 
 /// The kfuncs of the kernel whose BTF files `dir` lists.

@@ -35,6 +35,32 @@ pub const FLAG_ARENA_RET: &str = "KF_ARENA_RET";
 pub const FLAG_ARENA_ARG1: &str = "KF_ARENA_ARG1";
 /// The kfunc's second parameter points into a BPF arena.
 pub const FLAG_ARENA_ARG2: &str = "KF_ARENA_ARG2";
+/// Which pointers of a kfunc point into a BPF arena, by its flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArenaPlaces {
+    /// The return value (KF_ARENA_RET).
+    pub ret: bool,
+    /// Parameter indices (KF_ARENA_ARG1 is 0, KF_ARENA_ARG2 is 1).
+    pub params: Vec<usize>,
+}
+
+/// [`ArenaPlaces`] from flag names.
+pub fn arena_places<S: AsRef<str>>(flags: &[S]) -> ArenaPlaces {
+    let has = |flag: &str| flags.iter().any(|f| f.as_ref() == flag);
+    ArenaPlaces {
+        ret: has(FLAG_ARENA_RET),
+        params: [(FLAG_ARENA_ARG1, 0), (FLAG_ARENA_ARG2, 1)]
+            .into_iter()
+            .filter(|(f, _)| has(f))
+            .map(|(_, i)| i)
+            .collect(),
+    }
+}
+
+/// How C source spells an arena pointer's address space: libbpf's and the
+/// selftests' macro, `void __arena *p`.
+pub const ARENA_MACRO: &str = "__arena";
+
 /// The BTF type attribute (a TYPE_TAG with its kind flag set) pahole puts
 /// between an arena pointer and its pointee: `PTR → TYPE_TAG → pointee`,
 /// which C prints as `__attribute__((address_space(1)))`.
