@@ -33,8 +33,6 @@ pub const VMLINUX: &str = "vmlinux";
 /// The object name of a kfunc defined in vmlinux.
 pub const VMLINUX_OBJECT: &str = "vmlinux";
 
-// Kernel flag names (crate::conventions::FLAGS lists each; a test checks).
-const SLEEPABLE: &str = "KF_SLEEPABLE";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AvailError {
@@ -296,7 +294,7 @@ fn entry(
         prototype,
         flags: Some(k.flags.clone()),
         prog_types: Some(callable.every.iter().cloned().collect()),
-        sleepable: Some(k.flags.iter().any(|f| f == SLEEPABLE)),
+        sleepable: Some(k.flags.iter().any(|f| f == conventions::FLAG_SLEEPABLE)),
         summary: summary(k),
         manifest_prototype: Some(theirs),
         callable: Some(callable),
@@ -356,13 +354,6 @@ impl Avail {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flag_names_are_the_conventions() {
-        for f in [SLEEPABLE, ARENA_RET, ARENA_ARG1, ARENA_ARG2] {
-            assert!(conventions::flag_info(f).is_some(), "{f}");
-        }
-    }
 
     #[test]
     fn prog_type_names() {

@@ -26,6 +26,8 @@ pub fn impl_name(name: &str) -> String {
 pub const FLAG_MAGIC_ARGS: &str = "KF_MAGIC_ARGS";
 /// Upstream's flag: verifier-supplied arguments recognised by type.
 pub const FLAG_IMPLICIT_ARGS: &str = "KF_IMPLICIT_ARGS";
+/// The kfunc may sleep: sleepable programs only.
+pub const FLAG_SLEEPABLE: &str = "KF_SLEEPABLE";
 /// The bpf_fastcall convention (a `bpf_fastcall` decl tag in BTF).
 pub const FLAG_FASTCALL: &str = "KF_FASTCALL";
 /// The kfunc returns a pointer into a BPF arena (pahole 1.30+ marks its
@@ -137,7 +139,7 @@ pub const FLAGS: &[FlagInfo] = &[
     flag("KF_RELEASE", "Releases a reference: the referenced pointer it takes may not be used afterwards.", FlagCompat::BreaksEitherWay),
     flag("KF_RET_NULL", "May return NULL: the program must check the result before using it.", FlagCompat::BreaksWhenAdded),
     flag("KF_TRUSTED_ARGS", "Takes only trusted pointers (valid, referenced or from the context), not ones walked to from other pointers.", FlagCompat::BreaksWhenAdded),
-    flag("KF_SLEEPABLE", "May sleep: callable from sleepable programs only.", FlagCompat::BreaksWhenAdded),
+    flag(FLAG_SLEEPABLE, "May sleep: callable from sleepable programs only.", FlagCompat::BreaksWhenAdded),
     flag("KF_DESTRUCTIVE", "Destructive (it may crash or reboot the system): the loading process needs CAP_SYS_BOOT.", FlagCompat::BreaksWhenAdded),
     // KF_RCU widens what may be passed: removing it narrows
     flag("KF_RCU", "Takes RCU-protected pointers as well as trusted ones.", FlagCompat::BreaksWhenRemoved),
