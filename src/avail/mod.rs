@@ -33,7 +33,6 @@ pub const VMLINUX: &str = "vmlinux";
 /// The object name of a kfunc defined in vmlinux.
 pub const VMLINUX_OBJECT: &str = "vmlinux";
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum AvailError {
     #[error("{}: error[read]: {source}", path.display())]
