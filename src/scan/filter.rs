@@ -53,6 +53,8 @@ pub struct RawFilter {
 
 /// The most opaque conditions a filter may combine: 2^n cases are tried.
 const MAX_OPAQUE: usize = 4;
+/// The most cases (program types × attach types × opaque values) tried.
+const MAX_CASES: usize = 1 << 14;
 /// How deep one-line helpers are inlined.
 const MAX_INLINE: u32 = 4;
 
@@ -165,7 +167,10 @@ pub fn read(name: &str, own_set: &str, defs: &[(String, Node)], src: &[u8]) -> R
     let at = function_declarator(def)
         .and_then(|d| d.child_by_field_name("declarator"))
         .map(pos);
-    let reading = match Reader::new(def, defs, src).and_then(|r| r.read(def, own_set)) {
+    let reading = match size_check(def)
+        .and_then(|()| Reader::new(def, defs, src))
+        .and_then(|r| r.read(def, own_set))
+    {
         Ok(r) => r,
         Err(why) => Reading::Unread(why),
     };
@@ -173,6 +178,37 @@ pub fn read(name: &str, own_set: &str, defs: &[(String, Node)], src: &[u8]) -> R
         name: name.to_string(),
         at,
         reading,
+    }
+}
+
+/// The most nodes, and the deepest nesting, a filter read may have: the
+/// kernel's are a dozen lines; the reading recurses over the body and
+/// builds a condition as deep as its `return`s are many, so a bound keeps
+/// any input from exhausting the stack.
+const MAX_NODES: usize = 4000;
+const MAX_NESTING: usize = 64;
+
+/// Whether `def` is small enough to read (an iterative walk).
+fn size_check(def: Node) -> Result<(), String> {
+    let mut cursor = def.walk();
+    let (mut nodes, mut depth) = (0usize, 0usize);
+    loop {
+        nodes += 1;
+        if nodes > MAX_NODES || depth > MAX_NESTING {
+            return Err(format!(
+                "it is larger than kfunc-scan reads (over {MAX_NODES} nodes or {MAX_NESTING} levels)"
+            ));
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() || depth <= 1 {
+                return Ok(());
+            }
+            depth -= 1;
+        }
     }
 }
 
@@ -473,6 +509,9 @@ impl<'a, 't> Reader<'a, 't> {
                 "it combines more than {MAX_OPAQUE} conditions kfunc-scan does not evaluate"
             ));
         }
+        if types.len() * attaches.len() << opaque.len() > MAX_CASES {
+            return Err(format!("it tells more than {MAX_CASES} cases apart"));
+        }
         let mut allowed: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
         for (ti, t) in types.iter().enumerate() {
             for (ai, a) in attaches.iter().enumerate() {
@@ -708,6 +747,25 @@ mod tests {
         };
         assert!(!guarded);
         assert_eq!(prog_types, only(&["BPF_PROG_TYPE_LSM"]));
+    }
+
+    #[test]
+    fn a_filter_too_deep_or_too_long_is_not_read() {
+        let deep = format!(
+            "static int f(const struct bpf_prog *prog, u32 id)\n{{\n\treturn {}0{};\n}}\n",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
+        assert!(matches!(reading(&deep), Reading::Unread(w) if w.contains("larger than")));
+        let long = format!(
+            "static int f(const struct bpf_prog *prog, u32 id)\n{{\n{}\treturn -EACCES;\n}}\n",
+            "\tif (prog->type == BPF_PROG_TYPE_LSM)\n\t\treturn 0;\n".repeat(3000)
+        );
+        assert!(matches!(reading(&long), Reading::Unread(w) if w.contains("larger than")));
+        // a real one is well within
+        let ok = "static int f(const struct bpf_prog *prog, u32 id)\n{\n\
+            \tif (prog->type == BPF_PROG_TYPE_LSM)\n\t\treturn 0;\n\treturn -EACCES;\n}\n";
+        assert!(matches!(reading(ok), Reading::Read { .. }));
     }
 
     #[test]
