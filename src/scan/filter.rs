@@ -509,7 +509,7 @@ impl<'a, 't> Reader<'a, 't> {
                 "it combines more than {MAX_OPAQUE} conditions kfunc-scan does not evaluate"
             ));
         }
-        if types.len() * attaches.len() << opaque.len() > MAX_CASES {
+        if (types.len() * attaches.len()) << opaque.len() > MAX_CASES {
             return Err(format!("it tells more than {MAX_CASES} cases apart"));
         }
         let mut allowed: BTreeSet<(usize, usize, usize)> = BTreeSet::new();
