@@ -91,6 +91,12 @@ pub fn rel_path(root: &Path, p: &Path) -> String {
     r.to_string_lossy().replace('\\', "/")
 }
 
+/// A hidden file or directory, which the walk skips (the `ignore` walker's
+/// rule on Unix, which the filesystem walk applies: a name starting with `.`).
+pub fn is_hidden(name: &str) -> bool {
+    name.starts_with('.')
+}
+
 pub fn is_c_source(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "h"))
 }
