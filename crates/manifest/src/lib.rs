@@ -5,6 +5,7 @@
 
 pub mod cdecl;
 pub mod conventions;
+pub mod history;
 pub mod read;
 
 pub use conventions::{FMODRET, PROG_TYPE_UNSPEC};
