@@ -110,11 +110,18 @@ fn git(dir: &Path, args: &[&str]) -> String {
             "init.defaultBranch=main",
             "-c",
             "commit.gpgsign=false",
+            "-c",
+            "gc.auto=0",
         ])
         .args(args)
         .current_dir(dir)
+        // no configuration of the machine's or the user's (a missing
+        // global file is an empty one)
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
+        .env(
+            "GIT_CONFIG_GLOBAL",
+            std::env::temp_dir().join("kfunc-scan-tests-no-gitconfig"),
+        )
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .output()
@@ -296,13 +303,17 @@ fn since_and_until_from_a_repositorys_tags() {
         "{err}"
     );
 
-    // the same bytes with one thread
+    // the same bytes with one thread; the scan's timing lines on stderr
+    // meanwhile (the scan's threads write there while the command runs)
     let one = dir.path().join("one.json");
-    cmd(["history", "-q", "--no-cache", "--jobs", "1", "--git"])
+    let err = cmd(["history", "-q", "--no-cache", "--jobs", "1", "--git"])
         .arg(&repo)
         .args(["v6.1", "v6.6", "v6.12", "-o"])
         .arg(&one)
-        .expect(0);
+        .env("KFUNC_SCAN_TIMING", "1")
+        .expect(0)
+        .stderr();
+    assert_eq!(err.matches("timing: resolve at").count(), 3, "{err}");
     assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&out).unwrap());
 }
 
@@ -607,4 +618,57 @@ fn unusable_inputs_are_refused_with_exit_2() {
         .stderr();
     assert!(err.contains("error[history]: history_version 7"), "{err}");
     assert!(!out.exists());
+}
+
+/// The 6.12 tree (`KFUNC_SCAN_LINUX`) committed to a repository: the
+/// manifest `history --git` keeps for its tree is the plain scan's, byte
+/// for byte (the tree's links to files and directories included). About a
+/// minute, most of it `git add`; `scripts/bench-history.sh` checks the 6.1
+/// tree too, from a packed repository.
+#[test]
+fn a_real_trees_manifest_read_from_git_is_its_plain_scan() {
+    let Some(plain) = manifest_612() else { return };
+    let Some(tree) = std::env::var_os("KFUNC_SCAN_LINUX").map(PathBuf::from) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("linux.git");
+    let repo_arg = repo.to_str().unwrap();
+    let tree_arg = tree.to_str().unwrap();
+    git(dir.path(), &["init", "-q", "--bare", repo_arg]);
+    let with = ["--git-dir", repo_arg, "--work-tree", tree_arg];
+    // every file, ignored or not; fast compression: the objects are read once
+    git(
+        &tree,
+        &[
+            &with[..],
+            &["-c", "core.looseCompression=1", "add", "-A", "-f", "."],
+        ]
+        .concat(),
+    );
+    git(
+        &tree,
+        &[&with[..], &["commit", "-q", "-m", "6.12"]].concat(),
+    );
+    git(dir.path(), &["--git-dir", repo_arg, "tag", "v6.12"]);
+    let cache = dir.path().join("cache");
+    cmd(["history", "-q", "--cache-dir"])
+        .arg(&cache)
+        .arg("--git")
+        .arg(&repo)
+        .args(["v6.12", "-o"])
+        .arg(dir.path().join("h.json"))
+        .expect(0);
+    let kept = std::fs::read_dir(&cache)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(
+        std::fs::read(&kept).unwrap() == std::fs::read(&plain).unwrap(),
+        "{} differs from {}",
+        kept.display(),
+        plain.display()
+    );
 }

@@ -121,7 +121,6 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
         .map_err(|e| render_git_error(repo, &e))?;
     let mut out = Vec::new();
     let mut outcome = Outcome::Clean;
-    let mut err = std::io::stderr().lock();
     for (name, rev) in revisions {
         let display = Display::new(a.quiet);
         let got = scan.manifest(name, rev, &|p| display.report(p));
@@ -130,6 +129,8 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
             GitScanError::Git(e) => render_git_error(repo, &e),
             GitScanError::Scan { name, source } => render_scan_error(repo, &name, &source),
         })?;
+        // locked only now: the scan's threads report on stderr too
+        let mut err = std::io::stderr().lock();
         for d in got
             .manifest
             .diagnostics
@@ -162,7 +163,6 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
         }
         out.push((got.version, got.manifest));
     }
-    drop(err);
     if !a.quiet {
         summary(&out);
     }
