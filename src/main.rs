@@ -33,8 +33,12 @@ struct Cli {
 enum Command {
     /// Scan a kernel tree and write its manifest (the default command).
     Scan(ScanArgs),
-    /// Print the manifest's JSON Schema.
-    Schema,
+    /// Print the manifest's JSON Schema (or the history's).
+    Schema {
+        /// The schema of `kfunc-scan history`'s document instead.
+        #[arg(long)]
+        history: bool,
+    },
     /// Insert the paired foo / foo_impl entries into a vmlinux or module BTF.
     PatchBtf(PatchArgs),
     /// Documentation pages (Markdown), or ebpf-docs' kfuncs.yaml.
@@ -80,8 +84,12 @@ fn main() -> ExitCode {
         Some(Command::Avail(a)) => cli::avail::run_avail(a),
         Some(Command::SynthManifest { btf }) => cli::btf::run_synth(&btf),
         Some(Command::BtfCheck { file, base }) => cli::btf::run_btf_check(&file, base.as_deref()),
-        Some(Command::Schema) => {
-            print!("{}", Manifest::json_schema());
+        Some(Command::Schema { history }) => {
+            if history {
+                print!("{}", kfunc_scan::manifest::history::History::json_schema());
+            } else {
+                print!("{}", Manifest::json_schema());
+            }
             Ok(cli::Outcome::Clean)
         }
         None => cli::scan::run(cli.scan),

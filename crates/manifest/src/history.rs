@@ -72,6 +72,7 @@ pub struct Span {
     pub missing_in: Vec<String>,
 }
 
+/// A kfunc, and when it could be called.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct KfuncHistory {
     pub name: String,
@@ -84,6 +85,7 @@ pub struct KfuncHistory {
     pub prog_types: Vec<Named>,
 }
 
+/// A kfunc set, and when it was there.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SetHistory {
     pub name: String,
