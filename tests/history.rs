@@ -162,6 +162,33 @@ fn repo(dir: &Path, trees: &[(&'static str, PathBuf)]) -> (PathBuf, Vec<String>)
     (repo, commits)
 }
 
+/// The manifest of `tree`, scanned into `out`.
+fn scan_into(tree: &Path, out: &Path) {
+    cmd([
+        tree.as_os_str(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ])
+    .expect(0);
+}
+
+/// Runs `history --git REPO TAG` keeping manifests in `cache` (exiting
+/// with `code`); the manifest kept for the tag's tree.
+fn kept_manifest(repo: &Path, tag: &str, cache: &Path, code: i32) -> PathBuf {
+    cmd(["history", "-q", "--cache-dir"])
+        .arg(cache)
+        .arg("--git")
+        .arg(repo)
+        .args([tag, "-o"])
+        .arg(cache.with_extension("history.json"))
+        .expect(code);
+    let mut kept = std::fs::read_dir(cache).unwrap().map(|e| e.unwrap().path());
+    let first = kept.next().expect("a manifest kept");
+    assert!(kept.next().is_none(), "one tree, one manifest");
+    first
+}
+
 fn read_history(path: &Path) -> History {
     History::from_json(&std::fs::read_to_string(path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -323,13 +350,7 @@ fn the_same_history_from_the_manifests_in_sequence() {
     let mut files = Vec::new();
     for (tag, tree) in trees(dir.path()) {
         let m = dir.path().join(format!("{tag}.json"));
-        cmd([
-            tree.as_os_str(),
-            "-q".as_ref(),
-            "-o".as_ref(),
-            m.as_os_str(),
-        ])
-        .expect(0);
+        scan_into(&tree, &m);
         files.push(m);
     }
     let out = dir.path().join("history.json");
@@ -433,20 +454,7 @@ fn a_tree_read_from_git_gives_its_checkouts_manifest() {
         std::os::unix::fs::symlink(target, tree.join(link)).unwrap();
     }
     let (repo, _) = repo(dir.path(), &[("t", tree.clone())]);
-    let cache = dir.path().join("cache");
-    cmd(["history", "-q", "--cache-dir"])
-        .arg(&cache)
-        .arg("--git")
-        .arg(&repo)
-        .args(["t", "-o"])
-        .arg(dir.path().join("h.json"))
-        .expect(1);
-    let kept = std::fs::read_dir(&cache)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let kept = kept_manifest(&repo, "t", &dir.path().join("cache"), 1);
     let plain = cmd([tree.as_os_str(), "-q".as_ref()]).expect(1).stdout();
     assert_eq!(std::fs::read_to_string(kept).unwrap(), plain);
     for (file, code) in [
@@ -478,13 +486,7 @@ fn docs_and_yaml_carry_since() {
         .expect(0);
     let manifest = |i: usize| {
         let m = dir.path().join(format!("m{i}.json"));
-        cmd([
-            trees[i].1.as_os_str(),
-            "-q".as_ref(),
-            "-o".as_ref(),
-            m.as_os_str(),
-        ])
-        .expect(0);
+        scan_into(&trees[i].1, &m);
         m
     };
     let (m66, m612) = (manifest(1), manifest(2));
@@ -651,20 +653,7 @@ fn a_real_trees_manifest_read_from_git_is_its_plain_scan() {
         &[&with[..], &["commit", "-q", "-m", "6.12"]].concat(),
     );
     git(dir.path(), &["--git-dir", repo_arg, "tag", "v6.12"]);
-    let cache = dir.path().join("cache");
-    cmd(["history", "-q", "--cache-dir"])
-        .arg(&cache)
-        .arg("--git")
-        .arg(&repo)
-        .args(["v6.12", "-o"])
-        .arg(dir.path().join("h.json"))
-        .expect(0);
-    let kept = std::fs::read_dir(&cache)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let kept = kept_manifest(&repo, "v6.12", &dir.path().join("cache"), 0);
     assert!(
         std::fs::read(&kept).unwrap() == std::fs::read(&plain).unwrap(),
         "{} differs from {}",
