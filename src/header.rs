@@ -59,7 +59,19 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         "#ifndef __ksym\n#define __ksym __attribute__((section(\"{}\")))\n#endif",
         conventions::KSYM_SECTION
     );
-    out.push_str("#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n\n");
+    out.push_str("#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n");
+    if decls
+        .iter()
+        .any(|d| d.declaration.contains(conventions::ARENA_MACRO))
+    {
+        let _ = writeln!(
+            out,
+            "#ifndef {0}\n#define {0} __attribute__(({1}))\n#endif",
+            conventions::ARENA_MACRO,
+            conventions::TYPE_ATTR_ARENA
+        );
+    }
+    out.push('\n');
     forward_declarations(&mut out, &decls);
     for d in &decls {
         let _ = writeln!(out, "/* {}: {} */", d.name, d.comment);
@@ -82,6 +94,7 @@ fn declarations(m: &Manifest, opts: &HeaderOptions) -> Vec<Decl> {
     let names: BTreeSet<&str> = kfuncs.iter().map(|k| k.name.as_str()).collect();
     let mut decls = Vec::new();
     for k in &kfuncs {
+        let k = &with_arena(k);
         decls.push(Decl {
             name: k.name.clone(),
             comment: comment(k),
@@ -100,6 +113,22 @@ fn declarations(m: &Manifest, opts: &HeaderOptions) -> Vec<Decl> {
     }
     decls.sort();
     decls
+}
+
+/// `k` with ` __arena` in the pointers its KF_ARENA_* flags name, as the
+/// header from BTF writes them where pahole put address_space(1).
+fn with_arena(k: &Kfunc) -> Kfunc {
+    let places = conventions::arena_places(&k.flags);
+    let mut k = k.clone();
+    if places.ret {
+        k.return_type = cdecl::arena_pointer(&k.return_type);
+    }
+    for i in places.params {
+        if let Some(p) = k.params.get_mut(i) {
+            p.ty = cdecl::arena_pointer(&p.ty);
+        }
+    }
+    k
 }
 
 /// Where it is defined, its flags, its condition, what the verifier supplies.

@@ -28,8 +28,8 @@
 
 use crate::btf::{Btf, EditError, Kind, Linkage, NewType, StringOffsets, TypeRef, MAX_TYPE_ID};
 use crate::conventions::{
-    FLAG_ARENA_ARG1, FLAG_ARENA_ARG2, FLAG_ARENA_RET, FLAG_FASTCALL, TAG_FASTCALL, TAG_KFUNC,
-    TYPE_ATTR_ARENA,
+    self, ArenaPlaces, FLAG_ARENA_ARG1, FLAG_ARENA_ARG2, FLAG_ARENA_RET, FLAG_FASTCALL,
+    TAG_FASTCALL, TAG_KFUNC, TYPE_ATTR_ARENA,
 };
 use crate::manifest::{BuiltInto, Kfunc, KfuncSet, Manifest, SetEntry, SetKind, VerifierArgs};
 use rustc_hash::FxHashMap as HashMap;
@@ -260,24 +260,14 @@ fn considered<'m>(m: &'m Manifest, opts: &PatchOptions) -> Vec<Considered<'m>> {
         .collect()
 }
 
-/// Where KF_ARENA_* (when the tree defines them) put `address_space(1)`.
-#[derive(Debug, Default)]
-struct ArenaPlaces {
-    ret: bool,
-    /// Parameter indices.
-    params: Vec<usize>,
-}
-
+/// Where `k`'s arena pointers are, by those of its flags the tree defines.
 fn arena_places(m: &Manifest, k: &Kfunc) -> ArenaPlaces {
-    let has = |flag: &str| m.flag_values.contains_key(flag) && k.flags.iter().any(|f| f == flag);
-    ArenaPlaces {
-        ret: has(FLAG_ARENA_RET),
-        params: [(FLAG_ARENA_ARG1, 0), (FLAG_ARENA_ARG2, 1)]
-            .into_iter()
-            .filter(|(f, _)| has(f))
-            .map(|(_, i)| i)
-            .collect(),
-    }
+    let defined: Vec<&String> = k
+        .flags
+        .iter()
+        .filter(|f| m.flag_values.contains_key(f.as_str()))
+        .collect();
+    conventions::arena_places(&defined)
 }
 
 /// The strings `patch_found` needs located in the BTF: the considered

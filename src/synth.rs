@@ -21,64 +21,21 @@ pub fn manifest_from_btf(btf: &Btf) -> Manifest {
             }
         }
     }
-    let mut kfuncs = Vec::new();
-    let mut entries = Vec::new();
-    for (name, id) in &tagged {
-        let proto = btf
-            .get(*id)
-            .and_then(|f| f.target())
-            .and_then(|p| btf.get(p));
-        let Some(proto) = proto else {
-            continue;
-        };
-        let params: Vec<Param> = proto
-            .params()
-            .map(|(n, _)| Param {
-                name: String::from_utf8_lossy(btf.str_at(n).unwrap_or(b"")).into_owned(),
-                ty: String::new(),
-                annotation: None,
-            })
-            .collect();
-        let last_is_ptr = proto
-            .params()
-            .last()
-            .and_then(|(_, ty)| btf.get(ty))
-            .is_some_and(|t| t.kind() == Kind::Ptr);
-        let verifier_args = (last_is_ptr && !params.is_empty()).then(|| VerifierArgs {
-            convention: ArgsConvention::ImplicitArgs,
-            bpf_name: name.clone(),
-            impl_name: conventions::impl_name(name),
-            omitted_params: vec![params.len() - 1],
-            legacy_impl: false,
-        });
-        let flags: Vec<String> = verifier_args
-            .iter()
-            .map(|_| FLAG_IMPLICIT_ARGS.to_string())
-            .collect();
-        entries.push(SetEntry {
-            name: name.clone(),
-            flags: flags.clone(),
+    let kfuncs: Vec<Kfunc> = tagged
+        .iter()
+        .filter_map(|(name, id)| kfunc_of(btf, name, *id))
+        .collect();
+    let entries = kfuncs
+        .iter()
+        .map(|k| SetEntry {
+            name: k.name.clone(),
+            flags: k.flags.clone(),
             flags_value: None,
             condition: None,
             line: 0,
             built: None,
-        });
-        kfuncs.push(Kfunc {
-            name: name.clone(),
-            file: String::new(),
-            line: 0,
-            bpf_kfunc_attr: true,
-            return_type: String::new(),
-            params,
-            sets: vec!["synthetic".into()],
-            prog_types: vec![],
-            flags,
-            condition: None,
-            doc: None,
-            verifier_args,
-            object: BuiltInto::Unknown,
-        });
-    }
+        })
+        .collect();
     Manifest {
         schema_version: SCHEMA_VERSION,
         generator: format!("kfunc-scan {} synth-manifest", env!("CARGO_PKG_VERSION")),
@@ -95,4 +52,49 @@ pub fn manifest_from_btf(btf: &Btf) -> Manifest {
         kfuncs,
         ..Default::default()
     }
+}
+
+/// The tagged FUNC `id` as a kfunc of the synthetic set: its parameter
+/// names, and a trailing pointer taken as verifier-supplied.
+fn kfunc_of(btf: &Btf, name: &str, id: u32) -> Option<Kfunc> {
+    let proto = btf.get(id)?.target().and_then(|p| btf.get(p))?;
+    let params: Vec<Param> = proto
+        .params()
+        .map(|(n, _)| Param {
+            name: String::from_utf8_lossy(btf.str_at(n).unwrap_or(b"")).into_owned(),
+            ty: String::new(),
+            annotation: None,
+        })
+        .collect();
+    let last_is_ptr = proto
+        .params()
+        .last()
+        .and_then(|(_, ty)| btf.get(ty))
+        .is_some_and(|t| t.kind() == Kind::Ptr);
+    let verifier_args = (last_is_ptr && !params.is_empty()).then(|| VerifierArgs {
+        convention: ArgsConvention::ImplicitArgs,
+        bpf_name: name.to_string(),
+        impl_name: conventions::impl_name(name),
+        omitted_params: vec![params.len() - 1],
+        legacy_impl: false,
+    });
+    let flags: Vec<String> = verifier_args
+        .iter()
+        .map(|_| FLAG_IMPLICIT_ARGS.to_string())
+        .collect();
+    Some(Kfunc {
+        name: name.to_string(),
+        file: String::new(),
+        line: 0,
+        bpf_kfunc_attr: true,
+        return_type: String::new(),
+        params,
+        sets: vec!["synthetic".into()],
+        prog_types: vec![],
+        flags,
+        condition: None,
+        doc: None,
+        verifier_args,
+        object: BuiltInto::Unknown,
+    })
 }

@@ -95,6 +95,65 @@ fn header_declares_what_bpf_programs_call() {
     );
 }
 
+/// KF_ARENA_* flags put `__arena` on the pointers they name, as in the
+/// selftests' declarations (`void __arena *bpf_arena_alloc_pages(void *map,
+/// void __arena *addr, …)`), and the header defines the macro; clang takes
+/// it for BPF.
+#[test]
+fn the_manifest_header_marks_arena_pointers() {
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-arena");
+    let h = cmd(["header".as_ref(), "--tree".as_ref(), tree.as_os_str()])
+        .expect(0)
+        .stdout();
+    for want in [
+        // KF_ARENA_RET | KF_ARENA_ARG2
+        "extern void __arena *bpf_arena_alloc_pages(void *p__map, void __arena *addr__ign, u32 page_cnt, int node_id, u64 flags) __ksym __weak;",
+        // KF_ARENA_ARG2 only
+        "extern void bpf_arena_free_pages(void *p__map, void __arena *ptr__ign, u32 page_cnt) __ksym __weak;",
+        // KF_ARENA_ARG1 on a struct pointer; RET and ARG1 together
+        "extern u64 bpf_arena_hdr_len(struct arena_hdr __arena *hdr, u32 off) __ksym __weak;",
+        "extern struct arena_hdr __arena *bpf_arena_hdr_next(struct arena_hdr __arena *hdr) __ksym __weak;",
+        // no arena flag
+        "extern u32 bpf_arena_page_size(void) __ksym __weak;",
+        "#ifndef __arena\n#define __arena __attribute__((address_space(1)))\n#endif\n",
+    ] {
+        assert!(h.contains(want), "{want}\n{h}");
+    }
+    // a tree without arena flags gets no macro
+    let dir = tempfile::tempdir().unwrap();
+    let mini_h = cmd([
+        "header".as_ref(),
+        "--manifest".as_ref(),
+        mini_manifest(dir.path()).as_os_str(),
+    ])
+    .expect(0)
+    .stdout();
+    assert!(!mini_h.contains("__arena"), "{mini_h}");
+    if !have("clang") {
+        return;
+    }
+    let prelude =
+        "typedef unsigned char u8; typedef unsigned int u32; typedef unsigned long long u64;\n";
+    fs::write(dir.path().join("kfuncs.h"), &h).unwrap();
+    fs::write(
+        dir.path().join("prog.c"),
+        format!("{prelude}#include \"kfuncs.h\"\nint f(void *map) {{ void __arena *p = bpf_arena_alloc_pages(map, (void __arena *)0, 1, -1, 0); struct arena_hdr __arena *h = p; return (int)bpf_arena_hdr_len(h, 0); }}\n"),
+    )
+    .unwrap();
+    let cc = Command::new("clang")
+        .args([
+            "-O2", "-Werror", "-target", "bpf", "-c", "prog.c", "-o", "prog.o",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+}
+
 /// The compile test the issue asks for: a BPF object including a vmlinux.h
 /// that bpftool made from Debian's 6.12 BTF and the header made from the 6.12
 /// source, calling a handful of kfuncs, built by clang -O2 -target bpf.

@@ -338,6 +338,7 @@ fn set(name: &str, kind: SetKind, members: &[&str], prog_types: &[&str]) -> Kfun
                 file: "kernel/bpf/test.c".into(),
                 line: 2,
                 condition: None,
+                restriction: None,
             })
             .collect(),
         object: BuiltInto::Unknown,

@@ -20,7 +20,7 @@ pub use render::{json, table};
 
 use crate::btf::{Blob, Btf, ReadError};
 use crate::cdecl;
-use crate::cheader::{self, ArenaSlots, EmitError};
+use crate::cheader::{self, ArenaPlaces, EmitError};
 use crate::conventions;
 use crate::manifest::{CallableFrom, Kfunc, Manifest};
 use serde::Serialize;
@@ -32,12 +32,6 @@ pub const SYSFS_BTF: &str = "/sys/kernel/btf";
 pub const VMLINUX: &str = "vmlinux";
 /// The object name of a kfunc defined in vmlinux.
 pub const VMLINUX_OBJECT: &str = "vmlinux";
-
-// Kernel flag names (crate::conventions::FLAGS lists each; a test checks).
-const SLEEPABLE: &str = "KF_SLEEPABLE";
-const ARENA_RET: &str = "KF_ARENA_RET";
-const ARENA_ARG1: &str = "KF_ARENA_ARG1";
-const ARENA_ARG2: &str = "KF_ARENA_ARG2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AvailError {
@@ -196,22 +190,9 @@ pub struct Avail {
 }
 
 /// Where `__arena` goes in a kfunc's prototype, by its manifest flags.
-pub fn arena_slots(k: Option<&Kfunc>) -> ArenaSlots {
-    let Some(k) = k else {
-        return ArenaSlots::default();
-    };
-    let has = |f: &str| k.flags.iter().any(|x| x == f);
-    let mut params = Vec::new();
-    if has(ARENA_ARG1) {
-        params.push(0);
-    }
-    if has(ARENA_ARG2) {
-        params.push(1);
-    }
-    ArenaSlots {
-        ret: has(ARENA_RET),
-        params,
-    }
+pub fn arena_slots(k: Option<&Kfunc>) -> ArenaPlaces {
+    k.map(|k| conventions::arena_places(&k.flags))
+        .unwrap_or_default()
 }
 
 /// The kfuncs of the kernel whose BTF files `dir` lists.
@@ -312,7 +293,7 @@ fn entry(
         prototype,
         flags: Some(k.flags.clone()),
         prog_types: Some(callable.every.iter().cloned().collect()),
-        sleepable: Some(k.flags.iter().any(|f| f == SLEEPABLE)),
+        sleepable: Some(k.flags.iter().any(|f| f == conventions::FLAG_SLEEPABLE)),
         summary: summary(k),
         manifest_prototype: Some(theirs),
         callable: Some(callable),
@@ -372,13 +353,6 @@ impl Avail {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flag_names_are_the_conventions() {
-        for f in [SLEEPABLE, ARENA_RET, ARENA_ARG1, ARENA_ARG2] {
-            assert!(conventions::flag_info(f).is_some(), "{f}");
-        }
-    }
 
     #[test]
     fn prog_type_names() {

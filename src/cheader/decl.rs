@@ -9,12 +9,8 @@
 
 use super::{EmitError, Namer};
 use crate::btf::{Btf, Kind, TypeRef};
+pub use crate::conventions::{ArenaPlaces, ARENA_MACRO as ARENA, TYPE_ATTR_ARENA as ARENA_ATTR};
 use std::fmt::Write;
-
-/// The type tag address_space(1) is spelled `__arena` (libbpf's and the
-/// selftests' macro for BPF arena pointers).
-pub const ARENA_ATTR: &str = "address_space(1)";
-pub const ARENA: &str = "__arena";
 
 /// How deep a type chain or a nesting of anonymous types may go: far more
 /// than any kernel type; a bound so that no input recurses without end.
@@ -26,14 +22,6 @@ const MAX_DEPTH: usize = 64;
 enum Item {
     Id(u32),
     Arena,
-}
-
-/// Which pointers of a prototype point into the BPF arena: its return
-/// value, its parameters by index (from KF_ARENA_RET / _ARG1 / _ARG2).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ArenaSlots {
-    pub ret: bool,
-    pub params: Vec<usize>,
 }
 
 /// Writes declarations into `out`.
@@ -73,7 +61,7 @@ impl<'a> Writer<'a> {
 
     /// A FUNC_PROTO declared as function `fname`, with `__arena` where
     /// `arena` says (besides the BTF's own address_space(1) tags).
-    pub fn proto(&mut self, proto: u32, fname: &str, arena: &ArenaSlots) -> Result<(), EmitError> {
+    pub fn proto(&mut self, proto: u32, fname: &str, arena: &ArenaPlaces) -> Result<(), EmitError> {
         self.decl_arena(proto, fname, 0, Some(arena), arena.ret)
     }
 
@@ -82,7 +70,7 @@ impl<'a> Writer<'a> {
         id: u32,
         fname: &str,
         lvl: usize,
-        slots: Option<&ArenaSlots>,
+        slots: Option<&ArenaPlaces>,
         arena_first_ptr: bool,
     ) -> Result<(), EmitError> {
         if lvl > MAX_DEPTH {
@@ -164,7 +152,7 @@ impl<'a> Writer<'a> {
         stack: &mut Vec<Item>,
         fname: &str,
         lvl: usize,
-        slots: Option<&ArenaSlots>,
+        slots: Option<&ArenaPlaces>,
     ) -> Result<(), EmitError> {
         let mut last_was_ptr = true;
         while let Some(item) = stack.pop() {
@@ -299,7 +287,7 @@ impl<'a> Writer<'a> {
         fname: &str,
         last_was_ptr: bool,
         lvl: usize,
-        slots: Option<&ArenaSlots>,
+        slots: Option<&ArenaPlaces>,
     ) -> Result<(), EmitError> {
         self.drop_mods(stack);
         if stack.is_empty() {

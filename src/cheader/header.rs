@@ -8,7 +8,7 @@
 //! dependency order; then `__ksym`, `__weak` and `__arena` unless defined;
 //! then the `extern … __weak __ksym;` declarations, sorted by name.
 
-use super::decl::{su, ArenaSlots, Writer, ARENA, ARENA_ATTR};
+use super::decl::{su, ArenaPlaces, Writer, ARENA, ARENA_ATTR};
 use super::plan::plan;
 use super::{EmitError, Namer};
 use crate::btf::{Btf, Kind};
@@ -23,7 +23,7 @@ pub struct HeaderKfunc {
     pub func: u32,
     /// Where `__arena` goes besides the BTF's own tags (the manifest's
     /// KF_ARENA_* flags).
-    pub arena: ArenaSlots,
+    pub arena: ArenaPlaces,
 }
 
 /// What the header's first comment says it is.

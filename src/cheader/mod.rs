@@ -10,7 +10,7 @@ mod header;
 mod layout;
 mod plan;
 
-pub use decl::{is_arena_tag, ArenaSlots, ARENA, ARENA_ATTR};
+pub use decl::{is_arena_tag, ArenaPlaces, ARENA, ARENA_ATTR};
 pub use header::{header, HeaderKfunc, HeaderText};
 pub use layout::{align_of, size_of};
 pub use plan::is_bpf_side_object;
@@ -33,7 +33,7 @@ pub enum EmitError {
 /// The C prototype of FUNC `func` as BPF programs call it, under its own
 /// name: `struct task_struct *bpf_task_from_pid(s32 pid)`, with `__arena`
 /// where the BTF tags address_space(1) and where `arena` asks.
-pub fn prototype(btf: &Btf, func: u32, arena: &ArenaSlots) -> Result<String, EmitError> {
+pub fn prototype(btf: &Btf, func: u32, arena: &ArenaPlaces) -> Result<String, EmitError> {
     let t = btf.get(func).ok_or(EmitError::NoType(func))?;
     if t.kind() != Kind::Func {
         return Err(EmitError::NotAFunc(func));

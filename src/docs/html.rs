@@ -5,7 +5,7 @@
 //! (with the `SEC()` names libbpf gives it) and per set.
 
 use super::kerneldoc::{self, KernelDoc};
-use super::model::{KfuncDoc, SetDoc, Site};
+use super::model::{restriction_words, KfuncDoc, SetDoc, Site};
 use super::{annotation_words, flag_words, MARKER};
 use crate::cdecl;
 use crate::conventions;
@@ -56,6 +56,19 @@ pub fn pages(site: &Site, source_url: Option<&str>) -> BTreeMap<String, String> 
 }
 
 /// `&`, `<`, `>`, `"` escaped.
+/// `text` escaped, its `backticked` spans as `<code>`.
+fn code_spans(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{}</code>", esc(part));
+        } else {
+            out.push_str(&esc(part));
+        }
+    }
+    out
+}
+
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -269,10 +282,8 @@ fn prog_types(p: &mut String, site: &Site, kd: &KfuncDoc) {
     for &(i, _) in &kd.listed_in {
         let s = &site.sets[i];
         for r in &s.set.registrations {
-            let filter = r
-                .filter
-                .as_deref()
-                .map(|f| format!(", restricted by <code>{}</code>", esc(f)))
+            let filter = restriction_words(r)
+                .map(|w| format!(", {}", code_spans(&w)))
                 .unwrap_or_default();
             let what = if r.prog_type == PROG_TYPE_UNSPEC {
                 "every program type (the common hook)".to_string()
@@ -291,7 +302,13 @@ fn prog_types(p: &mut String, site: &Site, kd: &KfuncDoc) {
     let links: Vec<String> = kd
         .callable_from
         .iter()
-        .map(|t| format!("<a href=\"../program-types/{0}.html\">{0}</a>", esc(t)))
+        .map(|t| {
+            let link = format!("<a href=\"../program-types/{0}.html\">{0}</a>", esc(t));
+            match kd.condition_for(t) {
+                c if c.is_empty() => link,
+                c => format!("{link} ({})", code_spans(&c)),
+            }
+        })
         .collect();
     p.push_str(&links.join(", "));
     p.push_str(".</p>\n");
@@ -321,11 +338,16 @@ fn prog_type_page(site: &Site, t: &str, kfuncs: &[usize]) -> String {
         "</ul>\n<h2>Kfuncs</h2>\n<table><tr><th>kfunc</th><th>summary</th><th>flags</th></tr>"
     );
     for &i in kfuncs {
-        let k = site.kfuncs[i].kfunc;
+        let kd = &site.kfuncs[i];
+        let k = kd.kfunc;
         let flags: Vec<&str> = k.flags.iter().map(String::as_str).collect();
+        let condition = match kd.condition_for(t) {
+            c if c.is_empty() => c,
+            c => format!(" ({})", code_spans(&c)),
+        };
         let _ = writeln!(
             p,
-            "<tr><td><a href=\"../kfuncs/{0}.html\"><code>{0}</code></a></td><td>{1}</td><td>{2}</td></tr>",
+            "<tr><td><a href=\"../kfuncs/{0}.html\"><code>{0}</code></a>{condition}</td><td>{1}</td><td>{2}</td></tr>",
             esc(&k.name),
             esc(&parsed(k).summary),
             flag_badges(&flags)
@@ -347,10 +369,8 @@ fn set_page(site: &Site, sd: &SetDoc) -> String {
         s.line
     );
     for r in &s.registrations {
-        let filter = r
-            .filter
-            .as_deref()
-            .map(|f| format!(", restricted by <code>{}</code>", esc(f)))
+        let filter = restriction_words(r)
+            .map(|w| format!(", {}", code_spans(&w)))
             .unwrap_or_default();
         let _ = writeln!(
             p,

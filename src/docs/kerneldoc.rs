@@ -115,11 +115,21 @@ pub fn parse(doc: &str) -> KernelDoc {
     d
 }
 
-/// `name() - text`, `name - text`, or just text.
+/// `name() - text`, `name - text`, `name: text` (a few kernel comments,
+/// `bpf_sock_destroy`'s among them), or just text.
 fn split_name(first: &str) -> (Option<String>, &str) {
+    let is_name =
+        |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if let Some((head, rest)) = first.split_once(" - ") {
         let name = head.trim().trim_end_matches("()").trim();
-        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if is_name(name) {
+            return (Some(name.to_string()), rest.trim());
+        }
+    }
+    // `Note: …` is text: a function name has an underscore
+    if let Some((head, rest)) = first.split_once(": ") {
+        let name = head.trim().trim_end_matches("()");
+        if is_name(name) && name.contains('_') {
             return (Some(name.to_string()), rest.trim());
         }
     }
@@ -250,6 +260,14 @@ mod tests {
         assert_eq!(d.summary, "Short continued here");
         assert_eq!(d.body, "Returns 0 on success");
         assert_eq!(parse(""), KernelDoc::default());
+        // net/core/filter.c's bpf_sock_destroy: `name:`; `Note:` is text
+        let d = parse(
+            "/* bpf_sock_destroy: Destroy the given socket. More\n *\n * @sock: Pointer\n */",
+        );
+        assert_eq!(d.name.as_deref(), Some("bpf_sock_destroy"));
+        assert_eq!(d.summary, "Destroy the given socket.");
+        assert_eq!(d.param("sock"), Some("Pointer"));
+        assert_eq!(parse("/* Note: words. */").name, None);
         // a stop inside a word is not a sentence's end
         assert_eq!(first_sentence("Reads v1.2 data. More"), "Reads v1.2 data.");
     }

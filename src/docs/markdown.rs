@@ -2,7 +2,7 @@
 //! per set and per program type, their indexes and the top index.
 
 use super::kerneldoc::{self, KernelDoc};
-use super::model::{KfuncDoc, SetDoc, Site};
+use super::model::{restriction_words, KfuncDoc, SetDoc, Site};
 use super::{annotation_words, flag_words, MARKER};
 use crate::cdecl;
 use crate::manifest::{Kfunc, PROG_TYPE_UNSPEC};
@@ -156,11 +156,26 @@ fn prog_types_section(p: &mut String, site: &Site, kd: &KfuncDoc) {
     for t in registered {
         let _ = writeln!(p, "- registered for {}", prog_type_text(site, t));
     }
+    let filters: BTreeSet<String> = kd
+        .listed_in
+        .iter()
+        .flat_map(|&(i, _)| &site.sets[i].set.registrations)
+        .filter_map(|r| {
+            let words = restriction_words(r)?;
+            Some(format!("{}: {words}", r.prog_type))
+        })
+        .collect();
+    for f in filters {
+        let _ = writeln!(p, "- {f}");
+    }
     if !kd.callable_from.is_empty() {
         let links: Vec<String> = kd
             .callable_from
             .iter()
-            .map(|t| format!("[{t}](../program-types/{t}.md)"))
+            .map(|t| match kd.condition_for(t) {
+                c if c.is_empty() => format!("[{t}](../program-types/{t}.md)"),
+                c => format!("[{t}](../program-types/{t}.md) ({c})"),
+            })
             .collect();
         let _ = writeln!(p, "\nCallable from: {}.", links.join(", "));
     }
@@ -222,10 +237,8 @@ fn set_page(site: &Site, sd: &SetDoc) -> String {
     let mut registrations: Vec<_> = s.registrations.iter().collect();
     registrations.sort();
     for r in registrations {
-        let filter = r
-            .filter
-            .as_deref()
-            .map(|f| format!(", filtered by `{f}`"))
+        let filter = restriction_words(r)
+            .map(|w| format!(", {w}"))
             .unwrap_or_default();
         let _ = writeln!(
             p,
@@ -280,10 +293,15 @@ fn prog_type_page(site: &Site, t: &str, kfuncs: &[usize]) -> String {
     }
     p.push_str(".\n\n| kfunc | summary |\n| --- | --- |\n");
     for &i in kfuncs {
-        let k = site.kfuncs[i].kfunc;
+        let kd = &site.kfuncs[i];
+        let k = kd.kfunc;
+        let condition = match kd.condition_for(t) {
+            c if c.is_empty() => c,
+            c => format!(" ({})", cell(&c)),
+        };
         let _ = writeln!(
             p,
-            "| [{0}](../kfuncs/{0}.md) | {1} |",
+            "| [{0}](../kfuncs/{0}.md){condition} | {1} |",
             k.name,
             summary_cell(k)
         );

@@ -13,7 +13,7 @@
 
 use crate::conventions;
 use crate::manifest::history::History;
-use crate::manifest::{Kfunc, KfuncSet, Manifest, SetEntry};
+use crate::manifest::{Gate, Kfunc, KfuncSet, Manifest, Registration, SetEntry};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -52,6 +52,63 @@ pub struct KfuncDoc<'m> {
     pub listed_in: Vec<(usize, &'m SetEntry)>,
     /// The program types it may be called from ([`Manifest::callable_from`]).
     pub callable_from: Vec<String>,
+    /// Those only callable as a filter allows, with the filters.
+    pub gated: BTreeMap<String, Vec<Gate>>,
+}
+
+impl KfuncDoc<'_> {
+    /// What calls from `prog_type` must also meet, in words (backticked
+    /// names), empty when nothing: "only with attach type `BPF_TRACE_ITER`".
+    pub fn condition_for(&self, prog_type: &str) -> String {
+        self.gated
+            .get(prog_type)
+            .map(|g| gate_words(g))
+            .unwrap_or_default()
+    }
+}
+
+/// What a program's calls must meet to pass `gates`.
+pub fn gate_words(gates: &[Gate]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for g in gates {
+        let r = &g.restriction;
+        if r.unread.is_some() {
+            parts.push(format!(
+                "if filter `{}` allows it: it could not be read",
+                g.filter
+            ));
+            continue;
+        }
+        if let Some(a) = &r.attach_types {
+            let names: Vec<String> = a.iter().map(|t| format!("`{t}`")).collect();
+            let plural = if a.len() == 1 { "" } else { "s" };
+            parts.push(format!(
+                "only with attach type{plural} {}",
+                names.join(", ")
+            ));
+        }
+        for q in &r.requires {
+            parts.push(format!("only when `{q}`"));
+        }
+    }
+    parts.dedup();
+    parts.join(", ")
+}
+
+/// A registration's filter in words: "restricted by `f` (file:line),
+/// which allows only program type `BPF_PROG_TYPE_LSM`"; None without one.
+pub fn restriction_words(r: &Registration) -> Option<String> {
+    let f = r.filter.as_deref()?;
+    let at = r
+        .restriction
+        .as_ref()
+        .and_then(|rs| Some(format!(" ({}:{})", rs.file.as_deref()?, rs.line?)))
+        .unwrap_or_default();
+    let what = r
+        .restriction
+        .as_ref()
+        .map_or("could not be read".to_string(), |rs| rs.describe());
+    Some(format!("restricted by `{f}`{at}, which {what}"))
 }
 
 pub struct SetDoc<'m> {
@@ -91,10 +148,14 @@ impl<'m> Site<'m> {
         callable.sort_by(|a, b| a.name.cmp(&b.name));
         let kfuncs: Vec<KfuncDoc> = callable
             .into_iter()
-            .map(|k| KfuncDoc {
-                kfunc: k,
-                listed_in: listed.get(k.name.as_str()).cloned().unwrap_or_default(),
-                callable_from: m.effective_prog_types(k),
+            .map(|k| {
+                let callable = m.kfunc_callable_from(k);
+                KfuncDoc {
+                    kfunc: k,
+                    listed_in: listed.get(k.name.as_str()).cloned().unwrap_or_default(),
+                    callable_from: callable.every.into_iter().collect(),
+                    gated: callable.gated,
+                }
             })
             .collect();
 

@@ -26,13 +26,20 @@ pub fn render(site: &Site) -> String {
                 let _ = writeln!(out, "        flags: [{}]", flags.join(", "));
             }
         }
-        let callable = m.set_callable_from(sd.set).with_unspec();
-        let progs = since::set_prog_types(site, &sd.set.name, callable);
+        let callable = m.set_callable_from(sd.set);
+        let progs = since::set_prog_types(site, &sd.set.name, callable.with_unspec());
         if !progs.is_empty() {
             out.push_str("    program_types:\n");
             for (p, span) in progs {
                 let _ = writeln!(out, "      - name: {p}");
                 since::yaml_span(&mut out, site, span);
+            }
+        }
+        // a filter limiting every caller to some attach types
+        if let Some(attach) = callable.attach_types() {
+            out.push_str("    attach_type:\n");
+            for a in attach {
+                let _ = writeln!(out, "      - {a}");
             }
         }
         out.push('\n');

@@ -4,7 +4,7 @@
 use super::kfuncs_yaml::{At, FuncSpec, KfuncsFile, ProgTypeSpec, SetSpec};
 use super::{Finding, Kind, LintOptions, Pos, Report};
 use crate::conventions::{is_test_source, PROG_TYPE_UNSPEC};
-use crate::manifest::{KfuncSet, Manifest, Severity};
+use crate::manifest::{CallableFrom, KfuncSet, Manifest, Registration, Severity};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Checks `file` against `m` (the manifest as published: pass
@@ -68,6 +68,7 @@ impl<'m> Context<'m> {
                 .flat_map(|s| s.entries.iter().map(|e| e.name.as_str())),
         );
         let mut known_types: BTreeSet<&str> = m.kfunc_hooks.keys().map(String::as_str).collect();
+        known_types.extend(m.prog_type_enum.iter().map(String::as_str));
         if !known_types.is_empty() {
             known_types.insert(PROG_TYPE_UNSPEC);
             known_types.extend(
@@ -129,7 +130,7 @@ impl<'m> Context<'m> {
         };
         self.check_funcs(s, sets, out);
         self.check_prog_types(s, sets, out);
-        check_attach_types(s, sets, out);
+        self.check_attach_types(s, sets, out);
     }
 
     /// A set name the tree does not have: where its functions are now.
@@ -331,25 +332,19 @@ impl<'m> Context<'m> {
 
     fn check_prog_types(&self, s: &SetSpec, sets: &[&KfuncSet], out: &mut Vec<Finding>) {
         let set = &s.name.value;
-        let regs: Vec<_> = sets.iter().flat_map(|t| &t.registrations).collect();
-        let plain = self
-            .m
-            .callable_from(
-                regs.iter()
-                    .filter(|r| r.filter.is_none())
-                    .map(|r| r.prog_type.as_str()),
-            )
-            .with_unspec();
-        // each filtered type with the filters that may restrict it
-        let mut filtered: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-        for r in regs.iter().filter(|r| r.filter.is_some()) {
-            for t in self.m.callable_from([r.prog_type.as_str()]).with_unspec() {
-                filtered
-                    .entry(t)
-                    .or_default()
-                    .insert(r.filter.as_deref().unwrap_or_default());
-            }
-        }
+        let regs: Vec<&Registration> = sets.iter().flat_map(|t| &t.registrations).collect();
+        let callable = self.m.callable_from(regs.iter().copied());
+        let allowed = callable.with_unspec();
+        // what the registrations would serve without their filters
+        let unfiltered: Vec<Registration> = regs
+            .iter()
+            .map(|r| Registration {
+                filter: None,
+                restriction: None,
+                ..(*r).clone()
+            })
+            .collect();
+        let reachable = self.m.callable_from(&unfiltered).with_unspec();
         let mut listed: BTreeMap<&str, Pos> = BTreeMap::new();
         for p in s.program_types.iter().filter(|p| self.applies(p)) {
             let t = p.name.value.as_str();
@@ -376,9 +371,20 @@ impl<'m> Context<'m> {
                         self.linux()
                     ),
                 ));
-            } else if let Some(filters) = filtered.get(t).filter(|_| !plain.contains(t)) {
-                out.push(finding(&p.name, Kind::Unverifiable, "lint-filtered-prog-type", format!("set `{set}` reaches `{t}` through a registration restricted by {}: whether it allows `{t}` is not known to the manifest", backticked(filters.iter().copied()))));
-            } else if !plain.contains(t) {
+            } else if let Some(unread) = unread_gates(&callable, t) {
+                out.push(finding(&p.name, Kind::Unverifiable, "lint-filtered-prog-type", format!("set `{set}` reaches `{t}` through a registration restricted by {unread}, which kfunc-scan could not read")));
+            } else if !allowed.contains(t) && reachable.contains(t) {
+                out.push(finding(
+                    &p.name,
+                    Kind::Disagreement,
+                    "lint-filtered-prog-type",
+                    format!(
+                        "set `{set}` is not callable from `{t}` in {}: {}",
+                        self.linux(),
+                        filters_text(&regs)
+                    ),
+                ));
+            } else if !allowed.contains(t) {
                 out.push(finding(
                     &p.name,
                     Kind::Disagreement,
@@ -396,46 +402,89 @@ impl<'m> Context<'m> {
             }
         }
         let common = listed.contains_key(PROG_TYPE_UNSPEC);
-        for t in plain
+        for t in allowed
             .iter()
             .filter(|t| !common && !listed.contains_key(t.as_str()))
         {
+            out.push(match unread_gates(&callable, t) {
+                Some(unread) => finding(&s.name, Kind::Unverifiable, "lint-filtered-prog-type", format!("set `{set}` may be callable from `{t}` (not listed), through a registration restricted by {unread}, which kfunc-scan could not read")),
+                None => finding(
+                    &s.name,
+                    Kind::Disagreement,
+                    "lint-missing-prog-type",
+                    format!(
+                        "set `{set}` is callable from `{t}` in {}, not listed",
+                        self.linux()
+                    ),
+                ),
+            });
+        }
+    }
+
+    /// `attach_type` narrows a set to some attach types: only a
+    /// registration's filter can do that in the kernel.
+    fn check_attach_types(&self, s: &SetSpec, sets: &[&KfuncSet], out: &mut Vec<Finding>) {
+        let set = &s.name.value;
+        let regs: Vec<&Registration> = sets.iter().flat_map(|t| &t.registrations).collect();
+        let callable = self.m.callable_from(regs.iter().copied());
+        let unread: BTreeSet<&str> = callable
+            .gates()
+            .into_iter()
+            .filter(|g| g.restriction.unread.is_some())
+            .map(|g| g.filter.as_str())
+            .collect();
+        let limited = callable.attach_types();
+        for a in &s.attach_types {
+            let t = &a.value;
+            out.push(if !unread.is_empty() {
+                finding(a, Kind::Unverifiable, "lint-attach-type", format!("set `{set}` is restricted by {}, which kfunc-scan could not read: whether to attach type `{t}` is not known", backticked(unread.iter().copied())))
+            } else if regs.iter().all(|r| r.filter.is_none()) {
+                finding(a, Kind::Disagreement, "lint-attach-type", format!("set `{set}` has no filter: the kernel does not restrict it to attach type `{t}`"))
+            } else if limited.as_ref().is_none_or(|l| !l.contains(t)) {
+                finding(a, Kind::Disagreement, "lint-attach-type", format!("set `{set}` is not limited to attach type `{t}`: {}", filters_text(&regs)))
+            } else {
+                continue;
+            });
+        }
+        if let (Some(limited), true) = (&limited, s.attach_types.is_empty()) {
             out.push(finding(
                 &s.name,
                 Kind::Disagreement,
-                "lint-missing-prog-type",
+                "lint-missing-attach-type",
                 format!(
-                    "set `{set}` is callable from `{t}` in {}, not listed",
-                    self.linux()
+                    "set `{set}` is callable only from attach type {} in {}, not listed: {}",
+                    backticked(limited.iter().map(String::as_str)),
+                    self.linux(),
+                    filters_text(&regs)
                 ),
             ));
-        }
-        for (t, filters) in filtered
-            .iter()
-            .filter(|(t, _)| !common && !plain.contains(*t) && !listed.contains_key(t.as_str()))
-        {
-            out.push(finding(&s.name, Kind::Unverifiable, "lint-filtered-prog-type", format!("set `{set}` may be callable from `{t}` (not listed), through a registration restricted by {}", backticked(filters.iter().copied()))));
         }
     }
 }
 
-/// `attach_type` narrows a set to some attach types: only a registration's
-/// filter can do that in the kernel.
-fn check_attach_types(s: &SetSpec, sets: &[&KfuncSet], out: &mut Vec<Finding>) {
-    let set = &s.name.value;
-    let filters: BTreeSet<&str> = sets
+/// The filters gating `t` that kfunc-scan could not read, backticked;
+/// None when there are none.
+fn unread_gates(callable: &CallableFrom, t: &str) -> Option<String> {
+    let unread: BTreeSet<&str> = callable
+        .gated
+        .get(t)?
         .iter()
-        .flat_map(|t| &t.registrations)
-        .filter_map(|r| r.filter.as_deref())
+        .filter(|g| g.restriction.unread.is_some())
+        .map(|g| g.filter.as_str())
         .collect();
-    for a in &s.attach_types {
-        let t = &a.value;
-        out.push(if filters.is_empty() {
-            finding(a, Kind::Disagreement, "lint-attach-type", format!("set `{set}` has no filter: the kernel does not restrict it to attach type `{t}`"))
-        } else {
-            finding(a, Kind::Unverifiable, "lint-attach-type", format!("set `{set}` is restricted by {}: whether to attach type `{t}` is not known to the manifest", backticked(filters.iter().copied())))
-        });
+    (!unread.is_empty()).then(|| backticked(unread))
+}
+
+/// What the registrations' filters allow, in words.
+fn filters_text(regs: &[&Registration]) -> String {
+    let mut parts: BTreeSet<String> = BTreeSet::new();
+    for r in regs {
+        let (Some(f), Some(rs)) = (&r.filter, &r.restriction) else {
+            continue;
+        };
+        parts.insert(format!("filter `{f}` {}", rs.describe()));
     }
+    parts.into_iter().collect::<Vec<_>>().join("; ")
 }
 
 fn finding<T>(at: &At<T>, kind: Kind, code: &'static str, message: String) -> Finding {

@@ -6,6 +6,7 @@
 use super::cond::condition_of;
 use super::cpp::{self, Directive};
 use super::ctype;
+use super::filter::{self, RawFilter};
 use super::mask;
 use super::names;
 use super::parse::{for_each_match, for_each_match_in, pos, text};
@@ -93,6 +94,8 @@ pub struct RawIdSet {
     pub var: String,
     pub set: Option<String>,
     pub filter: Option<String>,
+    /// `filter`'s body, read.
+    pub filter_reading: Option<RawFilter>,
     pub line: u32,
 }
 
@@ -188,7 +191,38 @@ pub fn extract(
     functions(root, original, masked, q, &mut rec);
     registrations(root, masked, q, &mut rec);
     id_sets(root, masked, q, &mut rec);
+    read_filters(original, &mut rec);
     rec
+}
+
+/// Reads the `.filter` callbacks the file's id sets name. The masked
+/// source has most function bodies blanked, so a file with filters is
+/// parsed again with its bodies (a handful of files in a tree).
+fn read_filters(original: &[u8], rec: &mut FileRecords) {
+    if rec.id_sets.iter().all(|i| i.filter.is_none()) {
+        return;
+    }
+    let masked = mask::mask_keeping_bodies(original);
+    let Some(tree) = super::parse::parse(&masked) else {
+        for idset in &mut rec.id_sets {
+            if let Some(name) = &idset.filter {
+                idset.filter_reading = Some(RawFilter {
+                    name: name.clone(),
+                    at: None,
+                    reading: filter::Reading::Unread("the file could not be parsed again".into()),
+                });
+            }
+        }
+        return;
+    };
+    let masked = masked.as_slice();
+    let defs = filter::definitions(tree.root_node(), masked);
+    for idset in &mut rec.id_sets {
+        if let Some(name) = &idset.filter {
+            let own = idset.set.as_deref().unwrap_or_default();
+            idset.filter_reading = Some(filter::read(name, own, &defs, masked));
+        }
+    }
 }
 
 /// Set delimiters and entries, by the top-level item holding each.
@@ -641,10 +675,11 @@ fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut 
         );
         let doc = def.prev_named_sibling().and_then(|c| {
             let gap = &masked[c.end_byte()..def.start_byte()];
+            let comment = &original[c.byte_range()];
             let is_doc = c.kind() == "comment"
-                && original[c.byte_range()].starts_with(b"/**")
+                && (comment.starts_with(b"/**") || names_itself(comment, &sig.name))
                 && gap.iter().all(|b| b.is_ascii_whitespace());
-            is_doc.then(|| String::from_utf8_lossy(&original[c.byte_range()]).into_owned())
+            is_doc.then(|| String::from_utf8_lossy(comment).into_owned())
         });
         rec.functions.push(RawFunction {
             name: sig.name,
@@ -657,6 +692,30 @@ fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut 
             condition: condition_of(def, masked),
         });
     });
+}
+
+/// A plain `/* name - summary` (or `name: summary`) comment, kernel-doc in all but its opening
+/// `/**` (the kernel has a few dozen above kfuncs: `bpf_sock_destroy`, the
+/// `bpf_ct_*`, fou's and xfrm's).
+fn names_itself(comment: &[u8], name: &str) -> bool {
+    let Some(body) = comment.strip_prefix(b"/*") else {
+        return false;
+    };
+    let first = body
+        .split(|&b| b == b'\n')
+        .map(|l| {
+            let l = l.trim_ascii();
+            let stars = l.iter().take_while(|&&b| b == b'*').count();
+            l[stars..].trim_ascii()
+        })
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let Some(rest) = first.strip_prefix(name.as_bytes()) else {
+        return false;
+    };
+    let rest = rest.strip_prefix(b"()").unwrap_or(rest);
+    let dash = rest.trim_ascii_start();
+    dash.starts_with(b"- ") || dash == b"-" || rest.starts_with(b": ")
 }
 
 /// `&ids` → `ids`; anything else as written.
@@ -758,6 +817,7 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
             var: text(var, src).into_owned(),
             set,
             filter,
+            filter_reading: None,
             line: pos(var).0,
         });
     });
@@ -765,7 +825,32 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
 
 #[cfg(test)]
 mod tests {
-    use super::scope;
+    use super::{names_itself, scope};
+
+    #[test]
+    fn plain_comments_naming_the_function_are_its_doc() {
+        let yes: [(&[u8], &str); 4] = [
+            (
+                b"/* bpf_ct_release - Release acquired nf_conn object\n */",
+                "bpf_ct_release",
+            ),
+            (
+                b"/* bpf_sock_destroy: Destroy the given socket */",
+                "bpf_sock_destroy",
+            ),
+            (b"/*\n * bpf_x() - Does x\n */", "bpf_x"),
+            (b"/* bpf_x -\n * long text */", "bpf_x"),
+        ];
+        for (comment, name) in yes {
+            assert!(names_itself(comment, name), "{name}");
+        }
+        assert!(!names_itself(
+            b"/* bpf_ct_release_all - other */",
+            "bpf_ct_release"
+        ));
+        assert!(!names_itself(b"/* Not kernel-doc: a comment */", "bpf_x"));
+        assert!(!names_itself(b"// bpf_x - line comment", "bpf_x"));
+    }
 
     #[test]
     fn embedded_queries_run_where_their_words_are() {

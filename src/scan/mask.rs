@@ -103,6 +103,14 @@ fn is_ident_byte(b: u8) -> bool {
 
 /// The masked copy of `src`; `src.len()` bytes, same newlines.
 pub fn mask(src: &[u8]) -> Vec<u8> {
+    let mut out = mask_keeping_bodies(src);
+    blank_plain_bodies(&mut out);
+    out
+}
+
+/// [`mask`] with every function body kept: for the few functions read
+/// whole (a set's `.filter` callback and the helpers it calls).
+pub fn mask_keeping_bodies(src: &[u8]) -> Vec<u8> {
     let mut out = src.to_vec();
     let mut i = 0;
     let n = src.len();
@@ -164,7 +172,6 @@ pub fn mask(src: &[u8]) -> Vec<u8> {
         i = end;
     }
     terminate_unknown_set_lines(&mut out);
-    blank_plain_bodies(&mut out);
     out
 }
 

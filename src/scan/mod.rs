@@ -12,6 +12,7 @@ pub mod cpp;
 pub mod ctype;
 pub mod extract;
 pub mod file;
+pub mod filter;
 pub mod git_tree;
 pub mod mask;
 pub mod names;

@@ -3,6 +3,7 @@
 //! verifier-supplied arguments of both conventions.
 
 use super::extract::{FileRecords, RawEntry, RawFunction, RawIdList, RawIdSet};
+use super::filter::{Allowed, RawFilter, Reading};
 use super::tree_facts::TreeFacts;
 use crate::manifest::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -58,7 +59,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
         }
     }
     let mut sets = build_sets(&inp.files, &inp.facts.flag_values, &mut diags);
-    attach_registrations(&inp.files, &mut sets, &mut diags);
+    attach_registrations(&inp.files, &inp.facts, &mut sets, &mut diags);
     let cx = Context {
         sets: &sets,
         defs: &defs,
@@ -101,6 +102,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
         flag_values: facts.flag_values,
         implicit_arg_types: facts.implicit_types,
         kfunc_hooks: facts.kfunc_hooks,
+        prog_type_enum: facts.prog_type_enum,
         build: inp.build.map(|b| b.info),
         sets,
         kfuncs,
@@ -305,7 +307,12 @@ fn kfunc_of(cx: &Context, k: &Candidate, diags: &mut Vec<Diagnostic>) -> Kfunc {
 }
 
 /// registration → `btf_kfunc_id_set` variable → set, same file first.
-fn attach_registrations(files: &[FileRecords], sets: &mut [KfuncSet], diags: &mut Vec<Diagnostic>) {
+fn attach_registrations(
+    files: &[FileRecords],
+    facts: &TreeFacts,
+    sets: &mut [KfuncSet],
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut id_sets: HashMap<&str, Vec<(&str, &RawIdSet)>> = HashMap::new();
     for f in files {
         for s in &f.id_sets {
@@ -361,11 +368,86 @@ fn attach_registrations(files: &[FileRecords], sets: &mut [KfuncSet], diags: &mu
                 file: f.path.clone(),
                 line: r.line,
                 condition: r.condition.clone(),
+                restriction: idset
+                    .filter_reading
+                    .as_ref()
+                    .map(|raw| restriction(raw, idfile, facts, diags)),
             });
         }
     }
     for s in sets.iter_mut() {
         s.registrations.sort();
+    }
+}
+
+/// A filter's reading as the manifest records it: what it allows, all but
+/// some completed from the tree's enums. A filter not read, or read as
+/// concerning every kfunc of its hook, is a note where it is defined.
+fn restriction(
+    raw: &RawFilter,
+    file: &str,
+    facts: &TreeFacts,
+    diags: &mut Vec<Diagnostic>,
+) -> Restriction {
+    let (line, col) = raw.at.map_or((None, 0), |(l, c)| (Some(l), c));
+    let defined = line.map(|_| file.to_string());
+    let note = |code: &str, message: String| {
+        Diagnostic::new(Severity::Note, code, file, line.unwrap_or(0), col, message)
+    };
+    match &raw.reading {
+        Reading::Unread(why) => {
+            diags.push(note(
+                "filter-unread",
+                format!(
+                    "filter `{}` not read: {why}; its set is shown as restricted by it",
+                    raw.name
+                ),
+            ));
+            Restriction::unread(defined, line, why.clone())
+        }
+        Reading::Read {
+            prog_types,
+            attach_types,
+            requires,
+            guarded,
+        } => {
+            let restricts = *prog_types != Allowed::Any
+                || *attach_types != Allowed::Any
+                || !requires.is_empty();
+            if !guarded && restricts {
+                diags.push(note("filter-unguarded", format!("filter `{}` does not ask whether the kfunc is in its set: the kernel applies it to every kfunc of its hook, kfunc-scan to its own set only", raw.name)));
+            }
+            let complete = |a: &Allowed, every: &[String]| match a {
+                Allowed::Any => Ok(None),
+                Allowed::Only(v) => Ok(Some(v.clone())),
+                Allowed::Except(_) if every.is_empty() => Err(()),
+                Allowed::Except(but) => Ok(Some(
+                    every.iter().filter(|t| !but.contains(t)).cloned().collect(),
+                )),
+            };
+            match (
+                complete(prog_types, &facts.prog_type_enum),
+                complete(attach_types, &facts.attach_type_enum),
+            ) {
+                (Ok(prog_types), Ok(attach_types)) => Restriction {
+                    file: defined,
+                    line,
+                    unread: None,
+                    prog_types,
+                    attach_types,
+                    requires: requires.clone(),
+                },
+                _ => {
+                    let why =
+                        "it allows all but some types, and the tree's uapi enums were not read";
+                    diags.push(note(
+                        "filter-unread",
+                        format!("filter `{}` not read: {why}", raw.name),
+                    ));
+                    Restriction::unread(defined, line, why)
+                }
+            }
+        }
     }
 }
 

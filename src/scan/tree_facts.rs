@@ -7,7 +7,8 @@ use super::parse::{for_each_match, text};
 use super::queries::FlagDefinesQuery;
 use super::source::Tree;
 use super::{mask, parse};
-use crate::manifest::{Diagnostic, Severity};
+use crate::conventions::{PROG_TYPE_ENUM, PROG_TYPE_ENUM_HEADER};
+use crate::manifest::{Diagnostic, Severity, PROG_TYPE_UNSPEC};
 use std::collections::BTreeMap;
 
 /// What the tree says of itself, for the manifest's top fields.
@@ -17,6 +18,10 @@ pub struct TreeFacts {
     pub flag_values: BTreeMap<String, u64>,
     pub implicit_types: Vec<String>,
     pub kfunc_hooks: BTreeMap<String, String>,
+    /// `enum bpf_prog_type` but UNSPEC, in order.
+    pub prog_type_enum: Vec<String>,
+    /// `enum bpf_attach_type`, in order.
+    pub attach_type_enum: Vec<String>,
 }
 
 /// Reads every fact; `extra_types` (`--implicit-type`) join the tree's
@@ -28,6 +33,7 @@ pub fn read(
     diags: &mut Vec<Diagnostic>,
 ) -> TreeFacts {
     let read = |rel: &str| tree.read_to_string(rel);
+    let uapi = read(PROG_TYPE_ENUM_HEADER);
     let defines = flag_defines(tree, flag_query, diags);
     let mut implicit_types: Vec<String> = read(RESOLVE_BTFIDS)
         .and_then(|s| implicit_types_from_resolve_btfids(&s))
@@ -49,7 +55,57 @@ pub fn read(
         kfunc_hooks: read(KFUNC_HOOKS_SOURCE)
             .map(|s| kfunc_hooks(&s))
             .unwrap_or_default(),
+        prog_type_enum: uapi
+            .as_deref()
+            .map(|h| enum_members(h, PROG_TYPE_ENUM))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| t != PROG_TYPE_UNSPEC)
+            .collect(),
+        attach_type_enum: uapi
+            .as_deref()
+            .map(|h| enum_members(h, ATTACH_TYPE_ENUM))
+            .unwrap_or_default(),
     }
+}
+
+/// The uapi enum listing attach types, for filters that allow all but some.
+const ATTACH_TYPE_ENUM: &str = "bpf_attach_type";
+
+/// The members of `enum NAME { … };` in a header, in order; `__MAX_…`
+/// style sentinels (a leading `__`) left out.
+pub fn enum_members(header: &str, name: &str) -> Vec<String> {
+    let open = format!("enum {name} {{");
+    let Some(start) = header.find(&open) else {
+        return Vec::new();
+    };
+    let body = &header[start + open.len()..];
+    let body = &body[..body.find('}').unwrap_or(body.len())];
+    let mut plain = String::with_capacity(body.len());
+    let mut rest = body;
+    // comments out: `/* … */` and `// …`
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map_or("", |e| &r[e + 2..]);
+        } else if let Some(r) = rest.strip_prefix("//") {
+            rest = r.find('\n').map_or("", |e| &r[e..]);
+        } else {
+            let mut chars = rest.chars();
+            plain.extend(chars.next());
+            rest = chars.as_str();
+        }
+    }
+    plain
+        .split(',')
+        .filter_map(|m| {
+            let ident: String = m
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!ident.is_empty() && !ident.starts_with("__")).then_some(ident)
+        })
+        .collect()
 }
 
 /// The `#define KF_X value` lines of the flags header: (name, value, line).

@@ -5,7 +5,7 @@
 //! resolver fills them.
 
 use kfunc_scan::manifest::{
-    ArgsConvention, Kfunc, KfuncSet, Manifest, Param, Registration, SetEntry, SetKind,
+    ArgsConvention, Kfunc, KfuncSet, Manifest, Param, Registration, Restriction, SetEntry, SetKind,
     VerifierArgs, SCHEMA_VERSION,
 };
 use std::collections::BTreeMap;
@@ -127,10 +127,23 @@ impl Fx {
                     file: "kernel/bpf/helpers.c".into(),
                     line: line + 60,
                     condition: None,
+                    restriction: None,
                 })
                 .collect(),
             object: kfunc_scan::manifest::BuiltInto::Unknown,
         });
+        self
+    }
+
+    /// Gives `set`'s registrations the filter `name`, read as `restriction`
+    /// (None: as a manifest that does not say what it allows).
+    pub fn filter(mut self, set: &str, name: &str, restriction: Option<Restriction>) -> Fx {
+        for s in self.m.sets.iter_mut().filter(|s| s.name == set) {
+            for r in &mut s.registrations {
+                r.filter = Some(name.into());
+                r.restriction = restriction.clone();
+            }
+        }
         self
     }
 
@@ -159,5 +172,19 @@ impl Fx {
         }
         self.m.kfuncs.sort_by(|a, b| a.name.cmp(&b.name));
         self.m
+    }
+}
+
+/// A filter's reading: the program and attach types it allows (None: it
+/// does not look).
+pub fn allows(prog_types: Option<&[&str]>, attach_types: Option<&[&str]>) -> Restriction {
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    Restriction {
+        file: Some("kernel/bpf/filter.c".into()),
+        line: Some(10),
+        unread: None,
+        prog_types: prog_types.map(names),
+        attach_types: attach_types.map(names),
+        requires: Vec::new(),
     }
 }

@@ -27,11 +27,33 @@ enum Side<F> {
     Inline(F),
 }
 
-fn parse_with<R: Send>(
-    data: Blob,
-    base: Option<Btf>,
-    side: Side<impl FnOnce(&StringSections) -> R + Send>,
-) -> Result<(Btf, R), ReadError> {
+/// What the header says, checked against the blob and the base: the
+/// byte order, and where the type and string sections lie in `data`.
+struct Header {
+    endian: Endian,
+    version: u8,
+    flags: u8,
+    hdr_len: usize,
+    types: std::ops::Range<usize>,
+    strings: std::ops::Range<usize>,
+}
+
+/// The string section ends with a NUL; it starts with one unless it is a
+/// split BTF's, whose strings continue its base's.
+fn check_string_ends(strings: &[u8], base: Option<&Btf>) -> Result<(), ReadError> {
+    if strings.last().is_some_and(|&b| b != 0) {
+        return Err(ReadError::StringsNotTerminated);
+    }
+    match (base, strings.first()) {
+        (None, None) => Err(ReadError::StringsNoLeadingNul),
+        (None, Some(&first)) if first != 0 => Err(ReadError::LooksSplit),
+        // a split BTF's strings continue its base's: its first is a name
+        (Some(_), Some(0)) => Err(ReadError::NotSplit),
+        _ => Ok(()),
+    }
+}
+
+fn read_header(data: &[u8], base: Option<&Btf>) -> Result<Header, ReadError> {
     if data.len() < HEADER_LEN {
         return Err(ReadError::TooShort { len: data.len() });
     }
@@ -44,7 +66,7 @@ fn parse_with<R: Send>(
             })
         }
     };
-    if let Some(b) = &base {
+    if let Some(b) = base {
         if b.endian != endian {
             return Err(ReadError::BaseEndian);
         }
@@ -76,7 +98,7 @@ fn parse_with<R: Send>(
             }),
         }
     };
-    let types = section("type", type_off, type_len)?;
+    section("type", type_off, type_len)?;
     let strings = section("string", str_off, str_len)?;
     for (what, value) in [
         ("type section offset", type_off),
@@ -93,16 +115,36 @@ fn parse_with<R: Send>(
     if overlap {
         return Err(ReadError::Overlap);
     }
-    if strings.last().is_some_and(|&b| b != 0) {
-        return Err(ReadError::StringsNotTerminated);
-    }
-    match (&base, strings.first()) {
-        (None, None) => return Err(ReadError::StringsNoLeadingNul),
-        (None, Some(&first)) if first != 0 => return Err(ReadError::LooksSplit),
-        // a split BTF's strings continue its base's: its first is a name
-        (Some(_), Some(0)) => return Err(ReadError::NotSplit),
-        _ => {}
-    }
+    check_string_ends(strings, base)?;
+
+    let start = |off: u32| hdr_len as usize + off as usize;
+    Ok(Header {
+        endian,
+        version,
+        flags,
+        hdr_len: hdr_len as usize,
+        types: start(type_off)..start(type_off) + type_len as usize,
+        strings: start(str_off)..start(str_off) + str_len as usize,
+    })
+}
+
+fn parse_with<R: Send>(
+    data: Blob,
+    base: Option<Btf>,
+    side: Side<impl FnOnce(&StringSections) -> R + Send>,
+) -> Result<(Btf, R), ReadError> {
+    let Header {
+        endian,
+        version,
+        flags,
+        hdr_len,
+        types,
+        strings,
+    } = read_header(&data, base.as_ref())?;
+    let (type_off, str_off) = (types.start - hdr_len, strings.start - hdr_len);
+    let str_len = strings.len() as u32;
+    let types = &data[types];
+    let strings = &data[strings];
 
     // Index and check the records in one pass: each is decoded once.
     let first_id = base.as_ref().map_or(1, |b| b.end_id());
@@ -144,10 +186,10 @@ fn parse_with<R: Send>(
         endian,
         version,
         flags,
-        header_extra: data[HEADER_LEN..hdr_len as usize].to_vec(),
-        types_at: hdr_len as usize + type_off as usize,
+        header_extra: data[HEADER_LEN..hdr_len].to_vec(),
+        types_at: hdr_len + type_off,
         types_len,
-        strings_at: hdr_len as usize + str_off as usize,
+        strings_at: hdr_len + str_off,
         strings_len,
         data,
         new_types: Vec::new(),

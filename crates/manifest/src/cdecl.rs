@@ -56,6 +56,16 @@ fn replace_tagged(text: &str, from: &str, to: &str) -> String {
     out
 }
 
+/// A pointer type as an arena pointer: `void *` → `void __arena *`
+/// ([`conventions::ARENA_MACRO`] before the last `*`). Other types are
+/// returned as they are.
+pub fn arena_pointer(ty: &str) -> String {
+    match ty.trim_end().strip_suffix('*') {
+        Some(pointee) => format!("{} {} *", pointee.trim_end(), conventions::ARENA_MACRO),
+        None => ty.to_string(),
+    }
+}
+
 /// `p` with its type as BPF programs have it ([`bpf_type`]).
 fn bpf_param(p: &Param) -> Param {
     Param {

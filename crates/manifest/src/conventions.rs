@@ -26,6 +26,8 @@ pub fn impl_name(name: &str) -> String {
 pub const FLAG_MAGIC_ARGS: &str = "KF_MAGIC_ARGS";
 /// Upstream's flag: verifier-supplied arguments recognised by type.
 pub const FLAG_IMPLICIT_ARGS: &str = "KF_IMPLICIT_ARGS";
+/// The kfunc may sleep: sleepable programs only.
+pub const FLAG_SLEEPABLE: &str = "KF_SLEEPABLE";
 /// The bpf_fastcall convention (a `bpf_fastcall` decl tag in BTF).
 pub const FLAG_FASTCALL: &str = "KF_FASTCALL";
 /// The kfunc returns a pointer into a BPF arena (pahole 1.30+ marks its
@@ -35,6 +37,32 @@ pub const FLAG_ARENA_RET: &str = "KF_ARENA_RET";
 pub const FLAG_ARENA_ARG1: &str = "KF_ARENA_ARG1";
 /// The kfunc's second parameter points into a BPF arena.
 pub const FLAG_ARENA_ARG2: &str = "KF_ARENA_ARG2";
+/// Which pointers of a kfunc point into a BPF arena, by its flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArenaPlaces {
+    /// The return value (KF_ARENA_RET).
+    pub ret: bool,
+    /// Parameter indices (KF_ARENA_ARG1 is 0, KF_ARENA_ARG2 is 1).
+    pub params: Vec<usize>,
+}
+
+/// [`ArenaPlaces`] from flag names.
+pub fn arena_places<S: AsRef<str>>(flags: &[S]) -> ArenaPlaces {
+    let has = |flag: &str| flags.iter().any(|f| f.as_ref() == flag);
+    ArenaPlaces {
+        ret: has(FLAG_ARENA_RET),
+        params: [(FLAG_ARENA_ARG1, 0), (FLAG_ARENA_ARG2, 1)]
+            .into_iter()
+            .filter(|(f, _)| has(f))
+            .map(|(_, i)| i)
+            .collect(),
+    }
+}
+
+/// How C source spells an arena pointer's address space: libbpf's and the
+/// selftests' macro, `void __arena *p`.
+pub const ARENA_MACRO: &str = "__arena";
+
 /// The BTF type attribute (a TYPE_TAG with its kind flag set) pahole puts
 /// between an arena pointer and its pointee: `PTR → TYPE_TAG → pointee`,
 /// which C prints as `__attribute__((address_space(1)))`.
@@ -47,6 +75,19 @@ pub const MAGIC_ANNOTATION: &str = "__magic";
 pub const FMODRET: &str = "fmodret";
 /// Registered for this, a set serves every program type (the common hook).
 pub const PROG_TYPE_UNSPEC: &str = "BPF_PROG_TYPE_UNSPEC";
+
+/// What a set's `.filter` callback reads of the calling program
+/// (`const struct bpf_prog *prog`): `prog->type` and
+/// `prog->expected_attach_type`.
+pub const FILTER_PROG_TYPE_FIELD: &str = "type";
+pub const FILTER_ATTACH_TYPE_FIELD: &str = "expected_attach_type";
+/// The call a filter asks "is this kfunc one of my set's?" with:
+/// `btf_id_set8_contains(&set, kfunc_id)`.
+pub const FILTER_SET_CHECK: &str = "btf_id_set8_contains";
+/// The header and enum listing every program type: the common hook
+/// (BPF_PROG_TYPE_UNSPEC) serves each of them.
+pub const PROG_TYPE_ENUM_HEADER: &str = "include/uapi/linux/bpf.h";
+pub const PROG_TYPE_ENUM: &str = "bpf_prog_type";
 
 /// Where the selftests' modules live (`tools/testing/selftests/bpf/`): no
 /// kernel ships the kfuncs defined under it.
@@ -98,7 +139,7 @@ pub const FLAGS: &[FlagInfo] = &[
     flag("KF_RELEASE", "Releases a reference: the referenced pointer it takes may not be used afterwards.", FlagCompat::BreaksEitherWay),
     flag("KF_RET_NULL", "May return NULL: the program must check the result before using it.", FlagCompat::BreaksWhenAdded),
     flag("KF_TRUSTED_ARGS", "Takes only trusted pointers (valid, referenced or from the context), not ones walked to from other pointers.", FlagCompat::BreaksWhenAdded),
-    flag("KF_SLEEPABLE", "May sleep: callable from sleepable programs only.", FlagCompat::BreaksWhenAdded),
+    flag(FLAG_SLEEPABLE, "May sleep: callable from sleepable programs only.", FlagCompat::BreaksWhenAdded),
     flag("KF_DESTRUCTIVE", "Destructive (it may crash or reboot the system): the loading process needs CAP_SYS_BOOT.", FlagCompat::BreaksWhenAdded),
     // KF_RCU widens what may be passed: removing it narrows
     flag("KF_RCU", "Takes RCU-protected pointers as well as trusted ones.", FlagCompat::BreaksWhenRemoved),

@@ -3,11 +3,13 @@
 //! other tools; add fields freely, never rename, and bump `SCHEMA_VERSION`
 //! when a field's meaning changes. `schema/manifest.schema.json` describes it.
 
+pub mod callers;
 pub mod cdecl;
 pub mod conventions;
 pub mod history;
 pub mod read;
 
+pub use callers::{CallableFrom, Gate};
 pub use conventions::{FMODRET, PROG_TYPE_UNSPEC};
 pub use read::{ManifestError, ManifestErrorKind};
 use schemars::JsonSchema;
@@ -31,6 +33,12 @@ pub struct Manifest {
     /// BPF_PROG_TYPE_UNSPEC (the common hook) serves them all.
     #[serde(default)]
     pub kfunc_hooks: BTreeMap<String, String>,
+    /// Every member of the tree's `enum bpf_prog_type`
+    /// (`include/uapi/linux/bpf.h`) but `BPF_PROG_TYPE_UNSPEC`, in enum
+    /// order: the types a set registered for the common hook serves (the
+    /// kernel checks the common hook for every program).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prog_type_enum: Vec<String>,
     pub sets: Vec<KfuncSet>,
     pub kfuncs: Vec<Kfunc>,
     pub diagnostics: Vec<Diagnostic>,
@@ -166,6 +174,52 @@ pub struct Registration {
     pub file: String,
     pub line: u32,
     pub condition: Option<String>,
+    /// What `filter` lets through, read from its body; present whenever
+    /// `filter` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restriction: Option<Restriction>,
+}
+
+/// What a set's `.filter` callback lets call the set's kfuncs. The kernel
+/// runs every filter registered on a hook before looking a kfunc up there;
+/// a filter that returns non-zero refuses the call. The fields narrow
+/// together: a call passes when its program type is in `prog_types`, its
+/// attach type in `attach_types`, and every one of `requires` holds.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Restriction {
+    /// Where the filter function is defined; null when the registration's
+    /// file does not define it.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    /// Why the body could not be read (then nothing else is known: the
+    /// filter may refuse any call); null when it was read.
+    pub unread: Option<String>,
+    /// The program types it lets through; absent when it does not look at
+    /// the program type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prog_types: Option<Vec<String>>,
+    /// The attach types (`expected_attach_type`) it lets through; absent
+    /// when it does not look at them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_types: Option<Vec<String>>,
+    /// Conditions it also requires that kfunc-scan does not evaluate, as
+    /// written (`!foo(prog)` when `foo(prog)` must be false).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
+}
+
+impl Restriction {
+    /// A filter whose body could not be read, for this reason.
+    pub fn unread(file: Option<String>, line: Option<u32>, why: impl Into<String>) -> Self {
+        Restriction {
+            file,
+            line,
+            unread: Some(why.into()),
+            prog_types: None,
+            attach_types: None,
+            requires: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -204,32 +258,6 @@ impl Kfunc {
     /// diff unless asked for, by this one rule.
     pub fn is_selftest(&self) -> bool {
         conventions::is_test_source(&self.file)
-    }
-}
-
-/// The program types a kfunc may be called from: [`Manifest::callable_from`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CallableFrom {
-    /// Registered for BPF_PROG_TYPE_UNSPEC: the common hook, every program
-    /// type that calls kfuncs.
-    pub common: bool,
-    /// The types the other registrations name, each with the types sharing
-    /// its hook.
-    pub named: BTreeSet<String>,
-    /// `named`, and for the common hook every type of the hook table
-    /// (BPF_PROG_TYPE_UNSPEC itself when the table is unknown).
-    pub every: BTreeSet<String>,
-}
-
-impl CallableFrom {
-    /// `named`, with the common hook written BPF_PROG_TYPE_UNSPEC, as
-    /// ebpf-docs writes "every program type".
-    pub fn with_unspec(&self) -> BTreeSet<String> {
-        let mut out = self.named.clone();
-        if self.common {
-            out.insert(PROG_TYPE_UNSPEC.to_string());
-        }
-        out
     }
 }
 
@@ -431,63 +459,6 @@ impl Manifest {
             .iter()
             .filter(|k| names.contains(k.name.as_str()))
             .collect()
-    }
-
-    /// Where the registrations for `registered` (program types as
-    /// `Registration::prog_type` spells them) make a kfunc callable from:
-    /// the one definition docs, the ebpf-docs YAML and diff all use. Each
-    /// type is expanded through the tree's kfunc hooks (BPF_PROG_TYPE_TRACING
-    /// also brings LSM); BPF_PROG_TYPE_UNSPEC is the common hook, every type
-    /// with a hook; fmod_ret registrations are not calls. When the tree's
-    /// hook table is unknown, types are taken as registered.
-    pub fn callable_from<'a>(&self, registered: impl IntoIterator<Item = &'a str>) -> CallableFrom {
-        let mut c = CallableFrom::default();
-        for p in registered.into_iter().filter(|p| *p != FMODRET) {
-            if p == PROG_TYPE_UNSPEC {
-                c.common = true;
-                continue;
-            }
-            match self.kfunc_hooks.get(p) {
-                Some(hook) => c.named.extend(
-                    self.kfunc_hooks
-                        .iter()
-                        .filter(|(_, h)| *h == hook)
-                        .map(|(t, _)| t.clone()),
-                ),
-                None => {
-                    c.named.insert(p.to_string());
-                }
-            }
-        }
-        c.every = c.named.clone();
-        if c.common {
-            if self.kfunc_hooks.is_empty() {
-                c.every.insert(PROG_TYPE_UNSPEC.to_string());
-            } else {
-                c.every.extend(
-                    self.kfunc_hooks
-                        .keys()
-                        .filter(|t| *t != PROG_TYPE_UNSPEC)
-                        .cloned(),
-                );
-            }
-        }
-        c
-    }
-
-    /// [`Manifest::callable_from`] for `k`'s registrations (`Kfunc::prog_types`).
-    pub fn kfunc_callable_from(&self, k: &Kfunc) -> CallableFrom {
-        self.callable_from(k.prog_types.iter().map(String::as_str))
-    }
-
-    /// [`Manifest::callable_from`] for the registrations of `set`.
-    pub fn set_callable_from(&self, set: &KfuncSet) -> CallableFrom {
-        self.callable_from(set.registrations.iter().map(|r| r.prog_type.as_str()))
-    }
-
-    /// Every program type that may call `k`, sorted: [`CallableFrom::every`].
-    pub fn effective_prog_types(&self, k: &Kfunc) -> Vec<String> {
-        self.kfunc_callable_from(k).every.into_iter().collect()
     }
 
     /// The kfunc of that name. A linear search: the manifest's arrays are

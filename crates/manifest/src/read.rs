@@ -7,7 +7,7 @@
 //! ends a declaration or starts a comment or a directive, and no two kfuncs
 //! share a name. Errors carry the line and column of the value at fault.
 
-use crate::{BuiltInto, Kfunc, KfuncSet, Manifest, SCHEMA_VERSION};
+use crate::{BuiltInto, Kfunc, KfuncSet, Manifest, Restriction, SCHEMA_VERSION};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -254,6 +254,7 @@ fn first_problem(m: &Manifest) -> Option<Problem> {
             c.ident(t, hook);
         }
     });
+    c.idents("prog_type_enum", &m.prog_type_enum);
     c.key("sets", |c| {
         for (i, s) in m.sets.iter().enumerate() {
             c.at(Step::Index(i), |c| check_set(c, s));
@@ -303,7 +304,29 @@ fn check_set(c: &mut Checker, s: &KfuncSet) {
                 }
                 c.line("file", Some(&r.file));
                 c.line("condition", r.condition.as_deref());
+                if let Some(rs) = &r.restriction {
+                    c.key("restriction", |c| check_restriction(c, rs));
+                }
             });
+        }
+    });
+}
+
+fn check_restriction(c: &mut Checker, r: &Restriction) {
+    c.line("file", r.file.as_deref());
+    c.line("unread", r.unread.as_deref());
+    if let Some(t) = &r.prog_types {
+        c.idents("prog_types", t);
+    }
+    if let Some(t) = &r.attach_types {
+        c.idents("attach_types", t);
+    }
+    c.key("requires", |c| {
+        for (i, q) in r.requires.iter().enumerate() {
+            if !is_one_line(q) {
+                let message = format!("{q:?} is not one line of text without `*/`");
+                c.at(Step::Index(i), |c| c.fail(message));
+            }
         }
     });
 }
