@@ -162,17 +162,6 @@ fn repo(dir: &Path, trees: &[(&'static str, PathBuf)]) -> (PathBuf, Vec<String>)
     (repo, commits)
 }
 
-/// The manifest of `tree`, scanned into `out`.
-fn scan_into(tree: &Path, out: &Path) {
-    cmd([
-        tree.as_os_str(),
-        "-q".as_ref(),
-        "-o".as_ref(),
-        out.as_os_str(),
-    ])
-    .expect(0);
-}
-
 /// Runs `history --git REPO TAG` keeping manifests in `cache` (exiting
 /// with `code`); the manifest kept for the tag's tree.
 fn kept_manifest(repo: &Path, tag: &str, cache: &Path, code: i32) -> PathBuf {
