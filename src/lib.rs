@@ -12,6 +12,7 @@ pub mod cheader;
 pub mod diff;
 pub mod docs;
 pub mod header;
+pub mod history;
 pub mod kbuild;
 pub mod lint;
 pub mod output;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use cli::avail::AvailArgs;
 use cli::btf::PatchArgs;
 use cli::docs::LintDocsArgs;
+use cli::history::HistoryArgs;
 use cli::publish::{DiffArgs, DocsArgs, HeaderArgs};
 use cli::scan::ScanArgs;
 use kfunc_scan::manifest::Manifest;
@@ -32,8 +33,12 @@ struct Cli {
 enum Command {
     /// Scan a kernel tree and write its manifest (the default command).
     Scan(ScanArgs),
-    /// Print the manifest's JSON Schema.
-    Schema,
+    /// Print the manifest's JSON Schema (or the history's).
+    Schema {
+        /// The schema of `kfunc-scan history`'s document instead.
+        #[arg(long)]
+        history: bool,
+    },
     /// Insert the paired foo / foo_impl entries into a vmlinux or module BTF.
     PatchBtf(PatchArgs),
     /// Documentation pages (Markdown), or ebpf-docs' kfuncs.yaml.
@@ -44,6 +49,9 @@ enum Command {
     Header(HeaderArgs),
     /// What changed for BPF programs between two manifests (or trees).
     Diff(DiffArgs),
+    /// Since / until of each kfunc, set membership and program type, over
+    /// manifests or a git repository's tags (oldest first).
+    History(HistoryArgs),
     /// The kfuncs this kernel offers (its BTF), or another's (--btf-dir).
     Avail(AvailArgs),
     /// (Tests and benchmarks) a manifest derived from a BTF's bpf_kfunc tags.
@@ -72,11 +80,16 @@ fn main() -> ExitCode {
         Some(Command::LintDocs(a)) => cli::docs::run_lint_docs(a),
         Some(Command::Header(a)) => cli::publish::run_header(a),
         Some(Command::Diff(a)) => cli::publish::run_diff(a),
+        Some(Command::History(a)) => cli::history::run(a),
         Some(Command::Avail(a)) => cli::avail::run_avail(a),
         Some(Command::SynthManifest { btf }) => cli::btf::run_synth(&btf),
         Some(Command::BtfCheck { file, base }) => cli::btf::run_btf_check(&file, base.as_deref()),
-        Some(Command::Schema) => {
-            print!("{}", Manifest::json_schema());
+        Some(Command::Schema { history }) => {
+            if history {
+                print!("{}", kfunc_scan::manifest::history::History::json_schema());
+            } else {
+                print!("{}", Manifest::json_schema());
+            }
             Ok(cli::Outcome::Clean)
         }
         None => cli::scan::run(cli.scan),

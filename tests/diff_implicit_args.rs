@@ -15,22 +15,12 @@ fn tree(v: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("testdata/linux-implicit-{v}"))
 }
 
-fn scan(tree: &Path, out: &Path) {
-    cmd([
-        tree.as_os_str(),
-        "-q".as_ref(),
-        "-o".as_ref(),
-        out.as_os_str(),
-    ])
-    .expect(0);
-}
-
 #[test]
 fn implicit_args_transition_is_a_compatible_rename() {
     let dir = tempfile::tempdir().unwrap();
     let (old, new) = (dir.path().join("old.json"), dir.path().join("new.json"));
-    scan(&tree("old"), &old);
-    scan(&tree("new"), &new);
+    scan_into(&tree("old"), &old);
+    scan_into(&tree("new"), &new);
     // the new tree's kfunc carries its _impl name
     let nm = read_manifest(&new);
     let va = nm
@@ -97,8 +87,8 @@ fn implicit_args_with_another_prototype_is_a_removal() {
     assert_ne!(s, edited);
     fs::write(&helpers, edited).unwrap();
     let (old, new) = (dir.path().join("old.json"), dir.path().join("new.json"));
-    scan(&tree("old"), &old);
-    scan(&copy, &new);
+    scan_into(&tree("old"), &old);
+    scan_into(&copy, &new);
     let j = json(&cmd(["diff", "--json"]).arg(&old).arg(&new).expect(0).0);
     assert_eq!(
         j["removed"],

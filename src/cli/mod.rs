@@ -4,6 +4,7 @@
 pub mod avail;
 pub mod btf;
 pub mod docs;
+pub mod history;
 pub mod publish;
 pub mod scan;
 

@@ -54,6 +54,10 @@ pub struct DocsArgs {
     /// net/bpf/test_run.c's test set).
     #[arg(long)]
     pub with_selftests: bool,
+    /// A history (`kfunc-scan history`): pages say since when each kfunc
+    /// exists, the YAML's program types carry since / until.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -175,6 +179,12 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
         Some(t) => Some(super::check_outputs(&[t])?.remove(0)),
         None => None,
     };
+    let history = match &a.history {
+        Some(path) => Some(std::sync::Arc::new(super::history::read_history_file(
+            path,
+        )?)),
+        None => None,
+    };
     let Loaded {
         manifest: m,
         outcome,
@@ -182,6 +192,7 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
     let opts = kfunc_scan::docs::DocsOptions {
         with_selftests: a.with_selftests,
         source_url: a.source_url.clone(),
+        history,
     };
     match yaml_output {
         Some(out) => {

@@ -21,15 +21,29 @@ pub struct ScanArgs {
     /// Write the manifest here (atomically) instead of to stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub how: HowArgs,
+    /// No progress, notes or summary on stderr; warnings and errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// A kernel .config: the manifest then says which object (vmlinux or a
+    /// module) holds each set and kfunc, and which entries the build compiles.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The architecture whose Kbuild is followed with --config.
+    #[arg(long, value_name = "ARCH", default_value = kfunc_scan::scan::DEFAULT_ARCH)]
+    pub arch: String,
+}
+
+/// How a tree is scanned, wherever it is read from (`scan`, `history --git`).
+#[derive(Args, Clone)]
+pub struct HowArgs {
     /// Skip paths (relative to the tree) matching this glob; repeatable.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     /// Threads: 0 (the default) is one per core; at most 64.
     #[arg(short, long, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
-    /// No progress, notes or summary on stderr; warnings and errors are still printed.
-    #[arg(short, long)]
-    pub quiet: bool,
     /// Read the tree-sitter queries from DIR (any `.scm` found there replaces the built-in one).
     #[arg(long, value_name = "DIR")]
     pub queries: Option<PathBuf>,
@@ -39,13 +53,21 @@ pub struct ScanArgs {
     /// Scan TREE even if it holds no kernel tree (no top Makefile with VERSION).
     #[arg(long)]
     pub any_directory: bool,
-    /// A kernel .config: the manifest then says which object (vmlinux or a
-    /// module) holds each set and kfunc, and which entries the build compiles.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// The architecture whose Kbuild is followed with --config.
-    #[arg(long, value_name = "ARCH", default_value = kfunc_scan::scan::DEFAULT_ARCH)]
-    pub arch: String,
+}
+
+impl HowArgs {
+    /// The scan's options for the tree at (or named) `root`.
+    pub fn options(self, root: PathBuf) -> ScanOptions {
+        ScanOptions {
+            root,
+            exclude: self.exclude,
+            jobs: self.jobs,
+            queries_dir: self.queries,
+            extra_implicit_types: self.implicit_type,
+            any_directory: self.any_directory,
+            ..Default::default()
+        }
+    }
 }
 
 /// A scan error, compiler-style (`path: error[code]: message`).
@@ -84,13 +106,13 @@ fn render_query_error(e: &QueryLoadError) -> String {
 }
 
 /// What the scan's progress reports become: a spinner, timing lines.
-struct Display {
+pub struct Display {
     spinner: Option<indicatif::ProgressBar>,
     timing: bool,
 }
 
 impl Display {
-    fn new(quiet: bool) -> Display {
+    pub fn new(quiet: bool) -> Display {
         let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let pb = indicatif::ProgressBar::new_spinner();
             pb.set_message("reading the tree");
@@ -102,7 +124,7 @@ impl Display {
         }
     }
 
-    fn report(&self, p: &Progress) {
+    pub fn report(&self, p: &Progress) {
         if self.timing {
             match p {
                 Progress::Parsed { path, bytes, took } => {
@@ -131,7 +153,7 @@ impl Display {
         pb.tick();
     }
 
-    fn finish(&self) {
+    pub fn finish(&self) {
         if let Some(pb) = &self.spinner {
             pb.finish_and_clear();
         }
@@ -143,14 +165,9 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
         return Err("error[usage]: a kernel tree is required".to_string().into());
     };
     let opts = ScanOptions {
-        root: tree.clone(),
-        exclude: a.exclude,
-        jobs: a.jobs,
-        queries_dir: a.queries,
-        extra_implicit_types: a.implicit_type,
-        any_directory: a.any_directory,
         config: a.config,
         arch: a.arch,
+        ..a.how.options(tree.clone())
     };
     // where the manifest goes is checked before the scan, not after it
     let dash = PathBuf::from("-");

@@ -224,11 +224,14 @@ fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
         let _ = writeln!(p, "<h2>Returns</h2>\n<p>{}</p>", esc(r));
     }
     prog_types(&mut p, site, kd);
-    let _ = writeln!(
-        p,
-        "<h2>Since</h2>\n<p>Present in Linux {} (one manifest does not tell when it appeared: compare with <code>kfunc-scan diff</code>).</p>",
-        esc(site.version)
-    );
+    let _ = match super::since::kfunc_sentence(site, &k.name) {
+        Some(since) => writeln!(p, "<h2>Since</h2>\n<p>{}</p>", esc(&since)),
+        None => writeln!(
+            p,
+            "<h2>Since</h2>\n<p>Present in Linux {} (one manifest does not tell when it appeared: compare with <code>kfunc-scan diff</code>, or give <code>docs --history</code>).</p>",
+            esc(site.version)
+        ),
+    };
     if !doc.body.is_empty() {
         let _ = writeln!(p, "<h2>Description</h2>\n<pre>{}</pre>", esc(&doc.body));
     }

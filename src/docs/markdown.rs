@@ -78,6 +78,9 @@ fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
     if !doc.body.is_empty() {
         let _ = writeln!(p, "## Description\n\n```text\n{}\n```\n", doc.body);
     }
+    if let Some(since) = super::since::kfunc_sentence(site, &k.name) {
+        let _ = writeln!(p, "{since}\n");
+    }
     let loc = format!("{}:{}", k.file, k.line);
     let version = site.version;
     let _ = match source_url {

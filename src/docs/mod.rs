@@ -16,6 +16,7 @@ pub mod html;
 pub mod kerneldoc;
 mod markdown;
 pub mod model;
+pub mod since;
 pub mod write;
 mod yaml;
 

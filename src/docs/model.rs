@@ -12,8 +12,10 @@
 //! taken by name, sets in source order (file, line).
 
 use crate::conventions;
+use crate::manifest::history::History;
 use crate::manifest::{Gate, Kfunc, KfuncSet, Manifest, Registration, SetEntry};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// What the documentation covers and links to.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +25,8 @@ pub struct DocsOptions {
     /// Link source locations to this URL prefix (the file's path and
     /// `#L<line>` follow).
     pub source_url: Option<String>,
+    /// When each kfunc and program type came and went ([`super::since`]).
+    pub history: Option<Arc<History>>,
 }
 
 pub struct Site<'m> {
@@ -37,6 +41,8 @@ pub struct Site<'m> {
     pub by_prog_type: BTreeMap<String, Vec<usize>>,
     /// The names of every kfunc defined in the tree, with a page or not.
     defined: BTreeSet<&'m str>,
+    /// [`DocsOptions::history`].
+    pub history: Option<Arc<History>>,
 }
 
 pub struct KfuncDoc<'m> {
@@ -166,6 +172,7 @@ impl<'m> Site<'m> {
             sets,
             by_prog_type,
             defined: m.kfuncs.iter().map(|k| k.name.as_str()).collect(),
+            history: opts.history.clone(),
         }
     }
 

@@ -3,9 +3,11 @@
 //! rendered from the [`Site`] model: sets in source order, each with its
 //! kfuncs (flags as written) and the program types its registrations make
 //! them callable from, the common hook written `BPF_PROG_TYPE_UNSPEC` as
-//! ebpf-docs writes it. One manifest is one kernel: no `since` / `until`.
+//! ebpf-docs writes it. One manifest is one kernel: `since` / `until` come
+//! from a history when there is one ([`super::since`]).
 
 use super::model::Site;
+use super::since;
 use crate::manifest::KfuncSet;
 use std::fmt::Write;
 
@@ -25,11 +27,12 @@ pub fn render(site: &Site) -> String {
             }
         }
         let callable = m.set_callable_from(sd.set);
-        let progs = callable.with_unspec();
+        let progs = since::set_prog_types(site, &sd.set.name, callable.with_unspec());
         if !progs.is_empty() {
             out.push_str("    program_types:\n");
-            for p in progs {
+            for (p, span) in progs {
                 let _ = writeln!(out, "      - name: {p}");
+                since::yaml_span(&mut out, site, span);
             }
         }
         // a filter limiting every caller to some attach types

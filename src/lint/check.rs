@@ -504,9 +504,11 @@ fn backticked<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
-/// `6.12.117` or `6.12` → `(6, 12)`.
+/// `6.12.117`, `6.12` or a tag such as `v6.12` (`docs --history` writes
+/// tag names) → `(6, 12)`.
 fn major_minor(v: &str) -> Option<(u32, u32)> {
-    let mut it = v.trim().split('.');
+    let v = v.trim();
+    let mut it = v.strip_prefix('v').unwrap_or(v).split('.');
     let major = it.next()?.parse().ok()?;
     let minor = it.next().map_or(Some(0), |m| m.parse().ok())?;
     Some((major, minor))

@@ -13,12 +13,14 @@ pub mod ctype;
 pub mod extract;
 pub mod file;
 pub mod filter;
+pub mod git_tree;
 pub mod mask;
 pub mod names;
 pub mod parse;
 pub mod queries;
 pub mod resolve;
 pub mod second_look;
+pub mod source;
 pub mod tree_facts;
 pub mod walk;
 pub mod xmacro;
@@ -26,6 +28,7 @@ pub mod xmacro;
 use crate::manifest::Manifest;
 use extract::FileRecords;
 use queries::Queries;
+use source::Tree;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -131,8 +134,30 @@ pub fn scan_with(
     opts: &ScanOptions,
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> Result<Manifest, ScanError> {
-    let mut setup = Setup::new(opts)?;
     let root = opts.root.as_path();
+    if !root.is_dir() {
+        return Err(ScanError::NotADirectory(root.to_path_buf()));
+    }
+    scan_tree_with(opts, &source::Dir(root), progress)
+}
+
+/// Scans the tree `tree` reads into a manifest, telling `progress` what it
+/// does; `opts.root` only names it in errors.
+pub fn scan_tree_with(
+    opts: &ScanOptions,
+    tree: &dyn Tree,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<Manifest, ScanError> {
+    if !opts.any_directory && !tree_facts::is_kernel_tree(tree) {
+        return Err(ScanError::NotAKernelTree(opts.root.clone()));
+    }
+    if opts.config.is_some() && tree.dir().is_none() {
+        return Err(ScanError::Config {
+            path: opts.config.clone().unwrap_or_default(),
+            message: "a build view needs a tree in a directory (Kbuild is read from files)".into(),
+        });
+    }
+    let mut setup = Setup::new(opts)?;
     let t0 = Instant::now();
     let done = |stage| {
         progress(&Progress::Done {
@@ -140,7 +165,7 @@ pub fn scan_with(
             at: t0.elapsed(),
         })
     };
-    let (walked, build) = walk_and_follow_kbuild(opts, &mut setup, progress);
+    let (walked, build) = walk_and_follow_kbuild(opts, tree, &mut setup, progress);
     done(Stage::Walk);
     let mut diagnostics = walked.diagnostics;
     let build = match build {
@@ -159,10 +184,10 @@ pub fn scan_with(
     let mut files: Vec<FileRecords> = walked.matched.into_iter().map(|(_, r)| r).collect();
     let files_parsed = files.len();
     // before the second look, which looks for what the entries name
-    xmacro::expand_sets(root, &mut files);
+    xmacro::expand_sets(tree, &mut files);
 
     let files_second_look = second_look::second_look(
-        root,
+        tree,
         &walked.unmatched,
         &walked.definitions,
         &mut files,
@@ -173,7 +198,7 @@ pub fn scan_with(
     done(Stage::SecondLook);
 
     let facts = tree_facts::read(
-        root,
+        tree,
         &setup.queries.flag_defines,
         &opts.extra_implicit_types,
         &mut diagnostics,
@@ -201,16 +226,17 @@ type BuildThread = std::thread::Result<(build_view::Build, Vec<crate::manifest::
 /// `--config` Kbuild followed on a thread of its own meanwhile.
 fn walk_and_follow_kbuild(
     opts: &ScanOptions,
+    tree: &dyn Tree,
     setup: &mut Setup,
     progress: &(dyn Fn(&Progress) + Sync),
 ) -> (walk::WalkOutput<(String, FileRecords)>, Option<BuildThread>) {
-    let root = opts.root.as_path();
-    let config = setup.config.take_loaded();
+    let config = setup.config.take_loaded().zip(tree.dir());
     let setup = &*setup;
     std::thread::scope(|scope| {
-        let build = config
-            .map(|(config, diags)| scope.spawn(move || load_build(root, opts, config, diags)));
-        let walked = walk::walk(root, &setup.exclude, setup.jobs, progress, &|rel, bytes| {
+        let build = config.map(|((config, diags), root)| {
+            scope.spawn(move || load_build(root, opts, config, diags))
+        });
+        let walked = tree.walk(&setup.exclude, setup.jobs, progress, &|rel, bytes| {
             let t = Instant::now();
             let r = file::scan_file(rel, bytes, &setup.queries);
             progress(&Progress::Parsed {
@@ -272,13 +298,6 @@ struct Setup {
 
 impl Setup {
     fn new(opts: &ScanOptions) -> Result<Setup, ScanError> {
-        let root: &Path = &opts.root;
-        if !root.is_dir() {
-            return Err(ScanError::NotADirectory(root.to_path_buf()));
-        }
-        if !opts.any_directory && !tree_facts::is_kernel_tree(root) {
-            return Err(ScanError::NotAKernelTree(root.to_path_buf()));
-        }
         if opts.jobs > MAX_JOBS {
             return Err(ScanError::TooManyJobs {
                 jobs: opts.jobs,

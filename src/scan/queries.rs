@@ -107,10 +107,10 @@ macro_rules! query {
 
         impl $name {
             pub const FILE: &'static str = $file;
+            const EMBEDDED: &'static str = include_str!(concat!("../../queries/", $file));
 
             fn load(dir: Option<&Path>) -> Result<$name, QueryLoadError> {
-                let embedded = include_str!(concat!("../../queries/", $file));
-                let source = Source::find($file, embedded, dir)?;
+                let source = Source::find($file, Self::EMBEDDED, dir)?;
                 let query = source.compile()?;
                 Ok($name {
                     $($capture: source.capture(&query, stringify!($capture))?,)+
@@ -157,6 +157,24 @@ pub struct Queries {
 }
 
 impl Queries {
+    /// A hash of the text of every query `load` would compile (a cache of
+    /// scan results is only good for the same queries).
+    pub fn text_hash(override_dir: Option<&Path>) -> Result<u64, QueryLoadError> {
+        let mut all = String::new();
+        for (file, embedded) in [
+            (SetsQuery::FILE, SetsQuery::EMBEDDED),
+            (FunctionsQuery::FILE, FunctionsQuery::EMBEDDED),
+            (RegistrationsQuery::FILE, RegistrationsQuery::EMBEDDED),
+            (IdSetsQuery::FILE, IdSetsQuery::EMBEDDED),
+            (IdListsQuery::FILE, IdListsQuery::EMBEDDED),
+            (FlagDefinesQuery::FILE, FlagDefinesQuery::EMBEDDED),
+        ] {
+            let text = Source::find(file, embedded, override_dir)?.text;
+            all.push_str(&format!("{file}\0{}\0{text}\0", text.len()));
+        }
+        Ok(crate::kbuild::config::fnv1a64(all.as_bytes()))
+    }
+
     pub fn load(override_dir: Option<&Path>) -> Result<Queries, QueryLoadError> {
         Ok(Queries {
             sets: SetsQuery::load(override_dir)?,
@@ -177,6 +195,19 @@ mod tests {
     fn the_embedded_queries_load() {
         let q = Queries::load(None).expect("embedded queries");
         assert_ne!(q.sets.delimiter, q.sets.set_name);
+    }
+
+    #[test]
+    fn the_text_hash_changes_with_an_override_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let embedded = Queries::text_hash(None).unwrap();
+        assert_eq!(Queries::text_hash(Some(dir.path())).unwrap(), embedded);
+        std::fs::write(
+            dir.path().join(SetsQuery::FILE),
+            format!("{}\n; changed\n", SetsQuery::EMBEDDED),
+        )
+        .unwrap();
+        assert_ne!(Queries::text_hash(Some(dir.path())).unwrap(), embedded);
     }
 
     #[test]

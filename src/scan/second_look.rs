@@ -5,11 +5,11 @@
 use super::extract::FileRecords;
 use super::file::scan_file;
 use super::queries::Queries;
+use super::source::Tree;
 use super::{walk, Progress};
 use crate::conventions;
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 
 /// The first component of a tree-relative path (`net` for `net/core/sock.c`).
 fn top_dir(rel: &str) -> &str {
@@ -60,7 +60,7 @@ fn missing_names(files: &[FileRecords]) -> (BTreeSet<String>, BTreeSet<String>) 
 /// files, then headers, each pass only for what is still missing. Every
 /// file of a pass is read, so the result does not depend on timing.
 pub fn second_look(
-    root: &Path,
+    tree: &dyn Tree,
     unmatched: &[String],
     definitions: &[(u64, u32)],
     files: &mut Vec<FileRecords>,
@@ -96,7 +96,7 @@ pub fn second_look(
         candidates.sort_unstable();
         candidates.dedup();
         read += candidates.len();
-        let found = one_pass(root, &candidates, &missing, q, pool);
+        let found = one_pass(tree, &candidates, &missing, q, pool);
         for r in &found {
             for f in &r.functions {
                 missing.remove(&f.name);
@@ -124,7 +124,7 @@ fn noted_files(missing: &BTreeSet<String>, definitions: &[(u64, u32)]) -> HashMa
 /// Reads and parses `candidates` and keeps their definitions of `missing`
 /// names; the files holding one.
 fn one_pass(
-    root: &Path,
+    tree: &dyn Tree,
     candidates: &[&str],
     missing: &BTreeSet<String>,
     q: &Queries,
@@ -134,7 +134,7 @@ fn one_pass(
         candidates
             .par_iter()
             .filter_map(|rel| {
-                let bytes = std::fs::read(root.join(rel)).ok()?;
+                let bytes = tree.read(rel)?;
                 let r = scan_file(rel, &bytes, q);
                 // Only definitions are wanted from these files.
                 let mut functions = r.functions;

@@ -5,11 +5,11 @@
 
 use super::parse::{for_each_match, text};
 use super::queries::FlagDefinesQuery;
+use super::source::Tree;
 use super::{mask, parse};
 use crate::conventions::{PROG_TYPE_ENUM, PROG_TYPE_ENUM_HEADER};
 use crate::manifest::{Diagnostic, Severity, PROG_TYPE_UNSPEC};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// What the tree says of itself, for the manifest's top fields.
 #[derive(Debug, Clone, Default)]
@@ -27,14 +27,14 @@ pub struct TreeFacts {
 /// Reads every fact; `extra_types` (`--implicit-type`) join the tree's
 /// implicit-argument types. What cannot be read is a diagnostic, or left out.
 pub fn read(
-    root: &Path,
+    tree: &dyn Tree,
     flag_query: &FlagDefinesQuery,
     extra_types: &[String],
     diags: &mut Vec<Diagnostic>,
 ) -> TreeFacts {
-    let read = |rel: &str| std::fs::read_to_string(root.join(rel)).ok();
+    let read = |rel: &str| tree.read_to_string(rel);
     let uapi = read(PROG_TYPE_ENUM_HEADER);
-    let defines = flag_defines(root, flag_query, diags);
+    let defines = flag_defines(tree, flag_query, diags);
     let mut implicit_types: Vec<String> = read(RESOLVE_BTFIDS)
         .and_then(|s| implicit_types_from_resolve_btfids(&s))
         .unwrap_or_else(|| {
@@ -110,11 +110,11 @@ pub fn enum_members(header: &str, name: &str) -> Vec<String> {
 
 /// The `#define KF_X value` lines of the flags header: (name, value, line).
 fn flag_defines(
-    root: &Path,
+    files: &dyn Tree,
     fq: &FlagDefinesQuery,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(String, String, u32)> {
-    let Ok(bytes) = std::fs::read(root.join(FLAGS_HEADER)) else {
+    let Some(bytes) = files.read(FLAGS_HEADER) else {
         diags.push(Diagnostic::new(
             Severity::Warning,
             "no-flag-definitions",
@@ -146,10 +146,10 @@ fn flag_defines(
 /// The top Makefile, whose VERSION marks a kernel tree.
 pub const MAKEFILE: &str = "Makefile";
 
-/// Whether `root` holds a kernel tree: a top Makefile setting VERSION.
-pub fn is_kernel_tree(root: &Path) -> bool {
-    std::fs::read_to_string(root.join(MAKEFILE))
-        .is_ok_and(|m| makefile_var(&m, "VERSION").is_some())
+/// Whether `tree` is a kernel tree: a top Makefile setting VERSION.
+pub fn is_kernel_tree(tree: &dyn Tree) -> bool {
+    tree.read_to_string(MAKEFILE)
+        .is_some_and(|m| makefile_var(&m, "VERSION").is_some())
 }
 
 /// `KEY = value` among a Makefile's first lines, where the kernel's sets its

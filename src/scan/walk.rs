@@ -91,6 +91,12 @@ pub fn rel_path(root: &Path, p: &Path) -> String {
     r.to_string_lossy().replace('\\', "/")
 }
 
+/// A hidden file or directory, which the walk skips (the `ignore` walker's
+/// rule on Unix, which the filesystem walk applies: a name starting with `.`).
+pub fn is_hidden(name: &str) -> bool {
+    name.starts_with('.')
+}
+
 pub fn is_c_source(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "h"))
 }
@@ -261,16 +267,55 @@ impl<T> WalkOutput<T> {
 /// How often (in files read by one thread) the walk reports its progress.
 const PROGRESS_EVERY: usize = 1024;
 
-/// What the walker's threads share.
-struct Shared<'a, T> {
-    root: &'a Path,
-    exclude: &'a GlobSet,
+/// What every walker thread shares, whatever the tree is read from: the
+/// prefilter, the callback, the counters and the results.
+pub struct Collector<'a, T> {
     ac: AhoCorasick,
     on_match: &'a (dyn Fn(&str, &[u8]) -> T + Sync),
     progress: &'a (dyn Fn(&Progress) + Sync),
     files_read: AtomicUsize,
     files_parsed: AtomicUsize,
     out: Mutex<WalkOutput<(String, T)>>,
+}
+
+impl<'a, T> Collector<'a, T> {
+    pub fn new(
+        progress: &'a (dyn Fn(&Progress) + Sync),
+        on_match: &'a (dyn Fn(&str, &[u8]) -> T + Sync),
+    ) -> Self {
+        Collector {
+            ac: needles(),
+            on_match,
+            progress,
+            files_read: AtomicUsize::new(0),
+            files_parsed: AtomicUsize::new(0),
+            out: Mutex::new(WalkOutput::new()),
+        }
+    }
+
+    /// A walker thread's part; its results join the others when it drops.
+    pub fn thread(&self) -> Local<'_, T> {
+        Local {
+            part: WalkOutput::new(),
+            buf: Vec::with_capacity(1 << 20),
+            defs: Vec::new(),
+            shared: self,
+        }
+    }
+
+    /// Everything the threads found, the matched files by path.
+    pub fn finish(self) -> WalkOutput<(String, T)> {
+        let mut o = self.out.into_inner().unwrap_or_else(|p| p.into_inner());
+        o.matched.sort_by(|a, b| a.0.cmp(&b.0));
+        o
+    }
+}
+
+/// What the filesystem walker's threads share.
+struct Shared<'a, T> {
+    root: &'a Path,
+    exclude: &'a GlobSet,
+    collector: Collector<'a, T>,
 }
 
 /// Walks `root`; `on_match(rel, bytes)` runs for each file the prefilter keeps.
@@ -284,12 +329,7 @@ pub fn walk<T: Send>(
     let shared = Shared {
         root,
         exclude,
-        ac: needles(),
-        on_match,
-        progress,
-        files_read: AtomicUsize::new(0),
-        files_parsed: AtomicUsize::new(0),
-        out: Mutex::new(WalkOutput::new()),
+        collector: Collector::new(progress, on_match),
     };
     let walker = ignore::WalkBuilder::new(root)
         .standard_filters(false)
@@ -298,26 +338,23 @@ pub fn walk<T: Send>(
         .threads(threads)
         .build_parallel();
     walker.run(|| {
-        let mut local = Local {
-            part: WalkOutput::new(),
-            buf: Vec::with_capacity(1 << 20),
-            defs: Vec::new(),
-            shared: &shared,
+        let mut local = DirVisitor {
+            local: shared.collector.thread(),
+            root: shared.root,
+            exclude: shared.exclude,
         };
         Box::new(move |entry| local.visit(entry))
     });
-    let mut o = shared.out.into_inner().unwrap_or_else(|p| p.into_inner());
-    o.matched.sort_by(|a, b| a.0.cmp(&b.0));
-    o
+    shared.collector.finish()
 }
 
 /// One walker thread's results, handed over when the thread ends.
-struct Local<'a, T> {
+pub struct Local<'a, T> {
     part: WalkOutput<(String, T)>,
     buf: Vec<u8>,
     /// The definitions found in the file being read.
     defs: Vec<u64>,
-    shared: &'a Shared<'a, T>,
+    shared: &'a Collector<'a, T>,
 }
 
 impl<T> Drop for Local<'_, T> {
@@ -329,21 +366,120 @@ impl<T> Drop for Local<'_, T> {
     }
 }
 
+/// What the prefilter made of a file [`Local::take`] was given.
+pub enum Taken<'l, T> {
+    /// Kept: what the callback made of it.
+    Matched(&'l T),
+    /// Passed over, defining these functions in kernel style ([`name_hash`]).
+    Unmatched(&'l [u64]),
+    /// Not read (too large, or a read error): a diagnostic says why.
+    NotRead,
+}
+
 impl<T> Local<'_, T> {
+    /// The buffer the next file is read into.
+    pub fn buf(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// A diagnostic about the walk itself (a link not followed, …).
+    pub fn note(&mut self, d: Diagnostic) {
+        self.part.diagnostics.push(d);
+    }
+
+    /// Takes the file at `rel`, read into [`Local::buf`] with this outcome
+    /// ([`read_into`]'s): prefiltered, then handed on when kept.
+    pub fn take(&mut self, rel: String, read: std::io::Result<bool>) -> Taken<'_, T> {
+        let shared = self.shared;
+        match read {
+            Ok(true) => {
+                self.defs.clear();
+                let kept = prefilter(&shared.ac, &self.buf, &mut self.defs);
+                let made = kept.then(|| (shared.on_match)(&rel, &self.buf));
+                if self.buf.capacity() > 8 << 20 {
+                    self.buf = Vec::with_capacity(1 << 20);
+                }
+                match made {
+                    Some(made) => self.matched(rel, made),
+                    None => {
+                        let defs = std::mem::take(&mut self.defs);
+                        self.unmatched(rel, &defs);
+                        self.defs = defs;
+                        Taken::Unmatched(&self.defs)
+                    }
+                }
+            }
+            Ok(false) => {
+                self.note(diag(
+                    "file-too-large",
+                    Severity::Error,
+                    &rel,
+                    format!("over the {MAX_FILE_SIZE} byte limit; not read"),
+                ));
+                Taken::NotRead
+            }
+            Err(e) => {
+                self.note(diag(
+                    "read-error",
+                    Severity::Error,
+                    &rel,
+                    format!("cannot read: {e}"),
+                ));
+                Taken::NotRead
+            }
+        }
+    }
+
+    /// Takes a file the prefilter kept, whose callback result is known.
+    pub fn matched(&mut self, rel: String, made: T) -> Taken<'_, T> {
+        self.shared.files_parsed.fetch_add(1, Ordering::Relaxed);
+        let i = self.part.matched.len();
+        self.part.matched.push((rel, made));
+        self.count_read();
+        Taken::Matched(&self.part.matched[i].1)
+    }
+
+    /// Takes a file the prefilter passed over, defining `defs`.
+    pub fn unmatched(&mut self, rel: String, defs: &[u64]) {
+        let i = self.part.unmatched.len() as u32;
+        self.part.definitions.extend(defs.iter().map(|&h| (h, i)));
+        self.part.unmatched.push(rel);
+        self.count_read();
+    }
+
+    fn count_read(&mut self) {
+        let shared = self.shared;
+        self.part.files_read += 1;
+        if self.part.files_read % PROGRESS_EVERY == 0 {
+            let files_read = shared
+                .files_read
+                .fetch_add(PROGRESS_EVERY, Ordering::Relaxed)
+                + PROGRESS_EVERY;
+            (shared.progress)(&Progress::Reading {
+                files_read,
+                files_parsed: shared.files_parsed.load(Ordering::Relaxed),
+            });
+        }
+    }
+}
+
+/// A filesystem walker thread.
+struct DirVisitor<'a, T> {
+    local: Local<'a, T>,
+    root: &'a Path,
+    exclude: &'a GlobSet,
+}
+
+impl<T> DirVisitor<'_, T> {
     fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> ignore::WalkState {
-        let root = self.shared.root;
+        let root = self.root;
         let entry = match entry {
             Ok(e) => e,
             Err(err) => {
                 let path = err_path(&err)
                     .map(|p| rel_path(root, p))
                     .unwrap_or_default();
-                self.part.diagnostics.push(diag(
-                    "walk-error",
-                    Severity::Error,
-                    &path,
-                    format!("skipped: {}", err_text(&err)),
-                ));
+                self.local.note(walk_error(&path, err_text(&err)));
                 return ignore::WalkState::Continue;
             }
         };
@@ -352,7 +488,7 @@ impl<T> Local<'_, T> {
         let Some(ft) = entry.file_type() else {
             return ignore::WalkState::Continue;
         };
-        if !rel.is_empty() && self.shared.exclude.is_match(&rel) {
+        if !rel.is_empty() && self.exclude.is_match(&rel) {
             return if ft.is_dir() {
                 ignore::WalkState::Skip
             } else {
@@ -365,7 +501,8 @@ impl<T> Local<'_, T> {
             ft.is_file()
         };
         if is_file && is_c_source(path) {
-            self.read(path, rel);
+            let read = read_into(path, self.local.buf());
+            self.local.take(rel, read);
         }
         ignore::WalkState::Continue
     }
@@ -375,75 +512,48 @@ impl<T> Local<'_, T> {
     fn link_to_file(&mut self, path: &Path, rel: &str) -> bool {
         match std::fs::metadata(path) {
             Ok(md) if md.is_dir() => {
-                self.part.diagnostics.push(diag(
-                    "symlink-not-followed",
-                    Severity::Note,
-                    rel,
-                    "a link to a directory; not followed".into(),
-                ));
+                self.local.note(link_not_followed(rel));
                 false
             }
             Ok(md) => md.is_file(),
             Err(e) => {
                 if is_c_source(path) {
-                    self.part.diagnostics.push(diag(
-                        "read-error",
-                        Severity::Error,
-                        rel,
-                        format!("dangling or unreadable link: {e}"),
-                    ));
+                    self.local.note(dangling_link(rel, &e));
                 }
                 false
             }
         }
     }
+}
 
-    /// Reads one C file and hands it on when the prefilter keeps it.
-    fn read(&mut self, path: &Path, rel: String) {
-        let shared = self.shared;
-        match read_into(path, &mut self.buf) {
-            Ok(true) => {
-                self.part.files_read += 1;
-                self.defs.clear();
-                if prefilter(&shared.ac, &self.buf, &mut self.defs) {
-                    let made = (shared.on_match)(&rel, &self.buf);
-                    self.part.matched.push((rel, made));
-                    shared.files_parsed.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    let i = self.part.unmatched.len() as u32;
-                    self.part
-                        .definitions
-                        .extend(self.defs.iter().map(|&h| (h, i)));
-                    self.part.unmatched.push(rel);
-                }
-                if self.part.files_read % PROGRESS_EVERY == 0 {
-                    let files_read = shared
-                        .files_read
-                        .fetch_add(PROGRESS_EVERY, Ordering::Relaxed)
-                        + PROGRESS_EVERY;
-                    (shared.progress)(&Progress::Reading {
-                        files_read,
-                        files_parsed: shared.files_parsed.load(Ordering::Relaxed),
-                    });
-                }
-                if self.buf.capacity() > 8 << 20 {
-                    self.buf = Vec::with_capacity(1 << 20);
-                }
-            }
-            Ok(false) => self.part.diagnostics.push(diag(
-                "file-too-large",
-                Severity::Error,
-                &rel,
-                format!("over the {MAX_FILE_SIZE} byte limit; not read"),
-            )),
-            Err(e) => self.part.diagnostics.push(diag(
-                "read-error",
-                Severity::Error,
-                &rel,
-                format!("cannot read: {e}"),
-            )),
-        }
-    }
+/// The note for a link to a directory, which the walk does not follow.
+pub fn link_not_followed(rel: &str) -> Diagnostic {
+    diag(
+        "symlink-not-followed",
+        Severity::Note,
+        rel,
+        "a link to a directory; not followed".into(),
+    )
+}
+
+/// The error for a link to a C file that cannot be followed.
+pub fn dangling_link(rel: &str, e: &std::io::Error) -> Diagnostic {
+    diag(
+        "read-error",
+        Severity::Error,
+        rel,
+        format!("dangling or unreadable link: {e}"),
+    )
+}
+
+/// A diagnostic for a walk that could not go on below `rel`.
+pub fn walk_error(rel: &str, message: String) -> Diagnostic {
+    diag(
+        "walk-error",
+        Severity::Error,
+        rel,
+        format!("skipped: {message}"),
+    )
 }
 
 fn err_path(err: &ignore::Error) -> Option<&Path> {

@@ -27,9 +27,9 @@
 use super::cpp::{self, Directive, Kind, MacroDef, Token};
 use super::extract::{self, FileRecords, MacroUse, RawEntry};
 use super::names;
+use super::source::Tree;
 use crate::manifest::{Diagnostic, Severity};
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::path::Path;
 use std::rc::Rc;
 
 /// The most headers one search reads.
@@ -38,9 +38,9 @@ pub const MAX_HEADERS: usize = 256;
 const MAX_ROUNDS: usize = 16;
 
 /// Expands the macro uses of every set of `files` into entries, in place.
-pub fn expand_sets(root: &Path, files: &mut [FileRecords]) {
+pub fn expand_sets(tree: &dyn Tree, files: &mut [FileRecords]) {
     let mut headers = Headers {
-        root,
+        tree,
         cache: HashMap::new(),
     };
     for f in files.iter_mut() {
@@ -299,7 +299,7 @@ fn closing(tokens: &[Token], open: usize) -> Option<usize> {
 /// Headers read so far, each with the macros defined at its end and the
 /// headers it includes.
 struct Headers<'a> {
-    root: &'a Path,
+    tree: &'a dyn Tree,
     cache: HashMap<String, Option<Rc<Header>>>,
 }
 
@@ -350,7 +350,7 @@ impl Headers<'_> {
             return h.clone();
         }
         let mut buf = Vec::new();
-        let h = match super::walk::read_into(&self.root.join(rel), &mut buf) {
+        let h = match self.tree.read_into(rel, &mut buf) {
             Ok(true) => {
                 let mut macros = HashMap::new();
                 let mut includes = Vec::new();
@@ -390,7 +390,7 @@ impl Headers<'_> {
                     .iter()
                     .filter_map(|d| normalise(&format!("{d}/{path}"))),
             )
-            .find(|rel| self.root.join(rel).is_file())
+            .find(|rel| self.tree.is_file(rel))
     }
 }
 

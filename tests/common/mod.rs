@@ -88,6 +88,17 @@ pub fn shared_file(rel: &str) -> Option<PathBuf> {
     }
 }
 
+/// Scans `tree` into the manifest file `out`; the scan must be clean.
+pub fn scan_into(tree: &Path, out: &Path) {
+    cmd([
+        tree.as_os_str(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ])
+    .expect(0);
+}
+
 pub fn run(args: &[&str]) -> Output {
     cmd(args).output()
 }

@@ -6,6 +6,7 @@
 pub mod callers;
 pub mod cdecl;
 pub mod conventions;
+pub mod history;
 pub mod read;
 
 pub use callers::{CallableFrom, Gate};

@@ -74,15 +74,15 @@ impl From<serde_json::Error> for ManifestError {
 
 /// One step into the JSON text: an object's member or an array's element.
 #[derive(Debug, Clone, PartialEq)]
-enum Step {
+pub(crate) enum Step {
     Key(String),
     Index(usize),
 }
 
 /// A value found wanting: where, and why.
-struct Problem {
-    path: Vec<Step>,
-    message: String,
+pub(crate) struct Problem {
+    pub(crate) path: Vec<Step>,
+    pub(crate) message: String,
 }
 
 pub(crate) fn from_json(text: &str) -> Result<Manifest, ManifestError> {
@@ -119,7 +119,7 @@ pub(crate) fn from_json(text: &str) -> Result<Manifest, ManifestError> {
 }
 
 /// `kfuncs[3].params[0].type`
-fn field_name(path: &[Step]) -> String {
+pub(crate) fn field_name(path: &[Step]) -> String {
     let mut out = String::new();
     for s in path {
         match s {
@@ -145,7 +145,7 @@ pub fn is_c_identifier(s: &str) -> bool {
 }
 
 /// Text for one line of a page or a C comment.
-fn is_one_line(s: &str) -> bool {
+pub(crate) fn is_one_line(s: &str) -> bool {
     !s.chars().any(char::is_control) && !s.contains("*/")
 }
 
@@ -174,24 +174,24 @@ fn is_param_name(s: &str) -> bool {
 }
 
 /// Collects the first problem, with the path to its value.
-struct Checker {
-    path: Vec<Step>,
-    found: Option<Problem>,
+pub(crate) struct Checker {
+    pub(crate) path: Vec<Step>,
+    pub(crate) found: Option<Problem>,
 }
 
 impl Checker {
-    fn at<R>(&mut self, step: Step, f: impl FnOnce(&mut Checker) -> R) -> R {
+    pub(crate) fn at<R>(&mut self, step: Step, f: impl FnOnce(&mut Checker) -> R) -> R {
         self.path.push(step);
         let r = f(self);
         self.path.pop();
         r
     }
 
-    fn key<R>(&mut self, k: &str, f: impl FnOnce(&mut Checker) -> R) -> R {
+    pub(crate) fn key<R>(&mut self, k: &str, f: impl FnOnce(&mut Checker) -> R) -> R {
         self.at(Step::Key(k.into()), f)
     }
 
-    fn fail(&mut self, message: String) {
+    pub(crate) fn fail(&mut self, message: String) {
         if self.found.is_none() {
             self.found = Some(Problem {
                 path: self.path.clone(),
@@ -200,14 +200,14 @@ impl Checker {
         }
     }
 
-    fn check(&mut self, key: &str, value: &str, ok: fn(&str) -> bool, what: &str) {
+    pub(crate) fn check(&mut self, key: &str, value: &str, ok: fn(&str) -> bool, what: &str) {
         if !ok(value) {
             let message = format!("{value:?} is not {what}");
             self.key(key, |c| c.fail(message));
         }
     }
 
-    fn ident(&mut self, key: &str, value: &str) {
+    pub(crate) fn ident(&mut self, key: &str, value: &str) {
         self.check(key, value, is_c_identifier, "a C identifier");
     }
 
@@ -222,7 +222,7 @@ impl Checker {
         });
     }
 
-    fn line(&mut self, key: &str, value: Option<&str>) {
+    pub(crate) fn line(&mut self, key: &str, value: Option<&str>) {
         if let Some(v) = value {
             self.check(key, v, is_one_line, "one line of text without `*/`");
         }
@@ -371,7 +371,7 @@ fn check_kfunc(c: &mut Checker, k: &Kfunc) {
 
 /// The 1-based line and column where the value at `path` starts in `text`
 /// (JSON serde_json has accepted); as far as the path could be followed.
-fn locate(text: &str, path: &[Step]) -> (usize, usize) {
+pub(crate) fn locate(text: &str, path: &[Step]) -> (usize, usize) {
     let mut cur = Cursor {
         b: text.as_bytes(),
         i: 0,

@@ -1,0 +1,301 @@
+//! `kfunc-scan history`: since / until of each kfunc, set membership and
+//! program type, over manifests or over a git repository's tags.
+
+use super::scan::{render_error, Display, HowArgs};
+use super::{CliError, Outcome};
+use clap::Args;
+use kfunc_scan::history::git::{GitScan, GitScanError, ManifestCache, Origin};
+use kfunc_scan::history::{self, HistoryError};
+use kfunc_scan::manifest::history::{History, Version};
+use kfunc_scan::manifest::{Manifest, Severity};
+use kfunc_scan::scan::git_tree::GitError;
+use kfunc_scan::scan::ScanError;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// Manifests, oldest first; with --git, the tags (or branches, or
+    /// commit ids) whose trees to read, oldest first.
+    #[arg(value_name = "MANIFEST|TAG", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Read the trees from this git repository's object database (a `.git`
+    /// directory, a bare repository or a work tree), without a checkout.
+    #[arg(long, value_name = "REPO")]
+    pub git: Option<PathBuf>,
+    /// Write the history here (atomically) instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Keep each tree's manifest in DIR [default: $XDG_CACHE_HOME/kfunc-scan/history,
+    /// or ~/.cache/kfunc-scan/history].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor keep manifests in the cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+    /// With --git: how the trees are scanned, as `kfunc-scan TREE` scans one.
+    #[command(flatten)]
+    pub how: HowArgs,
+    /// No progress, nor a line per version, nor the summary; warnings and
+    /// errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(a: HistoryArgs) -> Result<Outcome, CliError> {
+    let dash = PathBuf::from("-");
+    let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
+    let (inputs, outcome) = match a.git.clone() {
+        Some(repo) => from_git(&repo, a)?,
+        None => (from_manifests(a)?, Outcome::Clean),
+    };
+    let versions: Vec<(Version, &Manifest)> = inputs.iter().map(|(v, m)| (v.clone(), m)).collect();
+    let h = history::build(&versions).map_err(|e| render_history_error(&e))?;
+    super::write_output(&output, h.to_json().as_bytes())?;
+    Ok(outcome)
+}
+
+/// The manifest files, each named by its kernel version.
+fn from_manifests(a: HistoryArgs) -> Result<Vec<(Version, Manifest)>, CliError> {
+    let how = a.how;
+    if !how.exclude.is_empty()
+        || how.jobs != 0
+        || how.queries.is_some()
+        || !how.implicit_type.is_empty()
+        || how.any_directory
+    {
+        return Err("error[usage]: --exclude, --jobs, --queries, --implicit-type and --any-directory are for --git (manifests are already scanned)".to_string().into());
+    }
+    let mut out = Vec::new();
+    for path in &a.inputs {
+        let m = super::read_manifest_file(path)?;
+        let Some(version) = m.kernel_version.clone() else {
+            return Err(format!(
+                "{}: error[no-version]: the manifest has no kernel_version to name its version",
+                path.display()
+            )
+            .into());
+        };
+        out.push((
+            Version {
+                version,
+                commit: None,
+                kernel_version: m.kernel_version.clone(),
+            },
+            m,
+        ));
+    }
+    if !a.quiet {
+        summary(&out);
+    }
+    Ok(out)
+}
+
+/// Each revision's manifest, from the cache or a scan of its tree.
+fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Outcome), CliError> {
+    let names: Vec<String> = a
+        .inputs
+        .iter()
+        .map(|t| {
+            t.to_str().map(str::to_string).ok_or_else(|| {
+                format!(
+                    "error[usage]: `{}` cannot name a revision (not UTF-8)",
+                    t.display()
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let opts = a.how.options(repo.to_path_buf());
+    let cache = match cache_dir(&a.cache_dir, a.no_cache) {
+        Some(dir) => {
+            Some(ManifestCache::new(&dir, &tool_identity(), &opts).map_err(|e| render_error(&e))?)
+        }
+        None => None,
+    };
+    let scan = GitScan::open(repo, &opts, cache).map_err(|e| render_git_error(repo, &e))?;
+    // every name is looked up before any tree is read
+    let revisions = names
+        .iter()
+        .map(|n| scan.revision(n).map(|r| (n, r)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| render_git_error(repo, &e))?;
+    let mut out = Vec::new();
+    let mut outcome = Outcome::Clean;
+    for (name, rev) in revisions {
+        let display = Display::new(a.quiet);
+        let got = scan.manifest(name, rev, &|p| display.report(p));
+        display.finish();
+        let got = got.map_err(|e| match e {
+            GitScanError::Git(e) => render_git_error(repo, &e),
+            GitScanError::Scan { name, source } => render_scan_error(repo, &name, &source),
+        })?;
+        // locked only now: the scan's threads report on stderr too
+        let mut err = std::io::stderr().lock();
+        for d in got
+            .manifest
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity != Severity::Note)
+        {
+            let _ = writeln!(err, "{name}:{}", d.render());
+        }
+        if got.manifest.error_count() > 0 {
+            outcome = Outcome::Findings;
+        }
+        if let Origin::Scanned {
+            not_kept: Some(why),
+            ..
+        } = &got.origin
+        {
+            let _ = writeln!(
+                err,
+                "{name}: warning[cache]: the manifest could not be kept: {why}"
+            );
+        }
+        if !a.quiet {
+            let _ = writeln!(
+                err,
+                "kfunc-scan history: {name} (commit {}, tree {}): {}",
+                short(&rev.commit.to_string()),
+                short(&got.tree.to_string()),
+                origin_text(&got.origin)
+            );
+        }
+        out.push((got.version, got.manifest));
+    }
+    if !a.quiet {
+        summary(&out);
+    }
+    Ok((out, outcome))
+}
+
+/// The first 12 digits of an object id.
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+fn origin_text(o: &Origin) -> String {
+    match o {
+        Origin::Cache(path) => format!("from the cache ({})", path.display()),
+        Origin::Scanned {
+            blobs_read,
+            blobs_reused,
+            ..
+        } => format!(
+            "scanned, {blobs_read} files read from the object database, {blobs_reused} as this run had already read them"
+        ),
+    }
+}
+
+/// One line: how many kfuncs each end has, how many came and went.
+fn summary(inputs: &[(Version, Manifest)]) {
+    let (Some((first, old)), Some((last, new))) = (inputs.first(), inputs.last()) else {
+        return;
+    };
+    let names = |m: &Manifest| -> std::collections::BTreeSet<String> {
+        m.callable_kfuncs().iter().map(|k| k.name.clone()).collect()
+    };
+    let (old, new) = (names(old), names(new));
+    eprintln!(
+        "kfunc-scan history: {} versions, {} to {}: {} kfuncs then, {} now ({} added, {} gone)",
+        inputs.len(),
+        first.version,
+        last.version,
+        old.len(),
+        new.len(),
+        new.difference(&old).count(),
+        old.difference(&new).count()
+    );
+}
+
+/// Where manifests are kept: `--cache-dir`, else the user's cache
+/// directory; none with `--no-cache`, or when there is no such directory.
+fn cache_dir(given: &Option<PathBuf>, no_cache: bool) -> Option<PathBuf> {
+    if no_cache {
+        return None;
+    }
+    if let Some(d) = given {
+        return Some(d.clone());
+    }
+    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .and_then(absolute)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(absolute)
+                .map(|h| h.join(".cache"))
+        })?;
+    Some(base.join("kfunc-scan").join("history"))
+}
+
+/// What tells this build of the tool from another, for the cache's key:
+/// the version, and the executable's size and modification time (a
+/// rebuilt scanner may read trees differently under the same version).
+fn tool_identity() -> String {
+    let stamp = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|md| {
+            let mtime = md
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{} {mtime}", md.len())
+        })
+        .unwrap_or_default();
+    format!("kfunc-scan {} {stamp}", env!("CARGO_PKG_VERSION"))
+}
+
+fn render_git_error(repo: &Path, e: &GitError) -> CliError {
+    let repo = repo.display();
+    let line = match e {
+        GitError::NotARepository { path, message } => format!(
+            "{}: error[not-a-repository]: not a git repository ({message})",
+            path.display()
+        ),
+        GitError::NoSuchRevision(name) => {
+            format!("{repo}: error[no-such-revision]: no tag, branch or commit named `{name}`")
+        }
+        GitError::BadRevision { name, message } => {
+            format!("{repo}: error[bad-revision]: `{name}`: {message}")
+        }
+        GitError::Unreadable { oid, message } => {
+            format!("{repo}: error[git-read]: tree {oid}: {message}")
+        }
+    };
+    line.into()
+}
+
+fn render_scan_error(repo: &Path, name: &str, e: &ScanError) -> CliError {
+    match e {
+        ScanError::NotAKernelTree(_) => format!(
+            "{}: error[no-kernel-tree]: `{name}` is not a kernel tree: no top Makefile with a VERSION line (--any-directory scans it anyway)",
+            repo.display()
+        ),
+        other => render_error(other),
+    }
+    .into()
+}
+
+fn render_history_error(e: &HistoryError) -> CliError {
+    let code = match e {
+        HistoryError::NoVersions => "usage",
+        HistoryError::DuplicateVersion(_) => "duplicate-version",
+        HistoryError::BadVersionName(_) => "bad-version",
+    };
+    format!("error[{code}]: {e}").into()
+}
+
+/// A history file, or the error to print (compiler style).
+pub fn read_history_file(path: &Path) -> Result<History, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+    History::from_json(&text).map_err(|e| {
+        format!(
+            "{}:{}:{}: error[history]: {e}",
+            path.display(),
+            e.line,
+            e.column
+        )
+    })
+}
