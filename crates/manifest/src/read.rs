@@ -493,6 +493,13 @@ mod tests {
         );
         // a path that goes nowhere stops where it could
         assert_eq!(at(&[Step::Key("c".into()), Step::Key("zz".into())]), (3, 8));
+        // past scalars that end their object or array
+        let text = "{\"n\": [1, 2], \"t\": true}";
+        assert_eq!(locate(text, &[Step::Key("zz".into())]), (1, 1));
+        assert_eq!(
+            locate(text, &[Step::Key("n".into()), Step::Index(5)]),
+            (1, 7)
+        );
     }
 
     #[test]
@@ -557,5 +564,123 @@ mod tests {
         let bad = text.replace("nf_conntrack", "../x");
         let e = from_json(&bad).expect_err("a path is no object name");
         assert!(e.to_string().contains("sets[0].object"), "{e}");
+    }
+
+    /// A manifest with one set and one kfunc, every value as consumers
+    /// trust it, for the tests below to spoil one value at a time.
+    fn good() -> serde_json::Value {
+        let k = Kfunc {
+            name: "bpf_wq_set_callback".into(),
+            file: "kernel/bpf/helpers.c".into(),
+            line: 3,
+            bpf_kfunc_attr: true,
+            return_type: "int".into(),
+            params: vec![
+                crate::Param {
+                    name: "wq".into(),
+                    ty: "struct bpf_wq *".into(),
+                    annotation: None,
+                },
+                crate::Param {
+                    name: String::new(),
+                    ty: "void *".into(),
+                    annotation: Some("__ign".into()),
+                },
+                crate::Param {
+                    name: "...".into(),
+                    ty: "...".into(),
+                    annotation: None,
+                },
+            ],
+            sets: vec!["generic_btf_ids".into()],
+            prog_types: vec!["BPF_PROG_TYPE_TRACING".into()],
+            flags: vec!["KF_TRUSTED_ARGS".into(), "KF_RCU".into()],
+            condition: Some("defined(CONFIG_X)".into()),
+            doc: None,
+            verifier_args: Some(crate::VerifierArgs {
+                convention: crate::ArgsConvention::ImplicitArgs,
+                bpf_name: "bpf_wq_set_callback".into(),
+                impl_name: "bpf_wq_set_callback_impl".into(),
+                omitted_params: vec![2],
+                legacy_impl: false,
+            }),
+            object: BuiltInto::Unknown,
+        };
+        let mut other = k.clone();
+        other.name = "bpf_other".into();
+        other.verifier_args = None;
+        let m = Manifest {
+            schema_version: SCHEMA_VERSION,
+            kernel_version: Some("6.12.0".into()),
+            kfuncs: vec![k, other],
+            ..Default::default()
+        };
+        serde_json::to_value(&m).expect("json")
+    }
+
+    /// `from_json` of `v` pretty-printed, refused: the error's text, its
+    /// line and column checked to be where the last `needle` (the value at
+    /// fault, as JSON) starts in that text.
+    fn refused(v: &serde_json::Value, needle: &str) -> String {
+        let text = serde_json::to_string_pretty(v).expect("text");
+        let e = from_json(&text).expect_err("refused");
+        let at = text.rfind(needle).expect("needle");
+        let line = text[..at].matches('\n').count() + 1;
+        let column = at - text[..at].rfind('\n').map_or(0, |n| n + 1) + 1;
+        assert_eq!((e.line(), e.column()), (line, column), "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn every_trusted_value_is_checked_where_it_is() {
+        let text = serde_json::to_string_pretty(&good()).expect("text");
+        // a parameter may be unnamed or `...`; each kfunc once is fine
+        let m = from_json(&text).expect("a good manifest");
+        assert_eq!(m.kfuncs.len(), 2);
+
+        let mut v = good();
+        v["kfuncs"][1]["name"] = "../x".into();
+        let e = refused(&v, "\"../x\"");
+        assert_eq!(e, "kfuncs[1].name: \"../x\" is not a C identifier");
+
+        let mut v = good();
+        v["kfuncs"][0]["flags"][1] = "KF_RCU */".into();
+        let e = refused(&v, "\"KF_RCU */\"");
+        assert_eq!(e, "kfuncs[0].flags[1]: \"KF_RCU */\" is not a C identifier");
+
+        let mut v = good();
+        v["kfuncs"][0]["params"][0]["name"] = "a b".into();
+        let e = refused(&v, "\"a b\"");
+        assert_eq!(
+            e,
+            "kfuncs[0].params[0].name: \"a b\" is not a parameter name"
+        );
+
+        let mut v = good();
+        v["kfuncs"][1]["condition"] = "x */ y".into();
+        let e = refused(&v, "\"x */ y\"");
+        assert!(e.starts_with("kfuncs[1].condition: "), "{e}");
+
+        let mut v = good();
+        v["kernel_version"] = "6.12\n#define x".into();
+        let e = refused(&v, "\"6.12\\n#define x\"");
+        assert!(e.starts_with("kernel_version: "), "{e}");
+
+        // three parameters: 2 is the last index, 3 none
+        let mut v = good();
+        v["kfuncs"][0]["magic"]["omitted_params"][0] = 3.into();
+        let e = refused(&v, "3\n");
+        assert_eq!(
+            e,
+            "kfuncs[0].magic.omitted_params[0]: 3 is not the index of a parameter"
+        );
+
+        let mut v = good();
+        v["kfuncs"][1]["name"] = "bpf_wq_set_callback".into();
+        let e = refused(&v, "\"bpf_wq_set_callback\",\n      \"file\"");
+        assert_eq!(
+            e,
+            "kfuncs[1].name: kfunc `bpf_wq_set_callback` is defined twice"
+        );
     }
 }
