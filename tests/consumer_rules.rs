@@ -376,6 +376,38 @@ fn docs_link_each_set_once_and_name_pages_apart() {
     assert_eq!(set_pages, 2, "{:?}", pages.keys().collect::<Vec<_>>());
 }
 
+/// A manifest (untrusted input) may repeat a set at one place: each copy
+/// still gets a page of its own, the line and then a count telling them
+/// apart (2, 3, …).
+#[test]
+fn sets_repeated_at_one_place_get_numbered_pages() {
+    let mut m = Fx::new()
+        .set("ids", &[TC], &[("a", &[])])
+        .def(kfunc("a"))
+        .build();
+    // `_` stays in the file's part of the name, `/` and `.` become `-`
+    m.sets[0].file = "kernel/bpf/bpf_iter.c".into();
+    for _ in 0..3 {
+        let s = m.sets[0].clone();
+        m.sets.push(s);
+    }
+    let pages = kfunc_scan::docs::markdown(&m, None);
+    let sets: Vec<&str> = pages
+        .keys()
+        .filter(|p| p.starts_with("sets/ids"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        sets,
+        [
+            "sets/ids--kernel-bpf-bpf_iter-c--100--2.md",
+            "sets/ids--kernel-bpf-bpf_iter-c--100--3.md",
+            "sets/ids--kernel-bpf-bpf_iter-c--100.md",
+            "sets/ids--kernel-bpf-bpf_iter-c.md",
+        ]
+    );
+}
+
 // ---- types as the verifier presents them (conventions::VERIFIER_TYPES)
 
 /// Debian 6.1's and 6.12's bpf_verify_pkcs7_signature.
