@@ -258,31 +258,13 @@ mod tests {
             ty: ty.into(),
             annotation: None,
         };
-        let k = Kfunc {
-            name: "bpf_wq_set_callback".into(),
-            file: "kernel/bpf/helpers.c".into(),
-            line: 1,
-            bpf_kfunc_attr: true,
-            return_type: "int".into(),
-            params: vec![
-                p("struct bpf_wq *", "wq"),
-                p("struct bpf_dynptr_kern *", "d"),
-                p("struct bpf_prog_aux *", "aux"),
-            ],
-            sets: vec![],
-            prog_types: vec![],
-            flags: vec![],
-            condition: None,
-            doc: None,
-            verifier_args: Some(crate::VerifierArgs {
-                convention: crate::ArgsConvention::ImplicitArgs,
-                bpf_name: "bpf_wq_set_callback".into(),
-                impl_name: "bpf_wq_set_callback_impl".into(),
-                omitted_params: vec![2],
-                legacy_impl: false,
-            }),
-            object: crate::BuiltInto::Unknown,
-        };
+        let mut k = crate::tests::kfunc("bpf_wq_set_callback", "kernel/bpf/helpers.c", &[]);
+        k.params = vec![
+            p("struct bpf_wq *", "wq"),
+            p("struct bpf_dynptr_kern *", "d"),
+            p("struct bpf_prog_aux *", "aux"),
+        ];
+        k.verifier_args = Some(crate::tests::implicit_args(&k, &[2]));
         let names: Vec<&str> = verifier_params(&k)
             .iter()
             .map(|p| p.name.as_str())

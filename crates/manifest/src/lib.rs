@@ -497,10 +497,11 @@ impl Manifest {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn kfunc(name: &str, file: &str, prog_types: &[&str]) -> Kfunc {
+    /// `int name(void)` defined in `file`, registered for `prog_types`.
+    pub(crate) fn kfunc(name: &str, file: &str, prog_types: &[&str]) -> Kfunc {
         Kfunc {
             name: name.into(),
             file: file.into(),
@@ -515,6 +516,18 @@ mod tests {
             doc: None,
             verifier_args: None,
             object: BuiltInto::Unknown,
+        }
+    }
+
+    /// `k`'s parameters at `omitted` supplied by the verifier
+    /// (KF_IMPLICIT_ARGS), the full prototype under `k_impl`.
+    pub(crate) fn implicit_args(k: &Kfunc, omitted: &[usize]) -> VerifierArgs {
+        VerifierArgs {
+            convention: ArgsConvention::ImplicitArgs,
+            bpf_name: k.name.clone(),
+            impl_name: conventions::impl_name(&k.name),
+            omitted_params: omitted.to_vec(),
+            legacy_impl: false,
         }
     }
 

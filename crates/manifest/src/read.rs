@@ -569,43 +569,26 @@ mod tests {
     /// A manifest with one set and one kfunc, every value as consumers
     /// trust it, for the tests below to spoil one value at a time.
     fn good() -> serde_json::Value {
-        let k = Kfunc {
-            name: "bpf_wq_set_callback".into(),
-            file: "kernel/bpf/helpers.c".into(),
-            line: 3,
-            bpf_kfunc_attr: true,
-            return_type: "int".into(),
-            params: vec![
-                crate::Param {
-                    name: "wq".into(),
-                    ty: "struct bpf_wq *".into(),
-                    annotation: None,
-                },
-                crate::Param {
-                    name: String::new(),
-                    ty: "void *".into(),
-                    annotation: Some("__ign".into()),
-                },
-                crate::Param {
-                    name: "...".into(),
-                    ty: "...".into(),
-                    annotation: None,
-                },
-            ],
-            sets: vec!["generic_btf_ids".into()],
-            prog_types: vec!["BPF_PROG_TYPE_TRACING".into()],
-            flags: vec!["KF_TRUSTED_ARGS".into(), "KF_RCU".into()],
-            condition: Some("defined(CONFIG_X)".into()),
-            doc: None,
-            verifier_args: Some(crate::VerifierArgs {
-                convention: crate::ArgsConvention::ImplicitArgs,
-                bpf_name: "bpf_wq_set_callback".into(),
-                impl_name: "bpf_wq_set_callback_impl".into(),
-                omitted_params: vec![2],
-                legacy_impl: false,
-            }),
-            object: BuiltInto::Unknown,
+        let param = |name: &str, ty: &str| crate::Param {
+            name: name.into(),
+            ty: ty.into(),
+            annotation: None,
         };
+        let mut k = crate::tests::kfunc(
+            "bpf_wq_set_callback",
+            "kernel/bpf/helpers.c",
+            &["BPF_PROG_TYPE_TRACING"],
+        );
+        k.params = vec![
+            param("wq", "struct bpf_wq *"),
+            param("", "void *"),
+            param("...", "..."),
+        ];
+        k.params[1].annotation = Some("__ign".into());
+        k.sets = vec!["generic_btf_ids".into()];
+        k.flags = vec!["KF_TRUSTED_ARGS".into(), "KF_RCU".into()];
+        k.condition = Some("defined(CONFIG_X)".into());
+        k.verifier_args = Some(crate::tests::implicit_args(&k, &[2]));
         let mut other = k.clone();
         other.name = "bpf_other".into();
         other.verifier_args = None;
@@ -638,49 +621,50 @@ mod tests {
         let m = from_json(&text).expect("a good manifest");
         assert_eq!(m.kfuncs.len(), 2);
 
-        let mut v = good();
-        v["kfuncs"][1]["name"] = "../x".into();
-        let e = refused(&v, "\"../x\"");
-        assert_eq!(e, "kfuncs[1].name: \"../x\" is not a C identifier");
-
-        let mut v = good();
-        v["kfuncs"][0]["flags"][1] = "KF_RCU */".into();
-        let e = refused(&v, "\"KF_RCU */\"");
-        assert_eq!(e, "kfuncs[0].flags[1]: \"KF_RCU */\" is not a C identifier");
-
-        let mut v = good();
-        v["kfuncs"][0]["params"][0]["name"] = "a b".into();
-        let e = refused(&v, "\"a b\"");
-        assert_eq!(
-            e,
-            "kfuncs[0].params[0].name: \"a b\" is not a parameter name"
-        );
-
-        let mut v = good();
-        v["kfuncs"][1]["condition"] = "x */ y".into();
-        let e = refused(&v, "\"x */ y\"");
-        assert!(e.starts_with("kfuncs[1].condition: "), "{e}");
-
-        let mut v = good();
-        v["kernel_version"] = "6.12\n#define x".into();
-        let e = refused(&v, "\"6.12\\n#define x\"");
-        assert!(e.starts_with("kernel_version: "), "{e}");
-
-        // three parameters: 2 is the last index, 3 none
-        let mut v = good();
-        v["kfuncs"][0]["magic"]["omitted_params"][0] = 3.into();
-        let e = refused(&v, "3\n");
-        assert_eq!(
-            e,
-            "kfuncs[0].magic.omitted_params[0]: 3 is not the index of a parameter"
-        );
-
-        let mut v = good();
-        v["kfuncs"][1]["name"] = "bpf_wq_set_callback".into();
-        let e = refused(&v, "\"bpf_wq_set_callback\",\n      \"file\"");
-        assert_eq!(
-            e,
-            "kfuncs[1].name: kfunc `bpf_wq_set_callback` is defined twice"
-        );
+        // (spoil one value, the value as it then is in the text, the error)
+        type Spoil = fn(&mut serde_json::Value);
+        let cases: [(Spoil, &str, &str); 7] = [
+            (
+                |v| v["kfuncs"][1]["name"] = "../x".into(),
+                "\"../x\"",
+                "kfuncs[1].name: \"../x\" is not a C identifier",
+            ),
+            (
+                |v| v["kfuncs"][0]["flags"][1] = "KF_RCU */".into(),
+                "\"KF_RCU */\"",
+                "kfuncs[0].flags[1]: \"KF_RCU */\" is not a C identifier",
+            ),
+            (
+                |v| v["kfuncs"][0]["params"][0]["name"] = "a b".into(),
+                "\"a b\"",
+                "kfuncs[0].params[0].name: \"a b\" is not a parameter name",
+            ),
+            (
+                |v| v["kfuncs"][1]["condition"] = "x */ y".into(),
+                "\"x */ y\"",
+                "kfuncs[1].condition: \"x */ y\" is not one line of text without `*/`",
+            ),
+            (
+                |v| v["kernel_version"] = "6.12\n#define x".into(),
+                "\"6.12\\n#define x\"",
+                "kernel_version: \"6.12\\n#define x\" is not one line of text without `*/`",
+            ),
+            // three parameters: 2 is the last index, 3 none
+            (
+                |v| v["kfuncs"][0]["magic"]["omitted_params"][0] = 3.into(),
+                "3\n",
+                "kfuncs[0].magic.omitted_params[0]: 3 is not the index of a parameter",
+            ),
+            (
+                |v| v["kfuncs"][1]["name"] = "bpf_wq_set_callback".into(),
+                "\"bpf_wq_set_callback\",\n      \"file\"",
+                "kfuncs[1].name: kfunc `bpf_wq_set_callback` is defined twice",
+            ),
+        ];
+        for (spoil, needle, want) in cases {
+            let mut v = good();
+            spoil(&mut v);
+            assert_eq!(refused(&v, needle), want);
+        }
     }
 }
