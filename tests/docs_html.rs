@@ -151,49 +151,55 @@ fn pages_show_their_parts() {
         assert!(page.contains(&back), "{name}");
         assert!(page.ends_with("</body></html>\n"), "{name}");
     }
-    let index = &pages["index.html"];
+    // each page holds these parts
+    let has = |name: &str, parts: &[&str]| {
+        let page = &pages[name];
+        for part in parts {
+            assert!(page.contains(part), "{name} lacks {part}:\n{page}");
+        }
+    };
     // module: the object with a build view, else the source's directory
-    assert!(
-        index.contains("<option>kernel/bpf</option><option>nf_conntrack</option></select>"),
-        "{index}"
+    has(
+        "index.html",
+        &[
+            "<option>kernel/bpf</option><option>nf_conntrack</option></select>",
+            "data-module=\" nf_conntrack \"",
+            "data-name=\"bpf_task_acquire\"",
+            "<td><span class=\"flag\">KF_ACQUIRE</span><span class=\"flag\">KF_RCU</span><span class=\"flag\">KF_RET_NULL</span></td></tr>",
+        ],
     );
-    assert!(index.contains("data-module=\" nf_conntrack \""), "{index}");
-    assert!(index.contains("data-name=\"bpf_task_acquire\""), "{index}");
-    assert!(index.contains("<td><span class=\"flag\">KF_ACQUIRE</span><span class=\"flag\">KF_RCU</span><span class=\"flag\">KF_RET_NULL</span></td></tr>"), "{index}");
-
-    let release = &pages["kfuncs/bpf_task_release.html"];
-    assert!(
-        release.contains("<h1><code>bpf_task_release</code></h1>\n<p>Release a task. Gone.</p>\n"),
-        "{release}"
+    has(
+        "kfuncs/bpf_task_release.html",
+        &[
+            "<h1><code>bpf_task_release</code></h1>\n<p>Release a task. Gone.</p>\n",
+            "<tr><td><code>p</code></td><td><code>struct task_struct *</code></td><td>The task</td><td></td></tr>",
+            "<tr><td><code>len__sz</code></td><td><code>u32</code></td><td></td><td>__sz: the size in bytes of the memory the previous argument points to</td></tr>",
+            "<li><code>BPF_PROG_TYPE_TRACING</code> through set <a href=\"../sets/generic_btf_ids.html\">generic_btf_ids</a></li>",
+        ],
     );
-    assert!(release.contains("<tr><td><code>p</code></td><td><code>struct task_struct *</code></td><td>The task</td><td></td></tr>"), "{release}");
-    assert!(release.contains("<tr><td><code>len__sz</code></td><td><code>u32</code></td><td></td><td>__sz: the size in bytes of the memory the previous argument points to</td></tr>"), "{release}");
-    assert!(release.contains("<li><code>BPF_PROG_TYPE_TRACING</code> through set <a href=\"../sets/generic_btf_ids.html\">generic_btf_ids</a></li>"), "{release}");
-    // no description: no empty paragraph under the title
-    let plain = &pages["kfuncs/bpf_cgroup_acquire.html"];
-    assert!(
-        plain.contains("<h1><code>bpf_cgroup_acquire</code></h1>\n<pre>"),
-        "{plain}"
+    // no description: no empty paragraph under the title; no parameters
+    has(
+        "kfuncs/bpf_cgroup_acquire.html",
+        &["<h1><code>bpf_cgroup_acquire</code></h1>\n<pre>"],
     );
-    assert!(!plain.contains("<h2>Parameters</h2>"), "{plain}");
-    let xdp = &pages["kfuncs/bpf_xdp_ct_lookup.html"];
-    assert!(xdp.contains("<li>every program type (the common hook) through set <a href=\"../sets/xdp_ids.html\">xdp_ids</a></li>"), "{xdp}");
-
-    let set = &pages["sets/generic_btf_ids.html"];
-    assert!(set.contains("<h1>Set <code>generic_btf_ids</code></h1>\n<p>Declared at <code>kernel/bpf/helpers.c:100</code>.</p>"), "{set}");
-    assert!(
-        set.contains(
-            "<li><code>BPF_PROG_TYPE_TRACING</code> at <code>kernel/bpf/helpers.c:160</code></li>"
-        ),
-        "{set}"
+    assert!(!pages["kfuncs/bpf_cgroup_acquire.html"].contains("<h2>Parameters</h2>"));
+    has(
+        "kfuncs/bpf_xdp_ct_lookup.html",
+        &["<li>every program type (the common hook) through set <a href=\"../sets/xdp_ids.html\">xdp_ids</a></li>"],
     );
-    assert!(set.contains("<tr><td><a href=\"../kfuncs/bpf_task_release.html\"><code>bpf_task_release</code></a></td><td><span class=\"flag\">KF_RELEASE</span></td><td><code>defined(CONFIG_X)</code></td></tr>"), "{set}");
-    assert!(
-        set.contains("<tr><td><code>bpf_undefined</code> (definition not found)</td>"),
-        "{set}"
+    has(
+        "sets/generic_btf_ids.html",
+        &[
+            "<h1>Set <code>generic_btf_ids</code></h1>\n<p>Declared at <code>kernel/bpf/helpers.c:100</code>.</p>",
+            "<li><code>BPF_PROG_TYPE_TRACING</code> at <code>kernel/bpf/helpers.c:160</code></li>",
+            "<tr><td><a href=\"../kfuncs/bpf_task_release.html\"><code>bpf_task_release</code></a></td><td><span class=\"flag\">KF_RELEASE</span></td><td><code>defined(CONFIG_X)</code></td></tr>",
+            "<tr><td><code>bpf_undefined</code> (definition not found)</td>",
+        ],
     );
-    let sleepy = &pages["sets/sleepy_ids.html"];
-    assert!(sleepy.contains("<li><code>BPF_PROG_TYPE_TRACING</code> at <code>kernel/bpf/helpers.c:360</code>, restricted by <code>bpf_fs_kfuncs_filter</code></li>"), "{sleepy}");
+    has(
+        "sets/sleepy_ids.html",
+        &["<li><code>BPF_PROG_TYPE_TRACING</code> at <code>kernel/bpf/helpers.c:360</code>, restricted by <code>bpf_fs_kfuncs_filter</code></li>"],
+    );
 }
 
 /// A minimal W3C WebDriver client: JSON over HTTP/1.1, one connection a request.
