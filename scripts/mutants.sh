@@ -7,9 +7,18 @@
 #
 #   scripts/mutants.sh [cargo-mutants options…]     e.g. --list, --file src/diff.rs
 #
+# With --file/-f only those files are mutated (one module at a time, its
+# counts apart); without, every file below. MUTANTS_JOBS (default 2) is
+# --jobs, MUTANTS_OUTPUT (default target/mutants) --output. To build and
+# test only the targets that exercise a file, give them as cargo arguments
+# (arguments after `--` reach `cargo test` but not the build of every test
+# target before it): `--cargo-arg=--lib --cargo-arg=--test=output_rules`.
+# A mutant in the manifest crate runs that crate's tests; add
+# `--test-package kfunc-scan-manifest,kfunc-scan` for the consumers' too.
+#
 # Mutants that cannot matter are excluded in scripts/mutants-exclude.txt,
 # one regular expression a line with the reason after `#`.
-# Results: target/mutants/mutants.out/{caught,missed,timeout,unviable}.txt
+# Results: $MUTANTS_OUTPUT/mutants.out/{caught,missed,timeout,unviable}.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
@@ -24,7 +33,13 @@ while IFS= read -r line; do
     re="${re%"${re##*[![:space:]]}"}"
     [ -n "$re" ] && [ "${re:0:1}" != "#" ] && excludes+=(--exclude-re "$re")
 done < scripts/mutants-exclude.txt
-exec cargo mutants --no-shuffle --jobs 2 --output target/mutants \
-    --file src/patch.rs --file src/diff.rs --file 'src/docs.rs' --file 'src/docs/*.rs' \
-    --file src/header.rs --file 'crates/manifest/src/*.rs' --file src/output.rs \
-    "${excludes[@]}" "$@"
+files=(--file src/patch.rs --file src/diff.rs --file 'src/docs/*.rs'
+    --file src/header.rs --file 'crates/manifest/src/*.rs' --file src/output.rs)
+for a in "$@"; do
+    [ "$a" = -- ] && break
+    case "$a" in -f | --file | --file=* | -f*) files=() ;; esac
+done
+# --workspace: without it cargo-mutants mutates the root package alone and
+# the manifest crate's files are silently left out.
+exec cargo mutants --workspace --no-shuffle --jobs "${MUTANTS_JOBS:-2}" --output "${MUTANTS_OUTPUT:-target/mutants}" \
+    "${files[@]}" "${excludes[@]}" "$@"

@@ -111,23 +111,28 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-#[cfg(unix)]
+// The functions with a Unix body and another elsewhere are one function
+// each, the bodies under `cfg`: cargo-mutants, which does not read `cfg`,
+// then mutates only what is built on Linux.
 fn writable_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    // SAFETY: a NUL-terminated path that outlives the call.
-    let r = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        // SAFETY: a NUL-terminated path that outlives the call.
+        let r = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
     }
-}
-
-#[cfg(not(unix))]
-fn writable_dir(_: &Path) -> std::io::Result<()> {
-    Ok(())
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 impl Output {
@@ -251,15 +256,17 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
-#[cfg(unix)]
 fn identity(m: &std::fs::Metadata) -> (u64, u64) {
-    use std::os::unix::fs::MetadataExt;
-    (m.dev(), m.ino())
-}
-
-#[cfg(not(unix))]
-fn identity(_: &std::fs::Metadata) -> (u64, u64) {
-    (0, 0)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (m.dev(), m.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        (0, 0)
+    }
 }
 
 /// Refuses outputs of which two name the same file, before any work.
@@ -350,19 +357,21 @@ fn temporary_owner(name: &str) -> Option<u32> {
         .flatten()
 }
 
-#[cfg(unix)]
 fn process_gone(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only asks whether the process exists.
-    let r = unsafe { libc::kill(pid, 0) };
-    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-}
-
-#[cfg(not(unix))]
-fn process_gone(_: u32) -> bool {
-    false
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        let r = unsafe { libc::kill(pid, 0) };
+        r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
+    }
 }
 
 /// Removes, once per directory and process, the temporaries that runs
@@ -395,37 +404,39 @@ fn remove_stale_temporaries(dir: &Path) {
 }
 
 /// Swaps the names `a` and `b` atomically (both must exist).
-#[cfg(target_os = "linux")]
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| {
-        CString::new(p.as_os_str().as_bytes())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
-    };
-    let (a, b) = (c(a)?, c(b)?);
-    // SAFETY: two NUL-terminated paths that outlive the call; the syscall
-    // is used directly as older C libraries lack a renameat2 wrapper.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| {
+            CString::new(p.as_os_str().as_bytes())
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+        };
+        let (a, b) = (c(a)?, c(b)?);
+        // SAFETY: two NUL-terminated paths that outlive the call; the syscall
+        // is used directly as older C libraries lack a renameat2 wrapper.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                a.as_ptr(),
+                libc::AT_FDCWD,
+                b.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
     }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
-    Err(std::io::ErrorKind::Unsupported.into())
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (a, b);
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// Whether a write failed because the reader of standard output went away
@@ -659,6 +670,25 @@ mod tests {
         assert_eq!(leftovers(dir.path()), ["null"]);
     }
 
+    /// Two outputs on standard output would interleave: refused as one
+    /// file named twice; standard output and a file are two outputs.
+    #[test]
+    fn standard_output_twice_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (
+            Output::stdout(),
+            Output::check(Path::new("-")).expect("check"),
+        );
+        let e = check_distinct(&[&a, &b]).expect_err("stdout twice");
+        assert_eq!(
+            e.to_string(),
+            "- and - are the same file; give each output its own"
+        );
+        let file = Output::check(&dir.path().join("out.json")).expect("check");
+        assert!(check_distinct(&[&a, &file]).is_ok());
+        assert!(check_distinct(&[&file, &a]).is_ok());
+    }
+
     #[test]
     fn dash_is_standard_output_and_stdout_aliases_are_not_replaced() {
         let out = Output::check(Path::new("-")).expect("check");
@@ -681,6 +711,18 @@ mod tests {
         assert!(Output::check(&dir.path().join("file/out.json")).is_err());
     }
 
+    /// A name the system refuses (a component longer than NAME_MAX, 255
+    /// bytes on Linux) is found by the check, not after the work.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_name_too_long_is_found_before_writing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let long = dir.path().join("m".repeat(256));
+        let e = Output::check(&long).expect_err("too long");
+        assert_eq!(e.raw_os_error(), Some(libc::ENAMETOOLONG), "{e}");
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
     #[cfg(unix)]
     #[test]
     fn two_names_of_one_file_are_refused() {
@@ -697,6 +739,11 @@ mod tests {
         let onew2 = check("./new");
         assert!(check_distinct(&[&onew, &onew2]).is_err());
         assert!(check_distinct(&[&oa, &onew]).is_ok());
+        // two files that exist are two outputs, whatever their numbers
+        std::fs::write(dir.path().join("b.json"), b"y").expect("write");
+        let ob = check("b.json");
+        assert!(check_distinct(&[&oa, &ob]).is_ok());
+        assert!(check_distinct(&[&ob, &ohard]).is_ok());
         assert_eq!(ohard.link_count(), 2);
         assert_eq!(onew.link_count(), 1);
     }
@@ -719,6 +766,22 @@ mod tests {
         let mut want = vec![foreign.clone(), live.clone(), "out.json".to_string()];
         want.sort();
         assert_eq!(leftovers(dir.path()), want);
+    }
+
+    /// Whether a writer still runs: a dead one is gone, this process and
+    /// init are not (also right after a dead one was asked about), and a
+    /// number no process can have is never taken as gone.
+    #[cfg(unix)]
+    #[test]
+    fn a_process_is_gone_only_when_the_kernel_says_so() {
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = child.id();
+        child.wait().expect("wait");
+        assert!(process_gone(dead));
+        assert!(!process_gone(std::process::id()));
+        assert!(process_gone(dead));
+        assert!(!process_gone(1));
+        assert!(!process_gone(u32::MAX));
     }
 
     #[test]

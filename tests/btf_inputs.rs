@@ -3,69 +3,28 @@
 //! section but `.BTF` byte-identical).
 
 mod common;
+mod manifest_fixture;
 use common::fixture::Builder;
 use common::*;
 use kfunc_scan::btf::{Btf, Endian, Kind};
 use kfunc_scan::conventions::TAG_KFUNC;
-use kfunc_scan::manifest::{Kfunc, KfuncSet, Manifest, Param, SetEntry, SetKind, SCHEMA_VERSION};
+use kfunc_scan::manifest::Manifest;
+use manifest_fixture::{kfunc_with, Fx};
 use object::{Object, ObjectSection};
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-/// One kfunc set of kfuncs `name(params)` with no verifier-supplied argument.
+/// One kfunc set of kfuncs `int name(params)` with no verifier-supplied
+/// argument.
 fn manifest(kfuncs: &[(&str, &[(&str, &str)])]) -> Manifest {
-    let kfuncs: Vec<Kfunc> = kfuncs
+    let entries: Vec<(&str, &[&str])> = kfuncs.iter().map(|(n, _)| (*n, &[][..])).collect();
+    kfuncs
         .iter()
-        .map(|(name, params)| Kfunc {
-            name: name.to_string(),
-            file: "kernel/bpf/helpers.c".into(),
-            line: 1,
-            bpf_kfunc_attr: true,
-            return_type: "int".into(),
-            params: params
-                .iter()
-                .map(|(ty, n)| Param {
-                    name: n.to_string(),
-                    ty: ty.to_string(),
-                    annotation: None,
-                })
-                .collect(),
-            sets: vec!["ids".into()],
-            prog_types: vec![],
-            flags: vec![],
-            condition: None,
-            doc: None,
-            verifier_args: None,
-            object: kfunc_scan::manifest::BuiltInto::Unknown,
+        .fold(Fx::new().set("ids", &[], &entries), |fx, (name, params)| {
+            fx.def(kfunc_with(name, "int", params))
         })
-        .collect();
-    let entries = kfuncs
-        .iter()
-        .map(|k| SetEntry {
-            name: k.name.clone(),
-            flags: vec![],
-            flags_value: None,
-            condition: None,
-            line: 1,
-            built: None,
-        })
-        .collect();
-    Manifest {
-        schema_version: SCHEMA_VERSION,
-        sets: vec![KfuncSet {
-            name: "ids".into(),
-            kind: SetKind::Kfuncs,
-            file: "kernel/bpf/helpers.c".into(),
-            line: 1,
-            end_line: None,
-            entries,
-            registrations: vec![],
-            object: kfunc_scan::manifest::BuiltInto::Unknown,
-        }],
-        kfuncs,
-        ..Default::default()
-    }
+        .build()
 }
 
 /// `patch-btf --add-decl-tags` of `btf` (a path or `<(…)` for bash) to `out`.

@@ -270,6 +270,39 @@ fn quiet_keeps_warnings_and_errors_and_drops_notes_and_the_summary() {
     assert!(!quiet.contains("kfunc-scan: "), "{quiet}");
 }
 
+/// Only a closed pipe is quiet: standard output that fails otherwise (a
+/// file past the process's file-size limit: EFBIG) is a write error, exit 2.
+#[test]
+fn a_stdout_that_cannot_be_written_is_an_error() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.json");
+    let mut c = std::process::Command::new(bin());
+    c.arg(mini())
+        .arg("-q")
+        .stdout(fs::File::create(&f).unwrap());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            // EFBIG instead of the signal that would end the process
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 1000,
+                rlim_max: 1000,
+            };
+            match libc::setrlimit(libc::RLIMIT_FSIZE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-: error[write]: File too large"), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(fs::metadata(&f).unwrap().len(), 1000);
+}
+
 #[test]
 fn a_closed_stdout_ends_the_scan_quietly() {
     // the reader of the pipe goes away before the manifest is written (as

@@ -376,6 +376,72 @@ fn docs_link_each_set_once_and_name_pages_apart() {
     assert_eq!(set_pages, 2, "{:?}", pages.keys().collect::<Vec<_>>());
 }
 
+/// A manifest (untrusted input) may repeat a set at one place: each copy
+/// still gets a page of its own, the line and then a count telling them
+/// apart (2, 3, …).
+#[test]
+fn sets_repeated_at_one_place_get_numbered_pages() {
+    let mut m = Fx::new()
+        .set("ids", &[TC], &[("a", &[])])
+        .def(kfunc("a"))
+        .build();
+    // `_` stays in the file's part of the name, `/` and `.` become `-`
+    m.sets[0].file = "kernel/bpf/bpf_iter.c".into();
+    for _ in 0..3 {
+        let s = m.sets[0].clone();
+        m.sets.push(s);
+    }
+    let pages = kfunc_scan::docs::markdown(&m, None);
+    let sets: Vec<&str> = pages
+        .keys()
+        .filter(|p| p.starts_with("sets/ids"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        sets,
+        [
+            "sets/ids--kernel-bpf-bpf_iter-c--100--2.md",
+            "sets/ids--kernel-bpf-bpf_iter-c--100--3.md",
+            "sets/ids--kernel-bpf-bpf_iter-c--100.md",
+            "sets/ids--kernel-bpf-bpf_iter-c.md",
+        ]
+    );
+}
+
+/// The two indexes: each set once (its file, entry count and program
+/// types as registered), each program type with its hook and how many
+/// kfuncs it may call (the common hook's set reaching every hooked type).
+#[test]
+fn markdown_indexes_of_sets_and_program_types() {
+    let m = Fx::new()
+        .set("tr", &[TRACING], &[("a", &[]), ("b", &[])])
+        .set("common", &[UNSPEC], &[("c", &[])])
+        .def(kfunc("a"))
+        .def(kfunc("b"))
+        .def(kfunc("c"))
+        .build();
+    let pages = kfunc_scan::docs::markdown(&m, None);
+    let marker = kfunc_scan::docs::MARKER;
+    assert_eq!(
+        pages["sets/index.md"],
+        format!(
+            "{marker}\n# Kfunc sets of Linux 7.0\n\n| set | file | kfuncs | program types |\n| --- | --- | --- | --- |\n\
+| [tr](tr.md) | `kernel/bpf/helpers.c:100` | 2 | BPF_PROG_TYPE_TRACING |\n\
+| [common](common.md) | `kernel/bpf/helpers.c:200` | 1 | BPF_PROG_TYPE_UNSPEC |\n"
+        )
+    );
+    assert_eq!(
+        pages["program-types/index.md"],
+        format!(
+            "{marker}\n# Kfuncs by program type, Linux 7.0\n\n| program type | hook | kfuncs |\n| --- | --- | --- |\n\
+| [{LSM}]({LSM}.md) | BTF_KFUNC_HOOK_TRACING | 3 |\n\
+| [{TC}]({TC}.md) | BTF_KFUNC_HOOK_TC | 1 |\n\
+| [{TRACING}]({TRACING}.md) | BTF_KFUNC_HOOK_TRACING | 3 |\n\
+| [{XDP}]({XDP}.md) | BTF_KFUNC_HOOK_XDP | 1 |\n"
+        )
+    );
+}
+
 // ---- types as the verifier presents them (conventions::VERIFIER_TYPES)
 
 /// Debian 6.1's and 6.12's bpf_verify_pkcs7_signature.

@@ -112,6 +112,96 @@ fn pages_have_what_a_programmer_needs() {
     assert!(out.join("sets/generic_btf_ids.html").is_file());
 }
 
+/// The pages in detail, in-process: what each shows, worked out from the
+/// fixture (helpers.c's sets at lines 100, 200, 300, registered 60 lines
+/// below; the kfuncs at line 10).
+#[test]
+fn pages_show_their_parts() {
+    let mut m = manifest();
+    let k = m
+        .kfuncs
+        .iter_mut()
+        .find(|k| k.name == "bpf_task_release")
+        .unwrap();
+    k.params = vec![param("struct task_struct *", "p"), param("u32", "len__sz")];
+    k.doc = Some("/**\n * bpf_task_release - Release a task. Gone.\n * @p: The task\n */".into());
+    let k = m
+        .kfuncs
+        .iter_mut()
+        .find(|k| k.name == "bpf_xdp_ct_lookup")
+        .unwrap();
+    k.object = kfunc_scan::manifest::BuiltInto::Object("nf_conntrack".into());
+    // a set for every program type, and an entry the tree does not define
+    m.sets[1].registrations[0].prog_type = "BPF_PROG_TYPE_UNSPEC".into();
+    m.sets[0].entries[1].condition = Some("defined(CONFIG_X)".into());
+    let mut gone = m.sets[0].entries[0].clone();
+    gone.name = "bpf_undefined".into();
+    m.sets[0].entries.push(gone);
+    let opts = kfunc_scan::docs::DocsOptions::default();
+    let pages = kfunc_scan::docs::html(&m, &opts);
+    for (name, page) in &pages {
+        let up = if name.contains('/') { "../" } else { "" };
+        let head = format!(
+            "{}\n<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+            kfunc_scan::docs::MARKER
+        );
+        assert!(page.starts_with(&head), "{name}");
+        assert!(page.contains("<title>"), "{name}");
+        let back = format!("<p><a href=\"{up}index.html\">All kfuncs</a></p>");
+        assert!(page.contains(&back), "{name}");
+        assert!(page.ends_with("</body></html>\n"), "{name}");
+    }
+    // each page holds these parts
+    let has = |name: &str, parts: &[&str]| {
+        let page = &pages[name];
+        for part in parts {
+            assert!(page.contains(part), "{name} lacks {part}:\n{page}");
+        }
+    };
+    // module: the object with a build view, else the source's directory
+    has(
+        "index.html",
+        &[
+            "<option>kernel/bpf</option><option>nf_conntrack</option></select>",
+            "data-module=\" nf_conntrack \"",
+            "data-name=\"bpf_task_acquire\"",
+            "<td><span class=\"flag\">KF_ACQUIRE</span><span class=\"flag\">KF_RCU</span><span class=\"flag\">KF_RET_NULL</span></td></tr>",
+        ],
+    );
+    has(
+        "kfuncs/bpf_task_release.html",
+        &[
+            "<h1><code>bpf_task_release</code></h1>\n<p>Release a task. Gone.</p>\n",
+            "<tr><td><code>p</code></td><td><code>struct task_struct *</code></td><td>The task</td><td></td></tr>",
+            "<tr><td><code>len__sz</code></td><td><code>u32</code></td><td></td><td>__sz: the size in bytes of the memory the previous argument points to</td></tr>",
+            "<li><code>BPF_PROG_TYPE_TRACING</code> through set <a href=\"../sets/generic_btf_ids.html\">generic_btf_ids</a></li>",
+        ],
+    );
+    // no description: no empty paragraph under the title; no parameters
+    has(
+        "kfuncs/bpf_cgroup_acquire.html",
+        &["<h1><code>bpf_cgroup_acquire</code></h1>\n<pre>"],
+    );
+    assert!(!pages["kfuncs/bpf_cgroup_acquire.html"].contains("<h2>Parameters</h2>"));
+    has(
+        "kfuncs/bpf_xdp_ct_lookup.html",
+        &["<li>every program type (the common hook) through set <a href=\"../sets/xdp_ids.html\">xdp_ids</a></li>"],
+    );
+    has(
+        "sets/generic_btf_ids.html",
+        &[
+            "<h1>Set <code>generic_btf_ids</code></h1>\n<p>Declared at <code>kernel/bpf/helpers.c:100</code>.</p>",
+            "<li><code>BPF_PROG_TYPE_TRACING</code> at <code>kernel/bpf/helpers.c:160</code></li>",
+            "<tr><td><a href=\"../kfuncs/bpf_task_release.html\"><code>bpf_task_release</code></a></td><td><span class=\"flag\">KF_RELEASE</span></td><td><code>defined(CONFIG_X)</code></td></tr>",
+            "<tr><td><code>bpf_undefined</code> (definition not found)</td>",
+        ],
+    );
+    has(
+        "sets/sleepy_ids.html",
+        &["<li><code>BPF_PROG_TYPE_TRACING</code> at <code>kernel/bpf/helpers.c:360</code>, restricted by <code>bpf_fs_kfuncs_filter</code></li>"],
+    );
+}
+
 /// A minimal W3C WebDriver client: JSON over HTTP/1.1, one connection a request.
 struct Driver {
     port: u16,

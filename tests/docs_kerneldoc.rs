@@ -52,3 +52,35 @@ fn pages_use_the_parsed_comment() {
     );
     assert!(!page.contains("## Description"), "no body: {page}");
 }
+
+/// The comment as text: its markers gone, the blank line inside kept, the
+/// blank lines at its ends dropped.
+#[test]
+fn doc_text_is_the_comment_without_its_markers() {
+    let doc = "/**\n * bpf_task_from_pid - Find a struct task_struct from its pid\n * @pid: The pid\n *\n * Return: the task\n *\n */";
+    assert_eq!(
+        kfunc_scan::docs::doc_text(doc),
+        "bpf_task_from_pid - Find a struct task_struct from its pid\n@pid: The pid\n\nReturn: the task"
+    );
+}
+
+/// With a source URL, each kfunc page links its definition there.
+#[test]
+fn definitions_link_to_the_source_url() {
+    let m = Fx::new()
+        .set("s", &["BPF_PROG_TYPE_TRACING"], &[("bpf_a", &[])])
+        .def(kfunc("bpf_a"))
+        .build();
+    let page = &markdown(&m, Some("https://example.org/linux/"))["kfuncs/bpf_a.md"];
+    assert!(
+        page.contains(
+            "Defined at [kernel/bpf/helpers.c:10](https://example.org/linux/kernel/bpf/helpers.c#L10)"
+        ),
+        "{page}"
+    );
+    let page = &markdown(&m, None)["kfuncs/bpf_a.md"];
+    assert!(
+        page.contains("Defined at `kernel/bpf/helpers.c:10`"),
+        "{page}"
+    );
+}

@@ -273,6 +273,28 @@ fn every_mistake_is_a_diagnostic_with_its_place() {
     assert_eq!(unknown.flags_value, None);
 }
 
+/// Under `-q` stderr holds the manifest's errors and warnings, one line
+/// each and each once: the 15 of `every_mistake_is_a_diagnostic_with_its_place`
+/// (a problem reached twice, as `magic-table-unflagged` at magic.c:48 once
+/// was, is one line).
+#[test]
+fn quiet_prints_each_diagnostic_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("m.json");
+    let err = cmd([mini()])
+        .arg("-q")
+        .arg("-o")
+        .arg(&out)
+        .expect(1)
+        .stderr();
+    let lines: Vec<&str> = err.lines().collect();
+    let unique: std::collections::BTreeSet<&str> = lines.iter().copied().collect();
+    assert_eq!((lines.len(), unique.len()), (15, 15), "{err}");
+    let m = read_manifest(&out);
+    let rendered: Vec<String> = m.diagnostics.iter().map(|d| d.render()).collect();
+    assert_eq!(lines, rendered);
+}
+
 #[test]
 fn diagnostics_are_printed_compiler_style() {
     let err = cmd([mini()]).expect(1).stderr();

@@ -213,6 +213,40 @@ fn a_missing_output_directory_is_found_before_the_scan() {
     assert!(out.stderr().contains("error[output]"), "{}", out.stderr());
 }
 
+/// A directory the user may not write in is refused before the scan, as a
+/// missing one is (the tree does not exist: the output is checked first).
+#[test]
+fn an_unwritable_output_directory_is_found_before_the_scan() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // the run may be nobody's: it must reach the read-only directory
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let ro = dir.path().join("ro");
+    fs::create_dir(&ro).expect("mkdir");
+    fs::set_permissions(&ro, fs::Permissions::from_mode(0o555)).expect("chmod");
+    let out = cmd(["/no/such/tree", "-o"])
+        .arg(ro.join("m.json"))
+        .unprivileged()
+        .expect(2);
+    let want = format!("its directory {} is not writable", ro.display());
+    assert!(out.stderr().contains(&want), "{}", out.stderr());
+    assert!(!out.stderr().contains("no-tree"), "{}", out.stderr());
+    assert_eq!(fs::read_dir(&ro).expect("dir").count(), 0);
+}
+
+/// A bare file name is written in the current directory.
+#[test]
+fn a_bare_name_is_written_in_the_current_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    clean_scan()
+        .current_dir(dir.path())
+        .args(["-o", "m.json"])
+        .expect(0);
+    let m = read_manifest(&dir.path().join("m.json"));
+    assert!(m.diagnostics.is_empty(), "{:?}", m.diagnostics);
+    assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), 1);
+}
+
 #[test]
 fn a_stale_temporary_of_a_killed_run_is_removed_by_the_next() {
     let dir = tempfile::tempdir().expect("tempdir");

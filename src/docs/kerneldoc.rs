@@ -259,6 +259,14 @@ mod tests {
             parse("/**\n * bpf_x() - Short\n * continued here\n *\n * Returns 0 on success\n */");
         assert_eq!(d.summary, "Short continued here");
         assert_eq!(d.body, "Returns 0 on success");
+        // ` - ` after words that name nothing, or after nothing, is text
+        let d = parse("/* Looks up a task - or NULL */");
+        assert_eq!(
+            (d.name, d.summary.as_str()),
+            (None, "Looks up a task - or NULL")
+        );
+        let d = parse("/* () - no name */");
+        assert_eq!((d.name, d.summary.as_str()), (None, "() - no name"));
         assert_eq!(parse(""), KernelDoc::default());
         // net/core/filter.c's bpf_sock_destroy: `name:`; `Note:` is text
         let d = parse(
@@ -270,5 +278,8 @@ mod tests {
         assert_eq!(parse("/* Note: words. */").name, None);
         // a stop inside a word is not a sentence's end
         assert_eq!(first_sentence("Reads v1.2 data. More"), "Reads v1.2 data.");
+        // a stop that ends the text ends the sentence
+        assert_eq!(first_sentence("Ends here."), "Ends here.");
+        assert_eq!(first_sentence("See e.g. this."), "See e.g. this.");
     }
 }

@@ -93,3 +93,57 @@ fn stale_pages(dir: &Path, sub: &str, pages: &BTreeMap<String, String>) -> Vec<P
     stale.sort();
     stale
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages an earlier run generated (`.md` or `.html`, the marker on their
+    /// first line) that this run did not write are removed, at the top and
+    /// in the page directories; anything else is left alone.
+    #[test]
+    fn only_our_stale_pages_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let ours = format!("{MARKER}\nold\n");
+        let files = [
+            ("gone.md", ours.as_str()),
+            ("kfuncs/gone.md", &ours),
+            ("sets/gone.html", &ours),
+            ("kfuncs/notes.txt", &ours),
+            ("kfuncs/mine.md", "# mine\n"),
+            ("kfuncs/late.md", &format!("# mine\n{MARKER}\n")),
+            ("other/gone.md", &ours),
+        ];
+        for (rel, text) in files {
+            let p = d.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+        let pages = BTreeMap::from([
+            ("index.md".to_string(), format!("{MARKER}\nnew\n")),
+            ("kfuncs/kept.md".to_string(), format!("{MARKER}\nnew\n")),
+        ]);
+        let w = write_pages(d, &pages).expect("write");
+        assert_eq!(
+            w,
+            Written {
+                written: 2,
+                removed: 3
+            }
+        );
+        for gone in ["gone.md", "kfuncs/gone.md", "sets/gone.html"] {
+            assert!(!d.join(gone).exists(), "{gone}");
+        }
+        for kept in [
+            "index.md",
+            "kfuncs/kept.md",
+            "kfuncs/notes.txt",
+            "kfuncs/mine.md",
+            "kfuncs/late.md",
+            "other/gone.md",
+        ] {
+            assert!(d.join(kept).is_file(), "{kept}");
+        }
+    }
+}

@@ -133,6 +133,18 @@ impl Cmd {
         self
     }
 
+    /// Runs it as an ordinary user: under root, who may write anywhere,
+    /// as `nobody`, so that a directory's permissions apply.
+    #[cfg(unix)]
+    pub fn unprivileged(mut self) -> Cmd {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            self.0.uid(65534).gid(65534);
+        }
+        self
+    }
+
     pub fn output(mut self) -> Output {
         match self.0.output() {
             Ok(o) => o,

@@ -246,5 +246,53 @@ mod tests {
             struct_names("const struct bpf_dynptr *p, struct a_b *x, mystruct y"),
             ["bpf_dynptr", "a_b"]
         );
+        // after a word character, `struct ` is part of another word
+        assert_eq!(struct_names("(struct x *a, my_struct y, _struct z)"), ["x"]);
+    }
+
+    #[test]
+    fn enum_names_found() {
+        assert_eq!(
+            enum_names("enum bpf_arg_type t, const enum x_y *p, struct e q, myenum z"),
+            ["bpf_arg_type", "x_y"]
+        );
+        assert!(enum_names("int").is_empty());
+    }
+
+    /// `bpf_wq_set_callback`: its last parameter is supplied by the
+    /// verifier; programs built against the `_impl` name pass it.
+    #[test]
+    fn verifier_supplied_parameters_and_the_impl_prototype() {
+        let p = |ty: &str, name: &str| Param {
+            name: name.into(),
+            ty: ty.into(),
+            annotation: None,
+        };
+        let mut k = crate::tests::kfunc("bpf_wq_set_callback", "kernel/bpf/helpers.c", &[]);
+        k.params = vec![
+            p("struct bpf_wq *", "wq"),
+            p("struct bpf_dynptr_kern *", "d"),
+            p("struct bpf_prog_aux *", "aux"),
+        ];
+        k.verifier_args = Some(crate::tests::implicit_args(&k, &[2]));
+        let names: Vec<&str> = verifier_params(&k)
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["aux"]);
+        assert_eq!(
+            bpf_signature(&k),
+            "int bpf_wq_set_callback(struct bpf_wq *wq, struct bpf_dynptr *d)"
+        );
+        assert_eq!(
+            impl_signature(&k).as_deref(),
+            Some("int bpf_wq_set_callback_impl(struct bpf_wq *wq, struct bpf_dynptr *d, struct bpf_prog_aux *aux)")
+        );
+        let plain = Kfunc {
+            verifier_args: None,
+            ..k
+        };
+        assert!(verifier_params(&plain).is_empty());
+        assert_eq!(impl_signature(&plain), None);
     }
 }

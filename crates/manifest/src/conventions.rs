@@ -450,4 +450,33 @@ mod tests {
             assert!(VERIFIER_TYPES[i + 1..].iter().all(|(l, _)| l != k), "{k}");
         }
     }
+
+    #[test]
+    fn selftest_sources_are_under_tools_or_test_run() {
+        assert!(is_test_source(
+            "tools/testing/selftests/bpf/bpf_testmod/bpf_testmod.c"
+        ));
+        assert!(is_test_source("net/bpf/test_run.c"));
+        assert!(!is_test_source("kernel/bpf/helpers.c"));
+        assert!(!is_test_source("net/bpf/test_run.h"));
+    }
+
+    #[test]
+    fn both_conventions_flag_verifier_supplied_arguments() {
+        assert!(is_verifier_args_flag("KF_MAGIC_ARGS"));
+        assert!(is_verifier_args_flag("KF_IMPLICIT_ARGS"));
+        assert!(!is_verifier_args_flag("KF_TRUSTED_ARGS"));
+        assert!(!is_verifier_args_flag(""));
+    }
+
+    #[test]
+    fn annotations_have_their_meaning() {
+        assert_eq!(annotation_meaning("__opt"), Some("optional: may be NULL"));
+        assert_eq!(
+            annotation_meaning("__magic"),
+            Some("supplied by the verifier: BPF programs do not pass it")
+        );
+        assert_eq!(annotation_meaning("__unknown"), None);
+        assert_eq!(annotation_meaning("opt"), None);
+    }
 }

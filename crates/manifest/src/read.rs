@@ -516,6 +516,13 @@ mod tests {
         );
         // a path that goes nowhere stops where it could
         assert_eq!(at(&[Step::Key("c".into()), Step::Key("zz".into())]), (3, 8));
+        // past scalars that end their object or array
+        let text = "{\"n\": [1, 2], \"t\": true}";
+        assert_eq!(locate(text, &[Step::Key("zz".into())]), (1, 1));
+        assert_eq!(
+            locate(text, &[Step::Key("n".into()), Step::Index(5)]),
+            (1, 7)
+        );
     }
 
     #[test]
@@ -580,5 +587,107 @@ mod tests {
         let bad = text.replace("nf_conntrack", "../x");
         let e = from_json(&bad).expect_err("a path is no object name");
         assert!(e.to_string().contains("sets[0].object"), "{e}");
+    }
+
+    /// A manifest with one set and one kfunc, every value as consumers
+    /// trust it, for the tests below to spoil one value at a time.
+    fn good() -> serde_json::Value {
+        let param = |name: &str, ty: &str| crate::Param {
+            name: name.into(),
+            ty: ty.into(),
+            annotation: None,
+        };
+        let mut k = crate::tests::kfunc(
+            "bpf_wq_set_callback",
+            "kernel/bpf/helpers.c",
+            &["BPF_PROG_TYPE_TRACING"],
+        );
+        k.params = vec![
+            param("wq", "struct bpf_wq *"),
+            param("", "void *"),
+            param("...", "..."),
+        ];
+        k.params[1].annotation = Some("__ign".into());
+        k.sets = vec!["generic_btf_ids".into()];
+        k.flags = vec!["KF_TRUSTED_ARGS".into(), "KF_RCU".into()];
+        k.condition = Some("defined(CONFIG_X)".into());
+        k.verifier_args = Some(crate::tests::implicit_args(&k, &[2]));
+        let mut other = k.clone();
+        other.name = "bpf_other".into();
+        other.verifier_args = None;
+        let m = Manifest {
+            schema_version: SCHEMA_VERSION,
+            kernel_version: Some("6.12.0".into()),
+            kfuncs: vec![k, other],
+            ..Default::default()
+        };
+        serde_json::to_value(&m).expect("json")
+    }
+
+    /// `from_json` of `v` pretty-printed, refused: the error's text, its
+    /// line and column checked to be where the last `needle` (the value at
+    /// fault, as JSON) starts in that text.
+    fn refused(v: &serde_json::Value, needle: &str) -> String {
+        let text = serde_json::to_string_pretty(v).expect("text");
+        let e = from_json(&text).expect_err("refused");
+        let at = text.rfind(needle).expect("needle");
+        let line = text[..at].matches('\n').count() + 1;
+        let column = at - text[..at].rfind('\n').map_or(0, |n| n + 1) + 1;
+        assert_eq!((e.line(), e.column()), (line, column), "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn every_trusted_value_is_checked_where_it_is() {
+        let text = serde_json::to_string_pretty(&good()).expect("text");
+        // a parameter may be unnamed or `...`; each kfunc once is fine
+        let m = from_json(&text).expect("a good manifest");
+        assert_eq!(m.kfuncs.len(), 2);
+
+        // (spoil one value, the value as it then is in the text, the error)
+        type Spoil = fn(&mut serde_json::Value);
+        let cases: [(Spoil, &str, &str); 7] = [
+            (
+                |v| v["kfuncs"][1]["name"] = "../x".into(),
+                "\"../x\"",
+                "kfuncs[1].name: \"../x\" is not a C identifier",
+            ),
+            (
+                |v| v["kfuncs"][0]["flags"][1] = "KF_RCU */".into(),
+                "\"KF_RCU */\"",
+                "kfuncs[0].flags[1]: \"KF_RCU */\" is not a C identifier",
+            ),
+            (
+                |v| v["kfuncs"][0]["params"][0]["name"] = "a b".into(),
+                "\"a b\"",
+                "kfuncs[0].params[0].name: \"a b\" is not a parameter name",
+            ),
+            (
+                |v| v["kfuncs"][1]["condition"] = "x */ y".into(),
+                "\"x */ y\"",
+                "kfuncs[1].condition: \"x */ y\" is not one line of text without `*/`",
+            ),
+            (
+                |v| v["kernel_version"] = "6.12\n#define x".into(),
+                "\"6.12\\n#define x\"",
+                "kernel_version: \"6.12\\n#define x\" is not one line of text without `*/`",
+            ),
+            // three parameters: 2 is the last index, 3 none
+            (
+                |v| v["kfuncs"][0]["magic"]["omitted_params"][0] = 3.into(),
+                "3\n",
+                "kfuncs[0].magic.omitted_params[0]: 3 is not the index of a parameter",
+            ),
+            (
+                |v| v["kfuncs"][1]["name"] = "bpf_wq_set_callback".into(),
+                "\"bpf_wq_set_callback\",\n      \"file\"",
+                "kfuncs[1].name: kfunc `bpf_wq_set_callback` is defined twice",
+            ),
+        ];
+        for (spoil, needle, want) in cases {
+            let mut v = good();
+            spoil(&mut v);
+            assert_eq!(refused(&v, needle), want);
+        }
     }
 }
