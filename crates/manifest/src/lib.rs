@@ -522,6 +522,7 @@ pub(crate) mod tests {
             file: "a.c".into(),
             line: 9,
             condition: None,
+            restriction: None,
         }
     }
 
@@ -737,14 +738,19 @@ pub(crate) mod tests {
         assert_eq!(kfuncs, ["in", "unknown"]);
     }
 
+    /// Registrations for these program types.
+    fn regs(types: &[&str]) -> Vec<Registration> {
+        types.iter().map(|t| reg(t)).collect()
+    }
+
     #[test]
     fn callable_from_follows_the_hooks() {
-        let m = Manifest {
+        let mut m = Manifest {
             kfunc_hooks: hooks(),
             ..Default::default()
         };
         // TRACING brings LSM, its hook's other type; fmod_ret is no call
-        let c = m.callable_from(["BPF_PROG_TYPE_TRACING", FMODRET]);
+        let c = m.callable_from(&regs(&["BPF_PROG_TYPE_TRACING", FMODRET]));
         assert!(!c.common);
         assert_eq!(
             names(&c.named),
@@ -753,10 +759,12 @@ pub(crate) mod tests {
         assert_eq!(c.every, c.named);
         assert_eq!(names(&c.with_unspec()), names(&c.named));
         // a type the table lacks is taken as registered
-        let c = m.callable_from(["BPF_PROG_TYPE_SYSCALL"]);
+        let c = m.callable_from(&regs(&["BPF_PROG_TYPE_SYSCALL"]));
         assert_eq!(names(&c.named), ["BPF_PROG_TYPE_SYSCALL"]);
-        // the common hook: every type with a hook, UNSPEC itself aside
-        let c = m.callable_from([PROG_TYPE_UNSPEC, "BPF_PROG_TYPE_XDP"]);
+        // the common hook without the uapi enum: every type with a hook,
+        // UNSPEC itself aside
+        let both = regs(&[PROG_TYPE_UNSPEC, "BPF_PROG_TYPE_XDP"]);
+        let c = m.callable_from(&both);
         assert!(c.common);
         assert_eq!(names(&c.named), ["BPF_PROG_TYPE_XDP"]);
         assert_eq!(
@@ -771,19 +779,80 @@ pub(crate) mod tests {
             names(&c.with_unspec()),
             [PROG_TYPE_UNSPEC, "BPF_PROG_TYPE_XDP"]
         );
+        // with the enum: every member, hook or not
+        m.prog_type_enum = vec!["BPF_PROG_TYPE_SK_MSG".into(), "BPF_PROG_TYPE_XDP".into()];
+        let c = m.callable_from(&both);
+        assert_eq!(
+            names(&c.every),
+            ["BPF_PROG_TYPE_SK_MSG", "BPF_PROG_TYPE_XDP"]
+        );
         // no hook table: UNSPEC stands for them
-        let c = Manifest::default().callable_from([PROG_TYPE_UNSPEC]);
+        let c = Manifest::default().callable_from(&regs(&[PROG_TYPE_UNSPEC]));
         assert_eq!(names(&c.every), [PROG_TYPE_UNSPEC]);
         assert!(c.named.is_empty());
     }
 
     #[test]
-    fn a_kfunc_and_a_set_are_callable_from_their_registrations() {
+    fn filters_narrow_and_gate_the_callers() {
         let m = Manifest {
             kfunc_hooks: hooks(),
             ..Default::default()
         };
-        let k = kfunc("k", "a.c", &["BPF_PROG_TYPE_LSM"]);
+        let filtered = |restriction: Option<Restriction>| Registration {
+            filter: Some("f".into()),
+            restriction,
+            ..reg("BPF_PROG_TYPE_LSM")
+        };
+        let only = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let allows = |prog_types, attach_types| Restriction {
+            unread: None,
+            prog_types,
+            attach_types,
+            ..Restriction::unread(None, None, "")
+        };
+        let lsm_only = allows(only(&["BPF_PROG_TYPE_LSM"]), None);
+        let c = m.callable_from(&[filtered(Some(lsm_only.clone()))]);
+        assert_eq!(names(&c.every), ["BPF_PROG_TYPE_LSM"]);
+        assert!(c.gated.is_empty());
+        // an unfiltered registration on the same hook does not escape the
+        // filter: the kernel runs every filter of the hook
+        let c = m.callable_from(&[
+            filtered(Some(lsm_only.clone())),
+            reg("BPF_PROG_TYPE_TRACING"),
+        ]);
+        assert_eq!(names(&c.every), ["BPF_PROG_TYPE_LSM"]);
+        let iter = allows(None, only(&["BPF_TRACE_ITER"]));
+        let c = m.callable_from(&[filtered(Some(iter))]);
+        assert_eq!(
+            names(&c.every),
+            ["BPF_PROG_TYPE_LSM", "BPF_PROG_TYPE_TRACING"]
+        );
+        assert_eq!(c.gated.len(), 2);
+        assert_eq!(
+            c.attach_types().map(|a| a.into_iter().collect::<Vec<_>>()),
+            Some(vec!["BPF_TRACE_ITER".to_string()])
+        );
+        // a filter the manifest says nothing of gates every type, unread
+        let c = m.callable_from(&[filtered(None)]);
+        assert_eq!(c.gated.len(), 2);
+        assert!(c.gates().iter().all(|g| g.restriction.unread.is_some()));
+        assert_eq!(c.attach_types(), None);
+        // the common hook's path stays open when the type's own is filtered
+        let c = m.callable_from(&[filtered(Some(lsm_only)), reg(PROG_TYPE_UNSPEC)]);
+        assert!(c.every.contains("BPF_PROG_TYPE_TRACING"));
+        assert!(c.gated.is_empty());
+    }
+
+    #[test]
+    fn a_kfunc_and_a_set_are_callable_from_their_registrations() {
+        let mut m = Manifest {
+            kfunc_hooks: hooks(),
+            ..Default::default()
+        };
+        m.sets
+            .push(set("lsm", SetKind::Kfuncs, vec![], &["BPF_PROG_TYPE_LSM"]));
+        let mut k = kfunc("k", "a.c", &["BPF_PROG_TYPE_LSM"]);
+        k.sets = vec!["lsm".into()];
         assert_eq!(
             m.effective_prog_types(&k),
             ["BPF_PROG_TYPE_LSM", "BPF_PROG_TYPE_TRACING"]
@@ -792,6 +861,9 @@ pub(crate) mod tests {
             names(&m.kfunc_callable_from(&k).named),
             ["BPF_PROG_TYPE_LSM", "BPF_PROG_TYPE_TRACING"]
         );
+        // a kfunc in no set of the manifest is callable from nothing
+        k.sets.clear();
+        assert!(m.effective_prog_types(&k).is_empty());
         let s = set(
             "s",
             SetKind::Kfuncs,
