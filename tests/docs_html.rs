@@ -198,7 +198,7 @@ fn pages_show_their_parts() {
     );
     has(
         "sets/sleepy_ids.html",
-        &["<li><code>BPF_PROG_TYPE_TRACING</code> at <code>kernel/bpf/helpers.c:360</code>, restricted by <code>bpf_fs_kfuncs_filter</code></li>"],
+        &["<li><code>BPF_PROG_TYPE_TRACING</code> at <code>kernel/bpf/helpers.c:360</code>, restricted by <code>bpf_fs_kfuncs_filter</code>, which could not be read</li>"],
     );
 }
 
