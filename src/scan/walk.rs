@@ -87,8 +87,40 @@ pub struct WalkOutput<T> {
 }
 
 pub fn rel_path(root: &Path, p: &Path) -> String {
-    let r = p.strip_prefix(root).unwrap_or(p);
-    r.to_string_lossy().replace('\\', "/")
+    // The walker joins each name to its directory's path, so a path below
+    // `root` starts with root's own bytes and a `/`: slicing them off gives
+    // what the component-wise `strip_prefix` gives, without its cost (it ran
+    // for every entry of the tree). Anything else takes the general way.
+    let (r, b) = (
+        root.as_os_str().as_encoded_bytes(),
+        p.as_os_str().as_encoded_bytes(),
+    );
+    let rest = b.strip_prefix(r).and_then(|rest| {
+        if r.ends_with(b"/") {
+            Some(rest)
+        } else {
+            rest.strip_prefix(b"/")
+        }
+    });
+    // `strip_prefix` trims separators and `.` components at the ends of
+    // what it leaves; the slice is the same only without them.
+    let plain = |x: &[u8]| {
+        !(x.is_empty()
+            || x == b"."
+            || x.starts_with(b"/")
+            || x.starts_with(b"./")
+            || x.ends_with(b"/")
+            || x.ends_with(b"/."))
+    };
+    let text = match rest {
+        Some(rest) if plain(rest) => String::from_utf8_lossy(rest),
+        _ => p.strip_prefix(root).unwrap_or(p).to_string_lossy(),
+    };
+    if text.contains('\\') {
+        text.replace('\\', "/")
+    } else {
+        text.into_owned()
+    }
 }
 
 pub fn is_c_source(p: &Path) -> bool {
@@ -352,7 +384,9 @@ impl<T> Local<'_, T> {
         let Some(ft) = entry.file_type() else {
             return ignore::WalkState::Continue;
         };
-        if !rel.is_empty() && self.shared.exclude.is_match(&rel) {
+        // an empty set matches nothing, but `is_match` still splits the path
+        let excluded = !self.shared.exclude.is_empty() && !rel.is_empty();
+        if excluded && self.shared.exclude.is_match(&rel) {
             return if ft.is_dir() {
                 ignore::WalkState::Skip
             } else {
@@ -507,6 +541,35 @@ mod tests {
             for p in by {
                 assert_eq!(WEAK.contains(n), WEAK_PATTERNS.contains(p), "{n} by {p}");
             }
+        }
+    }
+
+    #[test]
+    fn relative_paths_are_those_strip_prefix_gives() {
+        let cases = [
+            ("/t", "/t/a/b.c"),
+            ("/t/", "/t/a/b.c"),
+            ("t", "t/b.c"),
+            ("./t", "./t/x/y.h"),
+            (".", "./a.c"),
+            ("/", "/a/b.c"),
+            ("/t", "/t//a.c"),
+            ("/t", "/t/./a.c"),
+            ("/t", "/t/a/."),
+            ("/t", "/t"),
+            ("/t", "/u/a.c"),
+            ("/t", "/tt/a.c"),
+            ("a/./b", "a/./b/c.c"),
+            ("/t", "/t/a\\b.c"),
+        ];
+        for (root, p) in cases {
+            let (root, p) = (Path::new(root), Path::new(p));
+            let slow = p
+                .strip_prefix(root)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            assert_eq!(rel_path(root, p), slow, "{root:?} {p:?}");
         }
     }
 
