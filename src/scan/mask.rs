@@ -187,6 +187,8 @@ fn blank_plain_bodies(out: &mut [u8]) {
     let n = out.len();
     let mut i = 0;
     let mut last_sig: u8 = 0;
+    // where `last_sig` is
+    let mut last_at = 0;
     while i < n {
         let b = out[i];
         if let Some(next) = skip_non_code(out, i) {
@@ -206,6 +208,10 @@ fn blank_plain_bodies(out: &mut [u8]) {
                         .any(|w| memchr::memmem::find(body, w).is_some());
                     if !wanted && plain_body(body) {
                         blank(out, i + 1, c);
+                        if let Some(start) = helper_head(out, last_at) {
+                            blank(out, start, c);
+                            out[c] = b';';
+                        }
                     }
                     i = c + 1;
                     last_sig = b'}';
@@ -220,9 +226,58 @@ fn blank_plain_bodies(out: &mut [u8]) {
         }
         if !b.is_ascii_whitespace() {
             last_sig = b;
+            last_at = i;
         }
         i += 1;
     }
+}
+
+/// Macros whose use, `NAME(name, type, arg, …)` followed by a body,
+/// defines a BPF helper (`include/linux/filter.h`).
+const HELPER_DEFINERS: &[&str] = &["BPF_CALL_", "NOTRACE_BPF_CALL_"];
+
+/// Where the head of a BPF helper's definition starts, when the `)` at
+/// `close` ends one: `BPF_CALL_2(name, struct sk_buff *, skb, u32, len)` in
+/// column 0. Its body blanked, the whole definition is made blanks and a
+/// `;` (an empty statement, so that what stood before it is not taken for
+/// the next item's comment or attributes): helpers are neither kfuncs nor
+/// registrations, and tree-sitter cannot parse such a head (types and
+/// names as separate arguments), which cost it a slow error recovery per
+/// helper (net/core/filter.c defines 135). A head spanning a preprocessor
+/// line is left alone.
+fn helper_head(src: &[u8], close: usize) -> Option<usize> {
+    let from = close.saturating_sub(MAX_ENTRY_LEN);
+    let mut depth = 0usize;
+    let mut open = None;
+    for i in (from..=close).rev() {
+        match src[i] {
+            b')' => depth += 1,
+            b'(' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    open = Some(i);
+                    break;
+                }
+            }
+            b';' | b'{' | b'}' | b'#' => return None,
+            _ => {}
+        }
+    }
+    let open = open?;
+    let end = src[..open]
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |p| p + 1);
+    let start = src[..end]
+        .iter()
+        .rposition(|&b| !is_ident_byte(b))
+        .map_or(0, |p| p + 1);
+    let name = &src[start..end];
+    let is_helper = HELPER_DEFINERS.iter().any(|d| {
+        name.strip_prefix(d.as_bytes())
+            .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
+    });
+    (is_helper && (start == 0 || src[start - 1] == b'\n')).then_some(start)
 }
 
 /// Where the comment, string or character literal, or preprocessor line that
@@ -587,6 +642,33 @@ mod tests {
         // a column-0 line that is not a label: left alone
         let src = "int f(void)\n{\nint g(void);\n}\n";
         assert_eq!(m(src), src);
+    }
+
+    #[test]
+    fn helper_definitions_become_an_empty_statement() {
+        let helper = "BPF_CALL_2(bpf_f, struct sk_buff *, skb,\n\t   u32, len)\n{\n\treturn 0;\n";
+        let src = format!("/** doc */\n{helper}}}\nint g(void);\n");
+        assert_eq!(
+            m(&src),
+            format!("/** doc */\n{};\nint g(void);\n", blank_like(helper))
+        );
+        let helper = "NOTRACE_BPF_CALL_1(f, int, x)\n{\n";
+        assert_eq!(
+            m(&format!("{helper}}}\n")),
+            format!("{};\n", blank_like(helper))
+        );
+        // a body that is not blanked keeps its head
+        let src = "BPF_CALL_1(f, int, x)\n{\n\treturn register_btf_kfunc_id_set(T, &s);\n}\n";
+        assert_eq!(m(src), src);
+        // not in column 0, not a helper, a preprocessor line in the head
+        for src in [
+            "static BPF_CALL_1(f, int, x)\n{\n}\n",
+            "MY_CALL_1(f, int, x)\n{\n}\n",
+            "BPF_CALL_x(f, int, x)\n{\n}\n",
+            "BPF_CALL_2(f, int, x,\n#ifdef A\n\tint, y)\n#endif\n{\n}\n",
+        ] {
+            assert!(m(src).contains("CALL_"), "{src:?}");
+        }
     }
 
     fn blank_like(s: &str) -> String {
