@@ -97,6 +97,23 @@ const ENTRIES: &[&str] = &[names::ENTRY_MACRO, "BTF_ID", "BTF_ID_UNUSED"];
 /// The longest argument list an entry rewrite looks through.
 pub(super) const MAX_ENTRY_LEN: usize = 4096;
 
+/// The bytes the words of the lists above start with: most identifiers
+/// (every one of a file is looked at) start with none of them.
+const LISTED_FIRST_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let lists: [&[&str]; 4] = [WORD_ATTRIBUTES, CALL_ATTRIBUTES, DELIMITERS, ENTRIES];
+    let mut l = 0;
+    while l < lists.len() {
+        let mut w = 0;
+        while w < lists[l].len() {
+            t[lists[l][w].as_bytes()[0] as usize] = true;
+            w += 1;
+        }
+        l += 1;
+    }
+    t
+};
+
 fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -133,6 +150,11 @@ pub fn mask(src: &[u8]) -> Vec<u8> {
         while end < n && is_ident_byte(src[end]) {
             end += 1;
         }
+        if !LISTED_FIRST_BYTES[b as usize] {
+            // no listed word starts so: the lists need not be searched
+            i = end;
+            continue;
+        }
         // Identifiers are ASCII by the loop above.
         let word = std::str::from_utf8(&src[start..end]).unwrap_or("");
         if WORD_ATTRIBUTES.contains(&word) {
@@ -149,16 +171,16 @@ pub fn mask(src: &[u8]) -> Vec<u8> {
                 }
                 None => blank(&mut out, start, end),
             }
-        } else if at_line_start(src, start) {
-            if DELIMITERS.contains(&word) {
+        } else if DELIMITERS.contains(&word) {
+            if at_line_start(src, start) {
                 rewrite_delimiter(src, &mut out, end);
-            } else if ENTRIES.contains(&word) {
-                // An entry's arguments were shifted: nothing inside them may
-                // be rewritten again from the original's offsets.
-                if let Some(close) = rewrite_entry(src, &mut out, end) {
-                    i = close + 1;
-                    continue;
-                }
+            }
+        } else if ENTRIES.contains(&word) && at_line_start(src, start) {
+            // An entry's arguments were shifted: nothing inside them may
+            // be rewritten again from the original's offsets.
+            if let Some(close) = rewrite_entry(src, &mut out, end) {
+                i = close + 1;
+                continue;
             }
         }
         i = end;
