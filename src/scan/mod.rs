@@ -24,7 +24,6 @@ pub mod xmacro;
 
 use crate::manifest::Manifest;
 use extract::FileRecords;
-use queries::Queries;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -165,7 +164,7 @@ pub fn scan_with(
         &walked.unmatched,
         &walked.definitions,
         &mut files,
-        &setup.queries,
+        setup.queries.get(),
         &setup.pool,
         progress,
     );
@@ -173,7 +172,7 @@ pub fn scan_with(
 
     let facts = tree_facts::read(
         root,
-        &setup.queries.flag_defines,
+        &setup.queries.get().flag_defines,
         &opts.extra_implicit_types,
         &mut diagnostics,
     );
@@ -211,7 +210,7 @@ fn walk_and_follow_kbuild(
             .map(|(config, diags)| scope.spawn(move || load_build(root, opts, config, diags)));
         let walked = walk::walk(root, &setup.exclude, setup.jobs, progress, &|rel, bytes| {
             let t = Instant::now();
-            let r = file::scan_file(rel, bytes, &setup.queries);
+            let r = file::scan_file(rel, bytes, setup.queries.get());
             progress(&Progress::Parsed {
                 path: rel,
                 bytes: bytes.len(),
@@ -262,7 +261,7 @@ impl LoadedConfig {
 /// What a scan needs before it reads the tree, each checked up front.
 struct Setup {
     config: LoadedConfig,
-    queries: Queries,
+    queries: queries::Prepared,
     exclude: globset::GlobSet,
     jobs: usize,
     /// The threads of the second look.
@@ -284,7 +283,7 @@ impl Setup {
                 max: MAX_JOBS,
             });
         }
-        let queries = Queries::load(opts.queries_dir.as_deref())?;
+        let queries = queries::Prepared::start(opts.queries_dir.as_deref())?;
         let mut globs = globset::GlobSetBuilder::new();
         for g in &opts.exclude {
             let glob = globset::Glob::new(g).map_err(|e| ScanError::BadGlob {

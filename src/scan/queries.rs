@@ -8,6 +8,7 @@
 //! and the capture, never a capture that silently matches nothing.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use tree_sitter::{Language, Query};
 
 pub fn language() -> Language {
@@ -169,6 +170,48 @@ impl Queries {
     }
 }
 
+/// The queries a scan uses, the embedded ones compiled on a thread of their
+/// own while the walk starts: compiling them takes ~40 ms (tree-sitter
+/// analyses each pattern against the grammar's states), which the scan
+/// spent before reading a file, one core idle. The walk's threads need
+/// them only at the first file they parse, and wait for them there if
+/// need be. Overrides (`--queries DIR`) are compiled at once, so that an
+/// error in one stops the scan before it starts.
+pub struct Prepared {
+    queries: Arc<OnceLock<Queries>>,
+}
+
+impl Prepared {
+    pub fn start(override_dir: Option<&Path>) -> Result<Prepared, QueryLoadError> {
+        let queries = Arc::new(OnceLock::new());
+        if override_dir.is_some() {
+            let _ = queries.set(Queries::load(override_dir)?);
+        } else {
+            let early = Arc::clone(&queries);
+            // Without the thread, `get` compiles them when first asked.
+            let _ = std::thread::Builder::new()
+                .name("queries".into())
+                .spawn(move || {
+                    early.get_or_init(embedded);
+                });
+        }
+        Ok(Prepared { queries })
+    }
+
+    /// The queries; compiled by the first caller if no one has.
+    pub fn get(&self) -> &Queries {
+        self.queries.get_or_init(embedded)
+    }
+}
+
+/// The embedded queries: `the_embedded_queries_load` checks that they do.
+fn embedded() -> Queries {
+    match Queries::load(None) {
+        Ok(q) => q,
+        Err(e) => panic!("the embedded queries do not load: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +220,23 @@ mod tests {
     fn the_embedded_queries_load() {
         let q = Queries::load(None).expect("embedded queries");
         assert_ne!(q.sets.delimiter, q.sets.set_name);
+    }
+
+    #[test]
+    fn prepared_queries_are_the_embedded_ones_or_the_overrides() {
+        let q = Prepared::start(None).unwrap();
+        assert!(q.get().functions.embedded);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FunctionsQuery::FILE),
+            "(function_definition declarator: (_) @declarator) @function\n",
+        )
+        .unwrap();
+        let q = Prepared::start(Some(dir.path())).unwrap();
+        assert!(!q.get().functions.embedded);
+        assert!(q.get().sets.embedded);
+        std::fs::write(dir.path().join(SetsQuery::FILE), "(oops").unwrap();
+        assert!(Prepared::start(Some(dir.path())).is_err());
     }
 
     #[test]
