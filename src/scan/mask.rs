@@ -255,18 +255,25 @@ fn blank_plain_bodies(out: &mut [u8]) {
 }
 
 /// Macros whose use, `NAME(name, type, arg, …)` followed by a body,
-/// defines a BPF helper (`include/linux/filter.h`).
-const HELPER_DEFINERS: &[&str] = &["BPF_CALL_", "NOTRACE_BPF_CALL_"];
+/// defines a BPF helper (`include/linux/filter.h`) or a system call
+/// (`include/linux/syscalls.h`), never a kfunc.
+const HELPER_DEFINERS: &[&str] = &[
+    "BPF_CALL_",
+    "NOTRACE_BPF_CALL_",
+    "SYSCALL_DEFINE",
+    "COMPAT_SYSCALL_DEFINE",
+];
 
-/// Where the head of a BPF helper's definition starts, when the `)` at
-/// `close` ends one: `BPF_CALL_2(name, struct sk_buff *, skb, u32, len)` in
-/// column 0. Its body blanked, the whole definition is made blanks and a
-/// `;` (an empty statement, so that what stood before it is not taken for
-/// the next item's comment or attributes): helpers are neither kfuncs nor
-/// registrations, and tree-sitter cannot parse such a head (types and
-/// names as separate arguments), which cost it a slow error recovery per
-/// helper (net/core/filter.c defines 135). A head spanning a preprocessor
-/// line is left alone.
+/// Where the head of a BPF helper's (or a system call's) definition starts,
+/// when the `)` at `close` ends one: `BPF_CALL_2(name, struct sk_buff *,
+/// skb, u32, len)` in column 0. Its body blanked, the whole definition is
+/// made blanks and a `;` (an empty statement, so that what stood before it
+/// is not taken for the next item's comment or attributes): helpers and
+/// system calls are neither kfuncs nor registrations, and tree-sitter
+/// cannot parse such a head (types and names as separate arguments), which
+/// cost it a slow error recovery each (net/core/filter.c defines 135
+/// helpers, net/socket.c, which the second look reads on 6.12, 20 system
+/// calls). A head spanning a preprocessor line is left alone.
 fn helper_head(src: &[u8], close: usize) -> Option<usize> {
     let from = close.saturating_sub(MAX_ENTRY_LEN);
     let mut depth = 0usize;
@@ -674,11 +681,16 @@ mod tests {
             m(&src),
             format!("/** doc */\n{};\nint g(void);\n", blank_like(helper))
         );
-        let helper = "NOTRACE_BPF_CALL_1(f, int, x)\n{\n";
-        assert_eq!(
-            m(&format!("{helper}}}\n")),
-            format!("{};\n", blank_like(helper))
-        );
+        for helper in [
+            "NOTRACE_BPF_CALL_1(f, int, x)\n{\n",
+            "SYSCALL_DEFINE3(socket, int, family, int, type, int, protocol)\n{\n\treturn 0;\n",
+            "COMPAT_SYSCALL_DEFINE1(f, int, x)\n{\n",
+        ] {
+            assert_eq!(
+                m(&format!("{helper}}}\n")),
+                format!("{};\n", blank_like(helper))
+            );
+        }
         // a body that is not blanked keeps its head
         let src = "BPF_CALL_1(f, int, x)\n{\n\treturn register_btf_kfunc_id_set(T, &s);\n}\n";
         assert_eq!(m(src), src);
