@@ -200,9 +200,12 @@ const BODY_NEEDLES: &[&[u8]] = &[
 /// Replaces the inside of function bodies that hold nothing the scanner
 /// reads with blanks (newlines kept). tree-sitter then spends its time on
 /// declarations only; on the kernel most of a file's bytes are bodies.
+/// Top-level initialisers (`= { … }`) are blanked the same way, but an id
+/// set's (`struct btf_kfunc_id_set`, whose `.set` and `.filter` are read):
+/// net/core/filter.c alone holds some 300 `bpf_func_proto` initialisers.
 ///
-/// Only a body the layout vouches for is blanked: `{` after `)` at depth 0,
-/// its `}` in column 0 (kernel style), no other line in it starting in
+/// Only a body the layout vouches for is blanked: `{` after `)` (or `=`) at
+/// depth 0, its `}` starting its line, no other line in it starting in
 /// column 0 except labels, and its `#if`s balanced. Anything else is left
 /// for tree-sitter to read as it is.
 fn blank_plain_bodies(out: &mut [u8]) {
@@ -211,6 +214,8 @@ fn blank_plain_bodies(out: &mut [u8]) {
     let mut last_sig: u8 = 0;
     // where `last_sig` is
     let mut last_at = 0;
+    // where the current top-level item starts: after the last `;` or `}`
+    let mut item_start = 0;
     while i < n {
         let b = out[i];
         if let Some(next) = skip_non_code(out, i) {
@@ -223,6 +228,17 @@ fn blank_plain_bodies(out: &mut [u8]) {
         if b == b'{' {
             let close = body_end(out, i);
             match close {
+                Some(c) if last_sig == b'=' => {
+                    let item = &out[item_start..c];
+                    let wanted = INITIALISER_NEEDLES
+                        .iter()
+                        .any(|w| memchr::memmem::find(item, w).is_some());
+                    if !wanted && plain_body(&out[i + 1..c]) {
+                        blank(out, i + 1, c);
+                    }
+                    i = c + 1;
+                    last_sig = b'}';
+                }
                 Some(c) if last_sig == b')' => {
                     let body = &out[i + 1..c];
                     let wanted = BODY_NEEDLES
@@ -244,15 +260,27 @@ fn blank_plain_bodies(out: &mut [u8]) {
                 }
                 None => return,
             }
+            item_start = i;
             continue;
         }
         if !b.is_ascii_whitespace() {
             last_sig = b;
             last_at = i;
         }
+        if b == b';' {
+            item_start = i + 1;
+        }
         i += 1;
     }
 }
+
+/// Words that make a top-level initialiser worth parsing: the id sets'
+/// (`.set`, `.filter`), and anything a body would be kept for.
+const INITIALISER_NEEDLES: &[&[u8]] = &[
+    names::ID_SET_STRUCT.as_bytes(),
+    names::REGISTER_KFUNC_ID_SET.as_bytes(),
+    names::REGISTER_FMODRET_ID_SET.as_bytes(),
+];
 
 /// Macros whose use, `NAME(name, type, arg, …)` followed by a body,
 /// defines a BPF helper (`include/linux/filter.h`) or a system call
@@ -662,8 +690,20 @@ mod tests {
         // a body holding a registration is kept
         let src = "static int i(void)\n{\n\treturn register_btf_kfunc_id_set(T, &s);\n}\n";
         assert_eq!(m(src), src);
-        // an initialiser is not a body
-        let src = "static const struct s x = {\n\t.set = &ids,\n};\n";
+        // initialisers are blanked, but an id set's
+        let inner = "\n#ifdef A\n\t.func = f,\n#endif\n\t.gpl_only = true,\n";
+        let src = format!("static const struct bpf_func_proto p = {{{inner}}};\n");
+        assert_eq!(
+            m(&src),
+            format!(
+                "static const struct bpf_func_proto p = {{{}}};\n",
+                blank_like(inner)
+            )
+        );
+        let src = "static const struct btf_kfunc_id_set x = {\n\t.set = &ids,\n};\n";
+        assert_eq!(m(src), src);
+        // on one line: left alone
+        let src = "static int a[] = { 1, 2 };\n";
         assert_eq!(m(src), src);
         // unbalanced #if inside: left alone
         let src = "int f(void)\n{\n#ifdef A\n\treturn 1;\n}\n#else\n";
