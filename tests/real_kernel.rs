@@ -345,3 +345,33 @@ fn leaving_blanks_out_of_the_parse_changes_no_node() {
     eprintln!("{} files, {gaps} runs of blanks left out", files.len());
     assert!(gaps > files.len(), "{gaps} runs in {} files", files.len());
 }
+
+/// The embedded queries run as code (`scan::matchers`); on the files that
+/// hold the sets and the kfuncs, and the largest of the tree, each matcher
+/// finds what its query, compiled, finds.
+#[test]
+fn the_matchers_find_what_the_queries_find() {
+    use kfunc_scan::scan::matchers::compare_with_queries;
+    let Some(root) = tree() else { return };
+    let m = manifest(&root);
+    let files: BTreeSet<&str> = m
+        .sets
+        .iter()
+        .map(|s| s.file.as_str())
+        .chain(m.kfuncs.iter().map(|k| k.file.as_str()))
+        .chain([
+            "include/linux/btf.h",
+            "net/socket.c",
+            "kernel/bpf/verifier.c",
+        ])
+        .collect();
+    let mut n = 0;
+    for f in &files {
+        let Ok(bytes) = std::fs::read(root.join(f)) else {
+            continue;
+        };
+        n += compare_with_queries(&bytes).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+    eprintln!("{} files, {n} matches", files.len());
+    assert!(n > 1000, "{n} matches");
+}

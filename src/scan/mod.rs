@@ -13,6 +13,7 @@ pub mod ctype;
 pub mod extract;
 pub mod file;
 pub mod mask;
+pub mod matchers;
 pub mod names;
 pub mod parse;
 pub mod queries;

@@ -134,6 +134,12 @@ pub fn pos(node: Node) -> (u32, u32) {
 /// One match's captures, read by the indices a query struct holds.
 pub struct Captures<'m, 't>(&'m [(u32, Node<'t>)]);
 
+impl<'m, 't> Captures<'m, 't> {
+    pub(super) fn new(captures: &'m [(u32, Node<'t>)]) -> Self {
+        Captures(captures)
+    }
+}
+
 impl<'t> Captures<'_, 't> {
     pub fn get(&self, capture: u32) -> Option<Node<'t>> {
         self.0.iter().find(|(i, _)| *i == capture).map(|(_, n)| *n)

@@ -1,14 +1,14 @@
-//! The tree-sitter queries, compiled once. They live as `.scm` files in
-//! `queries/`, are embedded in the binary, and `--queries DIR` replaces any of
-//! them with a file of the same name from DIR.
+//! The tree-sitter queries. They live as `.scm` files in `queries/`, are
+//! embedded in the binary (and run as code, `matchers.rs`, which the tests
+//! hold to them), and `--queries DIR` replaces any of them with a file of
+//! the same name from DIR, compiled once.
 //!
-//! Each query is a struct holding the compiled query and the index of every
-//! capture the Rust side reads, looked up when the queries load: a query
-//! (an override, typically) that lacks one is a load error naming the file
-//! and the capture, never a capture that silently matches nothing.
+//! Each query is a struct holding the compiled override and the index of
+//! every capture the Rust side reads, looked up when the queries load: a
+//! query (an override, typically) that lacks one is a load error naming the
+//! file and the capture, never a capture that silently matches nothing.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
 use tree_sitter::{Language, Query};
 
 pub fn language() -> Language {
@@ -99,7 +99,9 @@ macro_rules! query {
     ($(#[$doc:meta])* $name:ident = $file:literal { $($capture:ident),+ $(,)? }) => {
         $(#[$doc])*
         pub struct $name {
-            pub query: Query,
+            /// An override, compiled; None for the embedded query, which
+            /// [`super::matchers`] runs as code.
+            pub query: Option<Query>,
             /// The embedded query, not an override: its matches are known
             /// to hold the words it names.
             pub embedded: bool,
@@ -108,16 +110,45 @@ macro_rules! query {
 
         impl $name {
             pub const FILE: &'static str = $file;
+            /// The captures read, in the order the matchers number them.
+            pub const CAPTURES: &'static [&'static str] = &[$(stringify!($capture)),+];
+            /// The embedded query's text.
+            pub const EMBEDDED: &'static str = include_str!(concat!("../../queries/", $file));
 
             fn load(dir: Option<&Path>) -> Result<$name, QueryLoadError> {
-                let embedded = include_str!(concat!("../../queries/", $file));
-                let source = Source::find($file, embedded, dir)?;
+                let source = Source::find($file, Self::EMBEDDED, dir)?;
+                if source.embedded {
+                    // the matchers' own capture numbers
+                    let mut n = 0..;
+                    return Ok($name {
+                        $($capture: n.next().unwrap_or_default(),)+
+                        embedded: true,
+                        query: None,
+                    });
+                }
                 let query = source.compile()?;
                 Ok($name {
                     $($capture: source.capture(&query, stringify!($capture))?,)+
-                    embedded: source.embedded,
-                    query,
+                    embedded: false,
+                    query: Some(query),
                 })
+            }
+
+            /// Each match's captures, in document order: the override's
+            /// query matches, or the embedded query's, found by
+            /// [`super::matchers`]. `within`: a byte range every match of
+            /// the embedded query meets (see `extract::scope`).
+            pub fn for_each_in<'t>(
+                &self,
+                root: tree_sitter::Node<'t>,
+                src: &[u8],
+                within: Option<std::ops::Range<usize>>,
+                f: impl FnMut(&super::parse::Captures<'_, 't>),
+            ) {
+                match &self.query {
+                    Some(q) => super::parse::for_each_match_in(q, root, src, within, f),
+                    None => super::matchers::for_each(self, root, src, within, f),
+                }
             }
         }
     };
@@ -170,45 +201,23 @@ impl Queries {
     }
 }
 
-/// The queries a scan uses, the embedded ones compiled on a thread of their
-/// own while the walk starts: compiling them takes ~40 ms (tree-sitter
-/// analyses each pattern against the grammar's states), which the scan
-/// spent before reading a file, one core idle. The walk's threads need
-/// them only at the first file they parse, and wait for them there if
-/// need be. Overrides (`--queries DIR`) are compiled at once, so that an
-/// error in one stops the scan before it starts.
+/// The queries a scan uses. The embedded ones cost nothing to load (they
+/// run as code, [`super::matchers`]); overrides (`--queries DIR`) are
+/// compiled at once, so that an error in one stops the scan before it
+/// starts.
 pub struct Prepared {
-    queries: Arc<OnceLock<Queries>>,
+    queries: Queries,
 }
 
 impl Prepared {
     pub fn start(override_dir: Option<&Path>) -> Result<Prepared, QueryLoadError> {
-        let queries = Arc::new(OnceLock::new());
-        if override_dir.is_some() {
-            let _ = queries.set(Queries::load(override_dir)?);
-        } else {
-            let early = Arc::clone(&queries);
-            // Without the thread, `get` compiles them when first asked.
-            let _ = std::thread::Builder::new()
-                .name("queries".into())
-                .spawn(move || {
-                    early.get_or_init(embedded);
-                });
-        }
-        Ok(Prepared { queries })
+        Ok(Prepared {
+            queries: Queries::load(override_dir)?,
+        })
     }
 
-    /// The queries; compiled by the first caller if no one has.
     pub fn get(&self) -> &Queries {
-        self.queries.get_or_init(embedded)
-    }
-}
-
-/// The embedded queries: `the_embedded_queries_load` checks that they do.
-fn embedded() -> Queries {
-    match Queries::load(None) {
-        Ok(q) => q,
-        Err(e) => panic!("the embedded queries do not load: {e}"),
+        &self.queries
     }
 }
 
@@ -220,12 +229,47 @@ mod tests {
     fn the_embedded_queries_load() {
         let q = Queries::load(None).expect("embedded queries");
         assert_ne!(q.sets.delimiter, q.sets.set_name);
+        // they are run as code, but they are the definition: they compile,
+        // with every capture read
+        for (file, text, captures) in [
+            (SetsQuery::FILE, SetsQuery::EMBEDDED, SetsQuery::CAPTURES),
+            (
+                FunctionsQuery::FILE,
+                FunctionsQuery::EMBEDDED,
+                FunctionsQuery::CAPTURES,
+            ),
+            (
+                RegistrationsQuery::FILE,
+                RegistrationsQuery::EMBEDDED,
+                RegistrationsQuery::CAPTURES,
+            ),
+            (
+                IdSetsQuery::FILE,
+                IdSetsQuery::EMBEDDED,
+                IdSetsQuery::CAPTURES,
+            ),
+            (
+                IdListsQuery::FILE,
+                IdListsQuery::EMBEDDED,
+                IdListsQuery::CAPTURES,
+            ),
+            (
+                FlagDefinesQuery::FILE,
+                FlagDefinesQuery::EMBEDDED,
+                FlagDefinesQuery::CAPTURES,
+            ),
+        ] {
+            let query = Query::new(&language(), text).unwrap_or_else(|e| panic!("{file}: {e}"));
+            for c in captures {
+                assert!(query.capture_index_for_name(c).is_some(), "{file}: @{c}");
+            }
+        }
     }
 
     #[test]
     fn prepared_queries_are_the_embedded_ones_or_the_overrides() {
         let q = Prepared::start(None).unwrap();
-        assert!(q.get().functions.embedded);
+        assert!(q.get().functions.embedded && q.get().functions.query.is_none());
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(FunctionsQuery::FILE),
