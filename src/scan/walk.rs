@@ -155,16 +155,19 @@ fn prefilter(ac: &Needles, bytes: &[u8], defs: &mut Vec<u64>) -> bool {
 /// The name of the function whose head ends with the `)` at `close`: the
 /// identifier before the matching `(`, past attributes such as
 /// `__must_hold(x)` that may follow the parameters.
+///
+/// This runs for every kernel-style definition of the tree (~700,000 on
+/// 6.12): the scans back go by table, not by character class.
 fn def_name(b: &[u8], mut close: usize) -> Option<&[u8]> {
     for _ in 0..4 {
         let open = opening_paren(b, close)?;
         let end = b[..open]
             .iter()
-            .rposition(|c| !c.is_ascii_whitespace())
+            .rposition(|&c| !BLANK[c as usize])
             .map_or(0, |p| p + 1);
         let start = b[..end]
             .iter()
-            .rposition(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+            .rposition(|&c| !IDENT[c as usize])
             .map_or(0, |p| p + 1);
         let name = &b[start..end];
         let is_attribute = name.starts_with(b"__")
@@ -174,7 +177,7 @@ fn def_name(b: &[u8], mut close: usize) -> Option<&[u8]> {
         if !is_attribute {
             return (!name.is_empty() && !name[0].is_ascii_digit()).then_some(name);
         }
-        close = b[..start].iter().rposition(|c| !c.is_ascii_whitespace())?;
+        close = b[..start].iter().rposition(|&c| !BLANK[c as usize])?;
         if b[close] != b')' {
             return None;
         }
@@ -182,13 +185,37 @@ fn def_name(b: &[u8], mut close: usize) -> Option<&[u8]> {
     None
 }
 
+/// `u8::is_ascii_whitespace`, by table.
+const BLANK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_whitespace();
+        i += 1;
+    }
+    t
+};
+
+/// Bytes of identifiers (ASCII letters, digits, `_`), by table.
+const IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric() || i as u8 == b'_';
+        i += 1;
+    }
+    t
+};
+
 /// The `(` matching the `)` at `close`, looking back at most 4096 bytes and
 /// not past a `;` (then it is no parameter list). Jumps from parenthesis to
 /// parenthesis: this runs for every function of the tree.
 fn opening_paren(b: &[u8], close: usize) -> Option<usize> {
+    debug_assert_eq!(b[close], b')');
     let from = close.saturating_sub(4096);
-    let mut depth = 0usize;
-    let mut end = close + 1;
+    // the `)` at `close` itself
+    let mut depth = 1usize;
+    let mut end = close;
     while let Some(p) = memchr::memrchr3(b'(', b')', b';', &b[from..end]) {
         let i = from + p;
         match b[i] {
