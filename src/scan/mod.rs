@@ -157,8 +157,6 @@ pub fn scan_with(
     };
     let mut files: Vec<FileRecords> = walked.matched.into_iter().map(|(_, r)| r).collect();
     let files_parsed = files.len();
-    // before the second look, which looks for what the entries name
-    xmacro::expand_sets(root, &mut files);
 
     let files_second_look = second_look::second_look(
         root,
@@ -211,7 +209,12 @@ fn walk_and_follow_kbuild(
             .map(|(config, diags)| scope.spawn(move || load_build(root, opts, config, diags)));
         let walked = walk::walk(root, &setup.exclude, setup.jobs, progress, &|rel, bytes| {
             let t = Instant::now();
-            let r = file::scan_file(rel, bytes, setup.queries.get());
+            let mut r = file::scan_file(rel, bytes, setup.queries.get());
+            // Before the second look, which looks for what the entries
+            // name. A file's macro uses expand with its own defines and its
+            // headers', whatever the other files hold: here, in the
+            // walker's threads, rather than after the walk.
+            xmacro::expand_sets(root, std::slice::from_mut(&mut r));
             progress(&Progress::Parsed {
                 path: rel,
                 bytes: bytes.len(),
