@@ -292,31 +292,13 @@ fn output_is_identical_with_one_thread() {
     assert_eq!(one.0.stdout, again.0.stdout, "byte-identical");
 }
 
-/// Every node of a tree: kind, bytes, positions, error marks.
-fn nodes(tree: &tree_sitter::Tree) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut c = tree.walk();
-    'walk: loop {
-        let n = c.node();
-        out.push(format!(
-            "{} {:?} {:?}-{:?} {} {}",
-            n.kind(),
-            n.byte_range(),
-            n.start_position(),
-            n.end_position(),
-            n.is_error(),
-            n.is_missing()
-        ));
-        if c.goto_first_child() {
-            continue;
-        }
-        while !c.goto_next_sibling() {
-            if !c.goto_parent() {
-                break 'walk;
-            }
-        }
-    }
-    out
+/// The files holding the sets and the kfuncs' definitions.
+fn source_files(m: &Manifest) -> BTreeSet<&str> {
+    m.sets
+        .iter()
+        .map(|s| s.file.as_str())
+        .chain(m.kfuncs.iter().map(|k| k.file.as_str()))
+        .collect()
 }
 
 /// The parser leaves long runs of blanks out of what tree-sitter reads
@@ -324,47 +306,31 @@ fn nodes(tree: &tree_sitter::Tree) -> Vec<String> {
 /// the trees are the whole text's, node for node.
 #[test]
 fn leaving_blanks_out_of_the_parse_changes_no_node() {
-    use kfunc_scan::scan::{mask, parse, queries};
+    use kfunc_scan::scan::{mask, parse};
     let Some(root) = tree() else { return };
-    let m = manifest(&root);
-    let files: BTreeSet<&str> = m
-        .sets
-        .iter()
-        .map(|s| s.file.as_str())
-        .chain(m.kfuncs.iter().map(|k| k.file.as_str()))
-        .collect();
+    let files = source_files(manifest(&root));
     let mut gaps = 0;
     for f in &files {
         let masked = mask::mask(&std::fs::read(root.join(f)).unwrap());
-        let mut whole = tree_sitter::Parser::new();
-        whole.set_language(&queries::language()).unwrap();
-        let expected = nodes(&whole.parse(&masked, None).unwrap());
-        assert_eq!(nodes(&parse::parse(&masked).unwrap()), expected, "{f}");
-        gaps += parse::code_ranges(&masked).len() - 1;
+        gaps += parse::compare_with_whole_parse(&masked).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
     eprintln!("{} files, {gaps} runs of blanks left out", files.len());
     assert!(gaps > files.len(), "{gaps} runs in {} files", files.len());
 }
 
 /// The embedded queries run as code (`scan::matchers`); on the files that
-/// hold the sets and the kfuncs, and the largest of the tree, each matcher
-/// finds what its query, compiled, finds.
+/// hold the sets and the kfuncs, and a few large ones of the tree, each
+/// matcher finds what its query, compiled, finds.
 #[test]
 fn the_matchers_find_what_the_queries_find() {
     use kfunc_scan::scan::matchers::compare_with_queries;
     let Some(root) = tree() else { return };
-    let m = manifest(&root);
-    let files: BTreeSet<&str> = m
-        .sets
-        .iter()
-        .map(|s| s.file.as_str())
-        .chain(m.kfuncs.iter().map(|k| k.file.as_str()))
-        .chain([
-            "include/linux/btf.h",
-            "net/socket.c",
-            "kernel/bpf/verifier.c",
-        ])
-        .collect();
+    let mut files = source_files(manifest(&root));
+    files.extend([
+        "include/linux/btf.h",
+        "net/socket.c",
+        "kernel/bpf/verifier.c",
+    ]);
     let mut n = 0;
     for f in &files {
         let Ok(bytes) = std::fs::read(root.join(f)) else {

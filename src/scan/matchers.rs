@@ -216,13 +216,14 @@ mod check {
     /// One match: (capture, kind, bytes) of each capture read, by name.
     type Found = Vec<Vec<(String, String, (usize, usize))>>;
 
-    fn by_query(text: &str, captures: &[&str], root: Node, src: &[u8]) -> Found {
-        let Ok(q) = Query::new(&language(), text) else {
-            return Vec::new();
-        };
-        let names = q.capture_names();
+    /// Each match `run` hands over, as the captures named in `captures`.
+    fn collect<'t>(
+        names: &[&str],
+        captures: &[&str],
+        run: impl FnOnce(&mut dyn FnMut(&Captures<'_, 't>)),
+    ) -> Found {
         let mut out = Vec::new();
-        parse::for_each_match_in(&q, root, src, None, |caps| {
+        run(&mut |caps| {
             let mut m: Vec<_> = (0..names.len() as u32)
                 .filter_map(|i| caps.get(i).map(|n| (names[i as usize], n)))
                 .filter(|(name, _)| captures.contains(name))
@@ -240,23 +241,17 @@ mod check {
         out
     }
 
+    fn by_query(text: &str, captures: &[&str], root: Node, src: &[u8]) -> Found {
+        let Ok(q) = Query::new(&language(), text) else {
+            return Vec::new();
+        };
+        collect(q.capture_names(), captures, |f| {
+            parse::for_each_match_in(&q, root, src, None, f)
+        })
+    }
+
     fn by_matcher(m: &impl Matcher, captures: &[&str], root: Node, src: &[u8]) -> Found {
-        let mut out = Vec::new();
-        for_each(m, root, src, None, |caps| {
-            let mut found: Vec<_> = (0..captures.len() as u32)
-                .filter_map(|i| caps.get(i).map(|n| (captures[i as usize], n)))
-                .map(|(name, n)| {
-                    (
-                        name.to_string(),
-                        n.kind().to_string(),
-                        (n.start_byte(), n.end_byte()),
-                    )
-                })
-                .collect();
-            found.sort();
-            out.push(found);
-        });
-        out
+        collect(captures, captures, |f| for_each(m, root, src, None, f))
     }
 
     /// Every matcher against its query, compiled, on a file (masked and
@@ -276,50 +271,22 @@ mod check {
             }
             n += a.len();
         };
-        check(
-            "sets",
-            by_query(SetsQuery::EMBEDDED, SetsQuery::CAPTURES, root, &src),
-            by_matcher(&q.sets, SetsQuery::CAPTURES, root, &src),
-        );
-        check(
-            "functions",
-            by_query(
-                FunctionsQuery::EMBEDDED,
-                FunctionsQuery::CAPTURES,
-                root,
-                &src,
-            ),
-            by_matcher(&q.functions, FunctionsQuery::CAPTURES, root, &src),
-        );
-        check(
-            "registrations",
-            by_query(
-                RegistrationsQuery::EMBEDDED,
-                RegistrationsQuery::CAPTURES,
-                root,
-                &src,
-            ),
-            by_matcher(&q.registrations, RegistrationsQuery::CAPTURES, root, &src),
-        );
-        check(
-            "id_sets",
-            by_query(IdSetsQuery::EMBEDDED, IdSetsQuery::CAPTURES, root, &src),
-            by_matcher(&q.id_sets, IdSetsQuery::CAPTURES, root, &src),
-        );
-        check(
-            "id_lists",
-            by_query(IdListsQuery::EMBEDDED, IdListsQuery::CAPTURES, root, &src),
-            by_matcher(&q.id_lists, IdListsQuery::CAPTURES, root, &src),
-        );
-        check(
-            "flag_defines",
-            by_query(
-                FlagDefinesQuery::EMBEDDED,
-                FlagDefinesQuery::CAPTURES,
-                root,
-                &src,
-            ),
-            by_matcher(&q.flag_defines, FlagDefinesQuery::CAPTURES, root, &src),
+        macro_rules! each {
+            ($($field:ident: $ty:ty),+) => {$(
+                check(
+                    stringify!($field),
+                    by_query(<$ty>::EMBEDDED, <$ty>::CAPTURES, root, &src),
+                    by_matcher(&q.$field, <$ty>::CAPTURES, root, &src),
+                );
+            )+};
+        }
+        each!(
+            sets: SetsQuery,
+            functions: FunctionsQuery,
+            registrations: RegistrationsQuery,
+            id_sets: IdSetsQuery,
+            id_lists: IdListsQuery,
+            flag_defines: FlagDefinesQuery
         );
         differ.map_or(Ok(n), Err)
     }
@@ -330,6 +297,7 @@ pub use check::compare_with_queries;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::parse;
 
     fn agree(original: &[u8]) -> usize {
         compare_with_queries(original)
@@ -352,17 +320,8 @@ mod tests {
         for t in tricky {
             n += agree(t.as_bytes());
         }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-mini");
-        let mut stack = vec![root];
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("c" | "h")) {
-                    n += agree(&std::fs::read(&p).unwrap());
-                }
-            }
+        for p in parse::mini_tree_sources() {
+            n += agree(&std::fs::read(&p).unwrap());
         }
         assert!(n > 50, "{n} matches");
     }

@@ -4,8 +4,6 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
-#[cfg(test)]
-use std::path::Path;
 use std::time::{Duration, Instant};
 use tree_sitter::{
     Node, ParseOptions, ParseState, Parser, Point, Query, QueryCursor, StreamingIterator, Tree,
@@ -177,52 +175,85 @@ pub fn for_each_match_in<'t>(
     }
 }
 
+/// Whether the tree [`parse`] gives `masked` is the one its whole text
+/// gives, node for node (kinds, bytes, positions, error marks): how many
+/// runs of blanks were left out, or the first node that differs. For the
+/// tests.
+#[doc(hidden)]
+pub fn compare_with_whole_parse(masked: &[u8]) -> Result<usize, String> {
+    let mut whole = Parser::new();
+    whole
+        .set_language(&super::queries::language())
+        .map_err(|e| e.to_string())?;
+    let expected = whole.parse(masked, None).ok_or("not parsed")?;
+    let got = parse(masked).ok_or("not parsed")?;
+    let (a, b) = (nodes(&expected), nodes(&got));
+    match a.iter().zip(&b).find(|(x, y)| x != y) {
+        Some((x, y)) => Err(format!("whole text: {x}; with blanks left out: {y}")),
+        None if a.len() != b.len() => Err(format!("{} nodes, {}", a.len(), b.len())),
+        None => Ok(code_ranges(masked).len() - 1),
+    }
+}
+
+/// Every node of a tree: kind, bytes, positions, error marks.
+fn nodes(tree: &Tree) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut c = tree.walk();
+    'walk: loop {
+        let n = c.node();
+        out.push(format!(
+            "{} {:?} {:?}-{:?} {} {}",
+            n.kind(),
+            n.byte_range(),
+            n.start_position(),
+            n.end_position(),
+            n.is_error(),
+            n.is_missing()
+        ));
+        if c.goto_first_child() {
+            continue;
+        }
+        while !c.goto_next_sibling() {
+            if !c.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    out
+}
+
+/// The `.c` and `.h` files of the test tree, `testdata/linux-mini`.
+#[cfg(test)]
+pub(crate) fn mini_tree_sources() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-mini");
+    let mut stack = vec![root];
+    let mut out = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("c" | "h")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every node: kind, bytes, positions, error marks.
-    fn nodes(tree: &Tree) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut c = tree.walk();
-        'walk: loop {
-            let n = c.node();
-            out.push(format!(
-                "{} {:?} {:?}-{:?} {} {}",
-                n.kind(),
-                n.byte_range(),
-                n.start_position(),
-                n.end_position(),
-                n.is_error(),
-                n.is_missing()
-            ));
-            if c.goto_first_child() {
-                continue;
-            }
-            while !c.goto_next_sibling() {
-                if !c.goto_parent() {
-                    break 'walk;
-                }
-            }
-        }
-        out
-    }
-
-    fn whole(src: &[u8]) -> Tree {
-        let mut parser = Parser::new();
-        parser
-            .set_language(&super::super::queries::language())
-            .unwrap();
-        parser.parse(src, None).unwrap()
-    }
-
     /// The tree with blanks left out is the whole text's; `gaps` ranges
     /// are expected (0: none).
     fn same_tree(src: &str, gaps: usize) {
-        let ranges = code_ranges(src.as_bytes());
-        assert_eq!(ranges.len(), gaps + 1, "{src:?}");
-        let tree = parse(src.as_bytes()).unwrap();
-        assert_eq!(nodes(&tree), nodes(&whole(src.as_bytes())), "{src:?}");
+        assert_eq!(
+            compare_with_whole_parse(src.as_bytes()),
+            Ok(gaps),
+            "{src:?}"
+        );
     }
 
     #[test]
@@ -259,22 +290,13 @@ mod tests {
 
     #[test]
     fn the_mini_tree_parses_the_same_with_blanks_left_out() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-mini");
-        let mut stack = vec![root];
-        let mut seen = 0;
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("c" | "h")) {
-                    let masked = super::super::mask::mask(&std::fs::read(&p).unwrap());
-                    let tree = parse(&masked).unwrap();
-                    assert_eq!(nodes(&tree), nodes(&whole(&masked)), "{}", p.display());
-                    seen += 1;
-                }
+        let files = mini_tree_sources();
+        for p in &files {
+            let masked = super::super::mask::mask(&std::fs::read(p).unwrap());
+            if let Err(e) = compare_with_whole_parse(&masked) {
+                panic!("{}: {e}", p.display());
             }
         }
-        assert!(seen > 5, "{seen} files");
+        assert!(files.len() > 5, "{} files", files.len());
     }
 }
