@@ -2,9 +2,12 @@
 # Times the full scan of a kernel tree against ripgrep listing the files that
 # mention a kfunc construct, over the same tree, warm cache, in the same run.
 # Target (issue 10): kfunc-scan's wall time at most 1.0 x ripgrep's, on
-# every tree; peak memory under 200 MB. On a loaded machine, pair two
-# binaries against each other as well (scripts/bench-pair.py) and compare
-# user+sys times: wall times there vary by 2x from run to run.
+# every tree; peak memory under 200 MB. Measured 0.94 x and 0.92 x on 6.12,
+# 0.85 x on 6.1 (11 pairs each, load average ~2 on 2 cores; peak 44 MiB).
+# On a loaded machine (load 7-10: 1.03-1.11 x), pair two binaries against
+# each other as well (scripts/bench-pair.py) and compare user+sys times and
+# instruction counts (valgrind --tool=callgrind): wall times there vary by
+# 2x from run to run.
 #
 #   scripts/bench-scan.sh [TREE] [RUNS]     TREE defaults to the 6.12 tree
 #                                           scripts/fetch-linux.sh provides

@@ -291,3 +291,53 @@ fn output_is_identical_with_one_thread() {
     let again = cmd([&root]).arg("-q").expect(0);
     assert_eq!(one.0.stdout, again.0.stdout, "byte-identical");
 }
+
+/// The files holding the sets and the kfuncs' definitions.
+fn source_files(m: &Manifest) -> BTreeSet<&str> {
+    m.sets
+        .iter()
+        .map(|s| s.file.as_str())
+        .chain(m.kfuncs.iter().map(|k| k.file.as_str()))
+        .collect()
+}
+
+/// The parser leaves long runs of blanks out of what tree-sitter reads
+/// (`parse::code_ranges`); on the files that hold the sets and the kfuncs
+/// the trees are the whole text's, node for node.
+#[test]
+fn leaving_blanks_out_of_the_parse_changes_no_node() {
+    use kfunc_scan::scan::{mask, parse};
+    let Some(root) = tree() else { return };
+    let files = source_files(manifest(&root));
+    let mut gaps = 0;
+    for f in &files {
+        let masked = mask::mask(&std::fs::read(root.join(f)).unwrap());
+        gaps += parse::compare_with_whole_parse(&masked).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+    eprintln!("{} files, {gaps} runs of blanks left out", files.len());
+    assert!(gaps > files.len(), "{gaps} runs in {} files", files.len());
+}
+
+/// The embedded queries run as code (`scan::matchers`); on the files that
+/// hold the sets and the kfuncs, and a few large ones of the tree, each
+/// matcher finds what its query, compiled, finds.
+#[test]
+fn the_matchers_find_what_the_queries_find() {
+    use kfunc_scan::scan::matchers::compare_with_queries;
+    let Some(root) = tree() else { return };
+    let mut files = source_files(manifest(&root));
+    files.extend([
+        "include/linux/btf.h",
+        "net/socket.c",
+        "kernel/bpf/verifier.c",
+    ]);
+    let mut n = 0;
+    for f in &files {
+        let Ok(bytes) = std::fs::read(root.join(f)) else {
+            continue;
+        };
+        n += compare_with_queries(&bytes).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+    eprintln!("{} files, {n} matches", files.len());
+    assert!(n > 1000, "{n} matches");
+}

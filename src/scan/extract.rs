@@ -9,7 +9,7 @@ use super::ctype;
 use super::filter::{self, RawFilter};
 use super::mask;
 use super::names;
-use super::parse::{for_each_match, for_each_match_in, pos, text};
+use super::parse::{pos, text};
 use super::queries::Queries;
 use crate::conventions;
 use crate::manifest::{Diagnostic, Param, SetKind, Severity};
@@ -242,7 +242,7 @@ fn set_items(
     ) else {
         return;
     };
-    for_each_match_in(&sq.query, root, masked, within, |caps| {
+    sq.for_each_in(root, masked, within, |caps| {
         if let (Some(d), Some(n)) = (caps.get(sq.delimiter), caps.get(sq.set_name)) {
             let macro_name = text(d, masked);
             let kind = if macro_name.contains("KFUNCS") {
@@ -273,7 +273,7 @@ fn id_list_items(root: Node, masked: &[u8], q: &Queries, items: &mut HashMap<usi
     let Some(within) = scope(lq.embedded, masked, &["BTF_ID"]) else {
         return;
     };
-    for_each_match_in(&lq.query, root, masked, within, |caps| {
+    lq.for_each_in(root, masked, within, |caps| {
         if let Some(n) = caps.get(lq.list_name) {
             items.insert(item_of(n).id(), Item::IdList(text(n, masked).into_owned()));
         } else if let (Some(k), Some(n)) = (caps.get(lq.id_kind), caps.get(lq.id_name)) {
@@ -656,7 +656,7 @@ fn has_word(hay: &[u8], word: &[u8]) -> bool {
 
 fn functions(root: Node, original: &[u8], masked: &[u8], q: &Queries, rec: &mut FileRecords) {
     let fq = &q.functions;
-    for_each_match(&fq.query, root, masked, |caps| {
+    fq.for_each_in(root, masked, None, |caps| {
         let (Some(def), Some(decl)) = (caps.get(fq.function), caps.get(fq.declarator)) else {
             return;
         };
@@ -735,7 +735,7 @@ fn registrations(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
     let Some(within) = scope(rq.embedded, src, &["register_btf_"]) else {
         return;
     };
-    for_each_match_in(&rq.query, root, src, within, |caps| {
+    rq.for_each_in(root, src, within, |caps| {
         let (Some(f), Some(args)) = (caps.get(rq.register_fn), caps.get(rq.register_args)) else {
             return;
         };
@@ -789,7 +789,7 @@ fn id_sets(root: Node, src: &[u8], q: &Queries, rec: &mut FileRecords) {
     let Some(within) = scope(iq.embedded, src, &[names::ID_SET_STRUCT]) else {
         return;
     };
-    for_each_match_in(&iq.query, root, src, within, |caps| {
+    iq.for_each_in(root, src, within, |caps| {
         let (Some(var), Some(init)) = (caps.get(iq.id_set_var), caps.get(iq.id_set_init)) else {
             return;
         };

@@ -347,6 +347,7 @@ impl<'r> GitTree<'r> {
             None => {}
         }
         let read = read_blob(repo, &oid, local.buf());
+        let read = local.read(read);
         self.cache.blobs_read.fetch_add(1, Ordering::Relaxed);
         let sifted = match local.take(rel.clone(), read) {
             Taken::Matched(records) => Sifted::Parsed {

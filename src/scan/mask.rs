@@ -97,6 +97,23 @@ const ENTRIES: &[&str] = &[names::ENTRY_MACRO, "BTF_ID", "BTF_ID_UNUSED"];
 /// The longest argument list an entry rewrite looks through.
 pub(super) const MAX_ENTRY_LEN: usize = 4096;
 
+/// The bytes the words of the lists above start with: most identifiers
+/// (every one of a file is looked at) start with none of them.
+const LISTED_FIRST_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let lists: [&[&str]; 4] = [WORD_ATTRIBUTES, CALL_ATTRIBUTES, DELIMITERS, ENTRIES];
+    let mut l = 0;
+    while l < lists.len() {
+        let mut w = 0;
+        while w < lists[l].len() {
+            t[lists[l][w].as_bytes()[0] as usize] = true;
+            w += 1;
+        }
+        l += 1;
+    }
+    t
+};
+
 fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -141,6 +158,11 @@ pub fn mask_keeping_bodies(src: &[u8]) -> Vec<u8> {
         while end < n && is_ident_byte(src[end]) {
             end += 1;
         }
+        if !LISTED_FIRST_BYTES[b as usize] {
+            // no listed word starts so: the lists need not be searched
+            i = end;
+            continue;
+        }
         // Identifiers are ASCII by the loop above.
         let word = std::str::from_utf8(&src[start..end]).unwrap_or("");
         if WORD_ATTRIBUTES.contains(&word) {
@@ -157,16 +179,16 @@ pub fn mask_keeping_bodies(src: &[u8]) -> Vec<u8> {
                 }
                 None => blank(&mut out, start, end),
             }
-        } else if at_line_start(src, start) {
-            if DELIMITERS.contains(&word) {
+        } else if DELIMITERS.contains(&word) {
+            if at_line_start(src, start) {
                 rewrite_delimiter(src, &mut out, end);
-            } else if ENTRIES.contains(&word) {
-                // An entry's arguments were shifted: nothing inside them may
-                // be rewritten again from the original's offsets.
-                if let Some(close) = rewrite_entry(src, &mut out, end) {
-                    i = close + 1;
-                    continue;
-                }
+            }
+        } else if ENTRIES.contains(&word) && at_line_start(src, start) {
+            // An entry's arguments were shifted: nothing inside them may
+            // be rewritten again from the original's offsets.
+            if let Some(close) = rewrite_entry(src, &mut out, end) {
+                i = close + 1;
+                continue;
             }
         }
         i = end;
@@ -185,15 +207,22 @@ const BODY_NEEDLES: &[&[u8]] = &[
 /// Replaces the inside of function bodies that hold nothing the scanner
 /// reads with blanks (newlines kept). tree-sitter then spends its time on
 /// declarations only; on the kernel most of a file's bytes are bodies.
+/// Top-level initialisers (`= { … }`) are blanked the same way, but an id
+/// set's (`struct btf_kfunc_id_set`, whose `.set` and `.filter` are read):
+/// net/core/filter.c alone holds some 300 `bpf_func_proto` initialisers.
 ///
-/// Only a body the layout vouches for is blanked: `{` after `)` at depth 0,
-/// its `}` in column 0 (kernel style), no other line in it starting in
+/// Only a body the layout vouches for is blanked: `{` after `)` (or `=`) at
+/// depth 0, its `}` starting its line, no other line in it starting in
 /// column 0 except labels, and its `#if`s balanced. Anything else is left
 /// for tree-sitter to read as it is.
 fn blank_plain_bodies(out: &mut [u8]) {
     let n = out.len();
     let mut i = 0;
     let mut last_sig: u8 = 0;
+    // where `last_sig` is
+    let mut last_at = 0;
+    // where the current top-level item starts: after the last `;` or `}`
+    let mut item_start = 0;
     while i < n {
         let b = out[i];
         if let Some(next) = skip_non_code(out, i) {
@@ -206,6 +235,17 @@ fn blank_plain_bodies(out: &mut [u8]) {
         if b == b'{' {
             let close = body_end(out, i);
             match close {
+                Some(c) if last_sig == b'=' => {
+                    let item = &out[item_start..c];
+                    let wanted = INITIALISER_NEEDLES
+                        .iter()
+                        .any(|w| memchr::memmem::find(item, w).is_some());
+                    if !wanted && plain_body(&out[i + 1..c]) {
+                        blank(out, i + 1, c);
+                    }
+                    i = c + 1;
+                    last_sig = b'}';
+                }
                 Some(c) if last_sig == b')' => {
                     let body = &out[i + 1..c];
                     let wanted = BODY_NEEDLES
@@ -213,6 +253,10 @@ fn blank_plain_bodies(out: &mut [u8]) {
                         .any(|w| memchr::memmem::find(body, w).is_some());
                     if !wanted && plain_body(body) {
                         blank(out, i + 1, c);
+                        if let Some(start) = helper_head(out, last_at) {
+                            blank(out, start, c);
+                            out[c] = b';';
+                        }
                     }
                     i = c + 1;
                     last_sig = b'}';
@@ -223,13 +267,81 @@ fn blank_plain_bodies(out: &mut [u8]) {
                 }
                 None => return,
             }
+            item_start = i;
             continue;
         }
         if !b.is_ascii_whitespace() {
             last_sig = b;
+            last_at = i;
+        }
+        if b == b';' {
+            item_start = i + 1;
         }
         i += 1;
     }
+}
+
+/// Words that make a top-level initialiser worth parsing: the id sets'
+/// (`.set`, `.filter`), and anything a body would be kept for.
+const INITIALISER_NEEDLES: &[&[u8]] = &[
+    names::ID_SET_STRUCT.as_bytes(),
+    names::REGISTER_KFUNC_ID_SET.as_bytes(),
+    names::REGISTER_FMODRET_ID_SET.as_bytes(),
+];
+
+/// Macros whose use, `NAME(name, type, arg, …)` followed by a body,
+/// defines a BPF helper (`include/linux/filter.h`) or a system call
+/// (`include/linux/syscalls.h`), never a kfunc.
+const HELPER_DEFINERS: &[&str] = &[
+    "BPF_CALL_",
+    "NOTRACE_BPF_CALL_",
+    "SYSCALL_DEFINE",
+    "COMPAT_SYSCALL_DEFINE",
+];
+
+/// Where the head of a BPF helper's (or a system call's) definition starts,
+/// when the `)` at `close` ends one: `BPF_CALL_2(name, struct sk_buff *,
+/// skb, u32, len)` in column 0. Its body blanked, the whole definition is
+/// made blanks and a `;` (an empty statement, so that what stood before it
+/// is not taken for the next item's comment or attributes): helpers and
+/// system calls are neither kfuncs nor registrations, and tree-sitter
+/// cannot parse such a head (types and names as separate arguments), which
+/// cost it a slow error recovery each (net/core/filter.c defines 135
+/// helpers, net/socket.c, which the second look reads on 6.12, 20 system
+/// calls). A head spanning a preprocessor line is left alone.
+fn helper_head(src: &[u8], close: usize) -> Option<usize> {
+    let from = close.saturating_sub(MAX_ENTRY_LEN);
+    let mut depth = 0usize;
+    let mut open = None;
+    for i in (from..=close).rev() {
+        match src[i] {
+            b')' => depth += 1,
+            b'(' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    open = Some(i);
+                    break;
+                }
+            }
+            b';' | b'{' | b'}' | b'#' => return None,
+            _ => {}
+        }
+    }
+    let open = open?;
+    let end = src[..open]
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |p| p + 1);
+    let start = src[..end]
+        .iter()
+        .rposition(|&b| !is_ident_byte(b))
+        .map_or(0, |p| p + 1);
+    let name = &src[start..end];
+    let is_helper = HELPER_DEFINERS.iter().any(|d| {
+        name.strip_prefix(d.as_bytes())
+            .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
+    });
+    (is_helper && (start == 0 || src[start - 1] == b'\n')).then_some(start)
 }
 
 /// Where the comment, string or character literal, or preprocessor line that
@@ -585,8 +697,20 @@ mod tests {
         // a body holding a registration is kept
         let src = "static int i(void)\n{\n\treturn register_btf_kfunc_id_set(T, &s);\n}\n";
         assert_eq!(m(src), src);
-        // an initialiser is not a body
-        let src = "static const struct s x = {\n\t.set = &ids,\n};\n";
+        // initialisers are blanked, but an id set's
+        let inner = "\n#ifdef A\n\t.func = f,\n#endif\n\t.gpl_only = true,\n";
+        let src = format!("static const struct bpf_func_proto p = {{{inner}}};\n");
+        assert_eq!(
+            m(&src),
+            format!(
+                "static const struct bpf_func_proto p = {{{}}};\n",
+                blank_like(inner)
+            )
+        );
+        let src = "static const struct btf_kfunc_id_set x = {\n\t.set = &ids,\n};\n";
+        assert_eq!(m(src), src);
+        // on one line: left alone
+        let src = "static int a[] = { 1, 2 };\n";
         assert_eq!(m(src), src);
         // unbalanced #if inside: left alone
         let src = "int f(void)\n{\n#ifdef A\n\treturn 1;\n}\n#else\n";
@@ -594,6 +718,38 @@ mod tests {
         // a column-0 line that is not a label: left alone
         let src = "int f(void)\n{\nint g(void);\n}\n";
         assert_eq!(m(src), src);
+    }
+
+    #[test]
+    fn helper_definitions_become_an_empty_statement() {
+        let helper = "BPF_CALL_2(bpf_f, struct sk_buff *, skb,\n\t   u32, len)\n{\n\treturn 0;\n";
+        let src = format!("/** doc */\n{helper}}}\nint g(void);\n");
+        assert_eq!(
+            m(&src),
+            format!("/** doc */\n{};\nint g(void);\n", blank_like(helper))
+        );
+        for helper in [
+            "NOTRACE_BPF_CALL_1(f, int, x)\n{\n",
+            "SYSCALL_DEFINE3(socket, int, family, int, type, int, protocol)\n{\n\treturn 0;\n",
+            "COMPAT_SYSCALL_DEFINE1(f, int, x)\n{\n",
+        ] {
+            assert_eq!(
+                m(&format!("{helper}}}\n")),
+                format!("{};\n", blank_like(helper))
+            );
+        }
+        // a body that is not blanked keeps its head
+        let src = "BPF_CALL_1(f, int, x)\n{\n\treturn register_btf_kfunc_id_set(T, &s);\n}\n";
+        assert_eq!(m(src), src);
+        // not in column 0, not a helper, a preprocessor line in the head
+        for src in [
+            "static BPF_CALL_1(f, int, x)\n{\n}\n",
+            "MY_CALL_1(f, int, x)\n{\n}\n",
+            "BPF_CALL_x(f, int, x)\n{\n}\n",
+            "BPF_CALL_2(f, int, x,\n#ifdef A\n\tint, y)\n#endif\n{\n}\n",
+        ] {
+            assert!(m(src).contains("CALL_"), "{src:?}");
+        }
     }
 
     fn blank_like(s: &str) -> String {

@@ -15,6 +15,7 @@ pub mod file;
 pub mod filter;
 pub mod git_tree;
 pub mod mask;
+pub mod matchers;
 pub mod names;
 pub mod parse;
 pub mod queries;
@@ -27,7 +28,6 @@ pub mod xmacro;
 
 use crate::manifest::Manifest;
 use extract::FileRecords;
-use queries::Queries;
 use source::Tree;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -183,15 +183,13 @@ pub fn scan_tree_with(
     };
     let mut files: Vec<FileRecords> = walked.matched.into_iter().map(|(_, r)| r).collect();
     let files_parsed = files.len();
-    // before the second look, which looks for what the entries name
-    xmacro::expand_sets(tree, &mut files);
 
     let files_second_look = second_look::second_look(
         tree,
         &walked.unmatched,
         &walked.definitions,
         &mut files,
-        &setup.queries,
+        setup.queries.get(),
         &setup.pool,
         progress,
     );
@@ -199,7 +197,7 @@ pub fn scan_tree_with(
 
     let facts = tree_facts::read(
         tree,
-        &setup.queries.flag_defines,
+        &setup.queries.get().flag_defines,
         &opts.extra_implicit_types,
         &mut diagnostics,
     );
@@ -238,7 +236,12 @@ fn walk_and_follow_kbuild(
         });
         let walked = tree.walk(&setup.exclude, setup.jobs, progress, &|rel, bytes| {
             let t = Instant::now();
-            let r = file::scan_file(rel, bytes, &setup.queries);
+            let mut r = file::scan_file(rel, bytes, setup.queries.get());
+            // Before the second look, which looks for what the entries
+            // name. A file's macro uses expand with its own defines and its
+            // headers', whatever the other files hold: here, in the
+            // walker's threads, rather than after the walk.
+            xmacro::expand_sets(tree, std::slice::from_mut(&mut r));
             progress(&Progress::Parsed {
                 path: rel,
                 bytes: bytes.len(),
@@ -289,7 +292,7 @@ impl LoadedConfig {
 /// What a scan needs before it reads the tree, each checked up front.
 struct Setup {
     config: LoadedConfig,
-    queries: Queries,
+    queries: queries::Prepared,
     exclude: globset::GlobSet,
     jobs: usize,
     /// The threads of the second look.
@@ -304,7 +307,7 @@ impl Setup {
                 max: MAX_JOBS,
             });
         }
-        let queries = Queries::load(opts.queries_dir.as_deref())?;
+        let queries = queries::Prepared::start(opts.queries_dir.as_deref())?;
         let mut globs = globset::GlobSetBuilder::new();
         for g in &opts.exclude {
             let glob = globset::Glob::new(g).map_err(|e| ScanError::BadGlob {

@@ -1,11 +1,12 @@
-//! The tree-sitter queries, compiled once. They live as `.scm` files in
-//! `queries/`, are embedded in the binary, and `--queries DIR` replaces any of
-//! them with a file of the same name from DIR.
+//! The tree-sitter queries. They live as `.scm` files in `queries/`, are
+//! embedded in the binary (and run as code, `matchers.rs`, which the tests
+//! hold to them), and `--queries DIR` replaces any of them with a file of
+//! the same name from DIR, compiled once.
 //!
-//! Each query is a struct holding the compiled query and the index of every
-//! capture the Rust side reads, looked up when the queries load: a query
-//! (an override, typically) that lacks one is a load error naming the file
-//! and the capture, never a capture that silently matches nothing.
+//! Each query is a struct holding the compiled override and the index of
+//! every capture the Rust side reads, looked up when the queries load: a
+//! query (an override, typically) that lacks one is a load error naming the
+//! file and the capture, never a capture that silently matches nothing.
 
 use std::path::{Path, PathBuf};
 use tree_sitter::{Language, Query};
@@ -98,7 +99,9 @@ macro_rules! query {
     ($(#[$doc:meta])* $name:ident = $file:literal { $($capture:ident),+ $(,)? }) => {
         $(#[$doc])*
         pub struct $name {
-            pub query: Query,
+            /// An override, compiled; None for the embedded query, which
+            /// [`super::matchers`] runs as code.
+            pub query: Option<Query>,
             /// The embedded query, not an override: its matches are known
             /// to hold the words it names.
             pub embedded: bool,
@@ -107,16 +110,45 @@ macro_rules! query {
 
         impl $name {
             pub const FILE: &'static str = $file;
-            const EMBEDDED: &'static str = include_str!(concat!("../../queries/", $file));
+            /// The captures read, in the order the matchers number them.
+            pub const CAPTURES: &'static [&'static str] = &[$(stringify!($capture)),+];
+            /// The embedded query's text.
+            pub const EMBEDDED: &'static str = include_str!(concat!("../../queries/", $file));
 
             fn load(dir: Option<&Path>) -> Result<$name, QueryLoadError> {
                 let source = Source::find($file, Self::EMBEDDED, dir)?;
+                if source.embedded {
+                    // the matchers' own capture numbers
+                    let mut n = 0..;
+                    return Ok($name {
+                        $($capture: n.next().unwrap_or_default(),)+
+                        embedded: true,
+                        query: None,
+                    });
+                }
                 let query = source.compile()?;
                 Ok($name {
                     $($capture: source.capture(&query, stringify!($capture))?,)+
-                    embedded: source.embedded,
-                    query,
+                    embedded: false,
+                    query: Some(query),
                 })
+            }
+
+            /// Each match's captures, in document order: the override's
+            /// query matches, or the embedded query's, found by
+            /// [`super::matchers`]. `within`: a byte range every match of
+            /// the embedded query meets (see `extract::scope`).
+            pub fn for_each_in<'t>(
+                &self,
+                root: tree_sitter::Node<'t>,
+                src: &[u8],
+                within: Option<std::ops::Range<usize>>,
+                f: impl FnMut(&super::parse::Captures<'_, 't>),
+            ) {
+                match &self.query {
+                    Some(q) => super::parse::for_each_match_in(q, root, src, within, f),
+                    None => super::matchers::for_each(self, root, src, within, f),
+                }
             }
         }
     };
@@ -187,6 +219,26 @@ impl Queries {
     }
 }
 
+/// The queries a scan uses. The embedded ones cost nothing to load (they
+/// run as code, [`super::matchers`]); overrides (`--queries DIR`) are
+/// compiled at once, so that an error in one stops the scan before it
+/// starts.
+pub struct Prepared {
+    queries: Queries,
+}
+
+impl Prepared {
+    pub fn start(override_dir: Option<&Path>) -> Result<Prepared, QueryLoadError> {
+        Ok(Prepared {
+            queries: Queries::load(override_dir)?,
+        })
+    }
+
+    pub fn get(&self) -> &Queries {
+        &self.queries
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +247,58 @@ mod tests {
     fn the_embedded_queries_load() {
         let q = Queries::load(None).expect("embedded queries");
         assert_ne!(q.sets.delimiter, q.sets.set_name);
+        // they are run as code, but they are the definition: they compile,
+        // with every capture read
+        for (file, text, captures) in [
+            (SetsQuery::FILE, SetsQuery::EMBEDDED, SetsQuery::CAPTURES),
+            (
+                FunctionsQuery::FILE,
+                FunctionsQuery::EMBEDDED,
+                FunctionsQuery::CAPTURES,
+            ),
+            (
+                RegistrationsQuery::FILE,
+                RegistrationsQuery::EMBEDDED,
+                RegistrationsQuery::CAPTURES,
+            ),
+            (
+                IdSetsQuery::FILE,
+                IdSetsQuery::EMBEDDED,
+                IdSetsQuery::CAPTURES,
+            ),
+            (
+                IdListsQuery::FILE,
+                IdListsQuery::EMBEDDED,
+                IdListsQuery::CAPTURES,
+            ),
+            (
+                FlagDefinesQuery::FILE,
+                FlagDefinesQuery::EMBEDDED,
+                FlagDefinesQuery::CAPTURES,
+            ),
+        ] {
+            let query = Query::new(&language(), text).unwrap_or_else(|e| panic!("{file}: {e}"));
+            for c in captures {
+                assert!(query.capture_index_for_name(c).is_some(), "{file}: @{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn prepared_queries_are_the_embedded_ones_or_the_overrides() {
+        let q = Prepared::start(None).unwrap();
+        assert!(q.get().functions.embedded && q.get().functions.query.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FunctionsQuery::FILE),
+            "(function_definition declarator: (_) @declarator) @function\n",
+        )
+        .unwrap();
+        let q = Prepared::start(Some(dir.path())).unwrap();
+        assert!(!q.get().functions.embedded);
+        assert!(q.get().sets.embedded);
+        std::fs::write(dir.path().join(SetsQuery::FILE), "(oops").unwrap();
+        assert!(Prepared::start(Some(dir.path())).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! (`tools/bpf/resolve_btfids/main.c`), the program type → kfunc hook table
 //! (`kernel/bpf/btf.c`) and the version (`Makefile`).
 
-use super::parse::{for_each_match, text};
+use super::parse::text;
 use super::queries::FlagDefinesQuery;
 use super::source::Tree;
 use super::{mask, parse};
@@ -130,7 +130,7 @@ fn flag_defines(
         return Vec::new();
     };
     let mut out = Vec::new();
-    for_each_match(&fq.query, tree.root_node(), &masked, |caps| {
+    fq.for_each_in(tree.root_node(), &masked, None, |caps| {
         if let (Some(n), Some(v)) = (caps.get(fq.flag_name), caps.get(fq.flag_value)) {
             let line = n.start_position().row as u32 + 1;
             out.push((
