@@ -191,36 +191,61 @@ pub fn extract(
     functions(root, original, masked, q, &mut rec);
     registrations(root, masked, q, &mut rec);
     id_sets(root, masked, q, &mut rec);
-    read_filters(original, &mut rec);
+    read_filters(root, original, masked, &mut rec);
     rec
 }
 
+/// The most bytes of a helper function a filter's reading brings along
+/// (the kernel's are one-line `static inline` predicates).
+const MAX_HELPER_LEN: usize = 4096;
+
 /// Reads the `.filter` callbacks the file's id sets name. The masked
-/// source has most function bodies blanked, so a file with filters is
-/// parsed again with its bodies (a handful of files in a tree).
-fn read_filters(original: &[u8], rec: &mut FileRecords) {
-    if rec.id_sets.iter().all(|i| i.filter.is_none()) {
+/// source has most function bodies blanked, so the filters (and the small
+/// functions their bodies name) are parsed again with their bodies, from a
+/// copy of the file blank elsewhere: lines stay where they are, and the
+/// parser skips the blanks.
+fn read_filters(root: Node, original: &[u8], masked: &[u8], rec: &mut FileRecords) {
+    let names: Vec<&str> = rec
+        .id_sets
+        .iter()
+        .filter_map(|i| i.filter.as_deref())
+        .collect();
+    if names.is_empty() {
         return;
     }
-    let masked = mask::mask_keeping_bodies(original);
-    let Some(tree) = super::parse::parse(&masked) else {
-        for idset in &mut rec.id_sets {
-            if let Some(name) = &idset.filter {
-                idset.filter_reading = Some(RawFilter {
-                    name: name.clone(),
-                    at: None,
-                    reading: filter::Reading::Unread("the file could not be parsed again".into()),
-                });
-            }
+    let blanked = filter::definitions(root, masked);
+    let mut keep: Vec<std::ops::Range<usize>> = Vec::new();
+    for (name, def) in &blanked {
+        if names.contains(&name.as_str()) {
+            keep.push(def.byte_range());
         }
-        return;
-    };
-    let masked = masked.as_slice();
-    let defs = filter::definitions(tree.root_node(), masked);
+    }
+    let filters = keep.clone();
+    for (name, def) in &blanked {
+        let r = def.byte_range();
+        let called = filters
+            .iter()
+            .any(|f| memchr::memmem::find(&original[f.clone()], name.as_bytes()).is_some());
+        if called && r.len() <= MAX_HELPER_LEN && !keep.contains(&r) {
+            keep.push(r);
+        }
+    }
+    let mut source: Vec<u8> = original
+        .iter()
+        .map(|&b| if b == b'\n' { b'\n' } else { b' ' })
+        .collect();
+    for r in &keep {
+        source[r.clone()].copy_from_slice(&mask::mask_keeping_bodies(&original[r.clone()]));
+    }
+    let tree = super::parse::parse(&source);
+    let defs = tree
+        .as_ref()
+        .map(|t| filter::definitions(t.root_node(), &source))
+        .unwrap_or_default();
     for idset in &mut rec.id_sets {
         if let Some(name) = &idset.filter {
             let own = idset.set.as_deref().unwrap_or_default();
-            idset.filter_reading = Some(filter::read(name, own, &defs, masked));
+            idset.filter_reading = Some(filter::read(name, own, &defs, &source));
         }
     }
 }
