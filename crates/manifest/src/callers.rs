@@ -307,3 +307,136 @@ impl Restriction {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Option<Vec<String>> {
+        Some(v.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn allows(prog_types: Option<Vec<String>>, attach_types: Option<Vec<String>>) -> Restriction {
+        Restriction {
+            file: Some("f.c".into()),
+            line: Some(3),
+            unread: None,
+            prog_types,
+            attach_types,
+            requires: Vec::new(),
+        }
+    }
+
+    fn reg(prog_type: &str, filter: Option<(&str, Restriction)>) -> Registration {
+        Registration {
+            prog_type: prog_type.into(),
+            id_set: "s_set".into(),
+            filter: filter.as_ref().map(|(f, _)| f.to_string()),
+            file: "a.c".into(),
+            line: 9,
+            condition: None,
+            restriction: filter.map(|(_, r)| r),
+        }
+    }
+
+    /// TRACING and LSM share a hook; XDP has its own; UNSPEC is common.
+    fn manifest() -> Manifest {
+        let mut m = Manifest::default();
+        for (t, h) in [
+            ("BPF_PROG_TYPE_TRACING", "BTF_KFUNC_HOOK_TRACING"),
+            ("BPF_PROG_TYPE_LSM", "BTF_KFUNC_HOOK_TRACING"),
+            ("BPF_PROG_TYPE_XDP", "BTF_KFUNC_HOOK_XDP"),
+            (PROG_TYPE_UNSPEC, COMMON_HOOK),
+        ] {
+            m.kfunc_hooks.insert(t.into(), h.into());
+        }
+        m
+    }
+
+    fn set(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn attach_types_only_when_every_caller_is_limited_to_them() {
+        let m = manifest();
+        let iter = ("f", allows(None, names(&["BPF_TRACE_ITER"])));
+        let c = m.callable_from(&[reg("BPF_PROG_TYPE_TRACING", Some(iter.clone()))]);
+        assert_eq!(c.attach_types(), Some(set(&["BPF_TRACE_ITER"])));
+        // one gate for both types
+        assert_eq!(c.gates().len(), 1);
+        assert_eq!(
+            c.gates().into_iter().next().map(|g| g.filter.as_str()),
+            Some("f")
+        );
+        // XDP callable without a gate: no attach types for the set
+        let c = m.callable_from(&[
+            reg("BPF_PROG_TYPE_TRACING", Some(iter.clone())),
+            reg("BPF_PROG_TYPE_XDP", None),
+        ]);
+        assert_eq!(c.every.len(), 3);
+        assert_eq!(c.attach_types(), None);
+        // a condition besides the attach type: not expressible as attach types
+        let mut both = allows(None, names(&["BPF_TRACE_ITER"]));
+        both.requires = vec!["capable(CAP_BPF)".into()];
+        let c = m.callable_from(&[reg("BPF_PROG_TYPE_TRACING", Some(("f", both)))]);
+        assert_eq!(c.attach_types(), None);
+        assert_eq!(Manifest::default().callable_from(&[]).attach_types(), None);
+    }
+
+    #[test]
+    fn the_common_hook_and_the_own_hook_are_two_ways_in() {
+        let m = manifest();
+        let iter = ("iter", allows(None, names(&["BPF_TRACE_ITER"])));
+        // the common way is open: TRACING needs no gate
+        let c = m.callable_from(&[
+            reg("BPF_PROG_TYPE_TRACING", Some(iter.clone())),
+            reg(PROG_TYPE_UNSPEC, None),
+        ]);
+        assert!(c.every.contains("BPF_PROG_TYPE_TRACING"));
+        assert!(c.gated.is_empty(), "{:?}", c.gated);
+        // both ways gated: either gate will do, both are listed
+        let unread = ("odd", Restriction::unread(None, None, "a local"));
+        let c = m.callable_from(&[
+            reg("BPF_PROG_TYPE_TRACING", Some(iter)),
+            reg(PROG_TYPE_UNSPEC, Some(unread)),
+        ]);
+        let gates: Vec<&str> = c.gated["BPF_PROG_TYPE_TRACING"]
+            .iter()
+            .map(|g| g.filter.as_str())
+            .collect();
+        assert_eq!(gates, ["odd", "iter"]);
+        // XDP: only the common way, gated by its filter
+        let xdp: Vec<&str> = c.gated["BPF_PROG_TYPE_XDP"]
+            .iter()
+            .map(|g| g.filter.as_str())
+            .collect();
+        assert_eq!(xdp, ["odd"]);
+    }
+
+    #[test]
+    fn restrictions_in_words() {
+        assert_eq!(
+            Restriction::unread(None, None, "a local").describe(),
+            "could not be read: a local"
+        );
+        assert_eq!(allows(None, None).describe(), "allows every program");
+        assert_eq!(
+            allows(names(&["BPF_PROG_TYPE_LSM"]), None).describe(),
+            "allows only program type `BPF_PROG_TYPE_LSM`"
+        );
+        assert_eq!(
+            allows(names(&["BPF_PROG_TYPE_LSM", "BPF_PROG_TYPE_XDP"]), names(&["BPF_TRACE_ITER"]))
+                .describe(),
+            "allows only program types `BPF_PROG_TYPE_LSM`, `BPF_PROG_TYPE_XDP` with attach type `BPF_TRACE_ITER`"
+        );
+        assert_eq!(allows(names(&[]), None).describe(), "refuses every call");
+        assert_eq!(allows(None, names(&[])).describe(), "refuses every call");
+        let mut r = allows(None, names(&["A", "B"]));
+        r.requires = vec!["x(prog)".into(), "!(y)".into()];
+        assert_eq!(
+            r.describe(),
+            "allows only attach types `A`, `B`, when `x(prog)` and `!(y)`"
+        );
+    }
+}
