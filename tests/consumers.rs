@@ -23,6 +23,34 @@ fn mini_manifest(dir: &Path) -> PathBuf {
     m
 }
 
+/// `body` compiles with clang for BPF after the header `h` and the few
+/// typedefs a vmlinux.h would give (when clang is there).
+fn compiles_for_bpf(dir: &Path, h: &str, body: &str) {
+    if !have("clang") {
+        return;
+    }
+    let prelude =
+        "typedef unsigned char u8; typedef unsigned int u32; typedef unsigned long long u64;\n";
+    fs::write(dir.join("kfuncs.h"), h).unwrap();
+    fs::write(
+        dir.join("prog.c"),
+        format!("{prelude}#include \"kfuncs.h\"\n{body}\n"),
+    )
+    .unwrap();
+    let cc = Command::new("clang")
+        .args([
+            "-O2", "-Werror", "-target", "bpf", "-c", "prog.c", "-o", "prog.o",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+}
+
 fn have(tool: &str) -> bool {
     let ok = Command::new(tool)
         .arg("--version")
@@ -69,29 +97,11 @@ fn header_declares_what_bpf_programs_call() {
     assert!(h.contains("#ifndef KFUNC_SCAN_SKIP_bpf_obj_new\n"));
     assert!(h.contains("struct bpf_prog_aux;\n"));
 
-    if !have("clang") {
-        return;
-    }
     // compiles for BPF, with the few typedefs a vmlinux.h would give
-    let prelude =
-        "typedef unsigned char u8; typedef unsigned int u32; typedef unsigned long long u64;\n";
-    fs::write(dir.path().join("kfuncs.h"), &h).unwrap();
-    fs::write(
-        dir.path().join("prog.c"),
-        format!("{prelude}#include \"kfuncs.h\"\nint f(struct task_struct *t) {{ struct task_struct *a = bpf_task_acquire(t); if (a) bpf_task_release(a); return bpf_mini_two(7) + !!bpf_obj_new(1); }}\n"),
-    )
-    .unwrap();
-    let cc = Command::new("clang")
-        .args([
-            "-O2", "-Werror", "-target", "bpf", "-c", "prog.c", "-o", "prog.o",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        cc.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cc.stderr)
+    compiles_for_bpf(
+        dir.path(),
+        &h,
+        "int f(struct task_struct *t) { struct task_struct *a = bpf_task_acquire(t); if (a) bpf_task_release(a); return bpf_mini_two(7) + !!bpf_obj_new(1); }",
     );
 }
 
@@ -129,28 +139,10 @@ fn the_manifest_header_marks_arena_pointers() {
     .expect(0)
     .stdout();
     assert!(!mini_h.contains("__arena"), "{mini_h}");
-    if !have("clang") {
-        return;
-    }
-    let prelude =
-        "typedef unsigned char u8; typedef unsigned int u32; typedef unsigned long long u64;\n";
-    fs::write(dir.path().join("kfuncs.h"), &h).unwrap();
-    fs::write(
-        dir.path().join("prog.c"),
-        format!("{prelude}#include \"kfuncs.h\"\nint f(void *map) {{ void __arena *p = bpf_arena_alloc_pages(map, (void __arena *)0, 1, -1, 0); struct arena_hdr __arena *h = p; return (int)bpf_arena_hdr_len(h, 0); }}\n"),
-    )
-    .unwrap();
-    let cc = Command::new("clang")
-        .args([
-            "-O2", "-Werror", "-target", "bpf", "-c", "prog.c", "-o", "prog.o",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        cc.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cc.stderr)
+    compiles_for_bpf(
+        dir.path(),
+        &h,
+        "int f(void *map) { void __arena *p = bpf_arena_alloc_pages(map, (void __arena *)0, 1, -1, 0); struct arena_hdr __arena *h = p; return (int)bpf_arena_hdr_len(h, 0); }",
     );
 }
 
