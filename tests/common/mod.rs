@@ -46,16 +46,17 @@ pub fn env_path(var: &str, what: &str) -> Option<PathBuf> {
     }
 }
 
-/// The manifest of the 6.12 tree (`KFUNC_SCAN_LINUX`), scanned once per
-/// test binary into a temporary directory; `None` after reporting the tree
-/// missing.
-pub fn manifest_612() -> Option<PathBuf> {
-    static M: std::sync::OnceLock<Option<(tempfile::TempDir, PathBuf)>> =
-        std::sync::OnceLock::new();
-    M.get_or_init(|| {
-        let tree = env_path("KFUNC_SCAN_LINUX", "the 6.12 tree")?;
+/// A scanned manifest kept for the test binary's life, in its temporary
+/// directory.
+type ScannedOnce = std::sync::OnceLock<Option<(tempfile::TempDir, PathBuf)>>;
+
+/// The manifest of the tree named by `var`, scanned once per test binary
+/// into a temporary directory; `None` after reporting the tree missing.
+fn scanned_once(cell: &'static ScannedOnce, var: &str, what: &str, name: &str) -> Option<PathBuf> {
+    cell.get_or_init(|| {
+        let tree = env_path(var, what)?;
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = dir.path().join("m612.json");
+        let out = dir.path().join(name);
         let r = cmd([
             tree.as_os_str(),
             "-q".as_ref(),
@@ -72,6 +73,20 @@ pub fn manifest_612() -> Option<PathBuf> {
     })
     .as_ref()
     .map(|(_, p)| p.clone())
+}
+
+/// The manifest of the 6.12 tree (`KFUNC_SCAN_LINUX`), scanned once per
+/// test binary ([`scanned_once`]).
+pub fn manifest_612() -> Option<PathBuf> {
+    static M: ScannedOnce = std::sync::OnceLock::new();
+    scanned_once(&M, "KFUNC_SCAN_LINUX", "the 6.12 tree", "m612.json")
+}
+
+/// The manifest of the 6.1 tree (`KFUNC_SCAN_LINUX_OLD`), scanned once per
+/// test binary ([`scanned_once`]).
+pub fn manifest_61() -> Option<PathBuf> {
+    static M: ScannedOnce = std::sync::OnceLock::new();
+    scanned_once(&M, "KFUNC_SCAN_LINUX_OLD", "the 6.1 tree", "m61.json")
 }
 
 /// A file of `../shared/data`, or `None` after reporting it missing.
