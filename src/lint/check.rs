@@ -129,8 +129,11 @@ impl<'m> Context<'m> {
             return;
         };
         self.check_funcs(s, sets, out);
-        self.check_prog_types(s, sets, out);
-        self.check_attach_types(s, sets, out);
+        // the registrations of every set of that name, and who they let call
+        let regs: Vec<&Registration> = sets.iter().flat_map(|t| &t.registrations).collect();
+        let callable = self.m.callable_from(regs.iter().copied());
+        self.check_prog_types(s, &regs, &callable, out);
+        self.check_attach_types(s, &regs, &callable, out);
     }
 
     /// A set name the tree does not have: where its functions are now.
@@ -330,10 +333,14 @@ impl<'m> Context<'m> {
         since_ok && until_ok
     }
 
-    fn check_prog_types(&self, s: &SetSpec, sets: &[&KfuncSet], out: &mut Vec<Finding>) {
+    fn check_prog_types(
+        &self,
+        s: &SetSpec,
+        regs: &[&Registration],
+        callable: &CallableFrom,
+        out: &mut Vec<Finding>,
+    ) {
         let set = &s.name.value;
-        let regs: Vec<&Registration> = sets.iter().flat_map(|t| &t.registrations).collect();
-        let callable = self.m.callable_from(regs.iter().copied());
         let allowed = callable.with_unspec();
         // what the registrations would serve without their filters
         let unfiltered: Vec<Registration> = regs
@@ -371,7 +378,7 @@ impl<'m> Context<'m> {
                         self.linux()
                     ),
                 ));
-            } else if let Some(unread) = unread_gates(&callable, t) {
+            } else if let Some(unread) = unread_gates(callable, t) {
                 out.push(finding(&p.name, Kind::Unverifiable, "lint-filtered-prog-type", format!("set `{set}` reaches `{t}` through a registration restricted by {unread}, which kfunc-scan could not read")));
             } else if !allowed.contains(t) && reachable.contains(t) {
                 out.push(finding(
@@ -381,7 +388,7 @@ impl<'m> Context<'m> {
                     format!(
                         "set `{set}` is not callable from `{t}` in {}: {}",
                         self.linux(),
-                        filters_text(&regs)
+                        filters_text(regs)
                     ),
                 ));
             } else if !allowed.contains(t) {
@@ -406,7 +413,7 @@ impl<'m> Context<'m> {
             .iter()
             .filter(|t| !common && !listed.contains_key(t.as_str()))
         {
-            out.push(match unread_gates(&callable, t) {
+            out.push(match unread_gates(callable, t) {
                 Some(unread) => finding(&s.name, Kind::Unverifiable, "lint-filtered-prog-type", format!("set `{set}` may be callable from `{t}` (not listed), through a registration restricted by {unread}, which kfunc-scan could not read")),
                 None => finding(
                     &s.name,
@@ -423,10 +430,14 @@ impl<'m> Context<'m> {
 
     /// `attach_type` narrows a set to some attach types: only a
     /// registration's filter can do that in the kernel.
-    fn check_attach_types(&self, s: &SetSpec, sets: &[&KfuncSet], out: &mut Vec<Finding>) {
+    fn check_attach_types(
+        &self,
+        s: &SetSpec,
+        regs: &[&Registration],
+        callable: &CallableFrom,
+        out: &mut Vec<Finding>,
+    ) {
         let set = &s.name.value;
-        let regs: Vec<&Registration> = sets.iter().flat_map(|t| &t.registrations).collect();
-        let callable = self.m.callable_from(regs.iter().copied());
         let unread: BTreeSet<&str> = callable
             .gates()
             .into_iter()
@@ -441,7 +452,7 @@ impl<'m> Context<'m> {
             } else if regs.iter().all(|r| r.filter.is_none()) {
                 finding(a, Kind::Disagreement, "lint-attach-type", format!("set `{set}` has no filter: the kernel does not restrict it to attach type `{t}`"))
             } else if limited.as_ref().is_none_or(|l| !l.contains(t)) {
-                finding(a, Kind::Disagreement, "lint-attach-type", format!("set `{set}` is not limited to attach type `{t}`: {}", filters_text(&regs)))
+                finding(a, Kind::Disagreement, "lint-attach-type", format!("set `{set}` is not limited to attach type `{t}`: {}", filters_text(regs)))
             } else {
                 continue;
             });
@@ -455,7 +466,7 @@ impl<'m> Context<'m> {
                     "set `{set}` is callable only from attach type {} in {}, not listed: {}",
                     backticked(limited.iter().map(String::as_str)),
                     self.linux(),
-                    filters_text(&regs)
+                    filters_text(regs)
                 ),
             ));
         }
