@@ -167,10 +167,7 @@ pub fn read(name: &str, own_set: &str, defs: &[(String, Node)], src: &[u8]) -> R
     let at = function_declarator(def)
         .and_then(|d| d.child_by_field_name("declarator"))
         .map(pos);
-    let reading = match size_check(def)
-        .and_then(|()| Reader::new(def, defs, src))
-        .and_then(|r| r.read(def, own_set))
-    {
+    let reading = match size_check(def).and_then(|()| Reader::new(defs, src).read(def, own_set)) {
         Ok(r) => r,
         Err(why) => Reading::Unread(why),
     };
@@ -229,23 +226,22 @@ struct Scope {
 }
 
 impl<'a, 't> Reader<'a, 't> {
-    fn new(def: Node, defs: &'a [(String, Node<'t>)], src: &'a [u8]) -> Result<Self, String> {
-        if param_names(def, src).len() != 2 {
-            return Err("it does not take (prog, kfunc_id)".into());
-        }
-        Ok(Reader {
+    fn new(defs: &'a [(String, Node<'t>)], src: &'a [u8]) -> Self {
+        Reader {
             defs,
             src,
             atoms: Vec::new(),
             allow: Cond::Const(false),
-        })
+        }
     }
 
     fn read(mut self, def: Node, own_set: &str) -> Result<Reading, String> {
-        let params = param_names(def, self.src);
+        let [prog, kfunc_id] = param_names(def, self.src)
+            .try_into()
+            .map_err(|_| "it does not take (prog, kfunc_id)")?;
         let scope = Scope {
-            prog: params[0].clone(),
-            kfunc_id: Some(params[1].clone()),
+            prog,
+            kfunc_id: Some(kfunc_id),
             depth: 0,
         };
         let body = def.child_by_field_name("body").ok_or("it has no body")?;
