@@ -66,6 +66,19 @@ fn tagged_by_bpftool(file: &Path, base: Option<&Path>) -> BTreeSet<String> {
         .collect()
 }
 
+/// The directory of Debian 6.12's vmlinux and module BTFs (shared data),
+/// or `None` after reporting it missing.
+fn btf_dir_612() -> Option<String> {
+    let vmlinux = shared_file("linux-6.12.117/vmlinux.btf")?;
+    Some(
+        vmlinux
+            .parent()
+            .expect("dir")
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
 fn avail_json(args: &[&str]) -> serde_json::Value {
     let r = cmd(["avail", "--format", "json", "-q"])
         .args(args)
@@ -161,14 +174,9 @@ fn avail_on_the_6_18_btf_reads_its_tags_and_release() {
 
 #[test]
 fn avail_on_the_6_12_btf_needs_a_manifest_and_takes_its_names() {
-    let Some(vmlinux) = shared_file("linux-6.12.117/vmlinux.btf") else {
+    let Some(dir) = btf_dir_612() else {
         return;
     };
-    let dir = vmlinux
-        .parent()
-        .expect("dir")
-        .to_string_lossy()
-        .into_owned();
     // old pahole: no decl tags, and nothing to tell kfuncs apart without a manifest
     let r = cmd(["avail", "--btf-dir", &dir]).expect(2);
     assert!(r.stderr().contains("error[no-decl-tags]"), "{}", r.stderr());
@@ -244,14 +252,9 @@ fn a_manifest_of_another_version_shows_as_prototypes_that_differ() {
 
 #[test]
 fn prog_type_filters_and_the_scripting_form_answers_by_exit_status() {
-    let Some(vmlinux) = shared_file("linux-6.12.117/vmlinux.btf") else {
+    let Some(dir) = btf_dir_612() else {
         return;
     };
-    let dir = vmlinux
-        .parent()
-        .expect("dir")
-        .to_string_lossy()
-        .into_owned();
     // BTF alone cannot say which program types may call a kfunc
     let r = cmd(["avail", "--btf-dir", &dir, "--prog-type", "xdp"]).expect(2);
     assert!(r.stderr().contains("needs --manifest"), "{}", r.stderr());
