@@ -245,7 +245,15 @@ fn read_filters(root: Node, original: &[u8], masked: &[u8], rec: &mut FileRecord
     for idset in &mut rec.id_sets {
         if let Some(name) = &idset.filter {
             let own = idset.set.as_deref().unwrap_or_default();
-            idset.filter_reading = Some(filter::read(name, own, &defs, &source));
+            idset.filter_reading = Some(match tree {
+                Some(_) => filter::read(name, own, &defs, &source),
+                // the parse's time bound ran out: say so, not "not defined"
+                None => RawFilter {
+                    name: name.clone(),
+                    at: None,
+                    reading: filter::Reading::Unread("the file could not be parsed again".into()),
+                },
+            });
         }
     }
 }
