@@ -15,7 +15,6 @@ mod common;
 use common::*;
 use kfunc_scan::manifest::history::{History, Named, Span};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn testdata(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,42 +95,6 @@ fn trees(dir: &Path) -> Vec<(&'static str, PathBuf)> {
             ),
         ),
     ]
-}
-
-/// `git ARGS` in `dir`, with no configuration but ours; its stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=kfunc-scan",
-            "-c",
-            "user.email=kfunc-scan@localhost",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "gc.auto=0",
-        ])
-        .args(args)
-        .current_dir(dir)
-        // no configuration of the machine's or the user's (a missing
-        // global file is an empty one)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env(
-            "GIT_CONFIG_GLOBAL",
-            std::env::temp_dir().join("kfunc-scan-tests-no-gitconfig"),
-        )
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run git: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A repository at `dir/repo` with a commit and a tag per tree, each
@@ -331,6 +294,40 @@ fn since_and_until_from_a_repositorys_tags() {
         .stderr();
     assert_eq!(err.matches("timing: resolve at").count(), 3, "{err}");
     assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&out).unwrap());
+
+    // packed, the blobs that differ from tag to tag deltas of one another:
+    // the same history, and the same account of what was read for which tag
+    pack(&repo);
+    let deltas = packed_objects(&repo)
+        .into_iter()
+        .flat_map(|(_, objects)| objects)
+        .filter(|o| o.kind == "blob" && o.base.is_some())
+        .count();
+    assert!(deltas >= 2, "{deltas} delta blobs");
+    let packed = dir.path().join("packed.json");
+    let err_packed = cmd(["history", "--no-cache", "--git"])
+        .arg(&repo)
+        .args(["v6.1", "v6.6", "v6.12", "-o"])
+        .arg(&packed)
+        .expect(0)
+        .stderr();
+    assert_eq!(
+        std::fs::read(&packed).unwrap(),
+        std::fs::read(&out).unwrap()
+    );
+    let read_lines = |e: &str| -> Vec<String> {
+        e.lines()
+            .filter(|l| l.contains("files read from the object database"))
+            .map(|l| l.split("): ").nth(1).unwrap_or_default().to_string())
+            .collect()
+    };
+    let err_loose = run.stderr();
+    assert_eq!(read_lines(&err_packed).len(), 3, "{err_packed}");
+    assert_eq!(
+        read_lines(&err_packed),
+        read_lines(&err_loose),
+        "{err_packed}"
+    );
 }
 
 #[test]
@@ -443,8 +440,12 @@ fn a_tree_read_from_git_gives_its_checkouts_manifest() {
         std::os::unix::fs::symlink(target, tree.join(link)).unwrap();
     }
     let (repo, _) = repo(dir.path(), &[("t", tree.clone())]);
-    let kept = kept_manifest(&repo, "t", &dir.path().join("cache"), 1);
     let plain = cmd([tree.as_os_str(), "-q".as_ref()]).expect(1).stdout();
+    // the objects loose (read one by one), then packed (read ahead)
+    let kept = kept_manifest(&repo, "t", &dir.path().join("loose"), 1);
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), plain);
+    pack(&repo);
+    let kept = kept_manifest(&repo, "t", &dir.path().join("packed"), 1);
     assert_eq!(std::fs::read_to_string(kept).unwrap(), plain);
     for (file, code) in [
         ("sub/dirlink", "symlink-not-followed"),
@@ -616,6 +617,79 @@ fn unusable_inputs_are_refused_with_exit_2() {
 /// for byte (the tree's links to files and directories included). About a
 /// minute, most of it `git add`; `scripts/bench-history.sh` checks the 6.1
 /// tree too, from a packed repository.
+#[test]
+fn a_macro_list_edited_in_a_header_alone_gives_each_tag_its_own_entries() {
+    // kernel/bpf/xm.c is the same blob in both tags; the list it expands,
+    // in include/net/xm.h, names another kfunc in the second: what a scan
+    // made of xm.c for the first tag must not serve the second.
+    let dir = tempfile::tempdir().unwrap();
+    let one = edited(&dir.path().join("one"), "linux-xmacro", &[]);
+    let two = edited(
+        &dir.path().join("two"),
+        "linux-xmacro",
+        &[("include/net/xm.h", "xm_list_one,", "xm_list_uno,")],
+    );
+    let (repo, _) = repo(dir.path(), &[("one", one.clone()), ("two", two.clone())]);
+    pack(&repo);
+    let cache = dir.path().join("cache");
+    cmd(["history", "-q", "--cache-dir"])
+        .arg(&cache)
+        .arg("--git")
+        .arg(&repo)
+        .args(["one", "two", "-o"])
+        .arg(dir.path().join("h.json"))
+        .expect(0);
+    for (tag, tree, uno) in [("one", &one, false), ("two", &two, true)] {
+        let tree_id = git(&repo, &["rev-parse", &format!("{tag}^{{tree}}")]);
+        let kept = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&tree_id)
+            })
+            .unwrap_or_else(|| panic!("no manifest kept for {tag}"));
+        let kept = std::fs::read_to_string(kept).unwrap();
+        let plain = cmd([tree.as_os_str(), "-q".as_ref()]).expect(0).stdout();
+        assert_eq!(kept, plain, "{tag}");
+        assert_eq!(kept.contains("\"name\": \"xm_list_uno\""), uno, "{tag}");
+    }
+}
+
+#[test]
+fn a_damaged_blob_in_a_pack_is_a_read_error_of_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    copy_dir(&mini(), &tree);
+    let (repo, _) = repo(dir.path(), &[("t", tree.clone())]);
+    pack(&repo);
+    let helpers = git(&repo, &["rev-parse", "t:kernel/bpf/helpers.c"]);
+    let (pack_path, objects) = packed_objects(&repo).remove(0);
+    let entry = objects.iter().find(|o| o.id == helpers).unwrap();
+    let mut bytes = std::fs::read(&pack_path).unwrap();
+    bytes[(entry.offset + entry.size_in_pack / 2) as usize] ^= 0x55;
+    let mut perms = std::fs::metadata(&pack_path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&pack_path, perms).unwrap();
+    std::fs::write(&pack_path, bytes).unwrap();
+
+    let run = cmd(["history", "--no-cache", "--git"])
+        .arg(&repo)
+        .args(["t", "-o"])
+        .arg(dir.path().join("h.json"))
+        .expect(1);
+    let err = run.stderr();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("t:kernel/bpf/helpers.c:"))
+        .unwrap_or_else(|| panic!("no error for helpers.c:\n{err}"));
+    assert!(line.contains("error[read-error]: cannot read"), "{line}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 #[test]
 fn a_real_trees_manifest_read_from_git_is_its_plain_scan() {
     let Some(plain) = manifest_612() else { return };

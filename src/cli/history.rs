@@ -52,6 +52,11 @@ pub fn run(a: HistoryArgs) -> Result<Outcome, CliError> {
     let versions: Vec<(Version, &Manifest)> = inputs.iter().map(|(v, m)| (v.clone(), m)).collect();
     let h = history::build(&versions).map_err(|e| render_history_error(&e))?;
     super::write_output(&output, h.to_json().as_bytes())?;
+    // The process ends here: its memory goes back whole. Freed piece by
+    // piece, the manifests and the history took ~10 ms (6.1 and 6.12).
+    std::mem::forget(h);
+    drop(versions);
+    std::mem::forget(inputs);
     Ok(outcome)
 }
 
@@ -119,12 +124,19 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
         .map(|n| scan.revision(n).map(|r| (n, r)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| render_git_error(repo, &e))?;
+    {
+        let display = Display::new(a.quiet);
+        let revs: Vec<_> = revisions.iter().map(|(_, r)| *r).collect();
+        scan.read_ahead(&revs, &|p| display.report(p));
+        display.finish();
+    }
+    let named: Vec<(&str, _)> = revisions.iter().map(|(n, r)| (n.as_str(), *r)).collect();
+    let display = Display::new(a.quiet);
+    let made = scan.manifests(&named, &|p| display.report(p));
+    display.finish();
     let mut out = Vec::new();
     let mut outcome = Outcome::Clean;
-    for (name, rev) in revisions {
-        let display = Display::new(a.quiet);
-        let got = scan.manifest(name, rev, &|p| display.report(p));
-        display.finish();
+    for ((name, rev), got) in named.into_iter().zip(made) {
         let got = got.map_err(|e| match e {
             GitScanError::Git(e) => render_git_error(repo, &e),
             GitScanError::Scan { name, source } => render_scan_error(repo, &name, &source),
@@ -166,6 +178,10 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
     if !a.quiet {
         summary(&out);
     }
+    // Kept to the end of the process, which gives its memory back whole:
+    // what the scans read (a listing and a prefiltered blob for each file)
+    // took ~15 ms to free piece by piece (6.1 and 6.12).
+    std::mem::forget(scan);
     Ok((out, outcome))
 }
 

@@ -10,11 +10,13 @@
 
 use crate::manifest::history::Version;
 use crate::manifest::Manifest;
-use crate::scan::git_tree::{BlobCache, GitError, GitTree, Repo, Revision};
+use crate::scan::git_tree::{par_map, BlobCache, GitError, GitTree, Listing, Repo, Revision};
 use crate::scan::queries::Queries;
-use crate::scan::{scan_tree_with, Progress, ScanError, ScanOptions};
+use crate::scan::{scan_tree_with, Progress, ScanError, ScanOptions, Stage};
 use gix::ObjectId;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Why a revision's manifest could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +105,10 @@ pub struct GitScan<'o> {
     blobs: BlobCache,
     cache: Option<ManifestCache>,
     opts: &'o ScanOptions,
+    /// By tree: the blobs read ahead that it was the first tree to hold.
+    read_ahead: Mutex<HashMap<ObjectId, usize>>,
+    /// The trees listed for the read-ahead, until their scans.
+    listings: Mutex<HashMap<ObjectId, Arc<Listing>>>,
 }
 
 impl<'o> GitScan<'o> {
@@ -118,12 +124,70 @@ impl<'o> GitScan<'o> {
             blobs: BlobCache::default(),
             cache,
             opts,
+            read_ahead: Mutex::new(HashMap::new()),
+            listings: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Reads ahead the blobs the scans of `revs` will read, all trees at
+    /// once in the order of the packs' delta chains
+    /// ([`crate::scan::read_ahead`]): a chain shared by several trees is
+    /// decoded once. Trees whose manifest the cache holds are left out.
+    /// Best effort: what is not read ahead, the scans read.
+    pub fn read_ahead(&self, revs: &[Revision], progress: &(dyn Fn(&Progress) + Sync)) {
+        let mut ids: Vec<ObjectId> = Vec::new();
+        for r in revs {
+            let kept = self
+                .cache
+                .as_ref()
+                .is_some_and(|c| c.path(r.tree).is_file());
+            if !kept && !ids.contains(&r.tree) {
+                ids.push(r.tree);
+            }
+        }
+        let t0 = std::time::Instant::now();
+        let jobs = crate::scan::jobs(self.opts);
+        let listings = par_map(&ids, jobs, |id| Listing::read(&self.repo, *id).ok());
+        let trees: Vec<GitTree> = listings
+            .into_iter()
+            .flatten()
+            .map(|l| GitTree::of(&self.repo, Arc::new(l), &self.blobs))
+            .collect();
+        progress(&Progress::Done {
+            stage: Stage::ListTrees,
+            at: t0.elapsed(),
+        });
+        // an error here is the scans' to report
+        if let Ok(firsts) = crate::scan::read_ahead(self.opts, &trees, progress) {
+            let mut ahead = self.read_ahead.lock().unwrap_or_else(|p| p.into_inner());
+            for (tree, n) in trees.iter().zip(firsts) {
+                ahead.insert(tree.id(), n);
+            }
+        }
+        let mut listings = self.listings.lock().unwrap_or_else(|p| p.into_inner());
+        for tree in &trees {
+            listings.insert(tree.id(), tree.listing());
+        }
     }
 
     /// The commit and tree `name` (a tag, a branch or a commit id) names.
     pub fn revision(&self, name: &str) -> Result<Revision, GitError> {
         self.repo.revision(name)
+    }
+
+    /// The manifests of `revs` (each named), in order: each as
+    /// [`GitScan::manifest`] makes it. The scans run side by side, as many at
+    /// once as a scan has threads: a scan's steps after its walk take one
+    /// thread, and the others' walks take the rest.
+    pub fn manifests(
+        &self,
+        revs: &[(&str, Revision)],
+        progress: &(dyn Fn(&Progress) + Sync),
+    ) -> Vec<Result<RevisionManifest, GitScanError>> {
+        let jobs = crate::scan::jobs(self.opts);
+        par_map(revs, jobs, |(name, rev)| {
+            self.manifest(name, *rev, progress)
+        })
     }
 
     /// The manifest of revision `rev`, named `name`: from the cache, or a
@@ -141,8 +205,15 @@ impl<'o> GitScan<'o> {
         let (manifest, origin) = match cached {
             Some((m, path)) => (m, Origin::Cache(path)),
             None => {
-                let tree = GitTree::open(&self.repo, rev.tree, &self.blobs)?;
-                let (read, reused) = (self.blobs.blobs_read(), self.blobs.blobs_reused());
+                let listed = self
+                    .listings
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&rev.tree);
+                let tree = match listed {
+                    Some(l) => GitTree::of(&self.repo, l, &self.blobs),
+                    None => GitTree::open(&self.repo, rev.tree, &self.blobs)?,
+                };
                 let m = scan_tree_with(self.opts, &tree, progress).map_err(|source| {
                     GitScanError::Scan {
                         name: name.to_string(),
@@ -153,9 +224,18 @@ impl<'o> GitScan<'o> {
                     .cache
                     .as_ref()
                     .and_then(|c| c.put(rev.tree, &m).err().map(|e| e.to_string()));
+                // the blobs read ahead for this tree, which its walk took
+                // from the cache, count as read for it
+                let ahead = self
+                    .read_ahead
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&rev.tree)
+                    .unwrap_or(0);
+                let reused = tree.blobs_reused();
                 let origin = Origin::Scanned {
-                    blobs_read: self.blobs.blobs_read() - read,
-                    blobs_reused: self.blobs.blobs_reused() - reused,
+                    blobs_read: tree.blobs_read() + ahead.min(reused),
+                    blobs_reused: reused - ahead.min(reused),
                     not_kept,
                 };
                 (m, origin)

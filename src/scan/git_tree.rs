@@ -17,17 +17,17 @@
 
 use super::extract::FileRecords;
 use super::source::{OnMatch, Tree};
-use super::walk::{self, Collector, Local, Taken};
-use super::Progress;
+use super::walk::{self, Collector, Local, Sift, Taken};
+use super::{packs, Progress, Stage};
 use crate::manifest::Diagnostic;
 use gix::prelude::FindExt;
 use gix::ObjectId;
 use globset::GlobSet;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// Why a repository or one of its revisions cannot be read. Plain facts;
 /// the command line words them.
@@ -128,21 +128,17 @@ impl Repo {
 /// trees of the run.
 #[derive(Clone)]
 enum Sifted {
-    /// Kept and parsed at `path` (records name their file: a blob met at
-    /// another path is parsed again).
-    Parsed {
-        path: String,
-        records: Box<FileRecords>,
-    },
+    /// Kept and parsed, at each of these paths (records name their file: a
+    /// blob met at another path is parsed again).
+    Parsed(Vec<(String, FileRecords)>),
     /// Passed over, defining these functions in kernel style.
     Passed(Box<[u64]>),
 }
 
 impl Sifted {
-    /// Whether it is what the blob gives at `rel`.
     fn holds_at(&self, rel: &str) -> bool {
         match self {
-            Sifted::Parsed { path, .. } => path == rel,
+            Sifted::Parsed(at) => at.iter().any(|(path, _)| path == rel),
             Sifted::Passed(_) => true,
         }
     }
@@ -152,20 +148,47 @@ impl Sifted {
 /// queries are the same for every tree of a run, and so is the result.
 #[derive(Default)]
 pub struct BlobCache {
-    sifted: Mutex<HashMap<ObjectId, Sifted>>,
-    blobs_read: AtomicUsize,
-    blobs_reused: AtomicUsize,
+    sifted: RwLock<FxHashMap<ObjectId, Sifted>>,
 }
 
 impl BlobCache {
-    /// Blobs read from the object database by the walks so far.
-    pub fn blobs_read(&self) -> usize {
-        self.blobs_read.load(Ordering::Relaxed)
+    fn len(&self) -> usize {
+        self.sifted.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// Files the walks took from the cache instead of reading them.
-    pub fn blobs_reused(&self) -> usize {
-        self.blobs_reused.load(Ordering::Relaxed)
+    fn holds(&self, oid: &ObjectId, rel: &str) -> bool {
+        let sifted = self.sifted.read().unwrap_or_else(|p| p.into_inner());
+        sifted.get(oid).is_some_and(|s| s.holds_at(rel))
+    }
+
+    /// Keeps what the prefilter made of blob `oid` at `rel`.
+    fn keep(&self, oid: ObjectId, rel: &str, taken: Taken<'_, FileRecords>) {
+        match taken {
+            Taken::Matched(records) => self.keep_parsed(oid, rel, records.clone()),
+            Taken::Unmatched(defs) => self.keep_passed(oid, defs),
+            Taken::NotRead => {}
+        }
+    }
+
+    /// Keeps the records blob `oid` gives at `rel`.
+    fn keep_parsed(&self, oid: ObjectId, rel: &str, records: FileRecords) {
+        let mut sifted = self.sifted.write().unwrap_or_else(|p| p.into_inner());
+        match sifted.get_mut(&oid) {
+            Some(Sifted::Parsed(at)) => {
+                if !at.iter().any(|(path, _)| path == rel) {
+                    at.push((rel.to_string(), records));
+                }
+            }
+            _ => {
+                sifted.insert(oid, Sifted::Parsed(vec![(rel.to_string(), records)]));
+            }
+        }
+    }
+
+    /// Keeps blob `oid` as passed over, defining `defs`.
+    fn keep_passed(&self, oid: ObjectId, defs: &[u64]) {
+        let mut sifted = self.sifted.write().unwrap_or_else(|p| p.into_inner());
+        sifted.insert(oid, Sifted::Passed(defs.into()));
     }
 }
 
@@ -196,31 +219,95 @@ enum Found {
 /// The most links one path resolution follows (the kernel's limit).
 const MAX_LINKS: usize = 40;
 
-/// One tree of a repository, listed in full when opened.
-pub struct GitTree<'r> {
-    repo: &'r Repo,
-    cache: &'r BlobCache,
+/// What a tree's walk reads (each C file at its path, with the blob it
+/// reads) and notes.
+type Walked = (Vec<(String, ObjectId)>, Vec<Diagnostic>);
+
+/// A tree's entries, listed in full. Its walk is worked out once, with the
+/// `--exclude` globs of the first: a listing serves the scans of one run,
+/// which share their options.
+pub struct Listing {
+    id: ObjectId,
     /// Every entry, each directory before its content.
     entries: Vec<Entry>,
-    by_path: HashMap<String, usize>,
+    by_path: FxHashMap<String, usize>,
+    walked: OnceLock<Walked>,
 }
 
-impl<'r> GitTree<'r> {
-    /// Lists the tree `tree` of `repo`; its blobs are read (or taken from
-    /// `cache`) when the scan asks for them.
-    pub fn open(repo: &'r Repo, tree: ObjectId, cache: &'r BlobCache) -> Result<Self, GitError> {
+impl Listing {
+    /// Lists tree `tree` of `repo`.
+    pub fn read(repo: &Repo, tree: ObjectId) -> Result<Listing, GitError> {
         let entries = repo.with_handle(|r| list(r, tree))?;
         let by_path = entries
             .iter()
             .enumerate()
             .map(|(i, e)| (e.path.clone(), i))
             .collect();
-        Ok(GitTree {
-            repo,
-            cache,
+        Ok(Listing {
+            id: tree,
             entries,
             by_path,
+            walked: OnceLock::new(),
         })
+    }
+
+    /// The tree's id.
+    pub fn id(&self) -> ObjectId {
+        self.id
+    }
+}
+
+/// One tree of a repository, listed in full when opened.
+pub struct GitTree<'r> {
+    repo: &'r Repo,
+    cache: &'r BlobCache,
+    listing: Arc<Listing>,
+    /// Blobs its walks read from the object database.
+    blobs_read: AtomicUsize,
+    /// Files its walks took from the cache instead of reading them.
+    blobs_reused: AtomicUsize,
+}
+
+impl<'r> GitTree<'r> {
+    /// Lists the tree `tree` of `repo`; its blobs are read (or taken from
+    /// `cache`) when the scan asks for them.
+    pub fn open(repo: &'r Repo, tree: ObjectId, cache: &'r BlobCache) -> Result<Self, GitError> {
+        Ok(GitTree::of(
+            repo,
+            Arc::new(Listing::read(repo, tree)?),
+            cache,
+        ))
+    }
+
+    /// The tree `listing` lists, of `repo`.
+    pub fn of(repo: &'r Repo, listing: Arc<Listing>, cache: &'r BlobCache) -> Self {
+        GitTree {
+            repo,
+            cache,
+            listing,
+            blobs_read: AtomicUsize::new(0),
+            blobs_reused: AtomicUsize::new(0),
+        }
+    }
+
+    /// The tree's id.
+    pub fn id(&self) -> ObjectId {
+        self.listing.id
+    }
+
+    /// Blobs its walks read from the object database.
+    pub fn blobs_read(&self) -> usize {
+        self.blobs_read.load(Ordering::Relaxed)
+    }
+
+    /// Files its walks took from the cache instead of reading them.
+    pub fn blobs_reused(&self) -> usize {
+        self.blobs_reused.load(Ordering::Relaxed)
+    }
+
+    /// Its listing, for another [`GitTree::of`] the same tree.
+    pub fn listing(&self) -> Arc<Listing> {
+        Arc::clone(&self.listing)
     }
 
     /// Follows `rel` from the top, links included, to what it names.
@@ -251,7 +338,12 @@ impl<'r> GitTree<'r> {
             } else {
                 format!("{dir}/{part}")
             };
-            let Some(e) = self.by_path.get(&path).map(|&i| &self.entries[i]) else {
+            let Some(e) = self
+                .listing
+                .by_path
+                .get(&path)
+                .map(|&i| &self.listing.entries[i])
+            else {
                 return Err(io::Error::from_raw_os_error(libc::ENOENT));
             };
             match e.kind {
@@ -284,15 +376,20 @@ impl<'r> GitTree<'r> {
 
     /// The files the walk reads, and its notes: each C file at its path
     /// with the blob it reads (a link's target), under the walk's rules.
-    fn walked(
-        &self,
-        exclude: &GlobSet,
-        repo: &gix::Repository,
-    ) -> (Vec<(String, ObjectId)>, Vec<Diagnostic>) {
-        let mut skipped = vec![false; self.entries.len()];
+    /// Worked out once a listing (see [`Listing`]).
+    fn walked(&self, exclude: &GlobSet) -> &Walked {
+        self.listing.walked.get_or_init(|| {
+            self.repo
+                .with_handle(|repo| self.walk_listing(exclude, repo))
+        })
+    }
+
+    fn walk_listing(&self, exclude: &GlobSet, repo: &gix::Repository) -> Walked {
+        let entries = &self.listing.entries;
+        let mut skipped = vec![false; entries.len()];
         let mut files = Vec::new();
         let mut notes = Vec::new();
-        for (i, e) in self.entries.iter().enumerate() {
+        for (i, e) in entries.iter().enumerate() {
             let name = e.path.rsplit('/').next().unwrap_or_default();
             let skip = e.parent.is_some_and(|p| skipped[p])
                 || walk::is_hidden(name)
@@ -320,47 +417,49 @@ impl<'r> GitTree<'r> {
         (files, notes)
     }
 
-    /// Takes one file: from the cache, or read, prefiltered and cached.
-    fn take(
+    /// Takes one file from the cache (`sifted`, read-locked) when it is
+    /// there; false when it is not.
+    fn take_known(
+        &self,
+        sifted: &FxHashMap<ObjectId, Sifted>,
+        local: &mut Local<FileRecords>,
+        rel: &str,
+        oid: &ObjectId,
+    ) -> bool {
+        match sifted.get(oid) {
+            Some(Sifted::Passed(defs)) => local.unmatched(rel.to_string(), defs),
+            Some(Sifted::Parsed(at)) => match at.iter().find(|(path, _)| path == rel) {
+                Some((_, records)) => {
+                    local.matched(rel.to_string(), records.clone());
+                }
+                None => return false,
+            },
+            None => return false,
+        }
+        self.blobs_reused.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Takes one file the cache does not hold: read, prefiltered and
+    /// cached.
+    fn take_read(
         &self,
         repo: &gix::Repository,
         local: &mut Local<FileRecords>,
-        rel: String,
+        rel: &str,
         oid: ObjectId,
     ) {
-        let known = {
-            let sifted = self.cache.sifted.lock().unwrap_or_else(|p| p.into_inner());
-            sifted.get(&oid).filter(|s| s.holds_at(&rel)).cloned()
-        };
-        if known.is_some() {
-            self.cache.blobs_reused.fetch_add(1, Ordering::Relaxed);
-        }
-        match known {
-            Some(Sifted::Parsed { records, .. }) => {
-                local.matched(rel, *records);
-                return;
-            }
-            Some(Sifted::Passed(defs)) => {
-                local.unmatched(rel, &defs);
-                return;
-            }
-            None => {}
-        }
         let read = read_blob(repo, &oid, local.buf());
         let read = local.read(read);
-        self.cache.blobs_read.fetch_add(1, Ordering::Relaxed);
-        let sifted = match local.take(rel.clone(), read) {
-            Taken::Matched(records) => Sifted::Parsed {
-                path: rel,
-                records: Box::new(records.clone()),
-            },
-            Taken::Unmatched(defs) => Sifted::Passed(defs.into()),
-            Taken::NotRead => return,
-        };
-        let mut cache = self.cache.sifted.lock().unwrap_or_else(|p| p.into_inner());
-        cache.insert(oid, sifted);
+        self.blobs_read.fetch_add(1, Ordering::Relaxed);
+        let taken = local.take(rel.to_string(), read);
+        self.cache.keep(oid, rel, taken);
     }
 }
+
+/// How many files a walker thread takes at once: the cache is locked once
+/// for them.
+const FILES_AT_ONCE: usize = 256;
 
 impl Tree for GitTree<'_> {
     fn read_into(&self, rel: &str, buf: &mut Vec<u8>) -> io::Result<bool> {
@@ -384,11 +483,11 @@ impl Tree for GitTree<'_> {
         on_match: OnMatch,
     ) -> walk::WalkOutput<(String, FileRecords)> {
         let collector = Collector::new(progress, on_match);
-        let (files, notes) = self.repo.with_handle(|repo| self.walked(exclude, repo));
+        let (files, notes) = self.walked(exclude);
         {
             let mut local = collector.thread();
             for n in notes {
-                local.note(n);
+                local.note(n.clone());
             }
         }
         let next = AtomicUsize::new(0);
@@ -396,12 +495,26 @@ impl Tree for GitTree<'_> {
             for _ in 0..threads.max(1) {
                 scope.spawn(|| {
                     let mut local = collector.thread();
+                    let mut unknown = Vec::new();
                     self.repo.with_handle(|repo| loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((rel, oid)) = files.get(i) else {
+                        let start = next.fetch_add(FILES_AT_ONCE, Ordering::Relaxed);
+                        let Some(run) = files.get(start..(start + FILES_AT_ONCE).min(files.len()))
+                        else {
                             break;
                         };
-                        self.take(repo, &mut local, rel.clone(), *oid);
+                        {
+                            let sifted =
+                                self.cache.sifted.read().unwrap_or_else(|p| p.into_inner());
+                            for (rel, oid) in run {
+                                if !self.take_known(&sifted, &mut local, rel, oid) {
+                                    unknown.push((rel, *oid));
+                                }
+                            }
+                        }
+                        // read with the lock released: keeping them takes it
+                        for (rel, oid) in unknown.drain(..) {
+                            self.take_read(repo, &mut local, rel, oid);
+                        }
                     });
                 });
             }
@@ -412,6 +525,156 @@ impl Tree for GitTree<'_> {
     fn dir(&self) -> Option<&Path> {
         None
     }
+}
+
+/// Reads ahead, before their walks, the blobs the walks of `trees` will
+/// take that the cache lacks, all trees at once: each from its pack in the
+/// order of the delta chains ([`packs`]), prefiltered and handed to
+/// `on_match` as the walk would, and kept in the cache the trees share
+/// (they are trees of one repository and one cache). What cannot be read so
+/// (a loose object, an unreadable entry, a blob over the size limit) is left
+/// to the walks, which read it through the object database, and say what
+/// is wrong with it. For each tree, how many distinct blobs read ahead it is
+/// the first of `trees` to hold.
+pub fn read_ahead(
+    trees: &[GitTree<'_>],
+    exclude: &GlobSet,
+    threads: usize,
+    progress: &(dyn Fn(&Progress) + Sync),
+    on_match: OnMatch,
+) -> Vec<usize> {
+    let Some(first) = trees.first() else {
+        return Vec::new();
+    };
+    let (repo, cache) = (first.repo, first.cache);
+    let (dirs, hash) = repo.with_handle(|r| {
+        let store = r.objects.store_ref();
+        let mut dirs = vec![store.path().to_path_buf()];
+        dirs.extend(store.alternate_db_paths().unwrap_or_default());
+        (dirs, r.object_hash())
+    });
+    let t0 = std::time::Instant::now();
+    let done = |stage| {
+        progress(&Progress::Done {
+            stage,
+            at: t0.elapsed(),
+        })
+    };
+    // worked out in parallel, kept in the listings for the scans
+    par_map(trees, threads, |tree| {
+        tree.walked(exclude);
+    });
+    let file = |(t, f): (u32, u32)| &trees[t as usize].walked(exclude).0[f as usize];
+    // each blob wanted, by id, and the files (tree, file) holding it at
+    // paths of their own; the first the first tree holding it. Grouped by
+    // sorting: cheaper than a map of 100,000 blobs.
+    let cached = cache.len() > 0;
+    let mut all: Vec<(ObjectId, u32, u32)> = Vec::new();
+    for (t, tree) in trees.iter().enumerate() {
+        for (f, (rel, oid)) in tree.walked(exclude).0.iter().enumerate() {
+            if !(cached && cache.holds(oid, rel)) {
+                all.push((*oid, t as u32, f as u32));
+            }
+        }
+    }
+    all.sort_unstable();
+    let mut ids: Vec<ObjectId> = Vec::new();
+    let mut wanted: Vec<Vec<(u32, u32)>> = Vec::new();
+    for (oid, t, f) in all {
+        if ids.last() != Some(&oid) {
+            ids.push(oid);
+            wanted.push(Vec::with_capacity(1));
+        }
+        let Some(paths) = wanted.last_mut() else {
+            continue;
+        };
+        let rel = &file((t, f)).0;
+        if !paths.iter().any(|&w| file(w).0 == *rel) {
+            paths.push((t, f));
+        }
+    }
+    let packs = packs::Packs::open(&dirs, hash);
+    let plan = packs.plan(&ids, threads);
+    done(Stage::PlanReads);
+    let firsts: Vec<AtomicUsize> = trees.iter().map(|_| AtomicUsize::new(0)).collect();
+    let collector = Collector::new(progress, on_match);
+    // what each reading thread does with a blob: sift it at each of its
+    // paths, keep what it gives
+    let sift = |local: &mut Local<FileRecords>, i: usize, bytes: &[u8]| {
+        if bytes.len() as u64 > walk::MAX_FILE_SIZE {
+            return;
+        }
+        let oid = ids[i];
+        for &at in &wanted[i] {
+            let rel = &file(at).0;
+            match local.sift(rel, bytes) {
+                Sift::Kept(records) => cache.keep_parsed(oid, rel, records),
+                Sift::Passed(defs) => {
+                    // the same at every path
+                    cache.keep_passed(oid, defs);
+                    break;
+                }
+            }
+        }
+        if let Some(&(t, _)) = wanted[i].first() {
+            firsts[t as usize].fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let failed = plan.read(threads, || {
+        let mut local = collector.thread();
+        let sift = &sift;
+        move |i: usize, bytes: &[u8]| sift(&mut local, i, bytes)
+    });
+    // The rest through the object database, one by one: loose objects,
+    // those of packs not read here. A blob that does not read there either
+    // is left to the walks, which say why.
+    let mut rest = plan.elsewhere.clone();
+    rest.extend(failed);
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, rest.len().max(1)) {
+            scope.spawn(|| {
+                let mut local = collector.thread();
+                let mut buf = Vec::new();
+                repo.with_handle(|r| loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = rest.get(n) else {
+                        break;
+                    };
+                    if let Ok(true) = read_blob(r, &ids[i], &mut buf) {
+                        sift(&mut local, i, &buf);
+                    }
+                });
+            });
+        }
+    });
+    done(Stage::ReadAhead);
+    firsts.into_iter().map(AtomicUsize::into_inner).collect()
+}
+
+/// `f` of each of `items`, in order, computed by up to `threads` threads.
+pub(crate) fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else {
+                    break;
+                };
+                let r = f(item);
+                done.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The error of a path leading out of the tree: there is nothing to read

@@ -17,6 +17,7 @@ pub mod git_tree;
 pub mod mask;
 pub mod matchers;
 pub mod names;
+pub mod packs;
 pub mod parse;
 pub mod queries;
 pub mod resolve;
@@ -90,6 +91,13 @@ pub enum Stage {
     TreeFacts,
     /// Putting the files' records together into the manifest.
     Resolve,
+    /// Git trees read ahead ([`read_ahead`]): listing them.
+    ListTrees,
+    /// Git trees read ahead: which files they hold, and where each blob is
+    /// in the packs.
+    PlanReads,
+    /// Git trees read ahead: the blobs decoded, prefiltered and parsed.
+    ReadAhead,
 }
 
 impl Stage {
@@ -99,6 +107,9 @@ impl Stage {
             Stage::SecondLook => "second look",
             Stage::TreeFacts => "tree facts",
             Stage::Resolve => "resolve",
+            Stage::ListTrees => "list trees",
+            Stage::PlanReads => "plan reads",
+            Stage::ReadAhead => "read ahead",
         }
     }
 }
@@ -183,6 +194,11 @@ pub fn scan_tree_with(
     };
     let mut files: Vec<FileRecords> = walked.matched.into_iter().map(|(_, r)| r).collect();
     let files_parsed = files.len();
+    // After the walk, not in it: the expansion reads the tree's headers, and
+    // what the walk makes of a file depends on the file alone, so that a git
+    // tree's walk can take it from another tree's ([`git_tree::BlobCache`]).
+    // Before the second look, which looks for what the entries name.
+    xmacro::expand_sets(tree, &mut files);
 
     let files_second_look = second_look::second_look(
         tree,
@@ -234,23 +250,58 @@ fn walk_and_follow_kbuild(
         let build = config.map(|((config, diags), root)| {
             scope.spawn(move || load_build(root, opts, config, diags))
         });
-        let walked = tree.walk(&setup.exclude, setup.jobs, progress, &|rel, bytes| {
-            let t = Instant::now();
-            let mut r = file::scan_file(rel, bytes, setup.queries.get());
-            // Before the second look, which looks for what the entries
-            // name. A file's macro uses expand with its own defines and its
-            // headers', whatever the other files hold: here, in the
-            // walker's threads, rather than after the walk.
-            xmacro::expand_sets(tree, std::slice::from_mut(&mut r));
-            progress(&Progress::Parsed {
-                path: rel,
-                bytes: bytes.len(),
-                took: t.elapsed(),
-            });
-            r
-        });
+        let walked = tree.walk(
+            &setup.exclude,
+            setup.jobs,
+            progress,
+            &file_parser(setup, progress),
+        );
         (walked, build.map(|h| h.join()))
     })
+}
+
+/// The threads a scan with `opts` runs (`jobs`, or one per core), at most
+/// [`MAX_JOBS`] when `jobs` is 0 (a larger `jobs` is refused by the scan).
+pub fn jobs(opts: &ScanOptions) -> usize {
+    if opts.jobs == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_JOBS))
+    } else {
+        opts.jobs
+    }
+}
+
+/// What the walk does with each file the prefilter keeps: parse and extract.
+fn file_parser<'a>(
+    setup: &'a Setup,
+    progress: &'a (dyn Fn(&Progress) + Sync),
+) -> impl Fn(&str, &[u8]) -> FileRecords + Sync + 'a {
+    move |rel, bytes| {
+        let t = Instant::now();
+        let r = file::scan_file(rel, bytes, setup.queries.get());
+        progress(&Progress::Parsed {
+            path: rel,
+            bytes: bytes.len(),
+            took: t.elapsed(),
+        });
+        r
+    }
+}
+
+/// Reads ahead, before the scans of `trees` (git trees of one repository
+/// and one [`git_tree::BlobCache`]), the blobs their walks will take, all
+/// trees at once and in the order of their packs: see
+/// [`git_tree::read_ahead`]. For each tree, how many distinct blobs it is
+/// the first of `trees` to hold. An error here is the one the scans will
+/// meet (bad options): they report it.
+pub fn read_ahead(
+    opts: &ScanOptions,
+    trees: &[git_tree::GitTree<'_>],
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<Vec<usize>, ScanError> {
+    let setup = Setup::new(opts)?;
+    let parser = file_parser(&setup, progress);
+    let firsts = git_tree::read_ahead(trees, &setup.exclude, setup.jobs, progress, &parser);
+    Ok(firsts)
 }
 
 /// Follows the tree's Kbuild for `config` (on its own thread).
@@ -320,11 +371,7 @@ impl Setup {
             glob: opts.exclude.join(","),
             message: e.to_string(),
         })?;
-        let jobs = if opts.jobs == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_JOBS))
-        } else {
-            opts.jobs
-        };
+        let jobs = jobs(opts);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(jobs)
             .build()

@@ -512,6 +512,14 @@ impl<T> Drop for Local<'_, T> {
     }
 }
 
+/// What the prefilter made of a file [`Local::sift`] was given.
+pub enum Sift<'l, T> {
+    /// Kept: what the callback made of it.
+    Kept(T),
+    /// Passed over, defining these functions in kernel style ([`name_hash`]).
+    Passed(&'l [u64]),
+}
+
 /// What the prefilter made of a file [`Local::take`] was given.
 pub enum Taken<'l, T> {
     /// Kept: what the callback made of it.
@@ -543,31 +551,21 @@ impl<T> Local<'_, T> {
     /// [`Local::read`]'s: read into [`Local::buf`], or mapped):
     /// prefiltered, then handed on when kept.
     pub fn take(&mut self, rel: String, loaded: std::io::Result<Option<Loaded>>) -> Taken<'_, T> {
-        let shared = self.shared;
         match loaded {
             Ok(Some(loaded)) => {
+                let buf = std::mem::take(&mut self.buf);
                 let bytes: &[u8] = match &loaded {
-                    Loaded::Read(n) => &self.buf[..*n],
+                    Loaded::Read(n) => &buf[..*n],
                     Loaded::Mapped(map) => map,
                 };
-                self.defs.clear();
-                let kept = prefilter(&shared.ac, bytes, &mut self.defs);
-                let made = kept.then(|| (shared.on_match)(&rel, bytes));
+                let kept = self.prefilter(&rel, bytes);
                 drop(loaded);
                 // grown past the mapping threshold only when a map failed
                 // (or by a git blob's read)
-                if self.buf.len() > 8 << 20 {
-                    self.buf = Vec::new();
+                if buf.len() <= 8 << 20 {
+                    self.buf = buf;
                 }
-                match made {
-                    Some(made) => self.matched(rel, made),
-                    None => {
-                        let defs = std::mem::take(&mut self.defs);
-                        self.unmatched(rel, &defs);
-                        self.defs = defs;
-                        Taken::Unmatched(&self.defs)
-                    }
-                }
+                self.kept(rel, kept)
             }
             Ok(None) => {
                 self.note(diag(
@@ -586,6 +584,39 @@ impl<T> Local<'_, T> {
                     format!("cannot read: {e}"),
                 ));
                 Taken::NotRead
+            }
+        }
+    }
+
+    /// What the prefilter (and the callback, when it keeps the file) makes
+    /// of `bytes`, the file at `rel`, without taking the file: counted as
+    /// read for the progress report, but not among the walk's results.
+    pub fn sift(&mut self, rel: &str, bytes: &[u8]) -> Sift<'_, T> {
+        let kept = self.prefilter(rel, bytes);
+        self.count_read();
+        match kept {
+            Some(made) => Sift::Kept(made),
+            None => Sift::Passed(&self.defs),
+        }
+    }
+
+    /// The prefilter's verdict on `bytes` (the definitions in `self.defs`),
+    /// and the callback's result when kept.
+    fn prefilter(&mut self, rel: &str, bytes: &[u8]) -> Option<T> {
+        let shared = self.shared;
+        self.defs.clear();
+        let kept = prefilter(&shared.ac, bytes, &mut self.defs);
+        kept.then(|| (shared.on_match)(rel, bytes))
+    }
+
+    fn kept(&mut self, rel: String, made: Option<T>) -> Taken<'_, T> {
+        match made {
+            Some(made) => self.matched(rel, made),
+            None => {
+                let defs = std::mem::take(&mut self.defs);
+                self.unmatched(rel, &defs);
+                self.defs = defs;
+                Taken::Unmatched(&self.defs)
             }
         }
     }

@@ -260,3 +260,104 @@ impl ManifestExt for Manifest {
         self.diagnostics.iter().map(|d| d.code.as_str()).collect()
     }
 }
+
+/// `git ARGS` in `dir`, with no configuration but ours; its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=kfunc-scan",
+            "-c",
+            "user.email=kfunc-scan@localhost",
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "gc.auto=0",
+        ])
+        .args(args)
+        .current_dir(dir)
+        // no configuration of the machine's or the user's (a missing
+        // global file is an empty one)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env(
+            "GIT_CONFIG_GLOBAL",
+            std::env::temp_dir().join("kfunc-scan-tests-no-gitconfig"),
+        )
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run git: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Packs every object of the repository at `repo` (a work tree or a bare
+/// repository) into one pack, with deltas as deep and as searched for as
+/// `git gc --aggressive` makes them, and drops the loose copies: the
+/// objects as a clone has them.
+pub fn pack(repo: &Path) {
+    git(
+        repo,
+        &[
+            "repack",
+            "-a",
+            "-d",
+            "-f",
+            "-q",
+            "--depth=50",
+            "--window=250",
+        ],
+    );
+    git(repo, &["prune"]);
+}
+
+/// One object of a pack, as `git verify-pack -v` lists it.
+#[derive(Debug, Clone)]
+pub struct PackedObject {
+    pub id: String,
+    pub kind: String,
+    /// Where its entry starts in the pack, and its length there.
+    pub offset: u64,
+    pub size_in_pack: u64,
+    /// The object it is a delta of, when it is one.
+    pub base: Option<String>,
+}
+
+/// The packs of the repository at `repo`: each pack's path and objects.
+pub fn packed_objects(repo: &Path) -> Vec<(PathBuf, Vec<PackedObject>)> {
+    let git_dir = repo.join(git(repo, &["rev-parse", "--git-dir"]));
+    let mut idx: Vec<PathBuf> = std::fs::read_dir(git_dir.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    idx.sort();
+    idx.into_iter()
+        .map(|i| {
+            let listing = git(repo, &["verify-pack", "-v", i.to_str().unwrap()]);
+            let objects = listing
+                .lines()
+                .filter_map(|l| {
+                    // id kind size size-in-pack offset [depth base]
+                    let w: Vec<&str> = l.split_whitespace().collect();
+                    let is_id =
+                        w.first()?.len() == 40 && w[0].bytes().all(|b| b.is_ascii_hexdigit());
+                    (is_id && w.len() >= 5).then(|| PackedObject {
+                        id: w[0].to_string(),
+                        kind: w[1].to_string(),
+                        size_in_pack: w[3].parse().unwrap(),
+                        offset: w[4].parse().unwrap(),
+                        base: w.get(6).map(|b| b.to_string()),
+                    })
+                })
+                .collect();
+            (i.with_extension("pack"), objects)
+        })
+        .collect()
+}

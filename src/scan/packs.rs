@@ -1,0 +1,604 @@
+//! Many blobs of one repository read at once, in the order of their packs'
+//! delta chains: each chain is decoded from its base down, so every object
+//! on it is inflated once, however many wanted blobs are built on it.
+//!
+//! Why not the object database's own reads: each resolves its object
+//! alone and inflates the object's whole chain again. A base cache helps
+//! only when reads come in chain order, which a walk by path does not
+//! give. On 6.1 and 6.12 in one pack (91,481 distinct C blobs, 2.07 GB),
+//! 33,646 blobs are deltas; read one by one, their bases are inflated
+//! again for each, about 2.1 GB in all; in chain order 1.16 GB.
+//!
+//! Inflated with libdeflate (the `libdeflater` crate) rather than the
+//! zlib-rs the object database uses: a pack entry says its inflated size
+//! before it is inflated, the whole-buffer case libdeflate is made for;
+//! on those 1.16 GB it took 1.40 s where zlib-rs took 1.70 s (one thread).
+//!
+//! Best effort by design: whatever this cannot read (a loose object, a
+//! pack it cannot open, a corrupt entry, a chain leaving its pack, an
+//! object too large to hold) is left to the caller, who reads it through
+//! the object database, and that read says what is wrong.
+
+use gix::odb::pack;
+use gix::ObjectId;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// The largest object a chain holds in memory (a base or a blob); larger
+/// ones are left to the object database.
+pub const MAX_OBJECT_SIZE: u64 = 1 << 30;
+
+/// The longest chain followed from a wanted blob to its base (git writes
+/// 50 at most by default; a cycle of REF_DELTAs would be endless).
+const MAX_CHAIN: usize = 10_000;
+
+/// The packs of an object database.
+pub struct Packs {
+    packs: Vec<Pack>,
+}
+
+struct Pack {
+    index: pack::index::File,
+    data: pack::data::File,
+}
+
+impl Packs {
+    /// The packs (`pack/*.idx` and their `.pack`) of these `objects`
+    /// directories, in path order; a pack that cannot be opened is passed
+    /// over (its objects are then the caller's to read).
+    pub fn open(objects_dirs: &[PathBuf], hash: gix::hash::Kind) -> Packs {
+        let mut packs = Vec::new();
+        for dir in objects_dirs {
+            let Ok(listing) = std::fs::read_dir(dir.join("pack")) else {
+                continue;
+            };
+            let mut idx: Vec<PathBuf> = listing
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                .collect();
+            idx.sort();
+            for path in idx {
+                let index = pack::index::File::at(&path, hash);
+                let data = pack::data::File::at(path.with_extension("pack"), hash);
+                if let (Ok(index), Ok(data)) = (index, data) {
+                    packs.push(Pack { index, data });
+                }
+            }
+        }
+        Packs { packs }
+    }
+
+    /// How the `wanted` blobs are read: the chains under them, pack by
+    /// pack, and those left to the caller. The chains are looked up by
+    /// `threads` threads.
+    pub fn plan(&self, wanted: &[ObjectId], threads: usize) -> Plan<'_> {
+        let found = map_chunked(wanted, threads, |id| {
+            self.packs.iter().enumerate().find_map(|(p, pack)| {
+                let i = pack.index.lookup(id)?;
+                Some((p as u32, pack.index.pack_offset_at_index(i)))
+            })
+        });
+        let mut plan = Plan {
+            packs: self,
+            nodes: Vec::with_capacity(wanted.len()),
+            children: Vec::with_capacity(wanted.len()),
+            roots: Vec::new(),
+            elsewhere: Vec::new(),
+        };
+        // In pack order: the entries' pages are then met in the order of
+        // the file (the kernel maps a page's neighbours with it), and the
+        // chains are decoded in that order too.
+        let mut in_packs: Vec<(u32, u64, usize)> = Vec::with_capacity(wanted.len());
+        for (i, at) in found.into_iter().enumerate() {
+            match at {
+                Some((p, offset)) => in_packs.push((p, offset, i)),
+                None => plan.elsewhere.push(i),
+            }
+        }
+        in_packs.sort_unstable();
+        let chains = map_chunked(&in_packs, threads, |&(p, offset, _)| self.chain(p, offset));
+        let mut at: Planned = Default::default();
+        at.reserve(in_packs.len());
+        for ((p, _, i), chain) in in_packs.into_iter().zip(chains) {
+            match chain {
+                Some(chain) => plan.add(p, i, chain, &mut at),
+                None => plan.elsewhere.push(i),
+            }
+        }
+        plan.elsewhere.sort_unstable();
+        plan
+    }
+
+    /// The entries from `offset` in pack `p` down to its base, the base
+    /// last; None when one cannot be read here, or the base is not a blob.
+    fn chain(&self, p: u32, mut offset: u64) -> Option<Vec<(u64, pack::data::Entry)>> {
+        let pack = &self.packs[p as usize];
+        let mut chain = Vec::new();
+        loop {
+            if chain.len() >= MAX_CHAIN {
+                return None;
+            }
+            let entry = pack.data.entry(offset).ok()?;
+            if entry.decompressed_size > MAX_OBJECT_SIZE {
+                return None;
+            }
+            let base = match &entry.header {
+                pack::data::entry::Header::OfsDelta { base_distance } => Some(
+                    pack::data::entry::Header::verified_base_pack_offset(offset, *base_distance)?,
+                ),
+                pack::data::entry::Header::RefDelta { base_id } => {
+                    Some(pack.index.pack_offset_at_index(pack.index.lookup(base_id)?))
+                }
+                pack::data::entry::Header::Blob => None,
+                _ => return None,
+            };
+            chain.push((offset, entry));
+            match base {
+                Some(b) => offset = b,
+                None => return Some(chain),
+            }
+        }
+    }
+}
+
+/// `f` of each of `items`, in order; the items cut in `threads` runs, each
+/// mapped by a thread of its own.
+fn map_chunked<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let run = items.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let runs: Vec<_> = items
+            .chunks(run)
+            .map(|c| scope.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        runs.into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// The objects planned, by pack and offset.
+type Planned = rustc_hash::FxHashMap<(u32, u64), u32>;
+
+/// One object of a chain.
+struct Node {
+    pack: u32,
+    entry: pack::data::Entry,
+    /// The blob it is, when wanted: its index in the wanted blobs.
+    wanted: Option<usize>,
+}
+
+/// The chains to decode, each from its base (a root) down.
+pub struct Plan<'p> {
+    packs: &'p Packs,
+    nodes: Vec<Node>,
+    children: Vec<Vec<u32>>,
+    roots: Vec<u32>,
+    /// Wanted blobs not in any pack this can read (indices in the wanted
+    /// blobs).
+    pub elsewhere: Vec<usize>,
+}
+
+impl Plan<'_> {
+    /// Adds wanted blob `id` (an index in the wanted blobs) and its `chain`
+    /// (the blob's entry first, its base last), all but the part already
+    /// planned.
+    fn add(
+        &mut self,
+        p: u32,
+        id: usize,
+        mut chain: Vec<(u64, pack::data::Entry)>,
+        at: &mut Planned,
+    ) {
+        let known = chain
+            .iter()
+            .position(|(offset, _)| at.contains_key(&(p, *offset)))
+            .unwrap_or(chain.len());
+        let mut parent = chain
+            .get(known)
+            .and_then(|(offset, _)| at.get(&(p, *offset)).copied());
+        if known == 0 {
+            // planned already, as another blob's base (or met twice)
+            if let Some(n) = parent {
+                self.nodes[n as usize].wanted.get_or_insert(id);
+            }
+            return;
+        }
+        chain.truncate(known);
+        // from the base end: each node's parent is known when it is added
+        for (i, (offset, entry)) in chain.into_iter().enumerate().rev() {
+            let n = self.nodes.len() as u32;
+            self.nodes.push(Node {
+                pack: p,
+                entry,
+                wanted: (i == 0).then_some(id),
+            });
+            self.children.push(Vec::new());
+            match parent {
+                Some(up) => self.children[up as usize].push(n),
+                None => self.roots.push(n),
+            }
+            at.insert((p, offset), n);
+            parent = Some(n);
+        }
+    }
+
+    /// Objects the chains hold (wanted or not).
+    pub fn objects(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Decodes every chain, the chains shared out among `threads`; each
+    /// thread makes its `worker`, which is handed each wanted blob it
+    /// decodes, once (its index in the wanted blobs, its bytes). Returns
+    /// the wanted blobs that could not be decoded here (for the caller to
+    /// read through the object database), by index.
+    pub fn read<W: FnMut(usize, &[u8])>(
+        &self,
+        threads: usize,
+        worker: impl Fn() -> W + Sync,
+    ) -> Vec<usize> {
+        let next = AtomicUsize::new(0);
+        let failed = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..threads.max(1) {
+                scope.spawn(|| {
+                    let mut decoder = Decoder {
+                        plan: self,
+                        inflater: libdeflater::Decompressor::new(),
+                        delta: Vec::new(),
+                        spare: Vec::new(),
+                        failed: Vec::new(),
+                    };
+                    let mut w = worker();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&root) = self.roots.get(i) else {
+                            break;
+                        };
+                        decoder.chain(root, &mut w);
+                    }
+                    let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
+                    f.extend(decoder.failed);
+                });
+            }
+        });
+        let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
+        failed.sort();
+        failed
+    }
+}
+
+/// Why an object could not be decoded here.
+#[derive(Debug)]
+struct Undecodable;
+
+/// One thread's decoding state.
+struct Decoder<'a, 'p> {
+    plan: &'a Plan<'p>,
+    inflater: libdeflater::Decompressor,
+    /// A delta's instructions, inflated.
+    delta: Vec<u8>,
+    /// Buffers no longer in use (a chain takes one for each level). Their
+    /// length is what they hold initialised, never cut: a buffer is reused
+    /// as a slice of it, so reusing costs no zeroing and no page faults.
+    spare: Vec<Vec<u8>>,
+    /// Wanted blobs not decoded (indices).
+    failed: Vec<usize>,
+}
+
+/// A decoded object: its bytes are the first `size` of `buf`.
+struct Decoded {
+    buf: Vec<u8>,
+    size: usize,
+}
+
+impl Decoded {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.size]
+    }
+}
+
+impl Decoder<'_, '_> {
+    /// Decodes the chains under `root`, depth first: a base is held only
+    /// while what is built on it is decoded.
+    fn chain(&mut self, root: u32, w: &mut impl FnMut(usize, &[u8])) {
+        let plan = self.plan;
+        let root_bytes = match self.decode_base(root) {
+            Ok(d) => d,
+            Err(Undecodable) => return self.give_up(root),
+        };
+        self.hand_on(root, root_bytes.bytes(), w);
+        // each level: its node, its bytes, the next child to decode
+        let mut stack: Vec<(u32, Decoded, usize)> = vec![(root, root_bytes, 0)];
+        while let Some((node, base, next)) = stack.last_mut() {
+            let Some(&child) = plan.children[*node as usize].get(*next) else {
+                if let Some((_, done, _)) = stack.pop() {
+                    self.spare.push(done.buf);
+                }
+                continue;
+            };
+            *next += 1;
+            let last = *next == plan.children[*node as usize].len();
+            let decoded = self.decode_delta(child, base.bytes());
+            if last {
+                // its last child decoded: a long chain holds two buffers,
+                // not one for each level
+                if let Some((_, done, _)) = stack.pop() {
+                    self.spare.push(done.buf);
+                }
+            }
+            match decoded {
+                Ok(out) => {
+                    self.hand_on(child, out.bytes(), w);
+                    if plan.children[child as usize].is_empty() {
+                        self.spare.push(out.buf);
+                    } else {
+                        stack.push((child, out, 0));
+                    }
+                }
+                Err(Undecodable) => self.give_up(child),
+            }
+        }
+    }
+
+    /// A buffer holding at least `size` initialised bytes: the smallest
+    /// spare one that does, or the largest grown.
+    fn buffer(&mut self, size: usize) -> Vec<u8> {
+        let fits = (0..self.spare.len())
+            .filter(|&i| self.spare[i].len() >= size)
+            .min_by_key(|&i| self.spare[i].len());
+        let largest = (0..self.spare.len()).max_by_key(|&i| self.spare[i].len());
+        let mut buf = match fits.or(largest) {
+            Some(i) => self.spare.swap_remove(i),
+            None => Vec::new(),
+        };
+        if buf.len() < size {
+            // to the size, no further: growing writes every byte it adds
+            // (page faults included)
+            buf.resize(size, 0);
+        }
+        buf
+    }
+
+    fn hand_on(&self, n: u32, bytes: &[u8], w: &mut impl FnMut(usize, &[u8])) {
+        if let Some(i) = self.plan.nodes[n as usize].wanted {
+            w(i, bytes);
+        }
+    }
+
+    /// Notes the wanted blobs under `n` (itself included) as not decoded.
+    fn give_up(&mut self, n: u32) {
+        let mut todo = vec![n];
+        while let Some(n) = todo.pop() {
+            if let Some(id) = self.plan.nodes[n as usize].wanted {
+                self.failed.push(id);
+            }
+            todo.extend(&self.plan.children[n as usize]);
+        }
+    }
+
+    /// The size node `n`'s entry inflates to.
+    fn entry_size(&self, n: u32) -> Result<usize, Undecodable> {
+        let size = self.plan.nodes[n as usize].entry.decompressed_size;
+        usize::try_from(size).map_err(|_| Undecodable)
+    }
+
+    /// Inflates node `n`'s entry into `out`, which it must fill exactly.
+    fn inflate(&mut self, n: u32, out: &mut [u8]) -> Result<(), Undecodable> {
+        let node = &self.plan.nodes[n as usize];
+        let pack = &self.plan.packs.packs[node.pack as usize].data;
+        // The stream ends itself: the rest of the pack is handed over, and
+        // libdeflate reads no further than the stream's end.
+        let input = pack
+            .entry_slice(node.entry.data_offset..pack.pack_end() as u64)
+            .ok_or(Undecodable)?;
+        match self.inflater.zlib_decompress(input, out) {
+            Ok(got) if got == out.len() => Ok(()),
+            _ => Err(Undecodable),
+        }
+    }
+
+    /// Decodes base node `n` (not a delta).
+    fn decode_base(&mut self, n: u32) -> Result<Decoded, Undecodable> {
+        let size = self.entry_size(n)?;
+        let mut buf = self.buffer(size);
+        match self.inflate(n, &mut buf[..size]) {
+            Ok(()) => Ok(Decoded { buf, size }),
+            Err(e) => {
+                self.spare.push(buf);
+                Err(e)
+            }
+        }
+    }
+
+    /// Decodes delta node `n` onto `base`.
+    fn decode_delta(&mut self, n: u32, base: &[u8]) -> Result<Decoded, Undecodable> {
+        let size = self.entry_size(n)?;
+        let mut delta = std::mem::take(&mut self.delta);
+        if delta.len() < size {
+            delta.resize(size, 0);
+        }
+        let inflated = self.inflate(n, &mut delta[..size]);
+        let decoded = inflated.and_then(|()| {
+            let header = DeltaHeader::read(&delta[..size])?;
+            let result_size = header.result_on(base)?;
+            let mut buf = self.buffer(result_size);
+            match apply_delta(base, &delta[header.len..size], &mut buf[..result_size]) {
+                Ok(()) => Ok(Decoded {
+                    buf,
+                    size: result_size,
+                }),
+                Err(e) => {
+                    self.spare.push(buf);
+                    Err(e)
+                }
+            }
+        });
+        self.delta = delta;
+        decoded
+    }
+}
+
+/// A delta's header: the sizes of its base and of its result.
+struct DeltaHeader {
+    base_size: u64,
+    result_size: u64,
+    /// Its length in bytes (the instructions follow).
+    len: usize,
+}
+
+impl DeltaHeader {
+    fn read(d: &[u8]) -> Result<DeltaHeader, Undecodable> {
+        let (base_size, a) = delta_size(d)?;
+        let (result_size, b) = delta_size(&d[a..])?;
+        Ok(DeltaHeader {
+            base_size,
+            result_size,
+            len: a + b,
+        })
+    }
+
+    /// The result's size, when the delta applies to `base` (of the size
+    /// it says) and the result is not too large to hold.
+    fn result_on(&self, base: &[u8]) -> Result<usize, Undecodable> {
+        if self.base_size != base.len() as u64 || self.result_size > MAX_OBJECT_SIZE {
+            return Err(Undecodable);
+        }
+        usize::try_from(self.result_size).map_err(|_| Undecodable)
+    }
+}
+
+/// A size of a delta's header (little-endian base-128), and its length.
+fn delta_size(d: &[u8]) -> Result<(u64, usize), Undecodable> {
+    let mut size = 0u64;
+    for (i, &b) in d.iter().enumerate().take(10) {
+        size |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok((size, i + 1));
+        }
+    }
+    Err(Undecodable)
+}
+
+/// Applies git delta instructions `delta` to `base`, filling `out` (the
+/// result's size, from the header): each copies a range of the base or
+/// inserts bytes of the delta. Every range is checked, and the total.
+fn apply_delta(base: &[u8], mut delta: &[u8], out: &mut [u8]) -> Result<(), Undecodable> {
+    let mut at = 0;
+    while let Some((&cmd, tail)) = delta.split_first() {
+        delta = tail;
+        let piece: &[u8] = if cmd & 0x80 != 0 {
+            // copy: which of 4 offset and 3 size bytes follow, by the low 7 bits
+            let mut fields = [0usize; 2];
+            for (bit, shift, field) in [
+                (0x01, 0, 0),
+                (0x02, 8, 0),
+                (0x04, 16, 0),
+                (0x08, 24, 0),
+                (0x10, 0, 1),
+                (0x20, 8, 1),
+                (0x40, 16, 1),
+            ] {
+                if cmd & bit != 0 {
+                    let (&b, tail) = delta.split_first().ok_or(Undecodable)?;
+                    delta = tail;
+                    fields[field] |= usize::from(b) << shift;
+                }
+            }
+            let [offset, mut size] = fields;
+            if size == 0 {
+                size = 0x10000;
+            }
+            let end = offset.checked_add(size).ok_or(Undecodable)?;
+            base.get(offset..end).ok_or(Undecodable)?
+        } else if cmd != 0 {
+            let (bytes, tail) = delta
+                .split_at_checked(usize::from(cmd))
+                .ok_or(Undecodable)?;
+            delta = tail;
+            bytes
+        } else {
+            // reserved
+            return Err(Undecodable);
+        };
+        out.get_mut(at..at + piece.len())
+            .ok_or(Undecodable)?
+            .copy_from_slice(piece);
+        at += piece.len();
+    }
+    if at == out.len() {
+        Ok(())
+    } else {
+        Err(Undecodable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Delta `delta` (header and instructions) applied to `base`.
+    fn undelta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, Undecodable> {
+        let header = DeltaHeader::read(delta)?;
+        let mut out = vec![0; header.result_on(base)?];
+        apply_delta(base, &delta[header.len..], &mut out)?;
+        Ok(out)
+    }
+
+    /// A delta by hand: header (base 11 bytes, result 14), copy base[6..11]
+    /// ("world"), insert ", hi", copy base[0..5] ("hello").
+    #[test]
+    fn a_delta_copies_and_inserts() {
+        let base = b"hello world";
+        let delta = [
+            11,
+            14, // sizes
+            0x80 | 0x01 | 0x10,
+            6,
+            5, // copy offset 6, size 5
+            4,
+            b',',
+            b' ',
+            b'h',
+            b'i', // insert 4 bytes
+            0x80 | 0x10,
+            5, // copy offset 0 (no offset byte), size 5
+        ];
+        assert_eq!(undelta(base, &delta).unwrap(), b"world, hihello");
+    }
+
+    #[test]
+    fn bad_deltas_are_refused() {
+        let base = b"hello world";
+        for delta in [
+            &[12u8, 5, 0x80 | 0x10, 5][..],         // wrong base size
+            &[11, 6, 0x80 | 0x10, 5][..],           // result shorter than said
+            &[11, 4, 0x80 | 0x10, 5][..],           // result longer than said
+            &[11, 5, 0x80 | 0x01 | 0x10, 8, 5][..], // copy past the base's end
+            &[11, 5, 0x80 | 0x01 | 0x10, 8][..],    // copy cut short
+            &[11, 3, 4, b'a', b'b'][..],            // insert cut short
+            &[11, 0, 0][..],                        // reserved instruction
+            &[11][..],                              // no result size
+            &[0x80; 11][..],                        // endless size
+        ] {
+            assert!(undelta(base, delta).is_err(), "{delta:?}");
+        }
+    }
+
+    #[test]
+    fn a_copy_of_size_zero_copies_64_kib() {
+        let base: Vec<u8> = (0..0x10000u32).map(|i| (i % 251) as u8).collect();
+        // base and result size 0x10000 = [0x80, 0x80, 0x04]; one copy, no size byte
+        let delta = [0x80, 0x80, 0x04, 0x80, 0x80, 0x04, 0x80];
+        assert_eq!(undelta(&base, &delta).unwrap(), base);
+    }
+}

@@ -1,0 +1,168 @@
+//! Blobs read in the order of their packs' delta chains
+//! (`src/scan/packs.rs`), against `git cat-file`'s reading of the same
+//! objects, in a repository this test builds with deep chains: 40 versions
+//! of a file, each a line longer than the last, packed as
+//! `git gc --aggressive` packs.
+
+mod common;
+use common::*;
+use gix::ObjectId;
+use kfunc_scan::scan::packs::Packs;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// A repository in `dir` with 40 commits, each holding `grow.c` with one
+/// more of its lines rewritten (each version closest to the one before,
+/// which makes chains) and `other.h` in a version of its own; packed. Its
+/// path.
+fn repo_with_chains(dir: &Path) -> PathBuf {
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "."]);
+    for v in 0..40 {
+        let grow: String = (0..300)
+            .map(|i| match i < v * 7 {
+                true => format!("long kfunc_line_{i}_rewritten(int x) {{ return x * {i}; }}\n"),
+                false => format!("int kfunc_line_{i}(void) {{ return {i}; }}\n"),
+            })
+            .collect();
+        std::fs::write(repo.join("grow.c"), grow).unwrap();
+        let other = format!("/* version {v} */\n#define OTHER {v}\n{}", "x".repeat(2000));
+        std::fs::write(repo.join("other.h"), other).unwrap();
+        git(&repo, &["add", "-A", "."]);
+        git(&repo, &["commit", "-q", "-m", &format!("v{v}")]);
+    }
+    pack(&repo);
+    repo
+}
+
+/// Every blob of the repository, by id.
+fn blobs(repo: &Path) -> BTreeMap<String, PackedObject> {
+    packed_objects(repo)
+        .into_iter()
+        .flat_map(|(_, objects)| objects)
+        .filter(|o| o.kind == "blob")
+        .map(|o| (o.id.clone(), o))
+        .collect()
+}
+
+/// Blob `id`, the blob it is a delta of, and so on down to a blob stored
+/// whole.
+fn chain<'a>(blobs: &'a BTreeMap<String, PackedObject>, id: &'a str) -> Vec<&'a str> {
+    let mut ids = vec![id];
+    while let Some(base) = blobs[*ids.last().unwrap()].base.as_deref() {
+        ids.push(base);
+    }
+    ids
+}
+
+fn open(repo: &Path) -> Packs {
+    Packs::open(&[repo.join(".git/objects")], gix::hash::Kind::Sha1)
+}
+
+fn id(hex: &str) -> ObjectId {
+    ObjectId::from_hex(hex.as_bytes()).unwrap()
+}
+
+/// What `Plan::read` hands over with `threads` threads: each blob's bytes
+/// by id (a blob handed twice fails the test), and the blobs it gives back.
+fn read_all(
+    packs: &Packs,
+    wanted: &[ObjectId],
+    threads: usize,
+) -> (BTreeMap<ObjectId, Vec<u8>>, BTreeSet<ObjectId>) {
+    let plan = packs.plan(wanted, threads);
+    assert!(plan.elsewhere.is_empty(), "every blob is in the pack");
+    let got = Mutex::new(BTreeMap::new());
+    let failed = plan.read(threads, || {
+        let got = &got;
+        move |i: usize, bytes: &[u8]| {
+            let before = got.lock().unwrap().insert(wanted[i], bytes.to_vec());
+            assert!(before.is_none(), "{} handed over twice", wanted[i]);
+        }
+    });
+    let failed = failed.into_iter().map(|i| wanted[i]).collect();
+    (got.into_inner().unwrap(), failed)
+}
+
+#[test]
+fn every_blob_of_a_packed_repository_reads_as_git_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repo_with_chains(dir.path());
+    let blobs = blobs(&repo);
+    assert_eq!(blobs.len(), 80, "40 versions of two files");
+    // the chains the test is about: most blobs deltas, some 10 deep or more
+    let deltas = blobs.values().filter(|o| o.base.is_some()).count();
+    assert!(deltas >= 60, "{deltas} deltas");
+    let deepest = blobs
+        .keys()
+        .map(|b| chain(&blobs, b).len() - 1)
+        .max()
+        .unwrap();
+    assert!(deepest >= 10, "deepest chain {deepest}");
+
+    let wanted: Vec<ObjectId> = blobs.keys().map(|h| id(h)).collect();
+    let packs = open(&repo);
+    for threads in [1, 3] {
+        let (got, failed) = read_all(&packs, &wanted, threads);
+        assert!(failed.is_empty(), "{failed:?}");
+        assert_eq!(got.len(), wanted.len());
+        for (oid, bytes) in &got {
+            let hex = oid.to_string();
+            let expected = std::process::Command::new("git")
+                .args(["cat-file", "blob", &hex])
+                .current_dir(&repo)
+                .output()
+                .unwrap()
+                .stdout;
+            assert!(*bytes == expected, "{hex} ({threads} threads)");
+        }
+    }
+    // part of them: only those, each once, whatever they are built on
+    let some: Vec<ObjectId> = wanted.iter().step_by(7).copied().collect();
+    let (got, failed) = read_all(&packs, &some, 2);
+    assert!(failed.is_empty());
+    assert_eq!(got.keys().copied().collect::<Vec<_>>(), {
+        let mut s = some.clone();
+        s.sort();
+        s
+    });
+}
+
+#[test]
+fn a_damaged_entry_is_given_back_with_every_blob_built_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repo_with_chains(dir.path());
+    let blobs = blobs(&repo);
+    // a base that deltas are built on, itself no delta
+    let bases: BTreeSet<&str> = blobs.values().filter_map(|o| o.base.as_deref()).collect();
+    let damaged = blobs
+        .values()
+        .find(|o| o.base.is_none() && bases.contains(o.id.as_str()))
+        .expect("a base of deltas");
+    // it, and every blob whose chain goes through it
+    let lost: BTreeSet<ObjectId> = blobs
+        .keys()
+        .filter(|b| chain(&blobs, b).contains(&damaged.id.as_str()))
+        .map(|b| id(b))
+        .collect();
+    assert!(lost.len() > 1, "{lost:?}");
+
+    // a byte in the middle of its compressed data, changed
+    let (pack_path, _) = &packed_objects(&repo)[0];
+    let mut pack_bytes = std::fs::read(pack_path).unwrap();
+    let at = (damaged.offset + damaged.size_in_pack / 2) as usize;
+    pack_bytes[at] ^= 0x55;
+    let mut perms = std::fs::metadata(pack_path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(pack_path, perms).unwrap();
+    std::fs::write(pack_path, pack_bytes).unwrap();
+
+    let wanted: Vec<ObjectId> = blobs.keys().map(|h| id(h)).collect();
+    let (got, failed) = read_all(&open(&repo), &wanted, 2);
+    assert_eq!(failed, lost);
+    assert_eq!(got.len() + lost.len(), wanted.len());
+    assert!(got.keys().all(|k| !lost.contains(k)));
+}
