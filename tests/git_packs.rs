@@ -237,3 +237,205 @@ fn damage_anywhere_in_a_pack_is_handed_back_not_a_panic() {
     }
     assert_eq!(wrong, 0, "blobs handed over with other bytes than git's");
 }
+
+/// Pack entry kinds, as a pack numbers them.
+const BLOB: u8 = 3;
+const OFS_DELTA: u8 = 6;
+const REF_DELTA: u8 = 7;
+
+/// A pack entry's header: its kind and the size it says.
+fn entry_header(kind: u8, mut size: u64) -> Vec<u8> {
+    let mut out = vec![(kind << 4) | (size & 0x0f) as u8];
+    size >>= 4;
+    while size > 0 {
+        *out.last_mut().unwrap() |= 0x80;
+        out.push((size & 0x7f) as u8);
+        size >>= 7;
+    }
+    out
+}
+
+/// An OFS_DELTA's distance back to its base, as a pack writes it.
+fn ofs_distance(mut d: u64) -> Vec<u8> {
+    let mut out = vec![(d & 0x7f) as u8];
+    d >>= 7;
+    while d > 0 {
+        d -= 1;
+        out.insert(0, 0x80 | (d & 0x7f) as u8);
+        d >>= 7;
+    }
+    out
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut c = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
+    let mut out = vec![0; c.zlib_compress_bound(data.len())];
+    let n = c.zlib_compress(data, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+fn sha1(parts: &[&[u8]]) -> ObjectId {
+    let mut h = gix::hash::hasher(gix::hash::Kind::Sha1);
+    for p in parts {
+        h.update(p);
+    }
+    h.try_finalize().unwrap()
+}
+
+/// Writes into `objects/pack/` a pack of `entries` (each its whole bytes,
+/// header included) and an index (version 2) naming them by `ids`: each id
+/// and the entry it names (several ids may name one entry, which git never
+/// writes). `pack_sum` replaces the index's checksum of its pack.
+fn write_pack(
+    objects: &Path,
+    entries: &[Vec<u8>],
+    ids: &[(ObjectId, usize)],
+    pack_sum: Option<ObjectId>,
+) {
+    let mut pack = b"PACK".to_vec();
+    pack.extend(2u32.to_be_bytes());
+    pack.extend((entries.len() as u32).to_be_bytes());
+    let mut offsets = Vec::new();
+    for e in entries {
+        offsets.push(pack.len() as u32);
+        pack.extend(e);
+    }
+    let sum = sha1(&[&pack]);
+    pack.extend(sum.as_bytes());
+    let mut named: Vec<(ObjectId, u32)> = ids.iter().map(|&(id, e)| (id, offsets[e])).collect();
+    named.sort();
+    let mut idx = vec![0xff, b't', b'O', b'c'];
+    idx.extend(2u32.to_be_bytes());
+    for first in 0..=255u8 {
+        let n = named
+            .iter()
+            .filter(|(id, _)| id.as_bytes()[0] <= first)
+            .count();
+        idx.extend((n as u32).to_be_bytes());
+    }
+    for (id, _) in &named {
+        idx.extend(id.as_bytes());
+    }
+    for _ in &named {
+        idx.extend(0u32.to_be_bytes()); // CRC-32s: not read
+    }
+    for (_, o) in &named {
+        idx.extend(o.to_be_bytes());
+    }
+    idx.extend(pack_sum.unwrap_or(sum).as_bytes());
+    let idx_sum = sha1(&[&idx]);
+    idx.extend(idx_sum.as_bytes());
+    let dir = objects.join("pack");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pack-handmade.pack"), pack).unwrap();
+    std::fs::write(dir.join("pack-handmade.idx"), idx).unwrap();
+}
+
+/// An id made up for a test object.
+fn made_up(n: u8) -> ObjectId {
+    ObjectId::from_bytes_or_panic(&[n; 20])
+}
+
+/// Entries no git writes: a REF_DELTA loop, sizes said that no stream
+/// gives, a delta onto the pack's header, a result too large to hold, two
+/// ids for one entry. None panics; each is handed back or left to the
+/// caller, and the well-formed ones around them read right.
+#[test]
+fn entries_no_git_writes_are_handed_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = dir.path().join("objects");
+    let base = b"hello world, a base of deltas".to_vec();
+    // a delta onto `base`: copy its first 11 bytes, insert "!"
+    let delta = vec![base.len() as u8, 12, 0x80 | 0x10, 11, 1, b'!'];
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    let entry = |kind: u8, size: usize, extra: &[u8], data: &[u8]| {
+        let mut e = entry_header(kind, size as u64);
+        e.extend(extra);
+        e.extend(zlib(data));
+        e
+    };
+    // 0: the base; 1: a delta on it, 12 + the header's bytes after it
+    entries.push(entry(BLOB, base.len(), &[], &base));
+    let at1 = 12 + entries[0].len();
+    entries.push(entry(
+        OFS_DELTA,
+        delta.len(),
+        &ofs_distance((at1 - 12) as u64),
+        &delta,
+    ));
+    // 2 and 3: each a REF_DELTA of the other
+    entries.push(entry(REF_DELTA, delta.len(), made_up(3).as_bytes(), &delta));
+    entries.push(entry(REF_DELTA, delta.len(), made_up(2).as_bytes(), &delta));
+    // 4: a blob saying 1 TiB; 5: a blob saying 200 MiB, holding 5 bytes
+    entries.push(entry(BLOB, 1 << 40, &[], b"small"));
+    entries.push(entry(BLOB, 200 << 20, &[], b"small"));
+    // 6: a delta onto the pack's header (4 bytes in)
+    let at6 = 12 + entries.iter().map(Vec::len).sum::<usize>();
+    entries.push(entry(
+        OFS_DELTA,
+        delta.len(),
+        &ofs_distance((at6 - 4) as u64),
+        &delta,
+    ));
+    // 7: a delta on the base saying a 2 GiB result
+    let huge = [
+        base.len() as u8,
+        0x80,
+        0x80,
+        0x80,
+        0x80,
+        0x08,
+        0x80 | 0x10,
+        11,
+    ];
+    let at7 = 12 + entries.iter().map(Vec::len).sum::<usize>();
+    entries.push(entry(
+        OFS_DELTA,
+        huge.len(),
+        &ofs_distance((at7 - 12) as u64),
+        &huge,
+    ));
+    // ids: one for each entry, and 8 a second id for the base
+    let mut ids: Vec<(ObjectId, usize)> = (0..8).map(|e| (made_up(e as u8), e)).collect();
+    ids.push((made_up(8), 0));
+    write_pack(&objects, &entries, &ids, None);
+
+    let wanted: Vec<ObjectId> = (0..9).map(made_up).collect();
+    let packs = Packs::open(std::slice::from_ref(&objects), gix::hash::Kind::Sha1);
+    let (got, failed, elsewhere) = read_all_from(&packs, &wanted, 2);
+    let mut expected = b"hello world".to_vec();
+    expected.push(b'!');
+    assert_eq!(got.get(&made_up(1)), Some(&expected), "the delta");
+    // the base under one of its two ids; the other left to the caller
+    let base_ids = [made_up(0), made_up(8)];
+    let handed: Vec<_> = base_ids
+        .iter()
+        .filter(|&id| got.get(id) == Some(&base))
+        .collect();
+    assert_eq!(handed.len(), 1, "{got:?}");
+    assert_eq!(
+        elsewhere.iter().filter(|id| base_ids.contains(id)).count(),
+        1
+    );
+    for (n, what) in [(2, "a loop"), (3, "a loop"), (4, "a 1 TiB blob")] {
+        assert!(elsewhere.contains(&made_up(n)), "{what}: {elsewhere:?}");
+    }
+    for (n, what) in [(5, "a 200 MiB blob of 5 bytes"), (7, "a 2 GiB result")] {
+        assert!(failed.contains(&made_up(n)), "{what}: {failed:?}");
+    }
+    assert!(!got.contains_key(&made_up(6)), "a delta onto the header");
+    assert_eq!(got.len() + failed.len() + elsewhere.len(), wanted.len());
+
+    // an index of another pack: the pack is passed over
+    let other = dir.path().join("other");
+    write_pack(&other, &entries, &ids, Some(made_up(0xaa)));
+    let packs = Packs::open(std::slice::from_ref(&other), gix::hash::Kind::Sha1);
+    let (got, failed, elsewhere) = read_all_from(&packs, &wanted, 1);
+    assert!(got.is_empty() && failed.is_empty(), "{got:?} {failed:?}");
+    assert_eq!(elsewhere.len(), wanted.len());
+    // an index without its pack
+    std::fs::remove_file(objects.join("pack/pack-handmade.pack")).unwrap();
+    let packs = Packs::open(std::slice::from_ref(&objects), gix::hash::Kind::Sha1);
+    assert_eq!(read_all_from(&packs, &wanted, 1).2.len(), wanted.len());
+}

@@ -315,12 +315,6 @@ fn since_and_until_from_a_repositorys_tags() {
         std::fs::read(&packed).unwrap(),
         std::fs::read(&out).unwrap()
     );
-    let read_lines = |e: &str| -> Vec<String> {
-        e.lines()
-            .filter(|l| l.contains("files read from the object database"))
-            .map(|l| l.split("): ").nth(1).unwrap_or_default().to_string())
-            .collect()
-    };
     let err_loose = run.stderr();
     assert_eq!(read_lines(&err_packed).len(), 3, "{err_packed}");
     assert_eq!(
@@ -612,11 +606,6 @@ fn unusable_inputs_are_refused_with_exit_2() {
     assert!(!out.exists());
 }
 
-/// The 6.12 tree (`KFUNC_SCAN_LINUX`) committed to a repository: the
-/// manifest `history --git` keeps for its tree is the plain scan's, byte
-/// for byte (the tree's links to files and directories included). About a
-/// minute, most of it `git add`; `scripts/bench-history.sh` checks the 6.1
-/// tree too, from a packed repository.
 #[test]
 fn a_macro_list_edited_in_a_header_alone_gives_each_tag_its_own_entries() {
     // kernel/bpf/xm.c is the same blob in both tags; the list it expands,
@@ -690,6 +679,158 @@ fn a_damaged_blob_in_a_pack_is_a_read_error_of_its_file() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// The lines saying what was read for each tag (stderr of a run without
+/// `-q`), from the tag on.
+fn read_lines(err: &str) -> Vec<&str> {
+    err.lines()
+        .filter(|l| l.starts_with("kfunc-scan history: ") && l.contains(" (commit "))
+        .map(|l| l.trim_start_matches("kfunc-scan history: "))
+        .collect()
+}
+
+#[test]
+fn loose_and_packed_objects_any_threads_give_the_same_history_and_counts() {
+    // a: linux-mini; b: helpers.c moved (a blob of a at another path);
+    // c: a's tree under another name; d: helpers.c edited. a and b in one
+    // pack, d in a second, e (sock.c edited) loose.
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    copy_dir(&mini(), &a);
+    let b = dir.path().join("b");
+    copy_dir(&mini(), &b);
+    std::fs::rename(b.join("kernel/bpf/helpers.c"), b.join("kernel/bpf/moved.c")).unwrap();
+    let d = edited(
+        &dir.path().join("d"),
+        "linux-mini",
+        &[(
+            "kernel/bpf/helpers.c",
+            "BTF_KFUNCS_START",
+            "/* d */\nBTF_KFUNCS_START",
+        )],
+    );
+    let e = edited(
+        &dir.path().join("e"),
+        "linux-mini",
+        &[(
+            "net/core/sock.c",
+            "__weak noinline",
+            "/* e */\n__weak noinline",
+        )],
+    );
+    let (repo, _) = repo(dir.path(), &[("a", a.clone()), ("b", b.clone())]);
+    pack(&repo);
+    let commit = |tree: &Path, tag: &str| {
+        for entry in std::fs::read_dir(&repo).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name() != ".git" {
+                let p = entry.path();
+                if p.is_dir() {
+                    std::fs::remove_dir_all(p).unwrap();
+                } else {
+                    std::fs::remove_file(p).unwrap();
+                }
+            }
+        }
+        copy_dir(tree, &repo);
+        git(&repo, &["add", "-A", "-f", "."]);
+        git(&repo, &["commit", "-q", "-m", tag]);
+        git(&repo, &["tag", tag]);
+    };
+    commit(&d, "d");
+    // the loose objects into a second pack
+    git(&repo, &["repack", "-d", "-q"]);
+    commit(&e, "e");
+    git(&repo, &["tag", "c", "a"]);
+    assert_eq!(packed_objects(&repo).len(), 2);
+
+    let tags = ["a", "b", "c", "d", "e"];
+    let run = |jobs: &str, out: &Path| {
+        cmd(["history", "--no-cache", "--jobs", jobs, "--git"])
+            .arg(&repo)
+            .args(tags)
+            .arg("-o")
+            .arg(out)
+            .expect(1)
+            .stderr()
+    };
+    let (one, three) = (dir.path().join("1.json"), dir.path().join("3.json"));
+    let (err_one, err_three) = (run("1", &one), run("3", &three));
+    assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&three).unwrap());
+    assert_eq!(read_lines(&err_one), read_lines(&err_three), "{err_three}");
+    let lines = read_lines(&err_one);
+    assert_eq!(lines.len(), 5, "{err_one}");
+    assert!(lines[2].starts_with("c (commit "), "{}", lines[2]);
+    assert!(lines[2].ends_with("): the same tree as a"), "{lines:#?}");
+    // a reads all its files; b's moved helpers.c is a's blob, parsed again
+    // at its path but not read again; d and e read the one file they change
+    let files = |l: &str| -> (usize, usize) {
+        let words: Vec<&str> = l
+            .rsplit("): scanned, ")
+            .next()
+            .unwrap()
+            .split(' ')
+            .collect();
+        (words[0].parse().unwrap(), words[7].parse().unwrap())
+    };
+    let (a_read, a_reused) = files(lines[0]);
+    assert_eq!(a_reused, 0, "{}", lines[0]);
+    assert_eq!(files(lines[1]), (0, a_read), "{}", lines[1]);
+    assert_eq!(files(lines[3]), (1, a_read - 1), "{}", lines[3]);
+    assert_eq!(files(lines[4]), (1, a_read - 1), "{}", lines[4]);
+
+    // each tag's manifest is its tree's plain scan
+    let cache = dir.path().join("cache");
+    cmd(["history", "-q", "--cache-dir"])
+        .arg(&cache)
+        .arg("--git")
+        .arg(&repo)
+        .args(tags)
+        .arg("-o")
+        .arg(dir.path().join("h.json"))
+        .expect(1);
+    for (tag, tree) in [("a", &a), ("b", &b), ("d", &d), ("e", &e)] {
+        let tree_id = git(&repo, &["rev-parse", &format!("{tag}^{{tree}}")]);
+        let kept = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&tree_id)
+            })
+            .unwrap_or_else(|| panic!("no manifest kept for {tag}"));
+        let plain = cmd([tree.as_os_str(), "-q".as_ref()]).expect(1).stdout();
+        assert_eq!(std::fs::read_to_string(kept).unwrap(), plain, "{tag}");
+    }
+}
+
+#[test]
+fn a_blob_over_the_size_limit_is_the_error_the_plain_scan_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    copy_dir(&mini(), &tree);
+    // one byte over the limit (64 MiB), of lines that pack small
+    let line = "/* a generated table, of no kfunc */\n";
+    let mut big = line.repeat((64 << 20) / line.len() + 1);
+    big.truncate((64 << 20) + 1);
+    std::fs::write(tree.join("kernel/big.h"), big).unwrap();
+    let (repo, _) = repo(dir.path(), &[("t", tree.clone())]);
+    pack(&repo);
+    let kept = kept_manifest(&repo, "t", &dir.path().join("cache"), 1);
+    let plain = cmd([tree.as_os_str(), "-q".as_ref()]).expect(1).stdout();
+    assert!(
+        plain.contains("\"code\": \"file-too-large\",\n      \"file\": \"kernel/big.h\""),
+        "the plain scan says the file is too large"
+    );
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), plain);
+}
+
+/// The 6.12 tree (`KFUNC_SCAN_LINUX`) committed to a repository: the
+/// manifest `history --git` keeps for its tree is the plain scan's, byte
+/// for byte (the tree's links to files and directories included). About a
+/// minute, most of it `git add`; `scripts/bench-history.sh` checks the 6.1
+/// tree too, from a packed repository.
 #[test]
 fn a_real_trees_manifest_read_from_git_is_its_plain_scan() {
     let Some(plain) = manifest_612() else { return };

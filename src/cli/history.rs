@@ -193,6 +193,7 @@ fn short(id: &str) -> &str {
 fn origin_text(o: &Origin) -> String {
     match o {
         Origin::Cache(path) => format!("from the cache ({})", path.display()),
+        Origin::SameTree(name) => format!("the same tree as {name}"),
         Origin::Scanned {
             blobs_read,
             blobs_reused,

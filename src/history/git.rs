@@ -10,7 +10,8 @@
 
 use crate::manifest::history::Version;
 use crate::manifest::Manifest;
-use crate::scan::git_tree::{par_map, BlobCache, GitError, GitTree, Listing, Repo, Revision};
+use crate::scan::git_tree::{BlobCache, GitError, GitTree, Listing, Repo, Revision};
+use crate::scan::par;
 use crate::scan::queries::Queries;
 use crate::scan::{scan_tree_with, Progress, ScanError, ScanOptions, Stage};
 use gix::ObjectId;
@@ -89,6 +90,9 @@ pub enum Origin {
         blobs_reused: usize,
         not_kept: Option<String>,
     },
+    /// The tree of an earlier revision of the same run, named so: its
+    /// manifest, made once.
+    SameTree(String),
 }
 
 /// One revision's manifest.
@@ -105,10 +109,21 @@ pub struct GitScan<'o> {
     blobs: BlobCache,
     cache: Option<ManifestCache>,
     opts: &'o ScanOptions,
-    /// By tree: the blobs read ahead that it was the first tree to hold.
-    read_ahead: Mutex<HashMap<ObjectId, usize>>,
-    /// The trees listed for the read-ahead, until their scans.
-    listings: Mutex<HashMap<ObjectId, Arc<Listing>>>,
+    /// What [`GitScan::read_ahead`] prepared for each tree's scan.
+    prepared: Mutex<HashMap<ObjectId, Prepared>>,
+}
+
+/// What the read-ahead prepared for a tree.
+enum Prepared {
+    /// Its manifest, from the cache, and the cache's file.
+    Kept(Box<Manifest>, PathBuf),
+    /// Its listing, and how many of the blobs read ahead it was the first
+    /// tree to hold (they count as read for it: its walk takes them from
+    /// the blob cache).
+    ReadAhead {
+        listing: Arc<Listing>,
+        first_held: usize,
+    },
 }
 
 impl<'o> GitScan<'o> {
@@ -124,30 +139,37 @@ impl<'o> GitScan<'o> {
             blobs: BlobCache::default(),
             cache,
             opts,
-            read_ahead: Mutex::new(HashMap::new()),
-            listings: Mutex::new(HashMap::new()),
+            prepared: Mutex::new(HashMap::new()),
         })
     }
 
     /// Reads ahead the blobs the scans of `revs` will read, all trees at
     /// once in the order of the packs' delta chains
     /// ([`crate::scan::read_ahead`]): a chain shared by several trees is
-    /// decoded once. Trees whose manifest the cache holds are left out.
-    /// Best effort: what is not read ahead, the scans read.
+    /// decoded once. Trees whose manifest the cache holds are left out
+    /// (their manifests are read now). Best effort: what is not read ahead,
+    /// the scans read.
     pub fn read_ahead(&self, revs: &[Revision], progress: &(dyn Fn(&Progress) + Sync)) {
+        let mut prepared = HashMap::new();
         let mut ids: Vec<ObjectId> = Vec::new();
         for r in revs {
-            let kept = self
-                .cache
-                .as_ref()
-                .is_some_and(|c| c.path(r.tree).is_file());
-            if !kept && !ids.contains(&r.tree) {
-                ids.push(r.tree);
+            if prepared.contains_key(&r.tree) || ids.contains(&r.tree) {
+                continue;
+            }
+            let kept = self.cache.as_ref().and_then(|c| {
+                let m = c.get(r.tree)?;
+                Some(Prepared::Kept(Box::new(m), c.path(r.tree)))
+            });
+            match kept {
+                Some(k) => {
+                    prepared.insert(r.tree, k);
+                }
+                None => ids.push(r.tree),
             }
         }
         let t0 = std::time::Instant::now();
         let jobs = crate::scan::jobs(self.opts);
-        let listings = par_map(&ids, jobs, |id| Listing::read(&self.repo, *id).ok());
+        let listings = par::map_each(&ids, jobs, |id| Listing::read(&self.repo, *id).ok());
         let trees: Vec<GitTree> = listings
             .into_iter()
             .flatten()
@@ -158,16 +180,19 @@ impl<'o> GitScan<'o> {
             at: t0.elapsed(),
         });
         // an error here is the scans' to report
-        if let Ok(firsts) = crate::scan::read_ahead(self.opts, &trees, progress) {
-            let mut ahead = self.read_ahead.lock().unwrap_or_else(|p| p.into_inner());
-            for (tree, n) in trees.iter().zip(firsts) {
-                ahead.insert(tree.id(), n);
-            }
+        let first_held = crate::scan::read_ahead(self.opts, &trees, progress)
+            .unwrap_or_else(|_| vec![0; trees.len()]);
+        for (tree, first_held) in trees.iter().zip(first_held) {
+            let listing = tree.listing();
+            prepared.insert(
+                tree.id(),
+                Prepared::ReadAhead {
+                    listing,
+                    first_held,
+                },
+            );
         }
-        let mut listings = self.listings.lock().unwrap_or_else(|p| p.into_inner());
-        for tree in &trees {
-            listings.insert(tree.id(), tree.listing());
-        }
+        *self.prepared.lock().unwrap_or_else(|p| p.into_inner()) = prepared;
     }
 
     /// The commit and tree `name` (a tag, a branch or a commit id) names.
@@ -176,18 +201,63 @@ impl<'o> GitScan<'o> {
     }
 
     /// The manifests of `revs` (each named), in order: each as
-    /// [`GitScan::manifest`] makes it. The scans run side by side, as many at
-    /// once as a scan has threads: a scan's steps after its walk take one
-    /// thread, and the others' walks take the rest.
+    /// [`GitScan::manifest`] makes it, a tree named twice made once (the
+    /// later revisions' origin is [`Origin::SameTree`]). The scans run side
+    /// by side, their threads shared among them.
     pub fn manifests(
         &self,
         revs: &[(&str, Revision)],
         progress: &(dyn Fn(&Progress) + Sync),
     ) -> Vec<Result<RevisionManifest, GitScanError>> {
+        // each tree once, with what the read-ahead prepared for it
+        let mut prepared =
+            std::mem::take(&mut *self.prepared.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut first_of: HashMap<ObjectId, usize> = HashMap::new();
+        let mut distinct: Vec<(usize, Mutex<Option<Prepared>>)> = Vec::new();
+        for (i, (_, rev)) in revs.iter().enumerate() {
+            if let std::collections::hash_map::Entry::Vacant(v) = first_of.entry(rev.tree) {
+                v.insert(i);
+                distinct.push((i, Mutex::new(prepared.remove(&rev.tree))));
+            }
+        }
         let jobs = crate::scan::jobs(self.opts);
-        par_map(revs, jobs, |(name, rev)| {
-            self.manifest(name, *rev, progress)
-        })
+        let side_by_side = distinct.len().clamp(1, jobs.max(1));
+        let mut opts = self.opts.clone();
+        // (a thread count the scan refuses stays, for the scan to say so)
+        if opts.jobs <= crate::scan::MAX_JOBS {
+            opts.jobs = (jobs / side_by_side).max(1);
+        }
+        let made = par::map_each(&distinct, side_by_side, |(i, prep)| {
+            let (name, rev) = revs[*i];
+            let prep = prep.lock().unwrap_or_else(|p| p.into_inner()).take();
+            self.made(&opts, name, rev, prep, progress)
+        });
+        let mut out: Vec<Option<Result<RevisionManifest, GitScanError>>> =
+            revs.iter().map(|_| None).collect();
+        for ((i, _), m) in distinct.iter().zip(made) {
+            out[*i] = Some(m);
+        }
+        for (i, &(name, rev)) in revs.iter().enumerate() {
+            let first = first_of[&rev.tree];
+            if first == i {
+                continue;
+            }
+            let same = match &out[first] {
+                Some(Ok(m)) => Ok(revision_manifest(
+                    name,
+                    rev,
+                    m.manifest.clone(),
+                    Origin::SameTree(revs[first].0.to_string()),
+                )),
+                // failed: again, for this name
+                _ => self.manifest(name, rev, progress),
+            };
+            out[i] = Some(same);
+        }
+        revs.iter()
+            .zip(out)
+            .map(|(&(name, rev), m)| m.unwrap_or_else(|| self.manifest(name, rev, progress)))
+            .collect()
     }
 
     /// The manifest of revision `rev`, named `name`: from the cache, or a
@@ -198,58 +268,84 @@ impl<'o> GitScan<'o> {
         rev: Revision,
         progress: &(dyn Fn(&Progress) + Sync),
     ) -> Result<RevisionManifest, GitScanError> {
-        let cached = self
-            .cache
-            .as_ref()
-            .and_then(|c| Some((c.get(rev.tree)?, c.path(rev.tree))));
-        let (manifest, origin) = match cached {
-            Some((m, path)) => (m, Origin::Cache(path)),
+        let prepared = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&rev.tree);
+        self.made(self.opts, name, rev, prepared, progress)
+    }
+
+    /// The manifest of revision `rev`, named `name`, scanned with `opts`:
+    /// as the read-ahead `prepared` it, else from the cache, else a scan of
+    /// its tree (then kept in the cache).
+    fn made(
+        &self,
+        opts: &ScanOptions,
+        name: &str,
+        rev: Revision,
+        prepared: Option<Prepared>,
+        progress: &(dyn Fn(&Progress) + Sync),
+    ) -> Result<RevisionManifest, GitScanError> {
+        let (listing, first_held) = match prepared {
+            Some(Prepared::Kept(m, path)) => {
+                return Ok(revision_manifest(name, rev, *m, Origin::Cache(path)))
+            }
+            Some(Prepared::ReadAhead {
+                listing,
+                first_held,
+            }) => (Some(listing), first_held),
             None => {
-                let listed = self
-                    .listings
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&rev.tree);
-                let tree = match listed {
-                    Some(l) => GitTree::of(&self.repo, l, &self.blobs),
-                    None => GitTree::open(&self.repo, rev.tree, &self.blobs)?,
-                };
-                let m = scan_tree_with(self.opts, &tree, progress).map_err(|source| {
-                    GitScanError::Scan {
-                        name: name.to_string(),
-                        source,
-                    }
-                })?;
-                let not_kept = self
+                let cached = self
                     .cache
                     .as_ref()
-                    .and_then(|c| c.put(rev.tree, &m).err().map(|e| e.to_string()));
-                // the blobs read ahead for this tree, which its walk took
-                // from the cache, count as read for it
-                let ahead = self
-                    .read_ahead
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&rev.tree)
-                    .unwrap_or(0);
-                let reused = tree.blobs_reused();
-                let origin = Origin::Scanned {
-                    blobs_read: tree.blobs_read() + ahead.min(reused),
-                    blobs_reused: reused - ahead.min(reused),
-                    not_kept,
-                };
-                (m, origin)
+                    .and_then(|c| Some((c.get(rev.tree)?, c.path(rev.tree))));
+                if let Some((m, path)) = cached {
+                    return Ok(revision_manifest(name, rev, m, Origin::Cache(path)));
+                }
+                (None, 0)
             }
         };
-        Ok(RevisionManifest {
-            version: Version {
-                version: name.to_string(),
-                commit: Some(rev.commit.to_string()),
-                kernel_version: manifest.kernel_version.clone(),
-            },
-            tree: rev.tree,
-            manifest,
-            origin,
-        })
+        let tree = match listing {
+            Some(l) => GitTree::of(&self.repo, l, &self.blobs),
+            None => GitTree::open(&self.repo, rev.tree, &self.blobs)?,
+        };
+        let m = scan_tree_with(opts, &tree, progress).map_err(|source| GitScanError::Scan {
+            name: name.to_string(),
+            source,
+        })?;
+        let not_kept = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.put(rev.tree, &m).err().map(|e| e.to_string()));
+        // the blobs read ahead for this tree, which its walk took from the
+        // blob cache, count as read for it
+        let reused = tree.blobs_reused();
+        let ahead = first_held.min(reused);
+        let origin = Origin::Scanned {
+            blobs_read: tree.blobs_read() + ahead,
+            blobs_reused: reused - ahead,
+            not_kept,
+        };
+        Ok(revision_manifest(name, rev, m, origin))
+    }
+}
+
+/// Revision `rev`'s manifest `manifest`, named `name`, from `origin`.
+fn revision_manifest(
+    name: &str,
+    rev: Revision,
+    manifest: Manifest,
+    origin: Origin,
+) -> RevisionManifest {
+    RevisionManifest {
+        version: Version {
+            version: name.to_string(),
+            commit: Some(rev.commit.to_string()),
+            kernel_version: manifest.kernel_version.clone(),
+        },
+        tree: rev.tree,
+        manifest,
+        origin,
     }
 }

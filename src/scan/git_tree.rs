@@ -18,7 +18,7 @@
 use super::extract::FileRecords;
 use super::source::{OnMatch, Tree};
 use super::walk::{self, Collector, Local, Sift, Taken};
-use super::{packs, Progress, Stage};
+use super::{packs, par, Progress, Stage};
 use crate::manifest::Diagnostic;
 use gix::prelude::FindExt;
 use gix::ObjectId;
@@ -219,14 +219,18 @@ enum Found {
 /// The most links one path resolution follows (the kernel's limit).
 const MAX_LINKS: usize = 40;
 
-/// What a tree's walk reads (each C file at its path, with the blob it
-/// reads) and notes.
-type Walked = (Vec<(String, ObjectId)>, Vec<Diagnostic>);
+/// What a tree's walk reads, and notes.
+struct Walked {
+    /// Each C file at its path, with the blob it reads (a link's target's).
+    files: Vec<(String, ObjectId)>,
+    /// Links not followed, dangling links.
+    notes: Vec<Diagnostic>,
+}
 
 /// A tree's entries, listed in full. Its walk is worked out once, with the
 /// `--exclude` globs of the first: a listing serves the scans of one run,
 /// which share their options.
-pub struct Listing {
+pub(crate) struct Listing {
     id: ObjectId,
     /// Every entry, each directory before its content.
     entries: Vec<Entry>,
@@ -236,7 +240,7 @@ pub struct Listing {
 
 impl Listing {
     /// Lists tree `tree` of `repo`.
-    pub fn read(repo: &Repo, tree: ObjectId) -> Result<Listing, GitError> {
+    pub(crate) fn read(repo: &Repo, tree: ObjectId) -> Result<Listing, GitError> {
         let entries = repo.with_handle(|r| list(r, tree))?;
         let by_path = entries
             .iter()
@@ -249,11 +253,6 @@ impl Listing {
             by_path,
             walked: OnceLock::new(),
         })
-    }
-
-    /// The tree's id.
-    pub fn id(&self) -> ObjectId {
-        self.id
     }
 }
 
@@ -280,7 +279,7 @@ impl<'r> GitTree<'r> {
     }
 
     /// The tree `listing` lists, of `repo`.
-    pub fn of(repo: &'r Repo, listing: Arc<Listing>, cache: &'r BlobCache) -> Self {
+    pub(crate) fn of(repo: &'r Repo, listing: Arc<Listing>, cache: &'r BlobCache) -> Self {
         GitTree {
             repo,
             cache,
@@ -306,7 +305,7 @@ impl<'r> GitTree<'r> {
     }
 
     /// Its listing, for another [`GitTree::of`] the same tree.
-    pub fn listing(&self) -> Arc<Listing> {
+    pub(crate) fn listing(&self) -> Arc<Listing> {
         Arc::clone(&self.listing)
     }
 
@@ -414,7 +413,7 @@ impl<'r> GitTree<'r> {
                 Kind::Dir | Kind::Submodule => {}
             }
         }
-        (files, notes)
+        Walked { files, notes }
     }
 
     /// Takes one file from the cache (`sifted`, read-locked) when it is
@@ -483,7 +482,7 @@ impl Tree for GitTree<'_> {
         on_match: OnMatch,
     ) -> walk::WalkOutput<(String, FileRecords)> {
         let collector = Collector::new(progress, on_match);
-        let (files, notes) = self.walked(exclude);
+        let Walked { files, notes } = self.walked(exclude);
         {
             let mut local = collector.thread();
             for n in notes {
@@ -561,17 +560,17 @@ pub fn read_ahead(
         })
     };
     // worked out in parallel, kept in the listings for the scans
-    par_map(trees, threads, |tree| {
+    par::map_each(trees, threads, |tree| {
         tree.walked(exclude);
     });
-    let file = |(t, f): (u32, u32)| &trees[t as usize].walked(exclude).0[f as usize];
+    let file = |(t, f): (u32, u32)| &trees[t as usize].walked(exclude).files[f as usize];
     // each blob wanted, by id, and the files (tree, file) holding it at
     // paths of their own; the first the first tree holding it. Grouped by
     // sorting: cheaper than a map of 100,000 blobs.
     let cached = cache.len() > 0;
     let mut all: Vec<(ObjectId, u32, u32)> = Vec::new();
     for (t, tree) in trees.iter().enumerate() {
-        for (f, (rel, oid)) in tree.walked(exclude).0.iter().enumerate() {
+        for (f, (rel, oid)) in tree.walked(exclude).files.iter().enumerate() {
             if !(cached && cache.holds(oid, rel)) {
                 all.push((*oid, t as u32, f as u32));
             }
@@ -581,22 +580,24 @@ pub fn read_ahead(
     let mut ids: Vec<ObjectId> = Vec::new();
     let mut wanted: Vec<Vec<(u32, u32)>> = Vec::new();
     for (oid, t, f) in all {
-        if ids.last() != Some(&oid) {
-            ids.push(oid);
-            wanted.push(Vec::with_capacity(1));
-        }
-        let Some(paths) = wanted.last_mut() else {
-            continue;
-        };
         let rel = &file((t, f)).0;
-        if !paths.iter().any(|&w| file(w).0 == *rel) {
-            paths.push((t, f));
+        match wanted.last_mut() {
+            Some(paths) if ids.last() == Some(&oid) => {
+                if !paths.iter().any(|&w| file(w).0 == *rel) {
+                    paths.push((t, f));
+                }
+            }
+            _ => {
+                ids.push(oid);
+                wanted.push(vec![(t, f)]);
+            }
         }
     }
     let packs = packs::Packs::open(&dirs, hash);
     let plan = packs.plan(&ids, threads);
     done(Stage::PlanReads);
-    let firsts: Vec<AtomicUsize> = trees.iter().map(|_| AtomicUsize::new(0)).collect();
+    // by tree: the blobs read ahead that it is the first of `trees` to hold
+    let first_held: Vec<AtomicUsize> = trees.iter().map(|_| AtomicUsize::new(0)).collect();
     let collector = Collector::new(progress, on_match);
     // what each reading thread does with a blob: sift it at each of its
     // paths, keep what it gives
@@ -617,7 +618,7 @@ pub fn read_ahead(
             }
         }
         if let Some(&(t, _)) = wanted[i].first() {
-            firsts[t as usize].fetch_add(1, Ordering::Relaxed);
+            first_held[t as usize].fetch_add(1, Ordering::Relaxed);
         }
     };
     let failed = plan.read(threads, || {
@@ -649,32 +650,10 @@ pub fn read_ahead(
         }
     });
     done(Stage::ReadAhead);
-    firsts.into_iter().map(AtomicUsize::into_inner).collect()
-}
-
-/// `f` of each of `items`, in order, computed by up to `threads` threads.
-pub(crate) fn par_map<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let done = Mutex::new(Vec::with_capacity(items.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, items.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else {
-                    break;
-                };
-                let r = f(item);
-                done.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
-            });
-        }
-    });
-    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    first_held
+        .into_iter()
+        .map(AtomicUsize::into_inner)
+        .collect()
 }
 
 /// The error of a path leading out of the tree: there is nothing to read

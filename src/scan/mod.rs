@@ -18,6 +18,7 @@ pub mod mask;
 pub mod matchers;
 pub mod names;
 pub mod packs;
+pub mod par;
 pub mod parse;
 pub mod queries;
 pub mod resolve;

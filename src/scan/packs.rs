@@ -5,7 +5,7 @@
 //! Why not the object database's own reads: each resolves its object
 //! alone and inflates the object's whole chain again. A base cache helps
 //! only when reads come in chain order, which a walk by path does not
-//! give. On 6.1 and 6.12 in one pack (91,481 distinct C blobs, 2.07 GB),
+//! give. On 6.1 and 6.12 in one pack (91,461 distinct C blobs, 2.07 GB),
 //! 33,646 blobs are deltas; read one by one, their bases are inflated
 //! again for each, about 2.1 GB in all; in chain order 1.16 GB.
 //!
@@ -19,19 +19,32 @@
 //! object too large to hold) is left to the caller, who reads it through
 //! the object database, and that read says what is wrong.
 
+use super::par;
 use gix::odb::pack;
 use gix::ObjectId;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// The largest object a chain holds in memory (a base or a blob); larger
-/// ones are left to the object database.
-pub const MAX_OBJECT_SIZE: u64 = 1 << 30;
+/// The largest object decoded here (a base or a blob; the kernel's largest
+/// C file is 24 MB); larger ones are left to the object database. A size
+/// is the pack's word until the object is decoded: this bounds what a
+/// damaged or hostile pack can make a thread allocate for one object.
+const MAX_OBJECT_SIZE: u64 = 256 << 20;
 
-/// The longest chain followed from a wanted blob to its base (git writes
-/// 50 at most by default; a cycle of REF_DELTAs would be endless).
-const MAX_CHAIN: usize = 10_000;
+/// The most bytes a thread holds as bases of objects still to decode;
+/// past it, what is built on the next base is left to the object
+/// database.
+const MAX_HELD: usize = 1 << 30;
+
+/// Spare buffers a thread keeps, and the largest it keeps: a larger one
+/// is given back to the allocator when done with.
+const MAX_SPARE: usize = 16;
+const MAX_SPARE_SIZE: usize = 64 << 20;
+
+/// The longest chain followed from a wanted blob to its base: git writes
+/// 50 at most by default, 4095 at most when asked.
+const MAX_CHAIN: usize = 4096;
 
 /// The packs of an object database.
 pub struct Packs {
@@ -62,7 +75,11 @@ impl Packs {
                 let index = pack::index::File::at(&path, hash);
                 let data = pack::data::File::at(path.with_extension("pack"), hash);
                 if let (Ok(index), Ok(data)) = (index, data) {
-                    packs.push(Pack { index, data });
+                    // an index of another pack (a half-written repack) is
+                    // not this pack's
+                    if index.pack_checksum() == data.checksum() {
+                        packs.push(Pack { index, data });
+                    }
                 }
             }
         }
@@ -70,15 +87,22 @@ impl Packs {
     }
 
     /// How the `wanted` blobs are read: the chains under them, pack by
-    /// pack, and those left to the caller. The chains are looked up by
-    /// `threads` threads.
+    /// pack, and those left to the caller. The chains are followed by
+    /// `threads` threads, each over a run of the blobs in pack order,
+    /// remembering the entries it has met: an entry is read once a run, and
+    /// a chain stops where it meets one met before.
     pub fn plan(&self, wanted: &[ObjectId], threads: usize) -> Plan<'_> {
-        let found = map_chunked(wanted, threads, |id| {
-            self.packs.iter().enumerate().find_map(|(p, pack)| {
-                let i = pack.index.lookup(id)?;
-                Some((p as u32, pack.index.pack_offset_at_index(i)))
-            })
-        });
+        let found = par::map_runs(
+            wanted,
+            threads,
+            || (),
+            |(), id| {
+                self.packs.iter().enumerate().find_map(|(p, pack)| {
+                    let i = pack.index.lookup(id)?;
+                    Some((p as u32, pack.index.pack_offset_at_index(i)))
+                })
+            },
+        );
         let mut plan = Plan {
             packs: self,
             nodes: Vec::with_capacity(wanted.len()),
@@ -97,72 +121,107 @@ impl Packs {
             }
         }
         in_packs.sort_unstable();
-        let chains = map_chunked(&in_packs, threads, |&(p, offset, _)| self.chain(p, offset));
-        let mut at: Planned = Default::default();
-        at.reserve(in_packs.len());
+        let chains = par::map_runs(&in_packs, threads, Met::default, |met, &(p, offset, _)| {
+            self.follow(p, offset, met)
+        });
+        let mut planned: Planned = Default::default();
+        planned.reserve(in_packs.len());
         for ((p, _, i), chain) in in_packs.into_iter().zip(chains) {
-            match chain {
-                Some(chain) => plan.add(p, i, chain, &mut at),
-                None => plan.elsewhere.push(i),
+            let added = match chain {
+                Some(chain) => plan.add(p, i, chain, &mut planned),
+                None => false,
+            };
+            if !added {
+                plan.elsewhere.push(i);
             }
         }
         plan.elsewhere.sort_unstable();
         plan
     }
 
-    /// The entries from `offset` in pack `p` down to its base, the base
-    /// last; None when one cannot be read here, or the base is not a blob.
-    fn chain(&self, p: u32, mut offset: u64) -> Option<Vec<(u64, pack::data::Entry)>> {
+    /// The chain from `offset` in pack `p` down to its base, or to an entry
+    /// this run met in a chain before (`met`); None when an entry cannot be
+    /// read here, the chain loops or is too long, or its base is not a blob.
+    fn follow(&self, p: u32, mut offset: u64, met: &mut Met) -> Option<Chain> {
         let pack = &self.packs[p as usize];
-        let mut chain = Vec::new();
-        loop {
-            if chain.len() >= MAX_CHAIN {
-                return None;
-            }
-            let entry = pack.data.entry(offset).ok()?;
-            if entry.decompressed_size > MAX_OBJECT_SIZE {
-                return None;
-            }
-            let base = match &entry.header {
-                pack::data::entry::Header::OfsDelta { base_distance } => Some(
-                    pack::data::entry::Header::verified_base_pack_offset(offset, *base_distance)?,
-                ),
-                pack::data::entry::Header::RefDelta { base_id } => {
-                    Some(pack.index.pack_offset_at_index(pack.index.lookup(base_id)?))
+        let mut entries: Vec<(u64, pack::data::Entry)> = Vec::new();
+        let joins =
+            loop {
+                match met.get(&(p, offset)) {
+                    Some(Seen::Good) => break Some(offset),
+                    // met in this chain (a loop), or in one that failed
+                    Some(Seen::Bad | Seen::Here) => return met.fail(p, &entries),
+                    None => {}
                 }
-                pack::data::entry::Header::Blob => None,
-                _ => return None,
+                let Some(entry) = pack.data.entry(offset).ok().filter(|e| {
+                    e.decompressed_size <= MAX_OBJECT_SIZE && entries.len() < MAX_CHAIN
+                }) else {
+                    return met.fail(p, &entries);
+                };
+                let base = match &entry.header {
+                    pack::data::entry::Header::OfsDelta { base_distance } => {
+                        pack::data::entry::Header::verified_base_pack_offset(offset, *base_distance)
+                            .map(Some)
+                    }
+                    pack::data::entry::Header::RefDelta { base_id } => pack
+                        .index
+                        .lookup(base_id)
+                        .map(|i| Some(pack.index.pack_offset_at_index(i))),
+                    pack::data::entry::Header::Blob => Some(None),
+                    _ => None,
+                };
+                met.insert((p, offset), Seen::Here);
+                entries.push((offset, entry));
+                match base {
+                    Some(Some(b)) => offset = b,
+                    Some(None) => break None,
+                    None => return met.fail(p, &entries),
+                }
             };
-            chain.push((offset, entry));
-            match base {
-                Some(b) => offset = b,
-                None => return Some(chain),
-            }
+        for (o, _) in &entries {
+            met.insert((p, *o), Seen::Good);
         }
+        Some(Chain { entries, joins })
     }
 }
 
-/// `f` of each of `items`, in order; the items cut in `threads` runs, each
-/// mapped by a thread of its own.
-fn map_chunked<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let run = items.len().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let runs: Vec<_> = items
-            .chunks(run)
-            .map(|c| scope.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        runs.into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+/// A chain to plan: entries from a wanted blob down, and the entry it
+/// joins, met before, when it does not end at a base.
+struct Chain {
+    entries: Vec<(u64, pack::data::Entry)>,
+    joins: Option<u64>,
+}
+
+/// What a run has met of the entries, by pack and offset.
+#[derive(Default)]
+struct Met(rustc_hash::FxHashMap<(u32, u64), Seen>);
+
+#[derive(Clone, Copy)]
+enum Seen {
+    /// On the chain being followed.
+    Here,
+    /// On a chain that reaches a blob.
+    Good,
+    /// On a chain that cannot be read here.
+    Bad,
+}
+
+impl Met {
+    fn get(&self, at: &(u32, u64)) -> Option<Seen> {
+        self.0.get(at).copied()
+    }
+
+    fn insert(&mut self, at: (u32, u64), seen: Seen) {
+        self.0.insert(at, seen);
+    }
+
+    /// Notes the chain's entries as unreadable; None.
+    fn fail(&mut self, p: u32, entries: &[(u64, pack::data::Entry)]) -> Option<Chain> {
+        for (o, _) in entries {
+            self.insert((p, *o), Seen::Bad);
+        }
+        None
+    }
 }
 
 /// The objects planned, by pack and offset.
@@ -188,52 +247,60 @@ pub struct Plan<'p> {
 }
 
 impl Plan<'_> {
-    /// Adds wanted blob `id` (an index in the wanted blobs) and its `chain`
-    /// (the blob's entry first, its base last), all but the part already
-    /// planned.
-    fn add(
-        &mut self,
-        p: u32,
-        id: usize,
-        mut chain: Vec<(u64, pack::data::Entry)>,
-        at: &mut Planned,
-    ) {
-        let known = chain
+    /// Adds wanted blob `wanted` (its index in the wanted blobs) and its
+    /// `chain` in pack `p`, all but the part already planned; false when it
+    /// cannot be added (the object it is was planned for another wanted
+    /// blob: two ids for one entry, which only a damaged index gives).
+    fn add(&mut self, p: u32, wanted: usize, chain: Chain, planned: &mut Planned) -> bool {
+        let Chain { mut entries, joins } = chain;
+        let known = entries
             .iter()
-            .position(|(offset, _)| at.contains_key(&(p, *offset)))
-            .unwrap_or(chain.len());
-        let mut parent = chain
-            .get(known)
-            .and_then(|(offset, _)| at.get(&(p, *offset)).copied());
+            .position(|(offset, _)| planned.contains_key(&(p, *offset)))
+            .unwrap_or(entries.len());
+        // where the part to add hangs: an entry planned already, the entry
+        // the chain joins, or nothing (a base)
+        let below = match entries.get(known) {
+            Some((offset, _)) => Some(*offset),
+            None => joins,
+        };
+        let mut parent = match below {
+            Some(offset) => match planned.get(&(p, offset)) {
+                Some(&n) => Some(n),
+                // joins one that was not planned: not readable here
+                None => return false,
+            },
+            None => None,
+        };
         if known == 0 {
-            // planned already, as another blob's base (or met twice)
-            if let Some(n) = parent {
-                self.nodes[n as usize].wanted.get_or_insert(id);
+            // the blob itself is planned, as another blob's base
+            let Some(n) = parent else {
+                return false;
+            };
+            let node = &mut self.nodes[n as usize];
+            if node.wanted.is_some() {
+                return false;
             }
-            return;
+            node.wanted = Some(wanted);
+            return true;
         }
-        chain.truncate(known);
+        entries.truncate(known);
         // from the base end: each node's parent is known when it is added
-        for (i, (offset, entry)) in chain.into_iter().enumerate().rev() {
+        for (i, (offset, entry)) in entries.into_iter().enumerate().rev() {
             let n = self.nodes.len() as u32;
             self.nodes.push(Node {
                 pack: p,
                 entry,
-                wanted: (i == 0).then_some(id),
+                wanted: (i == 0).then_some(wanted),
             });
             self.children.push(Vec::new());
             match parent {
                 Some(up) => self.children[up as usize].push(n),
                 None => self.roots.push(n),
             }
-            at.insert((p, offset), n);
+            planned.insert((p, offset), n);
             parent = Some(n);
         }
-    }
-
-    /// Objects the chains hold (wanted or not).
-    pub fn objects(&self) -> usize {
-        self.nodes.len()
+        true
     }
 
     /// Decodes every chain, the chains shared out among `threads`; each
@@ -264,7 +331,7 @@ impl Plan<'_> {
                         let Some(&root) = self.roots.get(i) else {
                             break;
                         };
-                        decoder.chain(root, &mut w);
+                        decoder.decode_from(root, &mut w);
                     }
                     let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
                     f.extend(decoder.failed);
@@ -287,9 +354,10 @@ struct Decoder<'a, 'p> {
     inflater: libdeflater::Decompressor,
     /// A delta's instructions, inflated.
     delta: Vec<u8>,
-    /// Buffers no longer in use (a chain takes one for each level). Their
-    /// length is what they hold initialised, never cut: a buffer is reused
-    /// as a slice of it, so reusing costs no zeroing and no page faults.
+    /// Buffers no longer in use (a chain holds one for each object still
+    /// to be built on). Their length is what they hold initialised, never
+    /// cut: a buffer is reused as a slice of it, so reusing costs no zeroing
+    /// and no page faults.
     spare: Vec<Vec<u8>>,
     /// Wanted blobs not decoded (indices).
     failed: Vec<usize>,
@@ -308,21 +376,24 @@ impl Decoded {
 }
 
 impl Decoder<'_, '_> {
-    /// Decodes the chains under `root`, depth first: a base is held only
-    /// while what is built on it is decoded.
-    fn chain(&mut self, root: u32, w: &mut impl FnMut(usize, &[u8])) {
+    /// Decodes the tree of chains under `root`, depth first: a base is held
+    /// only while what is built on it is decoded.
+    fn decode_from(&mut self, root: u32, w: &mut impl FnMut(usize, &[u8])) {
         let plan = self.plan;
         let root_bytes = match self.decode_base(root) {
             Ok(d) => d,
             Err(Undecodable) => return self.give_up(root),
         };
         self.hand_on(root, root_bytes.bytes(), w);
-        // each level: its node, its bytes, the next child to decode
+        // each level: its node, its bytes, the next child to decode; and
+        // the bytes they hold
+        let mut held = root_bytes.size;
         let mut stack: Vec<(u32, Decoded, usize)> = vec![(root, root_bytes, 0)];
         while let Some((node, base, next)) = stack.last_mut() {
             let Some(&child) = plan.children[*node as usize].get(*next) else {
                 if let Some((_, done, _)) = stack.pop() {
-                    self.spare.push(done.buf);
+                    held -= done.size;
+                    self.release(done.buf);
                 }
                 continue;
             };
@@ -333,16 +404,26 @@ impl Decoder<'_, '_> {
                 // its last child decoded: a long chain holds two buffers,
                 // not one for each level
                 if let Some((_, done, _)) = stack.pop() {
-                    self.spare.push(done.buf);
+                    held -= done.size;
+                    self.release(done.buf);
                 }
             }
             match decoded {
                 Ok(out) => {
                     self.hand_on(child, out.bytes(), w);
-                    if plan.children[child as usize].is_empty() {
-                        self.spare.push(out.buf);
-                    } else {
+                    let builds_on = !plan.children[child as usize].is_empty();
+                    if builds_on && held + out.size <= MAX_HELD {
+                        held += out.size;
                         stack.push((child, out, 0));
+                    } else {
+                        if builds_on {
+                            // too much held: what is built on it is the
+                            // object database's to read
+                            for &c in &plan.children[child as usize] {
+                                self.give_up(c);
+                            }
+                        }
+                        self.release(out.buf);
                     }
                 }
                 Err(Undecodable) => self.give_up(child),
@@ -351,22 +432,37 @@ impl Decoder<'_, '_> {
     }
 
     /// A buffer holding at least `size` initialised bytes: the smallest
-    /// spare one that does, or the largest grown.
+    /// spare one that does, else the largest grown (its pages stay, only
+    /// the added part is written), else a new one.
     fn buffer(&mut self, size: usize) -> Vec<u8> {
         let fits = (0..self.spare.len())
             .filter(|&i| self.spare[i].len() >= size)
             .min_by_key(|&i| self.spare[i].len());
         let largest = (0..self.spare.len()).max_by_key(|&i| self.spare[i].len());
-        let mut buf = match fits.or(largest) {
-            Some(i) => self.spare.swap_remove(i),
-            None => Vec::new(),
-        };
-        if buf.len() < size {
-            // to the size, no further: growing writes every byte it adds
-            // (page faults included)
-            buf.resize(size, 0);
+        match fits.or(largest) {
+            Some(i) => {
+                let mut buf = self.spare.swap_remove(i);
+                if buf.len() < size {
+                    buf.resize(size, 0);
+                }
+                buf
+            }
+            None => vec![0; size],
         }
-        buf
+    }
+
+    /// Keeps `buf` for another object, unless it is large or there are
+    /// enough spare (then the smallest goes).
+    fn release(&mut self, buf: Vec<u8>) {
+        if buf.len() > MAX_SPARE_SIZE {
+            return;
+        }
+        self.spare.push(buf);
+        if self.spare.len() > MAX_SPARE {
+            if let Some(i) = (0..self.spare.len()).min_by_key(|&i| self.spare[i].len()) {
+                self.spare.swap_remove(i);
+            }
+        }
     }
 
     fn hand_on(&self, n: u32, bytes: &[u8], w: &mut impl FnMut(usize, &[u8])) {
@@ -414,7 +510,7 @@ impl Decoder<'_, '_> {
         match self.inflate(n, &mut buf[..size]) {
             Ok(()) => Ok(Decoded { buf, size }),
             Err(e) => {
-                self.spare.push(buf);
+                self.release(buf);
                 Err(e)
             }
         }
@@ -425,7 +521,7 @@ impl Decoder<'_, '_> {
         let size = self.entry_size(n)?;
         let mut delta = std::mem::take(&mut self.delta);
         if delta.len() < size {
-            delta.resize(size, 0);
+            delta = vec![0; size];
         }
         let inflated = self.inflate(n, &mut delta[..size]);
         let decoded = inflated.and_then(|()| {
@@ -438,12 +534,14 @@ impl Decoder<'_, '_> {
                     size: result_size,
                 }),
                 Err(e) => {
-                    self.spare.push(buf);
+                    self.release(buf);
                     Err(e)
                 }
             }
         });
-        self.delta = delta;
+        if delta.len() <= MAX_SPARE_SIZE {
+            self.delta = delta;
+        }
         decoded
     }
 }
