@@ -103,26 +103,47 @@ fn repo(dir: &Path, trees: &[(&'static str, PathBuf)]) -> (PathBuf, Vec<String>)
     let repo = dir.join("repo");
     std::fs::create_dir_all(&repo).unwrap();
     git(&repo, &["init", "-q", "."]);
-    let mut commits = Vec::new();
-    for (tag, tree) in trees {
-        for e in std::fs::read_dir(&repo).unwrap() {
-            let e = e.unwrap();
-            if e.file_name() != ".git" {
-                let p = e.path();
-                if e.file_type().unwrap().is_dir() {
-                    std::fs::remove_dir_all(p).unwrap();
-                } else {
-                    std::fs::remove_file(p).unwrap();
-                }
+    let commits = trees
+        .iter()
+        .map(|(tag, tree)| commit_tree(&repo, tree, tag))
+        .collect();
+    (repo, commits)
+}
+
+/// Commits to the work tree `repo` exactly the files of `tree`, tagged
+/// `tag`; the commit's id.
+fn commit_tree(repo: &Path, tree: &Path, tag: &str) -> String {
+    for e in std::fs::read_dir(repo).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != ".git" {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                std::fs::remove_dir_all(p).unwrap();
+            } else {
+                std::fs::remove_file(p).unwrap();
             }
         }
-        copy_dir(tree, &repo);
-        git(&repo, &["add", "-A", "-f", "."]);
-        git(&repo, &["commit", "-q", "-m", tag]);
-        git(&repo, &["tag", tag]);
-        commits.push(git(&repo, &["rev-parse", &format!("{tag}^{{commit}}")]));
     }
-    (repo, commits)
+    copy_dir(tree, repo);
+    git(repo, &["add", "-A", "-f", "."]);
+    git(repo, &["commit", "-q", "-m", tag]);
+    git(repo, &["tag", tag]);
+    git(repo, &["rev-parse", &format!("{tag}^{{commit}}")])
+}
+
+/// The manifest kept in `cache` for the tree of `tag` in `repo`.
+fn kept_for(cache: &Path, repo: &Path, tag: &str) -> PathBuf {
+    let tree_id = git(repo, &["rev-parse", &format!("{tag}^{{tree}}")]);
+    std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&tree_id)
+        })
+        .unwrap_or_else(|| panic!("no manifest kept for {tag}'s tree {tree_id}"))
 }
 
 /// Runs `history --git REPO TAG` keeping manifests in `cache` (exiting
@@ -387,16 +408,7 @@ fn each_tree_is_scanned_once_then_taken_from_the_cache() {
     );
     // each kept manifest is the plain scan of its tree
     for (tag, tree) in [&trees[0], &trees[2]] {
-        let tree_id = git(&repo, &["rev-parse", &format!("{tag}^{{tree}}")]);
-        let file = kept
-            .iter()
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&tree_id)
-            })
-            .unwrap_or_else(|| panic!("no manifest kept for {tag}'s tree {tree_id}: {kept:?}"));
+        let file = kept_for(&cache, &repo, tag);
         let plain = cmd([tree.as_os_str(), "-q".as_ref()]).expect(0).stdout();
         assert_eq!(std::fs::read_to_string(file).unwrap(), plain, "{tag}");
     }
@@ -629,17 +641,7 @@ fn a_macro_list_edited_in_a_header_alone_gives_each_tag_its_own_entries() {
         .arg(dir.path().join("h.json"))
         .expect(0);
     for (tag, tree, uno) in [("one", &one, false), ("two", &two, true)] {
-        let tree_id = git(&repo, &["rev-parse", &format!("{tag}^{{tree}}")]);
-        let kept = std::fs::read_dir(&cache)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&tree_id)
-            })
-            .unwrap_or_else(|| panic!("no manifest kept for {tag}"));
+        let kept = kept_for(&cache, &repo, tag);
         let kept = std::fs::read_to_string(kept).unwrap();
         let plain = cmd([tree.as_os_str(), "-q".as_ref()]).expect(0).stdout();
         assert_eq!(kept, plain, "{tag}");
@@ -719,27 +721,10 @@ fn loose_and_packed_objects_any_threads_give_the_same_history_and_counts() {
     );
     let (repo, _) = repo(dir.path(), &[("a", a.clone()), ("b", b.clone())]);
     pack(&repo);
-    let commit = |tree: &Path, tag: &str| {
-        for entry in std::fs::read_dir(&repo).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_name() != ".git" {
-                let p = entry.path();
-                if p.is_dir() {
-                    std::fs::remove_dir_all(p).unwrap();
-                } else {
-                    std::fs::remove_file(p).unwrap();
-                }
-            }
-        }
-        copy_dir(tree, &repo);
-        git(&repo, &["add", "-A", "-f", "."]);
-        git(&repo, &["commit", "-q", "-m", tag]);
-        git(&repo, &["tag", tag]);
-    };
-    commit(&d, "d");
+    commit_tree(&repo, &d, "d");
     // the loose objects into a second pack
     git(&repo, &["repack", "-d", "-q"]);
-    commit(&e, "e");
+    commit_tree(&repo, &e, "e");
     git(&repo, &["tag", "c", "a"]);
     assert_eq!(packed_objects(&repo).len(), 2);
 
@@ -789,17 +774,7 @@ fn loose_and_packed_objects_any_threads_give_the_same_history_and_counts() {
         .arg(dir.path().join("h.json"))
         .expect(1);
     for (tag, tree) in [("a", &a), ("b", &b), ("d", &d), ("e", &e)] {
-        let tree_id = git(&repo, &["rev-parse", &format!("{tag}^{{tree}}")]);
-        let kept = std::fs::read_dir(&cache)
-            .unwrap()
-            .map(|f| f.unwrap().path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&tree_id)
-            })
-            .unwrap_or_else(|| panic!("no manifest kept for {tag}"));
+        let kept = kept_for(&cache, &repo, tag);
         let plain = cmd([tree.as_os_str(), "-q".as_ref()]).expect(1).stdout();
         assert_eq!(std::fs::read_to_string(kept).unwrap(), plain, "{tag}");
     }
