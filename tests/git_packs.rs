@@ -396,19 +396,22 @@ fn entries_no_git_writes_are_handed_back() {
         &ofs_distance((at7 - 12) as u64),
         &huge,
     ));
-    // ids: one for each entry, and 8 a second id for the base
-    let mut ids: Vec<(ObjectId, usize)> = (0..8).map(|e| (made_up(e as u8), e)).collect();
-    ids.push((made_up(8), 0));
+    // 8: a REF_DELTA on the base, by its id
+    entries.push(entry(REF_DELTA, delta.len(), made_up(0).as_bytes(), &delta));
+    // ids: one for each entry, and 9 a second id for the base
+    let mut ids: Vec<(ObjectId, usize)> = (0..9).map(|e| (made_up(e as u8), e)).collect();
+    ids.push((made_up(9), 0));
     write_pack(&objects, &entries, &ids, None);
 
-    let wanted: Vec<ObjectId> = (0..9).map(made_up).collect();
+    let wanted: Vec<ObjectId> = (0..10).map(made_up).collect();
     let packs = Packs::open(std::slice::from_ref(&objects), gix::hash::Kind::Sha1);
     let (got, failed, elsewhere) = read_all_from(&packs, &wanted, 2);
     let mut expected = b"hello world".to_vec();
     expected.push(b'!');
     assert_eq!(got.get(&made_up(1)), Some(&expected), "the delta");
+    assert_eq!(got.get(&made_up(8)), Some(&expected), "the delta by id");
     // the base under one of its two ids; the other left to the caller
-    let base_ids = [made_up(0), made_up(8)];
+    let base_ids = [made_up(0), made_up(9)];
     let handed: Vec<_> = base_ids
         .iter()
         .filter(|&id| got.get(id) == Some(&base))
