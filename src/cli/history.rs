@@ -124,12 +124,6 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
         .map(|n| scan.revision(n).map(|r| (n, r)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| render_git_error(repo, &e))?;
-    {
-        let display = Display::new(a.quiet);
-        let revs: Vec<_> = revisions.iter().map(|(_, r)| *r).collect();
-        scan.read_ahead(&revs, &|p| display.report(p));
-        display.finish();
-    }
     let named: Vec<(&str, _)> = revisions.iter().map(|(n, r)| (n.as_str(), *r)).collect();
     let display = Display::new(a.quiet);
     let made = scan.manifests(&named, &|p| display.report(p));

@@ -149,7 +149,7 @@ impl<'o> GitScan<'o> {
     /// decoded once. Trees whose manifest the cache holds are left out
     /// (their manifests are read now). Best effort: what is not read ahead,
     /// the scans read.
-    pub fn read_ahead(&self, revs: &[Revision], progress: &(dyn Fn(&Progress) + Sync)) {
+    fn read_ahead(&self, revs: &[Revision], progress: &(dyn Fn(&Progress) + Sync)) {
         let mut prepared = HashMap::new();
         let mut ids: Vec<ObjectId> = Vec::new();
         for r in revs {
@@ -202,13 +202,18 @@ impl<'o> GitScan<'o> {
 
     /// The manifests of `revs` (each named), in order: each as
     /// [`GitScan::manifest`] makes it, a tree named twice made once (the
-    /// later revisions' origin is [`Origin::SameTree`]). The scans run side
-    /// by side, their threads shared among them.
+    /// later revisions' origin is [`Origin::SameTree`]). Their blobs are read
+    /// ahead first, all trees at once; then the scans run side by side, their
+    /// threads shared among them. What each scan says it read does not
+    /// depend on the threads: a blob counts as read for the first revision
+    /// holding it.
     pub fn manifests(
         &self,
         revs: &[(&str, Revision)],
         progress: &(dyn Fn(&Progress) + Sync),
     ) -> Vec<Result<RevisionManifest, GitScanError>> {
+        let trees: Vec<Revision> = revs.iter().map(|(_, r)| *r).collect();
+        self.read_ahead(&trees, progress);
         // each tree once, with what the read-ahead prepared for it
         let mut prepared =
             std::mem::take(&mut *self.prepared.lock().unwrap_or_else(|p| p.into_inner()));
