@@ -442,8 +442,21 @@ fn a_tree_read_from_git_gives_its_checkouts_manifest() {
         ("nowhere.c", "sub/dangling.c"),
         ("loop.h", "sub/loop.h"),
         ("../../include/linux/btf.h", "sub/outside.h"),
+        ("./../kernel//bpf/./helpers.c", "sub/dotted.c"),
+        ("../kernel/bpf/helpers.c", "sub/notc.txt"),
+        ("nowhere", "sub/dangling.txt"),
     ] {
         std::os::unix::fs::symlink(target, tree.join(link)).unwrap();
+    }
+    // 40 links to a file, the most a path lookup follows; then 41
+    for (name, links) in [("forty", 40), ("forty-one", 41)] {
+        for i in 0..links {
+            let target = match i + 1 == links {
+                true => "../kernel/bpf/helpers.c".to_string(),
+                false => format!("{name}-{}.h", i + 1),
+            };
+            std::os::unix::fs::symlink(target, tree.join(format!("sub/{name}-{i}.h"))).unwrap();
+        }
     }
     let (repo, _) = repo(dir.path(), &[("t", tree.clone())]);
     let plain = cmd([tree.as_os_str(), "-q".as_ref()]).expect(1).stdout();
@@ -457,6 +470,7 @@ fn a_tree_read_from_git_gives_its_checkouts_manifest() {
         ("sub/dirlink", "symlink-not-followed"),
         ("sub/dangling.c", "read-error"),
         ("sub/loop.h", "read-error"),
+        ("sub/forty-one-0.h", "read-error"),
     ] {
         assert!(
             plain.contains(&format!(
@@ -466,7 +480,10 @@ fn a_tree_read_from_git_gives_its_checkouts_manifest() {
         );
     }
     assert!(plain.contains("\"file\": \"sub/link.c\""));
+    assert!(plain.contains("\"file\": \"sub/dotted.c\""));
+    assert!(plain.contains("\"file\": \"sub/forty-0.h\""));
     assert!(!plain.contains(".hidden"));
+    assert!(!plain.contains(".txt"));
 }
 
 #[test]
@@ -630,6 +647,12 @@ fn a_macro_list_edited_in_a_header_alone_gives_each_tag_its_own_entries() {
         "linux-xmacro",
         &[("include/net/xm.h", "xm_list_one,", "xm_list_uno,")],
     );
+    // the headers where `#include <net/xm.h>` finds them second, after the
+    // include/net/xm.h that is not there
+    for tree in [&one, &two] {
+        std::fs::create_dir_all(tree.join("include/uapi")).unwrap();
+        std::fs::rename(tree.join("include/net"), tree.join("include/uapi/net")).unwrap();
+    }
     let (repo, _) = repo(dir.path(), &[("one", one.clone()), ("two", two.clone())]);
     pack(&repo);
     let cache = dir.path().join("cache");
@@ -679,6 +702,15 @@ fn a_damaged_blob_in_a_pack_is_a_read_error_of_its_file() {
         .unwrap_or_else(|| panic!("no error for helpers.c:\n{err}"));
     assert!(line.contains("error[read-error]: cannot read"), "{line}");
     assert!(!err.contains("panicked"), "{err}");
+    // helpers.c, unread ahead, read (and failed) by the walk: still read
+    assert_eq!(
+        read_lines(&err),
+        [format!(
+            "t (commit {}, tree {}): scanned, 9 files read from the object database, 0 as this run had already read them",
+            &git(&repo, &["rev-parse", "t^{commit}"])[..12],
+            &git(&repo, &["rev-parse", "t^{tree}"])[..12],
+        )]
+    );
 }
 
 /// The lines saying what was read for each tag (stderr of a run without

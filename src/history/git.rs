@@ -267,7 +267,7 @@ impl<'o> GitScan<'o> {
 
     /// The manifest of revision `rev`, named `name`: from the cache, or a
     /// scan of its tree (then kept in the cache).
-    pub fn manifest(
+    fn manifest(
         &self,
         name: &str,
         rev: Revision,

@@ -17,7 +17,7 @@
 
 use super::extract::FileRecords;
 use super::source::{OnMatch, Tree};
-use super::walk::{self, Collector, Local, Sift, Taken};
+use super::walk::{self, Collector, Local, Sift};
 use super::{packs, par, Progress, Stage};
 use crate::manifest::Diagnostic;
 use gix::prelude::FindExt;
@@ -135,41 +135,15 @@ enum Sifted {
     Passed(Box<[u64]>),
 }
 
-impl Sifted {
-    fn holds_at(&self, rel: &str) -> bool {
-        match self {
-            Sifted::Parsed(at) => at.iter().any(|(path, _)| path == rel),
-            Sifted::Passed(_) => true,
-        }
-    }
-}
-
-/// What the trees of one run have made of their blobs, by blob id: the
-/// queries are the same for every tree of a run, and so is the result.
+/// What the read-ahead of one run made of the trees' blobs, by blob id,
+/// for their walks: the queries are the same for every tree of a run, and
+/// so is the result.
 #[derive(Default)]
 pub struct BlobCache {
     sifted: RwLock<FxHashMap<ObjectId, Sifted>>,
 }
 
 impl BlobCache {
-    fn len(&self) -> usize {
-        self.sifted.read().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    fn holds(&self, oid: &ObjectId, rel: &str) -> bool {
-        let sifted = self.sifted.read().unwrap_or_else(|p| p.into_inner());
-        sifted.get(oid).is_some_and(|s| s.holds_at(rel))
-    }
-
-    /// Keeps what the prefilter made of blob `oid` at `rel`.
-    fn keep(&self, oid: ObjectId, rel: &str, taken: Taken<'_, FileRecords>) {
-        match taken {
-            Taken::Matched(records) => self.keep_parsed(oid, rel, records.clone()),
-            Taken::Unmatched(defs) => self.keep_passed(oid, defs),
-            Taken::NotRead => {}
-        }
-    }
-
     /// Keeps the records blob `oid` gives at `rel`.
     fn keep_parsed(&self, oid: ObjectId, rel: &str, records: FileRecords) {
         let mut sifted = self.sifted.write().unwrap_or_else(|p| p.into_inner());
@@ -439,8 +413,9 @@ impl<'r> GitTree<'r> {
         true
     }
 
-    /// Takes one file the cache does not hold: read, prefiltered and
-    /// cached.
+    /// Takes one file the cache does not hold: read and prefiltered (what
+    /// the read-ahead could not read: an error, or too large, which the
+    /// walk notes).
     fn take_read(
         &self,
         repo: &gix::Repository,
@@ -451,8 +426,7 @@ impl<'r> GitTree<'r> {
         let read = read_blob(repo, &oid, local.buf());
         let read = local.read(read);
         self.blobs_read.fetch_add(1, Ordering::Relaxed);
-        let taken = local.take(rel.to_string(), read);
-        self.cache.keep(oid, rel, taken);
+        local.take(rel.to_string(), read);
     }
 }
 
@@ -567,13 +541,10 @@ pub fn read_ahead(
     // each blob wanted, by id, and the files (tree, file) holding it at
     // paths of their own; the first the first tree holding it. Grouped by
     // sorting: cheaper than a map of 100,000 blobs.
-    let cached = cache.len() > 0;
     let mut all: Vec<(ObjectId, u32, u32)> = Vec::new();
     for (t, tree) in trees.iter().enumerate() {
-        for (f, (rel, oid)) in tree.walked(exclude).files.iter().enumerate() {
-            if !(cached && cache.holds(oid, rel)) {
-                all.push((*oid, t as u32, f as u32));
-            }
+        for (f, (_, oid)) in tree.walked(exclude).files.iter().enumerate() {
+            all.push((*oid, t as u32, f as u32));
         }
     }
     all.sort_unstable();

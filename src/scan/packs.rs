@@ -693,6 +693,21 @@ mod tests {
     }
 
     #[test]
+    fn a_result_over_the_size_limit_is_refused_before_it_is_made() {
+        let header = |result_size: u64| DeltaHeader {
+            base_size: 3,
+            result_size,
+            len: 0,
+        };
+        assert_eq!(
+            header(MAX_OBJECT_SIZE).result_on(b"abc").ok(),
+            Some(MAX_OBJECT_SIZE as usize)
+        );
+        assert!(header(MAX_OBJECT_SIZE + 1).result_on(b"abc").is_err());
+        assert!(header(1).result_on(b"abcd").is_err(), "another base size");
+    }
+
+    #[test]
     fn a_copy_of_size_zero_copies_64_kib() {
         let base: Vec<u8> = (0..0x10000u32).map(|i| (i % 251) as u8).collect();
         // base and result size 0x10000 = [0x80, 0x80, 0x04]; one copy, no size byte
