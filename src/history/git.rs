@@ -111,6 +111,10 @@ pub struct GitScan<'o> {
     opts: &'o ScanOptions,
     /// What [`GitScan::read_ahead`] prepared for each tree's scan.
     prepared: Mutex<HashMap<ObjectId, Prepared>>,
+    /// The listings of the trees scanned, freed with the scan: a listing
+    /// is 100,000 small allocations, ~10 ms to free on 6.12, which a
+    /// program that ends with the scan can leave to the end of the process.
+    scanned: Mutex<Vec<Arc<Listing>>>,
 }
 
 /// What the read-ahead prepared for a tree.
@@ -140,6 +144,7 @@ impl<'o> GitScan<'o> {
             cache,
             opts,
             prepared: Mutex::new(HashMap::new()),
+            scanned: Mutex::new(Vec::new()),
         })
     }
 
@@ -315,7 +320,12 @@ impl<'o> GitScan<'o> {
             Some(l) => GitTree::of(&self.repo, l, &self.blobs),
             None => GitTree::open(&self.repo, rev.tree, &self.blobs)?,
         };
-        let m = scan_tree_with(opts, &tree, progress).map_err(|source| GitScanError::Scan {
+        let scanned = scan_tree_with(opts, &tree, progress);
+        self.scanned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tree.listing());
+        let m = scanned.map_err(|source| GitScanError::Scan {
             name: name.to_string(),
             source,
         })?;

@@ -368,20 +368,17 @@ impl<'r> GitTree<'r> {
                 || walk::is_hidden(name)
                 || exclude.is_match(&e.path);
             skipped[i] = skip;
-            if skip || (e.kind != Kind::Link && !walk::is_c_source(Path::new(&e.path))) {
+            let c_source = walk::is_c_name(name);
+            if skip || (e.kind != Kind::Link && !c_source) {
                 continue;
             }
             match e.kind {
                 Kind::File => files.push((e.path.clone(), e.oid)),
                 Kind::Link => match self.resolve(repo, &e.path) {
                     Ok(Found::Dir) => notes.push(walk::link_not_followed(&e.path)),
-                    Ok(Found::File(oid)) if walk::is_c_source(Path::new(&e.path)) => {
-                        files.push((e.path.clone(), oid))
-                    }
+                    Ok(Found::File(oid)) if c_source => files.push((e.path.clone(), oid)),
                     Ok(Found::File(_)) => {}
-                    Err(err) if walk::is_c_source(Path::new(&e.path)) => {
-                        notes.push(walk::dangling_link(&e.path, &err))
-                    }
+                    Err(err) if c_source => notes.push(walk::dangling_link(&e.path, &err)),
                     Err(_) => {}
                 },
                 Kind::Dir | Kind::Submodule => {}
@@ -541,29 +538,35 @@ pub fn read_ahead(
     // each blob wanted, by id, and the files (tree, file) holding it at
     // paths of their own; the first the first tree holding it. Grouped by
     // sorting: cheaper than a map of 100,000 blobs.
-    let mut all: Vec<(ObjectId, u32, u32)> = Vec::new();
+    let mut all: Vec<(u64, ObjectId, u32, u32)> = Vec::new();
     for (t, tree) in trees.iter().enumerate() {
         for (f, (_, oid)) in tree.walked(exclude).files.iter().enumerate() {
-            all.push((*oid, t as u32, f as u32));
+            // the id's first 8 bytes first: most comparisons end there
+            let mut head = [0u8; 8];
+            head.copy_from_slice(&oid.as_bytes()[..8]);
+            all.push((u64::from_be_bytes(head), *oid, t as u32, f as u32));
         }
     }
     all.sort_unstable();
+    // blob `i`'s files are files[starts[i]..starts[i + 1]]
     let mut ids: Vec<ObjectId> = Vec::new();
-    let mut wanted: Vec<Vec<(u32, u32)>> = Vec::new();
-    for (oid, t, f) in all {
-        let rel = &file((t, f)).0;
-        match wanted.last_mut() {
-            Some(paths) if ids.last() == Some(&oid) => {
-                if !paths.iter().any(|&w| file(w).0 == *rel) {
-                    paths.push((t, f));
-                }
-            }
-            _ => {
-                ids.push(oid);
-                wanted.push(vec![(t, f)]);
+    let mut files: Vec<(u32, u32)> = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    for (_, oid, t, f) in all {
+        if ids.last() != Some(&oid) {
+            ids.push(oid);
+            starts.push(files.len());
+        } else {
+            let rel = &file((t, f)).0;
+            let first = starts.last().copied().unwrap_or(0);
+            if files[first..].iter().any(|&w| file(w).0 == *rel) {
+                continue;
             }
         }
+        files.push((t, f));
     }
+    starts.push(files.len());
+    let files_of = |i: usize| &files[starts[i]..starts[i + 1]];
     let packs = packs::Packs::open(&dirs, hash);
     let plan = packs.plan(&ids, threads);
     done(Stage::PlanReads);
@@ -577,7 +580,7 @@ pub fn read_ahead(
             return;
         }
         let oid = ids[i];
-        for &at in &wanted[i] {
+        for &at in files_of(i) {
             let rel = &file(at).0;
             match local.sift(rel, bytes) {
                 Sift::Kept(records) => cache.keep_parsed(oid, rel, records),
@@ -588,7 +591,7 @@ pub fn read_ahead(
                 }
             }
         }
-        if let Some(&(t, _)) = wanted[i].first() {
+        if let Some(&(t, _)) = files_of(i).first() {
             first_held[t as usize].fetch_add(1, Ordering::Relaxed);
         }
     };

@@ -130,7 +130,17 @@ pub fn is_hidden(name: &str) -> bool {
 }
 
 pub fn is_c_source(p: &Path) -> bool {
-    matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "h"))
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(is_c_name)
+}
+
+/// Whether a file named `name` is a C source or header: `Path::extension`'s
+/// rule (after the last `.`, which does not start the name) without
+/// parsing a path.
+pub fn is_c_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && matches!(ext, "c" | "h"))
 }
 
 /// The hash of a function name in [`WalkOutput::definitions`].
@@ -882,6 +892,20 @@ mod tests {
             };
             assert_eq!(bytes, &text[..], "{len}");
             assert_eq!(matches!(loaded, Loaded::Mapped(_)), mapped, "{len}");
+        }
+    }
+
+    #[test]
+    fn a_c_name_is_what_path_extension_says() {
+        for name in [
+            "a.c", "a.h", "a.b.c", ".c", ".h", "..c", "a.", "a", "a.cc", "a.hh", "c", "a.C",
+            "x.c.h", ".a.c",
+        ] {
+            let by_path = matches!(
+                Path::new(name).extension().and_then(|e| e.to_str()),
+                Some("c" | "h")
+            );
+            assert_eq!(is_c_name(name), by_path, "{name}");
         }
     }
 
