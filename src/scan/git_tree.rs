@@ -498,12 +498,12 @@ impl Tree for GitTree<'_> {
 }
 
 /// Reads ahead, before their walks, the blobs the walks of `trees` will
-/// take that the cache lacks, all trees at once: each from its pack in the
-/// order of the delta chains ([`packs`]), prefiltered and handed to
-/// `on_match` as the walk would, and kept in the cache the trees share
-/// (they are trees of one repository and one cache). What cannot be read so
-/// (a loose object, an unreadable entry, a blob over the size limit) is left
-/// to the walks, which read it through the object database, and say what
+/// take, all trees at once: from the packs in the order of the delta chains
+/// ([`packs`]), prefiltered and handed to `on_match` as the walk would, and
+/// kept in the cache the trees share (they are trees of one repository and
+/// one cache). What the packs do not give (a loose object, an entry the
+/// reader refuses) is read through the object database; what cannot be read
+/// at all, or is over the size limit, is left to the walks, which say what
 /// is wrong with it. For each tree, how many distinct blobs read ahead it is
 /// the first of `trees` to hold.
 pub fn read_ahead(
@@ -535,40 +535,10 @@ pub fn read_ahead(
         tree.walked(exclude);
     });
     let file = |(t, f): (u32, u32)| &trees[t as usize].walked(exclude).files[f as usize];
-    // each blob wanted, by id, and the files (tree, file) holding it at
-    // paths of their own; the first the first tree holding it. Grouped by
-    // sorting: cheaper than a map of 100,000 blobs.
-    let mut all: Vec<(u64, ObjectId, u32, u32)> = Vec::new();
-    for (t, tree) in trees.iter().enumerate() {
-        for (f, (_, oid)) in tree.walked(exclude).files.iter().enumerate() {
-            // the id's first 8 bytes first: most comparisons end there
-            let mut head = [0u8; 8];
-            head.copy_from_slice(&oid.as_bytes()[..8]);
-            all.push((u64::from_be_bytes(head), *oid, t as u32, f as u32));
-        }
-    }
-    all.sort_unstable();
-    // blob `i`'s files are files[starts[i]..starts[i + 1]]
-    let mut ids: Vec<ObjectId> = Vec::new();
-    let mut files: Vec<(u32, u32)> = Vec::new();
-    let mut starts: Vec<usize> = Vec::new();
-    for (_, oid, t, f) in all {
-        if ids.last() != Some(&oid) {
-            ids.push(oid);
-            starts.push(files.len());
-        } else {
-            let rel = &file((t, f)).0;
-            let first = starts.last().copied().unwrap_or(0);
-            if files[first..].iter().any(|&w| file(w).0 == *rel) {
-                continue;
-            }
-        }
-        files.push((t, f));
-    }
-    starts.push(files.len());
-    let files_of = |i: usize| &files[starts[i]..starts[i + 1]];
+    let wanted = Wanted::of(trees, exclude);
+    let (ids, files_of) = (&wanted.ids, |i: usize| wanted.files_of(i));
     let packs = packs::Packs::open(&dirs, hash);
-    let plan = packs.plan(&ids, threads);
+    let plan = packs.plan(ids, threads);
     done(Stage::PlanReads);
     // by tree: the blobs read ahead that it is the first of `trees` to hold
     let first_held: Vec<AtomicUsize> = trees.iter().map(|_| AtomicUsize::new(0)).collect();
@@ -605,29 +575,98 @@ pub fn read_ahead(
     // is left to the walks, which say why.
     let mut rest = plan.elsewhere.clone();
     rest.extend(failed);
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, rest.len().max(1)) {
-            scope.spawn(|| {
-                let mut local = collector.thread();
-                let mut buf = Vec::new();
-                repo.with_handle(|r| loop {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = rest.get(n) else {
-                        break;
-                    };
-                    if let Ok(true) = read_blob(r, &ids[i], &mut buf) {
-                        sift(&mut local, i, &buf);
-                    }
-                });
-            });
-        }
+    read_one_by_one(repo, ids, &rest, threads, || {
+        let mut local = collector.thread();
+        let sift = &sift;
+        move |i: usize, bytes: &[u8]| sift(&mut local, i, bytes)
     });
     done(Stage::ReadAhead);
     first_held
         .into_iter()
         .map(AtomicUsize::into_inner)
         .collect()
+}
+
+/// Reads blobs `ids[i]` for each `i` of `which` through the object
+/// database, on up to `threads` threads, each handing what it reads to a
+/// `worker` of its own; a blob that does not read, or is too large, is
+/// passed over.
+fn read_one_by_one<W: FnMut(usize, &[u8])>(
+    repo: &Repo,
+    ids: &[ObjectId],
+    which: &[usize],
+    threads: usize,
+    worker: impl Fn() -> W + Sync,
+) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, which.len().max(1)) {
+            scope.spawn(|| {
+                let mut w = worker();
+                let mut buf = Vec::new();
+                repo.with_handle(|r| loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = which.get(n) else {
+                        break;
+                    };
+                    if let Ok(true) = read_blob(r, &ids[i], &mut buf) {
+                        w(i, &buf);
+                    }
+                });
+            });
+        }
+    });
+}
+
+/// The blobs a read-ahead wants: each by id, with the files (tree, file)
+/// holding it at paths of their own, the first of them in the first tree
+/// holding it.
+struct Wanted {
+    ids: Vec<ObjectId>,
+    files: Vec<(u32, u32)>,
+    /// blob `i`'s files are `files[starts[i]..starts[i + 1]]`
+    starts: Vec<usize>,
+}
+
+impl Wanted {
+    /// Grouped by sorting: cheaper than a map of 100,000 blobs.
+    fn of(trees: &[GitTree<'_>], exclude: &GlobSet) -> Wanted {
+        let file = |(t, f): (u32, u32)| &trees[t as usize].walked(exclude).files[f as usize];
+        let mut all: Vec<(u64, ObjectId, u32, u32)> = Vec::new();
+        for (t, tree) in trees.iter().enumerate() {
+            for (f, (_, oid)) in tree.walked(exclude).files.iter().enumerate() {
+                // the id's first 8 bytes first: most comparisons end there
+                let mut head = [0u8; 8];
+                head.copy_from_slice(&oid.as_bytes()[..8]);
+                all.push((u64::from_be_bytes(head), *oid, t as u32, f as u32));
+            }
+        }
+        all.sort_unstable();
+        let mut w = Wanted {
+            ids: Vec::new(),
+            files: Vec::new(),
+            starts: Vec::new(),
+        };
+        for (_, oid, t, f) in all {
+            if w.ids.last() != Some(&oid) {
+                w.ids.push(oid);
+                w.starts.push(w.files.len());
+            } else {
+                let rel = &file((t, f)).0;
+                let first = w.starts.last().copied().unwrap_or(0);
+                if w.files[first..].iter().any(|&at| file(at).0 == *rel) {
+                    continue;
+                }
+            }
+            w.files.push((t, f));
+        }
+        w.starts.push(w.files.len());
+        w
+    }
+
+    fn files_of(&self, i: usize) -> &[(u32, u32)] {
+        &self.files[self.starts[i]..self.starts[i + 1]]
+    }
 }
 
 /// The error of a path leading out of the tree: there is nothing to read
