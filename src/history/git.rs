@@ -205,9 +205,9 @@ impl<'o> GitScan<'o> {
         self.repo.revision(name)
     }
 
-    /// The manifests of `revs` (each named), in order: each as
-    /// [`GitScan::manifest`] makes it, a tree named twice made once (the
-    /// later revisions' origin is [`Origin::SameTree`]). Their blobs are read
+    /// The manifests of `revs` (each named), in order: each from the cache,
+    /// or a scan of its tree (then kept in the cache); a tree named twice
+    /// made once (the later revisions' origin is [`Origin::SameTree`]). Their blobs are read
     /// ahead first, all trees at once; then the scans run side by side, their
     /// threads shared among them. What each scan says it read does not
     /// depend on the threads: a blob counts as read for the first revision
