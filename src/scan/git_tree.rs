@@ -427,8 +427,8 @@ impl<'r> GitTree<'r> {
     }
 }
 
-/// How many files a walker thread takes at once: the cache is locked once
-/// for them.
+/// How many files a walker thread takes at once (one shared counter bumped
+/// for each run, not each file).
 const FILES_AT_ONCE: usize = 256;
 
 impl Tree for GitTree<'_> {
@@ -465,25 +465,18 @@ impl Tree for GitTree<'_> {
             for _ in 0..threads.max(1) {
                 scope.spawn(|| {
                     let mut local = collector.thread();
-                    let mut unknown = Vec::new();
+                    // the read-ahead is over: nothing writes the cache now
+                    let sifted = self.cache.sifted.read().unwrap_or_else(|p| p.into_inner());
                     self.repo.with_handle(|repo| loop {
                         let start = next.fetch_add(FILES_AT_ONCE, Ordering::Relaxed);
                         let Some(run) = files.get(start..(start + FILES_AT_ONCE).min(files.len()))
                         else {
                             break;
                         };
-                        {
-                            let sifted =
-                                self.cache.sifted.read().unwrap_or_else(|p| p.into_inner());
-                            for (rel, oid) in run {
-                                if !self.take_known(&sifted, &mut local, rel, oid) {
-                                    unknown.push((rel, *oid));
-                                }
+                        for (rel, oid) in run {
+                            if !self.take_known(&sifted, &mut local, rel, oid) {
+                                self.take_read(repo, &mut local, rel, *oid);
                             }
-                        }
-                        // read with the lock released: keeping them takes it
-                        for (rel, oid) in unknown.drain(..) {
-                            self.take_read(repo, &mut local, rel, oid);
                         }
                     });
                 });
@@ -598,24 +591,17 @@ fn read_one_by_one<W: FnMut(usize, &[u8])>(
     threads: usize,
     worker: impl Fn() -> W + Sync,
 ) {
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, which.len().max(1)) {
-            scope.spawn(|| {
-                let mut w = worker();
-                let mut buf = Vec::new();
-                repo.with_handle(|r| loop {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = which.get(n) else {
-                        break;
-                    };
-                    if let Ok(true) = read_blob(r, &ids[i], &mut buf) {
-                        w(i, &buf);
-                    }
-                });
-            });
-        }
-    });
+    par::each_with(
+        which,
+        threads,
+        || (worker(), Vec::new()),
+        |(w, buf), _, &i| {
+            if let Ok(true) = repo.with_handle(|r| read_blob(r, &ids[i], buf)) {
+                w(i, buf);
+            }
+        },
+        drop,
+    );
 }
 
 /// The blobs a read-ahead wants: each by id, with the files (tree, file)

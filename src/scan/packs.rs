@@ -23,7 +23,6 @@ use super::par;
 use gix::odb::pack;
 use gix::ObjectId;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The largest object decoded here (a base or a blob; the kernel's largest
@@ -313,31 +312,26 @@ impl Plan<'_> {
         threads: usize,
         worker: impl Fn() -> W + Sync,
     ) -> Vec<usize> {
-        let next = AtomicUsize::new(0);
         let failed = Mutex::new(Vec::new());
-        std::thread::scope(|scope| {
-            for _ in 0..threads.max(1) {
-                scope.spawn(|| {
-                    let mut decoder = Decoder {
-                        plan: self,
-                        inflater: libdeflater::Decompressor::new(),
-                        delta: Vec::new(),
-                        spare: Vec::new(),
-                        failed: Vec::new(),
-                    };
-                    let mut w = worker();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&root) = self.roots.get(i) else {
-                            break;
-                        };
-                        decoder.decode_from(root, &mut w);
-                    }
-                    let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
-                    f.extend(decoder.failed);
-                });
-            }
-        });
+        par::each_with(
+            &self.roots,
+            threads,
+            || {
+                let decoder = Decoder {
+                    plan: self,
+                    inflater: libdeflater::Decompressor::new(),
+                    delta: Vec::new(),
+                    spare: Vec::new(),
+                    failed: Vec::new(),
+                };
+                (decoder, worker())
+            },
+            |(decoder, w), _, &root| decoder.decode_from(root, w),
+            |(decoder, _)| {
+                let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
+                f.extend(decoder.failed);
+            },
+        );
         let mut failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
         failed.sort();
         failed

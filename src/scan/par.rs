@@ -12,23 +12,46 @@ pub fn map_each<T: Sync, R: Send>(
     threads: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let next = AtomicUsize::new(0);
     let done = Mutex::new(Vec::with_capacity(items.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, items.len().max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else {
-                    break;
-                };
-                let r = f(item);
-                done.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
-            });
-        }
-    });
+    each_with(
+        items,
+        threads,
+        Vec::new,
+        |mine: &mut Vec<(usize, R)>, i, item| mine.push((i, f(item))),
+        |mine| done.lock().unwrap_or_else(|p| p.into_inner()).extend(mine),
+    );
     let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Each of `items` (its index, itself) handed to `f` by up to `threads`
+/// threads, each taking the next item when done with one, with a state of
+/// its own: made by `state()` when the thread starts, handed to `done` when
+/// it ends.
+pub fn each_with<T: Sync, S>(
+    items: &[T],
+    threads: usize,
+    state: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, usize, &T) + Sync,
+    done: impl Fn(S) + Sync,
+) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                let mut s = state();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else {
+                        break;
+                    };
+                    f(&mut s, i, item);
+                }
+                done(s);
+            });
+        }
+    });
 }
 
 /// `f` of each of `items`, in order; the items cut in `threads` runs, each
