@@ -37,10 +37,18 @@ fn compiles_for_bpf(dir: &Path, h: &str, body: &str) {
         format!("{prelude}#include \"kfuncs.h\"\n{body}\n"),
     )
     .unwrap();
+    clang_bpf(dir, &[]);
+}
+
+/// Compiles `dir/prog.c` for BPF into `dir/prog.o` with clang (`-O2
+/// -Werror`, and `extra`); the test fails with clang's errors if it does not
+/// compile.
+fn clang_bpf(dir: &Path, extra: &[&str]) {
     let cc = Command::new("clang")
         .args([
             "-O2", "-Werror", "-target", "bpf", "-c", "prog.c", "-o", "prog.o",
         ])
+        .args(extra)
         .current_dir(dir)
         .output()
         .unwrap();
@@ -211,18 +219,7 @@ int handle(u64 *ctx)
 "#,
     )
     .unwrap();
-    let cc = Command::new("clang")
-        .args([
-            "-O2", "-g", "-Werror", "-target", "bpf", "-c", "prog.c", "-o", "prog.o",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        cc.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cc.stderr)
-    );
+    clang_bpf(dir.path(), &["-g"]);
     let decls = fs::read_to_string(&h)
         .unwrap()
         .lines()
