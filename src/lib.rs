@@ -14,6 +14,7 @@ pub mod docs;
 pub mod header;
 pub mod history;
 pub mod kbuild;
+pub mod limits;
 pub mod lint;
 pub mod output;
 pub mod patch;

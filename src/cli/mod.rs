@@ -8,7 +8,7 @@ pub mod history;
 pub mod publish;
 pub mod scan;
 
-use kfunc_scan::manifest::Manifest;
+use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::{check_distinct, is_closed_pipe, Destination, Output};
 use std::path::Path;
 use std::process::ExitCode;
@@ -73,12 +73,12 @@ pub fn finish(result: Result<Outcome, CliError>) -> ExitCode {
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(CliError::Refused(lines)) => {
             for l in lines {
-                eprintln!("{l}");
+                eprintln!("{}", term::escape_lines(&l));
             }
             ExitCode::from(1)
         }
         Err(CliError::CannotRun(msg)) => {
-            eprintln!("{msg}");
+            eprintln!("{}", term::escape_lines(&msg));
             ExitCode::from(2)
         }
     }
@@ -87,11 +87,11 @@ pub fn finish(result: Result<Outcome, CliError>) -> ExitCode {
 /// A manifest file, or the error to print (compiler style).
 pub fn read_manifest_file(path: &Path) -> Result<Manifest, String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+        .map_err(|e| format!("{}: error[read]: {e}", term::path(path)))?;
     Manifest::from_json(&text).map_err(|e| {
         format!(
             "{}:{}:{}: error[manifest]: {e}",
-            path.display(),
+            term::path(path),
             e.line(),
             e.column()
         )

@@ -8,6 +8,7 @@ pub mod cdecl;
 pub mod conventions;
 pub mod history;
 pub mod read;
+pub mod term;
 
 pub use callers::{CallableFrom, Gate};
 pub use conventions::{FMODRET, PROG_TYPE_UNSPEC};
@@ -359,24 +360,20 @@ impl Diagnostic {
 
     /// Compiler style: `path:line:col: error[code]: message`; a diagnostic
     /// about a whole file or directory (line 0) is `path: note[code]: …`.
+    /// One line for the terminal: the path, code and message carry names
+    /// from outside, shown through [`term::escape`].
     pub fn render(&self) -> String {
+        let file = term::escape(&self.file);
+        let code = term::escape(&self.code);
+        let message = term::escape(&self.message);
         if self.line == 0 {
-            return format!(
-                "{}: {}[{}]: {}",
-                self.file,
-                self.severity.as_str(),
-                self.code,
-                self.message
-            );
+            return format!("{file}: {}[{code}]: {message}", self.severity.as_str());
         }
         format!(
-            "{}:{}:{}: {}[{}]: {}",
-            self.file,
+            "{file}:{}:{}: {}[{code}]: {message}",
             self.line,
             self.col,
-            self.severity.as_str(),
-            self.code,
-            self.message
+            self.severity.as_str()
         )
     }
 }

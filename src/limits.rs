@@ -1,0 +1,17 @@
+//! Every bound kfunc-scan puts on what an input may cost, in one place.
+//! An input past a bound gets a diagnostic naming the object or file and
+//! the bound (exit 1 or 2), never an abort, an out-of-memory kill or a
+//! hang. The README's trust section lists them; each is tested at the
+//! bound and one past it.
+//!
+//! Bounds of the BTF reader live beside it in `kfunc_scan_btf` (a crate
+//! that knows nothing of this one) and are re-exported here; so are the
+//! manifest reader's.
+
+// ---- git repositories and packs (`history --git`) ----
+
+// ---- BTF and the C it becomes (`header --btf`, `btf-check`) ----
+
+// ---- BTF directories (`avail --btf-dir`) ----
+
+// ---- source trees (the scan) and hand-kept YAML (`lint-docs`) ----
