@@ -335,3 +335,116 @@ fn a_closed_stdout_ends_the_scan_quietly() {
     let err = String::from_utf8_lossy(&sh.stderr);
     assert!(!err.contains("error[write]"), "{err}");
 }
+
+/// The mini tree's clean manifest, written with `kernel_version` set to
+/// `version` (the tree's own is 7.0.3-mini).
+fn mini_manifest_of_version(dir: &std::path::Path, version: &str) -> std::path::PathBuf {
+    let out = cmd([mini()])
+        .args([
+            "-q",
+            "--exclude",
+            "drivers/**",
+            "--exclude",
+            "net/mini/magic.c",
+        ])
+        .expect(0);
+    let mut m = out.manifest();
+    assert_eq!(m.kernel_version.as_deref(), Some("7.0.3-mini"));
+    m.kernel_version = Some(version.to_string());
+    let path = dir.join(format!("m-{version}.json"));
+    fs::write(&path, m.to_json()).unwrap();
+    path
+}
+
+#[test]
+fn diff_warns_when_old_is_the_newer_kernel() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = mini_manifest_of_version(dir.path(), "6.1.0");
+    let new = mini_manifest_of_version(dir.path(), "6.12.117");
+    let rc = mini_manifest_of_version(dir.path(), "6.12.0-rc3");
+    // in order: no word
+    let fine = cmd(["diff"]).arg(&old).arg(&new).expect(0);
+    assert!(
+        !fine.stderr().contains("version-order"),
+        "{}",
+        fine.stderr()
+    );
+    let fine = cmd(["diff"]).arg(&rc).arg(&new).expect(0);
+    assert!(
+        !fine.stderr().contains("version-order"),
+        "{}",
+        fine.stderr()
+    );
+    // backwards: said, naming both files and versions; the diff still runs
+    let back = cmd(["diff"]).arg(&new).arg(&old).expect(0);
+    let e = back.stderr();
+    assert!(
+        e.contains(&format!(
+            "{}: warning[version-order]: OLD is kernel 6.12.117, newer than NEW ({}: kernel 6.1.0)",
+            new.display(),
+            old.display()
+        )),
+        "{e}"
+    );
+    let back = cmd(["diff"]).arg(&new).arg(&rc).expect(0);
+    assert!(back.stderr().contains("warning[version-order]"));
+}
+
+#[test]
+fn docs_refuses_a_history_without_the_manifests_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let v61 = mini_manifest_of_version(dir.path(), "6.1.0");
+    let v612 = mini_manifest_of_version(dir.path(), "6.12.0");
+    let debian = mini_manifest_of_version(dir.path(), "6.12.117");
+    let other = mini_manifest_of_version(dir.path(), "6.6.0");
+    let h = dir.path().join("h.json");
+    cmd(["history"])
+        .arg(&v61)
+        .arg(&v612)
+        .arg("-q")
+        .arg("-o")
+        .arg(&h)
+        .expect(0);
+    let site = dir.path().join("site");
+    fs::create_dir(&site).unwrap();
+    // a version of the history, or of its series (a distribution's stable
+    // release against a history over tags)
+    for m in [&v612, &debian, &v61] {
+        cmd(["docs", "--manifest"])
+            .arg(m)
+            .arg("--history")
+            .arg(&h)
+            .arg("-o")
+            .arg(&site)
+            .expect(0);
+    }
+    // another version: refused before anything is written
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let r = cmd(["docs", "--manifest"])
+        .arg(&other)
+        .arg("--history")
+        .arg(&h)
+        .arg("-o")
+        .arg(&empty)
+        .expect(2);
+    assert!(
+        r.stderr().contains(&format!(
+            "{}: error[history-version]: this history does not hold kernel 6.6.0",
+            h.display()
+        )) && r.stderr().contains("(it holds 6.1.0, 6.12.0)"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(fs::read_dir(&empty).unwrap().count(), 0);
+    // the ebpf-docs YAML too
+    let r = cmd(["docs", "--format", "ebpf-docs", "--manifest"])
+        .arg(&other)
+        .arg("--history")
+        .arg(&h)
+        .arg("-o")
+        .arg(dir.path().join("k.yaml"))
+        .expect(2);
+    assert!(r.stderr().contains("error[history-version]"));
+    assert!(!dir.path().join("k.yaml").exists());
+}

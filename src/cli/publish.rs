@@ -2,7 +2,9 @@
 
 use super::{CliError, Outcome};
 use clap::Args;
-use kfunc_scan::manifest::Manifest;
+use kfunc_scan::manifest::history::History;
+use kfunc_scan::manifest::kversion::{self, KernelVersion};
+use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::Output;
 use kfunc_scan::scan::{scan, ScanOptions};
 use std::io::Write;
@@ -152,6 +154,29 @@ pub(super) fn load_source(s: &Source) -> Result<Loaded, String> {
     Ok(loaded)
 }
 
+/// A warning when OLD is a newer kernel than NEW: the diff is then read
+/// backwards (what NEW lacks shows as removed). Still printed, as asked:
+/// going back to an older kernel is a question people ask.
+fn reversed_versions(
+    old_path: &Path,
+    old: &Manifest,
+    new_path: &Path,
+    new: &Manifest,
+) -> Option<String> {
+    let (ov, nv) = (
+        old.kernel_version.as_deref()?,
+        new.kernel_version.as_deref()?,
+    );
+    (kversion::compare(ov, nv)? == std::cmp::Ordering::Greater).then(|| {
+        format!(
+            "{}: warning[version-order]: OLD is kernel {ov}, newer than NEW ({}: kernel {nv}): \
+             the changes below read from the newer to the older; swap the two to see what {nv} → {ov} brought",
+            term::path(old_path),
+            term::path(new_path),
+        )
+    })
+}
+
 /// The worse of two outcomes.
 fn worse(a: Outcome, b: Outcome) -> Outcome {
     if a == Outcome::Findings || b == Outcome::Findings {
@@ -189,6 +214,9 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
         manifest: m,
         outcome,
     } = load_source(&a.source)?;
+    if let (Some(h), Some(path)) = (&history, &a.history) {
+        history_holds(h, path, &m)?;
+    }
     let opts = kfunc_scan::docs::DocsOptions {
         with_selftests: a.with_selftests,
         source_url: a.source_url.clone(),
@@ -218,6 +246,52 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
     }
 }
 
+/// Whether two versions are of one release series (`v6.12` and Debian's
+/// 6.12.117): stable releases rarely add kfuncs, and a history is made
+/// over tags, a manifest often from a distribution's tree.
+fn same_series(a: &str, b: &str) -> bool {
+    match (KernelVersion::parse(a), KernelVersion::parse(b)) {
+        (Some(a), Some(b)) => a.same_series(&b),
+        _ => false,
+    }
+}
+
+/// A history given to `docs` must hold the manifest's kernel version (its
+/// release series): another tree's history would date its kfuncs wrongly
+/// ("since v1").
+fn history_holds(h: &History, path: &Path, m: &Manifest) -> Result<(), CliError> {
+    let Some(mv) = m.kernel_version.as_deref() else {
+        return Err(format!(
+            "{}: error[history-version]: the manifest names no kernel version, so the history cannot be matched to it; give docs a manifest scanned from a kernel tree (its top Makefile names the version)",
+            term::path(path)
+        )
+        .into());
+    };
+    let holds = h.versions.iter().any(|v| {
+        [Some(v.version.as_str()), v.kernel_version.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|hv| hv == mv || same_series(hv, mv))
+    });
+    if holds {
+        return Ok(());
+    }
+    let listed: Vec<String> = h
+        .versions
+        .iter()
+        .map(|v| match &v.kernel_version {
+            Some(k) if *k != v.version => format!("{} ({k})", v.version),
+            _ => v.version.clone(),
+        })
+        .collect();
+    Err(format!(
+        "{}: error[history-version]: this history does not hold kernel {mv}, the manifest's version, nor its series (it holds {}); make the history over versions that include it",
+        term::path(path),
+        listed.join(", ")
+    )
+    .into())
+}
+
 pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
     let dash = PathBuf::from("-");
     let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
@@ -242,6 +316,9 @@ pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
 
 pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
     let (old, new) = (load_manifest(&a.old)?, load_manifest(&a.new)?);
+    if let Some(w) = reversed_versions(&a.old, &old.manifest, &a.new, &new.manifest) {
+        eprintln!("{}", term::escape(&w));
+    }
     let d = kfunc_scan::diff::diff(&old.manifest, &new.manifest, a.with_selftests);
     let text = if a.json {
         let mut s = serde_json::to_string_pretty(&d).unwrap_or_default();

@@ -7,6 +7,7 @@ pub mod callers;
 pub mod cdecl;
 pub mod conventions;
 pub mod history;
+pub mod kversion;
 pub mod read;
 pub mod term;
 
