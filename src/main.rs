@@ -3,11 +3,12 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use cli::avail::AvailArgs;
 use cli::btf::PatchArgs;
 use cli::docs::LintDocsArgs;
 use cli::history::HistoryArgs;
+use cli::manual::{CompletionsArgs, ManpagesArgs};
 use cli::publish::{DiffArgs, DocsArgs, HeaderArgs};
 use cli::scan::ScanArgs;
 use kfunc_scan::manifest::Manifest;
@@ -54,6 +55,10 @@ enum Command {
     History(HistoryArgs),
     /// The kfuncs this kernel offers (its BTF), or another's (--btf-dir).
     Avail(AvailArgs),
+    /// Write the man pages (kfunc-scan.1, kfunc-scan-COMMAND.1) into a directory.
+    Manpages(ManpagesArgs),
+    /// Print a shell completion script (e.g. `source <(kfunc-scan completions bash)`).
+    Completions(CompletionsArgs),
     /// (Tests and benchmarks) a manifest derived from a BTF's bpf_kfunc tags.
     #[command(hide = true)]
     SynthManifest {
@@ -84,6 +89,8 @@ fn main() -> ExitCode {
         Some(Command::Avail(a)) => cli::avail::run_avail(a),
         Some(Command::SynthManifest { btf }) => cli::btf::run_synth(&btf),
         Some(Command::BtfCheck { file, base }) => cli::btf::run_btf_check(&file, base.as_deref()),
+        Some(Command::Manpages(a)) => cli::manual::run_manpages(&a, Cli::command()),
+        Some(Command::Completions(a)) => cli::manual::run_completions(&a, Cli::command()),
         Some(Command::Schema { history }) => {
             if history {
                 print!("{}", kfunc_scan::manifest::history::History::json_schema());
@@ -92,7 +99,18 @@ fn main() -> ExitCode {
             }
             Ok(cli::Outcome::Clean)
         }
-        None => cli::scan::run(cli.scan),
+        None => {
+            let typo = (cli.scan.tree.as_deref())
+                .and_then(|t| Some((t, cli::manual::mistyped_command(t, &Cli::command())?)));
+            match typo {
+                // a mistyped command is not a tree to scan
+                Some((word, name)) => Err(cli::CliError::CannotRun(format!(
+                    "error[usage]: `{}` is neither a command nor a directory; did you mean `kfunc-scan {name}`? (`kfunc-scan --help` lists the commands)",
+                    kfunc_scan::manifest::term::path(word)
+                ))),
+                None => cli::scan::run(cli.scan),
+            }
+        }
     };
     cli::finish(result)
 }

@@ -448,3 +448,103 @@ fn docs_refuses_a_history_without_the_manifests_version() {
     assert!(r.stderr().contains("error[history-version]"));
     assert!(!dir.path().join("k.yaml").exists());
 }
+
+#[test]
+fn a_mistyped_command_is_not_scanned_as_a_tree() {
+    for (typo, meant) in [
+        ("pach-btf", "patch-btf"),
+        ("avial", "avail"),
+        ("hedaer", "header"),
+    ] {
+        let r = cmd([typo]).expect(2);
+        assert!(
+            r.stderr().contains(&format!(
+                "error[usage]: `{typo}` is neither a command nor a directory; did you mean `kfunc-scan {meant}`?"
+            )),
+            "{}",
+            r.stderr()
+        );
+        assert!(r.stdout().is_empty());
+    }
+    // a directory of that name is a tree, as before
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("avial");
+    fs::create_dir(&tree).unwrap();
+    fs::write(tree.join("Makefile"), "VERSION = 6\nPATCHLEVEL = 1\n").unwrap();
+    cmd(["avial", "-q"]).current_dir(dir.path()).expect(0);
+}
+
+/// The visible commands, as `--help` lists them.
+fn commands_in_help() -> Vec<String> {
+    let help = cmd(["--help"]).expect(0).stdout();
+    let mut names = Vec::new();
+    let mut inside = false;
+    for line in help.lines() {
+        if line.starts_with("Commands:") {
+            inside = true;
+            continue;
+        }
+        if inside {
+            match line
+                .strip_prefix("  ")
+                .and_then(|l| l.split_whitespace().next())
+            {
+                Some(n) if n != "help" => names.push(n.to_string()),
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn man_pages_cover_every_command_and_completions_load() {
+    let names = commands_in_help();
+    assert!(
+        names.len() >= 12 && names.contains(&"patch-btf".to_string()),
+        "{names:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = cmd(["manpages"]).arg(dir.path()).expect(0);
+    assert!(
+        r.stderr()
+            .contains(&format!("{} pages written", names.len() + 1)),
+        "{}",
+        r.stderr()
+    );
+    let mut want: Vec<String> = names.iter().map(|n| format!("kfunc-scan-{n}.1")).collect();
+    want.push("kfunc-scan.1".into());
+    want.sort();
+    let mut got: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    let page = fs::read_to_string(dir.path().join("kfunc-scan-patch-btf.1")).unwrap();
+    assert!(page.starts_with(".ie"), "{}", &page[..80.min(page.len())]);
+    assert!(page.contains(".TH kfunc-scan-patch-btf 1"), "{page}");
+    assert!(page.contains("\\-\\-manifest"), "{page}");
+    // not a directory: refused
+    let r = cmd(["manpages"]).arg(dir.path().join("none")).expect(2);
+    assert!(r.stderr().contains("error[usage]"));
+
+    // bash loads the completion script and completes subcommands from it
+    let script = cmd(["completions", "bash"]).expect(0).stdout();
+    let check = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("source /dev/stdin; complete -p kfunc-scan; COMP_WORDS=(kfunc-scan pa); COMP_CWORD=1; COMP_LINE='kfunc-scan pa'; COMP_POINT=13; _kfunc__scan kfunc-scan pa kfunc-scan; printf '%s\\n' \"${COMPREPLY[@]}\"")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin.take().unwrap().write_all(script.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(out.contains("complete -o bashdefault"), "{out}");
+    assert!(out.lines().any(|l| l == "patch-btf"), "{out}");
+}

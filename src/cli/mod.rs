@@ -5,6 +5,7 @@ pub mod avail;
 pub mod btf;
 pub mod docs;
 pub mod history;
+pub mod manual;
 pub mod publish;
 pub mod scan;
 
