@@ -548,3 +548,96 @@ fn man_pages_cover_every_command_and_completions_load() {
     assert!(out.contains("complete -o bashdefault"), "{out}");
     assert!(out.lines().any(|l| l == "patch-btf"), "{out}");
 }
+
+#[test]
+fn docs_says_what_it_wrote_unless_quiet_and_diff_writes_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = mini_manifest_of_version(dir.path(), "7.0.3-mini");
+    let yaml = dir.path().join("k.yaml");
+    let r = cmd(["docs", "--format", "ebpf-docs", "--manifest"])
+        .arg(&m)
+        .arg("-o")
+        .arg(&yaml)
+        .expect(0);
+    // the counts, from the YAML read back by a YAML parser
+    let docs = yaml_rust2::YamlLoader::load_from_str(&fs::read_to_string(&yaml).unwrap()).unwrap();
+    let sets = docs[0]["sets"].as_hash().unwrap();
+    let funcs: usize = sets
+        .values()
+        .map(|s| s["funcs"].as_vec().map_or(0, Vec::len))
+        .sum();
+    assert!(
+        sets.len() > 1 && funcs > sets.len(),
+        "{} {funcs}",
+        sets.len()
+    );
+    assert_eq!(
+        r.stderr().trim_end(),
+        format!(
+            "kfunc-scan docs: {} sets with {funcs} kfunc entries written to {}",
+            sets.len(),
+            yaml.display()
+        )
+    );
+    let site = dir.path().join("site");
+    fs::create_dir(&site).unwrap();
+    let r = cmd(["docs", "--manifest"])
+        .arg(&m)
+        .arg("-o")
+        .arg(&site)
+        .expect(0);
+    let pages = walk_count(&site);
+    assert_eq!(
+        r.stderr().trim_end(),
+        format!(
+            "kfunc-scan docs: {pages} pages written to {}, 0 stale pages removed",
+            site.display()
+        )
+    );
+    for q in ["-q", "--quiet"] {
+        let r = cmd(["docs", q, "--manifest"])
+            .arg(&m)
+            .arg("-o")
+            .arg(&site)
+            .expect(0);
+        assert_eq!(r.stderr(), "");
+        let r = cmd(["docs", q, "--format", "ebpf-docs", "--manifest"])
+            .arg(&m)
+            .arg("-o")
+            .arg(&yaml)
+            .expect(0);
+        assert_eq!(r.stderr(), "");
+    }
+
+    let old = mini_manifest_of_version(dir.path(), "6.1.0");
+    let out = dir.path().join("d.txt");
+    let shown = cmd(["diff"]).arg(&old).arg(&m).expect(0).stdout();
+    let r = cmd(["diff"])
+        .arg(&old)
+        .arg(&m)
+        .arg("-o")
+        .arg(&out)
+        .expect(0);
+    assert_eq!(r.stdout(), "");
+    assert_eq!(fs::read_to_string(&out).unwrap(), shown);
+    // -o is checked before anything is read
+    let r = cmd(["diff", "/no/such.json", "/no/such.json", "-o"])
+        .arg(dir.path().join("no/dir/d.txt"))
+        .expect(2);
+    assert!(r.stderr().contains("error[output]"), "{}", r.stderr());
+}
+
+/// Files under `dir`, at any depth.
+fn walk_count(dir: &std::path::Path) -> usize {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk_count(&p)
+            } else {
+                1
+            }
+        })
+        .sum()
+}

@@ -71,7 +71,7 @@ pub fn run_manpages(a: &ManpagesArgs, cmd: Command) -> Result<Outcome, CliError>
     }
     eprintln!(
         "kfunc-scan manpages: {} written to {}",
-        plural(pages.len(), "page"),
+        plural(pages.len(), "page", "pages"),
         term::path(&a.dir)
     );
     Ok(Outcome::Clean)
@@ -100,12 +100,12 @@ fn render(cmd: Command) -> Result<Vec<u8>, CliError> {
     Ok(out)
 }
 
-/// "1 page", "3 pages".
-pub fn plural(n: usize, word: &str) -> String {
+/// "1 page", "3 pages": a count with its noun in the right number.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
-        format!("1 {word}")
+        format!("1 {one}")
     } else {
-        format!("{n} {word}s")
+        format!("{n} {many}")
     }
 }
 
@@ -166,8 +166,8 @@ mod tests {
 
     #[test]
     fn plurals() {
-        assert_eq!(plural(1, "page"), "1 page");
-        assert_eq!(plural(0, "page"), "0 pages");
-        assert_eq!(plural(12, "page"), "12 pages");
+        assert_eq!(plural(1, "page", "pages"), "1 page");
+        assert_eq!(plural(0, "page", "pages"), "0 pages");
+        assert_eq!(plural(12, "entry", "entries"), "12 entries");
     }
 }

@@ -1,11 +1,12 @@
 //! The commands that publish a manifest: `docs`, `header` and `diff`.
 
+use super::manual::plural;
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::history::History;
 use kfunc_scan::manifest::kversion::{self, KernelVersion};
 use kfunc_scan::manifest::{term, Manifest};
-use kfunc_scan::output::Output;
+use kfunc_scan::output::Destination;
 use kfunc_scan::scan::{scan, ScanOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,9 @@ pub struct DocsArgs {
     /// exists, the YAML's program types carry since / until.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+    /// No summary line (warnings and errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Args)]
@@ -106,6 +110,9 @@ pub struct DiffArgs {
     /// Also compare the selftests' kfuncs (defined under tools/).
     #[arg(long)]
     pub with_selftests: bool,
+    /// Write here (atomically) instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// A manifest, and how its scan went when it came from a tree.
@@ -177,6 +184,22 @@ fn reversed_versions(
     })
 }
 
+/// The sets and function entries of an ebpf-docs YAML this tool wrote:
+/// set names at two spaces, `- name:` under a set's `funcs:`.
+fn yaml_counts(text: &str) -> (usize, usize) {
+    let (mut sets, mut funcs, mut in_funcs) = (0, 0, false);
+    for line in text.lines() {
+        if line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':') {
+            sets += 1;
+        } else if line.starts_with("    ") && !line.starts_with("     ") {
+            in_funcs = line == "    funcs:";
+        } else if in_funcs && line.starts_with("      - name: ") {
+            funcs += 1;
+        }
+    }
+    (sets, funcs)
+}
+
 /// The worse of two outcomes.
 fn worse(a: Outcome, b: Outcome) -> Outcome {
     if a == Outcome::Findings || b == Outcome::Findings {
@@ -226,6 +249,15 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
         Some(out) => {
             let text = kfunc_scan::docs::ebpf_docs_yaml_with(&m, &opts);
             super::write_output(&out, text.as_bytes())?;
+            if !a.quiet && out.destination != Destination::Stdout {
+                let (sets, funcs) = yaml_counts(&text);
+                eprintln!(
+                    "kfunc-scan docs: {} with {} written to {}",
+                    plural(sets, "set", "sets"),
+                    plural(funcs, "kfunc entry", "kfunc entries"),
+                    term::path(&out.requested)
+                );
+            }
             Ok(outcome)
         }
         None => {
@@ -235,12 +267,14 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
             };
             let w = kfunc_scan::docs::write_pages(&a.output, &pages)
                 .map_err(|e| format!("{}: error[write]: {}", e.path.display(), e.source))?;
-            eprintln!(
-                "kfunc-scan docs: {} pages written to {}, {} stale pages removed",
-                w.written,
-                a.output.display(),
-                w.removed
-            );
+            if !a.quiet {
+                eprintln!(
+                    "kfunc-scan docs: {} written to {}, {} removed",
+                    plural(w.written, "page", "pages"),
+                    term::path(&a.output),
+                    plural(w.removed, "stale page", "stale pages")
+                );
+            }
             Ok(outcome)
         }
     }
@@ -315,6 +349,9 @@ pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
 }
 
 pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
+    let dash = PathBuf::from("-");
+    // checked before a tree is scanned
+    let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
     let (old, new) = (load_manifest(&a.old)?, load_manifest(&a.new)?);
     if let Some(w) = reversed_versions(&a.old, &old.manifest, &a.new, &new.manifest) {
         eprintln!("{}", term::escape(&w));
@@ -327,7 +364,7 @@ pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
     } else {
         kfunc_scan::diff::report(&d)
     };
-    super::write_output(&Output::stdout(), text.as_bytes())?;
+    super::write_output(&output, text.as_bytes())?;
     let breaking = if a.fail_on_breaking && d.breaking > 0 {
         Outcome::Findings
     } else {
