@@ -641,3 +641,47 @@ fn walk_count(dir: &std::path::Path) -> usize {
         })
         .sum()
 }
+
+#[test]
+fn source_url_is_a_template_or_a_prefix_and_is_checked_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = mini_manifest_of_version(dir.path(), "7.0.3-mini");
+    let site = dir.path().join("site");
+    fs::create_dir(&site).unwrap();
+    let page_links = |url: &str| {
+        cmd(["docs", "-q", "--source-url", url, "--manifest"])
+            .arg(&m)
+            .arg("-o")
+            .arg(&site)
+            .expect(0);
+        let k = read_manifest(&m).kfuncs[0].clone();
+        let page = fs::read_to_string(site.join(format!("kfuncs/{}.md", k.name))).unwrap();
+        (page, k.file, k.line)
+    };
+    let (page, file, line) = page_links("https://example.org/src");
+    assert!(
+        page.contains(&format!("(https://example.org/src/{file}#L{line})")),
+        "{page}"
+    );
+    let (page, file, line) = page_links("https://example.org/tree/{path}?h=v7#n{line}");
+    assert!(
+        page.contains(&format!("(https://example.org/tree/{file}?h=v7#n{line})")),
+        "{page}"
+    );
+    for bad in [
+        "example.org/src",
+        "https://e.org/{file}",
+        "https://e.org/\"x",
+    ] {
+        let r = cmd(["docs", "--source-url", bad, "--manifest"])
+            .arg(&m)
+            .arg("-o")
+            .arg(dir.path().join("none"))
+            .expect(2);
+        assert!(
+            r.stderr().contains("error[usage]: --source-url"),
+            "{}",
+            r.stderr()
+        );
+    }
+}

@@ -50,7 +50,10 @@ pub struct DocsArgs {
     pub output: PathBuf,
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: DocsFormat,
-    /// Link source locations to this URL prefix (the tree's path and `#L<line>` follow).
+    /// Link source locations: a template with {path} and {line}
+    /// ('https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git/tree/{path}?h=v6.12#n{line}',
+    /// 'https://github.com/torvalds/linux/blob/v6.12/{path}#L{line}'), or a
+    /// prefix the tree's path and `#L<line>` follow.
     #[arg(long, value_name = "URL")]
     pub source_url: Option<String>,
     /// Also document the selftests' kfuncs (under tools/, and
@@ -210,6 +213,10 @@ fn worse(a: Outcome, b: Outcome) -> Outcome {
 }
 
 pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
+    if let Some(u) = &a.source_url {
+        kfunc_scan::docs::check_source_url(u)
+            .map_err(|e| format!("error[usage]: --source-url {}: {e}", term::escape(u)))?;
+    }
     if !matches!(a.format, DocsFormat::EbpfDocs) && a.output.exists() && !a.output.is_dir() {
         return Err(format!(
             "{}: error[usage]: -o must be a directory for Markdown or HTML pages (--format ebpf-docs writes one file)",

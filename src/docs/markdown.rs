@@ -86,8 +86,8 @@ fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
     let _ = match source_url {
         Some(u) => writeln!(
             p,
-            "Defined at [{loc}]({u}{}#L{}), Linux {version}.",
-            k.file, k.line
+            "Defined at [{loc}]({}), Linux {version}.",
+            super::source_link(u, &k.file, k.line)
         ),
         None => writeln!(p, "Defined at `{loc}`, Linux {version}."),
     };
