@@ -255,3 +255,66 @@ fn header_and_docs_publish_what_the_build_compiles_unless_asked_for_more() {
     assert!(!pages.contains(&"off_f.md".to_string()), "{pages:?}");
     assert!(!pages.contains(&"core_c.md".to_string()), "{pages:?}");
 }
+
+/// What cannot be a `.config` is refused before the scan, naming the file
+/// and why: the BTF given by mistake (13,032 syntax errors before), a text
+/// without a CONFIG_ line (a manifest where nothing is built before), a
+/// FIFO (a hang before). A damaged one shows its first errors and a count.
+#[test]
+fn what_cannot_be_a_config_is_refused_at_once() {
+    let t = tree();
+    let dir = tempfile::tempdir().unwrap();
+    let btf = dir.path().join("vmlinux.btf");
+    let mut bytes = vec![0x9f, 0xeb, 0x01, 0x00, 0x18, 0, 0, 0];
+    bytes.extend(b"CONFIG_X=y\n".repeat(50));
+    std::fs::write(&btf, &bytes).unwrap();
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "remember to buy milk\nand=eggs\n").unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let huge = dir.path().join("huge");
+    let f = std::fs::File::create(&huge).unwrap();
+    f.set_len((16 << 20) + 1).unwrap();
+    for (file, why) in [
+        (&btf, "not a kernel .config: binary data (NUL bytes)"),
+        (
+            &notes,
+            "not a kernel .config: no line sets or unsets a CONFIG_ symbol",
+        ),
+        (&fifo, "not a kernel .config: not a regular file"),
+        (
+            &huge,
+            "not a kernel .config: 16777217 bytes, over the 16 MiB",
+        ),
+    ] {
+        let out = cmd([t.path()]).arg("--config").arg(file).expect(2);
+        let want = format!("{}: error[config]: {why}", file.display());
+        assert!(out.stderr().contains(&want), "{want}\n{}", out.stderr());
+        assert!(out.stdout().is_empty());
+        assert_eq!(out.stderr().lines().count(), 1, "{}", out.stderr());
+    }
+
+    // 20 syntax errors shown, the other 30 counted
+    let damaged = dir.path().join("damaged");
+    let mut text = std::fs::read_to_string(t.path().join(".config")).unwrap();
+    for i in 0..50 {
+        text.push_str(&format!("garbage line {i}\n"));
+    }
+    std::fs::write(&damaged, text).unwrap();
+    let out = cmd([t.path()]).arg("--config").arg(&damaged).expect(1);
+    let m = out.manifest();
+    let syntax: Vec<_> = m
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "config-syntax")
+        .collect();
+    assert_eq!(syntax.len(), 21, "{syntax:?}");
+    assert_eq!(syntax.iter().filter(|d| d.line > 0).count(), 20);
+    assert!(syntax.iter().any(|d| d.line == 0
+        && d.message
+            .starts_with("30 more lines are not `CONFIG_X=value` nor comments")));
+}

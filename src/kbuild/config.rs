@@ -51,23 +51,33 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and parses a `.config`. An unreadable file is an error; bad
-    /// lines are diagnostics.
+    /// Reads and parses a `.config`. An unreadable file is an error, and so
+    /// is one that cannot be a `.config`, checked before it is parsed: not
+    /// a regular file (a FIFO would hang the read), over
+    /// [`MAX_CONFIG_SIZE`], binary (NUL bytes or not UTF-8: a BTF or an
+    /// object given by mistake), or without a single `CONFIG_` line. Bad
+    /// lines of a real one are diagnostics.
     pub fn load(path: &Path) -> Result<(Config, Vec<Diagnostic>), KbuildError> {
-        let bytes = std::fs::read(path).map_err(|source| KbuildError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Ok(Config::parse(
-            &path.display().to_string(),
-            &String::from_utf8_lossy(&bytes),
-        ))
+        let text = read_config_text(path)?;
+        let (config, diags) = Config::parse(&path.display().to_string(), &text);
+        let mentions = text.lines().any(|l| {
+            let t = l.trim_start();
+            t.starts_with("CONFIG_") || t.trim_start_matches(['#', ' ']).starts_with("CONFIG_")
+        });
+        if !mentions {
+            return Err(KbuildError::NotAConfig {
+                path: path.to_path_buf(),
+                why: "no line sets or unsets a CONFIG_ symbol (make one with `make defconfig`, or give the build's `.config`)".into(),
+            });
+        }
+        Ok((config, diags))
     }
 
     /// Parses `.config` text; `file` names it in diagnostics.
     pub fn parse(file: &str, text: &str) -> (Config, Vec<Diagnostic>) {
         let mut symbols = FxHashMap::default();
         let mut diags = Vec::new();
+        let mut syntax_errors = 0usize;
         for (i, line) in text.lines().enumerate() {
             let lineno = u32::try_from(i + 1).unwrap_or(u32::MAX);
             match parse_line(line) {
@@ -91,8 +101,24 @@ impl Config {
                         ));
                     }
                 }
-                Err(msg) => diags.push(Diagnostic::error(file, lineno, 1, "config-syntax", msg)),
+                Err(_) if syntax_errors >= MAX_SYNTAX_ERRORS => syntax_errors += 1,
+                Err(msg) => {
+                    syntax_errors += 1;
+                    diags.push(Diagnostic::error(file, lineno, 1, "config-syntax", msg));
+                }
             }
+        }
+        if syntax_errors > MAX_SYNTAX_ERRORS {
+            diags.push(Diagnostic::error(
+                file,
+                0,
+                0,
+                "config-syntax",
+                format!(
+                    "{} more lines are not `CONFIG_X=value` nor comments (the first {MAX_SYNTAX_ERRORS} are shown)",
+                    syntax_errors - MAX_SYNTAX_ERRORS
+                ),
+            ));
         }
         let cfg = Config {
             file: file.to_string(),
@@ -130,6 +156,65 @@ impl Config {
     pub fn hash_hex(&self) -> String {
         format!("fnv1a64:{:016x}", self.hash)
     }
+}
+
+/// The largest `.config` read: Debian's 6.12 amd64 configuration is
+/// 280 KB; a file sixty times larger is not one.
+pub const MAX_CONFIG_SIZE: u64 = 16 << 20;
+
+/// `config-syntax` errors shown per file; the rest are counted in one
+/// more: a file that is not a `.config` at all is refused before parsing,
+/// and a damaged one needs only its first errors to be seen.
+pub const MAX_SYNTAX_ERRORS: usize = 20;
+
+/// The text of a `.config`, refused when it cannot be one (see
+/// [`Config::load`]).
+fn read_config_text(path: &Path) -> Result<String, KbuildError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let read_err = |source| KbuildError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let refuse = |why: String| KbuildError::NotAConfig {
+        path: path.to_path_buf(),
+        why,
+    };
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+    // writer; it is refused below by its type.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    if meta.len() > MAX_CONFIG_SIZE {
+        return Err(refuse(format!(
+            "{} bytes, over the {} MiB a configuration may take",
+            meta.len(),
+            MAX_CONFIG_SIZE >> 20
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_CONFIG_SIZE {
+        return Err(refuse(format!(
+            "over the {} MiB a configuration may take",
+            MAX_CONFIG_SIZE >> 20
+        )));
+    }
+    if bytes.contains(&0) {
+        return Err(refuse(
+            "binary data (NUL bytes): a BTF or object file given by mistake?".into(),
+        ));
+    }
+    // a string value in another encoding does not make it binary
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 enum Line<'a> {

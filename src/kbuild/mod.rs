@@ -119,4 +119,8 @@ pub enum KbuildError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Refused before it is parsed: a FIFO, a binary file (the BTF given by
+    /// mistake), a text without a single `CONFIG_` line.
+    #[error("not a kernel .config: {why}")]
+    NotAConfig { path: PathBuf, why: String },
 }
