@@ -147,8 +147,17 @@ fn pages_show_their_parts() {
         );
         assert!(page.starts_with(&head), "{name}");
         assert!(page.contains("<title>"), "{name}");
-        let back = format!("<p><a href=\"{up}index.html\">All kfuncs</a></p>");
-        assert!(page.contains(&back), "{name}");
+        // the bar: the three ways in, and the version
+        let bar = format!(
+            "<nav><a href=\"{up}index.html\">All kfuncs</a><a href=\"{up}program-types/index.html\">Program types</a><a href=\"{up}sets/index.html\">Sets</a><span class=\"v\">Linux {}</span></nav>",
+            m.kernel_version.as_deref().unwrap_or("(unknown version)")
+        );
+        assert!(page.contains(&bar), "{name}:\n{page}");
+        // no tool talk in published pages
+        assert!(
+            !page.contains("docs --history") && !page.contains("kfunc-scan diff"),
+            "{name}"
+        );
         assert!(page.ends_with("</body></html>\n"), "{name}");
     }
     // each page holds these parts
@@ -162,7 +171,7 @@ fn pages_show_their_parts() {
     has(
         "index.html",
         &[
-            "<option>kernel/bpf</option><option>nf_conntrack</option></select>",
+            "<label>module <select id=\"f-module\"><option value=\"\">any</option><option>kernel/bpf</option><option>nf_conntrack</option></select>",
             "data-module=\" nf_conntrack \"",
             "data-name=\"bpf_task_acquire\"",
             "<td><span class=\"flag\">KF_ACQUIRE</span><span class=\"flag\">KF_RCU</span><span class=\"flag\">KF_RET_NULL</span></td></tr>",
@@ -195,6 +204,26 @@ fn pages_show_their_parts() {
             "<tr><td><a href=\"../kfuncs/bpf_task_release.html\"><code>bpf_task_release</code></a></td><td><span class=\"flag\">KF_RELEASE</span></td><td><code>defined(CONFIG_X)</code></td></tr>",
             "<tr><td><code>bpf_undefined</code> (definition not found)</td>",
         ],
+    );
+    // the two indexes: 3 sets; TRACING's 4 kfuncs (3 + the sleepable one)
+    // and XDP's 1 + the common set's 1 ... as the fixture registers them
+    has(
+        "sets/index.html",
+        &[
+            "<h1>Kfunc sets</h1>",
+            "<tr><td><a href=\"generic_btf_ids.html\"><code>generic_btf_ids</code></a></td><td><code>kernel/bpf/helpers.c:100</code></td><td>4</td><td><code>BPF_PROG_TYPE_TRACING</code></td></tr>",
+            "<tr><td><a href=\"xdp_ids.html\"><code>xdp_ids</code></a></td><td><code>kernel/bpf/helpers.c:200</code></td><td>1</td><td><code>BPF_PROG_TYPE_UNSPEC</code></td></tr>",
+        ],
+    );
+    has(
+        "program-types/index.html",
+        &["<tr><td><a href=\"BPF_PROG_TYPE_TRACING.html\">BPF_PROG_TYPE_TRACING</a></td>"],
+    );
+    // a sleepable kfunc where only the type's sleepable sections may call
+    // it (a type that never sleeps: src/docs/html.rs's unit tests)
+    has(
+        "program-types/BPF_PROG_TYPE_TRACING.html",
+        &["<code>bpf_get_file_xattr</code></a> (if filter <code>bpf_fs_kfuncs_filter</code> allows it: it could not be read) <span class=\"caveat\">(from sleepable programs only)</span></td>"],
     );
     has(
         "sets/sleepy_ids.html",
@@ -386,4 +415,42 @@ fn search_and_filters_in_a_real_browser() {
         json!({"script": "var s=document.getElementById('f-prog');s.value='BPF_PROG_TYPE_XDP';s.dispatchEvent(new Event('change'));", "args": []}),
     );
     assert_eq!(d.visible(), ["bpf_xdp_ct_lookup"]);
+
+    // the view is in the URL: reloaded from it, the same rows and controls
+    let js = |script: &str| d.post("execute/sync", json!({"script": script, "args": []}));
+    let shared = js("return location.href").as_str().unwrap().to_string();
+    assert!(
+        shared.ends_with("index.html#prog=BPF_PROG_TYPE_XDP&flags=KF_RET_NULL"),
+        "{shared}"
+    );
+    d.post("url", json!({"url": "about:blank"}));
+    d.post("url", json!({"url": shared}));
+    assert_eq!(d.visible(), ["bpf_xdp_ct_lookup"]);
+    assert_eq!(
+        js("return [document.getElementById('f-prog').value, document.querySelector('input.f-flag[value=KF_RET_NULL]').checked]"),
+        json!(["BPF_PROG_TYPE_XDP", true])
+    );
+    // a view with a search term, typed into the address bar
+    d.post("url", json!({"url": format!("{url}#q=cgroup")}));
+    assert_eq!(d.visible(), ["bpf_cgroup_acquire"]);
+
+    // the bar leads everywhere and back: index → program types → TRACING →
+    // a kfunc → its set → all kfuncs
+    let click = |css: &str| {
+        let e = d.element(css);
+        d.post(&format!("element/{e}/click"), json!({}));
+    };
+    let h1 = || js("return document.querySelector('h1').textContent");
+    click("nav a[href='program-types/index.html']");
+    assert_eq!(h1(), json!("Kfuncs by program type"));
+    click("a[href='BPF_PROG_TYPE_TRACING.html']");
+    assert_eq!(h1(), json!("BPF_PROG_TYPE_TRACING"));
+    click("a[href='../kfuncs/bpf_task_acquire.html']");
+    assert_eq!(h1(), json!("bpf_task_acquire"));
+    click("a[href='../sets/generic_btf_ids.html']");
+    assert_eq!(h1(), json!("Set generic_btf_ids"));
+    click("nav a[href='../sets/index.html']");
+    assert_eq!(h1(), json!("Kfunc sets"));
+    click("nav a[href='../index.html']");
+    assert_eq!(d.visible().len(), 5);
 }

@@ -16,7 +16,9 @@ use std::fmt::Write;
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:72em;margin:1em auto;padding:0 1em;line-height:1.4}\
 code,pre{font-family:ui-monospace,monospace}pre{background:#f4f4f4;padding:.6em;overflow-x:auto}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}\
-.filters{display:flex;flex-wrap:wrap;gap:.5em 1em;margin:1em 0}.flag{font-size:.8em;background:#eef;border-radius:3px;padding:0 .3em;margin-right:.2em}";
+.filters{display:flex;flex-wrap:wrap;gap:.5em 1em;margin:1em 0}.flag{font-size:.8em;background:#eef;border-radius:3px;padding:0 .3em;margin-right:.2em}\
+nav{display:flex;flex-wrap:wrap;gap:.3em 1.2em;align-items:baseline;border-bottom:1px solid #ddd;padding:.4em 0;margin-bottom:1em}nav .v{color:#666;margin-left:auto}\
+#q{min-width:22em;flex:1 1 22em}.caveat{color:#8a4b00}";
 
 /// The index's filtering: a row shows when it matches the search text and
 /// every filter. Rows carry their values in data attributes, space-padded.
@@ -25,13 +27,24 @@ var q=document.getElementById('q'),sel=['f-prog','f-set','f-module'].map(functio
 var flags=Array.prototype.slice.call(document.querySelectorAll('input.f-flag'));
 var rows=Array.prototype.slice.call(document.querySelectorAll('tr.k')),count=document.getElementById('count');
 var keys=['progs','sets','module'];
+var names=['prog','set','module'];
+function restore(){var h=new URLSearchParams(location.hash.slice(1));q.value=h.get('q')||'';
+sel.forEach(function(s,i){var v=h.get(names[i])||'';s.value=Array.prototype.some.call(s.options,function(o){return o.value===v})?v:''});
+var on=(h.get('flags')||'').split(',');flags.forEach(function(f){f.checked=on.indexOf(f.value)>=0});}
+function save(){var h=new URLSearchParams();if(q.value.trim())h.set('q',q.value.trim());
+sel.forEach(function(s,i){if(s.value)h.set(names[i],s.value)});
+var on=flags.filter(function(f){return f.checked}).map(function(f){return f.value});if(on.length)h.set('flags',on.join(','));
+var frag=h.toString(),url=location.href.split('#')[0]+(frag?'#'+frag:'');
+try{history.replaceState(null,'',url)}catch(e){if(frag)location.hash=frag}}
 function apply(){var t=q.value.trim().toLowerCase(),n=0;
 rows.forEach(function(r){var ok=!t||r.dataset.name.indexOf(t)>=0||r.dataset.summary.indexOf(t)>=0;
 sel.forEach(function(s,i){if(ok&&s.value&&r.dataset[keys[i]].indexOf(' '+s.value+' ')<0)ok=false});
 flags.forEach(function(f){if(ok&&f.checked&&r.dataset.flags.indexOf(' '+f.value+' ')<0)ok=false});
 r.hidden=!ok;if(ok)n++});count.textContent=n;}
-['input','change','search'].forEach(function(e){q.addEventListener(e,apply)});sel.forEach(function(s){s.addEventListener('change',apply)});
-flags.forEach(function(f){f.addEventListener('change',apply)});apply();})();"#;
+function changed(){apply();save()}
+['input','change','search'].forEach(function(e){q.addEventListener(e,changed)});sel.forEach(function(s){s.addEventListener('change',changed)});
+flags.forEach(function(f){f.addEventListener('change',changed)});
+window.addEventListener('hashchange',function(){restore();apply()});restore();apply();})();"#;
 
 /// Relative path → content, for every page of the site.
 pub fn pages(site: &Site, source_url: Option<&str>) -> BTreeMap<String, String> {
@@ -51,6 +64,8 @@ pub fn pages(site: &Site, source_url: Option<&str>) -> BTreeMap<String, String> 
             prog_type_page(site, t, ks),
         );
     }
+    pages.insert("sets/index.html".into(), set_index(site));
+    pages.insert("program-types/index.html".into(), prog_type_index(site));
     pages.insert("index.html".into(), index(site));
     pages
 }
@@ -83,13 +98,78 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn head(title: &str, up: &str) -> String {
+/// A page's head and the bar every page starts with: the three ways in
+/// (all kfuncs, by program type, by set) and the kernel's version.
+fn head(site: &Site, title: &str, up: &str) -> String {
     format!(
         "{MARKER}\n<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title>\
-<style>{STYLE}</style></head><body>\n<p><a href=\"{up}index.html\">All kfuncs</a></p>\n",
-        esc(title)
+<style>{STYLE}</style></head><body>\n<nav><a href=\"{up}index.html\">All kfuncs</a>\
+<a href=\"{up}program-types/index.html\">Program types</a><a href=\"{up}sets/index.html\">Sets</a>\
+<span class=\"v\">Linux {}</span></nav>\n",
+        esc(title),
+        esc(site.version)
     )
+}
+
+/// Kernel-doc text as prose: paragraphs at blank lines, their lines
+/// joined; an indented run (an example, a table) kept as it is written.
+fn prose(text: &str) -> String {
+    let mut out = String::new();
+    let mut para: Vec<&str> = Vec::new();
+    let mut pre: Vec<&str> = Vec::new();
+    let flush_para = |out: &mut String, para: &mut Vec<&str>| {
+        if !para.is_empty() {
+            let _ = writeln!(out, "<p>{}</p>", code_spans(&para.join(" ")));
+            para.clear();
+        }
+    };
+    let flush_pre = |out: &mut String, pre: &mut Vec<&str>| {
+        if !pre.is_empty() {
+            let _ = writeln!(out, "<pre>{}</pre>", esc(&pre.join("\n")));
+            pre.clear();
+        }
+    };
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            flush_para(&mut out, &mut para);
+            flush_pre(&mut out, &mut pre);
+        } else if line.starts_with('\t') || line.starts_with("  ") {
+            flush_para(&mut out, &mut para);
+            pre.push(line);
+        } else {
+            flush_pre(&mut out, &mut pre);
+            para.push(line.trim());
+        }
+    }
+    flush_para(&mut out, &mut para);
+    flush_pre(&mut out, &mut pre);
+    out
+}
+
+/// Whether some section name of program type `t` loads a sleepable
+/// program (`lsm.s/`, `fentry.s/`, …); XDP and the like never sleep.
+fn may_sleep(t: &str) -> bool {
+    conventions::sec_names(t).any(|d| d.sleepable)
+}
+
+/// The caveat beside a KF_SLEEPABLE kfunc listed for program type `t`.
+fn sleepable_caveat(k: &Kfunc, t: &str) -> String {
+    caveat_for(&k.flags, t)
+}
+
+fn caveat_for(flags: &[String], t: &str) -> String {
+    if !flags.iter().any(|f| f == "KF_SLEEPABLE") || t == PROG_TYPE_UNSPEC {
+        return String::new();
+    }
+    if may_sleep(t) {
+        " <span class=\"caveat\">(from sleepable programs only)</span>".to_string()
+    } else {
+        format!(
+            " <span class=\"caveat\">(sleepable programs only: {} programs never sleep, so the verifier refuses it there)</span>",
+            esc(t)
+        )
+    }
 }
 
 const FOOT: &str = "</body></html>\n";
@@ -111,7 +191,7 @@ fn module(k: &Kfunc) -> String {
 }
 
 fn index(site: &Site) -> String {
-    let mut p = head(&format!("Kfuncs of Linux {}", site.version), "");
+    let mut p = head(site, &format!("Kfuncs of Linux {}", site.version), "");
     let _ = write!(
         p,
         "<h1>Kfuncs of Linux {}</h1>\n<p><span id=\"count\">{}</span> of {} kfuncs shown.</p>\n<div class=\"filters\">\
@@ -125,10 +205,15 @@ fn index(site: &Site) -> String {
     let modules: BTreeSet<String> = site.kfuncs.iter().map(|k| module(k.kfunc)).collect();
     select(&mut p, "f-prog", "program type", progs);
     select(&mut p, "f-set", "set", sets);
+    // without a build view a kfunc's place is its source directory
+    let built = site
+        .kfuncs
+        .iter()
+        .any(|k| k.kfunc.object.object().is_some());
     select(
         &mut p,
         "f-module",
-        "module",
+        if built { "module" } else { "directory" },
         modules.iter().map(String::as_str),
     );
     let flags: BTreeSet<&str> = site
@@ -201,7 +286,7 @@ fn flag_badges(flags: &[&str]) -> String {
 fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
     let k = kd.kfunc;
     let doc = parsed(k);
-    let mut p = head(&k.name, "../");
+    let mut p = head(site, &k.name, "../");
     let _ = writeln!(p, "<h1><code>{}</code></h1>", esc(&k.name));
     if !doc.description.is_empty() {
         let _ = writeln!(p, "<p>{}</p>", esc(&doc.description));
@@ -226,14 +311,10 @@ fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
     prog_types(&mut p, site, kd);
     let _ = match super::since::kfunc_sentence(site, &k.name) {
         Some(since) => writeln!(p, "<h2>Since</h2>\n<p>{}</p>", esc(&since)),
-        None => writeln!(
-            p,
-            "<h2>Since</h2>\n<p>Present in Linux {} (one manifest does not tell when it appeared: compare with <code>kfunc-scan diff</code>, or give <code>docs --history</code>).</p>",
-            esc(site.version)
-        ),
+        None => writeln!(p, "<p>Present in Linux {}.</p>", esc(site.version)),
     };
     if !doc.body.is_empty() {
-        let _ = writeln!(p, "<h2>Description</h2>\n<pre>{}</pre>", esc(&doc.body));
+        let _ = write!(p, "<h2>Description</h2>\n{}", prose(&doc.body));
     }
     if let Some(c) = &k.condition {
         let _ = writeln!(p, "<p>Defined when <code>{}</code>.</p>", esc(c));
@@ -303,7 +384,11 @@ fn prog_types(p: &mut String, site: &Site, kd: &KfuncDoc) {
         .callable_from
         .iter()
         .map(|t| {
-            let link = format!("<a href=\"../program-types/{0}.html\">{0}</a>", esc(t));
+            let link = format!(
+                "<a href=\"../program-types/{0}.html\">{0}</a>{1}",
+                esc(t),
+                sleepable_caveat(kd.kfunc, t)
+            );
             match kd.condition_for(t) {
                 c if c.is_empty() => link,
                 c => format!("{link} ({})", code_spans(&c)),
@@ -315,7 +400,7 @@ fn prog_types(p: &mut String, site: &Site, kd: &KfuncDoc) {
 }
 
 fn prog_type_page(site: &Site, t: &str, kfuncs: &[usize]) -> String {
-    let mut p = head(t, "../");
+    let mut p = head(site, t, "../");
     let _ = writeln!(p, "<h1>{}</h1>", esc(t));
     if let Some(h) = site.manifest.kfunc_hooks.get(t) {
         let _ = writeln!(p, "<p>Kfunc hook: <code>{}</code>.</p>", esc(h));
@@ -347,10 +432,76 @@ fn prog_type_page(site: &Site, t: &str, kfuncs: &[usize]) -> String {
         };
         let _ = writeln!(
             p,
-            "<tr><td><a href=\"../kfuncs/{0}.html\"><code>{0}</code></a>{condition}</td><td>{1}</td><td>{2}</td></tr>",
+            "<tr><td><a href=\"../kfuncs/{0}.html\"><code>{0}</code></a>{condition}{3}</td><td>{1}</td><td>{2}</td></tr>",
             esc(&k.name),
             esc(&parsed(k).summary),
-            flag_badges(&flags)
+            flag_badges(&flags),
+            sleepable_caveat(k, t)
+        );
+    }
+    p.push_str("</table>\n");
+    p.push_str(FOOT);
+    p
+}
+
+/// Every program type with the number of kfuncs it may call.
+fn prog_type_index(site: &Site) -> String {
+    let mut p = head(
+        site,
+        &format!("Kfuncs by program type, Linux {}", site.version),
+        "../",
+    );
+    let _ = writeln!(
+        p,
+        "<h1>Kfuncs by program type</h1>\n<p>What a program of each type may call: the sets registered for its hook and for every program type (the common hook), less what filters refuse.</p>\n<table><tr><th>program type</th><th>hook</th><th>kfuncs</th></tr>"
+    );
+    for (t, ks) in &site.by_prog_type {
+        let hook = site
+            .manifest
+            .kfunc_hooks
+            .get(t)
+            .map(String::as_str)
+            .unwrap_or("");
+        let _ = writeln!(
+            p,
+            "<tr><td><a href=\"{0}.html\">{0}</a></td><td><code>{1}</code></td><td>{2}</td></tr>",
+            esc(t),
+            esc(hook),
+            ks.len()
+        );
+    }
+    p.push_str("</table>\n");
+    p.push_str(FOOT);
+    p
+}
+
+/// Every kfunc set: where it is declared, its size, its registrations.
+fn set_index(site: &Site) -> String {
+    let mut p = head(site, &format!("Kfunc sets, Linux {}", site.version), "../");
+    let _ = writeln!(
+        p,
+        "<h1>Kfunc sets</h1>\n<table><tr><th>set</th><th>declared at</th><th>kfuncs</th><th>registered for</th></tr>"
+    );
+    for sd in &site.sets {
+        let s = sd.set;
+        let registered: BTreeSet<&str> = s
+            .registrations
+            .iter()
+            .map(|r| r.prog_type.as_str())
+            .collect();
+        let registered: Vec<String> = registered
+            .into_iter()
+            .map(|t| format!("<code>{}</code>", esc(t)))
+            .collect();
+        let _ = writeln!(
+            p,
+            "<tr><td><a href=\"{}.html\"><code>{}</code></a></td><td><code>{}:{}</code></td><td>{}</td><td>{}</td></tr>",
+            esc(&sd.page),
+            esc(&s.name),
+            esc(&s.file),
+            s.line,
+            s.entries.len(),
+            registered.join(", ")
         );
     }
     p.push_str("</table>\n");
@@ -360,7 +511,7 @@ fn prog_type_page(site: &Site, t: &str, kfuncs: &[usize]) -> String {
 
 fn set_page(site: &Site, sd: &SetDoc) -> String {
     let s = sd.set;
-    let mut p = head(&s.name, "../");
+    let mut p = head(site, &s.name, "../");
     let _ = writeln!(
         p,
         "<h1>Set <code>{}</code></h1>\n<p>Declared at <code>{}:{}</code>.</p>\n<h2>Registrations</h2>\n<ul>",
@@ -403,4 +554,37 @@ fn set_page(site: &Site, sd: &SetDoc) -> String {
     p.push_str("</table>\n");
     p.push_str(FOOT);
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prose_has_paragraphs_and_keeps_indented_runs() {
+        let text =
+            "First line\nsecond line with `code`.\n\nNext one.\n\tint x = 1;\n\tint y;\nAfter.";
+        assert_eq!(
+            prose(text),
+            "<p>First line second line with <code>code</code>.</p>\n<p>Next one.</p>\n<pre>\tint x = 1;\n\tint y;</pre>\n<p>After.</p>\n"
+        );
+        assert_eq!(prose("a < b & c"), "<p>a &lt; b &amp; c</p>\n");
+        assert_eq!(prose(""), "");
+    }
+
+    #[test]
+    fn sleepable_caveats_follow_the_section_names() {
+        assert_eq!(caveat_for(&["KF_ACQUIRE".into()], "BPF_PROG_TYPE_XDP"), "");
+        let k = ["KF_SLEEPABLE".to_string()];
+        // XDP has no sleepable section; LSM has lsm.s/
+        assert!(!may_sleep("BPF_PROG_TYPE_XDP") && may_sleep("BPF_PROG_TYPE_LSM"));
+        assert!(
+            caveat_for(&k, "BPF_PROG_TYPE_XDP").contains("BPF_PROG_TYPE_XDP programs never sleep")
+        );
+        assert_eq!(
+            caveat_for(&k, "BPF_PROG_TYPE_LSM"),
+            " <span class=\"caveat\">(from sleepable programs only)</span>"
+        );
+        assert_eq!(caveat_for(&k, PROG_TYPE_UNSPEC), "");
+    }
 }
