@@ -484,3 +484,35 @@ fn names_from_the_btf_and_file_names_are_escaped_on_the_terminal() {
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert_eq!(r.stdout, "no\\u{1b}[2Jsuch\\nkfunc: not available\n");
 }
+
+#[test]
+fn config_is_read_to_its_bound_only() {
+    use kfunc_scan::limits::{CONFIG_HEADER_LINES, CONFIG_HEAD_MAX_BYTES};
+    let max = CONFIG_HEAD_MAX_BYTES as usize;
+    // the header's last needed word ends `past` bytes after the bound
+    let config = |past: usize| {
+        let tail = "\n# Linux/x86 6.12.117 Kernel";
+        let long = max - "#\n# ".len() - tail.len() + past;
+        format!(
+            "#\n# {}{tail} Configuration\nCONFIG_BPF=y\n",
+            "x".repeat(long)
+        )
+    };
+    let d = btf_dir();
+    let at = config(0);
+    assert_eq!(at.find(" Configuration"), Some(max));
+    std::fs::write(d.path().join("config"), &at).unwrap();
+    assert_eq!(kernel_of(d.path()), "6.12.117");
+    // one byte past: "Kerne" is all the head holds, no header
+    let past = config(1);
+    assert_eq!(past.find(" Configuration"), Some(max + 1));
+    std::fs::write(d.path().join("config"), &past).unwrap();
+    assert_eq!(kernel_of(d.path()), serde_json::Value::Null);
+    // the header on the last line looked at, and one past
+    let header = "# Linux/x86 6.12.117 Kernel Configuration\n";
+    let on_line = |n: usize| format!("{}{header}", "#\n".repeat(n - 1));
+    std::fs::write(d.path().join("config"), on_line(CONFIG_HEADER_LINES)).unwrap();
+    assert_eq!(kernel_of(d.path()), "6.12.117");
+    std::fs::write(d.path().join("config"), on_line(CONFIG_HEADER_LINES + 1)).unwrap();
+    assert_eq!(kernel_of(d.path()), serde_json::Value::Null);
+}
