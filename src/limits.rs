@@ -14,4 +14,27 @@
 
 // ---- BTF directories (`avail --btf-dir`) ----
 
+/// The most of a BTF directory's `RELEASE` file that is read: a kernel
+/// release is one short line (at most [`RELEASE_MAX_LEN`] characters and
+/// a line break), so 256 bytes leave room for blanks and a CRLF yet a
+/// 300 MB file (or one that never ends) costs nothing; a file longer than
+/// this is not a release and is ignored with a warning.
+pub const RELEASE_MAX_BYTES: u64 = 256;
+
+/// The longest kernel release taken from `RELEASE` or a `config`'s
+/// header: 64 characters, the kernel's own bound (`__NEW_UTS_LEN`, the
+/// size of `uname -r`'s field but its NUL), so no real kernel's is longer.
+pub const RELEASE_MAX_LEN: usize = 64;
+
+/// The most of a BTF directory's `config` that is read for its header
+/// (`# Linux/x86 6.12.117 Kernel Configuration`, its third line, about a
+/// hundred bytes in): 4 KiB holds [`CONFIG_HEADER_LINES`] lines of any
+/// real config many times over; the options below are never needed.
+pub const CONFIG_HEAD_MAX_BYTES: u64 = 4096;
+
+/// How many of a `config`'s first lines may hold its header: Kconfig
+/// writes it third, after `#` and "Automatically generated file"; five
+/// allow for a line or two added by a packager.
+pub const CONFIG_HEADER_LINES: usize = 5;
+
 // ---- source trees (the scan) and hand-kept YAML (`lint-docs`) ----

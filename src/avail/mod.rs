@@ -10,10 +10,12 @@
 //! not record: flags, program types, the doc's summary, and its own
 //! prototype to compare with this kernel's.
 
+mod files;
 mod find;
 mod proto_cmp;
 mod render;
 
+pub use files::{not_a_release, release_of, Note};
 pub use find::{has_kfunc_tags, kfuncs_in, Found};
 pub use proto_cmp::same_prototype;
 pub use render::{json, table};
@@ -22,7 +24,7 @@ use crate::btf::{Blob, Btf, ReadError};
 use crate::cdecl;
 use crate::cheader::{self, ArenaPlaces, EmitError};
 use crate::conventions;
-use crate::manifest::{CallableFrom, Kfunc, Manifest};
+use crate::manifest::{term, CallableFrom, Kfunc, Manifest};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,22 +35,29 @@ pub const VMLINUX: &str = "vmlinux";
 /// The object name of a kfunc defined in vmlinux.
 pub const VMLINUX_OBJECT: &str = "vmlinux";
 
+/// Paths and the sources' words reach the terminal escaped (a message is
+/// one line: a name could hold a line break).
 #[derive(Debug, thiserror::Error)]
 pub enum AvailError {
-    #[error("{}: error[read]: {source}", path.display())]
+    #[error("{}: error[read]: {source}", term::path(path))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: error[btf]: {source}", path.display())]
+    #[error("{}: error[not-a-file]: {kind}, not a regular file: a kernel's BTF is read from regular files only (a FIFO or a device could block or never end)", term::path(path))]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{}: error[btf]: {}", term::path(path), term::escape(&source.to_string()))]
     Btf { path: PathBuf, source: ReadError },
-    #[error("{}: error[elf]: {message}", path.display())]
+    #[error("{}: error[elf]: {}", term::path(path), term::escape(message))]
     Elf { path: PathBuf, message: String },
-    #[error("{}: error[no-vmlinux]: no vmlinux or vmlinux.btf in this directory", dir.display())]
+    #[error(
+        "{}: error[no-vmlinux]: no vmlinux or vmlinux.btf in this directory",
+        term::path(dir)
+    )]
     NoVmlinux { dir: PathBuf },
-    #[error("{}: error[no-decl-tags]: this BTF has no bpf_kfunc decl tags (pahole older than 1.26), so it does not say which FUNCs are kfuncs; pass --manifest M (a manifest of this kernel's source) to name them", path.display())]
+    #[error("{}: error[no-decl-tags]: this BTF has no bpf_kfunc decl tags (pahole older than 1.26), so it does not say which FUNCs are kfuncs; pass --manifest M (a manifest of this kernel's source) to name them", term::path(path))]
     NoTags { path: PathBuf },
-    #[error("{}: error[btf]: {source}", path.display())]
+    #[error("{}: error[btf]: {}", term::path(path), term::escape(&source.to_string()))]
     Emit { path: PathBuf, source: EmitError },
 }
 
@@ -59,26 +68,63 @@ pub struct BtfDir {
     pub vmlinux: PathBuf,
     /// (object name, file), sorted by name.
     pub modules: Vec<(String, PathBuf)>,
+    /// Entries left out that are neither regular files nor directories
+    /// (a FIFO, a device, a socket): not read, so not known to be BTF.
+    pub notes: Vec<Note>,
 }
 
 /// The BTF files of `dir`: `vmlinux` (or `vmlinux.btf`), and every other
-/// file that starts with BTF's magic as a module (its name without `.btf`).
+/// regular file that starts with BTF's magic as a module (its name without
+/// `.btf`). Links are followed (see `files`); a `vmlinux` that is not a
+/// regular file is an error when it is read, other such entries are left
+/// out with a note.
 pub fn btf_dir(dir: &Path) -> Result<BtfDir, AvailError> {
     let read_err = |source| AvailError::Read {
         path: dir.to_path_buf(),
         source,
     };
+    // the first name present that is not a directory: a FIFO or a dangling
+    // link named vmlinux is refused by name when read, not passed over
     let vmlinux = [VMLINUX, "vmlinux.btf"]
         .iter()
         .map(|n| dir.join(n))
-        .find(|p| p.is_file())
+        .find(|p| {
+            std::fs::symlink_metadata(p).is_ok() && !std::fs::metadata(p).is_ok_and(|m| m.is_dir())
+        })
         .ok_or_else(|| AvailError::NoVmlinux {
             dir: dir.to_path_buf(),
         })?;
     let mut modules = Vec::new();
+    let mut notes = Vec::new();
     for e in std::fs::read_dir(dir).map_err(read_err)? {
         let path = e.map_err(read_err)?.path();
-        if path == vmlinux || !path.is_file() || !starts_with_btf_magic(&path) {
+        // RELEASE and config are `release_of`'s, which says what is wrong
+        // with them
+        let own = path
+            .file_name()
+            .is_some_and(|n| n == files::RELEASE || n == files::CONFIG);
+        if path == vmlinux || own {
+            continue;
+        }
+        // a dangling link or a directory is no module, as a text file is not
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            continue;
+        }
+        if !meta.is_file() {
+            notes.push(Note {
+                text: format!(
+                    "{}, not a regular file: not read as a module's BTF",
+                    files::kind_of(&meta.file_type())
+                ),
+                path,
+                code: "not-a-file",
+            });
+            continue;
+        }
+        if !starts_with_btf_magic(&path) {
             continue;
         }
         let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
@@ -94,42 +140,68 @@ pub fn btf_dir(dir: &Path) -> Result<BtfDir, AvailError> {
         dir: dir.to_path_buf(),
         vmlinux,
         modules,
+        notes,
     })
 }
 
+/// Whether a regular file starts with BTF's magic (a file swapped for a
+/// FIFO since it was listed does not block: see `files`).
 fn starts_with_btf_magic(path: &Path) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 2];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok_and(|()| matches!(magic, [0x9f, 0xeb] | [0xeb, 0x9f]))
-}
-
-/// The kernel release a BTF directory names: a `RELEASE` file, else the
-/// header of a `config` (`# Linux/x86 6.12.117 Kernel Configuration`).
-pub fn release_of(dir: &Path) -> Option<String> {
-    if let Ok(r) = std::fs::read_to_string(dir.join("RELEASE")) {
-        let r = r.trim();
-        if !r.is_empty() {
-            return Some(r.to_string());
-        }
-    }
-    let config = std::fs::read_to_string(dir.join("config")).ok()?;
-    config.lines().take(5).find_map(|l| {
-        let rest = l.strip_prefix("# Linux/")?;
-        let mut words = rest.split_whitespace();
-        words.next()?;
-        let version = words.next()?;
-        (words.next() == Some("Kernel")).then(|| version.to_string())
-    })
+    files::open_regular(path, false).is_ok_and(|mut f| f.read_exact(&mut magic).is_ok())
+        && matches!(magic, [0x9f, 0xeb] | [0xeb, 0x9f])
 }
 
 /// A BTF file (raw, or an ELF object's `.BTF`), on `base` for a split BTF.
+/// Any file is read, a pipe too (`header --btf <(…)`): the user named it.
 pub fn read_btf(path: &Path, base: Option<Btf>) -> Result<Btf, AvailError> {
     let blob = Blob::map(path).map_err(|source| AvailError::Read {
         path: path.to_path_buf(),
         source,
     })?;
+    parse_btf(path, blob, base)
+}
+
+/// A BTF directory's member: as [`read_btf`], but only a regular file
+/// (a directory from someone else may hold a FIFO named `vmlinux`).
+pub fn read_member(path: &Path, base: Option<Btf>) -> Result<Btf, AvailError> {
+    let file = files::open_regular(path, false).map_err(|e| match e {
+        files::OpenError::NotRegular { kind } => AvailError::NotRegular {
+            path: path.to_path_buf(),
+            kind,
+        },
+        files::OpenError::Io(source) => AvailError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    let blob = map_file(file).map_err(|source| AvailError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_btf(path, blob, base)
+}
+
+/// A regular file's bytes: mapped, or read where it cannot be (sysfs's
+/// `/sys/kernel/btf/*` refuse a private writable mapping), as
+/// [`Blob::map`] does with a path.
+fn map_file(mut file: std::fs::File) -> std::io::Result<Blob> {
+    let len = file.metadata()?.len();
+    if len > 0 {
+        // SAFETY: a private (copy-on-write) mapping, as Blob::map makes:
+        // our writes never reach the file; the one hazard, the file
+        // shrinking while mapped, is the BTF crate's `blob` module's.
+        if let Ok(map) = unsafe { memmap2::MmapOptions::new().map_copy(&file) } {
+            return Ok(Blob::Mapped(map));
+        }
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    std::io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(Blob::Owned(bytes))
+}
+
+fn parse_btf(path: &Path, blob: Blob, base: Option<Btf>) -> Result<Btf, AvailError> {
     let blob = if crate::btf::elf::is_elf(&blob) {
         let raw = crate::btf::elf::read_btf(&blob).map_err(|e| AvailError::Elf {
             path: path.to_path_buf(),
@@ -200,7 +272,7 @@ pub fn avail(dir: &BtfDir, manifest: Option<&Manifest>) -> Result<Avail, AvailEr
     let by_name: HashMap<&str, &Kfunc> = manifest
         .map(|m| m.kfuncs.iter().map(|k| (k.name.as_str(), k)).collect())
         .unwrap_or_default();
-    let mut base = read_btf(&dir.vmlinux, None)?;
+    let mut base = read_member(&dir.vmlinux, None)?;
     let found_by = if has_kfunc_tags(&base) {
         FoundBy::DeclTags
     } else if manifest.is_some() {
@@ -228,7 +300,7 @@ pub fn avail(dir: &BtfDir, manifest: Option<&Manifest>) -> Result<Avail, AvailEr
         manifest,
     )?;
     for (name, path) in &dir.modules {
-        let module = read_btf(path, Some(base))?;
+        let module = read_member(path, Some(base))?;
         kfuncs.extend(entries(&module, name, path, wanted, &by_name, manifest)?);
         // a split BTF always has its base
         base = match module.into_base() {

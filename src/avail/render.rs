@@ -1,6 +1,7 @@
 //! `avail`'s outputs: a table for people, JSON for tools.
 
 use super::{prog_type_prefix, Avail, Entry, FoundBy};
+use crate::manifest::term;
 use serde::Serialize;
 
 /// `KF_ACQUIRE` → `ACQUIRE`.
@@ -73,7 +74,11 @@ fn row(e: &Entry, with_manifest: bool) -> Vec<String> {
     r
 }
 
-/// Columns padded to their widest cell; the last column unpadded.
+/// Columns padded to their widest cell; the last column unpadded. Every
+/// cell is escaped as the terminal shows it (names, prototypes and
+/// summaries come from a BTF or a manifest someone else made: a line
+/// break in one would start a row of its own, an escape sequence would
+/// reach the terminal); widths are the escaped cells'.
 pub fn table(a: &Avail, with_manifest: bool) -> String {
     let mut head = vec!["KFUNC", "OBJECT"];
     if with_manifest {
@@ -84,7 +89,12 @@ pub fn table(a: &Avail, with_manifest: bool) -> String {
         head.push("SUMMARY");
     }
     let mut rows = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-    rows.extend(a.kfuncs.iter().map(|e| row(e, with_manifest)));
+    rows.extend(a.kfuncs.iter().map(|e| {
+        row(e, with_manifest)
+            .into_iter()
+            .map(|c| term::escape(&c).into_owned())
+            .collect()
+    }));
     let widths: Vec<usize> = (0..head.len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();

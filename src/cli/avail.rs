@@ -6,7 +6,7 @@ use clap::Args;
 use kfunc_scan::avail::{self, Avail, AvailError, BtfDir, FoundBy};
 use kfunc_scan::btf::Btf;
 use kfunc_scan::cheader::{self, HeaderKfunc, HeaderText};
-use kfunc_scan::manifest::Manifest;
+use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::Output;
 use std::path::{Path, PathBuf};
 
@@ -79,14 +79,21 @@ fn prog_type(t: Option<&str>, m: Option<&Manifest>) -> Result<Option<String>, Cl
     };
     let Some(m) = m else {
         return Err(CliError::CannotRun(format!(
-            "error[usage]: --prog-type {t} needs --manifest: a kernel's BTF does not say which program types may call a kfunc"
+            "error[usage]: --prog-type {} needs --manifest: a kernel's BTF does not say which program types may call a kfunc",
+            term::escape(t)
         )));
     };
     let name = avail::prog_type_name(t);
     if !m.kfunc_hooks.is_empty() && !m.kfunc_hooks.contains_key(&name) {
-        let known: Vec<&str> = m.kfunc_hooks.keys().map(String::as_str).collect();
+        let known: Vec<String> = m
+            .kfunc_hooks
+            .keys()
+            .map(|k| term::escape(k).into_owned())
+            .collect();
         return Err(CliError::CannotRun(format!(
-            "error[usage]: unknown program type {t} ({name}); the manifest's are: {}",
+            "error[usage]: unknown program type {} ({}); the manifest's are: {}",
+            term::escape(t),
+            term::escape(&name),
             known.join(", ")
         )));
     }
@@ -101,10 +108,14 @@ pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(avail::SYSFS_BTF));
     let dir = avail::btf_dir(&dir_path).map_err(err)?;
-    let release = match &a.btf_dir {
-        None => running_release(),
+    let (release, release_notes) = match &a.btf_dir {
+        None => (running_release(), Vec::new()),
         Some(d) => avail::release_of(d),
     };
+    // what was left unread is said even with -q: it changes what is shown
+    for n in dir.notes.iter().chain(&release_notes) {
+        eprintln!("{n}");
+    }
     let mut result = avail::avail(&dir, manifest.as_ref()).map_err(err)?;
     if let Some(name) = &a.has {
         return has(&result, name, prog_type.as_deref());
@@ -150,16 +161,21 @@ fn summary_line(
         FoundBy::DeclTags => "found by their bpf_kfunc decl tags".to_string(),
         FoundBy::Manifest => format!(
             "{} has no bpf_kfunc decl tags (pahole older than 1.26): these are the manifest's kfuncs found as FUNCs",
-            dir.vmlinux.display()
+            term::path(&dir.vmlinux)
         ),
     };
+    // the release was checked to be one printable word; escaped all the same
     let mut s = format!(
         "kfunc-scan avail: Linux {}: {all} kfuncs in vmlinux and {} module BTFs, {how}",
-        release.unwrap_or("(release unknown)"),
+        term::escape(release.unwrap_or("(release unknown)")),
         dir.modules.len()
     );
     if let Some(t) = prog_type {
-        s.push_str(&format!("; {} callable from {t}", r.kfuncs.len()));
+        s.push_str(&format!(
+            "; {} callable from {}",
+            r.kfuncs.len(),
+            term::escape(t)
+        ));
         if unknown > 0 {
             s.push_str(&format!(
                 " ({unknown} not in the manifest, so of unknown program types, left out)"
@@ -180,27 +196,30 @@ fn summary_line(
 }
 
 /// The scripting form: exit 0 when available, 1 when not, 2 when the
-/// manifest cannot tell the program types.
+/// manifest cannot tell the program types. The answer line shows the
+/// name asked for and the object from the BTF escaped.
 fn has(r: &Avail, name: &str, prog_type: Option<&str>) -> Result<Outcome, CliError> {
+    let shown = term::escape(name);
     let Some(e) = r.kfuncs.iter().find(|e| e.name == name) else {
-        println!("{name}: not available");
+        println!("{shown}: not available");
         return Ok(Outcome::Findings);
     };
+    let object = term::escape(&e.object);
     let Some(t) = prog_type else {
-        println!("{name}: available ({})", e.object);
+        println!("{shown}: available ({object})");
         return Ok(Outcome::Clean);
     };
+    let t_shown = term::escape(t);
     match &e.callable {
         None => Err(CliError::CannotRun(format!(
-            "error[not-in-manifest]: {name} is in this kernel ({}) but not in the manifest, which alone tells program types",
-            e.object
+            "error[not-in-manifest]: {shown} is in this kernel ({object}) but not in the manifest, which alone tells program types"
         ))),
         Some(c) if c.every.contains(t) => {
-            println!("{name}: available to {t} ({})", e.object);
+            println!("{shown}: available to {t_shown} ({object})");
             Ok(Outcome::Clean)
         }
         Some(_) => {
-            println!("{name}: not available to {t} (it is in {})", e.object);
+            println!("{shown}: not available to {t_shown} (it is in {object})");
             Ok(Outcome::Findings)
         }
     }
@@ -264,9 +283,13 @@ fn select(
             } else {
                 "a FUNC"
             };
+            let missing: Vec<String> = missing
+                .iter()
+                .map(|n| term::escape(n).into_owned())
+                .collect();
             return Err(CliError::CannotRun(format!(
                 "{}: error[no-kfunc]: not {what} of this BTF: {}",
-                path.display(),
+                term::path(path),
                 missing.join(", ")
             )));
         }
@@ -320,8 +343,13 @@ pub fn run_btf_header(
         Some(v) => format!("{} (Linux {v}'s manifest)", btf_path.display()),
         None => btf_path.display().to_string(),
     };
-    let text = cheader::header(&btf, &kfuncs, &HeaderText { about })
-        .map_err(|e| CliError::CannotRun(format!("{}: error[btf]: {e}", btf_path.display())))?;
+    let text = cheader::header(&btf, &kfuncs, &HeaderText { about }).map_err(|e| {
+        CliError::CannotRun(format!(
+            "{}: error[btf]: {}",
+            term::path(btf_path),
+            term::escape(&e.to_string())
+        ))
+    })?;
     super::write_output(output, text.as_bytes())?;
     Ok(Outcome::Clean)
 }
