@@ -65,7 +65,7 @@ fn have(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("SKIPPED: {tool} is not installed");
+        missing(format!("{tool} is not installed"));
     }
     ok
 }
@@ -170,7 +170,7 @@ fn header_compiles_against_a_real_vmlinux_h() {
     }
     let inc = Path::new("/usr/include/bpf/bpf_helpers.h");
     if !inc.is_file() {
-        eprintln!("SKIPPED: libbpf-dev's bpf_helpers.h is absent");
+        missing("libbpf-dev's bpf_helpers.h is absent");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

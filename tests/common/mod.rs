@@ -32,7 +32,10 @@ pub fn missing(what: impl std::fmt::Display) {
     if std::env::var_os("KFUNC_SCAN_REQUIRE_DATA").is_some_and(|v| v == "1") {
         panic!("required test data is missing (KFUNC_SCAN_REQUIRE_DATA=1): {what}");
     }
-    eprintln!("SKIPPED: {what}");
+    // Past the test harness's capture (which takes `eprintln!`), so that
+    // `cargo test`'s own output shows every skip, one line each.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {what}");
 }
 
 /// The path in `var`, or `None` after reporting it missing.
