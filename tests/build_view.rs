@@ -318,3 +318,32 @@ fn what_cannot_be_a_config_is_refused_at_once() {
         && d.message
             .starts_with("30 more lines are not `CONFIG_X=value` nor comments")));
 }
+
+/// A configuration under which the build compiles no set entry (another
+/// tree's, or one without BPF) is said, not passed in silence: docs and
+/// header would publish nothing from it.
+#[test]
+fn a_config_that_builds_no_kfunc_is_a_warning() {
+    let t = tree();
+    std::fs::write(t.path().join("Kbuild"), "obj-$(CONFIG_K) += kernel/ net/\n").unwrap();
+    let config = t.path().join(".config");
+    let out = cmd([t.path()]).arg("--config").arg(&config).expect(0);
+    let m = out.manifest();
+    let total: usize = m.sets.iter().map(|s| s.entries.len()).sum();
+    assert!(m
+        .sets
+        .iter()
+        .flat_map(|s| &s.entries)
+        .all(|e| e.built == Some(false)));
+    let want = format!(
+        "{}: warning[nothing-built]: this configuration builds none of the tree's {total} kfunc set entries",
+        config.display()
+    );
+    assert!(out.stderr().contains(&want), "{want}\n{}", out.stderr());
+    // with the directory built, no word
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("CONFIG_K=y\n");
+    std::fs::write(&config, text).unwrap();
+    let out = cmd([t.path()]).arg("--config").arg(&config).expect(0);
+    assert!(!out.stderr().contains("nothing-built"), "{}", out.stderr());
+}

@@ -79,6 +79,9 @@ pub fn resolve(inp: Inputs) -> Manifest {
     check_magic_tables(&magic_tables, &kfuncs, &flagged, &mut diags);
     if let Some(b) = &inp.build {
         super::build_view::apply(b, &mut sets, &mut kfuncs, &mut diags);
+        if let Some(d) = nothing_built(&b.info.config, &sets) {
+            diags.push(d);
+        }
     }
 
     sets.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -109,6 +112,31 @@ pub fn resolve(inp: Inputs) -> Manifest {
         diagnostics: diags,
         stats,
     }
+}
+
+/// A warning when the build view compiles none of the tree's kfunc set
+/// entries: a `.config` of another tree, or one without BPF, gives a
+/// manifest from which `docs` and `header` publish nothing, and that
+/// should not pass without a word.
+fn nothing_built(config: &str, sets: &[KfuncSet]) -> Option<Diagnostic> {
+    let entries = sets.iter().flat_map(|s| &s.entries);
+    let (mut total, mut built) = (0usize, 0usize);
+    for e in entries {
+        total += 1;
+        built += usize::from(e.built != Some(false));
+    }
+    (total > 0 && built == 0).then(|| {
+        Diagnostic::new(
+            Severity::Warning,
+            "nothing-built",
+            config,
+            0,
+            0,
+            format!(
+                "this configuration builds none of the tree's {total} kfunc set entries (is it this tree's .config, with CONFIG_BPF_SYSCALL?): docs and header will publish nothing unless given --with-unbuilt"
+            ),
+        )
+    })
 }
 
 /// The files' sets, each entry's flags evaluated.
