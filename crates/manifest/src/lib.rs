@@ -122,17 +122,29 @@ pub struct ScanStats {
 }
 
 #[derive(
-    Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum SetKind {
     /// `BTF_KFUNCS_START` … `BTF_KFUNCS_END`
+    #[default]
     Kfuncs,
     /// `BTF_SET8_START` … `BTF_SET8_END`
     Set8,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct KfuncSet {
     pub name: String,
     pub kind: SetKind,
@@ -148,7 +160,7 @@ pub struct KfuncSet {
     pub object: BuiltInto,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SetEntry {
     pub name: String,
     /// Flags as written, in source order.
@@ -165,7 +177,9 @@ pub struct SetEntry {
     pub built: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+)]
 pub struct Registration {
     /// `BPF_PROG_TYPE_*`, or `"fmodret"` for `register_btf_fmodret_id_set`.
     pub prog_type: String,
@@ -224,7 +238,7 @@ impl Restriction {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Kfunc {
     pub name: String,
     pub file: String,
@@ -263,7 +277,7 @@ impl Kfunc {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Param {
     pub name: String,
     /// The declared type without the parameter's name (`struct task_struct *`).
