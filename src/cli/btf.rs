@@ -3,7 +3,7 @@
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::btf::{Blob, Btf, ReadError, StringOffsets, StringSections};
-use kfunc_scan::manifest::Manifest;
+use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::{write_atomic, write_atomic_with, Durability};
 use std::path::{Path, PathBuf};
 
@@ -150,6 +150,13 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
                 .collect();
             lines.push(format!("{}: nothing written", a.btf.display()));
             return Err(CliError::Refused(lines));
+        }
+        Err(e @ PatchError::SortedByName { .. }) => {
+            let btf = term::path(&a.btf);
+            return Err(CliError::Refused(vec![
+                format!("{btf}: error[sorted]: {e}"),
+                format!("{btf}: nothing written"),
+            ]));
         }
         Err(e) => return Err(format!("{}: error[btf]: {e}", a.btf.display()).into()),
     };
