@@ -226,3 +226,156 @@ fn sorted_by_name_counts_named_types_past_anonymous_ones() {
     let btf = Btf::parse(&b.to_bytes(), None).unwrap();
     assert_eq!(kfunc_scan::patch::sorted_by_name(&btf), Some(fillers));
 }
+
+// ---------------------------------------------------------------- --config
+
+/// A tree whose build puts one kfunc, `core_a(int x)`, in vmlinux, with
+/// its `.config` beside it (`CONFIG_X=y`).
+fn build_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "Makefile",
+            "VERSION = 6\nPATCHLEVEL = 12\nsrctree := .\nifeq ($(ARCH),x86_64)\n  SRCARCH := x86\nendif\nbuild-dir := .\ninclude $(srctree)/arch/$(SRCARCH)/Makefile\n",
+        ),
+        ("arch/x86/Makefile", "core-y +=\n"),
+        ("Kbuild", "obj-y += kernel/\n"),
+        ("kernel/Makefile", "obj-y += core.o\n"),
+        ("include/linux/btf.h", "#define KF_ACQUIRE (1 << 0)\n"),
+        (
+            "kernel/core.c",
+            "#include <linux/btf.h>\n__bpf_kfunc int core_a(int x) { return x; }\nBTF_KFUNCS_START(core_ids)\nBTF_ID_FLAGS(func, core_a)\nBTF_KFUNCS_END(core_ids)\n",
+        ),
+        (".config", "CONFIG_X=y\n"),
+    ];
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, text).unwrap();
+    }
+    dir
+}
+
+/// The BTF pahole would give `core_a`: INT `int`, its prototype, the FUNC.
+fn core_btf() -> Vec<u8> {
+    let mut b = Btf::empty(Endian::Little);
+    let int = b.add_string("int").unwrap();
+    let int = b.add_type(&NewType::int(int, 4, true)).unwrap();
+    let x = b.add_string("x").unwrap();
+    let proto = b.add_type(&NewType::func_proto(int, &[(x, int)])).unwrap();
+    let name = b.add_string("core_a").unwrap();
+    b.add_type(&NewType::func(name, 1, proto)).unwrap();
+    b.to_bytes()
+}
+
+/// `tree` scanned into `out`, with `--config` of its .config or without.
+fn scan_tree(tree: &Path, out: &Path, with_config: bool) {
+    let mut c = cmd([
+        tree.as_os_str(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    if with_config {
+        c = c.arg("--config").arg(tree.join(".config"));
+    }
+    c.expect(0);
+}
+
+/// `patch-btf --add-decl-tags --config CONFIG` of [`core_btf`] into `out.btf`.
+fn patch_with_config(
+    dir: &Path,
+    manifest: &Path,
+    config: &Path,
+) -> (std::process::Output, PathBuf) {
+    let input = dir.join("vmlinux.btf");
+    fs::write(&input, core_btf()).unwrap();
+    let out = dir.join("out.btf");
+    let r = cmd(["patch-btf", "--add-decl-tags", "--manifest"])
+        .arg(manifest)
+        .arg("--btf")
+        .arg(&input)
+        .arg("--config")
+        .arg(config)
+        .arg("-o")
+        .arg(&out)
+        .output();
+    (r, out)
+}
+
+#[test]
+fn config_of_the_manifest_patches() {
+    let t = build_tree();
+    let manifest = t.path().join("m.json");
+    scan_tree(t.path(), &manifest, true);
+    let (r, out) = patch_with_config(t.path(), &manifest, &t.path().join(".config"));
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let btf = Btf::parse(&fs::read(out).unwrap(), None).unwrap();
+    assert_eq!(kfunc_tagged(&btf), ["core_a"]);
+}
+
+#[test]
+fn a_config_changed_since_the_scan_is_refused() {
+    let t = build_tree();
+    let manifest = t.path().join("m.json");
+    scan_tree(t.path(), &manifest, true);
+    let config = t.path().join(".config");
+    // the trial's case: CONFIG_NET added after the manifest was made
+    fs::write(&config, "CONFIG_X=y\nCONFIG_NET=y\n").unwrap();
+    let (r, out) = patch_with_config(t.path(), &manifest, &config);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    // FNV-1a 64 of each file's bytes, worked out apart from the tool
+    let fnv = |b: &[u8]| {
+        b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
+            (h ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let old = format!("fnv1a64:{:016x}", fnv(b"CONFIG_X=y\n"));
+    let new = format!("fnv1a64:{:016x}", fnv(b"CONFIG_X=y\nCONFIG_NET=y\n"));
+    let (m, c) = (manifest.display(), config.display());
+    assert!(
+        err.contains(&format!(
+            "{m}: error[stale-manifest]: made from {c} ({old}), but {c} is {new}: the manifest is stale; rescan: kfunc-scan SRCTREE --config {c} -o {m}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("vmlinux.btf: nothing written"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_manifest_without_a_build_view_is_refused_with_config() {
+    let t = build_tree();
+    let manifest = t.path().join("m.json");
+    scan_tree(t.path(), &manifest, false);
+    let config = t.path().join(".config");
+    let (r, out) = patch_with_config(t.path(), &manifest, &config);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: error[stale-manifest]: made without --config, it has no build view to check against {}",
+            manifest.display(),
+            config.display()
+        )),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn an_unreadable_config_cannot_run() {
+    let t = build_tree();
+    let manifest = t.path().join("m.json");
+    scan_tree(t.path(), &manifest, true);
+    let config = t.path().join("no-such.config");
+    let (r, out) = patch_with_config(t.path(), &manifest, &config);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}: error[read]:", config.display())),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

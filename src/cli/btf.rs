@@ -37,6 +37,11 @@ pub struct PatchArgs {
     /// A kfunc of the manifest missing from the BTF is an error.
     #[arg(long)]
     pub strict: bool,
+    /// The build's .config: the manifest must have been made from it
+    /// (`kfunc-scan TREE --config` records its hash); a stale one, or one
+    /// made without --config, is refused.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Write a JSON summary here.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -141,6 +146,9 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     };
     let (mut btf, elf, manifest, found) = read_patch_inputs(&a, &opts, &timing)?;
     timing.phase("btf parsed");
+    if let Some(config) = &a.config {
+        check_config(&a, &manifest, config)?;
+    }
     let report = match patch_found(&mut btf, &manifest, &opts, &found) {
         Ok(r) => r,
         Err(PatchError::Refused(list)) => {
@@ -193,6 +201,34 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     // at once, faster than thousands of frees (clang's -disable-free).
     std::mem::forget((btf, manifest));
     Ok(Outcome::Clean)
+}
+
+/// `--config`: the manifest must be of this `.config`, by the hash its
+/// build view records; a manifest without one cannot be checked, and is
+/// refused too (patched silently, a stale manifest tags fewer kfuncs).
+fn check_config(a: &PatchArgs, m: &Manifest, config: &Path) -> Result<(), CliError> {
+    use kfunc_scan::kbuild::{config::Config, KbuildError};
+    let (cfg, _) = Config::load(config).map_err(|KbuildError::Read { source, .. }| {
+        format!("{}: error[read]: {source}", term::path(config))
+    })?;
+    let have = cfg.hash_hex();
+    let (mf, cf) = (term::path(&a.manifest), term::path(config));
+    let rescan = format!("rescan: kfunc-scan SRCTREE --config {cf} -o {mf}");
+    let why = match &m.build {
+        None => {
+            format!("made without --config, it has no build view to check against {cf}; {rescan}")
+        }
+        Some(b) if b.config_hash != have => format!(
+            "made from {} ({}), but {cf} is {have}: the manifest is stale; {rescan}",
+            term::escape(&b.config),
+            term::escape(&b.config_hash)
+        ),
+        Some(_) => return Ok(()),
+    };
+    Err(CliError::Refused(vec![
+        format!("{mf}: error[stale-manifest]: {why}"),
+        format!("{}: nothing written", term::path(&a.btf)),
+    ]))
 }
 
 /// The build object the BTF is: vmlinux without `--base`; with it, the
