@@ -379,3 +379,276 @@ fn an_unreadable_config_cannot_run() {
     );
     assert!(!out.exists());
 }
+
+// ---------------------------------------------------------------- the hooks
+
+/// A module's split BTF on [`core_btf`]: `mod_e(void)` returning its `int`.
+fn mod_btf() -> Vec<u8> {
+    let base = Btf::parse(&core_btf(), None).unwrap();
+    let mut b = Btf::empty_split(base);
+    let proto = b.add_type(&NewType::func_proto(1, &[])).unwrap();
+    let name = b.add_string("mod_e").unwrap();
+    b.add_type(&NewType::func(name, 1, proto)).unwrap();
+    b.to_bytes()
+}
+
+/// [`build_tree`] with a module, `modfoo` (`CONFIG_MOD=m`), holding
+/// `mod_e(void)` in a kfuncs set.
+fn module_tree() -> tempfile::TempDir {
+    let t = build_tree();
+    let p = t.path();
+    fs::write(p.join("Kbuild"), "obj-y += kernel/ net/\n").unwrap();
+    fs::create_dir_all(p.join("net")).unwrap();
+    fs::write(p.join("net/Makefile"), "obj-$(CONFIG_MOD) += modfoo.o\n").unwrap();
+    fs::write(
+        p.join("net/modfoo.c"),
+        "__bpf_kfunc int mod_e(void) { return 0; }\nBTF_KFUNCS_START(mod_ids)\nBTF_ID_FLAGS(func, mod_e)\nBTF_KFUNCS_END(mod_ids)\n",
+    )
+    .unwrap();
+    fs::write(p.join(".config"), "CONFIG_X=y\nCONFIG_MOD=m\n").unwrap();
+    t
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts/kbuild")
+        .join(name)
+}
+
+/// An executable shell script at `path`.
+fn write_script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A build's object tree (its own .config, the tree's copied) and fakes of
+/// the tools the hooks call: `pahole` records its arguments, says `v1.24`
+/// to `--version`, and "encodes" by copying `vmlinux.raw` (or, on
+/// `--btf_base`, `module.raw`) over its last argument; `resolve_btfids`
+/// records its arguments and keeps a copy of the raw BTF as it found it.
+struct Build {
+    src: tempfile::TempDir,
+    obj: tempfile::TempDir,
+}
+
+impl Build {
+    fn new(src: tempfile::TempDir) -> Build {
+        let obj = tempfile::tempdir().unwrap();
+        let o = obj.path();
+        fs::copy(src.path().join(".config"), o.join(".config")).unwrap();
+        fs::write(o.join("vmlinux.raw"), core_btf()).unwrap();
+        fs::write(o.join("module.raw"), mod_btf()).unwrap();
+        write_script(
+            &o.join("fake-pahole"),
+            r#"printf '%s\n' "$@" > pahole.args
+[ "$1" = --version ] && { echo v1.24; exit 0; }
+[ -n "${FAKE_FAIL:-}" ] && exit 3
+for a; do last=$a; done
+case " $* " in *" --btf_base "*) cp module.raw "$last" ;; *) cp vmlinux.raw "$last" ;; esac
+"#,
+        );
+        write_script(
+            &o.join("fake-resolve-btfids"),
+            r#"printf '%s\n' "$@" > resolve.args
+[ -f .tmp_vmlinux1.BTF.1 ] && cp .tmp_vmlinux1.BTF.1 seen.btf
+exit 0
+"#,
+        );
+        Build { src, obj }
+    }
+
+    /// `hook ARGS…` run as make would: in the object tree, `srctree`
+    /// exported, the fakes as the real tools.
+    fn run(&self, hook: &str, args: &[&str]) -> std::process::Output {
+        let o = self.obj.path();
+        std::process::Command::new(script(hook))
+            .args(args)
+            .current_dir(o)
+            .env("srctree", self.src.path())
+            .env("objtree", ".")
+            .env("KFUNC_SCAN", bin())
+            .env("REAL_PAHOLE", o.join("fake-pahole"))
+            .env("REAL_RESOLVE_BTFIDS", o.join("fake-resolve-btfids"))
+            .env_remove("KFUNC_SCAN_MANIFEST")
+            .env_remove("KFUNC_SCAN_SRCTREE")
+            .env_remove("FAKE_FAIL")
+            .output()
+            .unwrap()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.obj.path().join(rel)
+    }
+
+    fn btf(&self, rel: &str) -> Btf {
+        Btf::parse(&fs::read(self.path(rel)).unwrap(), None).unwrap()
+    }
+
+    fn lines(&self, rel: &str) -> Vec<String> {
+        fs::read_to_string(self.path(rel))
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+#[test]
+fn pahole_wrapper_passes_version_through() {
+    let b = Build::new(build_tree());
+    let r = b.run("pahole-wrapper", &["--version"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(String::from_utf8_lossy(&r.stdout), "v1.24\n");
+    assert!(!b.path("kfunc-scan.json").exists());
+}
+
+#[test]
+fn pahole_wrapper_patches_tmp_vmlinux_after_pahole() {
+    let b = Build::new(build_tree());
+    // 6.12's link-vmlinux.sh with pahole 1.24's flags
+    let args = [
+        "-J",
+        "--btf_gen_floats",
+        "-j",
+        "--lang_exclude=rust",
+        ".tmp_vmlinux1",
+    ];
+    let r = b.run("pahole-wrapper", &args);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(b.lines("pahole.args"), args);
+    assert_eq!(kfunc_tagged(&b.btf(".tmp_vmlinux1")), ["core_a"]);
+    // the manifest, made from the build's .config
+    let m = read_manifest(&b.path("kfunc-scan.json"));
+    let build = m.build.unwrap();
+    assert_eq!(build.config, "./.config");
+    assert!(stderr(&r).contains("1 decl tags added"), "{}", stderr(&r));
+}
+
+#[test]
+fn pahole_wrapper_patches_a_module_on_its_vmlinux() {
+    let b = Build::new(module_tree());
+    fs::write(b.path("vmlinux"), core_btf()).unwrap();
+    // 6.12's Makefile.modfinal
+    let args = [
+        "-J",
+        "--btf_gen_floats",
+        "-j",
+        "--btf_base",
+        "vmlinux",
+        "net/modfoo.ko",
+    ];
+    fs::create_dir_all(b.path("net")).unwrap();
+    let r = b.run("pahole-wrapper", &args);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(b.lines("pahole.args"), args);
+    let base = b.btf("vmlinux");
+    let module = Btf::parse(&fs::read(b.path("net/modfoo.ko")).unwrap(), Some(base)).unwrap();
+    assert_eq!(kfunc_tagged(&module), ["mod_e"]);
+}
+
+#[test]
+fn pahole_wrapper_fails_the_build_when_patch_btf_fails() {
+    let b = Build::new(build_tree());
+    // the BTF disagrees with the source: core_a's parameter is `y` here
+    let mut bad = Btf::empty(Endian::Little);
+    let int = bad.add_string("int").unwrap();
+    let int = bad.add_type(&NewType::int(int, 4, true)).unwrap();
+    let y = bad.add_string("y").unwrap();
+    let proto = bad
+        .add_type(&NewType::func_proto(int, &[(y, int)]))
+        .unwrap();
+    let name = bad.add_string("core_a").unwrap();
+    bad.add_type(&NewType::func(name, 1, proto)).unwrap();
+    fs::write(b.path("vmlinux.raw"), bad.to_bytes()).unwrap();
+    let r = b.run("pahole-wrapper", &["-J", ".tmp_vmlinux1"]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[refused]: core_a: the BTF's prototype (y)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("pahole-wrapper: error: kfunc-scan patch-btf failed on .tmp_vmlinux1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pahole_wrapper_fails_when_pahole_or_kfunc_scan_does() {
+    let b = Build::new(build_tree());
+    let o = b.obj.path();
+    let mut c = std::process::Command::new(script("pahole-wrapper"));
+    c.args(["-J", ".tmp_vmlinux1"])
+        .current_dir(o)
+        .env("srctree", b.src.path())
+        .env("REAL_PAHOLE", o.join("fake-pahole"));
+    // pahole's own status, and no scan
+    let r = c
+        .env("FAKE_FAIL", "1")
+        .env("KFUNC_SCAN", bin())
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(3), "{}", stderr(&r));
+    assert!(!b.path("kfunc-scan.json").exists());
+    // no kfunc-scan to run: said, and the build stops
+    let r = c
+        .env_remove("FAKE_FAIL")
+        .env("KFUNC_SCAN", o.join("nowhere"))
+        .output()
+        .unwrap();
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("pahole-wrapper: error: kfunc-scan not found"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pahole_wrapper_rescans_when_config_is_newer_than_the_manifest() {
+    let b = Build::new(build_tree());
+    let r = b.run("pahole-wrapper", &["-J", ".tmp_vmlinux1"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let first = read_manifest(&b.path("kfunc-scan.json")).build.unwrap();
+    // .config rewritten later: the manifest is made again, from it
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    fs::File::options()
+        .write(true)
+        .open(b.path("kfunc-scan.json"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    fs::write(b.path(".config"), "CONFIG_X=y\nCONFIG_NET=y\n").unwrap();
+    let r = b.run("pahole-wrapper", &["-J", ".tmp_vmlinux1"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let second = read_manifest(&b.path("kfunc-scan.json")).build.unwrap();
+    assert_ne!(first.config_hash, second.config_hash);
+}
+
+#[test]
+fn resolve_btfids_wrapper_patches_raw_btf_before_the_real_one() {
+    let b = Build::new(build_tree());
+    fs::write(b.path(".tmp_vmlinux1.BTF.1"), core_btf()).unwrap();
+    // as 7.x's gen-btf.sh passes pahole's raw output
+    let args = ["--btf", ".tmp_vmlinux1.BTF.1", ".tmp_vmlinux1"];
+    let r = b.run("resolve-btfids-wrapper", &args);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(b.lines("resolve.args"), args);
+    // patched before resolve_btfids saw it
+    assert_eq!(kfunc_tagged(&b.btf("seen.btf")), ["core_a"]);
+}
+
+#[test]
+fn resolve_btfids_wrapper_on_a_6x_call_passes_through_and_says_so() {
+    let b = Build::new(build_tree());
+    let r = b.run("resolve-btfids-wrapper", &["vmlinux"]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(0), "{err}");
+    assert_eq!(b.lines("resolve.args"), ["vmlinux"]);
+    assert!(
+        err.contains("nothing patched (Linux 6.x: use PAHOLE=pahole-wrapper)"),
+        "{err}"
+    );
+    assert!(!b.path("kfunc-scan.json").exists());
+}
