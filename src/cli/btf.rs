@@ -41,7 +41,7 @@ pub struct PatchArgs {
     /// (`kfunc-scan TREE --config` records its hash); a stale one, or one
     /// made without --config, is refused.
     #[arg(long, value_name = "FILE")]
-    pub config: Option<std::path::PathBuf>,
+    pub config: Option<PathBuf>,
     /// Write a JSON summary here.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
