@@ -651,3 +651,33 @@ fn resolve_btfids_wrapper_on_a_6x_call_passes_through_and_says_so() {
     );
     assert!(!b.path("kfunc-scan.json").exists());
 }
+
+#[test]
+fn a_warning_naming_an_outside_name_is_escaped() {
+    // --object's name reaches the warning that no set is in that object
+    let t = build_tree();
+    let manifest = t.path().join("m.json");
+    scan_tree(t.path(), &manifest, true);
+    let base = t.path().join("vmlinux.btf");
+    fs::write(&base, core_btf()).unwrap();
+    let module = t.path().join("mod.btf");
+    fs::write(&module, mod_btf()).unwrap();
+    let r = cmd(["patch-btf", "--manifest"])
+        .arg(&manifest)
+        .arg("--btf")
+        .arg(&module)
+        .arg("--base")
+        .arg(&base)
+        .args(["--object", "m\u{1b}[2J", "-o"])
+        .arg(t.path().join("out.btf"))
+        .output();
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(0), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(
+        err.contains(
+            "warning[patch]: the manifest's build view puts no kfunc set in object `m\\u{1b}[2J`"
+        ),
+        "{err}"
+    );
+}

@@ -129,7 +129,7 @@ fn check_patch_outputs(a: &PatchArgs) -> Result<(), CliError> {
     if a.in_place && links > 1 {
         return Err(CliError::CannotRun(format!(
             "{}: error[output]: {links} hard links name this file; --in-place would leave the others unpatched (write with -o instead)",
-            a.btf.display()
+            term::path(&a.btf)
         )));
     }
     Ok(())
@@ -154,9 +154,9 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         Err(PatchError::Refused(list)) => {
             let mut lines: Vec<String> = list
                 .iter()
-                .map(|r| format!("{}: error[refused]: {r}", a.btf.display()))
+                .map(|r| format!("{}: error[refused]: {r}", term::path(&a.btf)))
                 .collect();
-            lines.push(format!("{}: nothing written", a.btf.display()));
+            lines.push(format!("{}: nothing written", term::path(&a.btf)));
             return Err(CliError::Refused(lines));
         }
         Err(e @ PatchError::SortedByName { .. }) => {
@@ -166,7 +166,7 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
                 format!("{btf}: nothing written"),
             ]));
         }
-        Err(e) => return Err(format!("{}: error[btf]: {e}", a.btf.display()).into()),
+        Err(e) => return Err(format!("{}: error[btf]: {e}", term::path(&a.btf)).into()),
     };
     timing.phase("patched");
     write_patched(&a, &btf, elf.as_ref())?;
@@ -175,11 +175,15 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
         json.push('\n');
         write_atomic(r, json.as_bytes())
-            .map_err(|e| format!("{}: error[write]: {e}", r.display()))?;
+            .map_err(|e| format!("{}: error[write]: {e}", term::path(r)))?;
     }
     if !a.quiet {
         for w in &report.warnings {
-            eprintln!("{}: warning[patch]: {w}", a.btf.display());
+            eprintln!(
+                "{}: warning[patch]: {}",
+                term::path(&a.btf),
+                term::escape(w)
+            );
         }
         // said only when there are some, so earlier runs' lines stay as they were
         let arena = match report.arena_tagged.len() {
@@ -289,10 +293,10 @@ fn write_patched(a: &PatchArgs, btf: &Btf, elf: Option<&Blob>) -> Result<(), Cli
         None => write_atomic_with(&target, durability, |w| btf.write_to(w)),
         Some(elf) => match kfunc_scan::btf::elf::replace_btf(elf, btf.to_bytes()) {
             Ok(b) => write_atomic_with(&target, durability, |w| w.write_all(&b)),
-            Err(e) => return Err(format!("{}: error[elf]: {e}", a.btf.display()).into()),
+            Err(e) => return Err(format!("{}: error[elf]: {e}", term::path(&a.btf)).into()),
         },
     };
-    written.map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
+    written.map_err(|e| format!("{}: error[write]: {e}", term::path(&target)))?;
     Ok(())
 }
 
