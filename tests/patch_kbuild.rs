@@ -47,7 +47,7 @@ fn acquire_btf(fillers: usize, order: Order, param: &str) -> Vec<u8> {
             Order::Sorted => i,
             Order::Reversed => fillers - 1 - i,
         };
-        let name = b.add_string(&format!("a{n:04}")).unwrap();
+        let name = b.add_string(&format!("a{n:06}")).unwrap();
         let id = b.add_type(&NewType::int(name, 4, true)).unwrap();
         if i == 0 {
             first = id;
@@ -204,25 +204,34 @@ fn sorted_by_name_counts_named_types_past_anonymous_ones() {
     let fillers = SORTED_BTF_LEAD + SORTED_BTF_MIN_NAMED + 5;
     let btf = Btf::parse(&acquire_btf(fillers, Order::Sorted, "p"), None).unwrap();
     assert_eq!(kfunc_scan::patch::sorted_by_name(&btf), Some(fillers + 1));
-    // one pair out of order past the lead: not sorted
-    let mut names: Vec<String> = (0..fillers).map(|i| format!("a{i:04}")).collect();
-    names.swap(SORTED_BTF_LEAD + 3, SORTED_BTF_LEAD + 4);
-    let mut b = Btf::empty(Endian::Big);
-    for n in &names {
-        let off = b.add_string(n).unwrap();
-        b.add_type(&NewType::int(off, 4, true)).unwrap();
-    }
-    let btf = Btf::parse(&b.to_bytes(), None).unwrap();
-    assert_eq!(kfunc_scan::patch::sorted_by_name(&btf), None);
-    // out of order within the lead only: still sorted
-    let mut names: Vec<String> = (0..fillers).map(|i| format!("a{i:04}")).collect();
-    names.swap(0, SORTED_BTF_LEAD - 1);
-    let mut b = Btf::empty(Endian::Little);
-    for n in &names {
-        let off = b.add_string(n).unwrap();
-        b.add_type(&NewType::int(off, 4, true)).unwrap();
-    }
-    let btf = Btf::parse(&b.to_bytes(), None).unwrap();
+    let ints = |names: &[String], endian| {
+        let mut b = Btf::empty(endian);
+        for n in names {
+            let off = b.add_string(n).unwrap();
+            b.add_type(&NewType::int(off, 4, true)).unwrap();
+        }
+        Btf::parse(&b.to_bytes(), None).unwrap()
+    };
+    let names: Vec<String> = (0..fillers).map(|i| format!("a{i:04}")).collect();
+    // the last of the lead above the first name past it: at the bound,
+    // still sorted (the lead is not looked at)
+    let mut at = names.clone();
+    at.swap(SORTED_BTF_LEAD - 1, SORTED_BTF_LEAD);
+    assert_eq!(
+        kfunc_scan::patch::sorted_by_name(&ints(&at, Endian::Little)),
+        Some(fillers)
+    );
+    // one past: the first two names past the lead out of order
+    let mut past = names.clone();
+    past.swap(SORTED_BTF_LEAD, SORTED_BTF_LEAD + 1);
+    assert_eq!(
+        kfunc_scan::patch::sorted_by_name(&ints(&past, Endian::Big)),
+        None
+    );
+    // equal neighbours are in order (the kernel's sort keeps duplicates)
+    let mut dup = names;
+    dup[SORTED_BTF_LEAD + 2] = dup[SORTED_BTF_LEAD + 1].clone();
+    let btf = ints(&dup, Endian::Little);
     assert_eq!(kfunc_scan::patch::sorted_by_name(&btf), Some(fillers));
 }
 
@@ -680,4 +689,56 @@ fn a_warning_naming_an_outside_name_is_escaped() {
         ),
         "{err}"
     );
+}
+
+/// `kfunc-scan ARGS` under a 1 GiB address space, killed and failed after
+/// 10 s.
+fn run_bounded(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("prlimit")
+        .arg("--as=1073741824")
+        .arg("--")
+        .arg(bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prlimit");
+    let t0 = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kfunc-scan {args:?}: still running after 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_vmlinux_sized_sorted_btf_is_refused_in_bounded_time_and_memory() {
+    // 150k sorted names, as many types as a distribution's vmlinux has
+    let dir = tempfile::tempdir().unwrap();
+    let (manifest, _) = mini_manifest(dir.path());
+    let input = dir.path().join("vmlinux.btf");
+    fs::write(&input, acquire_btf(150_000, Order::Sorted, "p")).unwrap();
+    let out = dir.path().join("out.btf");
+    let r = run_bounded(&[
+        "patch-btf".as_ref(),
+        "--add-decl-tags".as_ref(),
+        "--manifest".as_ref(),
+        manifest.as_os_str(),
+        "--btf".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("this BTF's 150001 named types are sorted by name"),
+        "{err}"
+    );
+    assert!(!out.exists());
 }
