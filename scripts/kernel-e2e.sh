@@ -4,7 +4,9 @@
 # with PAHOLE=scripts/kbuild/pahole-wrapper, then the vmlinux's .BTF is
 # checked for the bpf_kfunc decl tags that Debian's pahole 1.24 does not
 # emit (so without the hook there are none) and for the foo_impl FUNCs the
-# manifest's pairs name. Each step's time is printed.
+# manifest's pairs name; the running kernel must accept that BTF, and, with
+# qemu, the built kernel boot and load a program calling kfuncs
+# (scripts/kbuild/boot.sh). Each step's time is printed.
 #
 #   scripts/kernel-e2e.sh [LINUX_SRC] [BUILD_DIR]
 #
@@ -112,4 +114,13 @@ set -e
 	echo "kernel-e2e: FAILED: the running kernel rejects vmlinux's BTF" >&2
 	exit 1
 }
+
+# booted, the kernel parses that BTF, and its verifier takes a program
+# calling kfuncs (bpftool in a busybox initramfs)
+if command -v qemu-system-x86_64 >/dev/null && command -v busybox >/dev/null &&
+	command -v clang >/dev/null; then
+	step boot "$here/kbuild/boot.sh" "$out"
+else
+	echo "kernel-e2e: boot skipped (needs qemu-system-x86 busybox-static clang)" >&2
+fi
 echo "kernel-e2e: ok" >&2
