@@ -17,7 +17,11 @@
 //!
 //! Append-only: no type ID moves, no record changes but the `type` field of
 //! a repointed FUNC. Before any edit the BTF must agree with the source;
-//! every disagreement is collected and the whole edit refused.
+//! every disagreement is collected and the whole edit refused. A BTF whose
+//! named types are sorted by name (Linux 7.0+'s vmlinux after
+//! resolve_btfids) is not appended to: the kernel binary-searches it, and
+//! IDs cannot move (resolve_btfids has written them into the image), so
+//! the new types could only break the order.
 //!
 //! Three steps: **index** the BTF (the FUNCs of interest by name, decl tags
 //! by target, where the needed strings are), **plan** (pure, on `&Btf`:
@@ -31,6 +35,7 @@ use crate::conventions::{
     self, ArenaPlaces, FLAG_ARENA_ARG1, FLAG_ARENA_ARG2, FLAG_ARENA_RET, FLAG_FASTCALL,
     TAG_FASTCALL, TAG_KFUNC, TYPE_ATTR_ARENA,
 };
+use crate::limits::{SORTED_BTF_LEAD, SORTED_BTF_MIN_NAMED};
 use crate::manifest::{BuiltInto, Kfunc, KfuncSet, Manifest, SetEntry, SetKind, VerifierArgs};
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
@@ -113,10 +118,46 @@ pub enum PatchError {
     /// The BTF and the manifest disagree: the BTF is left as it was.
     #[error("{} refused edit(s):\n  {}", .0.len(), .0.join("\n  "))]
     Refused(Vec<String>),
+    /// The BTF's named types are in name order, as Linux 7.0+'s
+    /// resolve_btfids leaves vmlinux's so the kernel can binary-search it
+    /// (it does not check the order): types appended after the sort would
+    /// break it, and the kernel would not find them. Nothing is appended.
+    #[error(
+        "this BTF's {named} named types are sorted by name (Linux 7.0+'s resolve_btfids sorts vmlinux's BTF, and the kernel binary-searches it): the {appends} type(s) this patch appends would break that order, and the kernel would not find them (`cannot find function ... in BTF`); patch pahole's raw output before resolve_btfids sorts it (make RESOLVE_BTFIDS=scripts/kbuild/resolve-btfids-wrapper patches .tmp_vmlinux1.BTF.1)"
+    )]
+    SortedByName { named: usize, appends: usize },
     /// An edit the BTF refused while a plan was applied: the plan rules
     /// these out, so this is a bug.
     #[error(transparent)]
     Edit(#[from] EditError),
+}
+
+/// When `btf`'s own named types are in name order (byte order, as the
+/// kernel's `strcmp`), the number of them; None when not. Anonymous types
+/// are left out wherever they are (resolve_btfids puts them first: the
+/// empty name sorts lowest), and so are the first [`SORTED_BTF_LEAD`]
+/// named ones; fewer than [`SORTED_BTF_MIN_NAMED`] past those are never
+/// called sorted (a few names can be in order by chance). An unsorted
+/// BTF (6.x's) is told within its first names; a sorted one costs a read
+/// of every name.
+pub fn sorted_by_name(btf: &Btf) -> Option<usize> {
+    let mut named = 0usize;
+    let mut prev: Option<&[u8]> = None;
+    for t in btf.own_types() {
+        let name = btf.str_at(t.name_off()).unwrap_or(b"");
+        if name.is_empty() {
+            continue;
+        }
+        named += 1;
+        if named <= SORTED_BTF_LEAD {
+            continue;
+        }
+        if prev.is_some_and(|p| p > name) {
+            return None;
+        }
+        prev = Some(name);
+    }
+    (named.saturating_sub(SORTED_BTF_LEAD) >= SORTED_BTF_MIN_NAMED).then_some(named)
 }
 
 /// Strips modifiers and typedefs.
@@ -298,6 +339,15 @@ pub fn patch_found(
 ) -> Result<Report, PatchError> {
     let index = Index::new(btf, offsets);
     let plan = Planner::new(btf, index, opts).plan(m)?;
+    // repointing a FUNC renames nothing: only appends break a sorted BTF
+    if !plan.appends.is_empty() {
+        if let Some(named) = sorted_by_name(btf) {
+            return Err(PatchError::SortedByName {
+                named,
+                appends: plan.appends.len(),
+            });
+        }
+    }
     apply(btf, plan)
 }
 

@@ -3,7 +3,7 @@
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::btf::{Blob, Btf, ReadError, StringOffsets, StringSections};
-use kfunc_scan::manifest::Manifest;
+use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::{write_atomic, write_atomic_with, Durability};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +37,11 @@ pub struct PatchArgs {
     /// A kfunc of the manifest missing from the BTF is an error.
     #[arg(long)]
     pub strict: bool,
+    /// The build's .config: the manifest must have been made from it
+    /// (`kfunc-scan TREE --config` records its hash); a stale one, or one
+    /// made without --config, is refused.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Write a JSON summary here.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -124,7 +129,7 @@ fn check_patch_outputs(a: &PatchArgs) -> Result<(), CliError> {
     if a.in_place && links > 1 {
         return Err(CliError::CannotRun(format!(
             "{}: error[output]: {links} hard links name this file; --in-place would leave the others unpatched (write with -o instead)",
-            a.btf.display()
+            term::path(&a.btf)
         )));
     }
     Ok(())
@@ -141,17 +146,27 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     };
     let (mut btf, elf, manifest, found) = read_patch_inputs(&a, &opts, &timing)?;
     timing.phase("btf parsed");
+    if let Some(config) = &a.config {
+        check_config(&a, &manifest, config)?;
+    }
     let report = match patch_found(&mut btf, &manifest, &opts, &found) {
         Ok(r) => r,
         Err(PatchError::Refused(list)) => {
             let mut lines: Vec<String> = list
                 .iter()
-                .map(|r| format!("{}: error[refused]: {r}", a.btf.display()))
+                .map(|r| format!("{}: error[refused]: {r}", term::path(&a.btf)))
                 .collect();
-            lines.push(format!("{}: nothing written", a.btf.display()));
+            lines.push(format!("{}: nothing written", term::path(&a.btf)));
             return Err(CliError::Refused(lines));
         }
-        Err(e) => return Err(format!("{}: error[btf]: {e}", a.btf.display()).into()),
+        Err(e @ PatchError::SortedByName { .. }) => {
+            let btf = term::path(&a.btf);
+            return Err(CliError::Refused(vec![
+                format!("{btf}: error[sorted]: {e}"),
+                format!("{btf}: nothing written"),
+            ]));
+        }
+        Err(e) => return Err(format!("{}: error[btf]: {e}", term::path(&a.btf)).into()),
     };
     timing.phase("patched");
     write_patched(&a, &btf, elf.as_ref())?;
@@ -160,11 +175,15 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
         json.push('\n');
         write_atomic(r, json.as_bytes())
-            .map_err(|e| format!("{}: error[write]: {e}", r.display()))?;
+            .map_err(|e| format!("{}: error[write]: {e}", term::path(r)))?;
     }
     if !a.quiet {
         for w in &report.warnings {
-            eprintln!("{}: warning[patch]: {w}", a.btf.display());
+            eprintln!(
+                "{}: warning[patch]: {}",
+                term::path(&a.btf),
+                term::escape(w)
+            );
         }
         // said only when there are some, so earlier runs' lines stay as they were
         let arena = match report.arena_tagged.len() {
@@ -186,6 +205,34 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     // at once, faster than thousands of frees (clang's -disable-free).
     std::mem::forget((btf, manifest));
     Ok(Outcome::Clean)
+}
+
+/// `--config`: the manifest must be of this `.config`, by the hash its
+/// build view records; a manifest without one cannot be checked, and is
+/// refused too (patched silently, a stale manifest tags fewer kfuncs).
+fn check_config(a: &PatchArgs, m: &Manifest, config: &Path) -> Result<(), CliError> {
+    use kfunc_scan::kbuild::{config::Config, KbuildError};
+    let (cfg, _) = Config::load(config).map_err(|KbuildError::Read { source, .. }| {
+        format!("{}: error[read]: {source}", term::path(config))
+    })?;
+    let have = cfg.hash_hex();
+    let (mf, cf) = (term::path(&a.manifest), term::path(config));
+    let rescan = format!("rescan: kfunc-scan SRCTREE --config {cf} -o {mf}");
+    let why = match &m.build {
+        None => {
+            format!("made without --config, it has no build view to check against {cf}; {rescan}")
+        }
+        Some(b) if b.config_hash != have => format!(
+            "made from {} ({}), but {cf} is {have}: the manifest is stale; {rescan}",
+            term::escape(&b.config),
+            term::escape(&b.config_hash)
+        ),
+        Some(_) => return Ok(()),
+    };
+    Err(CliError::Refused(vec![
+        format!("{mf}: error[stale-manifest]: {why}"),
+        format!("{}: nothing written", term::path(&a.btf)),
+    ]))
 }
 
 /// The build object the BTF is: vmlinux without `--base`; with it, the
@@ -246,10 +293,10 @@ fn write_patched(a: &PatchArgs, btf: &Btf, elf: Option<&Blob>) -> Result<(), Cli
         None => write_atomic_with(&target, durability, |w| btf.write_to(w)),
         Some(elf) => match kfunc_scan::btf::elf::replace_btf(elf, btf.to_bytes()) {
             Ok(b) => write_atomic_with(&target, durability, |w| w.write_all(&b)),
-            Err(e) => return Err(format!("{}: error[elf]: {e}", a.btf.display()).into()),
+            Err(e) => return Err(format!("{}: error[elf]: {e}", term::path(&a.btf)).into()),
         },
     };
-    written.map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
+    written.map_err(|e| format!("{}: error[write]: {e}", term::path(&target)))?;
     Ok(())
 }
 

@@ -1,0 +1,71 @@
+# shellcheck shell=bash
+# What pahole-wrapper and resolve-btfids-wrapper share: finding kfunc-scan,
+# keeping a manifest made from the build's own .config, and patching a BTF
+# with it. Sourced, not run; the caller sets `ks_me` (its name, for messages).
+#
+# Environment (all optional):
+#   KFUNC_SCAN           the kfunc-scan binary (default: `kfunc-scan` from PATH)
+#   KFUNC_SCAN_MANIFEST  the manifest to use, made when missing or older than
+#                        .config (default: $objtree/kfunc-scan.json)
+#   KFUNC_SCAN_SRCTREE   the tree to scan (default: $srctree, which Kbuild
+#                        exports, absolute in O= builds)
+#   objtree, srctree, ARCH: exported by Kbuild; the hooks run in $objtree.
+
+# A failure of the hook fails the build: a kernel whose BTF silently lacks
+# the pairs boots and then refuses programs, far from the cause.
+ks_die() {
+	echo "$ks_me: error: $*" >&2
+	exit 1
+}
+
+ks_bin() {
+	local bin=${KFUNC_SCAN:-kfunc-scan}
+	command -v "$bin" >/dev/null 2>&1 ||
+		ks_die "kfunc-scan not found (\`$bin\`): put it on PATH or set KFUNC_SCAN=/path/to/kfunc-scan"
+	printf '%s\n' "$bin"
+}
+
+# The manifest for this build's .config, scanned when missing or older than
+# .config. Parallel module links share it: one scans under a lock, the
+# others wait and reuse its result. Prints the manifest's path.
+ks_manifest() {
+	local bin=$1 config=$2
+	local manifest=${KFUNC_SCAN_MANIFEST:-${objtree:-.}/kfunc-scan.json}
+	local src=${KFUNC_SCAN_SRCTREE:-${srctree:-}}
+	[ -n "$src" ] || ks_die "no source tree: run from make (it exports srctree) or set KFUNC_SCAN_SRCTREE"
+	local lock=()
+	command -v flock >/dev/null 2>&1 && lock=(flock "$manifest.lock")
+	# exit 1 is a source with diagnostics (a broken set, say): the
+	# manifest is written in full; 2 is a scan that could not run
+	"${lock[@]}" sh -c '
+		if [ ! -f "$3" ] || [ "$2" -nt "$3" ]; then
+			"$1" "$4" --config "$2" --arch "$5" -q -o "$3"
+			[ $? -le 1 ] || exit 2
+		fi' sh "$bin" "$config" "$manifest" "$src" "${ARCH:-x86_64}" ||
+		ks_die "could not scan $src into $manifest (see above)"
+	printf '%s\n' "$manifest"
+}
+
+# ks_patch FILE [BASE]: FILE's BTF (raw, or an ELF object's .BTF) patched
+# in place with decl tags, checked against this build's .config; BASE, the
+# vmlinux a module's split BTF builds on.
+ks_patch() {
+	local file=$1 base=${2:-}
+	local config=${objtree:-.}/.config
+	[ -f "$config" ] || ks_die "$config: no .config here (run from the kernel's make, in its objtree)"
+	local bin manifest
+	bin=$(ks_bin) || exit 1
+	manifest=$(ks_manifest "$bin" "$config") || exit 1
+	local args=(patch-btf --manifest "$manifest" --config "$config" --btf "$file"
+		--in-place --add-decl-tags)
+	[ -n "$base" ] && args+=(--base "$base")
+	"$bin" "${args[@]}" || ks_die "kfunc-scan patch-btf failed on $file (see above)"
+}
+
+# Whether $1 names the same file as this script's caller ($0): a REAL_*
+# variable pointing back at the wrapper would recurse forever.
+ks_is_self() {
+	local p
+	p=$(command -v "$1" 2>/dev/null) || return 1
+	[ "$(readlink -f "$p")" = "$(readlink -f "$0")" ]
+}
