@@ -73,6 +73,10 @@ struct Planner<'a> {
     declared_set: HashSet<u32>,
     full: HashSet<u32>,
     defs: Vec<u32>,
+    /// Anonymous structs and unions whose members are seen to: each is
+    /// walked once, not once per use (a struct of n anonymous members of n
+    /// members … would cost n^depth).
+    anon_done: HashSet<u32>,
 }
 
 /// The plan for the prototypes of `funcs` (FUNC IDs): their return and
@@ -86,6 +90,7 @@ pub fn plan(btf: &Btf, funcs: &[u32]) -> Result<Plan, EmitError> {
         declared_set: HashSet::new(),
         full: HashSet::new(),
         defs: Vec::new(),
+        anon_done: HashSet::new(),
     };
     for &f in funcs {
         let t = btf.get(f).ok_or(EmitError::NoType(f))?;
@@ -146,6 +151,9 @@ impl Planner<'_> {
             }
             Kind::Struct | Kind::Union if t.name_off() == 0 => {
                 // anonymous: written inline, so its members are needed whole
+                if !self.anon_done.insert(id) {
+                    return Ok(());
+                }
                 let members: Vec<u32> = t.members().map(|m| m.type_id).collect();
                 for m in members {
                     self.use_type(m, true, d)?;
