@@ -12,6 +12,15 @@
 
 // ---- BTF and the C it becomes (`header --btf`, `btf-check`) ----
 
+/// The longest name `btf-check` and every BTF reader accept: the kernel's
+/// own bound (`KSYM_NAME_LEN`, 512 bytes), so that a BTF valid here is one
+/// the kernel loads.
+pub use crate::btf::MAX_NAME_LEN as BTF_MAX_NAME_LEN;
+
+/// How much of a refused BTF name an error shows (80 bytes, then `…`): a
+/// name may be megabytes long (an INT's is not bounded by the kernel).
+pub use crate::btf::MAX_NAME_SHOWN as BTF_MAX_NAME_SHOWN;
+
 /// The padding (bytes no member covers: `long: 64;` lines) one struct of
 /// the header from BTF may have. The most a real kernel's struct has is
 /// `bpf_ringbuf`'s 12,168 bytes (6.12, 6.18: pages of 4 KiB between its
@@ -20,13 +29,15 @@
 /// 200-byte BTF could ask for a struct of 4 GiB (a header of 6 GB).
 pub const MAX_STRUCT_PADDING: u64 = 1 << 20;
 
-/// The length of a header from BTF, in bytes. bpftool's whole vmlinux.h
-/// (every type of 6.18) is 2.8 MB and a header of every kfunc far less;
-/// 64 MiB is twenty whole vmlinux.h. Anonymous types are written inline at
-/// each use, so a small BTF could otherwise nest them into a header of
-/// billions of lines (a struct of 1,000 anonymous members of 1,000 members,
-/// …): the bound is checked as the header is written, not after.
-pub const MAX_HEADER_LEN: usize = 64 << 20;
+/// The length of a header from BTF, in bytes. The header of every kfunc
+/// of 6.18 is 24 KB (types behind pointers have empty bodies) and
+/// bpftool's whole vmlinux.h 2.8 MB (no header of kfuncs needs more types
+/// than all of them); 8 MiB is three whole vmlinux.h.
+/// Anonymous types are written inline at each use, so a BTF of 12 KB could
+/// otherwise nest them into a header of billions of lines (a union of 256
+/// anonymous members of 256 members, four deep): the bound is checked as
+/// the header is written, not after.
+pub const MAX_HEADER_LEN: usize = 8 << 20;
 
 // ---- BTF directories (`avail --btf-dir`) ----
 

@@ -62,7 +62,7 @@ pub fn header(btf: &Btf, kfuncs: &[HeaderKfunc], text: &HeaderText) -> Result<St
         return Err(EmitError::BadName {
             id: k.func,
             what: "FUNC name",
-            name: crate::manifest::term::escape(&k.name).into_owned(),
+            name: super::shown(k.name.as_bytes()),
             want: "a C identifier",
         });
     }

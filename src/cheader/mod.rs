@@ -104,7 +104,7 @@ impl NameRule {
     fn want(self) -> &'static str {
         match self {
             NameRule::Identifier => "a C identifier",
-            NameRule::Words => "C identifiers separated by spaces",
+            NameRule::Words => "a C type name (identifiers separated by single spaces)",
             NameRule::Attribute => "an attribute (an identifier, arguments in parentheses)",
         }
     }
@@ -129,10 +129,21 @@ pub(crate) fn c_name<'b>(
         _ => Err(EmitError::BadName {
             id,
             what,
-            name: crate::manifest::term::escape_bytes(b).into_owned(),
+            name: shown(b),
             want: rule.want(),
         }),
     }
+}
+
+/// A refused name as an error shows it: escaped for the terminal, and its
+/// first `MAX_NAME_SHOWN` bytes only (an INT's name may be megabytes).
+fn shown(b: &[u8]) -> String {
+    let cut = &b[..b.len().min(crate::limits::BTF_MAX_NAME_SHOWN)];
+    let mut s = crate::manifest::term::escape_bytes(cut).into_owned();
+    if cut.len() < b.len() {
+        s.push('…');
+    }
+    s
 }
 
 /// Text from outside (a path, a release) made safe for a C block comment:
