@@ -181,14 +181,14 @@ fn have_clang() -> bool {
 }
 
 /// clang -fsyntax-only -Wall -Werror, for BPF, of a program including
-/// `header` that fails if `SEC` is defined: what a directive smuggled into
-/// the header would do.
-fn compiles_without_sec(header: &Path) -> Result<(), String> {
+/// `header` (after `prelude`) that fails if `SEC` is defined: what a
+/// directive smuggled into the header would do.
+fn compiles_without_sec(header: &Path, prelude: &str) -> Result<(), String> {
     let dir = header.parent().expect("dir");
     let prog = dir.join("prog.c");
     fs::write(
         &prog,
-        "#include \"kfuncs.h\"\n#ifdef SEC\n#error SEC defined by the header\n#endif\nint f(void) { return 0; }\n",
+        format!("{prelude}\n#include \"kfuncs.h\"\n#ifdef SEC\n#error SEC defined by the header\n#endif\nint f(void) {{ return 0; }}\n"),
     )
     .expect("write program");
     fs::copy(header, dir.join("kfuncs.h")).expect("copy header");
@@ -377,7 +377,66 @@ fn a_path_cannot_leave_the_header_s_comment() {
         !text.lines().any(|l| l.starts_with("#define SEC")),
         "{text}"
     );
-    compiles_without_sec(&out).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    compiles_without_sec(&out, "").unwrap_or_else(|e| panic!("{e}\n{text}"));
+}
+
+/// The header from a manifest or a tree (`src/header.rs`) obeys the same
+/// rule: its comments hold the tree's paths and its release, and a
+/// directory `x*` with a line break in the next one's name, or an
+/// EXTRAVERSION with `*/`, wrote C into the program.
+#[test]
+fn a_tree_s_paths_and_release_cannot_leave_the_manifest_header_s_comments() {
+    if !have_clang() {
+        return;
+    }
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-arena");
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let evil = tree
+        .join("kernel/x*")
+        .join("\n#define SEC(x) __attribute__((section(\"hijacked\")))\n/*");
+    fs::create_dir_all(&evil).unwrap();
+    fs::create_dir_all(tree.join("include/linux")).unwrap();
+    fs::copy(fixture.join("kernel/bpf/arena.c"), evil.join("arena.c")).unwrap();
+    fs::copy(
+        fixture.join("include/linux/btf.h"),
+        tree.join("include/linux/btf.h"),
+    )
+    .unwrap();
+    let makefile = fs::read_to_string(fixture.join("Makefile"))
+        .unwrap()
+        .replace(
+            "EXTRAVERSION = -arena",
+            "EXTRAVERSION = -x */ int injected; /*",
+        );
+    fs::write(tree.join("Makefile"), makefile).unwrap();
+    let out = dir.path().join("kfuncs.h");
+    let (code, err) = bounded(&[
+        "header".as_ref(),
+        "--tree".as_ref(),
+        tree.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with(
+            "/* kfuncs of Linux 6.18-x *\\/ int injected; /\\*, as BPF programs call them."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("/* bpf_arena_free_pages: kernel/x*\\/\\n#define SEC(x) __attribute__((section(\"hijacked\")))\\n/\\*\\/arena.c:22; KF_ARENA_ARG2 | KF_TRUSTED_ARGS */\n"),
+        "{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("#define SEC")),
+        "{text}"
+    );
+    let types = "typedef unsigned int u32; typedef unsigned long long u64;";
+    compiles_without_sec(&out, types).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(!text.contains("*/ int injected"), "{text}");
 }
 
 // ---- 2. the kernel's name rules, kind by kind

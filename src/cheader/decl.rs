@@ -395,3 +395,26 @@ pub fn su(k: Kind) -> &'static str {
 pub(super) fn prefix(lvl: usize) -> String {
     pfx(lvl)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::Endian;
+    use crate::limits::MAX_HEADER_LEN;
+
+    #[test]
+    fn the_header_s_length_at_the_bound_and_one_past() {
+        let btf = Btf::empty(Endian::Little);
+        let mut w = Writer::new(&btf, Namer::plain());
+        w.out = "x".repeat(MAX_HEADER_LEN);
+        assert_eq!(w.check_len(7), Ok(()));
+        w.out.push('x');
+        assert_eq!(
+            w.check_len(7),
+            Err(EmitError::TooLong {
+                id: 7,
+                bound: MAX_HEADER_LEN
+            })
+        );
+    }
+}

@@ -292,3 +292,57 @@ impl Namer {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_text_cannot_end_or_open_a_comment_nor_break_a_line() {
+        assert_eq!(
+            comment_text("/sys/kernel/btf/vmlinux"),
+            "/sys/kernel/btf/vmlinux"
+        );
+        assert_eq!(comment_text("a*/b"), "a*\\/b");
+        assert_eq!(comment_text("a/*b"), "a/\\*b");
+        assert_eq!(comment_text("x\n#define y\r"), "x\\n#define y\\r");
+        // overlapping pairs: every one broken, no new one made
+        for s in ["*/*", "/*/", "/*/*/", "**//**", "*/\n/*"] {
+            let c = comment_text(s);
+            assert!(!c.contains("*/") && !c.contains("/*"), "{s:?} -> {c:?}");
+            assert!(!c.chars().any(char::is_control), "{s:?} -> {c:?}");
+        }
+        assert_eq!(comment_text("/*/*/"), "/\\*\\/\\*\\/");
+    }
+
+    #[test]
+    fn what_c_takes_from_a_btf() {
+        assert!(is_c_identifier(b"task_struct") && is_c_identifier(b"_x9"));
+        for bad in [&b""[..], b"9x", b"a.b", b"a b", b"caf\xc3\xa9", b"a\n"] {
+            assert!(!is_c_identifier(bad), "{bad:?}");
+        }
+        assert!(is_c_words(b"long unsigned int") && is_c_words(b"_Bool"));
+        for bad in [&b""[..], b"long  int", b" int", b"int;", b"int\n#x"] {
+            assert!(!is_c_words(bad), "{bad:?}");
+        }
+        for ok in [
+            &b"address_space(1)"[..],
+            b"noderef",
+            b"aligned(8, 2)",
+            b"f()",
+        ] {
+            assert!(is_c_attribute(ok), "{ok:?}");
+        }
+        for bad in [
+            &b"address_space(1))"[..],
+            b"a(\"x\")",
+            b"a(1",
+            b"(1)",
+            b"a(1)b",
+            b"a((1))",
+            b"a(1)\n#define x",
+        ] {
+            assert!(!is_c_attribute(bad), "{bad:?}");
+        }
+    }
+}
