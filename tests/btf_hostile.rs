@@ -442,7 +442,7 @@ fn a_tree_s_paths_and_release_cannot_leave_the_manifest_header_s_comments() {
 // ---- 2. the kernel's name rules, kind by kind
 
 /// An INT [1], then what `more` adds; the validator's verdict.
-fn verdict(more: impl FnOnce(&mut Raw)) -> Result<(), ReadError> {
+fn verdict(more: impl Fn(&mut Raw)) -> Result<(), ReadError> {
     let mut r = Raw::new();
     r.int();
     more(&mut r);
@@ -450,7 +450,7 @@ fn verdict(more: impl FnOnce(&mut Raw)) -> Result<(), ReadError> {
 }
 
 /// The kind and what of the name refused, or "ok".
-fn refused(more: impl FnOnce(&mut Raw)) -> String {
+fn refused(more: impl Fn(&mut Raw)) -> String {
     match verdict(more) {
         Ok(()) => "ok".into(),
         Err(ReadError::InvalidName { kind, what, .. }) => format!("{kind} {what}"),
@@ -458,107 +458,192 @@ fn refused(more: impl FnOnce(&mut Raw)) -> String {
     }
 }
 
+/// A BTF of an INT [1] and what the case adds.
+type Case = (&'static str, Box<dyn Fn(&mut Raw)>);
+
+fn named(name: &'static [u8], kind: u32, target: u32) -> Box<dyn Fn(&mut Raw)> {
+    Box::new(move |r: &mut Raw| {
+        let n = if name.is_empty() { 0 } else { r.s(name) };
+        r.t(n, kind, 0, target, &[]);
+    })
+}
+
+fn var(name: &'static [u8]) -> Box<dyn Fn(&mut Raw)> {
+    Box::new(move |r: &mut Raw| {
+        let n = if name.is_empty() { 0 } else { r.s(name) };
+        r.t(n, VAR, 0, 1, &[1]);
+    })
+}
+
+/// A struct or union with one member of type INT.
+fn su(kind: u32, name: &'static [u8], member: &'static [u8]) -> Box<dyn Fn(&mut Raw)> {
+    Box::new(move |r: &mut Raw| {
+        let n = if name.is_empty() { 0 } else { r.s(name) };
+        let m = if member.is_empty() { 0 } else { r.s(member) };
+        r.t(n, kind, 1, 4, &[m, 1, 0]);
+    })
+}
+
+fn enum_(name: &'static [u8], e: &'static [u8]) -> Box<dyn Fn(&mut Raw)> {
+    Box::new(move |r: &mut Raw| {
+        let n = if name.is_empty() { 0 } else { r.s(name) };
+        let m = if e.is_empty() { 0 } else { r.s(e) };
+        r.t(n, ENUM, 1, 4, &[m, 7]);
+    })
+}
+
+/// A DATASEC of one global int.
+fn section(name: &'static [u8]) -> Box<dyn Fn(&mut Raw)> {
+    Box::new(move |r: &mut Raw| {
+        let n = if name.is_empty() { 0 } else { r.s(name) };
+        let v = r.s(b"v");
+        let var = r.t(v, VAR, 0, 1, &[1]);
+        r.t(n, DATASEC, 1, 4, &[var, 0, 4]);
+    })
+}
+
+/// A decl tag on a struct.
+fn decl(value: &'static [u8]) -> Box<dyn Fn(&mut Raw)> {
+    Box::new(move |r: &mut Raw| {
+        let n = if value.is_empty() { 0 } else { r.s(value) };
+        let s = r.s(b"s");
+        let st = r.t(s, STRUCT, 0, 0, &[]);
+        r.t(n, DECL_TAG, 0, st, &[u32::MAX]);
+    })
+}
+
+/// Every rule of `kernel/bpf/btf.c` on names, each met and broken: what the
+/// validator says ("ok", or the kind and which name it refuses).
+fn kind_by_kind() -> Vec<(Case, &'static str)> {
+    let c = |what: &'static str, f: Box<dyn Fn(&mut Raw)>| (what, f);
+    vec![
+        // what needs an identifier
+        (c("typedef", named(b"u32", TYPEDEF, 1)), "ok"),
+        (
+            c("anonymous typedef", named(b"", TYPEDEF, 1)),
+            "TYPEDEF name",
+        ),
+        (
+            c("typedef with a space", named(b"u 32", TYPEDEF, 1)),
+            "TYPEDEF name",
+        ),
+        (c("fwd", named(b"task_struct", FWD, 0)), "ok"),
+        (c("anonymous fwd", named(b"", FWD, 0)), "FWD name"),
+        (c("fwd from a digit", named(b"9lives", FWD, 0)), "FWD name"),
+        // `.` and Latin-1 letters are the kernel's too (its ctype)
+        (c("fwd with dots", named(b".L.str", FWD, 0)), "ok"),
+        (c("fwd in Latin-1", named(b"\xe9t\xe9", FWD, 0)), "ok"),
+        (
+            c("fwd with a times sign", named(b"x\xd7y", FWD, 0)),
+            "FWD name",
+        ),
+        (c("var", var(b"jiffies")), "ok"),
+        (c("anonymous var", var(b"")), "VAR name"),
+        // what has no name
+        (c("pointer", named(b"", PTR, 1)), "ok"),
+        (c("named pointer", named(b"p", PTR, 1)), "PTR name"),
+        (
+            c(
+                "named array",
+                Box::new(|r: &mut Raw| {
+                    let n = r.s(b"a");
+                    r.t(n, ARRAY, 0, 0, &[1, 1, 4]);
+                }),
+            ),
+            "ARRAY name",
+        ),
+        (
+            c(
+                "named prototype",
+                Box::new(|r: &mut Raw| {
+                    let n = r.s(b"f");
+                    r.t(n, FUNC_PROTO, 0, 1, &[]);
+                }),
+            ),
+            "FUNC_PROTO name",
+        ),
+        // what is not checked: an INT's name
+        (
+            c(
+                "int of three words",
+                Box::new(|r: &mut Raw| {
+                    let n = r.s(b"long unsigned int");
+                    r.t(n, INT, 0, 8, &[64]);
+                }),
+            ),
+            "ok",
+        ),
+        // structs: anonymous or an identifier, and so are members
+        (c("anonymous struct", su(STRUCT, b"", b"")), "ok"),
+        (c("union", su(UNION, b"u", b"m")), "ok"),
+        (
+            c("struct with a space", su(STRUCT, b"a b", b"m")),
+            "STRUCT name",
+        ),
+        (
+            c("member with a semicolon", su(UNION, b"u", b"m;")),
+            "UNION member name",
+        ),
+        // enumerators need a name
+        (c("anonymous enum", enum_(b"", b"A")), "ok"),
+        (
+            c("anonymous enumerator", enum_(b"e", b"")),
+            "ENUM enumerator name",
+        ),
+        (
+            c("enumerator with a dash", enum_(b"e", b"A-B")),
+            "ENUM enumerator name",
+        ),
+        // DATASEC: printable, not empty
+        (c("percpu section", section(b".data..percpu")), "ok"),
+        (c("license section", section(b"license")), "ok"),
+        (c("anonymous section", section(b"")), "DATASEC name"),
+        (
+            c("section with a line break", section(b".data\n#x")),
+            "DATASEC name",
+        ),
+        // tag values: anything but nothing
+        (c("type tag", named(b"user", TYPE_TAG, 1)), "ok"),
+        (
+            c("empty type tag", named(b"", TYPE_TAG, 1)),
+            "TYPE_TAG value",
+        ),
+        (c("decl tag", decl(b"any thing (at all)")), "ok"),
+        (c("empty decl tag", decl(b"")), "DECL_TAG value"),
+    ]
+}
+
 #[test]
 fn the_kernel_s_name_rules_kind_by_kind() {
-    let named = |name: &'static [u8], kind: u32, target: u32| {
-        move |r: &mut Raw| {
-            let n = if name.is_empty() { 0 } else { r.s(name) };
-            r.t(n, kind, 0, target, &[]);
+    for ((what, add), want) in kind_by_kind() {
+        assert_eq!(refused(add), want, "{what}");
+    }
+}
+
+/// The running kernel's loader says the same of each case, when it can be
+/// asked (root): the validator refuses what `BPF_BTF_LOAD` refuses.
+#[test]
+fn the_running_kernel_agrees_case_by_case() {
+    use kfunc_scan::btf::kernel::{load, LoadError};
+    let (mut accepted, mut refused) = (0, 0);
+    for ((what, add), want) in kind_by_kind() {
+        let mut r = Raw::new();
+        r.int();
+        add(&mut r);
+        match load(&r.bytes()) {
+            Ok(()) => {
+                assert_eq!(want, "ok", "{what}: the kernel accepted it");
+                accepted += 1;
+            }
+            Err(LoadError::Rejected { log, .. }) => {
+                assert_ne!(want, "ok", "{what}: the kernel refused it: {log}");
+                assert!(log.contains("Invalid"), "{what}: {log}");
+                refused += 1;
+            }
+            Err(LoadError::Unavailable(why)) => return common::missing(why),
         }
-    };
-    // what needs an identifier
-    assert_eq!(refused(named(b"u32", TYPEDEF, 1)), "ok");
-    assert_eq!(refused(named(b"", TYPEDEF, 1)), "TYPEDEF name");
-    assert_eq!(refused(named(b"u 32", TYPEDEF, 1)), "TYPEDEF name");
-    assert_eq!(refused(named(b"task_struct", FWD, 0)), "ok");
-    assert_eq!(refused(named(b"", FWD, 0)), "FWD name");
-    assert_eq!(refused(named(b"9lives", FWD, 0)), "FWD name");
-    // `.` and Latin-1 letters are the kernel's too
-    assert_eq!(refused(named(b".L.str", FWD, 0)), "ok");
-    assert_eq!(refused(named(b"\xe9t\xe9", FWD, 0)), "ok");
-    assert_eq!(refused(named(b"x\xd7y", FWD, 0)), "FWD name");
-    let var = |name: &'static [u8]| {
-        move |r: &mut Raw| {
-            let n = if name.is_empty() { 0 } else { r.s(name) };
-            r.t(n, VAR, 0, 1, &[1]);
-        }
-    };
-    assert_eq!(refused(var(b"jiffies")), "ok");
-    assert_eq!(refused(var(b"")), "VAR name");
-    // what has no name
-    assert_eq!(refused(named(b"", PTR, 1)), "ok");
-    assert_eq!(refused(named(b"p", PTR, 1)), "PTR name");
-    assert_eq!(
-        refused(|r| {
-            let n = r.s(b"a");
-            r.t(n, ARRAY, 0, 0, &[1, 1, 4]);
-        }),
-        "ARRAY name"
-    );
-    assert_eq!(
-        refused(|r| {
-            let n = r.s(b"f");
-            r.t(n, FUNC_PROTO, 0, 1, &[]);
-        }),
-        "FUNC_PROTO name"
-    );
-    // what is not checked: an INT's name
-    assert_eq!(
-        refused(|r| {
-            let n = r.s(b"long unsigned int");
-            r.t(n, INT, 0, 8, &[64]);
-        }),
-        "ok"
-    );
-    // structs: anonymous or an identifier, and so are members
-    let su = |kind: u32, name: &'static [u8], member: &'static [u8]| {
-        move |r: &mut Raw| {
-            let n = if name.is_empty() { 0 } else { r.s(name) };
-            let m = if member.is_empty() { 0 } else { r.s(member) };
-            r.t(n, kind, 1, 4, &[m, 1, 0]);
-        }
-    };
-    assert_eq!(refused(su(STRUCT, b"", b"")), "ok");
-    assert_eq!(refused(su(UNION, b"u", b"m")), "ok");
-    assert_eq!(refused(su(STRUCT, b"a b", b"m")), "STRUCT name");
-    assert_eq!(refused(su(UNION, b"u", b"m;")), "UNION member name");
-    // enumerators need a name
-    let en = |name: &'static [u8], e: &'static [u8]| {
-        move |r: &mut Raw| {
-            let n = if name.is_empty() { 0 } else { r.s(name) };
-            let m = if e.is_empty() { 0 } else { r.s(e) };
-            r.t(n, ENUM, 1, 4, &[m, 7]);
-        }
-    };
-    assert_eq!(refused(en(b"", b"A")), "ok");
-    assert_eq!(refused(en(b"e", b"")), "ENUM enumerator name");
-    assert_eq!(refused(en(b"e", b"A-B")), "ENUM enumerator name");
-    // DATASEC: printable, not empty
-    let sec = |name: &'static [u8]| {
-        move |r: &mut Raw| {
-            let n = if name.is_empty() { 0 } else { r.s(name) };
-            let v = r.s(b"v");
-            let var = r.t(v, VAR, 0, 1, &[1]);
-            r.t(n, DATASEC, 1, 4, &[var, 0, 4]);
-        }
-    };
-    assert_eq!(refused(sec(b".data..percpu")), "ok");
-    assert_eq!(refused(sec(b"license")), "ok");
-    assert_eq!(refused(sec(b"")), "DATASEC name");
-    assert_eq!(refused(sec(b".data\n#x")), "DATASEC name");
-    // tag values: anything but nothing
-    assert_eq!(refused(named(b"user", TYPE_TAG, 1)), "ok");
-    assert_eq!(refused(named(b"", TYPE_TAG, 1)), "TYPE_TAG value");
-    let decl = |value: &'static [u8]| {
-        move |r: &mut Raw| {
-            let n = if value.is_empty() { 0 } else { r.s(value) };
-            let s = r.s(b"s");
-            let st = r.t(s, STRUCT, 0, 0, &[]);
-            r.t(n, DECL_TAG, 0, st, &[u32::MAX]);
-        }
-    };
-    assert_eq!(refused(decl(b"any thing (at all)")), "ok");
-    assert_eq!(refused(decl(b"")), "DECL_TAG value");
+    }
+    assert_eq!((accepted, refused), (14, 17));
 }
 
 /// A prototype's parameter names are checked when a FUNC names it, as the
