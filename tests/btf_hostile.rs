@@ -811,6 +811,67 @@ fn nested_anonymous_types_stop_at_the_header_s_bound() {
     assert!(!out.exists());
 }
 
+/// A function pointer taking 65,535 function pointers taking 65,535 …: the
+/// planner walked each prototype once per use (4 billion steps for 1 MB of
+/// BTF, no output to bound it). Now once; the prototype's text then meets
+/// the header's bound.
+#[test]
+fn nested_function_pointers_are_walked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = Raw::new();
+    let i = r.int();
+    let mut cur = r.t(0, FUNC_PROTO, 1, i, &[0, i]);
+    for _ in 0..2 {
+        let p = r.t(0, PTR, 0, cur, &[]);
+        let params: Vec<u32> = (0..65535).flat_map(|_| [0, p]).collect();
+        cur = r.t(0, FUNC_PROTO, 65535, i, &params);
+    }
+    let p = r.t(0, PTR, 0, cur, &[]);
+    r.kfunc(b"bpf_fp", &[(b"f", p)], i);
+    let path = r.write(dir.path(), "protos.btf");
+    let out = dir.path().join("out.h");
+    let (code, err) = header_bounded(&path, &out);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the header grows past 8388608 bytes (limits::MAX_HEADER_LEN)"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+/// A prototype taking a pointer to itself (the validator allows cycles
+/// through prototypes): writing it recursed until the stack overflowed
+/// (`avail` on main; `header` once the planner walks a prototype once).
+/// Refused as too deep, by both.
+#[test]
+fn a_prototype_taking_a_pointer_to_itself_is_too_deep() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = Raw::new();
+    let i = r.int();
+    // [2] int (*)(…[3]), [3] pointer to [2]
+    r.t(0, FUNC_PROTO, 1, i, &[0, 3]);
+    let p = r.t(0, PTR, 0, 2, &[]);
+    r.kfunc(b"bpf_self", &[(b"f", p)], i);
+    Btf::parse(&r.bytes(), None).expect("valid BTF");
+    let path = r.write(dir.path(), "vmlinux.btf");
+    let (code, err) = header_bounded(&path, &dir.path().join("out.h"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("type [3] nests deeper than a C declaration may"),
+        "{err}"
+    );
+    let (code, err) = bounded(&[
+        "avail".as_ref(),
+        "--btf-dir".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("type [3] nests deeper than a C declaration may"),
+        "{err}"
+    );
+}
+
 // ---- 4. not BTF
 
 /// `vmlinux -> /etc/shadow` answered `bad magic 0x6f72`: "ro", two bytes

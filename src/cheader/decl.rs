@@ -31,6 +31,8 @@ pub struct Writer<'a> {
     pub out: String,
     /// Alignments known so far (see `layout::Aligns`).
     pub aligns: super::layout::Aligns,
+    /// How many declarators are being written, one inside another.
+    depth: usize,
 }
 
 /// Whether `id` is the kind-flag type tag address_space(1).
@@ -54,6 +56,7 @@ impl<'a> Writer<'a> {
             names,
             out: String::new(),
             aligns: Default::default(),
+            depth: 0,
         }
     }
 
@@ -87,9 +90,25 @@ impl<'a> Writer<'a> {
         slots: Option<&ArenaPlaces>,
         arena_first_ptr: bool,
     ) -> Result<(), EmitError> {
-        if lvl > MAX_DEPTH {
+        // declarators nest in parameters at the same level of indentation
+        // (a prototype taking a pointer to itself nests for ever): counted apart
+        if lvl > MAX_DEPTH || self.depth > MAX_DEPTH {
             return Err(EmitError::TooDeep(id));
         }
+        self.depth += 1;
+        let done = self.decl_at(id, fname, lvl, slots, arena_first_ptr);
+        self.depth -= 1;
+        done
+    }
+
+    fn decl_at(
+        &mut self,
+        id: u32,
+        fname: &str,
+        lvl: usize,
+        slots: Option<&ArenaPlaces>,
+        arena_first_ptr: bool,
+    ) -> Result<(), EmitError> {
         let mut stack = Vec::new();
         let mut cur = id;
         let mut arena = arena_first_ptr;
