@@ -16,10 +16,6 @@
 //!   any string but the empty one; INT and FLOAT names are not checked
 //!   (`long unsigned int`).
 //!
-//! The kernel checks a prototype's parameter names only for the prototypes
-//! a FUNC names, so here too (for a prototype of this BTF; one of the base
-//! was loaded with the base).
-//!
 //! Cost: a vmlinux names ~130k types and ~400k members with a few tens of
 //! thousands of distinct strings, so each string offset found to be an
 //! identifier is remembered in a bitmap (a bit per byte of the string

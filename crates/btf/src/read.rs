@@ -199,7 +199,6 @@ fn parse_with<R: Send>(
         base: base.map(Box::new),
     };
     check_targets(&btf, &index.deferred).map_err(|e| e.on_base(on_base))?;
-    check_called_protos(&btf, &index.bad_protos).map_err(|e| e.on_base_strings(own_strings))?;
     if on_base {
         check_names_start_strings(&btf).map_err(|e| e.on_base(true))?;
     }
@@ -246,9 +245,6 @@ struct Index {
     open: Vec<(u32, u32)>,
     /// FUNCs whose target comes later, and decl tags: checked after the pass.
     deferred: Vec<u32>,
-    /// Prototypes with a parameter name that is not an identifier, and
-    /// that name's offset: refused if a FUNC names one (as the kernel does).
-    bad_protos: Vec<(u32, u32)>,
 }
 
 /// The largest of the `at`-th words of the `stride`-byte members in `members`.
@@ -271,7 +267,6 @@ fn index_types<O: Order>(types: &[u8], s: &Start, names: &mut Names) -> Result<I
     let mut open: Vec<(u32, u32)> = Vec::new();
     let mut settled: Vec<bool> = Vec::with_capacity(count_guess);
     let mut deferred: Vec<u32> = Vec::new();
-    let mut bad_protos: Vec<(u32, u32)> = Vec::new();
     // the largest type ID referred to, and by whom: checked once the count is known
     let (mut max_ref, mut max_ref_at) = (0u32, 0u32);
     let first_id = s.first_id;
@@ -350,7 +345,7 @@ fn index_types<O: Order>(types: &[u8], s: &Start, names: &mut Names) -> Result<I
                 end: s.str_end,
             });
         }
-        check_names::<O>(names, id, kind, O::u32(rec), extra, &mut bad_protos)?;
+        check_names::<O>(names, id, kind, O::u32(rec), extra)?;
         if ref_max > max_ref {
             (max_ref, max_ref_at) = (ref_max, id);
         }
@@ -377,13 +372,11 @@ fn index_types<O: Order>(types: &[u8], s: &Start, names: &mut Names) -> Result<I
         settled,
         open,
         deferred,
-        bad_protos,
     })
 }
 
 /// The kernel's name rules for one record (see `names`), after its string
-/// offsets are known to be in range. A prototype's parameter names are
-/// only noted (`bad_protos`): they matter if a FUNC names it.
+/// offsets are known to be in range.
 #[inline(always)]
 fn check_names<O: Order>(
     n: &mut Names,
@@ -391,7 +384,6 @@ fn check_names<O: Order>(
     kind: Kind,
     name_off: u32,
     extra: &[u8],
-    bad_protos: &mut Vec<(u32, u32)>,
 ) -> Result<(), ReadError> {
     let k = kind.name();
     match kind {
@@ -408,8 +400,8 @@ fn check_names<O: Order>(
             for p in extra.chunks_exact(8) {
                 let off = O::u32(p);
                 if off != 0 && !n.identifier(off) {
-                    bad_protos.push((id, off));
-                    break;
+                    let what = "parameter name";
+                    return Err(n.refused(id, k, what, off, names::IDENTIFIER));
                 }
             }
         }
@@ -444,29 +436,6 @@ fn check_names<O: Order>(
             if n.is_empty(name_off) {
                 return Err(n.refused(id, k, "value", name_off, names::NON_EMPTY));
             }
-        }
-    }
-    Ok(())
-}
-
-/// A prototype with a parameter name the kernel refuses is refused when a
-/// FUNC of this BTF names it: the kernel checks parameter names only there.
-fn check_called_protos(btf: &Btf, bad: &[(u32, u32)]) -> Result<(), ReadError> {
-    if bad.is_empty() {
-        return Ok(());
-    }
-    for f in btf.own_types_of(|k| k == Kind::Func) {
-        let proto = f.size_or_type;
-        if let Ok(i) = bad.binary_search_by_key(&proto, |&(id, _)| id) {
-            let name = btf.str_at(bad[i].1).unwrap_or_default();
-            return Err(ReadError::InvalidName {
-                id: proto,
-                kind: Kind::FuncProto.name(),
-                what: "parameter name",
-                name: names::shown(name),
-                rule: names::IDENTIFIER,
-                off: bad[i].1,
-            });
         }
     }
     Ok(())
