@@ -16,10 +16,17 @@
 //!   any string but the empty one; INT and FLOAT names are not checked
 //!   (`long unsigned int`).
 //!
-//! Cost: a vmlinux names ~130k types and ~400k members with a few tens of
-//! thousands of distinct strings, so each string offset found to be an
-//! identifier is remembered in a bitmap (a bit per byte of the string
-//! section) and read once; a byte's class is a lookup in a 256-entry table.
+//! The rules are checked kernel-exact here; what C may take is narrower
+//! (no `.`, ASCII only) and is the header writer's own check.
+//!
+//! Cost: a vmlinux names ~130k types and several hundred thousand members,
+//! parameters and enumerators. One pass over the string section, sixteen
+//! bytes at a time, marks in a bitmap (a bit per byte offset) every string
+//! that is an ASCII identifier; a name is then one bit test. Any other
+//! string a name points at (Latin-1, inside a longer string) is checked
+//! byte by byte against a 256-entry table the first time, and marked. On
+//! 6.18's vmlinux validation takes 3.7 ms instead of 2.0: ~0.65 ms for the
+//! pass, the rest the bit tests (cache misses on a 300 KB bitmap).
 
 use super::{Btf, ReadError};
 
