@@ -30,14 +30,14 @@ pub use crate::btf::MAX_NAME_SHOWN as BTF_MAX_NAME_SHOWN;
 pub const MAX_STRUCT_PADDING: u64 = 1 << 20;
 
 /// The length of a header from BTF, in bytes. The header of every kfunc
-/// of 6.18 is 24 KB (types behind pointers have empty bodies) and
-/// bpftool's whole vmlinux.h 2.8 MB (no header of kfuncs needs more types
-/// than all of them); 8 MiB is three whole vmlinux.h.
-/// Anonymous types are written inline at each use, so a BTF of 12 KB could
+/// of 6.18 is 24 KB (types behind pointers have empty bodies), that of all
+/// 1,437 FUNCs named `bpf_*` of 6.12 173 KB, and bpftool's whole vmlinux.h
+/// 2.8 MB; 4 MiB is more than any of them. Anonymous types and function
+/// pointers are written inline at each use, so a BTF of 12 KB could
 /// otherwise nest them into a header of billions of lines (a union of 256
 /// anonymous members of 256 members, four deep): the bound is checked as
 /// the header is written, not after.
-pub const MAX_HEADER_LEN: usize = 8 << 20;
+pub const MAX_HEADER_LEN: usize = 4 << 20;
 
 // ---- BTF directories (`avail --btf-dir`) ----
 

@@ -826,7 +826,7 @@ fn nested_anonymous_types_stop_at_the_header_s_bound() {
     let (code, err) = header_bounded(&p, &out);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("the header grows past 8388608 bytes (limits::MAX_HEADER_LEN) at type [2]"),
+        err.contains("the header grows past 4194304 bytes (limits::MAX_HEADER_LEN) at type [2]"),
         "{err}"
     );
     assert!(!out.exists());
@@ -854,7 +854,7 @@ fn nested_function_pointers_are_walked_once() {
     let (code, err) = header_bounded(&path, &out);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("the header grows past 8388608 bytes (limits::MAX_HEADER_LEN)"),
+        err.contains("the header grows past 4194304 bytes (limits::MAX_HEADER_LEN)"),
         "{err}"
     );
     assert!(!out.exists());
