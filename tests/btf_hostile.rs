@@ -754,6 +754,42 @@ fn names_at_the_length_bound_and_inside_strings() {
     }
 }
 
+/// The kernel's log, which `btf-check` shows when the kernel refuses a
+/// BTF, quotes its names: an INT's (which no rule checks) with a line
+/// break printed a line of the BTF's choosing. Each log line is now
+/// escaped and indented (a line break in a name cannot be told from the
+/// log's own, so it still breaks the line, indented).
+#[test]
+fn the_kernel_s_log_cannot_print_a_line_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = Raw::new();
+    let n = r.s(b"int\nvmlinux: accepted by the running kernel (1 types)");
+    r.t(n, INT, 0, 4, &[32]);
+    // what the kernel refuses and this validator does not look at: int bits
+    let m = r.s(b"bad");
+    r.t(m, INT, 0, 4, &[0x8000_0020]);
+    Btf::parse(&r.bytes(), None).expect("valid here");
+    let p = r.write(dir.path(), "int.btf");
+    let (code, err) = bounded(&["btf-check".as_ref(), p.as_os_str()]);
+    if code == 2 {
+        return common::missing(format!("BPF_BTF_LOAD: {err}"));
+    }
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error[kernel]: the kernel rejected the BTF"),
+        "{err}"
+    );
+    // the name's line break splits it, but its second half is indented
+    // like every line of the log: it cannot pass for a line of ours
+    assert!(
+        err.contains(
+            "\n    [1] INT int\n    vmlinux: accepted by the running kernel (1 types) size=4"
+        ),
+        "{err}"
+    );
+    assert!(!err.lines().any(|l| l.starts_with("vmlinux:")), "{err}");
+}
+
 // ---- 3. sizes no BTF can justify
 
 /// A struct of `size` bytes with no members, taken by value by a kfunc.

@@ -3,7 +3,7 @@
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::btf::{Blob, Btf, ReadError, StringOffsets, StringSections};
-use kfunc_scan::manifest::Manifest;
+use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::{write_atomic, write_atomic_with, Durability};
 use std::path::{Path, PathBuf};
 
@@ -52,10 +52,10 @@ pub struct PatchArgs {
 /// A BTF blob from a raw file (mapped) or an ELF object's .BTF section;
 /// with the ELF object (mapped) when it is one.
 fn read_btf_file(path: &Path) -> Result<(Blob, Option<Blob>), String> {
-    let blob = Blob::map(path).map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+    let blob = Blob::map(path).map_err(|e| format!("{}: error[read]: {e}", term::path(path)))?;
     if kfunc_scan::btf::elf::is_elf(&blob) {
         let btf = kfunc_scan::btf::elf::read_btf(&blob)
-            .map_err(|e| format!("{}: error[elf]: {e}", path.display()))?;
+            .map_err(|e| format!("{}: error[elf]: {e}", term::path(path)))?;
         Ok((Blob::Owned(btf), Some(blob)))
     } else {
         Ok((blob, None))
@@ -78,7 +78,7 @@ fn btf_error(path: &Path, e: &ReadError, role: Role) -> String {
         (ReadError::NotSplit, _) => "; leave out --base",
         _ => "",
     };
-    format!("{}: error[btf]: {e}{hint}", path.display())
+    format!("{}: error[btf]: {e}{hint}", term::path(path))
 }
 
 /// The BTF of a raw or ELF file, read and validated on top of `base`: an
@@ -124,7 +124,7 @@ fn check_patch_outputs(a: &PatchArgs) -> Result<(), CliError> {
     if a.in_place && links > 1 {
         return Err(CliError::CannotRun(format!(
             "{}: error[output]: {links} hard links name this file; --in-place would leave the others unpatched (write with -o instead)",
-            a.btf.display()
+            term::path(&a.btf)
         )));
     }
     Ok(())
@@ -146,12 +146,12 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         Err(PatchError::Refused(list)) => {
             let mut lines: Vec<String> = list
                 .iter()
-                .map(|r| format!("{}: error[refused]: {r}", a.btf.display()))
+                .map(|r| format!("{}: error[refused]: {r}", term::path(&a.btf)))
                 .collect();
-            lines.push(format!("{}: nothing written", a.btf.display()));
+            lines.push(format!("{}: nothing written", term::path(&a.btf)));
             return Err(CliError::Refused(lines));
         }
-        Err(e) => return Err(format!("{}: error[btf]: {e}", a.btf.display()).into()),
+        Err(e) => return Err(format!("{}: error[btf]: {e}", term::path(&a.btf)).into()),
     };
     timing.phase("patched");
     write_patched(&a, &btf, elf.as_ref())?;
@@ -160,11 +160,15 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
         json.push('\n');
         write_atomic(r, json.as_bytes())
-            .map_err(|e| format!("{}: error[write]: {e}", r.display()))?;
+            .map_err(|e| format!("{}: error[write]: {e}", term::path(r)))?;
     }
     if !a.quiet {
         for w in &report.warnings {
-            eprintln!("{}: warning[patch]: {w}", a.btf.display());
+            eprintln!(
+                "{}: warning[patch]: {}",
+                term::path(&a.btf),
+                term::escape(w)
+            );
         }
         // said only when there are some, so earlier runs' lines stay as they were
         let arena = match report.arena_tagged.len() {
@@ -246,10 +250,10 @@ fn write_patched(a: &PatchArgs, btf: &Btf, elf: Option<&Blob>) -> Result<(), Cli
         None => write_atomic_with(&target, durability, |w| btf.write_to(w)),
         Some(elf) => match kfunc_scan::btf::elf::replace_btf(elf, btf.to_bytes()) {
             Ok(b) => write_atomic_with(&target, durability, |w| w.write_all(&b)),
-            Err(e) => return Err(format!("{}: error[elf]: {e}", a.btf.display()).into()),
+            Err(e) => return Err(format!("{}: error[elf]: {e}", term::path(&a.btf)).into()),
         },
     };
-    written.map_err(|e| format!("{}: error[write]: {e}", target.display()))?;
+    written.map_err(|e| format!("{}: error[write]: {e}", term::path(&target)))?;
     Ok(())
 }
 
@@ -268,19 +272,28 @@ pub fn run_btf_check(
         Ok(()) => {
             println!(
                 "{}: accepted by the running kernel ({} types)",
-                file.display(),
+                term::path(file),
                 btf.end_id() - 1
             );
             Ok(Outcome::Clean)
         }
         Err(kernel::LoadError::Unavailable(why)) => Err(CliError::CannotRun(format!(
             "{}: note[btf-check]: valid BTF here, but the kernel cannot be asked: {why}",
-            file.display()
+            term::path(file)
         ))),
-        Err(e) => Err(CliError::Refused(vec![format!(
-            "{}: error[kernel]: {e}",
-            file.display()
-        )])),
+        // the log quotes the BTF's names, which may hold line breaks: each
+        // of its lines escaped and indented, none can pass for one of ours
+        Err(kernel::LoadError::Rejected { errno, log }) => {
+            let mut msg = format!(
+                "{}: error[kernel]: the kernel rejected the BTF ({errno}); its log ends:",
+                term::path(file)
+            );
+            for line in log.lines() {
+                msg.push_str("\n    ");
+                msg.push_str(&term::escape(line));
+            }
+            Err(CliError::Refused(vec![msg]))
+        }
     }
 }
 
