@@ -8,8 +8,16 @@
 //! needs nothing. Every `struct` and `enum` a prototype names is
 //! forward-declared, so a kfunc whose types vmlinux.h lacks (a module's)
 //! still declares.
+//!
+//! Everything a comment says comes from outside (the tree's paths and
+//! conditions, a manifest's release), so it goes through
+//! `cheader::comment_text`: no line break, no `*/` can end the comment and
+//! write C. Names and types need nothing more: the manifest reader refuses
+//! a name that is not an identifier and a type holding `#`, `;`, `{`, a
+//! quote or a comment, and a scan takes them from parsed C.
 
 use crate::cdecl;
+use crate::cheader::comment_text;
 use crate::conventions;
 use crate::manifest::{Kfunc, Manifest};
 use std::collections::BTreeSet;
@@ -35,7 +43,7 @@ struct Decl {
 
 pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
     let decls = declarations(m, opts);
-    let version = m.kernel_version.as_deref().unwrap_or("unknown version");
+    let version = comment_text(m.kernel_version.as_deref().unwrap_or("unknown version"));
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -74,7 +82,7 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
     out.push('\n');
     forward_declarations(&mut out, &decls);
     for d in &decls {
-        let _ = writeln!(out, "/* {}: {} */", d.name, d.comment);
+        let _ = writeln!(out, "/* {}: {} */", d.name, comment_text(&d.comment));
         let _ = writeln!(out, "#ifndef KFUNC_SCAN_SKIP_{}", d.name);
         let _ = writeln!(out, "extern {} __ksym __weak;", d.declaration);
         out.push_str("#endif\n\n");

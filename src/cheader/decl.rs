@@ -7,7 +7,7 @@
 //! is put on a stack outermost first and written from its base up, as C's
 //! declarator syntax reads.
 
-use super::{EmitError, Namer};
+use super::{c_name, EmitError, NameRule, Namer};
 use crate::btf::{Btf, Kind, TypeRef};
 pub use crate::conventions::{ArenaPlaces, ARENA_MACRO as ARENA, TYPE_ATTR_ARENA as ARENA_ATTR};
 use std::fmt::Write;
@@ -29,6 +29,10 @@ pub struct Writer<'a> {
     pub btf: &'a Btf,
     pub names: Namer,
     pub out: String,
+    /// Alignments known so far (see `layout::Aligns`).
+    pub aligns: super::layout::Aligns,
+    /// How many declarators are being written, one inside another.
+    depth: usize,
 }
 
 /// Whether `id` is the kind-flag type tag address_space(1).
@@ -51,7 +55,20 @@ impl<'a> Writer<'a> {
             btf,
             names,
             out: String::new(),
+            aligns: Default::default(),
+            depth: 0,
         }
+    }
+
+    /// Refused once the text passes `MAX_HEADER_LEN` (called in every loop
+    /// that writes: members, enumerators, parameters), `id` being the type
+    /// being written.
+    pub fn check_len(&self, id: u32) -> Result<(), EmitError> {
+        let bound = crate::limits::MAX_HEADER_LEN;
+        if self.out.len() > bound {
+            return Err(EmitError::TooLong { id, bound });
+        }
+        Ok(())
     }
 
     /// `id` declared as `fname` (`""`: an abstract declarator).
@@ -73,9 +90,25 @@ impl<'a> Writer<'a> {
         slots: Option<&ArenaPlaces>,
         arena_first_ptr: bool,
     ) -> Result<(), EmitError> {
-        if lvl > MAX_DEPTH {
+        // declarators nest in parameters at the same level of indentation
+        // (a prototype taking a pointer to itself nests for ever): counted apart
+        if lvl > MAX_DEPTH || self.depth > MAX_DEPTH {
             return Err(EmitError::TooDeep(id));
         }
+        self.depth += 1;
+        let done = self.decl_at(id, fname, lvl, slots, arena_first_ptr);
+        self.depth -= 1;
+        done
+    }
+
+    fn decl_at(
+        &mut self,
+        id: u32,
+        fname: &str,
+        lvl: usize,
+        slots: Option<&ArenaPlaces>,
+        arena_first_ptr: bool,
+    ) -> Result<(), EmitError> {
         let mut stack = Vec::new();
         let mut cur = id;
         let mut arena = arena_first_ptr;
@@ -197,14 +230,15 @@ impl<'a> Writer<'a> {
         match t.kind() {
             Kind::Int | Kind::Float => {
                 self.emit_mods(stack);
-                self.out.push_str(btf.name(t));
+                let n = c_name(btf, t.id(), "name", t.name_off(), false, NameRule::Words)?;
+                self.out.push_str(n);
             }
             Kind::Struct | Kind::Union => {
                 self.emit_mods(stack);
                 if t.name_off() == 0 {
                     self.struct_def(t, lvl)?;
                 } else {
-                    let n = self.names.type_name(btf, t);
+                    let n = self.names.type_name(btf, t)?;
                     let _ = write!(self.out, "{} {n}", su(t.kind()));
                 }
             }
@@ -213,19 +247,19 @@ impl<'a> Writer<'a> {
                 if t.name_off() == 0 {
                     self.enum_def(t, lvl)?;
                 } else {
-                    let n = self.names.type_name(btf, t);
+                    let n = self.names.type_name(btf, t)?;
                     let _ = write!(self.out, "enum {n}");
                 }
             }
             Kind::Fwd => {
                 self.emit_mods(stack);
-                let n = self.names.type_name(btf, t);
+                let n = self.names.type_name(btf, t)?;
                 let kw = if t.kflag() { "union" } else { "struct" };
                 let _ = write!(self.out, "{kw} {n}");
             }
             Kind::Typedef => {
                 self.emit_mods(stack);
-                let n = self.names.ident_name(btf, t);
+                let n = self.names.ident_name(btf, t)?;
                 self.out.push_str(&n);
             }
             Kind::Ptr => self.out.push_str(if last_was_ptr { "*" } else { " *" }),
@@ -234,7 +268,13 @@ impl<'a> Writer<'a> {
             Kind::Restrict => self.out.push_str(" restrict"),
             Kind::TypeTag => {
                 self.emit_mods(stack);
-                let n = btf.name(t);
+                // the value goes inside an attribute, or a string literal
+                let rule = if t.kflag() {
+                    NameRule::Attribute
+                } else {
+                    NameRule::Identifier
+                };
+                let n = c_name(btf, t.id(), "value", t.name_off(), false, rule)?;
                 if t.kflag() && n == ARENA_ATTR {
                     let _ = write!(self.out, " {ARENA}");
                 } else if t.kflag() {
@@ -304,6 +344,7 @@ impl<'a> Writer<'a> {
             return Ok(());
         }
         for (i, &(name_off, ty)) in params.iter().enumerate() {
+            self.check_len(t.id())?;
             if i > 0 {
                 self.out.push_str(", ");
             }
@@ -312,10 +353,10 @@ impl<'a> Writer<'a> {
                 self.out.push_str("...");
                 break;
             }
-            let name = self.btf.str_at(name_off).unwrap_or_default();
-            let name = String::from_utf8_lossy(name).into_owned();
+            let what = "parameter name";
+            let name = c_name(self.btf, t.id(), what, name_off, true, NameRule::Identifier)?;
             let arena = slots.is_some_and(|s| s.params.contains(&i));
-            self.decl_arena(ty, &name, lvl, None, arena)?;
+            self.decl_arena(ty, name, lvl, None, arena)?;
         }
         self.out.push(')');
         Ok(())
@@ -331,7 +372,7 @@ impl<'a> Writer<'a> {
     /// `enum NAME { A = 1, … }` (without the `;`).
     pub fn enum_def(&mut self, t: &TypeRef, lvl: usize) -> Result<(), EmitError> {
         let btf = self.btf;
-        let name = self.names.type_name(btf, t);
+        let name = self.names.type_name(btf, t)?;
         let sep = if name.is_empty() { "" } else { " " };
         let _ = write!(self.out, "enum{sep}{name}");
         if t.vlen() == 0 {
@@ -341,7 +382,8 @@ impl<'a> Writer<'a> {
         let wide = t.kind() == Kind::Enum64;
         let mut high_bits = false;
         for (i, (name_off, v)) in t.enumerators().enumerate() {
-            let n = self.names.enumerator_name(btf, t.id(), i, name_off);
+            self.check_len(t.id())?;
+            let n = self.names.enumerator_name(btf, t.id(), i, name_off)?;
             let suffix = match (wide, t.kflag()) {
                 (false, _) => "",
                 (true, true) => "LL",
@@ -371,4 +413,27 @@ pub fn su(k: Kind) -> &'static str {
 
 pub(super) fn prefix(lvl: usize) -> String {
     pfx(lvl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::Endian;
+    use crate::limits::MAX_HEADER_LEN;
+
+    #[test]
+    fn the_header_s_length_at_the_bound_and_one_past() {
+        let btf = Btf::empty(Endian::Little);
+        let mut w = Writer::new(&btf, Namer::plain());
+        w.out = "x".repeat(MAX_HEADER_LEN);
+        assert_eq!(w.check_len(7), Ok(()));
+        w.out.push('x');
+        assert_eq!(
+            w.check_len(7),
+            Err(EmitError::TooLong {
+                id: 7,
+                bound: MAX_HEADER_LEN
+            })
+        );
+    }
 }

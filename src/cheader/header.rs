@@ -10,7 +10,7 @@
 
 use super::decl::{su, ArenaPlaces, Writer, ARENA, ARENA_ATTR};
 use super::plan::plan;
-use super::{EmitError, Namer};
+use super::{comment_text, is_c_identifier, EmitError, Namer};
 use crate::btf::{Btf, Kind};
 use crate::conventions::KSYM_SECTION;
 use std::fmt::Write;
@@ -49,7 +49,7 @@ fn banner(out: &mut String, text: &HeaderText, n: usize) {
          \x20* and a forward declaration (a FWD) does not match the kernel's STRUCT.\n\
          \x20* With vmlinux.h, include vmlinux.h first: its {VMLINUX_GUARD} leaves out\n\
          \x20* these types (it has them all); the declarations are bpftool's own. */\n",
-        text.about
+        comment_text(&text.about)
     );
 }
 
@@ -57,6 +57,15 @@ pub fn header(btf: &Btf, kfuncs: &[HeaderKfunc], text: &HeaderText) -> Result<St
     let mut kfuncs: Vec<&HeaderKfunc> = kfuncs.iter().collect();
     kfuncs.sort_by(|a, b| a.name.cmp(&b.name));
     kfuncs.dedup_by(|a, b| a.name == b.name);
+    // the caller's names are the FUNCs' (or a manifest's): checked all the same
+    if let Some(k) = kfuncs.iter().find(|k| !is_c_identifier(k.name.as_bytes())) {
+        return Err(EmitError::BadName {
+            id: k.func,
+            what: "FUNC name",
+            name: super::shown(k.name.as_bytes()),
+            want: "a C identifier",
+        });
+    }
     let funcs: Vec<u32> = kfuncs.iter().map(|k| k.func).collect();
     let p = plan(btf, &funcs)?;
     let mut w = Writer::new(btf, Namer::dedup());
@@ -68,7 +77,7 @@ pub fn header(btf: &Btf, kfuncs: &[HeaderKfunc], text: &HeaderText) -> Result<St
             Kind::Fwd if t.kflag() => "union",
             k => su(k),
         };
-        let n = w.names.type_name(btf, &t);
+        let n = w.names.type_name(btf, &t)?;
         let _ = writeln!(w.out, "{kw} {n};");
     }
     if !p.declared.is_empty() {
@@ -77,11 +86,12 @@ pub fn header(btf: &Btf, kfuncs: &[HeaderKfunc], text: &HeaderText) -> Result<St
     let _ = write!(w.out, "#ifndef {VMLINUX_GUARD}\n\n");
     for &id in &p.stubs {
         let t = btf.get(id).ok_or(EmitError::NoType(id))?;
-        let n = w.names.type_name(btf, &t);
+        let n = w.names.type_name(btf, &t)?;
         let _ = write!(w.out, "{} {n} {{}};\n\n", su(t.kind()));
     }
     for &id in &p.defs {
         definition(&mut w, id)?;
+        w.check_len(id)?;
     }
     let _ = write!(w.out, "#endif /* {VMLINUX_GUARD} */\n\n");
     macros(&mut w.out);
@@ -111,7 +121,7 @@ fn definition(w: &mut Writer, id: u32) -> Result<(), EmitError> {
     let t = btf.get(id).ok_or(EmitError::NoType(id))?;
     match t.kind() {
         Kind::Typedef => {
-            let n = w.names.ident_name(btf, &t);
+            let n = w.names.ident_name(btf, &t)?;
             w.out.push_str("typedef ");
             w.decl(t.target().unwrap_or(0), &n, 0)?;
         }

@@ -6,8 +6,9 @@
 //! definition here equals vmlinux.h's.
 
 use super::decl::{prefix, su, Writer};
-use super::EmitError;
+use super::{c_name, EmitError, NameRule};
 use crate::btf::{Btf, Kind, TypeRef};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 const PTR_SIZE: u32 = 8;
@@ -41,15 +42,28 @@ pub fn size_of(btf: &Btf, id: u32) -> Result<u64, EmitError> {
 /// A type's alignment in bytes; a struct whose members are not naturally
 /// aligned (or whose size is not a multiple of their alignment) is packed: 1.
 pub fn align_of(btf: &Btf, id: u32) -> Result<u32, EmitError> {
-    align_at(btf, id, 0)
+    align_at(btf, id, 0, &mut HashMap::new())
 }
 
-fn align_at(btf: &Btf, id: u32, depth: usize) -> Result<u32, EmitError> {
+/// Structs' and unions' alignments, by ID. A struct's is its members'
+/// largest, so without it a struct of n members of a struct of n members
+/// … costs n^depth (a few kilobytes of BTF, hours of work).
+pub type Aligns = HashMap<u32, u32>;
+
+/// `align_of`, remembering structs' alignments in `known`.
+pub(super) fn align_known(btf: &Btf, id: u32, known: &mut Aligns) -> Result<u32, EmitError> {
+    align_at(btf, id, 0, known)
+}
+
+fn align_at(btf: &Btf, id: u32, depth: usize, known: &mut Aligns) -> Result<u32, EmitError> {
     if depth > MAX_DEPTH {
         return Err(EmitError::TooDeep(id));
     }
     if id == 0 {
         return Ok(1);
+    }
+    if let Some(&a) = known.get(&id) {
+        return Ok(a);
     }
     let t = btf.get(id).ok_or(EmitError::NoType(id))?;
     Ok(match t.kind() {
@@ -57,33 +71,37 @@ fn align_at(btf: &Btf, id: u32, depth: usize) -> Result<u32, EmitError> {
             t.size().unwrap_or(1).clamp(1, PTR_SIZE)
         }
         Kind::Ptr => PTR_SIZE,
-        Kind::Array => align_at(btf, t.array().map_or(0, |a| a.elem), depth + 1)?,
+        Kind::Array => align_at(btf, t.array().map_or(0, |a| a.elem), depth + 1, known)?,
         Kind::Typedef | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag => {
-            align_at(btf, t.target().unwrap_or(0), depth + 1)?
+            align_at(btf, t.target().unwrap_or(0), depth + 1, known)?
         }
         Kind::Struct | Kind::Union => {
             let mut max = 1;
+            let mut misaligned = false;
             for m in t.members() {
-                let a = align_at(btf, m.type_id, depth + 1)?;
+                let a = align_at(btf, m.type_id, depth + 1, known)?;
                 if m.bitfield_size == 0 && m.bit_offset % (8 * a) != 0 {
-                    return Ok(1);
+                    misaligned = true;
+                    break;
                 }
                 max = max.max(a);
             }
-            if t.size().unwrap_or(0) % max != 0 {
+            let a = if misaligned || t.size().unwrap_or(0) % max != 0 {
                 1
             } else {
                 max
-            }
+            };
+            known.insert(id, a);
+            a
         }
         _ => 1,
     })
 }
 
-fn is_packed(btf: &Btf, t: &TypeRef) -> Result<bool, EmitError> {
+fn is_packed(btf: &Btf, t: &TypeRef, known: &mut Aligns) -> Result<bool, EmitError> {
     let mut max = 1;
     for m in t.members() {
-        let a = align_of(btf, m.type_id)?;
+        let a = align_known(btf, m.type_id, known)?;
         if m.bitfield_size == 0 && m.bit_offset % (8 * a) != 0 {
             return Ok(true);
         }
@@ -157,21 +175,43 @@ pub fn struct_def(w: &mut Writer, t: &TypeRef, lvl: usize) -> Result<(), EmitErr
     }
     let btf = w.btf;
     let is_struct = t.kind() == Kind::Struct;
-    let packed = is_struct && is_packed(btf, t)?;
-    let align = align_of(btf, t.id())?;
-    let name = w.names.type_name(btf, t);
+    let packed = is_struct && is_packed(btf, t, &mut w.aligns)?;
+    let align = align_known(btf, t.id(), &mut w.aligns)?;
+    let name = w.names.type_name(btf, t)?;
     let sep = if name.is_empty() { "" } else { " " };
     let _ = write!(w.out, "{}{sep}{name} {{", su(t.kind()));
     let (mut off, mut prev_bitfield) = (0u64, false);
+    let size = u64::from(t.size().unwrap_or(0));
+    // bits no member covers so far: checked before each gap is written
+    let mut padding = 0u64;
+    let mut gap = |from: u64, to: u64| {
+        padding += to.saturating_sub(from);
+        let bound = crate::limits::MAX_STRUCT_PADDING;
+        if padding > bound * 8 {
+            return Err(EmitError::TooMuchPadding {
+                id: t.id(),
+                size,
+                padding: padding.div_ceil(8),
+                bound,
+            });
+        }
+        Ok(())
+    };
     for m in t.members() {
-        let fname =
-            String::from_utf8_lossy(btf.str_at(m.name_off).unwrap_or_default()).into_owned();
-        let m_align = if packed { 1 } else { align_of(btf, m.type_id)? };
+        w.check_len(t.id())?;
+        let what = "member name";
+        let fname = c_name(btf, t.id(), what, m.name_off, true, NameRule::Identifier)?;
+        let m_align = if packed {
+            1
+        } else {
+            align_known(btf, m.type_id, &mut w.aligns)?
+        };
         let m_off = u64::from(m.bit_offset);
         let in_bitfield = prev_bitfield && m.bitfield_size != 0;
+        gap(off, m_off)?;
         bit_padding(w, off, m_off, m_align, in_bitfield, lvl + 1);
         let _ = write!(w.out, "\n{}", prefix(lvl + 1));
-        w.decl(m.type_id, &fname, lvl + 1)?;
+        w.decl(m.type_id, fname, lvl + 1)?;
         if m.bitfield_size != 0 {
             let _ = write!(w.out, ": {}", m.bitfield_size);
             off = m_off + u64::from(m.bitfield_size);
@@ -182,8 +222,8 @@ pub fn struct_def(w: &mut Writer, t: &TypeRef, lvl: usize) -> Result<(), EmitErr
         }
         w.out.push(';');
     }
-    let size = u64::from(t.size().unwrap_or(0));
     if is_struct {
+        gap(off, size * 8)?;
         bit_padding(w, off, size * 8, align, false, lvl + 1);
     }
     if t.vlen() > 0 || size > 0 {

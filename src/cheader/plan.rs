@@ -73,6 +73,11 @@ struct Planner<'a> {
     declared_set: HashSet<u32>,
     full: HashSet<u32>,
     defs: Vec<u32>,
+    /// Anonymous structs and unions, and prototypes, whose members or
+    /// parameters are seen to: each is walked once, not once per use (a
+    /// struct of n anonymous members of n members …, or a function pointer
+    /// taking n function pointers taking n …, would cost n^depth).
+    walked: HashSet<u32>,
 }
 
 /// The plan for the prototypes of `funcs` (FUNC IDs): their return and
@@ -86,6 +91,7 @@ pub fn plan(btf: &Btf, funcs: &[u32]) -> Result<Plan, EmitError> {
         declared_set: HashSet::new(),
         full: HashSet::new(),
         defs: Vec::new(),
+        walked: HashSet::new(),
     };
     for &f in funcs {
         let t = btf.get(f).ok_or(EmitError::NoType(f))?;
@@ -146,6 +152,9 @@ impl Planner<'_> {
             }
             Kind::Struct | Kind::Union if t.name_off() == 0 => {
                 // anonymous: written inline, so its members are needed whole
+                if !self.walked.insert(id) {
+                    return Ok(());
+                }
                 let members: Vec<u32> = t.members().map(|m| m.type_id).collect();
                 for m in members {
                     self.use_type(m, true, d)?;
@@ -164,6 +173,10 @@ impl Planner<'_> {
             }
             Kind::Fwd => self.declare(id),
             Kind::FuncProto => {
+                // its types are only declared, whatever the use: once is enough
+                if !self.walked.insert(id) {
+                    return Ok(());
+                }
                 self.use_type(t.return_type().unwrap_or(0), false, d)?;
                 let params: Vec<u32> = t.params().map(|(_, ty)| ty).collect();
                 for ty in params {

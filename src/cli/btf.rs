@@ -57,10 +57,10 @@ pub struct PatchArgs {
 /// A BTF blob from a raw file (mapped) or an ELF object's .BTF section;
 /// with the ELF object (mapped) when it is one.
 fn read_btf_file(path: &Path) -> Result<(Blob, Option<Blob>), String> {
-    let blob = Blob::map(path).map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+    let blob = Blob::map(path).map_err(|e| format!("{}: error[read]: {e}", term::path(path)))?;
     if kfunc_scan::btf::elf::is_elf(&blob) {
         let btf = kfunc_scan::btf::elf::read_btf(&blob)
-            .map_err(|e| format!("{}: error[elf]: {e}", path.display()))?;
+            .map_err(|e| format!("{}: error[elf]: {e}", term::path(path)))?;
         Ok((Blob::Owned(btf), Some(blob)))
     } else {
         Ok((blob, None))
@@ -83,7 +83,7 @@ fn btf_error(path: &Path, e: &ReadError, role: Role) -> String {
         (ReadError::NotSplit, _) => "; leave out --base",
         _ => "",
     };
-    format!("{}: error[btf]: {e}{hint}", path.display())
+    format!("{}: error[btf]: {e}{hint}", term::path(path))
 }
 
 /// The BTF of a raw or ELF file, read and validated on top of `base`: an
@@ -212,8 +212,11 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
 /// refused too (patched silently, a stale manifest tags fewer kfuncs).
 fn check_config(a: &PatchArgs, m: &Manifest, config: &Path) -> Result<(), CliError> {
     use kfunc_scan::kbuild::{config::Config, KbuildError};
-    let (cfg, _) = Config::load(config).map_err(|KbuildError::Read { source, .. }| {
-        format!("{}: error[read]: {source}", term::path(config))
+    let (cfg, _) = Config::load(config).map_err(|e| match e {
+        KbuildError::Read { source, .. } => {
+            format!("{}: error[read]: {source}", term::path(config))
+        }
+        KbuildError::NotAConfig { .. } => format!("{}: error[config]: {e}", term::path(config)),
     })?;
     let have = cfg.hash_hex();
     let (mf, cf) = (term::path(&a.manifest), term::path(config));
@@ -315,19 +318,28 @@ pub fn run_btf_check(
         Ok(()) => {
             println!(
                 "{}: accepted by the running kernel ({} types)",
-                file.display(),
+                term::path(file),
                 btf.end_id() - 1
             );
             Ok(Outcome::Clean)
         }
         Err(kernel::LoadError::Unavailable(why)) => Err(CliError::CannotRun(format!(
             "{}: note[btf-check]: valid BTF here, but the kernel cannot be asked: {why}",
-            file.display()
+            term::path(file)
         ))),
-        Err(e) => Err(CliError::Refused(vec![format!(
-            "{}: error[kernel]: {e}",
-            file.display()
-        )])),
+        // the log quotes the BTF's names, which may hold line breaks: each
+        // of its lines escaped and indented, none can pass for one of ours
+        Err(kernel::LoadError::Rejected { errno, log }) => {
+            let mut msg = format!(
+                "{}: error[kernel]: the kernel rejected the BTF ({errno}); its log ends:",
+                term::path(file)
+            );
+            for line in log.lines() {
+                msg.push_str("\n    ");
+                msg.push_str(&term::escape(line));
+            }
+            Err(CliError::Refused(vec![msg]))
+        }
     }
 }
 

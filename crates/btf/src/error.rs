@@ -8,8 +8,10 @@ use super::MAX_TYPE_ID;
 pub enum ReadError {
     #[error("{len} bytes is too short for a BTF header")]
     TooShort { len: usize },
-    #[error("bad magic {found:#06x} (BTF starts with 0xeb9f)")]
-    BadMagic { found: u16 },
+    /// The bytes found are not said: the file may be anything (a link to a
+    /// secret, say), and two of its bytes in a message would be its content.
+    #[error("not BTF: bad magic (BTF starts with 0xeb9f)")]
+    BadMagic,
     #[error("unsupported BTF version {0}")]
     BadVersion(u8),
     #[error("header length {hdr_len} is not within 24..={len}")]
@@ -62,11 +64,36 @@ pub enum ReadError {
     BadLinkage { id: u32, linkage: u16 },
     #[error("the base BTF is big-endian and this one little-endian, or the reverse")]
     BaseEndian,
+    /// A name the kernel's loader refuses ("Invalid name"); `name` is shown
+    /// escaped and cut (`names::shown`).
+    #[error("type [{id}] ({kind}): its {what} \"{name}\" is not {rule}, so the kernel refuses it (\"Invalid name\")")]
+    InvalidName {
+        id: u32,
+        kind: &'static str,
+        what: &'static str,
+        name: String,
+        rule: &'static str,
+        /// The name's string offset.
+        off: u32,
+    },
 }
 
 impl ReadError {
     /// On a split BTF, a reference or string offset that does not fit says
     /// first that the base does not match.
+    /// As `on_base`, for a split BTF whose own strings start at
+    /// `own_strings`: a name of the base's strings that the kernel would
+    /// refuse says first that the base does not match (the name lands
+    /// inside another string); a name of its own is its own fault.
+    pub(crate) fn on_base_strings(self, own_strings: Option<u32>) -> ReadError {
+        match (self, own_strings) {
+            (e @ ReadError::InvalidName { off, .. }, Some(own)) if off < own => {
+                ReadError::WrongBase(Box::new(e))
+            }
+            (e, own) => e.on_base(own.is_some()),
+        }
+    }
+
     pub(crate) fn on_base(self, on_base: bool) -> ReadError {
         use ReadError::*;
         match self {

@@ -11,6 +11,7 @@ pub mod elf;
 mod error;
 pub mod kernel;
 mod kind;
+pub mod names;
 mod read;
 mod record;
 mod strings;
@@ -19,6 +20,7 @@ mod write;
 pub use blob::Blob;
 pub use error::{EditError, ReadError};
 pub use kind::Kind;
+pub use names::{MAX_NAME_LEN, MAX_NAME_SHOWN};
 pub use record::{Array, Linkage, Member, NewType, TypeRef};
 pub use strings::{StringOffsets, StringSections};
 

@@ -1,6 +1,7 @@
 //! Reading and validating a BTF blob. Malformed input is an error naming
 //! what is wrong and where; nothing here panics on any input.
 
+use super::names::{self, Names};
 use super::{Blob, Btf, Endian, Kind, Linkage, ReadError, StringSections, HEADER_LEN, MAX_TYPE_ID};
 use std::collections::HashMap;
 
@@ -60,11 +61,7 @@ fn read_header(data: &[u8], base: Option<&Btf>) -> Result<Header, ReadError> {
     let endian = match [data[0], data[1]] {
         [0x9f, 0xeb] => Endian::Little,
         [0xeb, 0x9f] => Endian::Big,
-        _ => {
-            return Err(ReadError::BadMagic {
-                found: u16::from_le_bytes([data[0], data[1]]),
-            })
-        }
+        _ => return Err(ReadError::BadMagic),
     };
     if let Some(b) = base {
         if b.endian != endian {
@@ -162,10 +159,11 @@ fn parse_with<R: Send>(
         sections.push(strings, own_strings_at);
         sections
     };
+    let mut names = Names::new(strings, own_strings_at, base.as_ref());
     // the loop is compiled once per byte order, so no word read branches on it
-    let index = || match endian {
-        Endian::Little => index_types::<Little>(types, &at),
-        Endian::Big => index_types::<Big>(types, &at),
+    let mut index = || match endian {
+        Endian::Little => index_types::<Little>(types, &at, &mut names),
+        Endian::Big => index_types::<Big>(types, &at, &mut names),
     };
     let (index, side_result) = match side {
         Side::Inline(f) => (index(), f(&sections())),
@@ -179,7 +177,8 @@ fn parse_with<R: Send>(
         }),
     };
     let on_base = base.is_some();
-    let index = index.map_err(|e| e.on_base(on_base))?;
+    let own_strings = base.is_some().then_some(own_strings_at);
+    let index = index.map_err(|e| e.on_base_strings(own_strings))?;
 
     let (types_len, strings_len) = (types.len(), strings.len());
     let btf = Btf {
@@ -261,7 +260,7 @@ fn max_word<O: Order>(members: &[u8], stride: usize, at: usize) -> u32 {
 // records on a vmlinux), each record decoded once with its checks inline,
 // as it was measured (README, "Speed and memory"); a split must be
 // measured again with scripts/bench-patch.sh.
-fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, ReadError> {
+fn index_types<O: Order>(types: &[u8], s: &Start, names: &mut Names) -> Result<Index, ReadError> {
     let count_guess = types.len() / 16;
     let mut offsets: Vec<u32> = Vec::with_capacity(count_guess);
     let mut kinds: Vec<Kind> = Vec::with_capacity(count_guess);
@@ -346,6 +345,7 @@ fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, ReadError> {
                 end: s.str_end,
             });
         }
+        check_names::<O>(names, id, kind, O::u32(rec), extra)?;
         if ref_max > max_ref {
             (max_ref, max_ref_at) = (ref_max, id);
         }
@@ -373,6 +373,72 @@ fn index_types<O: Order>(types: &[u8], s: &Start) -> Result<Index, ReadError> {
         open,
         deferred,
     })
+}
+
+/// The kernel's name rules for one record (see `names`), after its string
+/// offsets are known to be in range.
+#[inline(always)]
+fn check_names<O: Order>(
+    n: &mut Names,
+    id: u32,
+    kind: Kind,
+    name_off: u32,
+    extra: &[u8],
+) -> Result<(), ReadError> {
+    let k = kind.name();
+    match kind {
+        Kind::Int | Kind::Float => {}
+        Kind::Ptr | Kind::Const | Kind::Volatile | Kind::Restrict | Kind::Array => {
+            if name_off != 0 {
+                return Err(n.refused(id, k, "name", name_off, names::NONE));
+            }
+        }
+        Kind::FuncProto => {
+            if name_off != 0 {
+                return Err(n.refused(id, k, "name", name_off, names::NONE));
+            }
+            for p in extra.chunks_exact(8) {
+                let off = O::u32(p);
+                if off != 0 && !n.identifier(off) {
+                    let what = "parameter name";
+                    return Err(n.refused(id, k, what, off, names::IDENTIFIER));
+                }
+            }
+        }
+        Kind::Typedef | Kind::Fwd | Kind::Func | Kind::Var => {
+            if name_off == 0 || !n.identifier(name_off) {
+                return Err(n.refused(id, k, "name", name_off, names::IDENTIFIER));
+            }
+        }
+        Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 => {
+            if name_off != 0 && !n.identifier(name_off) {
+                return Err(n.refused(id, k, "name", name_off, names::IDENTIFIER));
+            }
+            // members may be anonymous, enumerators may not
+            let (stride, what, anonymous) = match kind {
+                Kind::Enum => (8, "enumerator name", false),
+                Kind::Enum64 => (12, "enumerator name", false),
+                _ => (12, "member name", true),
+            };
+            for m in extra.chunks_exact(stride) {
+                let off = O::u32(m);
+                if !(off == 0 && anonymous) && (off == 0 || !n.identifier(off)) {
+                    return Err(n.refused(id, k, what, off, names::IDENTIFIER));
+                }
+            }
+        }
+        Kind::Datasec => {
+            if !names::is_kernel_section_name(n.at(name_off)) {
+                return Err(n.refused(id, k, "name", name_off, names::SECTION));
+            }
+        }
+        Kind::TypeTag | Kind::DeclTag => {
+            if n.is_empty(name_off) {
+                return Err(n.refused(id, k, "value", name_off, names::NON_EMPTY));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// FUNC `at` must name a FUNC_PROTO: `target` is the kind of type `to`
