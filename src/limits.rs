@@ -50,4 +50,11 @@ pub const SUGGEST_MAX_DISTANCE: usize = 2;
 /// list reads as the whole list, which the message does not repeat.
 pub const SUGGESTIONS_MAX: usize = 3;
 
+/// The most characters of a name from the command line (a program type,
+/// a `--has` or `--kfuncs` name) a message repeats; the rest is counted,
+/// not shown. 512 is the kernel's `KSYM_NAME_LEN`: no kfunc's name is
+/// longer, so a real name is always shown whole, while a 128 KiB argument
+/// does not become 128 KiB of error message (twice).
+pub const NAME_SHOWN_MAX_CHARS: usize = 512;
+
 // ---- source trees (the scan) and hand-kept YAML (`lint-docs`) ----

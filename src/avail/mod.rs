@@ -19,7 +19,7 @@ pub mod version;
 
 pub use files::{not_a_release, release_of, Note};
 pub use find::{has_kfunc_tags, kfuncs_in, Found};
-pub use names::{did_you_mean, kfunc_names, nearest, resolve_prog_type, UnknownProgType};
+pub use names::{did_you_mean, kfunc_names, nearest, resolve_prog_type, shown, UnknownProgType};
 pub use proto_cmp::same_prototype;
 pub use render::{json, table};
 

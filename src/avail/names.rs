@@ -3,7 +3,7 @@
 //! "did you mean" offered for a misspelt one.
 
 use super::prog_type_prefix;
-use crate::limits::{SUGGESTIONS_MAX, SUGGEST_MAX_DISTANCE};
+use crate::limits::{NAME_SHOWN_MAX_CHARS, SUGGESTIONS_MAX, SUGGEST_MAX_DISTANCE};
 use crate::manifest::{term, Manifest};
 
 /// A program type the manifest's tree does not have.
@@ -24,8 +24,8 @@ impl std::fmt::Display for UnknownProgType {
         write!(
             f,
             "error[usage]: unknown program type {} ({}): not a member of the manifest's enum bpf_prog_type ({} types)",
-            term::escape(&self.given),
-            term::escape(&self.name),
+            shown(&self.given),
+            shown(&self.name),
             self.known
         )?;
         if self.name == crate::conventions::PROG_TYPE_UNSPEC {
@@ -94,6 +94,15 @@ where
         .take(SUGGESTIONS_MAX)
         .map(|(_, c)| c)
         .collect()
+}
+
+/// A name from the command line as a message shows it: escaped, and cut
+/// after [`NAME_SHOWN_MAX_CHARS`] characters with how long it was.
+pub fn shown(name: &str) -> String {
+    match name.char_indices().nth(NAME_SHOWN_MAX_CHARS) {
+        None => term::escape(name).into_owned(),
+        Some((end, _)) => format!("{}… ({} bytes)", term::escape(&name[..end]), name.len()),
+    }
 }
 
 /// "did you mean a, b or c?", names escaped; `None` for no names.
@@ -196,6 +205,18 @@ mod tests {
             did_you_mean(&["a".into(), "b".into(), "c".into()]).as_deref(),
             Some("did you mean a, b or c?")
         );
+    }
+
+    #[test]
+    fn names_are_shown_up_to_the_bound() {
+        let at = "k".repeat(NAME_SHOWN_MAX_CHARS);
+        assert_eq!(shown(&at), at);
+        let past = format!("{at}é");
+        assert_eq!(
+            shown(&past),
+            format!("{at}… ({} bytes)", NAME_SHOWN_MAX_CHARS + 2)
+        );
+        assert_eq!(shown("a\nb"), "a\\nb");
     }
 
     #[test]

@@ -224,7 +224,7 @@ fn summary_line(
 /// name asked for and the object from the BTF escaped.
 fn has(r: &Avail, name: &str, prog_type: Option<&str>) -> Result<Outcome, CliError> {
     let name = name.trim();
-    let shown = term::escape(name);
+    let shown = avail::shown(name);
     let Some(e) = r.kfuncs.iter().find(|e| e.name == name) else {
         println!("{shown}: not available");
         let near = avail::nearest(name, r.kfuncs.iter().map(|e| e.name.as_str()));
@@ -315,7 +315,7 @@ fn missing_with_hints(
     missing
         .iter()
         .map(|n| {
-            let shown = term::escape(n).into_owned();
+            let shown = avail::shown(n);
             match avail::did_you_mean(&avail::nearest(n, &candidates)) {
                 Some(hint) => format!("{shown} ({hint})"),
                 None => shown,
