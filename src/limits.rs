@@ -79,4 +79,24 @@ pub const CONFIG_HEAD_MAX_BYTES: u64 = 4096;
 /// allow for a line or two added by a packager.
 pub const CONFIG_HEADER_LINES: usize = 5;
 
+/// The most edits (Damerau-Levenshtein: an insertion, a deletion, a
+/// substitution or two neighbours swapped) between a misspelt program
+/// type or kfunc name and a name offered as "did you mean": two catch a
+/// doubled or dropped letter and a swap (`sock_opts`, `bpf_task_form_pid`)
+/// while `xdp` does not suggest `lsm`. Names whose lengths differ by more
+/// are not compared, so a name of any length costs at most this many
+/// columns more than the candidate's own length per candidate.
+pub const SUGGEST_MAX_DISTANCE: usize = 2;
+
+/// The most names one "did you mean" offers: the nearest few; a longer
+/// list reads as the whole list, which the message does not repeat.
+pub const SUGGESTIONS_MAX: usize = 3;
+
+/// The most characters of a name from the command line (a program type,
+/// a `--has` or `--kfuncs` name) a message repeats; the rest is counted,
+/// not shown. 512 is the kernel's `KSYM_NAME_LEN`: no kfunc's name is
+/// longer, so a real name is always shown whole, while a 128 KiB argument
+/// does not become 128 KiB of error message (twice).
+pub const NAME_SHOWN_MAX_CHARS: usize = 512;
+
 // ---- source trees (the scan) and hand-kept YAML (`lint-docs`) ----

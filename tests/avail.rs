@@ -230,7 +230,22 @@ fn a_manifest_of_another_version_shows_as_prototypes_that_differ() {
         .expect("dir")
         .to_string_lossy()
         .into_owned();
-    let v = avail_json(&["--btf-dir", &dir, "--manifest", &m.to_string_lossy()]);
+    let m = m.to_string_lossy().into_owned();
+    // another series: refused unless allowed, naming both versions
+    let r = cmd(["avail", "--btf-dir", &dir, "--manifest", &m]).expect(2);
+    assert!(
+        r.stderr().contains("error[version-mismatch]")
+            && r.stderr().contains("but the BTF is of Linux 6.18"),
+        "{}",
+        r.stderr()
+    );
+    let v = avail_json(&[
+        "--btf-dir",
+        &dir,
+        "--manifest",
+        &m,
+        "--allow-version-mismatch",
+    ]);
     let differ: BTreeSet<&str> = v["kfuncs"]
         .as_array()
         .expect("kfuncs")

@@ -516,3 +516,48 @@ fn config_is_read_to_its_bound_only() {
     std::fs::write(d.path().join("config"), on_line(CONFIG_HEADER_LINES + 1)).unwrap();
     assert_eq!(kernel_of(d.path()), serde_json::Value::Null);
 }
+
+/// A 128 KiB program type (the most one argument may be): refused at
+/// once, the message naming the bound instead of repeating the argument.
+#[test]
+fn a_huge_program_type_is_refused_quickly_and_shown_cut() {
+    use kfunc_scan::limits::NAME_SHOWN_MAX_CHARS;
+    let d = tempfile::tempdir().unwrap();
+    let m = d.path().join("m.json");
+    let manifest = kfunc_scan::manifest::Manifest {
+        schema_version: kfunc_scan::manifest::SCHEMA_VERSION,
+        kernel_version: Some("6.12.1".into()),
+        prog_type_enum: vec!["BPF_PROG_TYPE_SOCK_OPS".into()],
+        ..Default::default()
+    };
+    std::fs::write(&m, manifest.to_json()).unwrap();
+    let huge = "sock_ops".repeat(128 * 1024 / 8 - 1);
+    for (cmd, btf) in [("avail", "--btf-dir"), ("header", "--btf")] {
+        let args: Vec<&std::ffi::OsStr> = vec![
+            cmd.as_ref(),
+            btf.as_ref(),
+            d.path().as_os_str(),
+            "--manifest".as_ref(),
+            m.as_os_str(),
+            "--prog-type".as_ref(),
+            huge.as_ref(),
+        ];
+        let Some(r) = run_bounded(&args) else {
+            return;
+        };
+        assert_eq!(r.code, Some(2), "{cmd}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("error[usage]: unknown program type")
+                && r.stderr
+                    .contains(&format!("… ({} bytes) (BPF_PROG_TYPE_", huge.len())),
+            "{cmd}: {}",
+            &r.stderr[..r.stderr.len().min(300)]
+        );
+        // two names cut at the bound, and the words around them
+        assert!(
+            r.stderr_len < 2 * NAME_SHOWN_MAX_CHARS as u64 + 400,
+            "{cmd}: {} bytes",
+            r.stderr_len
+        );
+    }
+}

@@ -12,11 +12,14 @@
 
 mod files;
 mod find;
+mod names;
 mod proto_cmp;
 mod render;
+pub mod version;
 
 pub use files::{not_a_release, release_of, Note};
 pub use find::{has_kfunc_tags, kfuncs_in, Found};
+pub use names::{did_you_mean, kfunc_names, nearest, resolve_prog_type, shown, UnknownProgType};
 pub use proto_cmp::same_prototype;
 pub use render::{json, table};
 
@@ -411,6 +414,8 @@ impl Avail {
     /// types are unknown): how many is returned.
     pub fn keep_prog_type(&mut self, prog_type: &str) -> usize {
         let mut unknown = 0;
+        // `callable` is the manifest's `kfunc_callable_from`: the one rule
+        // of `Manifest::may_call`
         self.kfuncs.retain(|e| match &e.callable {
             Some(c) => c.every.contains(prog_type),
             None => {

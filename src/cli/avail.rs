@@ -30,9 +30,15 @@ pub struct AvailArgs {
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
     /// Only the kfuncs this program type may call (`xdp` or
-    /// `BPF_PROG_TYPE_XDP`); needs --manifest.
+    /// `BPF_PROG_TYPE_XDP`: any member of the tree's enum bpf_prog_type);
+    /// needs --manifest.
     #[arg(long, value_name = "TYPE")]
     pub prog_type: Option<String>,
+    /// Use a manifest of another release series than the BTF's kernel
+    /// (refused otherwise: its program types and flags are another
+    /// kernel's); a warning still says so.
+    #[arg(long)]
+    pub allow_version_mismatch: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: AvailFormat,
     /// Answer by the exit status only whether this kfunc is available (to
@@ -72,7 +78,8 @@ fn read_manifest(p: Option<&Path>) -> Result<Option<Manifest>, CliError> {
 
 /// The program type as the manifest spells it; an error without a manifest
 /// (BTF does not say which program types may call a kfunc) or for a type
-/// the manifest's tree does not know.
+/// the manifest's tree does not have (`avail::resolve_prog_type`: every
+/// member of its enum bpf_prog_type but UNSPEC is one).
 fn prog_type(t: Option<&str>, m: Option<&Manifest>) -> Result<Option<String>, CliError> {
     let Some(t) = t else {
         return Ok(None);
@@ -83,21 +90,32 @@ fn prog_type(t: Option<&str>, m: Option<&Manifest>) -> Result<Option<String>, Cl
             term::escape(t)
         )));
     };
-    let name = avail::prog_type_name(t);
-    if !m.kfunc_hooks.is_empty() && !m.kfunc_hooks.contains_key(&name) {
-        let known: Vec<String> = m
-            .kfunc_hooks
-            .keys()
-            .map(|k| term::escape(k).into_owned())
-            .collect();
-        return Err(CliError::CannotRun(format!(
-            "error[usage]: unknown program type {} ({}); the manifest's are: {}",
-            term::escape(t),
-            term::escape(&name),
-            known.join(", ")
+    avail::resolve_prog_type(m, t)
+        .map(Some)
+        .map_err(|e| CliError::CannotRun(e.to_string()))
+}
+
+/// Refuses a manifest of another release series than the BTF's kernel
+/// (unless `allow`), and warns when that cannot be told or was allowed.
+fn check_version(
+    manifest_path: Option<&Path>,
+    m: Option<&Manifest>,
+    btf_release: Option<&str>,
+    allow: bool,
+) -> Result<(), CliError> {
+    let (Some(path), Some(m)) = (manifest_path, m) else {
+        return Ok(());
+    };
+    let c = avail::version::check(m.kernel_version.as_deref(), btf_release);
+    if let (avail::version::VersionCheck::Differs { manifest, btf }, false) = (&c, allow) {
+        return Err(CliError::CannotRun(avail::version::mismatch_error(
+            path, manifest, btf,
         )));
     }
-    Ok(Some(name))
+    if let Some(w) = avail::version::warning(path, &c) {
+        eprintln!("{w}");
+    }
+    Ok(())
 }
 
 pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
@@ -116,6 +134,12 @@ pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
     for n in dir.notes.iter().chain(&release_notes) {
         eprintln!("{n}");
     }
+    check_version(
+        a.manifest.as_deref(),
+        manifest.as_ref(),
+        release.as_deref(),
+        a.allow_version_mismatch,
+    )?;
     let mut result = avail::avail(&dir, manifest.as_ref()).map_err(err)?;
     if let Some(name) = &a.has {
         return has(&result, name, prog_type.as_deref());
@@ -199,9 +223,14 @@ fn summary_line(
 /// manifest cannot tell the program types. The answer line shows the
 /// name asked for and the object from the BTF escaped.
 fn has(r: &Avail, name: &str, prog_type: Option<&str>) -> Result<Outcome, CliError> {
-    let shown = term::escape(name);
+    let name = name.trim();
+    let shown = avail::shown(name);
     let Some(e) = r.kfuncs.iter().find(|e| e.name == name) else {
         println!("{shown}: not available");
+        let near = avail::nearest(name, r.kfuncs.iter().map(|e| e.name.as_str()));
+        if let Some(hint) = avail::did_you_mean(&near) {
+            eprintln!("{shown}: note: not a kfunc of this kernel; {hint}");
+        }
         return Ok(Outcome::Findings);
     };
     let object = term::escape(&e.object);
@@ -239,9 +268,60 @@ pub struct BtfHeaderArgs {
     /// Only these kfuncs (comma-separated).
     #[arg(long, value_name = "A,B,…", value_delimiter = ',', requires = "btf")]
     pub kfuncs: Vec<String>,
-    /// Only the kfuncs this program type may call; needs --manifest.
+    /// Only the kfuncs this program type may call (any member of the
+    /// tree's enum bpf_prog_type); needs --manifest.
     #[arg(long, value_name = "TYPE", requires = "btf")]
     pub prog_type: Option<String>,
+    /// Use a manifest of another release series than the BTF's kernel
+    /// (its release from a RELEASE or config file beside the BTF, or the
+    /// running kernel's for /sys/kernel/btf).
+    #[arg(long, requires = "btf")]
+    pub allow_version_mismatch: bool,
+}
+
+/// The release of the kernel whose BTF file `path` is: the running
+/// kernel's for /sys/kernel/btf, else what a RELEASE or config file
+/// beside it says (as in a `--btf-dir`), with what was ignored on the way.
+fn btf_release(path: &Path) -> (Option<String>, Vec<avail::Note>) {
+    if std::fs::canonicalize(path).is_ok_and(|p| p.starts_with(avail::SYSFS_BTF)) {
+        return (running_release(), Vec::new());
+    }
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => avail::release_of(d),
+        _ => avail::release_of(Path::new(".")),
+    }
+}
+
+/// The names nearest to each of `missing` among the BTF's kfuncs (tagged),
+/// the manifest's, or the BTF's FUNCs.
+fn missing_with_hints(
+    btf: &Btf,
+    tagged: bool,
+    manifest: Option<&Manifest>,
+    missing: &[&str],
+) -> Vec<String> {
+    let candidates: Vec<String> = if tagged {
+        avail::kfuncs_in(btf, None)
+            .into_iter()
+            .map(|f| f.name)
+            .collect()
+    } else if let Some(m) = manifest {
+        m.callable_kfuncs().iter().map(|k| k.name.clone()).collect()
+    } else {
+        btf.own_names_of(kfunc_scan::btf::Kind::Func)
+            .filter_map(|(id, _)| btf.get(id).map(|t| btf.name(&t).to_string()))
+            .collect()
+    };
+    missing
+        .iter()
+        .map(|n| {
+            let shown = avail::shown(n);
+            match avail::did_you_mean(&avail::nearest(n, &candidates)) {
+                Some(hint) => format!("{shown} ({hint})"),
+                None => shown,
+            }
+        })
+        .collect()
 }
 
 /// The kfuncs of `btf` the arguments select, or why not.
@@ -283,10 +363,7 @@ fn select(
             } else {
                 "a FUNC"
             };
-            let missing: Vec<String> = missing
-                .iter()
-                .map(|n| term::escape(n).into_owned())
-                .collect();
+            let missing = missing_with_hints(btf, tagged, manifest, &missing);
             return Err(CliError::CannotRun(format!(
                 "{}: error[no-kfunc]: not {what} of this BTF: {}",
                 term::path(path),
@@ -296,10 +373,7 @@ fn select(
         found.retain(|f| names.contains(&f.name));
     }
     if let (Some(t), Some(m)) = (prog_type, manifest) {
-        found.retain(|f| {
-            m.kfunc(&f.name)
-                .is_some_and(|k| m.kfunc_callable_from(k).every.contains(t))
-        });
+        found.retain(|f| m.kfunc(&f.name).is_some_and(|k| m.may_call(t, k)));
     }
     Ok(found)
 }
@@ -315,8 +389,27 @@ pub fn run_btf_header(
             "error[usage]: --btf is required".into(),
         ));
     };
+    let manifest_path = manifest;
     let manifest = read_manifest(manifest)?;
     let prog_type = prog_type(a.prog_type.as_deref(), manifest.as_ref())?;
+    let names = avail::kfunc_names(&a.kfuncs);
+    if names.is_empty() && !a.kfuncs.is_empty() {
+        return Err(CliError::CannotRun(
+            "error[usage]: --kfuncs names no kfunc (only blanks and commas)".into(),
+        ));
+    }
+    if manifest.is_some() {
+        let (release, notes) = btf_release(btf_path);
+        for n in &notes {
+            eprintln!("{n}");
+        }
+        check_version(
+            manifest_path,
+            manifest.as_ref(),
+            release.as_deref(),
+            a.allow_version_mismatch,
+        )?;
+    }
     let base = a
         .base
         .as_deref()
@@ -327,7 +420,7 @@ pub fn run_btf_header(
     let found = select(
         &btf,
         btf_path,
-        &a.kfuncs,
+        &names,
         manifest.as_ref(),
         prog_type.as_deref(),
     )?;

@@ -269,6 +269,42 @@ impl Manifest {
     pub fn effective_prog_types(&self, k: &Kfunc) -> Vec<String> {
         self.kfunc_callable_from(k).every.into_iter().collect()
     }
+
+    /// The program types a program may have, as a user names one: every
+    /// member of the tree's `enum bpf_prog_type` but UNSPEC (which no
+    /// program is; sets registered for it are the common hook's, callable
+    /// from every type), or the hook table's types when the manifest does
+    /// not list the enum. Types without a hook of their own are here too:
+    /// they call the common hook's kfuncs.
+    pub fn program_types(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .every_prog_type()
+            .into_iter()
+            .filter(|t| t != PROG_TYPE_UNSPEC)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Whether a program of `prog_type` may call `k`: the kfunc is in a set
+    /// of the common hook or of the type's own hook, and no filter of that
+    /// hook refuses the type ([`Manifest::callable_from`]). The one answer
+    /// avail, `header --btf --prog-type` and the docs' program-type pages
+    /// give.
+    pub fn may_call(&self, prog_type: &str, k: &Kfunc) -> bool {
+        self.kfunc_callable_from(k).every.contains(prog_type)
+    }
+
+    /// The kfuncs a program of `prog_type` may call
+    /// ([`Manifest::may_call`]), among those a kfunc set lists, in the
+    /// manifest's order.
+    pub fn kfuncs_callable_by(&self, prog_type: &str) -> Vec<&Kfunc> {
+        self.callable_kfuncs()
+            .into_iter()
+            .filter(|k| self.may_call(prog_type, k))
+            .collect()
+    }
 }
 
 impl Restriction {
@@ -412,6 +448,77 @@ mod tests {
             .map(|g| g.filter.as_str())
             .collect();
         assert_eq!(xdp, ["odd"]);
+    }
+
+    /// A kfunc `name` in a set registered for `prog_type`.
+    fn registered(m: &mut Manifest, name: &str, prog_type: &str) {
+        let mut k = crate::tests::kfunc(name, "a.c", &[prog_type]);
+        k.sets = vec![format!("{name}_set")];
+        m.kfuncs.push(k);
+        let s = KfuncSet {
+            name: format!("{name}_set"),
+            kind: crate::SetKind::Kfuncs,
+            file: "a.c".into(),
+            line: 1,
+            end_line: Some(5),
+            entries: vec![crate::SetEntry {
+                name: name.into(),
+                flags: vec![],
+                flags_value: Some(0),
+                condition: None,
+                line: 2,
+                built: None,
+            }],
+            registrations: vec![reg(prog_type, None)],
+            object: crate::BuiltInto::Unknown,
+        };
+        m.sets.push(s);
+    }
+
+    #[test]
+    fn every_member_of_the_enum_is_a_program_type_and_calls_the_common_set() {
+        let mut m = manifest();
+        // SOCK_OPS has no hook of its own; UNSPEC is no program's type
+        m.prog_type_enum = [
+            "BPF_PROG_TYPE_SOCK_OPS",
+            "BPF_PROG_TYPE_TRACING",
+            "BPF_PROG_TYPE_LSM",
+            "BPF_PROG_TYPE_XDP",
+        ]
+        .map(String::from)
+        .to_vec();
+        registered(&mut m, "common", PROG_TYPE_UNSPEC);
+        registered(&mut m, "tracing", "BPF_PROG_TYPE_TRACING");
+        assert_eq!(
+            m.program_types(),
+            [
+                "BPF_PROG_TYPE_LSM",
+                "BPF_PROG_TYPE_SOCK_OPS",
+                "BPF_PROG_TYPE_TRACING",
+                "BPF_PROG_TYPE_XDP"
+            ]
+        );
+        let names = |t: &str| -> Vec<String> {
+            m.kfuncs_callable_by(t)
+                .iter()
+                .map(|k| k.name.clone())
+                .collect()
+        };
+        assert_eq!(names("BPF_PROG_TYPE_SOCK_OPS"), ["common"]);
+        // LSM shares TRACING's hook
+        assert_eq!(names("BPF_PROG_TYPE_LSM"), ["common", "tracing"]);
+        assert_eq!(names("BPF_PROG_TYPE_XDP"), ["common"]);
+        // without the enum: the hook table's types, never UNSPEC
+        m.prog_type_enum.clear();
+        assert_eq!(
+            m.program_types(),
+            [
+                "BPF_PROG_TYPE_LSM",
+                "BPF_PROG_TYPE_TRACING",
+                "BPF_PROG_TYPE_XDP"
+            ]
+        );
+        assert!(Manifest::default().program_types().is_empty());
     }
 
     #[test]
