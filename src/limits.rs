@@ -38,3 +38,24 @@ pub const CONFIG_HEAD_MAX_BYTES: u64 = 4096;
 pub const CONFIG_HEADER_LINES: usize = 5;
 
 // ---- source trees (the scan) and hand-kept YAML (`lint-docs`) ----
+
+// ---- BPF objects (`check`) ----
+
+/// The largest BPF object `check` reads: an object is read whole (its
+/// symbols, relocations and BTF are all needed), and real ones are a few
+/// MiB at most (clang's debug info for a whole `vmlinux.h` is under one);
+/// 64 MiB is many times that, and bounds the memory a hostile file costs.
+pub const CHECK_MAX_OBJECT_BYTES: u64 = 64 << 20;
+
+/// How deep a prototype comparison follows one chain of types (pointers,
+/// arrays, modifiers, typedefs): libbpf's own bound in
+/// `__bpf_core_types_are_compat()` (32), so a longer chain is refused by
+/// both, and a BTF cycle ends here instead of looping.
+pub const CHECK_COMPAT_CHAIN_DEPTH: u32 = 32;
+
+/// How many function prototypes deep (a parameter that is a pointer to a
+/// function taking a pointer to a function …) a prototype comparison
+/// goes: libbpf has no bound here (a cycle of such pointers recurses until
+/// its stack ends); real kfuncs take callbacks one level deep, so 8 is
+/// ample, and past it the kfunc is reported as not compared.
+pub const CHECK_COMPAT_NESTING: u32 = 8;
