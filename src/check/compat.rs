@@ -70,7 +70,7 @@ pub(crate) fn funcs(local: &Side, local_func: u32, targ: &Side, targ_func: u32) 
     let (Some(l), Some(t)) = (proto(local, local_func), proto(targ, targ_func)) else {
         return Compat::Unknown("a FUNC without a prototype".into());
     };
-    match types(local, l, targ, t, CHECK_COMPAT_NESTING) {
+    match types(local, l, targ, t, 0) {
         Ok(None) => Compat::Compatible,
         Ok(Some(why)) => Compat::Incompatible(why),
         Err(why) => Compat::Unknown(why),
@@ -78,12 +78,13 @@ pub(crate) fn funcs(local: &Side, local_func: u32, targ: &Side, targ_func: u32) 
 }
 
 /// None when compatible, else why not; Err when it cannot be told.
+/// `nesting`: how many prototypes enclose these types.
 fn types(
     local: &Side,
     mut l: u32,
     targ: &Side,
     mut t: u32,
-    level: u32,
+    nesting: u32,
 ) -> Result<Option<String>, String> {
     // `what` says where in the prototype the comparison is
     let mut what = String::from("the type");
@@ -131,13 +132,13 @@ fn types(
                         tp.len()
                     )));
                 }
-                if !lp.is_empty() && level == 0 {
+                if nesting > CHECK_COMPAT_NESTING {
                     return Err(format!(
                         "function prototypes nested more than {CHECK_COMPAT_NESTING} deep (CHECK_COMPAT_NESTING)"
                     ));
                 }
                 for (i, ((_, a), (_, b))) in lp.iter().zip(&tp).enumerate() {
-                    if let Some(why) = types(local, *a, targ, *b, level.saturating_sub(1))? {
+                    if let Some(why) = types(local, *a, targ, *b, nesting + 1)? {
                         return Ok(Some(format!("parameter {}: {why}", i + 1)));
                     }
                 }
