@@ -74,7 +74,7 @@ fn built() -> Option<&'static Path> {
         assert!(h.status.success(), "bpftool btf dump");
         std::fs::write(dir.path().join("vmlinux.h"), h.stdout).unwrap();
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/bpf/check");
-        for c in CASES {
+        for c in CASES.iter().chain(&["impl_pair"]) {
             clang_bpf(
                 dir.path(),
                 &src.join(format!("{c}.bpf.c")),
@@ -295,6 +295,71 @@ fn agrees_with_bpftool_prog_load() {
         };
         assert!(why.contains(&format!("error[{ours_code}]")), "{c}: {why}");
         assert!(log.contains(theirs), "{c}: {log}");
+    }
+}
+
+/// The mini tree's manifest (a kernel whose `bpf_wq_set_callback` has
+/// KF_IMPLICIT_ARGS, `bpf_wq_set_callback_impl` its pair), scanned into `dir`.
+fn mini_manifest(dir: &Path) -> PathBuf {
+    let out = dir.join("mini.json");
+    let r = cmd([
+        common::mini().as_os_str(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ])
+    .output();
+    assert!(
+        matches!(r.status.code(), Some(0 | 1)),
+        "scan of the mini tree"
+    );
+    out
+}
+
+#[test]
+fn impl_pairs_name_the_other_half() {
+    let Some(dir) = built() else { return };
+    let o = obj(dir, "impl_pair");
+    // the running kernel has only `bpf_wq_set_callback_impl`
+    let r = check(&[o.as_os_str()]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("impl_pair.o: reduced (tc): error[kfunc-missing]: `bpf_wq_set_callback` is not in the running kernel (/sys/kernel/btf); it has `bpf_wq_set_callback_impl`, the other name of this `_impl` pair: call that\n"), "{}", r.stdout);
+    // the full-prototype call resolves: one error, from `reduced` only
+    assert_eq!(r.stdout.matches("error[").count(), 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "will not load on the running kernel (/sys/kernel/btf): 1 of 2 programs (1 error)"
+        ),
+        "{}",
+        r.stdout
+    );
+    // the mini tree's kernel has both names: the reduced one as the
+    // kfunc, the `_impl` one through the kfunc's verifier arguments
+    let d = tempfile::tempdir().unwrap();
+    let m = mini_manifest(d.path());
+    let r = check(&[
+        o.as_os_str(),
+        "--kernel".as_ref(),
+        m.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    for p in 0..2 {
+        let k = &v["objects"][0]["programs"][p]["kernels"][0];
+        assert_eq!(k["loads"], true, "{p}: {k}");
+        assert_eq!(k["kfuncs"][0]["status"], "ok", "{p}: {k}");
+    }
+    // and libbpf agrees with the running kernel: the reduced name is missing
+    if let Some((loaded, log)) = bpftool_load(&o) {
+        assert!(!loaded);
+        assert!(
+            log.contains(
+                "extern (func ksym) 'bpf_wq_set_callback': not found in kernel or module BTFs"
+            ),
+            "{log}"
+        );
     }
 }
 

@@ -266,21 +266,49 @@ impl Resolver {
     }
 }
 
+/// The manifest's kfunc BPF programs call as `name`: its own, or the one
+/// whose verifier-supplied arguments make `name` its `_impl` (full
+/// prototype), and whether it is the latter.
+pub fn manifest_kfunc<'m>(m: &'m Manifest, name: &str) -> Option<(&'m Kfunc, bool)> {
+    if let Some(k) = m.kfunc(name) {
+        return Some((k, false));
+    }
+    (m.kfuncs.iter())
+        .find(|k| (k.verifier_args.as_ref()).is_some_and(|v| v.impl_name == name))
+        .map(|k| (k, true))
+}
+
 /// A manifest's answer for each extern of `o`.
 fn in_manifest(m: &Manifest, o: &BpfObject) -> Vec<Resolved> {
     o.externs
         .iter()
         .map(|e| {
             let name = e.kernel_name();
-            match m.kfunc(name) {
-                Some(k) => Resolved::Found {
-                    object: k.object.object().unwrap_or(VMLINUX_OBJECT).to_string(),
-                    compat: manifest_compat(&o.btf, e.func, k),
-                    prototype: Some(cdecl::bpf_signature(k)),
-                    tagged: Some(true),
-                },
+            match manifest_kfunc(m, name) {
+                Some((k, full)) => {
+                    // the `_impl` name takes every parameter, as the source
+                    // declares them; the kfunc's own, those programs pass
+                    let (params, prototype) = if full {
+                        let all: Vec<String> = k.params.iter().map(|p| p.ty.clone()).collect();
+                        (all, cdecl::impl_signature(k))
+                    } else {
+                        let theirs = cdecl::bpf_params(k).into_iter().map(|p| p.ty).collect();
+                        (theirs, Some(cdecl::bpf_signature(k)))
+                    };
+                    Resolved::Found {
+                        object: k.object.object().unwrap_or(VMLINUX_OBJECT).to_string(),
+                        compat: manifest_compat(
+                            &o.btf,
+                            e.func,
+                            &params,
+                            &cdecl::bpf_return_type(k),
+                        ),
+                        prototype,
+                        tagged: Some(true),
+                    }
+                }
                 None => Resolved::Missing {
-                    alternative: m.kfunc(&pair_name(name)).map(|k| k.name.clone()),
+                    alternative: manifest_kfunc(m, &pair_name(name)).map(|_| pair_name(name)),
                 },
             }
         })
@@ -334,7 +362,7 @@ fn class_of_btf(btf: &Btf, id: u32) -> Class {
 /// number of parameters BPF programs pass, and for each and the return
 /// type pointer / struct / scalar / void. The manifest holds C text, not
 /// types: what it cannot tell (a typedef's kind) is taken as compatible.
-fn manifest_compat(btf: &Btf, func: u32, k: &Kfunc) -> Compat {
+fn manifest_compat(btf: &Btf, func: u32, theirs: &[String], ret: &str) -> Compat {
     let Some(proto) = btf
         .get(func)
         .and_then(|f| f.target())
@@ -346,7 +374,6 @@ fn manifest_compat(btf: &Btf, func: u32, k: &Kfunc) -> Compat {
         return Compat::Unknown("a FUNC without a prototype".into());
     }
     let local: Vec<u32> = proto.params().map(|(_, t)| t).collect();
-    let theirs = cdecl::bpf_params(k);
     if local.len() != theirs.len() {
         return Compat::Incompatible(format!(
             "{} parameter{} here, {} in the kernel",
@@ -356,26 +383,26 @@ fn manifest_compat(btf: &Btf, func: u32, k: &Kfunc) -> Compat {
         ));
     }
     let differ = |l: Class, t: Class| l != t && l != Class::Other;
-    for (i, (l, p)) in local.iter().zip(&theirs).enumerate() {
-        let (lc, tc) = (class_of_btf(btf, *l), class_of_text(&p.ty));
+    for (i, (l, p)) in local.iter().zip(theirs).enumerate() {
+        let (lc, tc) = (class_of_btf(btf, *l), class_of_text(p));
         if differ(lc, tc) {
             return Compat::Incompatible(format!(
                 "parameter {}: {} here but `{}` in the kernel",
                 i + 1,
                 class_word(lc),
-                term::escape(&p.ty)
+                term::escape(p)
             ));
         }
     }
     let (lc, tc) = (
         class_of_btf(btf, proto.return_type().unwrap_or(0)),
-        class_of_text(&cdecl::bpf_return_type(k)),
+        class_of_text(ret),
     );
     if differ(lc, tc) {
         return Compat::Incompatible(format!(
             "the return type is {} here but `{}` in the kernel",
             class_word(lc),
-            term::escape(&cdecl::bpf_return_type(k))
+            term::escape(ret)
         ));
     }
     Compat::Compatible

@@ -301,7 +301,7 @@ fn cell(e: &Extern, r: &Resolved, p: &Program, k: &Kernel) -> KfuncCell {
 /// Program type and sleepable: what only a manifest tells.
 fn program_rules(m: &Manifest, e: &Extern, p: &Program, kname: &str, out: &mut KfuncCell) {
     let name = term::escape(&e.name);
-    let Some(kf) = m.kfunc(e.kernel_name()) else {
+    let Some((kf, _)) = kernel::manifest_kfunc(m, e.kernel_name()) else {
         return;
     };
     let Some(def) = p.def else {
