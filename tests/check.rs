@@ -8,7 +8,10 @@ mod common;
 
 use common::{bin, cmd, manifest_612, missing, shared_file};
 use kfunc_scan::btf::{Btf, Endian, Linkage, NewType};
-use kfunc_scan::limits::{CHECK_COMPAT_CHAIN_DEPTH, CHECK_COMPAT_NESTING, CHECK_MAX_OBJECT_BYTES};
+use kfunc_scan::limits::{
+    CHECK_COMPAT_CHAIN_DEPTH, CHECK_COMPAT_NESTING, CHECK_MAX_CALLS, CHECK_MAX_OBJECT_BYTES,
+    CHECK_MAX_PROGRAMS,
+};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -32,8 +35,13 @@ fn have(tool: &str) -> bool {
 /// Compiles `src` (a C file) in `dir` with a `vmlinux.h` of the running
 /// kernel beside it; `g`: with BTF.
 fn clang_bpf(dir: &Path, src: &Path, out: &str, g: bool) {
+    clang_bpf_with(dir, src, out, g, &[]);
+}
+
+fn clang_bpf_with(dir: &Path, src: &Path, out: &str, g: bool, extra: &[&str]) {
     let mut c = Command::new("clang");
-    c.args(["-O2", "-Werror", "-target", "bpf", "-c"]);
+    c.args(["-O2", "-Werror", "-target", "bpf", "-c"])
+        .args(extra);
     if g {
         c.arg("-g");
     }
@@ -659,5 +667,110 @@ fn an_incompatible_pointee_kind_is_found_through_pointers() {
             ),
         "{}",
         r.stdout
+    );
+}
+
+/// A BPF object whose `.text` subprogram calls `externs` kfuncs `k0`…,
+/// with `programs` programs (clang builds one; the others are function
+/// symbols added to its section), and a kernel BTF with those kfuncs.
+fn many(dir: &Path, externs: usize, programs: usize) -> Option<(PathBuf, PathBuf)> {
+    use object::build::elf::Builder;
+    if !have("clang") {
+        return None;
+    }
+    let mut c = String::new();
+    for i in 0..externs {
+        c += &format!("extern void k{i}(void) __attribute__((section(\".ksyms\")));\n");
+    }
+    c += "static __attribute__((noinline)) int sub(void) {\n";
+    for i in 0..externs {
+        c += &format!("  k{i}();\n");
+    }
+    c += "  return 0;\n}\n\
+          __attribute__((section(\"tp_btf/x\"), used)) int prog(void *c) { return sub(); }\n\
+          char LICENSE[] __attribute__((section(\"license\"), used)) = \"GPL\";\n";
+    let src = dir.join("many.c");
+    std::fs::write(&src, c).unwrap();
+    // no .llvm_addrsig: object's ELF builder does not read it
+    clang_bpf_with(dir, &src, "many.o", true, &["-fno-addrsig"]);
+    let elf = std::fs::read(dir.join("many.o")).unwrap();
+    let mut b = Builder::read(&elf[..]).unwrap();
+    let sec = (b.sections.iter())
+        .find(|s| s.name.as_slice() == b"tp_btf/x")
+        .map(|s| s.id())
+        .unwrap();
+    for i in 1..programs {
+        let s = b.symbols.add();
+        s.name = format!("p{i}").into_bytes().into();
+        s.section = Some(sec);
+        s.st_info = (object::elf::STB_GLOBAL << 4) | object::elf::STT_FUNC;
+        s.st_value = 8 * i as u64;
+        s.st_size = 8;
+    }
+    // clang names sections in .strtab; the builder writes them apart
+    if !b.sections.iter().any(|s| s.name.as_slice() == b".shstrtab") {
+        let s = b.sections.add();
+        s.name = b".shstrtab".to_vec().into();
+        s.sh_type = object::elf::SHT_STRTAB;
+        s.data = object::build::elf::SectionData::SectionString;
+    }
+    let mut out = Vec::new();
+    b.write(&mut out).unwrap();
+    let obj = dir.join("hostile.o");
+    std::fs::write(&obj, out).unwrap();
+    let mut kernel = Btf::empty(Endian::Little);
+    let proto = kernel.add_type(&NewType::func_proto(0, &[])).unwrap();
+    for i in 0..externs {
+        let name = kernel.add_string(&format!("k{i}")).unwrap();
+        kernel.add_type(&NewType::func(name, 1, proto)).unwrap();
+    }
+    let kfile = dir.join("kernel.btf");
+    std::fs::write(&kfile, kernel.to_bytes()).unwrap();
+    Some((obj, kfile))
+}
+
+#[test]
+fn programs_and_calls_are_bounded() {
+    // at both bounds: 65,536 programs, each calling the 16 kfuncs of the
+    // subprogram: 1,048,576 calls, checked in time and memory
+    let per = CHECK_MAX_CALLS / CHECK_MAX_PROGRAMS;
+    let d = tempfile::tempdir().unwrap();
+    let Some((o, k)) = many(d.path(), per, CHECK_MAX_PROGRAMS) else {
+        return;
+    };
+    let r = run_bounded(&[o.as_os_str(), "--kernel".as_ref(), k.as_os_str()]).unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "hostile.o: kfunc calls resolve on {}: {CHECK_MAX_PROGRAMS} programs, {CHECK_MAX_CALLS} kfunc calls checked",
+            k.display()
+        )),
+        "{}",
+        r.stdout
+    );
+    // one program more
+    let d = tempfile::tempdir().unwrap();
+    let (o, k) = many(d.path(), per, CHECK_MAX_PROGRAMS + 1).unwrap();
+    let r = run_bounded(&[o.as_os_str(), "--kernel".as_ref(), k.as_os_str()]).unwrap();
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "{}: error[object]: more than {CHECK_MAX_PROGRAMS} programs (CHECK_MAX_PROGRAMS)\n",
+            o.display()
+        )
+    );
+    // one kfunc more: 65,536 more calls
+    let d = tempfile::tempdir().unwrap();
+    let (o, k) = many(d.path(), per + 1, CHECK_MAX_PROGRAMS).unwrap();
+    let r = run_bounded(&[o.as_os_str(), "--kernel".as_ref(), k.as_os_str()]).unwrap();
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "{}: error[object]: {} kfunc calls to check (programs × the kfuncs each calls), more than {CHECK_MAX_CALLS} (CHECK_MAX_CALLS)\n",
+            o.display(),
+            CHECK_MAX_PROGRAMS * (per + 1)
+        )
     );
 }

@@ -13,7 +13,7 @@
 
 use crate::btf::{Btf, Kind, Linkage};
 use crate::conventions::{SecDef, KSYM_SECTION, SEC_DEFS};
-use crate::limits::CHECK_MAX_OBJECT_BYTES;
+use crate::limits::{CHECK_MAX_CALLS, CHECK_MAX_OBJECT_BYTES, CHECK_MAX_PROGRAMS};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionFlags, SymbolKind};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -147,9 +147,21 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
         by_symbol.insert(sym.index().0, i);
     }
 
-    // programs: the function symbols of executable sections
+    // programs: the function symbols of executable sections, gathered in
+    // one pass (an object may have a million sections and symbols)
+    let mut funcs_of: HashMap<usize, BTreeMap<u64, (u64, String)>> = HashMap::new();
+    for sym in file.symbols() {
+        if sym.kind() != SymbolKind::Text {
+            continue;
+        }
+        if let (Some(sec), Ok(n)) = (sym.section_index(), sym.name()) {
+            let funcs = funcs_of.entry(sec.0).or_default();
+            funcs.insert(sym.address(), (sym.size(), n.to_string()));
+        }
+    }
     let mut programs: Vec<Program> = Vec::new();
     let mut from_subprograms = BTreeSet::new();
+    let mut calls = 0usize;
     for s in file.sections() {
         let SectionFlags::Elf { sh_flags } = s.flags() else {
             continue;
@@ -159,22 +171,20 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
         }
         let Ok(section) = s.name() else { continue };
         let text = section == TEXT;
-        // (start, end, index into programs) of this section's programs
-        let mut spans: Vec<(u64, u64, usize)> = Vec::new();
+        // (start, index into programs) of this section's programs, by start
+        let mut spans: Vec<(u64, usize)> = Vec::new();
         if !text {
-            let mut funcs: BTreeMap<u64, (u64, String)> = BTreeMap::new();
-            for sym in file.symbols() {
-                if sym.section_index() == Some(s.index()) && sym.kind() == SymbolKind::Text {
-                    if let Ok(n) = sym.name() {
-                        funcs.insert(sym.address(), (sym.size(), n.to_string()));
-                    }
-                }
-            }
+            let mut funcs = funcs_of.remove(&s.index().0).unwrap_or_default();
             if funcs.is_empty() {
                 funcs.insert(0, (s.size(), section.to_string()));
             }
-            for (start, (size, name)) in funcs {
-                spans.push((start, start.saturating_add(size), programs.len()));
+            if programs.len() + funcs.len() > CHECK_MAX_PROGRAMS {
+                return Err(err(format!(
+                    "more than {CHECK_MAX_PROGRAMS} programs (CHECK_MAX_PROGRAMS)"
+                )));
+            }
+            for (start, (_, name)) in funcs {
+                spans.push((start, programs.len()));
                 programs.push(Program {
                     name,
                     section: section.to_string(),
@@ -194,17 +204,29 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
                 from_subprograms.insert(ext);
                 continue;
             }
-            // the program whose bytes hold the instruction; the last one
-            // starting before it when sizes are wrong
-            let owner = spans
-                .iter()
-                .find(|(a, b, _)| offset >= *a && offset < *b)
-                .or_else(|| spans.iter().rev().find(|(a, _, _)| offset >= *a))
-                .map(|(_, _, p)| *p);
+            // the program whose bytes hold the instruction: the last one
+            // starting at or before it
+            let at = spans.partition_point(|(a, _)| *a <= offset);
+            let owner = at
+                .checked_sub(1)
+                .and_then(|i| spans.get(i))
+                .map(|(_, p)| *p);
             if let Some(p) = owner.and_then(|p| programs.get_mut(p)) {
-                p.calls.insert(ext);
+                if p.calls.insert(ext) {
+                    calls += 1;
+                }
             }
         }
+    }
+    // subprograms' calls count for every program
+    let total = programs
+        .len()
+        .saturating_mul(from_subprograms.len())
+        .saturating_add(calls);
+    if total > CHECK_MAX_CALLS {
+        return Err(err(format!(
+            "{total} kfunc calls to check (programs × the kfuncs each calls), more than {CHECK_MAX_CALLS} (CHECK_MAX_CALLS)"
+        )));
     }
     for p in &mut programs {
         p.calls.extend(from_subprograms.iter().copied());
