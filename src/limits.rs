@@ -61,15 +61,17 @@ pub const CHECK_COMPAT_CHAIN_DEPTH: u32 = 32;
 pub const CHECK_COMPAT_NESTING: u32 = 8;
 
 /// The most programs `check` reads from one object: libbpf loads each
-/// with its own `bpf()` call and real objects hold a few hundred at most
-/// (a large Cilium object, some tens); 65,536 is far past that, and keeps
-/// the report of a hostile object (a million one-instruction sections)
-/// to a few MiB per kernel.
-pub const CHECK_MAX_PROGRAMS: usize = 1 << 16;
+/// with its own `bpf()` call and real objects hold tens, a few hundred at
+/// most (a sched_ext scheduler some tens, the selftests' largest about a
+/// hundred); 4,096 is far past that, and keeps the report of a hostile
+/// object (a million one-instruction programs) small.
+pub const CHECK_MAX_PROGRAMS: usize = 1 << 12;
 
 /// The most (program, kfunc) calls `check` examines in one object, counting
-/// a kfunc called from `.text` subprograms once per program: a program
-/// calls tens of kfuncs, so 1,048,576 is room for the largest real
-/// objects, while a hostile one (65,536 programs × thousands of externs
-/// from `.text`) is refused before a report of billions of cells is built.
-pub const CHECK_MAX_CALLS: usize = 1 << 20;
+/// a kfunc called from `.text` subprograms once per program: real objects
+/// have a few thousand (tens of programs × tens of kfuncs), so 65,536 is
+/// room for them many times over, while a hostile one (4,096 programs ×
+/// thousands of externs from `.text`) is refused before a report of
+/// billions of cells is built; at the bound the JSON matrix is about
+/// 15 MiB and takes about a second to build and write (debug build).
+pub const CHECK_MAX_CALLS: usize = 1 << 16;

@@ -48,17 +48,15 @@ pub fn run(a: CheckArgs) -> Result<Outcome, CliError> {
             .map_err(err)?
     };
     let report = check::check(&objects, &kernels).map_err(err)?;
-    let text = match a.format {
-        CheckFormat::Text => text(&report),
-        CheckFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&report)
-                .map_err(|e| CliError::CannotRun(format!("error[json]: {e}")))?;
-            s.push('\n');
-            s
-        }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = match a.format {
+        CheckFormat::Text => out.write_all(text(&report).as_bytes()),
+        // written as it is serialised: the matrix is never held as text
+        CheckFormat::Json => serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n")),
     };
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()) {
+    match written.and_then(|()| out.flush()) {
         Err(e) if kfunc_scan::output::is_closed_pipe(&e) => {}
         Err(e) => return Err(CliError::CannotRun(format!("error[write]: {e}"))),
         Ok(()) => {}
