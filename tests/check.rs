@@ -82,7 +82,7 @@ fn built() -> Option<&'static Path> {
         assert!(h.status.success(), "bpftool btf dump");
         std::fs::write(dir.path().join("vmlinux.h"), h.stdout).unwrap();
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/bpf/check");
-        for c in CASES.iter().chain(&["impl_pair"]) {
+        for c in CASES.iter().chain(&["impl_pair", "int_sizes"]) {
             clang_bpf(
                 dir.path(),
                 &src.join(format!("{c}.bpf.c")),
@@ -368,6 +368,24 @@ fn impl_pairs_name_the_other_half() {
             ),
             "{log}"
         );
+    }
+}
+
+#[test]
+fn integer_sizes_do_not_make_a_prototype_incompatible() {
+    let Some(dir) = built() else { return };
+    let o = obj(dir, "int_sizes");
+    let r = check(&[o.as_os_str()]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("kfunc-prototype"), "{}", r.stdout);
+    if let Some(m) = manifest_612() {
+        let r = check(&[o.as_os_str(), "--kernel".as_ref(), m.as_os_str()]);
+        assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("int_sizes.o: loads on "), "{}", r.stdout);
+    }
+    // libbpf agrees, and so does the verifier (a syscall program sleeps)
+    if let Some((loaded, log)) = bpftool_load(&o) {
+        assert!(loaded, "{log}");
     }
 }
 
