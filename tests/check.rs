@@ -389,6 +389,71 @@ fn integer_sizes_do_not_make_a_prototype_incompatible() {
     }
 }
 
+/// A program of `sec` calling the mini tree's `bpf_mini_plain`
+/// (KF_SLEEPABLE; registered for struct_ops and syscall programs, behind
+/// the filter `mini_filter`), built in `dir`.
+fn mini_caller(dir: &Path, sec: &str) -> PathBuf {
+    let src = dir.join("mini.c");
+    std::fs::write(
+        &src,
+        format!(
+            "extern long bpf_mini_plain(void *skb, unsigned long flags) __attribute__((section(\".ksyms\")));\n\
+             __attribute__((section(\"{sec}\"), used)) int prog(void *c) {{ return bpf_mini_plain(0, 0); }}\n\
+             char LICENSE[] __attribute__((section(\"license\"), used)) = \"GPL\";\n"
+        ),
+    )
+    .unwrap();
+    clang_bpf(dir, &src, "mini.o", true);
+    dir.join("mini.o")
+}
+
+#[test]
+fn program_types_filters_and_sleepable_from_a_manifest() {
+    if !have("clang") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let m = mini_manifest(d.path());
+    // a syscall program sleeps and may call it
+    let o = mini_caller(d.path(), "syscall");
+    let r = check(&[o.as_os_str(), "--kernel".as_ref(), m.as_os_str()]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("mini.o: loads on "), "{}", r.stdout);
+    // a filter the manifest could not read: unverifiable, a warning
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    for s in v["sets"].as_array_mut().unwrap() {
+        for r in s["registrations"].as_array_mut().unwrap() {
+            if r["filter"] == "mini_filter" {
+                r["restriction"]["unread"] = "its body is a macro".into();
+            }
+        }
+    }
+    let unread = d.path().join("unread.json");
+    std::fs::write(&unread, v.to_string()).unwrap();
+    let r = check(&[o.as_os_str(), "--kernel".as_ref(), unread.as_os_str()]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("mini.o: prog (syscall): warning[kfunc-filter]: `bpf_mini_plain` from BPF_PROG_TYPE_SYSCALL: unverifiable: its filter `mini_filter` could not be read: its body is a macro"),
+        "{}",
+        r.stdout
+    );
+    // a tracing program may not call it, and does not sleep
+    let d2 = tempfile::tempdir().unwrap();
+    let o = mini_caller(d2.path(), "tp_btf/x");
+    let r = check(&[o.as_os_str(), "--kernel".as_ref(), m.as_os_str()]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("mini.o: prog (tp_btf/x): error[kfunc-prog-type]: `bpf_mini_plain` is not callable from BPF_PROG_TYPE_TRACING programs in "), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("(callable from: BPF_PROG_TYPE_STRUCT_OPS, BPF_PROG_TYPE_SYSCALL)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("mini.o: prog (tp_btf/x): error[kfunc-sleepable]: `bpf_mini_plain` is sleepable (KF_SLEEPABLE)"), "{}", r.stdout);
+    assert!(r.stdout.contains("will not load on "), "{}", r.stdout);
+}
+
 // ---- hostile objects and the bounds
 
 /// `kfunc-scan ARGS` under `prlimit --as=1 GiB`, killed (and the test
