@@ -695,6 +695,46 @@ fn prototype_nesting_is_compared_up_to_its_bound() {
     }
 }
 
+/// `void (*)(void (*)(…))` pointing to itself: a cycle through a pointer.
+fn cyclic(btf: &mut Btf) -> u32 {
+    let ptr = btf.end_id();
+    btf.add_type(&NewType::ptr(ptr + 1)).unwrap();
+    btf.add_type(&NewType::func_proto(0, &[(0, ptr)])).unwrap()
+}
+
+#[test]
+fn a_prototype_cycle_ends_at_the_nesting_bound() {
+    // libbpf recurses on this until its stack ends; here it is a warning
+    let d = tempfile::tempdir().unwrap();
+    let Some((o, k)) = object_and_kernel(d.path(), cyclic, cyclic) else {
+        return;
+    };
+    let r = run_bounded(&[o.as_os_str(), "--kernel".as_ref(), k.as_os_str()]).unwrap();
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "warning[kfunc-prototype-unchecked]: `k`'s prototype was not compared with {}'s: function prototypes nested more than {CHECK_COMPAT_NESTING} deep (CHECK_COMPAT_NESTING)",
+            k.display()
+        )),
+        "{}",
+        r.stdout
+    );
+    // an object whose prototype differs from the kernel's cyclic one: the
+    // difference is said, the kernel's prototype is not printed
+    let d = tempfile::tempdir().unwrap();
+    let (o, k) = object_and_kernel(d.path(), |b| nested(b, 0), cyclic).unwrap();
+    let r = run_bounded(&[o.as_os_str(), "--kernel".as_ref(), k.as_os_str()]).unwrap();
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "error[kfunc-prototype]: `k`'s prototype does not match {}'s: parameter 1: the type is INT here but PTR in the kernel\n",
+            k.display()
+        )),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn pointer_chains_are_compared_up_to_libbpfs_depth() {
     // libbpf compares 32 levels (the prototype's parameter and 31

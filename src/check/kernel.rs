@@ -231,10 +231,21 @@ impl Resolver {
                 let Some(&func) = funcs.get(e.kernel_name()) else {
                     continue;
                 };
-                let prototype = crate::cheader::prototype(btf, func, &ArenaPlaces::default()).ok();
+                let compat = compat::funcs(&local, e.func, &targ, func);
+                // the kernel's prototype, for the message when it differs;
+                // only when its types end within the bounds (compared with
+                // themselves): the C renderer would follow a cycle of
+                // function pointers until its stack ran out
+                let finite = || compat::funcs(&targ, func, &targ, func) == Compat::Compatible;
+                let prototype = match compat {
+                    Compat::Incompatible(_) if finite() => {
+                        crate::cheader::prototype(btf, func, &ArenaPlaces::default()).ok()
+                    }
+                    _ => None,
+                };
                 *slot = Some(Resolved::Found {
                     object: object.to_string(),
-                    compat: compat::funcs(&local, e.func, &targ, func),
+                    compat,
                     prototype,
                     tagged: tags.then(|| tagged.contains(e.kernel_name())),
                 });
