@@ -9,6 +9,7 @@ pub use kfunc_scan_manifest as manifest;
 pub use kfunc_scan_manifest::{cdecl, conventions};
 pub mod avail;
 pub mod cheader;
+pub mod check;
 pub mod diff;
 pub mod docs;
 pub mod header;

@@ -100,3 +100,40 @@ pub const SUGGESTIONS_MAX: usize = 3;
 pub const NAME_SHOWN_MAX_CHARS: usize = 512;
 
 // ---- source trees (the scan) and hand-kept YAML (`lint-docs`) ----
+
+// ---- BPF objects (`check`) ----
+
+/// The largest BPF object `check` reads: an object is read whole (its
+/// symbols, relocations and BTF are all needed), and real ones are a few
+/// MiB at most (clang's debug info for a whole `vmlinux.h` is under one);
+/// 64 MiB is many times that, and bounds the memory a hostile file costs.
+pub const CHECK_MAX_OBJECT_BYTES: u64 = 64 << 20;
+
+/// How deep a prototype comparison follows one chain of types (pointers,
+/// arrays, modifiers, typedefs): libbpf's own bound in
+/// `__bpf_core_types_are_compat()` (32), so a longer chain is refused by
+/// both, and a BTF cycle ends here instead of looping.
+pub const CHECK_COMPAT_CHAIN_DEPTH: u32 = 32;
+
+/// How many function prototypes deep (a parameter that is a pointer to a
+/// function taking a pointer to a function …) a prototype comparison
+/// goes: libbpf has no bound here (a cycle of such pointers recurses until
+/// its stack ends); real kfuncs take callbacks one level deep, so 8 is
+/// ample, and past it the kfunc is reported as not compared.
+pub const CHECK_COMPAT_NESTING: u32 = 8;
+
+/// The most programs `check` reads from one object: libbpf loads each
+/// with its own `bpf()` call and real objects hold tens, a few hundred at
+/// most (a sched_ext scheduler some tens, the selftests' largest about a
+/// hundred); 4,096 is far past that, and keeps the report of a hostile
+/// object (a million one-instruction programs) small.
+pub const CHECK_MAX_PROGRAMS: usize = 1 << 12;
+
+/// The most (program, kfunc) calls `check` examines in one object, counting
+/// a kfunc called from `.text` subprograms once per program: real objects
+/// have a few thousand (tens of programs × tens of kfuncs), so 65,536 is
+/// room for them many times over, while a hostile one (4,096 programs ×
+/// thousands of externs from `.text`) is refused before a report of
+/// billions of cells is built; at the bound the JSON matrix is about
+/// 15 MiB and takes about a second to build and write (debug build).
+pub const CHECK_MAX_CALLS: usize = 1 << 16;

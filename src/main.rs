@@ -6,6 +6,7 @@ mod cli;
 use clap::{CommandFactory, Parser, Subcommand};
 use cli::avail::AvailArgs;
 use cli::btf::PatchArgs;
+use cli::check::CheckArgs;
 use cli::docs::LintDocsArgs;
 use cli::history::HistoryArgs;
 use cli::manual::{CompletionsArgs, ManpagesArgs};
@@ -55,6 +56,9 @@ enum Command {
     History(HistoryArgs),
     /// The kfuncs this kernel offers (its BTF), or another's (--btf-dir).
     Avail(AvailArgs),
+    /// Will a BPF object's kfunc calls load on these kernels (manifests,
+    /// BTF files or directories; default the running kernel)?
+    Check(CheckArgs),
     /// Write the man pages (kfunc-scan.1, kfunc-scan-COMMAND.1) into a directory.
     Manpages(ManpagesArgs),
     /// Print a shell completion script (e.g. `source <(kfunc-scan completions bash)`).
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Some(Command::Diff(a)) => cli::publish::run_diff(a),
         Some(Command::History(a)) => cli::history::run(a),
         Some(Command::Avail(a)) => cli::avail::run_avail(a),
+        Some(Command::Check(a)) => cli::check::run(a),
         Some(Command::SynthManifest { btf }) => cli::btf::run_synth(&btf),
         Some(Command::BtfCheck { file, base }) => cli::btf::run_btf_check(&file, base.as_deref()),
         Some(Command::Manpages(a)) => cli::manual::run_manpages(&a, Cli::command()),

@@ -3,6 +3,7 @@
 
 pub mod avail;
 pub mod btf;
+pub mod check;
 pub mod docs;
 pub mod history;
 pub mod manual;

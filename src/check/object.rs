@@ -1,0 +1,397 @@
+//! A BPF object as libbpf sees it before loading: its kfunc externs, its
+//! programs (`SEC()` → program type, sleepable) and which program refers
+//! to which extern.
+//!
+//! libbpf's rules (`bpf_object__collect_externs`, `find_extern_btf_id`):
+//! an extern is an undefined global or weak ELF symbol; its BTF is the VAR
+//! or FUNC of that name listed by a `DATASEC` named `.kconfig` or
+//! `.ksyms`. A FUNC in `.ksyms` (linkage extern) is a kfunc call; a
+//! `STB_WEAK` symbol (`__weak`) may be absent from the kernel. A program
+//! is a function symbol in an executable section other than `.text`
+//! (`.text` holds subprograms, which libbpf appends to every program that
+//! calls them: their externs are attributed here to every program).
+
+use crate::btf::{Btf, Kind, Linkage};
+use crate::conventions::{SecDef, KSYM_SECTION, SEC_DEFS};
+use crate::limits::{CHECK_MAX_CALLS, CHECK_MAX_OBJECT_BYTES, CHECK_MAX_PROGRAMS};
+use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionFlags, SymbolKind};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use super::CheckError;
+
+/// `EM_BPF`: the machine of BPF objects.
+const EM_BPF: u16 = 247;
+/// `SHF_EXECINSTR`: a section of instructions.
+const SHF_EXECINSTR: u64 = 0x4;
+/// The section of subprograms (not programs of their own).
+const TEXT: &str = ".text";
+
+/// A kfunc the object calls: a FUNC of `.ksyms`.
+#[derive(Debug, Clone)]
+pub struct Extern {
+    pub name: String,
+    /// Its FUNC in the object's BTF.
+    pub func: u32,
+    /// `__weak`: the kernel may lack it (`bpf_ksym_exists()`).
+    pub weak: bool,
+}
+
+impl Extern {
+    /// The name looked up in the kernel: libbpf drops a `___flavor` suffix
+    /// (`bpf_core_essential_name_len`), so `bpf_foo___v2` is `bpf_foo`.
+    /// As `bpf_core_essential_name_len`: the last `X___Y` (X and Y not
+    /// underscores) ends the name after its X.
+    pub fn kernel_name(&self) -> &str {
+        let b = self.name.as_bytes();
+        let sep = |i: usize| b[i] != b'_' && &b[i + 1..i + 4] == b"___" && b[i + 4] != b'_';
+        match (0..b.len().saturating_sub(4)).rev().find(|&i| sep(i)) {
+            Some(i) => &self.name[..i + 1],
+            None => &self.name,
+        }
+    }
+}
+
+/// One program of the object.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Its function's name.
+    pub name: String,
+    /// Its ELF section (`SEC()`).
+    pub section: String,
+    /// libbpf's table entry for the section; None when libbpf knows no
+    /// program type for it.
+    pub def: Option<&'static SecDef>,
+    /// The externs it refers to (indices into [`BpfObject::externs`]).
+    pub calls: BTreeSet<usize>,
+}
+
+/// A BPF object read for `check`.
+#[derive(Debug)]
+pub struct BpfObject {
+    pub path: PathBuf,
+    pub btf: Btf,
+    pub externs: Vec<Extern>,
+    pub programs: Vec<Program>,
+    /// Externs referred to from `.text` subprograms: counted in every
+    /// program's `calls` (the call graph is not followed).
+    pub from_subprograms: BTreeSet<usize>,
+}
+
+/// libbpf's `sec_def_matches`: `name+` is `name` or `name/…`, `name/` is
+/// any `name/…`, anything else the name exactly; the first entry that
+/// matches wins.
+pub fn sec_def(section: &str) -> Option<&'static SecDef> {
+    SEC_DEFS.iter().find(|d| {
+        if let Some(prefix) = d.sec.strip_suffix('+') {
+            section
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        } else if d.sec.ends_with('/') {
+            section.starts_with(d.sec)
+        } else {
+            section == d.sec
+        }
+    })
+}
+
+/// Reads the BPF object at `path`.
+pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
+    let err = |why: String| CheckError::Object {
+        path: path.to_path_buf(),
+        why,
+    };
+    let data = read_bounded(path).map_err(&err)?;
+    let file = object::File::parse(&*data).map_err(|e| err(format!("not an ELF object: {e}")))?;
+    let machine = match &file {
+        object::File::Elf64(f) => f.elf_header().e_machine.get(f.endian()),
+        object::File::Elf32(f) => f.elf_header().e_machine.get(f.endian()),
+        _ => return Err(err("not an ELF object".into())),
+    };
+    if machine != EM_BPF {
+        return Err(err(format!(
+            "not a BPF object (ELF machine {machine}, BPF's is {EM_BPF})"
+        )));
+    }
+    let section = file
+        .section_by_name(crate::btf::elf::SECTION)
+        .ok_or_else(|| {
+            err("no .BTF section: kfunc calls are named by BTF (build with clang -g)".into())
+        })?;
+    let raw = section
+        .uncompressed_data()
+        .map_err(|e| err(format!(".BTF: {e}")))?;
+    let btf = Btf::parse(&raw, None).map_err(|e| err(format!(".BTF: {e}")))?;
+    let ksyms = ksym_funcs(&btf, &raw).map_err(&err)?;
+
+    // the undefined symbols naming a .ksyms FUNC, and their binding
+    let mut externs: Vec<Extern> = Vec::new();
+    let mut by_symbol: HashMap<usize, usize> = HashMap::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for sym in file.symbols() {
+        if !sym.is_undefined() || sym.is_local() {
+            continue;
+        }
+        let Ok(name) = sym.name() else { continue };
+        let Some(&func) = ksyms.get(name) else {
+            continue;
+        };
+        let i = *by_name.entry(name.to_string()).or_insert_with(|| {
+            externs.push(Extern {
+                name: name.to_string(),
+                func,
+                weak: sym.is_weak(),
+            });
+            externs.len() - 1
+        });
+        by_symbol.insert(sym.index().0, i);
+    }
+
+    // programs: the function symbols of executable sections, gathered in
+    // one pass (an object may have a million sections and symbols)
+    let mut funcs_of: HashMap<usize, BTreeMap<u64, (u64, String)>> = HashMap::new();
+    for sym in file.symbols() {
+        if sym.kind() != SymbolKind::Text {
+            continue;
+        }
+        if let (Some(sec), Ok(n)) = (sym.section_index(), sym.name()) {
+            let funcs = funcs_of.entry(sec.0).or_default();
+            funcs.insert(sym.address(), (sym.size(), n.to_string()));
+        }
+    }
+    let mut programs: Vec<Program> = Vec::new();
+    let mut from_subprograms = BTreeSet::new();
+    let mut calls = 0usize;
+    for s in file.sections() {
+        let SectionFlags::Elf { sh_flags } = s.flags() else {
+            continue;
+        };
+        if sh_flags & SHF_EXECINSTR == 0 {
+            continue;
+        }
+        let Ok(section) = s.name() else { continue };
+        let text = section == TEXT;
+        // (start, index into programs) of this section's programs, by start
+        let mut spans: Vec<(u64, usize)> = Vec::new();
+        if !text {
+            let mut funcs = funcs_of.remove(&s.index().0).unwrap_or_default();
+            if funcs.is_empty() {
+                funcs.insert(0, (s.size(), section.to_string()));
+            }
+            if programs.len() + funcs.len() > CHECK_MAX_PROGRAMS {
+                return Err(err(format!(
+                    "more than {CHECK_MAX_PROGRAMS} programs (CHECK_MAX_PROGRAMS)"
+                )));
+            }
+            for (start, (_, name)) in funcs {
+                spans.push((start, programs.len()));
+                programs.push(Program {
+                    name,
+                    section: section.to_string(),
+                    def: sec_def(section),
+                    calls: BTreeSet::new(),
+                });
+            }
+        }
+        for (offset, reloc) in s.relocations() {
+            let RelocationTarget::Symbol(sym) = reloc.target() else {
+                continue;
+            };
+            let Some(&ext) = by_symbol.get(&sym.0) else {
+                continue;
+            };
+            if text {
+                from_subprograms.insert(ext);
+                continue;
+            }
+            // the program whose bytes hold the instruction: the last one
+            // starting at or before it
+            let at = spans.partition_point(|(a, _)| *a <= offset);
+            let owner = at
+                .checked_sub(1)
+                .and_then(|i| spans.get(i))
+                .map(|(_, p)| *p);
+            if let Some(p) = owner.and_then(|p| programs.get_mut(p)) {
+                if p.calls.insert(ext) {
+                    calls += 1;
+                }
+            }
+        }
+    }
+    // subprograms' calls count for every program
+    let total = programs
+        .len()
+        .saturating_mul(from_subprograms.len())
+        .saturating_add(calls);
+    if total > CHECK_MAX_CALLS {
+        return Err(err(format!(
+            "{total} kfunc calls to check (programs × the kfuncs each calls), more than {CHECK_MAX_CALLS} (CHECK_MAX_CALLS)"
+        )));
+    }
+    for p in &mut programs {
+        p.calls.extend(from_subprograms.iter().copied());
+    }
+    Ok(BpfObject {
+        path: path.to_path_buf(),
+        btf,
+        externs,
+        programs,
+        from_subprograms,
+    })
+}
+
+/// The file's bytes, if it is a regular file no larger than
+/// [`CHECK_MAX_OBJECT_BYTES`] (a FIFO or device could block or never end).
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let too_big = |n: u64| {
+        format!("{n} bytes, more than a BPF object may have here ({CHECK_MAX_OBJECT_BYTES}, CHECK_MAX_OBJECT_BYTES)")
+    };
+    if meta.len() > CHECK_MAX_OBJECT_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    if !file.metadata().map_err(|e| e.to_string())?.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    file.take(CHECK_MAX_OBJECT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > CHECK_MAX_OBJECT_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// The FUNCs with extern linkage a `.ksyms` DATASEC lists, by name.
+/// `Btf` does not decode a DATASEC's entries, so they are read from the
+/// blob `btf` was parsed from (and validated) here.
+fn ksym_funcs(btf: &Btf, raw: &[u8]) -> Result<HashMap<String, u32>, String> {
+    let mut out = HashMap::new();
+    for ds in btf.own_types_of(|k| k == Kind::Datasec) {
+        if btf.name(&ds) != KSYM_SECTION {
+            continue;
+        }
+        for var in datasec_entries(btf, raw, ds.id())? {
+            let Some(t) = btf.get(var) else { continue };
+            if t.kind() == Kind::Func && t.linkage() == Some(Linkage::Extern) {
+                out.insert(btf.name(&t).to_string(), var);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The types a DATASEC lists (its `btf_var_secinfo`s' `type`).
+fn datasec_entries(btf: &Btf, raw: &[u8], id: u32) -> Result<Vec<u32>, String> {
+    let rec = RawTypes::new(btf, raw)
+        .and_then(|r| r.record(id))
+        .ok_or_else(|| ".BTF: a DATASEC's record could not be read".to_string())?;
+    let e = btf.endian();
+    let vlen = usize::from(rec.vlen);
+    Ok((0..vlen)
+        .filter_map(|i| rec.extra.get(i * 12..i * 12 + 4).map(|w| e.u32(w)))
+        .collect())
+}
+
+/// The records of a raw, already validated, base BTF blob, by ID.
+pub(crate) struct RawTypes<'a> {
+    types: &'a [u8],
+    offsets: Vec<usize>,
+    endian: crate::btf::Endian,
+}
+
+/// One record's info and kind-specific words.
+pub(crate) struct RawRecord<'a> {
+    pub vlen: u16,
+    pub extra: &'a [u8],
+}
+
+impl<'a> RawTypes<'a> {
+    pub(crate) fn new(btf: &Btf, raw: &'a [u8]) -> Option<RawTypes<'a>> {
+        let e = btf.endian();
+        let word = |at: usize| raw.get(at..at + 4).map(|b| e.u32(b) as usize);
+        let hdr_len = word(4)?;
+        let (type_off, type_len) = (word(8)?, word(12)?);
+        let start = hdr_len.checked_add(type_off)?;
+        let types = raw.get(start..start.checked_add(type_len)?)?;
+        let mut offsets = Vec::new();
+        let mut at = 0usize;
+        while at + 12 <= types.len() {
+            offsets.push(at);
+            let info = e.u32(&types[at + 4..at + 8]);
+            let kind = Kind::from_info(info)?;
+            at += 12 + kind.extra_len((info & 0xffff) as u16);
+        }
+        Some(RawTypes {
+            types,
+            offsets,
+            endian: e,
+        })
+    }
+
+    pub(crate) fn record(&self, id: u32) -> Option<RawRecord<'a>> {
+        let i = usize::try_from(id).ok()?.checked_sub(1)?;
+        let at = *self.offsets.get(i)?;
+        let info = self.endian.u32(self.types.get(at + 4..at + 8)?);
+        let kind = Kind::from_info(info)?;
+        let vlen = (info & 0xffff) as u16;
+        let extra = self.types.get(at + 12..at + 12 + kind.extra_len(vlen))?;
+        Some(RawRecord { vlen, extra })
+    }
+
+    /// An INT's bit offset (`BTF_INT_OFFSET`): libbpf refuses a nonzero
+    /// one (bitfield-like integers) in a prototype.
+    pub(crate) fn int_offset(&self, id: u32) -> Option<u32> {
+        let r = self.record(id)?;
+        let w = self.endian.u32(r.extra.get(0..4)?);
+        Some((w >> 16) & 0xff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_match_as_libbpf_matches_them() {
+        let t = |s: &str| sec_def(s).map(|d| (d.prog_type, d.sleepable));
+        assert_eq!(
+            t("tp_btf/task_newtask"),
+            Some(("BPF_PROG_TYPE_TRACING", false))
+        );
+        assert_eq!(t("fentry.s/do_x"), Some(("BPF_PROG_TYPE_TRACING", true)));
+        assert_eq!(t("xdp"), Some(("BPF_PROG_TYPE_XDP", false)));
+        assert_eq!(t("syscall"), Some(("BPF_PROG_TYPE_SYSCALL", true)));
+        // `kprobe+` takes `kprobe` and `kprobe/…`, not `kprobex`
+        assert_eq!(t("kprobe"), Some(("BPF_PROG_TYPE_KPROBE", false)));
+        assert_eq!(t("kprobex"), None);
+        // an exact name takes nothing after it
+        assert_eq!(t("xdp/foo"), None);
+        assert_eq!(t(".text"), None);
+    }
+
+    #[test]
+    fn flavors_are_dropped_for_the_kernel() {
+        let e = |n: &str| Extern {
+            name: n.into(),
+            func: 1,
+            weak: false,
+        };
+        assert_eq!(e("bpf_foo___v2").kernel_name(), "bpf_foo");
+        assert_eq!(e("bpf_foo").kernel_name(), "bpf_foo");
+        assert_eq!(e("___x").kernel_name(), "___x");
+        assert_eq!(e("a___b___c").kernel_name(), "a___b");
+        assert_eq!(e("a____b").kernel_name(), "a____b");
+    }
+}
