@@ -137,3 +137,10 @@ pub const CHECK_MAX_PROGRAMS: usize = 1 << 12;
 /// billions of cells is built; at the bound the JSON matrix is about
 /// 15 MiB and takes about a second to build and write (debug build).
 pub const CHECK_MAX_CALLS: usize = 1 << 16;
+
+// ---- kernel configurations (`--config`) ----
+
+/// The largest `.config` read (`kbuild::config`, where it is used).
+pub use crate::kbuild::config::MAX_CONFIG_SIZE;
+/// `config-syntax` errors shown per file before the rest are counted.
+pub use crate::kbuild::config::MAX_SYNTAX_ERRORS;
