@@ -1,0 +1,169 @@
+//! Inputs made to cost: deeply nested `#if`s and blocks, huge hand-kept
+//! YAML, and names made to break what reads them. Each is generated here,
+//! small to write and large to read, and run through the binary under
+//! 1 GiB of address space and a 10 s limit, its exit status and message
+//! checked.
+
+mod common;
+use common::*;
+use kfunc_scan::limits::MAX_IF_DEPTH;
+use std::ffi::OsStr;
+use std::fs;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The memory and time a hostile input may cost the binary here.
+const MEMORY: &str = "--as=1073741824";
+const TIME: Duration = Duration::from_secs(10);
+
+/// What a bounded run left: exit status, stdout, stderr.
+struct Bounded {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+/// Runs `kfunc-scan ARGS` under `prlimit --as=1 GiB`, killing it (and
+/// failing) after 10 s. Its output goes to files, so a full pipe cannot
+/// stall it.
+fn bounded<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Bounded {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut child = Command::new("prlimit")
+        .arg(MEMORY)
+        .arg("--")
+        .arg(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out).expect("stdout file"))
+        .stderr(fs::File::create(&err).expect("stderr file"))
+        .spawn()
+        .expect("prlimit runs");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > TIME {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "still running after {TIME:?}; stderr so far:\n{}",
+                String::from_utf8_lossy(&fs::read(&err).unwrap_or_default())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Bounded {
+        code: status.code(),
+        stdout: fs::read(&out).unwrap_or_default(),
+        stderr: String::from_utf8_lossy(&fs::read(&err).unwrap_or_default()).into_owned(),
+    }
+}
+
+const GOOD: &str = "__bpf_kfunc int good_kfunc(int a)\n{\n\treturn a;\n}\n\nBTF_KFUNCS_START(good_ids)\nBTF_ID_FLAGS(func, good_kfunc)\nBTF_KFUNCS_END(good_ids)\n";
+
+/// A kernel-like tree holding `good.c` and the files given (bytes by name).
+fn tree_with(files: &[(&[u8], &[u8])]) -> tempfile::TempDir {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        dir.path().join("Makefile"),
+        "VERSION = 6\nPATCHLEVEL = 99\n",
+    )
+    .unwrap();
+    fs::create_dir_all(dir.path().join("include/linux")).unwrap();
+    fs::write(
+        dir.path().join("include/linux/btf.h"),
+        "#define KF_ACQUIRE (1 << 0)\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("good.c"), GOOD).unwrap();
+    for (name, bytes) in files {
+        let p = dir.path().join(OsStr::from_bytes(name));
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(p, bytes).unwrap();
+    }
+    dir
+}
+
+/// `depth` nested `#ifdef`s around the kfunc `{name}_kfunc` and its set.
+fn nested_ifs(depth: usize, name: &str) -> Vec<u8> {
+    let mut s = String::new();
+    for i in 0..depth {
+        s.push_str(&format!("#ifdef CONFIG_N{i}\n"));
+    }
+    s.push_str(&format!("__bpf_kfunc int {name}_kfunc(int a)\n{{\n\treturn a;\n}}\nBTF_KFUNCS_START({name}_ids)\nBTF_ID_FLAGS(func, {name}_kfunc)\nBTF_KFUNCS_END({name}_ids)\n"));
+    for _ in 0..depth {
+        s.push_str("#endif\n");
+    }
+    s.into_bytes()
+}
+
+fn manifest_of_bytes(b: &[u8]) -> kfunc_scan::manifest::Manifest {
+    kfunc_scan::manifest::Manifest::from_json(std::str::from_utf8(b).expect("UTF-8 manifest"))
+        .expect("a manifest")
+}
+
+#[test]
+fn ifs_nested_to_the_bound_are_read_one_past_it_refused() {
+    let dir = tree_with(&[
+        (b"at.c", &nested_ifs(MAX_IF_DEPTH, "deep")),
+        (b"past.c", &nested_ifs(MAX_IF_DEPTH + 1, "past")),
+    ]);
+    let r = bounded([dir.path()]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    let m = manifest_of_bytes(&r.stdout);
+    // at the bound: read, its condition the 256 `#ifdef`s
+    let cond = m.kfunc_named("deep_kfunc").condition.clone().unwrap();
+    assert_eq!(cond.matches("defined(CONFIG_N").count(), MAX_IF_DEPTH);
+    assert!(cond.ends_with(&format!("defined(CONFIG_N{})", MAX_IF_DEPTH - 1)));
+    // one past it: refused at the `#ifdef` that opens level 257
+    let line = MAX_IF_DEPTH + 1;
+    let want = format!("past.c:{line}:1: error[if-too-deep]: `#if`s nest deeper than {MAX_IF_DEPTH} here (the bound); not parsed");
+    assert!(r.stderr.contains(&want), "{}", r.stderr);
+    assert!(!m.has_kfunc("past_kfunc"));
+    assert!(m.has_kfunc("good_kfunc"));
+}
+
+/// 8,000 nested `#if`s took 6 s, 50,000 over a minute: now refused at
+/// once, the rest of the tree scanned.
+#[test]
+fn thousands_of_nested_ifs_are_refused_quickly() {
+    for depth in [8_000, 50_000] {
+        let dir = tree_with(&[(b"deep.c", &nested_ifs(depth, "deep"))]);
+        let r = bounded([dir.path()]);
+        assert_eq!(r.code, Some(1), "{depth}: {}", r.stderr);
+        let want = format!("deep.c:{}:1: error[if-too-deep]", MAX_IF_DEPTH + 1);
+        assert!(r.stderr.contains(&want), "{depth}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("deeper than {MAX_IF_DEPTH}")),
+            "{}",
+            r.stderr
+        );
+        let m = manifest_of_bytes(&r.stdout);
+        assert!(!m.has_kfunc("deep_kfunc"));
+        assert!(m.has_kfunc("good_kfunc"));
+    }
+}
+
+/// A registration 50,000 blocks deep: the condition of a node is found
+/// going down from the root once, not up one `parent` (itself a walk down
+/// from the root) at a time (over a minute).
+#[test]
+fn a_registration_fifty_thousand_blocks_deep_is_read_quickly() {
+    let n = 50_000;
+    let mut s = String::from("static const struct btf_kfunc_id_set good_set = { .set = &good_ids };\nstatic int init(void)\n");
+    s.push_str(&"{\n".repeat(n));
+    s.push_str("register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &good_set);\n");
+    s.push_str(&"}\n".repeat(n));
+    let dir = tree_with(&[(b"reg.c", s.as_bytes())]);
+    let r = bounded([dir.path()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let m = manifest_of_bytes(&r.stdout);
+    let regs = &m.set_named("good_ids").registrations;
+    assert_eq!(regs.len(), 1, "{regs:?}");
+    assert_eq!(regs[0].prog_type, "BPF_PROG_TYPE_XDP");
+}
