@@ -24,3 +24,10 @@
 /// while keeping what one file costs small (8,000 levels took 6 s before
 /// the condition of a node was computed in one pass).
 pub const MAX_IF_DEPTH: usize = 256;
+
+/// The largest kfuncs.yaml `lint-docs` reads, in bytes; a larger file is
+/// refused (exit 2) naming the file and this bound. ebpf-docs' own file is
+/// 41 KB (43 sets); 4 MiB is a hundred times that. Read into a tree with
+/// a position on every node, a YAML costs about 27 times its size in
+/// memory (8 MB took 218 MB): the bound keeps that near 110 MB.
+pub const MAX_KFUNCS_YAML_SIZE: u64 = 4 << 20;

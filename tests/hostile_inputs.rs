@@ -167,3 +167,74 @@ fn a_registration_fifty_thousand_blocks_deep_is_read_quickly() {
     assert_eq!(regs.len(), 1, "{regs:?}");
     assert_eq!(regs[0].prog_type, "BPF_PROG_TYPE_XDP");
 }
+
+/// A kfuncs.yaml of `sets` sets (each a function and a program type, none
+/// of them the tree's), then a comment padding it to `size` bytes.
+fn kfuncs_yaml(sets: usize, size: usize) -> Vec<u8> {
+    let mut y = String::from("sets:\n");
+    for i in 0..sets {
+        y.push_str(&format!("  set_{i}:\n    funcs:\n      - name: bpf_func_{i}\n    program_types:\n      - name: BPF_PROG_TYPE_XDP\n"));
+    }
+    assert!(y.len() + 2 <= size, "{sets} sets take {} bytes", y.len());
+    y.push('#');
+    y.push_str(&" ".repeat(size - y.len() - 1));
+    y.push('\n');
+    assert_eq!(y.len(), size);
+    y.into_bytes()
+}
+
+/// `lint-docs` on YAMLs of these bytes against the mini tree's manifest:
+/// the bounded runs.
+fn lint(yaml: &[u8]) -> Bounded {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.json");
+    cmd([
+        mini().as_os_str(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        m.as_os_str(),
+    ])
+    .expect(1);
+    let y = dir.path().join("kfuncs.yaml");
+    fs::write(&y, yaml).unwrap();
+    bounded([
+        "lint-docs".as_ref(),
+        y.as_os_str(),
+        "--manifest".as_ref(),
+        m.as_os_str(),
+    ])
+}
+
+/// 8 MB of sets (74,000) took 26 s, each set name compared with every one
+/// before it: now refused at once, naming the file and the bound.
+#[test]
+fn an_eight_megabyte_kfuncs_yaml_is_refused() {
+    let r = lint(&kfuncs_yaml(74_000, 8_000_000));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let limit = kfunc_scan::limits::MAX_KFUNCS_YAML_SIZE;
+    assert!(
+        r.stderr.contains(&format!(
+            "kfuncs.yaml: error[too-large]: larger than {limit} bytes, the bound on a kfuncs.yaml; not read"
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
+/// At the bound the file is read (16,000 sets, in time linear in their
+/// number); one byte past it, refused.
+#[test]
+fn a_kfuncs_yaml_at_the_bound_is_read_one_byte_past_refused() {
+    let limit = kfunc_scan::limits::MAX_KFUNCS_YAML_SIZE as usize;
+    let r = lint(&kfuncs_yaml(16_000, limit));
+    // the mini tree's sets are all missing: disagreements, exit 1
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("16000 version differences"),
+        "{}",
+        &r.stderr[r.stderr.len().saturating_sub(500)..]
+    );
+    let r = lint(&kfuncs_yaml(16_000, limit + 1));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("error[too-large]"), "{}", r.stderr);
+}
