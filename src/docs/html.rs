@@ -243,7 +243,7 @@ fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
         Some(u) => writeln!(
             p,
             "<p>Defined at <a href=\"{}\">{}</a>.</p>",
-            esc(&format!("{u}{}#L{}", k.file, k.line)),
+            esc(&format!("{u}{}#L{}", super::url_path(&k.file), k.line)),
             esc(&loc)
         ),
         None => writeln!(p, "<p>Defined at <code>{}</code>.</p>", esc(&loc)),
