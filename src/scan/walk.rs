@@ -135,6 +135,51 @@ pub fn is_c_source(p: &Path) -> bool {
         .is_some_and(is_c_name)
 }
 
+/// Whether the file at `p` is named as a C source or header, whatever the
+/// rest of its name (UTF-8 or not): [`is_c_name`] on bytes.
+fn is_c_named(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    p.file_name().is_some_and(|n| {
+        let n = n.as_bytes();
+        n.iter()
+            .rposition(|&b| b == b'.')
+            .is_some_and(|dot| dot > 0 && matches!(&n[dot + 1..], b"c" | b"h"))
+    })
+}
+
+/// Why the C file at `p` (`rel` below the root, as [`rel_path`] gives it)
+/// cannot be in a manifest, whose `file` fields are JSON strings its
+/// readers take only as one line without `*/`
+/// ([`crate::manifest::read::is_file_path`]: pages and the header's C
+/// comments quote them). None when it can. Such a file is an error and
+/// not read: it may hold kfuncs, which the manifest would lack.
+pub fn unusable_path(root: &Path, p: &Path, rel: &str) -> Option<&'static str> {
+    // `rel_path` replaced what was not UTF-8 (a U+FFFD in a name may also
+    // be written so: the bytes tell)
+    if rel.contains('\u{fffd}') && p.strip_prefix(root).unwrap_or(p).to_str().is_none() {
+        return Some("its path is not UTF-8, which a manifest's paths (JSON strings) must be");
+    }
+    if crate::manifest::read::is_file_path(rel) {
+        None
+    } else if rel.contains("*/") {
+        Some("its path holds `*/`, which would end the C comment a header quotes it in: a manifest's readers refuse it")
+    } else {
+        Some("its path holds a control character or a bidirectional override, which would break or reorder the lines quoting it: a manifest's readers refuse it")
+    }
+}
+
+/// The error for a C file whose path a manifest cannot hold (see
+/// [`unusable_path`]), named as the terminal shows it.
+pub fn unusable_path_error(root: &Path, p: &Path, why: &str) -> Diagnostic {
+    let rel = p.strip_prefix(root).unwrap_or(p);
+    diag(
+        "unusable-path",
+        Severity::Error,
+        &crate::manifest::term::path(rel),
+        format!("{why}; not read"),
+    )
+}
+
 /// Whether a file named `name` is a C source or header: `Path::extension`'s
 /// rule (after the last `.`, which does not start the name) without
 /// parsing a path.
@@ -703,7 +748,11 @@ impl<T> DirVisitor<'_, T> {
         } else {
             ft.is_file()
         };
-        if is_file && is_c_source(path) {
+        if is_file && is_c_named(path) {
+            if let Some(why) = unusable_path(root, path, &rel) {
+                self.local.note(unusable_path_error(root, path, why));
+                return ignore::WalkState::Continue;
+            }
             let loaded = load(path, self.local.buf());
             self.local.take(rel, loaded);
         }
@@ -720,7 +769,7 @@ impl<T> DirVisitor<'_, T> {
             }
             Ok(md) => md.is_file(),
             Err(e) => {
-                if is_c_source(path) {
+                if is_c_named(path) {
                     self.local.note(dangling_link(rel, &e));
                 }
                 false
