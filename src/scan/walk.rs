@@ -147,18 +147,16 @@ fn is_c_named(p: &Path) -> bool {
     })
 }
 
-/// Why the C file at `p` (`rel` below the root, as [`rel_path`] gives it)
-/// cannot be in a manifest, whose `file` fields are JSON strings its
-/// readers take only as one line without `*/`
-/// ([`crate::manifest::read::is_file_path`]: pages and the header's C
-/// comments quote them). None when it can. Such a file is an error and
-/// not read: it may hold kfuncs, which the manifest would lack.
-pub fn unusable_path(root: &Path, p: &Path, rel: &str) -> Option<&'static str> {
-    // `rel_path` replaced what was not UTF-8 (a U+FFFD in a name may also
-    // be written so: the bytes tell)
-    if rel.contains('\u{fffd}') && p.strip_prefix(root).unwrap_or(p).to_str().is_none() {
+/// Why a C file at `rel` (its path below the tree's root, as bytes) cannot
+/// be in a manifest, whose `file` fields are JSON strings its readers take
+/// only as one line without `*/` ([`crate::manifest::read::is_file_path`]:
+/// pages and the header's C comments quote them). None when it can. Such
+/// a file is an error and not read: it may hold kfuncs, which the manifest
+/// would lack. (For any tree: a git tree's walk can ask it too.)
+pub fn unusable_rel(rel: &[u8]) -> Option<&'static str> {
+    let Ok(rel) = std::str::from_utf8(rel) else {
         return Some("its path is not UTF-8, which a manifest's paths (JSON strings) must be");
-    }
+    };
     if crate::manifest::read::is_file_path(rel) {
         None
     } else if rel.contains("*/") {
@@ -168,8 +166,20 @@ pub fn unusable_path(root: &Path, p: &Path, rel: &str) -> Option<&'static str> {
     }
 }
 
+/// [`unusable_rel`] for the file at `p`, `rel` below `root` as
+/// [`rel_path`] gives it (what was not UTF-8 replaced: only then are the
+/// path's own bytes looked at; a U+FFFD may also be written so).
+fn unusable_path(root: &Path, p: &Path, rel: &str) -> Option<&'static str> {
+    use std::os::unix::ffi::OsStrExt;
+    if rel.contains('\u{fffd}') {
+        unusable_rel(p.strip_prefix(root).unwrap_or(p).as_os_str().as_bytes())
+    } else {
+        unusable_rel(rel.as_bytes())
+    }
+}
+
 /// The error for a C file whose path a manifest cannot hold (see
-/// [`unusable_path`]), named as the terminal shows it.
+/// [`unusable_rel`]), named as the terminal shows it.
 pub fn unusable_path_error(root: &Path, p: &Path, why: &str) -> Diagnostic {
     let rel = p.strip_prefix(root).unwrap_or(p);
     diag(
@@ -942,6 +952,27 @@ mod tests {
             assert_eq!(bytes, &text[..], "{len}");
             assert_eq!(matches!(loaded, Loaded::Mapped(_)), mapped, "{len}");
         }
+    }
+
+    #[test]
+    fn paths_a_manifest_cannot_hold() {
+        for ok in [
+            &b"net/core/filter.c"[..],
+            b"with space/\"q\".c",
+            b"star*.c",
+            b"\xc3\xa9.c",
+        ] {
+            assert_eq!(unusable_rel(ok), None, "{ok:?}");
+        }
+        let why = |b: &[u8]| unusable_rel(b).unwrap_or("");
+        assert!(why(b"d\xff/x.c").contains("not UTF-8"));
+        assert!(why(b"drv*/x.c").contains("`*/`"));
+        assert!(why(b"a\nb.c").contains("control character"));
+        assert!(why(b"a\xe2\x80\xaeb.c").contains("bidirectional"));
+        // a C name whatever its bytes, as `is_c_name` says for UTF-8
+        use std::os::unix::ffi::OsStrExt;
+        let named = |b: &[u8]| is_c_named(Path::new(std::ffi::OsStr::from_bytes(b)));
+        assert!(named(b"d/\xff.c") && named(b"x.h") && !named(b".c") && !named(b"\xff.cc"));
     }
 
     #[test]
