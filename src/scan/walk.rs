@@ -167,12 +167,14 @@ pub fn unusable_rel(rel: &[u8]) -> Option<&'static str> {
 }
 
 /// [`unusable_rel`] for the file at `p`, `rel` below `root` as
-/// [`rel_path`] gives it (what was not UTF-8 replaced: only then are the
-/// path's own bytes looked at; a U+FFFD may also be written so).
+/// [`rel_path`] gives it, the text the manifest would hold. Where that
+/// replaced what was not UTF-8 (a U+FFFD may also be written so), the
+/// path's own bytes are looked at.
 fn unusable_path(root: &Path, p: &Path, rel: &str) -> Option<&'static str> {
     use std::os::unix::ffi::OsStrExt;
-    if rel.contains('\u{fffd}') {
-        unusable_rel(p.strip_prefix(root).unwrap_or(p).as_os_str().as_bytes())
+    let raw = || p.strip_prefix(root).unwrap_or(p).as_os_str().as_bytes();
+    if rel.contains('\u{fffd}') && std::str::from_utf8(raw()).is_err() {
+        unusable_rel(raw())
     } else {
         unusable_rel(rel.as_bytes())
     }
