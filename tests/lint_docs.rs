@@ -409,3 +409,46 @@ fn ebpf_docs_current_data_against_6_12() {
         assert!(has("lint-flags", &[k, "KF_TRUSTED_ARGS"]), "{k}\n{err}");
     }
 }
+
+/// A set of the tree the file lacks is said renamed to the first of the
+/// file's unknown sets listing one of its functions (looked up by function,
+/// not searched: a file of many sets is checked in linear time); the
+/// unknown sets say where their functions are now.
+#[test]
+fn renamed_and_stale_sets_point_at_each_other() {
+    let m = Fx::new()
+        .set(
+            "new_ids",
+            &["BPF_PROG_TYPE_TRACING"],
+            &[("bpf_a", &[]), ("bpf_b", &[])],
+        )
+        .set("other_ids", &["BPF_PROG_TYPE_TRACING"], &[("bpf_c", &[])])
+        .build();
+    let text = "sets:\n  unrelated_ids:\n    funcs:\n      - name: bpf_zz\n  old_ids:\n    funcs:\n      - name: bpf_b\n  older_ids:\n    funcs:\n      - name: bpf_a\n  other_ids:\n    funcs:\n      - name: bpf_c\n    program_types:\n      - name: BPF_PROG_TYPE_TRACING\n";
+    let r = lint::lint(&lint::read(text).unwrap(), &m, LintOptions::default());
+    let renamed: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "lint-renamed-set")
+        .collect();
+    assert_eq!(renamed.len(), 1, "{:?}", r.findings);
+    assert!(
+        renamed[0]
+            .message
+            .contains("`old_ids` (line 5) lists its functions"),
+        "{}",
+        renamed[0].message
+    );
+    let stale = at(&r, "lint-stale-set", 8);
+    assert_eq!(stale.len(), 1, "{:?}", r.findings);
+    assert!(
+        stale[0].message.ends_with("its functions are in `new_ids`"),
+        "{}",
+        stale[0].message
+    );
+    let unrelated = &at(&r, "lint-stale-set", 2)[0].message;
+    assert!(
+        unrelated.contains("does not exist in") && !unrelated.contains("its functions"),
+        "{unrelated}"
+    );
+}

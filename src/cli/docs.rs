@@ -23,9 +23,9 @@ pub struct LintDocsArgs {
 /// Exit 1 when the file disagrees with the tree (version differences and
 /// unverifiable points alone: 0); 2 when the file or manifest is unusable.
 pub fn run_lint_docs(a: LintDocsArgs) -> Result<Outcome, CliError> {
-    let shown = a.file.display().to_string();
+    let shown = kfunc_scan::manifest::term::path(&a.file).into_owned();
     let text =
-        std::fs::read_to_string(&a.file).map_err(|e| format!("{shown}: error[read]: {e}"))?;
+        lint::read_text(&a.file).map_err(|e| format!("{shown}: error[{}]: {e}", e.code()))?;
     let file = lint::read(&text).map_err(|e| {
         format!(
             "{shown}:{}:{}: error[lint-yaml]: {}",

@@ -7,7 +7,7 @@
 
 use super::{CliError, Outcome};
 use clap::Args;
-use kfunc_scan::manifest::{Manifest, Severity};
+use kfunc_scan::manifest::{term, Manifest, Severity};
 use kfunc_scan::scan::queries::QueryLoadError;
 use kfunc_scan::scan::{scan_with, Progress, ScanError, ScanOptions, Stage};
 use std::io::{IsTerminal, Write};
@@ -73,32 +73,43 @@ impl HowArgs {
 /// A scan error, compiler-style (`path: error[code]: message`).
 pub fn render_error(e: &ScanError) -> String {
     match e {
-        ScanError::NotADirectory(p) => format!("{}: error[no-tree]: not a directory", p.display()),
+        ScanError::NotADirectory(p) => format!("{}: error[no-tree]: not a directory", term::path(p)),
         ScanError::NotAKernelTree(p) => format!(
             "{}: error[no-kernel-tree]: not a kernel tree: no top Makefile with a VERSION line (--any-directory scans it anyway)",
-            p.display()
+            term::path(p)
         ),
         ScanError::TooManyJobs { jobs, max } => format!(
             "error[usage]: --jobs {jobs}: at most {max} threads (0, the default, is one per core)"
         ),
         ScanError::Query(q) => render_query_error(q),
         ScanError::BadGlob { glob, message } => {
-            format!("error[bad-glob]: --exclude {glob}: {message}")
+            format!(
+                "error[bad-glob]: --exclude {}: {}",
+                term::escape(glob),
+                term::escape(message)
+            )
         }
         ScanError::Threads { message, .. } => format!("error[threads]: {message}"),
         ScanError::Config { path, message } => {
-            format!("{}: error[config]: {message}", path.display())
+            format!(
+                "{}: error[config]: {}",
+                term::path(path),
+                term::escape(message)
+            )
         }
     }
 }
 
 fn render_query_error(e: &QueryLoadError) -> String {
-    let path = e.path().display();
+    let path = term::path(e.path());
     match e {
         QueryLoadError::Read { source, .. } => format!("{path}: error[query-read]: {source}"),
         QueryLoadError::Syntax {
             line, col, message, ..
-        } => format!("{path}:{line}:{col}: error[query-syntax]: {message}"),
+        } => format!(
+            "{path}:{line}:{col}: error[query-syntax]: {}",
+            term::escape(message)
+        ),
         QueryLoadError::MissingCapture { capture, .. } => {
             format!("{path}: error[query-capture]: the query must capture @{capture}")
         }
@@ -128,7 +139,7 @@ impl Display {
         if self.timing {
             match p {
                 Progress::Parsed { path, bytes, took } => {
-                    eprintln!("timing: {path} {bytes} bytes {took:?}")
+                    eprintln!("timing: {} {bytes} bytes {took:?}", term::escape(path))
                 }
                 Progress::Done { stage, at } => eprintln!("timing: {} at {at:?}", stage.name()),
                 _ => {}
@@ -193,11 +204,11 @@ const SYMLINK_NOTE: &str = "symlink-not-followed";
 /// line; the manifest lists each.
 fn report(m: &Manifest, tree: &std::path::Path, quiet: bool) {
     let mut err = std::io::stderr().lock();
-    let links: Vec<&str> = m
+    let links: Vec<std::borrow::Cow<'_, str>> = m
         .diagnostics
         .iter()
         .filter(|d| d.code == SYMLINK_NOTE)
-        .map(|d| d.file.as_str())
+        .map(|d| term::escape(&d.file))
         .collect();
     for d in &m.diagnostics {
         let shown = !quiet || d.severity != Severity::Note;
@@ -213,7 +224,7 @@ fn report(m: &Manifest, tree: &std::path::Path, quiet: bool) {
         let _ = writeln!(
             err,
             "{}: note[{SYMLINK_NOTE}]: {} links to directories not followed ({named}; the manifest lists each)",
-            tree.display(),
+            term::path(tree),
             links.len(),
         );
     }

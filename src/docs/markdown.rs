@@ -3,7 +3,7 @@
 
 use super::kerneldoc::{self, KernelDoc};
 use super::model::{restriction_words, KfuncDoc, SetDoc, Site};
-use super::{annotation_words, flag_words, MARKER};
+use super::{annotation_words, flag_words, md_code, md_path, MARKER};
 use crate::cdecl;
 use crate::manifest::{Kfunc, PROG_TYPE_UNSPEC};
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,7 +73,7 @@ fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
     prog_types_section(&mut p, site, kd);
     sets_section(&mut p, site, kd);
     if let Some(c) = &k.condition {
-        let _ = writeln!(p, "## Configuration\n\nDefined when `{c}`.\n");
+        let _ = writeln!(p, "## Configuration\n\nDefined when {}.\n", md_code(c));
     }
     if !doc.body.is_empty() {
         let _ = writeln!(p, "## Description\n\n```text\n{}\n```\n", doc.body);
@@ -81,15 +81,18 @@ fn kfunc_page(site: &Site, kd: &KfuncDoc, source_url: Option<&str>) -> String {
     if let Some(since) = super::since::kfunc_sentence(site, &k.name) {
         let _ = writeln!(p, "{since}\n");
     }
+    // a file name is no Markdown: quoted by Markdown's rules, and
+    // percent-encoded in the link
     let loc = format!("{}:{}", k.file, k.line);
     let version = site.version;
     let _ = match source_url {
         Some(u) => writeln!(
             p,
-            "Defined at [{loc}]({}), Linux {version}.",
+            "Defined at [{}]({}), Linux {version}.",
+            md_path(&loc),
             super::source_link(u, &k.file, k.line)
         ),
-        None => writeln!(p, "Defined at `{loc}`, Linux {version}."),
+        None => writeln!(p, "Defined at {}, Linux {version}.", md_code(&loc)),
     };
     p
 }
@@ -189,12 +192,13 @@ fn sets_section(p: &mut String, site: &Site, kd: &KfuncDoc) {
         let cond = e
             .condition
             .as_deref()
-            .map(|c| format!(", if `{c}`"))
+            .map(|c| format!(", if {}", md_code(c)))
             .unwrap_or_default();
         let _ = writeln!(
             p,
-            "- [{}](../sets/{page}.md) ({}:{}){cond}",
-            s.name, s.file, e.line
+            "- [{}](../sets/{page}.md) ({}){cond}",
+            s.name,
+            md_path(&format!("{}:{}", s.file, e.line))
         );
     }
     p.push('\n');
@@ -214,10 +218,9 @@ fn set_index(site: &Site) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "| [{}]({page}.md) | `{}:{}` | {} | {} |",
+            "| [{}]({page}.md) | {} | {} | {} |",
             s.name,
-            s.file,
-            s.line,
+            cell(&md_code(&format!("{}:{}", s.file, s.line))),
             s.entries.len(),
             registered.into_iter().collect::<Vec<_>>().join(", ")
         );
@@ -228,8 +231,10 @@ fn set_index(site: &Site) -> String {
 fn set_page(site: &Site, sd: &SetDoc) -> String {
     let s = sd.set;
     let mut p = format!(
-        "{MARKER}\n# Set {}\n\nDeclared at `{}:{}` ({:?}).\n\n## Registrations\n\n",
-        s.name, s.file, s.line, s.kind
+        "{MARKER}\n# Set {}\n\nDeclared at {} ({:?}).\n\n## Registrations\n\n",
+        s.name,
+        md_code(&format!("{}:{}", s.file, s.line)),
+        s.kind
     );
     if s.registrations.is_empty() {
         p.push_str("None found.\n");
@@ -242,11 +247,10 @@ fn set_page(site: &Site, sd: &SetDoc) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             p,
-            "- {} through `{}` at `{}:{}`{filter}",
+            "- {} through `{}` at {}{filter}",
             prog_type_text(site, &r.prog_type),
             r.id_set,
-            r.file,
-            r.line
+            md_code(&format!("{}:{}", r.file, r.line))
         );
     }
     p.push_str("\n## Kfuncs\n\n| kfunc | flags | condition |\n| --- | --- | --- |\n");
@@ -259,7 +263,7 @@ fn set_page(site: &Site, sd: &SetDoc) -> String {
         let cond = e
             .condition
             .as_deref()
-            .map(|c| format!("`{c}`"))
+            .map(|c| cell(&md_code(c)))
             .unwrap_or_default();
         let _ = writeln!(p, "| {name} | {} | {cond} |", e.flags.join(" \\| "));
     }

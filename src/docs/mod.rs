@@ -143,14 +143,7 @@ pub fn check_source_url(url: &str) -> Result<(), SourceUrlError> {
 /// is percent-encoded but for the characters a kernel path is made of, so
 /// no file name can end the link or the attribute it is written in.
 pub fn source_link(url: &str, file: &str, line: u32) -> String {
-    let mut path = String::with_capacity(file.len());
-    for b in file.bytes() {
-        if b.is_ascii_alphanumeric() || b"/._-+~,=@".contains(&b) {
-            path.push(char::from(b));
-        } else {
-            path.push_str(&format!("%{b:02X}"));
-        }
-    }
+    let path = url_path(file);
     if url.contains("{path}") || url.contains("{line}") {
         return url
             .replace("{path}", &path)
@@ -189,4 +182,85 @@ pub fn ebpf_docs_yaml(m: &Manifest) -> String {
 /// ebpf-docs' YAML with these options.
 pub fn ebpf_docs_yaml_with(m: &Manifest, opts: &DocsOptions) -> String {
     yaml::render(&Site::new(m, opts))
+}
+
+/// A Markdown code span holding `s` as it is, whatever it holds: fenced by
+/// one backtick more than its longest run of them, and padded with a space
+/// when it starts or ends with one (CommonMark strips one from each side).
+/// A path or condition written so cannot end the span early and put the
+/// rest of itself on the page as Markdown or HTML.
+pub fn md_code(s: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || (s.starts_with(' ') && s.ends_with(' '))
+    {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// A source location (`path:line`) in Markdown prose: as it is when it is
+/// made of letters, digits and `/._-+,:` only (every kernel path), else as
+/// a code span ([`md_code`]), so that no name is read as a link, HTML or a
+/// table's column.
+pub fn md_path(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:".contains(&b))
+    {
+        s.to_string()
+    } else {
+        md_code(s)
+    }
+}
+
+/// `s` (a source path) made fit for a URL's path: every byte but letters,
+/// digits and `-._~/+,@=` percent-encoded, so that a space, `(`, `)`,
+/// `#`, `?`, `"` or `<` in a file name neither ends a Markdown link nor
+/// changes what the link points at.
+pub fn url_path(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/+,@=".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_hold_any_backticks() {
+        assert_eq!(md_code("net/core/filter.c:12"), "`net/core/filter.c:12`");
+        assert_eq!(md_code("a`b"), "``a`b``");
+        assert_eq!(md_code("`t``"), "``` `t`` ```");
+        assert_eq!(md_code(" x "), "`  x  `");
+    }
+
+    #[test]
+    fn paths_in_prose_are_plain_or_code() {
+        assert_eq!(md_path("net/core/filter.c:12"), "net/core/filter.c:12");
+        assert_eq!(md_path("a b/<x>.c:1"), "`a b/<x>.c:1`");
+        assert_eq!(md_path("[x](y).c:1"), "`[x](y).c:1`");
+    }
+
+    #[test]
+    fn url_paths_are_percent_encoded() {
+        assert_eq!(url_path("net/core/filter.c"), "net/core/filter.c");
+        assert_eq!(
+            url_path("a b/(x)#?\"<é>.c"),
+            "a%20b/%28x%29%23%3F%22%3C%C3%A9%3E.c"
+        );
+    }
 }

@@ -102,7 +102,10 @@ pub fn restriction_words(r: &Registration) -> Option<String> {
     let at = r
         .restriction
         .as_ref()
-        .and_then(|rs| Some(format!(" ({}:{})", rs.file.as_deref()?, rs.line?)))
+        .and_then(|rs| {
+            let at = format!("{}:{}", rs.file.as_deref()?, rs.line?);
+            Some(format!(" ({})", super::md_path(&at)))
+        })
         .unwrap_or_default();
     let what = r
         .restriction

@@ -5,7 +5,7 @@ use super::kfuncs_yaml::{At, FuncSpec, KfuncsFile, ProgTypeSpec, SetSpec};
 use super::{Finding, Kind, LintOptions, Pos, Report};
 use crate::conventions::{is_test_source, PROG_TYPE_UNSPEC};
 use crate::manifest::{CallableFrom, KfuncSet, Manifest, Registration, Severity};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Checks `file` against `m` (the manifest as published: pass
 /// `Manifest::built_only` for a build's view).
@@ -27,13 +27,24 @@ pub fn lint(file: &KfuncsFile, m: &Manifest, opts: LintOptions) -> Report {
     for s in &file.sets {
         cx.check_set(s, &mut out);
     }
+    // Looked up by name, not searched: a file of many sets is checked in
+    // time linear in its size.
+    let named: HashSet<&str> = file.sets.iter().map(|s| s.name.value.as_str()).collect();
+    let mut first_lister: HashMap<&str, &SetSpec> = HashMap::new();
+    for y in file
+        .sets
+        .iter()
+        .filter(|y| !cx.sets.contains_key(y.name.value.as_str()))
+    {
+        for f in &y.funcs {
+            first_lister.entry(f.name.value.as_str()).or_insert(y);
+        }
+    }
     for (name, sets) in &cx.sets {
-        if sets.iter().all(|s| s.entries.is_empty())
-            || file.sets.iter().any(|s| s.name.value == *name)
-        {
+        if sets.iter().all(|s| s.entries.is_empty()) || named.contains(name) {
             continue;
         }
-        out.push(cx.missing_set(file, name, sets[0]));
+        out.push(cx.missing_set(file, &first_lister, name, sets[0]));
     }
     out.sort();
     out.dedup();
@@ -47,6 +58,10 @@ struct Context<'m> {
     sets: BTreeMap<&'m str, Vec<&'m KfuncSet>>,
     /// Every function name the tree lists or defines.
     known_funcs: BTreeSet<&'m str>,
+    /// The names of `sets` listing each function, in order.
+    listing: HashMap<&'m str, Vec<&'m str>>,
+    /// The name of every set of the manifest, kfunc sets or not.
+    all_sets: HashSet<&'m str>,
     /// Program types the tree knows (empty: it cannot tell).
     known_types: BTreeSet<&'m str>,
     /// `(major, minor)` of the manifest's kernel.
@@ -77,8 +92,20 @@ impl<'m> Context<'m> {
                     .flat_map(|s| s.registrations.iter().map(|r| r.prog_type.as_str())),
             );
         }
+        let mut listing: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (name, v) in &sets {
+            let funcs: BTreeSet<&str> = v
+                .iter()
+                .flat_map(|t| t.entries.iter().map(|e| e.name.as_str()))
+                .collect();
+            for f in funcs {
+                listing.entry(f).or_default().push(name);
+            }
+        }
         Context {
             m,
+            listing,
+            all_sets: m.sets.iter().map(|s| s.name.as_str()).collect(),
             sets,
             known_funcs,
             known_types,
@@ -88,13 +115,22 @@ impl<'m> Context<'m> {
 
     /// A set of the tree the file does not name: renamed (a set name the
     /// tree does not have lists its functions), or missing.
-    fn missing_set(&self, file: &KfuncsFile, name: &str, set: &KfuncSet) -> Finding {
-        let renamed = file.sets.iter().find(|y| {
-            !self.sets.contains_key(y.name.value.as_str())
-                && y.funcs
-                    .iter()
-                    .any(|f| set.entries.iter().any(|e| e.name == f.name.value))
-        });
+    ///
+    /// `first_lister`: for each function, the first of the file's sets
+    /// whose names the tree does not have that lists it.
+    fn missing_set(
+        &self,
+        file: &KfuncsFile,
+        first_lister: &HashMap<&str, &SetSpec>,
+        name: &str,
+        set: &KfuncSet,
+    ) -> Finding {
+        // the first such set listing any of its functions
+        let renamed = set
+            .entries
+            .iter()
+            .filter_map(|e| first_lister.get(e.name.as_str()).copied())
+            .min_by_key(|y| y.name.pos);
         let (kind, code, message) = match renamed {
             Some(y) => (
                 Kind::VersionDifference,
@@ -139,7 +175,7 @@ impl<'m> Context<'m> {
     /// A set name the tree does not have: where its functions are now.
     fn stale_set(&self, s: &SetSpec) -> Finding {
         let name = &s.name.value;
-        if self.m.sets.iter().any(|t| &t.name == name) {
+        if self.all_sets.contains(name.as_str()) {
             let why = if s.funcs.is_empty() {
                 ""
             } else {
@@ -174,11 +210,7 @@ impl<'m> Context<'m> {
     }
 
     fn sets_listing(&self, func: &str) -> Vec<&'m str> {
-        self.sets
-            .iter()
-            .filter(|(_, v)| v.iter().any(|t| t.entries.iter().any(|e| e.name == func)))
-            .map(|(n, _)| *n)
-            .collect()
+        self.listing.get(func).cloned().unwrap_or_default()
     }
 
     fn check_funcs(&self, s: &SetSpec, sets: &[&KfuncSet], out: &mut Vec<Finding>) {

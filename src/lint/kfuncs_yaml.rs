@@ -13,6 +13,7 @@
 //! which yaml.v3 drops silently, is kept as an [`UnknownKey`] to report.
 
 use super::yaml_tree::{self, Node, Pos, YamlError};
+use std::collections::HashMap;
 
 /// A value and where it is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,25 +101,27 @@ fn shape(n: &Node, expected: &str) -> YamlError {
     }
 }
 
-/// yaml.v3 refuses a mapping that names a key twice.
+/// yaml.v3 refuses a mapping that names a key twice. Only scalar keys can
+/// be the same (a collection as a key is compared with its position, which
+/// no other has); one pass, each key looked up among those before it.
 fn check_unique_keys(entries: &[(Node, Node)], what: &str) -> Result<(), YamlError> {
-    for (i, (k, _)) in entries.iter().enumerate() {
-        if let Some((first, _)) = entries[..i].iter().find(|(f, _)| f == k || same_key(f, k)) {
+    let mut seen: HashMap<&str, Pos> = HashMap::with_capacity(entries.len());
+    for (k, _) in entries {
+        let Node::Scalar(text, pos) = k else {
+            continue;
+        };
+        if let Some(first) = seen.insert(text, *pos) {
             return Err(YamlError {
-                pos: k.pos(),
+                pos: *pos,
                 message: format!(
                     "{what} {} is already defined at line {}",
                     key_text(k),
-                    first.pos().line
+                    first.line
                 ),
             });
         }
     }
     Ok(())
-}
-
-fn same_key(a: &Node, b: &Node) -> bool {
-    matches!((a, b), (Node::Scalar(x, _), Node::Scalar(y, _)) if x == y)
 }
 
 fn key_text(n: &Node) -> String {

@@ -20,10 +20,50 @@ pub mod yaml_tree;
 
 mod check;
 
+use crate::limits::MAX_KFUNCS_YAML_SIZE;
 use crate::manifest::{Diagnostic, Severity};
 pub use check::lint;
 pub use kfuncs_yaml::{read, KfuncsFile};
+use std::io::Read;
+use std::path::Path;
 pub use yaml_tree::{Pos, YamlError};
+
+/// Why a kfuncs.yaml's text could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum TextError {
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("larger than {limit} bytes, the bound on a kfuncs.yaml; not read")]
+    TooLarge { limit: u64 },
+    #[error("not UTF-8 (at byte {at}); YAML is")]
+    NotUtf8 { at: usize },
+}
+
+impl TextError {
+    /// The diagnostic code: `read`, `too-large`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TextError::Io(_) | TextError::NotUtf8 { .. } => "read",
+            TextError::TooLarge { .. } => "too-large",
+        }
+    }
+}
+
+/// The text of the kfuncs.yaml at `path`, at most [`MAX_KFUNCS_YAML_SIZE`]
+/// bytes (no more than one byte past it is read).
+pub fn read_text(path: &Path) -> Result<String, TextError> {
+    let f = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_KFUNCS_YAML_SIZE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_KFUNCS_YAML_SIZE {
+        return Err(TextError::TooLarge {
+            limit: MAX_KFUNCS_YAML_SIZE,
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| TextError::NotUtf8 {
+        at: e.utf8_error().valid_up_to(),
+    })
+}
 
 /// What to compare.
 #[derive(Debug, Clone, Copy, Default)]

@@ -152,6 +152,52 @@ pub enum Directive {
 /// a comment is not a directive.
 pub fn directives(src: &[u8]) -> Vec<(u32, Directive)> {
     let mut out = Vec::new();
+    each_directive(src, |line, text| {
+        if let Some(d) = parse_directive(text) {
+            out.push((line, d));
+        }
+        true
+    });
+    out
+}
+
+/// Whether `#if`s nest more than `max` deep in `src`: the line of the first
+/// `#if`, `#ifdef` or `#ifndef` that opens level `max + 1`; None when none
+/// does. Read as [`directives`] reads (comments and literals
+/// skipped); an `#endif` without its `#if` counts for nothing.
+pub fn if_deeper_than(src: &[u8], max: usize) -> Option<u32> {
+    let mut depth = 0usize;
+    let mut past = None;
+    each_directive(src, |line, text| {
+        match directive_word(text) {
+            "if" | "ifdef" | "ifndef" => {
+                depth += 1;
+                if depth > max {
+                    past = Some(line);
+                    return false;
+                }
+            }
+            "endif" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        true
+    });
+    past
+}
+
+/// The name of a directive (`define`, `ifdef`), from its text after the `#`.
+fn directive_word(text: &str) -> &str {
+    let t = text.trim_start();
+    let end = t
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(t.len());
+    &t[..end]
+}
+
+/// Calls `f(line, text)` for each directive of `src` in order (its text after
+/// the `#`, continuations joined and comments blanked, and the line its `#`
+/// is on), until `f` returns false.
+fn each_directive(src: &[u8], mut f: impl FnMut(u32, &str) -> bool) {
     let mut i = 0;
     let mut line = 1u32;
     let mut line_start = true;
@@ -165,8 +211,8 @@ pub fn directives(src: &[u8]) -> Vec<(u32, Directive)> {
             i += 1;
         } else if c == b'#' && line_start {
             let (text, end, lines) = logical_line(src, i + 1);
-            if let Some(d) = parse_directive(&text) {
-                out.push((line, d));
+            if !f(line, &text) {
+                return;
             }
             line += lines;
             i = end;
@@ -187,7 +233,6 @@ pub fn directives(src: &[u8]) -> Vec<(u32, Directive)> {
             i = end;
         }
     }
-    out
 }
 
 /// A directive's text from `from` (just after its `#`) to the end of its
@@ -235,11 +280,8 @@ fn logical_line(src: &[u8], from: usize) -> (String, usize, u32) {
 /// One directive's text after the `#`; None for the directives not read here.
 fn parse_directive(text: &str) -> Option<Directive> {
     let t = text.trim_start();
-    let word_end = t
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(t.len());
-    let (word, rest) = t.split_at(word_end);
-    let rest = rest.trim_start();
+    let word = directive_word(t);
+    let rest = t[word.len()..].trim_start();
     match word {
         "define" => parse_define(rest).map(Directive::Define),
         "undef" => {
@@ -608,6 +650,20 @@ mod tests {
 
     fn x(src: &str, input: &str) -> Result<String, ExpandError> {
         expand(&tokenize(input), &env(src)).map(|t| spell(&t))
+    }
+
+    #[test]
+    fn if_nesting_is_counted_as_written() {
+        let src = "#ifdef A\n#if B\n/* #if C */\n#endif\n#ifndef D // #if\n  #  if E \\\n  && F\n#if G\n#endif\n#endif\n#endif\n#endif\n";
+        // A, D, E, G open levels 1, 2, 3, 4; G is on line 8
+        assert_eq!(if_deeper_than(src.as_bytes(), 4), None);
+        assert_eq!(if_deeper_than(src.as_bytes(), 3), Some(8));
+        assert_eq!(if_deeper_than(src.as_bytes(), 1), Some(2));
+        // stray `#endif`s count for nothing; `#elif`/`#else` open nothing
+        let src = "#endif\n#endif\n#if A\n#elif B\n#else\n#endif\n#if C\n#if D\n";
+        assert_eq!(if_deeper_than(src.as_bytes(), 1), Some(8));
+        assert_eq!(if_deeper_than(src.as_bytes(), 2), None);
+        assert_eq!(if_deeper_than(b"", 0), None);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use super::extract::{self, FileRecords};
 use super::queries::Queries;
-use super::{mask, parse};
+use super::{cpp, mask, parse};
+use crate::limits::MAX_IF_DEPTH;
 use crate::manifest::{Diagnostic, Severity};
 
 /// The 1-based line of byte `at`.
@@ -26,6 +27,16 @@ pub fn scan_file(rel: &str, bytes: &[u8], q: &Queries) -> FileRecords {
             line_at(bytes, p),
             1,
             format!("NUL byte at offset {p}; not parsed"),
+        ));
+    }
+    if let Some(line) = cpp::if_deeper_than(bytes, MAX_IF_DEPTH) {
+        return only(Diagnostic::new(
+            Severity::Error,
+            "if-too-deep",
+            rel,
+            line,
+            1,
+            format!("`#if`s nest deeper than {MAX_IF_DEPTH} here (the bound); not parsed"),
         ));
     }
     let masked = mask::mask(bytes);

@@ -65,9 +65,9 @@ pub const DEFAULT_ARCH: &str = "x86_64";
 /// Why a scan could not run. Plain facts: the command line words them.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("{}: not a directory", .0.display())]
+    #[error("{}: not a directory", crate::manifest::term::path(.0))]
     NotADirectory(PathBuf),
-    #[error("{}: no kernel tree here (no top Makefile with VERSION)", .0.display())]
+    #[error("{}: no kernel tree here (no top Makefile with VERSION)", crate::manifest::term::path(.0))]
     NotAKernelTree(PathBuf),
     #[error("{jobs} threads asked for; at most {max}")]
     TooManyJobs { jobs: usize, max: usize },
@@ -77,7 +77,7 @@ pub enum ScanError {
     BadGlob { glob: String, message: String },
     #[error("cannot start {jobs} threads: {message}")]
     Threads { jobs: usize, message: String },
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {message}", crate::manifest::term::path(path))]
     Config { path: PathBuf, message: String },
 }
 

@@ -135,6 +135,63 @@ pub fn is_c_source(p: &Path) -> bool {
         .is_some_and(is_c_name)
 }
 
+/// Whether the file at `p` is named as a C source or header, whatever the
+/// rest of its name (UTF-8 or not): [`is_c_name`] on bytes.
+fn is_c_named(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    p.file_name().is_some_and(|n| {
+        let n = n.as_bytes();
+        n.iter()
+            .rposition(|&b| b == b'.')
+            .is_some_and(|dot| dot > 0 && matches!(&n[dot + 1..], b"c" | b"h"))
+    })
+}
+
+/// Why a C file at `rel` (its path below the tree's root, as bytes) cannot
+/// be in a manifest, whose `file` fields are JSON strings its readers take
+/// only as one line without `*/` ([`crate::manifest::read::is_file_path`]:
+/// pages and the header's C comments quote them). None when it can. Such
+/// a file is an error and not read: it may hold kfuncs, which the manifest
+/// would lack. (For any tree: a git tree's walk can ask it too.)
+pub fn unusable_rel(rel: &[u8]) -> Option<&'static str> {
+    let Ok(rel) = std::str::from_utf8(rel) else {
+        return Some("its path is not UTF-8, which a manifest's paths (JSON strings) must be");
+    };
+    if crate::manifest::read::is_file_path(rel) {
+        None
+    } else if rel.contains("*/") {
+        Some("its path holds `*/`, which would end the C comment a header quotes it in: a manifest's readers refuse it")
+    } else {
+        Some("its path holds a control character or a bidirectional override, which would break or reorder the lines quoting it: a manifest's readers refuse it")
+    }
+}
+
+/// [`unusable_rel`] for the file at `p`, `rel` below `root` as
+/// [`rel_path`] gives it, the text the manifest would hold. Where that
+/// replaced what was not UTF-8 (a U+FFFD may also be written so), the
+/// path's own bytes are looked at.
+fn unusable_path(root: &Path, p: &Path, rel: &str) -> Option<&'static str> {
+    use std::os::unix::ffi::OsStrExt;
+    let raw = || p.strip_prefix(root).unwrap_or(p).as_os_str().as_bytes();
+    if rel.contains('\u{fffd}') && std::str::from_utf8(raw()).is_err() {
+        unusable_rel(raw())
+    } else {
+        unusable_rel(rel.as_bytes())
+    }
+}
+
+/// The error for a C file whose path a manifest cannot hold (see
+/// [`unusable_rel`]), named as the terminal shows it.
+pub fn unusable_path_error(root: &Path, p: &Path, why: &str) -> Diagnostic {
+    let rel = p.strip_prefix(root).unwrap_or(p);
+    diag(
+        "unusable-path",
+        Severity::Error,
+        &crate::manifest::term::path(rel),
+        format!("{why}; not read"),
+    )
+}
+
 /// Whether a file named `name` is a C source or header: `Path::extension`'s
 /// rule (after the last `.`, which does not start the name) without
 /// parsing a path.
@@ -703,7 +760,11 @@ impl<T> DirVisitor<'_, T> {
         } else {
             ft.is_file()
         };
-        if is_file && is_c_source(path) {
+        if is_file && is_c_named(path) {
+            if let Some(why) = unusable_path(root, path, &rel) {
+                self.local.note(unusable_path_error(root, path, why));
+                return ignore::WalkState::Continue;
+            }
             let loaded = load(path, self.local.buf());
             self.local.take(rel, loaded);
         }
@@ -720,7 +781,7 @@ impl<T> DirVisitor<'_, T> {
             }
             Ok(md) => md.is_file(),
             Err(e) => {
-                if is_c_source(path) {
+                if is_c_named(path) {
                     self.local.note(dangling_link(rel, &e));
                 }
                 false
@@ -893,6 +954,27 @@ mod tests {
             assert_eq!(bytes, &text[..], "{len}");
             assert_eq!(matches!(loaded, Loaded::Mapped(_)), mapped, "{len}");
         }
+    }
+
+    #[test]
+    fn paths_a_manifest_cannot_hold() {
+        for ok in [
+            &b"net/core/filter.c"[..],
+            b"with space/\"q\".c",
+            b"star*.c",
+            b"\xc3\xa9.c",
+        ] {
+            assert_eq!(unusable_rel(ok), None, "{ok:?}");
+        }
+        let why = |b: &[u8]| unusable_rel(b).unwrap_or("");
+        assert!(why(b"d\xff/x.c").contains("not UTF-8"));
+        assert!(why(b"drv*/x.c").contains("`*/`"));
+        assert!(why(b"a\nb.c").contains("control character"));
+        assert!(why(b"a\xe2\x80\xaeb.c").contains("bidirectional"));
+        // a C name whatever its bytes, as `is_c_name` says for UTF-8
+        use std::os::unix::ffi::OsStrExt;
+        let named = |b: &[u8]| is_c_named(Path::new(std::ffi::OsStr::from_bytes(b)));
+        assert!(named(b"d/\xff.c") && named(b"x.h") && !named(b".c") && !named(b"\xff.cc"));
     }
 
     #[test]

@@ -144,9 +144,20 @@ pub fn is_c_identifier(s: &str) -> bool {
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
-/// Text for one line of a page or a C comment.
+/// Text for one line of a page or a C comment: no control character, no
+/// bidirectional override or isolate (which would reorder what a reader of
+/// the generated header sees: "Trojan Source"), no `*/`. The characters
+/// the terminal shows escaped ([`crate::term::needs_escape`]).
 pub(crate) fn is_one_line(s: &str) -> bool {
-    !s.chars().any(char::is_control) && !s.contains("*/")
+    !s.chars().any(crate::term::needs_escape) && !s.contains("*/")
+}
+
+/// A source file's path as the reader takes it in a `file` field: one line
+/// of a page or a C comment (the header writes it in one), so no control
+/// character and no `*/`. The scanner reports a file whose path is not one
+/// rather than write a manifest its readers refuse.
+pub fn is_file_path(s: &str) -> bool {
+    is_one_line(s)
 }
 
 /// A C type as the scanner writes one (`int (*)(void *map)`, `u8[16]`,
@@ -523,6 +534,29 @@ mod tests {
             locate(text, &[Step::Key("n".into()), Step::Index(5)]),
             (1, 7)
         );
+    }
+
+    #[test]
+    fn file_paths_are_one_line_without_comment_ends_or_reordering() {
+        for ok in [
+            "net/core/filter.c",
+            "with space/\"q\".c",
+            "<b>/[x](y).c",
+            "star*.c",
+            "é.c",
+        ] {
+            assert!(is_file_path(ok), "{ok:?}");
+        }
+        for bad in [
+            "drv*/x.c",
+            "a\nb.c",
+            "\u{1b}[31m.c",
+            "a\u{202e}b.c",
+            "x\u{85}.c",
+            "a\rb",
+        ] {
+            assert!(!is_file_path(bad), "{bad:?}");
+        }
     }
 
     #[test]
