@@ -110,6 +110,8 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
             })
         })
         .collect::<Result<_, _>>()?;
+    // names are versions: checked (and none twice) before any is looked up
+    check_names(&names).map_err(|e| render_history_error(&e))?;
     let opts = a.how.options(repo.to_path_buf());
     let cache = match cache_dir(&a.cache_dir, a.no_cache) {
         Some(dir) => {
@@ -134,6 +136,11 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
         let got = got.map_err(|e| match e {
             GitScanError::Git(e) => render_git_error(repo, &e),
             GitScanError::Scan { name, source } => render_scan_error(repo, &name, &source),
+            GitScanError::Makefile { name, message } => format!(
+                "{}: error[git-read]: `{name}`: its top Makefile does not read: {message}",
+                repo.display()
+            )
+            .into(),
         })?;
         // locked only now: the scan's threads report on stderr too
         let mut err = std::io::stderr().lock();
@@ -177,6 +184,21 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
     // took ~15 ms to free piece by piece (6.1 and 6.12).
     std::mem::forget(scan);
     Ok((out, outcome))
+}
+
+/// The version names `names` give, as [`history::build`] will check them:
+/// each a version name, none twice.
+fn check_names(names: &[String]) -> Result<(), HistoryError> {
+    let mut seen = std::collections::HashSet::new();
+    for n in names {
+        if !kfunc_scan::manifest::history::is_version_name(n) {
+            return Err(HistoryError::BadVersionName(n.clone()));
+        }
+        if !seen.insert(n.as_str()) {
+            return Err(HistoryError::DuplicateVersion(n.clone()));
+        }
+    }
+    Ok(())
 }
 
 /// The first 12 digits of an object id.
@@ -272,6 +294,9 @@ fn render_git_error(repo: &Path, e: &GitError) -> CliError {
         }
         GitError::Unreadable { oid, message } => {
             format!("{repo}: error[git-read]: tree {oid}: {message}")
+        }
+        GitError::BadFile { path, message } => {
+            format!("{}: error[not-a-regular-file]: {message}", path.display())
         }
     };
     line.into()
