@@ -65,7 +65,7 @@ fn history(dir: &Path, repo: &Path, names: &[&str]) -> Limited {
         "--git".as_ref(),
         repo.as_os_str(),
     ];
-    args.extend(names.iter().map(|n| std::ffi::OsStr::new(n)));
+    args.extend(names.iter().map(std::ffi::OsStr::new));
     args.extend(["-o".as_ref(), out.as_os_str()]);
     limited(&args)
 }
@@ -272,12 +272,12 @@ fn a_tag_naming_a_ref_delta_loop_is_refused() {
         repo.set_ref("refs/tags/loop", ids[n]);
         let run = history(dir.path(), &repo.work, &["loop"]);
         let id = ids[n].to_string();
+        assert!(run.stderr.contains(&id), "{what}: {}", run.stderr);
         assert_ends(
             &run,
             2,
-            &["error[bad-revision]: `loop`", &id, "delta chain loops"],
+            &["error[bad-revision]: `loop`", "delta chain loops"],
         );
-        let _ = what;
     }
 }
 

@@ -854,7 +854,7 @@ fn list(guard: &Repo, repo: &gix::Repository, tree: ObjectId) -> Result<Vec<Entr
                 return Err(over(format!(
                     "entries {depth} directories deep, over the limit of {}: `{}…`",
                     limits::MAX_GIT_TREE_DEPTH,
-                    crate::manifest::term::escape(&path[..path.floor_char_boundary(64)])
+                    crate::manifest::term::escape(head(&path))
                 )));
             }
             if path.len() > limits::GIT_PATH_MAX {
@@ -862,7 +862,7 @@ fn list(guard: &Repo, repo: &gix::Repository, tree: ObjectId) -> Result<Vec<Entr
                     "a path of {} bytes, over the limit of {} (PATH_MAX): `{}…`",
                     path.len(),
                     limits::GIT_PATH_MAX,
-                    crate::manifest::term::escape(&path[..path.floor_char_boundary(64)])
+                    crate::manifest::term::escape(head(&path))
                 )));
             }
             path_bytes += path.len();
@@ -891,6 +891,16 @@ fn list(guard: &Repo, repo: &gix::Repository, tree: ObjectId) -> Result<Vec<Entr
 
 fn entries_path(entries: &[Entry], i: usize) -> String {
     entries.get(i).map(|e| e.path.clone()).unwrap_or_default()
+}
+
+/// The first 64 bytes of `path` or so (to a character's end), to name
+/// a path too long to print.
+fn head(path: &str) -> &str {
+    let mut end = path.len().min(64);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
 }
 
 /// Refuses the files of the repository at `path` that gix would open and

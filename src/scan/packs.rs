@@ -242,7 +242,7 @@ impl Packs {
             let name = || crate::manifest::term::path(pack.data.path()).to_string();
             if !met.insert((p, offset)) {
                 return Err(refuse(format!(
-                    "its delta chain loops (the entry at offset {offset} of {} is its own base)",
+                    "its delta chain loops (the entry at offset {offset} of {} is met twice)",
                     name()
                 )));
             }
