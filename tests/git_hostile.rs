@@ -542,3 +542,116 @@ fn a_top_makefile_that_does_not_read_is_a_read_error() {
     );
     assert!(!run.stderr.contains("not a kernel tree"), "{}", run.stderr);
 }
+
+/// A tag object naming `target` (of kind `kind`).
+fn tag_object(repo: &Repo, target: ObjectId, kind: &str, n: usize) -> ObjectId {
+    let text = format!("object {target}\ntype {kind}\ntag t{n}\ntagger a <a@a> 0 +0000\n\nt{n}\n");
+    repo.loose("tag", text.as_bytes())
+}
+
+#[test]
+fn tags_are_peeled_and_references_followed_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::new(dir.path());
+    let top = repo.kernel_tree(&[]);
+    let commit = repo.commit(top, "c");
+    // 32 tags over the commit (the bound), then one more
+    let mut id = tag_object(&repo, commit, "commit", 0);
+    for n in 1..32 {
+        id = tag_object(&repo, id, "tag", n);
+    }
+    repo.set_ref("refs/tags/at", id);
+    repo.set_ref("refs/tags/past", tag_object(&repo, id, "tag", 32));
+    // 5 symbolic references to the commit (the bound), then 6; a loop
+    std::fs::write(repo.git.join("refs/tags/s0"), "ref: refs/tags/c\n").unwrap();
+    for n in 1..=6 {
+        std::fs::write(
+            repo.git.join(format!("refs/tags/s{n}")),
+            format!("ref: refs/tags/s{}\n", n - 1),
+        )
+        .unwrap();
+    }
+    std::fs::write(repo.git.join("refs/tags/ya"), "ref: refs/tags/yb\n").unwrap();
+    std::fs::write(repo.git.join("refs/tags/yb"), "ref: refs/tags/ya\n").unwrap();
+    assert_ends(&history(dir.path(), &repo.work, &["at"]), 0, &[]);
+    assert_ends(
+        &history(dir.path(), &repo.work, &["past"]),
+        2,
+        &["error[bad-revision]: `past`", "more than 32 tags"],
+    );
+    assert_ends(&history(dir.path(), &repo.work, &["s4"]), 0, &[]);
+    for name in ["s5", "ya"] {
+        assert_ends(
+            &history(dir.path(), &repo.work, &[name]),
+            2,
+            &["error[bad-revision]", "more than 5 symbolic references"],
+        );
+    }
+}
+
+#[test]
+fn a_trees_entries_and_path_bytes_are_bounded() {
+    // the kernel-like tree has 4 entries and 39 bytes of paths; `x` one more
+    // and 1 byte
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::new(dir.path());
+    let blob = repo.loose("blob", b"");
+    let flat = |n: usize, len: usize| {
+        let names: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                let mut name = format!("{i:08}").into_bytes();
+                name.resize(len, b'n');
+                name
+            })
+            .collect();
+        let entries: Vec<(&str, &[u8], ObjectId)> = names
+            .iter()
+            .map(|n| ("100644", n.as_slice(), blob))
+            .collect();
+        let x = repo.tree(&entries);
+        repo.kernel_tree(&[("40000", b"x", x)])
+    };
+    let bound = 1 << 20;
+    repo.commit(flat(bound - 5, 8), "entries-at");
+    repo.commit(flat(bound - 4, 8), "entries-past");
+    // paths `x/NAME` of 4096 bytes: 16383 of them and one of the rest
+    let bytes = 64 << 20;
+    let n = (bytes - 40) / 4096;
+    let rest = (bytes - 40) % 4096;
+    let last = |extra: usize| {
+        let mut name = b"zz".to_vec();
+        name.resize(rest - 2 + extra, b'z');
+        name
+    };
+    let mk = |extra: usize| {
+        let mut names: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                let mut name = format!("{i:08}").into_bytes();
+                name.resize(4094, b'n');
+                name
+            })
+            .collect();
+        names.push(last(extra));
+        let entries: Vec<(&str, &[u8], ObjectId)> = names
+            .iter()
+            .map(|n| ("100644", n.as_slice(), blob))
+            .collect();
+        let x = repo.tree(&entries);
+        repo.kernel_tree(&[("40000", b"x", x)])
+    };
+    repo.commit(mk(0), "bytes-at");
+    repo.commit(mk(1), "bytes-past");
+    for (tag, code) in [
+        ("entries-at", 0),
+        ("entries-past", 2),
+        ("bytes-at", 0),
+        ("bytes-past", 2),
+    ] {
+        let run = history(dir.path(), &repo.work, &[tag]);
+        let want: &[&str] = match code {
+            0 => &[],
+            _ => &["error[git-read]", "over 1048576 entries or 67108864 bytes of paths"],
+        };
+        assert_ends(&run, code, want);
+    }
+}
