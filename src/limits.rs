@@ -64,7 +64,9 @@ pub const MAX_GIT_TREE_PATH_BYTES: usize = 64 << 20;
 /// `objects/info/alternates`): real ones are a line or a few.
 pub const MAX_GIT_META_FILE: u64 = 64 << 10;
 
-/// The most levels of `objects/info/alternates` followed (git's limit).
+/// The most levels of `objects/info/alternates` followed: git ignores
+/// deeper ones ("nesting too deep", past 5); gix follows them without
+/// bound, so a repository nesting deeper is refused.
 pub const MAX_GIT_ALTERNATES_DEPTH: usize = 5;
 
 // ---- BTF and the C it becomes (`header --btf`, `btf-check`) ----

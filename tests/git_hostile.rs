@@ -460,7 +460,11 @@ fn a_fifo_where_git_keeps_a_file_is_refused_without_waiting() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         fifo(&path);
         let run = history(dir.path(), &repo.work, &["t"]);
-        assert_ends(&run, 2, &["error[not-a-regular-file]", name]);
+        assert_ends(
+            &run,
+            2,
+            &["error[repository-file]: not a regular file", name],
+        );
     }
 }
 
@@ -650,8 +654,57 @@ fn a_trees_entries_and_path_bytes_are_bounded() {
         let run = history(dir.path(), &repo.work, &[tag]);
         let want: &[&str] = match code {
             0 => &[],
-            _ => &["error[git-read]", "over 1048576 entries or 67108864 bytes of paths"],
+            _ => &[
+                "error[git-read]",
+                "over 1048576 entries or 67108864 bytes of paths",
+            ],
         };
         assert_ends(&run, code, want);
+    }
+}
+
+#[test]
+fn alternates_are_bounded_in_size_and_depth() {
+    // `levels` objects directories, each the alternate of the one before
+    let chained = |dir: &Path, levels: usize| -> Repo {
+        let repo = Repo::new(dir);
+        let top = repo.kernel_tree(&[]);
+        repo.commit(top, "t");
+        let mut from = repo.git.join("objects");
+        for n in 1..=levels {
+            let to = dir.join(format!("alt{n}"));
+            std::fs::create_dir_all(to.join("info")).unwrap();
+            std::fs::create_dir_all(from.join("info")).unwrap();
+            std::fs::write(from.join("info/alternates"), format!("{}\n", to.display())).unwrap();
+            from = to;
+        }
+        repo
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let at = chained(&dir.path().join("at"), 5);
+    assert_ends(&history(dir.path(), &at.work, &["t"]), 0, &[]);
+    let past = chained(&dir.path().join("past"), 6);
+    assert_ends(
+        &history(dir.path(), &past.work, &["t"]),
+        2,
+        &[
+            "error[repository-file]",
+            "alternates more than 5 levels deep",
+        ],
+    );
+    // an alternates file of 64 KiB (comments), and one byte more
+    for (extra, code) in [(0, 0), (1, 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = chained(dir.path(), 1);
+        let path = repo.git.join("objects/info/alternates");
+        let mut text = std::fs::read(&path).unwrap();
+        text.push(b'#');
+        text.resize((64 << 10) + extra, b'#');
+        std::fs::write(&path, text).unwrap();
+        let want: &[&str] = match code {
+            0 => &[],
+            _ => &["alternates", "65537 bytes, over the limit of 65536"],
+        };
+        assert_ends(&history(dir.path(), &repo.work, &["t"]), code, want);
     }
 }

@@ -475,7 +475,11 @@ fn chain_pack(objects: &Path, deltas: usize) -> Vec<ObjectId> {
         varint(n + 1, &mut d);
         varint(n + 2, &mut d);
         // copy offset 0, size n + 1 (two size bytes)
-        d.extend([0x80 | 0x10 | 0x20, ((n + 1) & 0xff) as u8, ((n + 1) >> 8) as u8]);
+        d.extend([
+            0x80 | 0x10 | 0x20,
+            ((n + 1) & 0xff) as u8,
+            ((n + 1) >> 8) as u8,
+        ]);
         d.extend([1, b'y']);
         let e = entry(OFS_DELTA, d.len(), &ofs_distance(at - offsets[n]), &d);
         offsets.push(at);
@@ -509,10 +513,7 @@ fn objects_are_checked_before_the_object_database_reads_them() {
     assert_eq!(packs.check(&ids[0], dirs).unwrap(), Some(1));
     let past = packs.check(&ids[4096], dirs).unwrap_err();
     assert_eq!(past.oid, ids[4096]);
-    assert!(
-        past.message.contains("longer than 4096 entries"),
-        "{past}"
-    );
+    assert!(past.message.contains("longer than 4096 entries"), "{past}");
     assert_eq!(packs.check(&made_up(0xee), dirs).unwrap(), None, "nowhere");
 
     // the handmade entries of `entries_no_git_writes_are_handed_back`

@@ -296,7 +296,7 @@ fn render_git_error(repo: &Path, e: &GitError) -> CliError {
             format!("{repo}: error[git-read]: tree {oid}: {message}")
         }
         GitError::BadFile { path, message } => {
-            format!("{}: error[not-a-regular-file]: {message}", path.display())
+            format!("{}: error[repository-file]: {message}", path.display())
         }
     };
     line.into()

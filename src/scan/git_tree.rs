@@ -948,32 +948,51 @@ fn check_git_dir(dir: &Path) -> Result<(), GitError> {
     ] {
         check_regular(&dir.join(name))?;
     }
-    check_objects_dir(&dir.join("objects"), 0)
+    check_objects_dir(&dir.join("objects"))
 }
 
 /// The pack files of objects directory `objects`, its `info/alternates`,
-/// and the objects directories that names, to
-/// [`limits::MAX_GIT_ALTERNATES_DEPTH`] levels.
-fn check_objects_dir(objects: &Path, depth: usize) -> Result<(), GitError> {
-    if let Ok(listing) = std::fs::read_dir(objects.join("pack")) {
-        for e in listing.flatten() {
-            let p = e.path();
-            if !p.is_dir() {
-                check_regular(&p)?;
-            }
-        }
-    }
-    let alternates = objects.join("info/alternates");
-    check_regular(&alternates)?;
-    if depth >= limits::MAX_GIT_ALTERNATES_DEPTH || !alternates.is_file() {
-        return Ok(());
-    }
-    for line in read_small(&alternates)?.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+/// and the objects directories that names, as gix follows them (a relative
+/// one from `objects`), each once; deeper than
+/// [`limits::MAX_GIT_ALTERNATES_DEPTH`] levels refused (gix follows them
+/// without bound).
+fn check_objects_dir(objects: &Path) -> Result<(), GitError> {
+    let mut seen: std::collections::HashSet<PathBuf> = Default::default();
+    let mut todo = vec![(objects.to_path_buf(), 0)];
+    while let Some((dir, depth)) = todo.pop() {
+        let canonical = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+        if !seen.insert(canonical) {
             continue;
         }
-        check_objects_dir(&objects.join(line), depth + 1)?;
+        if let Ok(listing) = std::fs::read_dir(dir.join("pack")) {
+            for e in listing.flatten() {
+                let p = e.path();
+                if !p.is_dir() {
+                    check_regular(&p)?;
+                }
+            }
+        }
+        let alternates = dir.join("info/alternates");
+        check_regular(&alternates)?;
+        if !alternates.is_file() {
+            continue;
+        }
+        if depth >= limits::MAX_GIT_ALTERNATES_DEPTH {
+            return Err(GitError::BadFile {
+                path: alternates,
+                message: format!(
+                    "alternates more than {} levels deep (the most followed)",
+                    limits::MAX_GIT_ALTERNATES_DEPTH
+                ),
+            });
+        }
+        for line in read_small(&alternates)?.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            todo.push((objects.join(line), depth + 1));
+        }
     }
     Ok(())
 }
