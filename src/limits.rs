@@ -44,6 +44,12 @@ pub const MAX_GIT_TAG_PEEL: usize = 32;
 /// target is refused from its object's size, before it is read.
 pub const GIT_PATH_MAX: usize = 4096;
 
+/// The most bytes of paths looked up to follow the links of one tree's
+/// walk (and of one path the scan asks for): each step down costs its
+/// path's length, so links deep in a tree at many places cost the square.
+/// The kernel's 62 links (6.12) take a few kilobytes; 64 MiB is ~0.1 s.
+pub const MAX_GIT_LINK_WORK: usize = 64 << 20;
+
 /// The deepest directory in a tree: a path of depth d has at least 2d - 1
 /// bytes, so no path within [`GIT_PATH_MAX`] is deeper than 2048. Bounds
 /// the walk's stack and the paths it builds (quadratic in the depth).

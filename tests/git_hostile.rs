@@ -305,9 +305,9 @@ fn sizes_are_checked_before_anything_is_inflated() {
         .map(|&s| entry(BLOB, s, &[], b"small"))
         .collect();
     write_pack(&repo.git.join("objects"), &entries, &ids);
-    // loose objects saying 3 GiB, 256 MiB + 1, and 64 MiB + 1 (one past
-    // the file limit), each holding 5 bytes
-    let loose: Vec<ObjectId> = [3u64 << 30, (256 << 20) + 1, (64 << 20) + 1]
+    // loose objects saying 3 GiB, 256 MiB + 1, 64 MiB + 1 (one past the
+    // file limit) and 256 MiB (at the object limit), each holding 5 bytes
+    let loose: Vec<ObjectId> = [3u64 << 30, (256 << 20) + 1, (64 << 20) + 1, 256 << 20]
         .iter()
         .map(|&s| repo.loose_saying("blob", b"small", s))
         .collect();
@@ -318,6 +318,7 @@ fn sizes_are_checked_before_anything_is_inflated() {
         ("100644", b"l1.c", loose[0]),
         ("100644", b"l2.c", loose[1]),
         ("100644", b"l3.c", loose[2]),
+        ("100644", b"l4.c", loose[3]),
     ]);
     repo.commit(top, "t");
     let run = history(dir.path(), &repo.work, &["t"]);
@@ -336,7 +337,7 @@ fn sizes_are_checked_before_anything_is_inflated() {
             line(f)
         );
     }
-    for f in ["p3.c", "l3.c"] {
+    for f in ["p3.c", "l3.c", "l4.c"] {
         assert!(line(f).contains("file-too-large"), "{}", line(f));
     }
 }
@@ -707,4 +708,32 @@ fn alternates_are_bounded_in_size_and_depth() {
         };
         assert_ends(&history(dir.path(), &repo.work, &["t"]), code, want);
     }
+}
+
+#[test]
+fn links_deep_in_a_tree_at_many_places_are_followed_within_a_budget() {
+    // 3,000 links 2,000 directories deep: following each from the top
+    // looks up ~4 MB of paths (12 GB in all)
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::new(dir.path());
+    let target = repo.loose("blob", b"../x.c");
+    let x = repo.loose("blob", b"int x(void) { return 0; }\n");
+    let names: Vec<String> = (0..3000).map(|i| format!("l{i}.c")).collect();
+    let mut entries: Vec<(&str, &[u8], ObjectId)> = names
+        .iter()
+        .map(|n| ("120000", n.as_bytes(), target))
+        .collect();
+    entries.push(("100644", b"x.c", x));
+    let mut id = repo.tree(&entries);
+    for _ in 0..2000 {
+        id = repo.tree(&[("40000", b"d", id)]);
+    }
+    let top = repo.kernel_tree(&[("40000", b"d", id)]);
+    repo.commit(top, "t");
+    let run = history(dir.path(), &repo.work, &["t"]);
+    assert_ends(
+        &run,
+        1,
+        &["links resolved past the limit of 67108864 bytes of paths"],
+    );
 }

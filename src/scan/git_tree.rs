@@ -389,15 +389,17 @@ impl<'r> GitTree<'r> {
         Arc::clone(&self.listing)
     }
 
-    /// Follows `rel` from the top, links included, to what it names.
-    fn resolve(&self, repo: &gix::Repository, rel: &str) -> io::Result<Found> {
+    /// Follows `rel` from the top, links included, to what it names,
+    /// within `budget`: bytes of paths looked up, taken off as it goes
+    /// (each step costs its path's length, and deep links at many places
+    /// make it quadratic).
+    fn resolve(&self, repo: &gix::Repository, rel: &str, budget: &mut usize) -> io::Result<Found> {
         let mut todo: Vec<String> = rel.rsplit('/').map(str::to_string).collect();
         // the directories walked down, their paths ("" for the top)
         let mut dirs: Vec<String> = vec![String::new()];
         let mut links = 0;
         let mut found = Found::Dir;
         while let Some(part) = todo.pop() {
-            let dir = dirs.last().cloned().unwrap_or_default();
             if matches!(found, Found::File(_)) {
                 return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
             }
@@ -412,11 +414,19 @@ impl<'r> GitTree<'r> {
                 }
                 _ => {}
             }
-            let path = if dir.is_empty() {
-                part
-            } else {
-                format!("{dir}/{part}")
+            let path = match dirs.last() {
+                Some(dir) if !dir.is_empty() => format!("{dir}/{part}"),
+                _ => part,
             };
+            if path.len() > limits::GIT_PATH_MAX {
+                return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+            }
+            *budget = budget.checked_sub(path.len()).ok_or_else(|| {
+                io::Error::other(format!(
+                    "links resolved past the limit of {} bytes of paths looked up in one tree",
+                    limits::MAX_GIT_LINK_WORK
+                ))
+            })?;
             let Some(e) = self
                 .listing
                 .by_path
@@ -472,6 +482,8 @@ impl<'r> GitTree<'r> {
         let mut skipped = vec![false; entries.len()];
         let mut files = Vec::new();
         let mut notes = Vec::new();
+        // one budget for every link of the tree
+        let mut budget = limits::MAX_GIT_LINK_WORK;
         for (i, e) in entries.iter().enumerate() {
             let name = e.path.rsplit('/').next().unwrap_or_default();
             let skip = e.parent.is_some_and(|p| skipped[p])
@@ -484,7 +496,7 @@ impl<'r> GitTree<'r> {
             }
             match e.kind {
                 Kind::File => files.push((e.path.clone(), e.oid)),
-                Kind::Link => match self.resolve(repo, &e.path) {
+                Kind::Link => match self.resolve(repo, &e.path, &mut budget) {
                     Ok(Found::Dir) => notes.push(walk::link_not_followed(&e.path)),
                     Ok(Found::File(oid)) if c_source => files.push((e.path.clone(), oid)),
                     Ok(Found::File(_)) => {}
@@ -543,16 +555,19 @@ const FILES_AT_ONCE: usize = 256;
 
 impl Tree for GitTree<'_> {
     fn read_into(&self, rel: &str, buf: &mut Vec<u8>) -> io::Result<bool> {
-        self.repo
-            .with_handle(|repo| match self.resolve(repo, rel)? {
+        self.repo.with_handle(|repo| {
+            match self.resolve(repo, rel, &mut { limits::MAX_GIT_LINK_WORK })? {
                 Found::File(oid) => read_blob(self.repo, repo, &oid, walk::MAX_FILE_SIZE, buf),
                 Found::Dir => Err(io::Error::from_raw_os_error(libc::EISDIR)),
-            })
+            }
+        })
     }
 
     fn is_file(&self, rel: &str) -> bool {
-        self.repo
-            .with_handle(|repo| matches!(self.resolve(repo, rel), Ok(Found::File(_))))
+        self.repo.with_handle(|repo| {
+            let found = self.resolve(repo, rel, &mut { limits::MAX_GIT_LINK_WORK });
+            matches!(found, Ok(Found::File(_)))
+        })
     }
 
     fn walk(
