@@ -7,6 +7,7 @@ use clap::Args;
 use kfunc_scan::history::git::{GitScan, GitScanError, ManifestCache, Origin};
 use kfunc_scan::history::{self, HistoryError};
 use kfunc_scan::manifest::history::{History, Version};
+use kfunc_scan::manifest::term;
 use kfunc_scan::manifest::{Manifest, Severity};
 use kfunc_scan::scan::git_tree::GitError;
 use kfunc_scan::scan::ScanError;
@@ -77,7 +78,7 @@ fn from_manifests(a: HistoryArgs) -> Result<Vec<(Version, Manifest)>, CliError> 
         let Some(version) = m.kernel_version.clone() else {
             return Err(format!(
                 "{}: error[no-version]: the manifest has no kernel_version to name its version",
-                path.display()
+                term::path(path)
             )
             .into());
         };
@@ -105,7 +106,7 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
             t.to_str().map(str::to_string).ok_or_else(|| {
                 format!(
                     "error[usage]: `{}` cannot name a revision (not UTF-8)",
-                    t.display()
+                    term::path(t)
                 )
             })
         })
@@ -138,7 +139,7 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
             GitScanError::Scan { name, source } => render_scan_error(repo, &name, &source),
             GitScanError::Makefile { name, message } => format!(
                 "{}: error[git-read]: `{name}`: its top Makefile does not read: {message}",
-                repo.display()
+                term::path(repo)
             )
             .into(),
         })?;
@@ -208,7 +209,7 @@ fn short(id: &str) -> &str {
 
 fn origin_text(o: &Origin) -> String {
     match o {
-        Origin::Cache(path) => format!("from the cache ({})", path.display()),
+        Origin::Cache(path) => format!("from the cache ({})", term::path(path)),
         Origin::SameTree(name) => format!("the same tree as {name}"),
         Origin::Scanned {
             blobs_read,
@@ -280,11 +281,11 @@ fn tool_identity() -> String {
 }
 
 fn render_git_error(repo: &Path, e: &GitError) -> CliError {
-    let repo = repo.display();
+    let repo = term::path(repo);
     let line = match e {
         GitError::NotARepository { path, message } => format!(
             "{}: error[not-a-repository]: not a git repository ({message})",
-            path.display()
+            term::path(path)
         ),
         GitError::NoSuchRevision(name) => {
             format!("{repo}: error[no-such-revision]: no tag, branch or commit named `{name}`")
@@ -296,7 +297,7 @@ fn render_git_error(repo: &Path, e: &GitError) -> CliError {
             format!("{repo}: error[git-read]: tree {oid}: {message}")
         }
         GitError::BadFile { path, message } => {
-            format!("{}: error[repository-file]: {message}", path.display())
+            format!("{}: error[repository-file]: {message}", term::path(path))
         }
     };
     line.into()
@@ -306,7 +307,7 @@ fn render_scan_error(repo: &Path, name: &str, e: &ScanError) -> CliError {
     match e {
         ScanError::NotAKernelTree(_) => format!(
             "{}: error[no-kernel-tree]: `{name}` is not a kernel tree: no top Makefile with a VERSION line (--any-directory scans it anyway)",
-            repo.display()
+            term::path(repo)
         ),
         other => render_error(other),
     }
@@ -325,11 +326,11 @@ fn render_history_error(e: &HistoryError) -> CliError {
 /// A history file, or the error to print (compiler style).
 pub fn read_history_file(path: &Path) -> Result<History, String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+        .map_err(|e| format!("{}: error[read]: {e}", term::path(path)))?;
     History::from_json(&text).map_err(|e| {
         format!(
             "{}:{}:{}: error[history]: {e}",
-            path.display(),
+            term::path(path),
             e.line,
             e.column
         )
