@@ -569,3 +569,26 @@ fn objects_are_checked_before_the_object_database_reads_them() {
     let e = packs.check(&made_up(7), dirs).unwrap_err();
     assert!(e.message.contains("says 268435457 bytes"), "{e}");
 }
+
+/// A blob nothing is built on, larger than a file the scan reads (64 MiB),
+/// is not decoded here (each reading thread would hold one): handed back,
+/// for its size to say it is too large. One at the limit is decoded.
+#[test]
+fn a_blob_too_large_to_scan_is_handed_back_undecoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = dir.path().join("objects");
+    let limit = 64usize << 20;
+    let mut entries = Vec::new();
+    for size in [limit, limit + 1] {
+        let mut e = entry_header(BLOB, size as u64);
+        e.extend(zlib(&vec![0u8; size]));
+        entries.push(e);
+    }
+    let ids = [(made_up(1), 0), (made_up(2), 1)];
+    write_pack(&objects, &entries, &ids, None);
+    let packs = Packs::open(std::slice::from_ref(&objects), gix::hash::Kind::Sha1);
+    let (got, failed, elsewhere) = read_all_from(&packs, &[made_up(1), made_up(2)], 2);
+    assert_eq!(got.get(&made_up(1)).map(Vec::len), Some(limit));
+    assert!(failed.contains(&made_up(2)), "{failed:?}");
+    assert!(elsewhere.is_empty());
+}

@@ -594,6 +594,9 @@ impl Decoder<'_, '_> {
     /// only while what is built on it is decoded.
     fn decode_from(&mut self, root: u32, w: &mut impl FnMut(usize, &[u8])) {
         let plan = self.plan;
+        if self.too_large_to_scan(root, self.plan.nodes[root as usize].entry.decompressed_size) {
+            return self.give_up(root);
+        }
         let root_bytes = match self.decode_base(root) {
             Ok(d) => d,
             Err(Undecodable) => return self.give_up(root),
@@ -685,6 +688,17 @@ impl Decoder<'_, '_> {
         }
     }
 
+    /// Whether node `n`, of `size` bytes, is a wanted blob nothing is built
+    /// on, too large to be scanned ([`crate::scan::walk::MAX_FILE_SIZE`]):
+    /// it is not decoded (each thread would hold one), and the caller finds
+    /// it too large from its size alone.
+    fn too_large_to_scan(&self, n: u32, size: u64) -> bool {
+        let node = &self.plan.nodes[n as usize];
+        node.wanted.is_some()
+            && self.plan.children[n as usize].is_empty()
+            && size > crate::scan::walk::MAX_FILE_SIZE
+    }
+
     /// Notes the wanted blobs under `n` (itself included) as not decoded.
     fn give_up(&mut self, n: u32) {
         let mut todo = vec![n];
@@ -741,6 +755,9 @@ impl Decoder<'_, '_> {
         let decoded = inflated.and_then(|()| {
             let header = DeltaHeader::read(&delta[..size])?;
             let result_size = header.result_on(base)?;
+            if self.too_large_to_scan(n, result_size as u64) {
+                return Err(Undecodable);
+            }
             let mut buf = self.buffer(result_size);
             match apply_delta(base, &delta[header.len..size], &mut buf[..result_size]) {
                 Ok(()) => Ok(Decoded {
