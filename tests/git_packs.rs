@@ -442,3 +442,153 @@ fn entries_no_git_writes_are_handed_back() {
     let packs = Packs::open(std::slice::from_ref(&objects), gix::hash::Kind::Sha1);
     assert_eq!(read_all_from(&packs, &wanted, 1).2.len(), wanted.len());
 }
+
+/// A pack of one blob and `deltas` OFS_DELTAs, each on the one before
+/// (each copies its base whole, then adds a byte); the ids, base first.
+fn chain_pack(objects: &Path, deltas: usize) -> Vec<ObjectId> {
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut offsets = Vec::new();
+    let mut at = 12u64;
+    let entry = |kind: u8, size: usize, extra: &[u8], data: &[u8]| {
+        let mut e = entry_header(kind, size as u64);
+        e.extend(extra);
+        e.extend(zlib(data));
+        e
+    };
+    let base = b"x".to_vec();
+    let e = entry(BLOB, base.len(), &[], &base);
+    offsets.push(at);
+    at += e.len() as u64;
+    entries.push(e);
+    for n in 0..deltas {
+        // base n + 1 bytes, result n + 2: copy all, insert one byte
+        let mut d = Vec::new();
+        let varint = |mut v: usize, d: &mut Vec<u8>| loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                d.push(b);
+                break;
+            }
+            d.push(b | 0x80);
+        };
+        varint(n + 1, &mut d);
+        varint(n + 2, &mut d);
+        // copy offset 0, size n + 1 (two size bytes)
+        d.extend([
+            0x80 | 0x10 | 0x20,
+            ((n + 1) & 0xff) as u8,
+            ((n + 1) >> 8) as u8,
+        ]);
+        d.extend([1, b'y']);
+        let e = entry(OFS_DELTA, d.len(), &ofs_distance(at - offsets[n]), &d);
+        offsets.push(at);
+        at += e.len() as u64;
+        entries.push(e);
+    }
+    let ids: Vec<ObjectId> = (0..entries.len())
+        .map(|i| {
+            let mut b = [0u8; 20];
+            b[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+            ObjectId::from_bytes_or_panic(&b)
+        })
+        .collect();
+    let named: Vec<(ObjectId, usize)> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    write_pack(objects, &entries, &named, None);
+    ids
+}
+
+/// The check made before the object database reads an object: a chain of
+/// 4096 entries (the bound) is followed to its size, one of 4097 refused;
+/// loops and sizes over the bound refused, naming the object.
+#[test]
+fn objects_are_checked_before_the_object_database_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = dir.path().join("objects");
+    let ids = chain_pack(&objects, 4096);
+    let packs = Packs::open(std::slice::from_ref(&objects), gix::hash::Kind::Sha1);
+    let dirs = std::slice::from_ref(&objects);
+    // entries: 4096 from the 4095th delta down to the base
+    assert_eq!(packs.check(&ids[4095], dirs).unwrap(), Some(4096));
+    assert_eq!(packs.check(&ids[0], dirs).unwrap(), Some(1));
+    let past = packs.check(&ids[4096], dirs).unwrap_err();
+    assert_eq!(past.oid, ids[4096]);
+    assert!(past.message.contains("longer than 4096 entries"), "{past}");
+    assert_eq!(packs.check(&made_up(0xee), dirs).unwrap(), None, "nowhere");
+
+    // the handmade entries of `entries_no_git_writes_are_handed_back`
+    let other = dir.path().join("other");
+    let delta = vec![3u8, 3, 0x80 | 0x10, 3];
+    let entry = |kind: u8, size: u64, extra: &[u8], data: &[u8]| {
+        let mut e = entry_header(kind, size);
+        e.extend(extra);
+        e.extend(zlib(data));
+        e
+    };
+    let mut entries = vec![
+        // 0 its own base; 1 and 2 each the other's
+        entry(REF_DELTA, 4, made_up(0).as_bytes(), &delta),
+        entry(REF_DELTA, 4, made_up(2).as_bytes(), &delta),
+        entry(REF_DELTA, 4, made_up(1).as_bytes(), &delta),
+        // 3 at the size bound, 4 one past
+        entry(BLOB, 256 << 20, &[], b"small"),
+        entry(BLOB, (256 << 20) + 1, &[], b"small"),
+        // 5 a base of 3 bytes
+        entry(BLOB, 3, &[], b"abc"),
+    ];
+    // 6 and 7: deltas on 5 saying results of 256 MiB and one byte more
+    for result in [256u64 << 20, (256 << 20) + 1] {
+        let mut d = vec![3u8];
+        let mut v = result;
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                d.push(b);
+                break;
+            }
+            d.push(b | 0x80);
+        }
+        d.extend([0x80 | 0x10, 3]);
+        entries.push(entry(REF_DELTA, d.len() as u64, made_up(5).as_bytes(), &d));
+    }
+    let named: Vec<(ObjectId, usize)> = (0..8).map(|e| (made_up(e as u8), e)).collect();
+    write_pack(&other, &entries, &named, None);
+    let packs = Packs::open(std::slice::from_ref(&other), gix::hash::Kind::Sha1);
+    let dirs = std::slice::from_ref(&other);
+    for n in [0, 1, 2] {
+        let e = packs.check(&made_up(n), dirs).unwrap_err();
+        assert!(e.to_string().contains("delta chain loops"), "{n}: {e}");
+        assert!(e.to_string().contains(&made_up(n).to_string()), "{e}");
+    }
+    assert_eq!(packs.check(&made_up(3), dirs).unwrap(), Some(256 << 20));
+    let e = packs.check(&made_up(4), dirs).unwrap_err();
+    assert!(e.message.contains("over the limit of 268435456"), "{e}");
+    assert_eq!(packs.check(&made_up(5), dirs).unwrap(), Some(3));
+    assert_eq!(packs.check(&made_up(6), dirs).unwrap(), Some(256 << 20));
+    let e = packs.check(&made_up(7), dirs).unwrap_err();
+    assert!(e.message.contains("says 268435457 bytes"), "{e}");
+}
+
+/// A blob nothing is built on, larger than a file the scan reads (64 MiB),
+/// is not decoded here (each reading thread would hold one): handed back,
+/// for its size to say it is too large. One at the limit is decoded.
+#[test]
+fn a_blob_too_large_to_scan_is_handed_back_undecoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = dir.path().join("objects");
+    let limit = 64usize << 20;
+    let mut entries = Vec::new();
+    for size in [limit, limit + 1] {
+        let mut e = entry_header(BLOB, size as u64);
+        e.extend(zlib(&vec![0u8; size]));
+        entries.push(e);
+    }
+    let ids = [(made_up(1), 0), (made_up(2), 1)];
+    write_pack(&objects, &entries, &ids, None);
+    let packs = Packs::open(std::slice::from_ref(&objects), gix::hash::Kind::Sha1);
+    let (got, failed, elsewhere) = read_all_from(&packs, &[made_up(1), made_up(2)], 2);
+    assert_eq!(got.get(&made_up(1)).map(Vec::len), Some(limit));
+    assert!(failed.contains(&made_up(2)), "{failed:?}");
+    assert!(elsewhere.is_empty());
+}

@@ -7,6 +7,7 @@ use clap::Args;
 use kfunc_scan::history::git::{GitScan, GitScanError, ManifestCache, Origin};
 use kfunc_scan::history::{self, HistoryError};
 use kfunc_scan::manifest::history::{History, Version};
+use kfunc_scan::manifest::term;
 use kfunc_scan::manifest::{Manifest, Severity};
 use kfunc_scan::scan::git_tree::GitError;
 use kfunc_scan::scan::ScanError;
@@ -77,7 +78,7 @@ fn from_manifests(a: HistoryArgs) -> Result<Vec<(Version, Manifest)>, CliError> 
         let Some(version) = m.kernel_version.clone() else {
             return Err(format!(
                 "{}: error[no-version]: the manifest has no kernel_version to name its version",
-                path.display()
+                term::path(path)
             )
             .into());
         };
@@ -105,11 +106,13 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
             t.to_str().map(str::to_string).ok_or_else(|| {
                 format!(
                     "error[usage]: `{}` cannot name a revision (not UTF-8)",
-                    t.display()
+                    term::path(t)
                 )
             })
         })
         .collect::<Result<_, _>>()?;
+    // names are versions: checked (and none twice) before any is looked up
+    check_names(&names).map_err(|e| render_history_error(&e))?;
     let opts = a.how.options(repo.to_path_buf());
     let cache = match cache_dir(&a.cache_dir, a.no_cache) {
         Some(dir) => {
@@ -134,6 +137,11 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
         let got = got.map_err(|e| match e {
             GitScanError::Git(e) => render_git_error(repo, &e),
             GitScanError::Scan { name, source } => render_scan_error(repo, &name, &source),
+            GitScanError::Makefile { name, message } => format!(
+                "{}: error[git-read]: `{name}`: its top Makefile does not read: {message}",
+                term::path(repo)
+            )
+            .into(),
         })?;
         // locked only now: the scan's threads report on stderr too
         let mut err = std::io::stderr().lock();
@@ -179,6 +187,21 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
     Ok((out, outcome))
 }
 
+/// The version names `names` give, as [`history::build`] will check them:
+/// each a version name, none twice.
+fn check_names(names: &[String]) -> Result<(), HistoryError> {
+    let mut seen = std::collections::HashSet::new();
+    for n in names {
+        if !kfunc_scan::manifest::history::is_version_name(n) {
+            return Err(HistoryError::BadVersionName(n.clone()));
+        }
+        if !seen.insert(n.as_str()) {
+            return Err(HistoryError::DuplicateVersion(n.clone()));
+        }
+    }
+    Ok(())
+}
+
 /// The first 12 digits of an object id.
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
@@ -186,7 +209,7 @@ fn short(id: &str) -> &str {
 
 fn origin_text(o: &Origin) -> String {
     match o {
-        Origin::Cache(path) => format!("from the cache ({})", path.display()),
+        Origin::Cache(path) => format!("from the cache ({})", term::path(path)),
         Origin::SameTree(name) => format!("the same tree as {name}"),
         Origin::Scanned {
             blobs_read,
@@ -258,11 +281,11 @@ fn tool_identity() -> String {
 }
 
 fn render_git_error(repo: &Path, e: &GitError) -> CliError {
-    let repo = repo.display();
+    let repo = term::path(repo);
     let line = match e {
         GitError::NotARepository { path, message } => format!(
             "{}: error[not-a-repository]: not a git repository ({message})",
-            path.display()
+            term::path(path)
         ),
         GitError::NoSuchRevision(name) => {
             format!("{repo}: error[no-such-revision]: no tag, branch or commit named `{name}`")
@@ -273,6 +296,9 @@ fn render_git_error(repo: &Path, e: &GitError) -> CliError {
         GitError::Unreadable { oid, message } => {
             format!("{repo}: error[git-read]: tree {oid}: {message}")
         }
+        GitError::BadFile { path, message } => {
+            format!("{}: error[repository-file]: {message}", term::path(path))
+        }
     };
     line.into()
 }
@@ -281,7 +307,7 @@ fn render_scan_error(repo: &Path, name: &str, e: &ScanError) -> CliError {
     match e {
         ScanError::NotAKernelTree(_) => format!(
             "{}: error[no-kernel-tree]: `{name}` is not a kernel tree: no top Makefile with a VERSION line (--any-directory scans it anyway)",
-            repo.display()
+            term::path(repo)
         ),
         other => render_error(other),
     }
@@ -300,11 +326,11 @@ fn render_history_error(e: &HistoryError) -> CliError {
 /// A history file, or the error to print (compiler style).
 pub fn read_history_file(path: &Path) -> Result<History, String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: error[read]: {e}", path.display()))?;
+        .map_err(|e| format!("{}: error[read]: {e}", term::path(path)))?;
     History::from_json(&text).map_err(|e| {
         format!(
             "{}:{}:{}: error[history]: {e}",
-            path.display(),
+            term::path(path),
             e.line,
             e.column
         )

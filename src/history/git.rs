@@ -26,6 +26,10 @@ pub enum GitScanError {
     Git(#[from] GitError),
     #[error("{name}: {source}")]
     Scan { name: String, source: ScanError },
+    /// The tree's top `Makefile` is there and does not read (a damaged
+    /// pack, an object refused): not a tree without one.
+    #[error("{name}: Makefile: {message}")]
+    Makefile { name: String, message: String },
 }
 
 /// One manifest file per tree, in a directory.
@@ -64,15 +68,38 @@ impl ManifestCache {
     }
 
     /// The manifest kept for `tree`; None when there is none, or it does
-    /// not read as a manifest (it is then made again, and replaced).
+    /// not read as a manifest (it is then made again, and replaced). An
+    /// entry that is not a regular file (a FIFO would hold the read
+    /// forever) is ignored, opened without waiting ([`ManifestCache::put`]
+    /// leaves it).
     fn get(&self, tree: ObjectId) -> Option<Manifest> {
-        let text = std::fs::read_to_string(self.path(tree)).ok()?;
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(self.path(tree))
+            .ok()?;
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        let mut text = String::new();
+        (&file).read_to_string(&mut text).ok()?;
         Manifest::from_json(&text).ok()
     }
 
-    /// Keeps `m` as the manifest of `tree`, atomically.
+    /// Keeps `m` as the manifest of `tree`, atomically; not over what is
+    /// not a regular file (a FIFO would be written in place, and wait for
+    /// a reader forever): that entry is left as it is, and said.
     fn put(&self, tree: ObjectId, m: &Manifest) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
+        let path = self.path(tree);
+        if std::fs::metadata(&path).is_ok_and(|md| !md.is_file()) {
+            return Err(std::io::Error::other(format!(
+                "{}: not a regular file, left as it is",
+                crate::manifest::term::path(&path)
+            )));
+        }
         crate::output::write_atomic(&self.path(tree), m.to_json().as_bytes())
     }
 }
@@ -320,6 +347,12 @@ impl<'o> GitScan<'o> {
             Some(l) => GitTree::of(&self.repo, l, &self.blobs),
             None => GitTree::open(&self.repo, rev.tree, &self.blobs)?,
         };
+        if !opts.any_directory {
+            makefile_reads(&tree).map_err(|message| GitScanError::Makefile {
+                name: name.to_string(),
+                message,
+            })?;
+        }
         let scanned = scan_tree_with(opts, &tree, progress);
         self.scanned
             .lock()
@@ -343,6 +376,28 @@ impl<'o> GitScan<'o> {
             not_kept,
         };
         Ok(revision_manifest(name, rev, m, origin))
+    }
+}
+
+/// Whether the top `Makefile` of `tree`, when there is one, reads: the
+/// scan takes a tree whose Makefile does not read for a tree without one
+/// ("not a kernel tree"), which hides what is wrong. The error's words
+/// when it does not.
+fn makefile_reads(tree: &GitTree<'_>) -> Result<(), String> {
+    use crate::scan::source::Tree;
+    let mut buf = Vec::new();
+    match tree.read_into("Makefile", &mut buf) {
+        Ok(_) => Ok(()),
+        // none there: the scan says so
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOENT | libc::ENOTDIR | libc::EISDIR | libc::ELOOP)
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -19,6 +19,7 @@ use super::extract::FileRecords;
 use super::source::{OnMatch, Tree};
 use super::walk::{self, Collector, Local, Sift};
 use super::{packs, par, Progress, Stage};
+use crate::limits;
 use crate::manifest::Diagnostic;
 use gix::prelude::FindExt;
 use gix::ObjectId;
@@ -41,6 +42,11 @@ pub enum GitError {
     BadRevision { name: String, message: String },
     #[error("tree {oid}: {message}")]
     Unreadable { oid: ObjectId, message: String },
+    /// A file of the repository that would block or flood its reading (a
+    /// FIFO, a device), or too large to be what git keeps there: refused
+    /// before the object database opens it.
+    #[error("{}: {message}", path.display())]
+    BadFile { path: PathBuf, message: String },
 }
 
 /// A commit and its tree.
@@ -55,54 +61,153 @@ pub struct Revision {
 pub struct Repo {
     shared: gix::ThreadSafeRepository,
     handles: Mutex<Vec<gix::Repository>>,
+    /// Its packs: read ahead from ([`read_ahead`]), and the chain of every
+    /// object checked on them before the object database reads it
+    /// ([`packs::Packs::check`]).
+    packs: packs::Packs,
+    /// Its objects directories, alternates included.
+    objects_dirs: Vec<PathBuf>,
+    /// Where its references are kept (the git directory, and the common
+    /// one of a linked work tree).
+    ref_dirs: Vec<PathBuf>,
 }
 
 impl Repo {
     /// Opens the repository at `path` (a `.git` directory, a bare
     /// repository, or a work tree holding `.git`), reading nothing of the
     /// environment or of the user's git configuration.
+    /// Its files are checked first ([`check_files`]): a FIFO or a device
+    /// where git keeps a file is refused before anything opens it.
     pub fn open(path: &Path) -> Result<Repo, GitError> {
-        let shared = gix::open_opts(path, gix::open::Options::isolated()).map_err(|e| {
-            GitError::NotARepository {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            }
+        check_files(path)?;
+        let limit = format!("gitoxide.objects.allocLimit={}", limits::GIT_ALLOC_LIMIT);
+        let options = gix::open::Options::isolated().config_overrides([limit]);
+        let shared = gix::open_opts(path, options).map_err(|e| GitError::NotARepository {
+            path: path.to_path_buf(),
+            message: e.to_string(),
         })?;
+        let mut ref_dirs = vec![shared.git_dir().to_path_buf()];
+        if shared.common_dir() != shared.git_dir() {
+            ref_dirs.push(shared.common_dir().to_path_buf());
+        }
+        let store = shared.objects.store_ref();
+        let mut objects_dirs = vec![store.path().to_path_buf()];
+        objects_dirs.extend(store.alternate_db_paths().unwrap_or_default());
+        let packs = packs::Packs::open(&objects_dirs, shared.object_hash());
         Ok(Repo {
             shared: shared.into_sync(),
             handles: Mutex::new(Vec::new()),
+            packs,
+            objects_dirs,
+            ref_dirs,
         })
     }
 
+    /// Checks object `oid` before the object database reads it: its size
+    /// once decoded, when something holds it ([`packs::Packs::check`]).
+    fn check(&self, oid: &ObjectId) -> Result<Option<u64>, packs::Refused> {
+        self.packs.check(oid, &self.objects_dirs)
+    }
+
     /// The commit a tag, a branch or a full commit id names, and its tree.
+    /// Resolved here, step by bounded step, each object checked before it
+    /// is read: the object database's own peeling follows what a hostile
+    /// repository says without end.
     pub fn revision(&self, name: &str) -> Result<Revision, GitError> {
+        let bad = |message: String| GitError::BadRevision {
+            name: name.to_string(),
+            message,
+        };
         self.with_handle(|repo| {
-            let bad = |e: &dyn std::fmt::Display| GitError::BadRevision {
-                name: name.to_string(),
-                message: e.to_string(),
-            };
             let reference = if name.is_empty() {
                 None
             } else {
-                repo.try_find_reference(name).map_err(|e| bad(&e))?
+                self.check_ref_files(name)?;
+                repo.try_find_reference(name)
+                    .map_err(|e| bad(e.to_string()))?
             };
-            let commit = match reference {
-                Some(mut r) => r.peel_to_commit().map_err(|e| bad(&e))?,
-                None => {
-                    let id = ObjectId::from_hex(name.as_bytes())
-                        .ok()
-                        .filter(|id| repo.has_object(id))
-                        .ok_or_else(|| GitError::NoSuchRevision(name.to_string()))?;
-                    let object = repo.find_object(id).map_err(|e| bad(&e))?;
-                    object.peel_to_commit().map_err(|e| bad(&e))?
+            let mut id = match reference {
+                Some(r) => self.follow(repo, name, r.inner.target)?,
+                None => ObjectId::from_hex(name.as_bytes())
+                    .ok()
+                    .filter(|id| repo.has_object(id))
+                    .ok_or_else(|| GitError::NoSuchRevision(name.to_string()))?,
+            };
+            for _ in 0..=limits::MAX_GIT_TAG_PEEL {
+                self.check(&id).map_err(|e| bad(e.to_string()))?;
+                let object = repo.find_object(id).map_err(|e| bad(e.to_string()))?;
+                match object.kind {
+                    gix::object::Kind::Commit => {
+                        let commit = object.into_commit();
+                        let tree = commit.tree_id().map_err(|e| bad(e.to_string()))?.detach();
+                        return Ok(Revision { commit: id, tree });
+                    }
+                    gix::object::Kind::Tag => {
+                        id = object
+                            .into_tag()
+                            .target_id()
+                            .map_err(|e| bad(e.to_string()))?
+                            .detach();
+                    }
+                    kind => return Err(bad(format!("names a {kind}, not a commit"))),
                 }
-            };
-            let tree = commit.tree_id().map_err(|e| bad(&e))?.detach();
-            Ok(Revision {
-                commit: commit.id,
-                tree,
-            })
+            }
+            Err(bad(format!(
+                "more than {} tags to peel to a commit (the most followed)",
+                limits::MAX_GIT_TAG_PEEL
+            )))
         })
+    }
+
+    /// The object reference `name` leads to from `target`, symbolic
+    /// references followed (at most [`limits::MAX_GIT_SYMREF_DEPTH`]).
+    fn follow(
+        &self,
+        repo: &gix::Repository,
+        name: &str,
+        mut target: gix::refs::Target,
+    ) -> Result<ObjectId, GitError> {
+        let bad = |message: String| GitError::BadRevision {
+            name: name.to_string(),
+            message,
+        };
+        for _ in 0..=limits::MAX_GIT_SYMREF_DEPTH {
+            let to = match target {
+                gix::refs::Target::Object(id) => return Ok(id),
+                gix::refs::Target::Symbolic(to) => to,
+            };
+            let to = to.as_bstr().to_string();
+            self.check_ref_files(&to)?;
+            target = repo
+                .find_reference(to.as_str())
+                .map_err(|e| bad(e.to_string()))?
+                .inner
+                .target;
+        }
+        Err(bad(format!(
+            "more than {} symbolic references to follow (the most followed)",
+            limits::MAX_GIT_SYMREF_DEPTH
+        )))
+    }
+
+    /// Refuses a file where a loose reference `name` may be kept that is
+    /// not a regular file: reading a FIFO there would wait forever. Where
+    /// the reference store looks, for a name in full or in short.
+    fn check_ref_files(&self, name: &str) -> Result<(), GitError> {
+        let candidates = [
+            name.to_string(),
+            format!("refs/{name}"),
+            format!("refs/tags/{name}"),
+            format!("refs/heads/{name}"),
+            format!("refs/remotes/{name}"),
+            format!("refs/remotes/{name}/HEAD"),
+        ];
+        for dir in &self.ref_dirs {
+            for c in &candidates {
+                check_regular(&dir.join(c))?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs `f` with a handle on the object database, taken from the pool
@@ -129,8 +234,9 @@ impl Repo {
 #[derive(Clone)]
 enum Sifted {
     /// Kept and parsed, at each of these paths (records name their file: a
-    /// blob met at another path is parsed again).
-    Parsed(Vec<(String, FileRecords)>),
+    /// blob met at another path is parsed again). By path: one blob may be
+    /// at 100,000 paths.
+    Parsed(FxHashMap<String, FileRecords>),
     /// Passed over, defining these functions in kernel style.
     Passed(Box<[u64]>),
 }
@@ -149,12 +255,12 @@ impl BlobCache {
         let mut sifted = self.sifted.write().unwrap_or_else(|p| p.into_inner());
         match sifted.get_mut(&oid) {
             Some(Sifted::Parsed(at)) => {
-                if !at.iter().any(|(path, _)| path == rel) {
-                    at.push((rel.to_string(), records));
-                }
+                at.entry(rel.to_string()).or_insert(records);
             }
             _ => {
-                sifted.insert(oid, Sifted::Parsed(vec![(rel.to_string(), records)]));
+                let mut at = FxHashMap::default();
+                at.insert(rel.to_string(), records);
+                sifted.insert(oid, Sifted::Parsed(at));
             }
         }
     }
@@ -215,7 +321,7 @@ pub(crate) struct Listing {
 impl Listing {
     /// Lists tree `tree` of `repo`.
     pub(crate) fn read(repo: &Repo, tree: ObjectId) -> Result<Listing, GitError> {
-        let entries = repo.with_handle(|r| list(r, tree))?;
+        let entries = repo.with_handle(|r| list(repo, r, tree))?;
         let by_path = entries
             .iter()
             .enumerate()
@@ -283,15 +389,17 @@ impl<'r> GitTree<'r> {
         Arc::clone(&self.listing)
     }
 
-    /// Follows `rel` from the top, links included, to what it names.
-    fn resolve(&self, repo: &gix::Repository, rel: &str) -> io::Result<Found> {
+    /// Follows `rel` from the top, links included, to what it names,
+    /// within `budget`: bytes of paths looked up, taken off as it goes
+    /// (each step costs its path's length, and deep links at many places
+    /// make it quadratic).
+    fn resolve(&self, repo: &gix::Repository, rel: &str, budget: &mut usize) -> io::Result<Found> {
         let mut todo: Vec<String> = rel.rsplit('/').map(str::to_string).collect();
         // the directories walked down, their paths ("" for the top)
         let mut dirs: Vec<String> = vec![String::new()];
         let mut links = 0;
         let mut found = Found::Dir;
         while let Some(part) = todo.pop() {
-            let dir = dirs.last().cloned().unwrap_or_default();
             if matches!(found, Found::File(_)) {
                 return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
             }
@@ -306,11 +414,19 @@ impl<'r> GitTree<'r> {
                 }
                 _ => {}
             }
-            let path = if dir.is_empty() {
-                part
-            } else {
-                format!("{dir}/{part}")
+            let path = match dirs.last() {
+                Some(dir) if !dir.is_empty() => format!("{dir}/{part}"),
+                _ => part,
             };
+            if path.len() > limits::GIT_PATH_MAX {
+                return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+            }
+            *budget = budget.checked_sub(path.len()).ok_or_else(|| {
+                io::Error::other(format!(
+                    "links resolved past the limit of {} bytes of paths looked up in one tree",
+                    limits::MAX_GIT_LINK_WORK
+                ))
+            })?;
             let Some(e) = self
                 .listing
                 .by_path
@@ -331,7 +447,11 @@ impl<'r> GitTree<'r> {
                         return Err(io::Error::from_raw_os_error(libc::ELOOP));
                     }
                     let mut buf = Vec::new();
-                    read_blob(repo, &e.oid, &mut buf)?;
+                    // refused from its size, before it is read
+                    let max = limits::GIT_PATH_MAX as u64;
+                    if !read_blob(self.repo, repo, &e.oid, max, &mut buf)? {
+                        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+                    }
                     let target = String::from_utf8_lossy(&buf).into_owned();
                     if target.is_empty() {
                         return Err(io::Error::from_raw_os_error(libc::ENOENT));
@@ -362,6 +482,8 @@ impl<'r> GitTree<'r> {
         let mut skipped = vec![false; entries.len()];
         let mut files = Vec::new();
         let mut notes = Vec::new();
+        // one budget for every link of the tree
+        let mut budget = limits::MAX_GIT_LINK_WORK;
         for (i, e) in entries.iter().enumerate() {
             let name = e.path.rsplit('/').next().unwrap_or_default();
             let skip = e.parent.is_some_and(|p| skipped[p])
@@ -374,7 +496,7 @@ impl<'r> GitTree<'r> {
             }
             match e.kind {
                 Kind::File => files.push((e.path.clone(), e.oid)),
-                Kind::Link => match self.resolve(repo, &e.path) {
+                Kind::Link => match self.resolve(repo, &e.path, &mut budget) {
                     Ok(Found::Dir) => notes.push(walk::link_not_followed(&e.path)),
                     Ok(Found::File(oid)) if c_source => files.push((e.path.clone(), oid)),
                     Ok(Found::File(_)) => {}
@@ -398,8 +520,8 @@ impl<'r> GitTree<'r> {
     ) -> bool {
         match sifted.get(oid) {
             Some(Sifted::Passed(defs)) => local.unmatched(rel.to_string(), defs),
-            Some(Sifted::Parsed(at)) => match at.iter().find(|(path, _)| path == rel) {
-                Some((_, records)) => {
+            Some(Sifted::Parsed(at)) => match at.get(rel) {
+                Some(records) => {
                     local.matched(rel.to_string(), records.clone());
                 }
                 None => return false,
@@ -420,7 +542,7 @@ impl<'r> GitTree<'r> {
         rel: &str,
         oid: ObjectId,
     ) {
-        let read = read_blob(repo, &oid, local.buf());
+        let read = read_blob(self.repo, repo, &oid, walk::MAX_FILE_SIZE, local.buf());
         let read = local.read(read);
         self.blobs_read.fetch_add(1, Ordering::Relaxed);
         local.take(rel.to_string(), read);
@@ -433,16 +555,19 @@ const FILES_AT_ONCE: usize = 256;
 
 impl Tree for GitTree<'_> {
     fn read_into(&self, rel: &str, buf: &mut Vec<u8>) -> io::Result<bool> {
-        self.repo
-            .with_handle(|repo| match self.resolve(repo, rel)? {
-                Found::File(oid) => read_blob(repo, &oid, buf),
+        self.repo.with_handle(|repo| {
+            match self.resolve(repo, rel, &mut { limits::MAX_GIT_LINK_WORK })? {
+                Found::File(oid) => read_blob(self.repo, repo, &oid, walk::MAX_FILE_SIZE, buf),
                 Found::Dir => Err(io::Error::from_raw_os_error(libc::EISDIR)),
-            })
+            }
+        })
     }
 
     fn is_file(&self, rel: &str) -> bool {
-        self.repo
-            .with_handle(|repo| matches!(self.resolve(repo, rel), Ok(Found::File(_))))
+        self.repo.with_handle(|repo| {
+            let found = self.resolve(repo, rel, &mut { limits::MAX_GIT_LINK_WORK });
+            matches!(found, Ok(Found::File(_)))
+        })
     }
 
     fn walk(
@@ -510,12 +635,6 @@ pub fn read_ahead(
         return Vec::new();
     };
     let (repo, cache) = (first.repo, first.cache);
-    let (dirs, hash) = repo.with_handle(|r| {
-        let store = r.objects.store_ref();
-        let mut dirs = vec![store.path().to_path_buf()];
-        dirs.extend(store.alternate_db_paths().unwrap_or_default());
-        (dirs, r.object_hash())
-    });
     let t0 = std::time::Instant::now();
     let done = |stage| {
         progress(&Progress::Done {
@@ -530,8 +649,7 @@ pub fn read_ahead(
     let file = |(t, f): (u32, u32)| &trees[t as usize].walked(exclude).files[f as usize];
     let wanted = Wanted::of(trees, exclude);
     let (ids, files_of) = (&wanted.ids, |i: usize| wanted.files_of(i));
-    let packs = packs::Packs::open(&dirs, hash);
-    let plan = packs.plan(ids, threads);
+    let plan = repo.packs.plan(ids, threads);
     done(Stage::PlanReads);
     // by tree: the blobs read ahead that it is the first of `trees` to hold
     let first_held: Vec<AtomicUsize> = trees.iter().map(|_| AtomicUsize::new(0)).collect();
@@ -596,7 +714,8 @@ fn read_one_by_one<W: FnMut(usize, &[u8])>(
         threads,
         || (worker(), Vec::new()),
         |(w, buf), _, &i| {
-            if let Ok(true) = repo.with_handle(|r| read_blob(r, &ids[i], buf)) {
+            let read = repo.with_handle(|r| read_blob(repo, r, &ids[i], walk::MAX_FILE_SIZE, buf));
+            if let Ok(true) = read {
                 w(i, buf);
             }
         },
@@ -633,15 +752,31 @@ impl Wanted {
             files: Vec::new(),
             starts: Vec::new(),
         };
+        // the paths of the blob at hand, once it has many: a blob may be at
+        // 100,000 paths (most are at one)
+        let mut paths: rustc_hash::FxHashSet<&str> = Default::default();
         for (_, oid, t, f) in all {
+            let rel = file((t, f)).0.as_str();
             if w.ids.last() != Some(&oid) {
                 w.ids.push(oid);
                 w.starts.push(w.files.len());
+                if !paths.is_empty() {
+                    paths = Default::default();
+                }
             } else {
-                let rel = &file((t, f)).0;
                 let first = w.starts.last().copied().unwrap_or(0);
-                if w.files[first..].iter().any(|&at| file(at).0 == *rel) {
-                    continue;
+                let group = &w.files[first..];
+                if group.len() < 16 {
+                    if group.iter().any(|&at| file(at).0 == rel) {
+                        continue;
+                    }
+                } else {
+                    if paths.is_empty() {
+                        paths.extend(group.iter().map(|&at| file(at).0.as_str()));
+                    }
+                    if !paths.insert(rel) {
+                        continue;
+                    }
                 }
             }
             w.files.push((t, f));
@@ -661,9 +796,22 @@ fn outside() -> io::Error {
     io::Error::from_raw_os_error(libc::ENOENT)
 }
 
-/// Reads blob `oid` into `buf`; Ok(false) when larger than
-/// [`walk::MAX_FILE_SIZE`].
-fn read_blob(repo: &gix::Repository, oid: &ObjectId, buf: &mut Vec<u8>) -> io::Result<bool> {
+/// Reads blob `oid` of `guard` (through `repo`, a handle on it) into
+/// `buf`; Ok(false) when larger than `max`, which it then does not read.
+/// Checked first ([`Repo::check`]): an object whose reading would loop or
+/// allocate without bound is an error.
+fn read_blob(
+    guard: &Repo,
+    repo: &gix::Repository,
+    oid: &ObjectId,
+    max: u64,
+    buf: &mut Vec<u8>,
+) -> io::Result<bool> {
+    match guard.check(oid) {
+        Err(refused) => return Err(io::Error::other(refused)),
+        Ok(Some(size)) if size > max => return Ok(false),
+        Ok(_) => {}
+    }
     let n = repo
         .objects
         .find_blob(oid, buf)
@@ -673,15 +821,25 @@ fn read_blob(repo: &gix::Repository, oid: &ObjectId, buf: &mut Vec<u8>) -> io::R
     // The object database decodes into `buf` and hands back all of it (or
     // nothing, for the empty blob, which it does not store).
     buf.truncate(n);
-    Ok(n as u64 <= walk::MAX_FILE_SIZE)
+    Ok(n as u64 <= max)
 }
 
-/// Every entry of tree `tree`, each directory before its content.
-fn list(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<Entry>, GitError> {
+/// Every entry of tree `tree` of `guard` (read through `repo`, a handle on
+/// it), each directory before its content; each tree object checked before
+/// it is read, the listing within the bounds of depth, path length, entries
+/// and bytes ([`limits::MAX_GIT_TREE_DEPTH`] and after).
+fn list(guard: &Repo, repo: &gix::Repository, tree: ObjectId) -> Result<Vec<Entry>, GitError> {
     let mut entries = Vec::new();
-    let mut todo: Vec<(Option<usize>, ObjectId)> = vec![(None, tree)];
+    // a directory's entry, its object, its depth (the top's entries at 1)
+    let mut todo: Vec<(Option<usize>, ObjectId, usize)> = vec![(None, tree, 1)];
     let mut buf = Vec::new();
-    while let Some((parent, oid)) = todo.pop() {
+    let mut path_bytes = 0usize;
+    let over = |message: String| GitError::Unreadable { oid: tree, message };
+    while let Some((parent, oid, depth)) = todo.pop() {
+        guard.check(&oid).map_err(|e| GitError::Unreadable {
+            oid,
+            message: e.message,
+        })?;
         let listed = repo
             .objects
             .find_tree(&oid, &mut buf)
@@ -707,8 +865,33 @@ fn list(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<Entry>, GitError> 
                 gix::objs::tree::EntryKind::Link => Kind::Link,
                 gix::objs::tree::EntryKind::Commit => Kind::Submodule,
             };
+            if depth > limits::MAX_GIT_TREE_DEPTH {
+                return Err(over(format!(
+                    "entries {depth} directories deep, over the limit of {}: `{}…`",
+                    limits::MAX_GIT_TREE_DEPTH,
+                    crate::manifest::term::escape(head(&path))
+                )));
+            }
+            if path.len() > limits::GIT_PATH_MAX {
+                return Err(over(format!(
+                    "a path of {} bytes, over the limit of {} (PATH_MAX): `{}…`",
+                    path.len(),
+                    limits::GIT_PATH_MAX,
+                    crate::manifest::term::escape(head(&path))
+                )));
+            }
+            path_bytes += path.len();
+            if entries.len() >= limits::MAX_GIT_TREE_ENTRIES
+                || path_bytes > limits::MAX_GIT_TREE_PATH_BYTES
+            {
+                return Err(over(format!(
+                    "over {} entries or {} bytes of paths (the limits)",
+                    limits::MAX_GIT_TREE_ENTRIES,
+                    limits::MAX_GIT_TREE_PATH_BYTES
+                )));
+            }
             if kind == Kind::Dir {
-                todo.push((Some(entries.len()), e.oid.to_owned()));
+                todo.push((Some(entries.len()), e.oid.to_owned(), depth + 1));
             }
             entries.push(Entry {
                 path,
@@ -723,4 +906,154 @@ fn list(repo: &gix::Repository, tree: ObjectId) -> Result<Vec<Entry>, GitError> 
 
 fn entries_path(entries: &[Entry], i: usize) -> String {
     entries.get(i).map(|e| e.path.clone()).unwrap_or_default()
+}
+
+/// The first 64 bytes of `path` or so (to a character's end), to name
+/// a path too long to print.
+fn head(path: &str) -> &str {
+    let mut end = path.len().min(64);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+/// Refuses the files of the repository at `path` that gix would open and
+/// that are not regular files (a FIFO would hold the read forever, a
+/// device would give bytes without end): `.git` when a file, and in each
+/// git directory `HEAD`, `config`, `packed-refs` and the others
+/// ([`check_git_dir`]). Before gix opens any of them.
+fn check_files(path: &Path) -> Result<(), GitError> {
+    let mut git_dirs = Vec::new();
+    let dot_git = path.join(".git");
+    match std::fs::metadata(&dot_git) {
+        Ok(m) if m.is_dir() => git_dirs.push(dot_git),
+        Ok(_) => {
+            // a linked work tree's `gitdir: …`
+            let text = read_small(&dot_git)?;
+            if let Some(to) = text.trim_end().strip_prefix("gitdir:") {
+                git_dirs.push(path.join(to.trim()));
+            }
+        }
+        // a `.git` directory, or a bare repository
+        Err(_) => git_dirs.push(path.to_path_buf()),
+    }
+    for dir in &git_dirs {
+        check_git_dir(dir)?;
+        let commondir = dir.join("commondir");
+        if commondir.is_file() {
+            let common = dir.join(read_small(&commondir)?.trim_end());
+            check_git_dir(&common)?;
+        }
+    }
+    Ok(())
+}
+
+/// The files of git directory `dir` gix may read, and its objects
+/// directories' ([`check_objects_dir`]).
+fn check_git_dir(dir: &Path) -> Result<(), GitError> {
+    for name in [
+        "HEAD",
+        "config",
+        "config.worktree",
+        "commondir",
+        "gitdir",
+        "packed-refs",
+        "shallow",
+    ] {
+        check_regular(&dir.join(name))?;
+    }
+    check_objects_dir(&dir.join("objects"))
+}
+
+/// The pack files of objects directory `objects`, its `info/alternates`,
+/// and the objects directories that names, as gix follows them (a relative
+/// one from `objects`), each once; deeper than
+/// [`limits::MAX_GIT_ALTERNATES_DEPTH`] levels refused (gix follows them
+/// without bound).
+fn check_objects_dir(objects: &Path) -> Result<(), GitError> {
+    let mut seen: std::collections::HashSet<PathBuf> = Default::default();
+    let mut todo = vec![(objects.to_path_buf(), 0)];
+    while let Some((dir, depth)) = todo.pop() {
+        let canonical = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+        if !seen.insert(canonical) {
+            continue;
+        }
+        if let Ok(listing) = std::fs::read_dir(dir.join("pack")) {
+            for e in listing.flatten() {
+                let p = e.path();
+                if !p.is_dir() {
+                    check_regular(&p)?;
+                }
+            }
+        }
+        let alternates = dir.join("info/alternates");
+        check_regular(&alternates)?;
+        if !alternates.is_file() {
+            continue;
+        }
+        if depth >= limits::MAX_GIT_ALTERNATES_DEPTH {
+            return Err(GitError::BadFile {
+                path: alternates,
+                message: format!(
+                    "alternates more than {} levels deep (the most followed)",
+                    limits::MAX_GIT_ALTERNATES_DEPTH
+                ),
+            });
+        }
+        for line in read_small(&alternates)?.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            todo.push((objects.join(line), depth + 1));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses `path` when it is there and neither a regular file nor a
+/// directory (followed to what a link names).
+fn check_regular(path: &Path) -> Result<(), GitError> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Err(GitError::BadFile {
+            path: path.to_path_buf(),
+            message: "not a regular file (a FIFO, a socket or a device, where git keeps a file)"
+                .to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A small file of the repository (a `.git` file, `commondir`,
+/// `objects/info/alternates`): opened without waiting, refused unless a
+/// regular file within [`limits::MAX_GIT_META_FILE`] bytes.
+fn read_small(path: &Path) -> Result<String, GitError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let bad = |message: String| GitError::BadFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| bad(e.to_string()))?;
+    let m = file.metadata().map_err(|e| bad(e.to_string()))?;
+    if !m.is_file() {
+        return Err(bad("not a regular file".to_string()));
+    }
+    if m.len() > limits::MAX_GIT_META_FILE {
+        return Err(bad(format!(
+            "{} bytes, over the limit of {}",
+            m.len(),
+            limits::MAX_GIT_META_FILE
+        )));
+    }
+    let mut text = String::new();
+    file.take(limits::MAX_GIT_META_FILE)
+        .read_to_string(&mut text)
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(text)
 }

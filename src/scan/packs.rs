@@ -25,11 +25,9 @@ use gix::ObjectId;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-/// The largest object decoded here (a base or a blob; the kernel's largest
-/// C file is 24 MB); larger ones are left to the object database. A size
-/// is the pack's word until the object is decoded: this bounds what a
-/// damaged or hostile pack can make a thread allocate for one object.
-const MAX_OBJECT_SIZE: u64 = 256 << 20;
+/// The largest object decoded here (a base or a blob); larger ones are
+/// refused before the object database reads them ([`Packs::check`]).
+const MAX_OBJECT_SIZE: u64 = crate::limits::MAX_GIT_OBJECT_SIZE;
 
 /// The most bytes a thread holds as bases of objects still to decode;
 /// past it, what is built on the next base is left to the object
@@ -41,9 +39,8 @@ const MAX_HELD: usize = 1 << 30;
 const MAX_SPARE: usize = 16;
 const MAX_SPARE_SIZE: usize = 64 << 20;
 
-/// The longest chain followed from a wanted blob to its base: git writes
-/// 50 at most by default, 4095 at most when asked.
-const MAX_CHAIN: usize = 4096;
+/// The longest chain followed from a wanted blob to its base.
+const MAX_CHAIN: usize = crate::limits::MAX_GIT_DELTA_CHAIN;
 
 /// The packs of an object database.
 pub struct Packs {
@@ -53,6 +50,19 @@ pub struct Packs {
 struct Pack {
     index: pack::index::File,
     data: pack::data::File,
+    /// The index is of this pack: its checksum of the pack is the pack's.
+    /// The chains of another are checked ([`Packs::check`]: the object
+    /// database reads it all the same), never decoded here.
+    matches: bool,
+}
+
+/// Why an object is not handed to the object database: reading it there
+/// would loop, or allocate what its pack or file says without bound.
+#[derive(Debug, thiserror::Error)]
+#[error("object {oid}: {message}")]
+pub struct Refused {
+    pub oid: ObjectId,
+    pub message: String,
 }
 
 impl Packs {
@@ -76,9 +86,12 @@ impl Packs {
                 if let (Ok(index), Ok(data)) = (index, data) {
                     // an index of another pack (a half-written repack) is
                     // not this pack's
-                    if index.pack_checksum() == data.checksum() {
-                        packs.push(Pack { index, data });
-                    }
+                    let matches = index.pack_checksum() == data.checksum();
+                    packs.push(Pack {
+                        index,
+                        data,
+                        matches,
+                    });
                 }
             }
         }
@@ -97,6 +110,9 @@ impl Packs {
             || (),
             |(), id| {
                 self.packs.iter().enumerate().find_map(|(p, pack)| {
+                    if !pack.matches {
+                        return None;
+                    }
                     let i = pack.index.lookup(id)?;
                     Some((p as u32, pack.index.pack_offset_at_index(i)))
                 })
@@ -182,6 +198,210 @@ impl Packs {
         }
         Some(Chain { entries, joins })
     }
+}
+
+impl Packs {
+    /// Checks object `oid` before the object database reads it, on what
+    /// the packs' entry headers say (and a loose object's header, in one
+    /// of `objects_dirs`, when no pack holds it): every delta chain under
+    /// it ends, within [`MAX_CHAIN`] entries, each entry and the object
+    /// within [`MAX_OBJECT_SIZE`], the chain's deltas within it together.
+    /// The object's size once decoded, or None when nothing holds it (the
+    /// object database then says it is missing, reading nothing).
+    pub fn check(&self, oid: &ObjectId, objects_dirs: &[PathBuf]) -> Result<Option<u64>, Refused> {
+        let mut size = None;
+        // the object database may read any copy: each is checked
+        for (p, pack) in self.packs.iter().enumerate() {
+            if let Some(i) = pack.index.lookup(oid) {
+                let s =
+                    self.check_chain(oid, p, pack.index.pack_offset_at_index(i), objects_dirs)?;
+                size.get_or_insert(s);
+            }
+        }
+        match size {
+            Some(s) => Ok(Some(s)),
+            None => loose_size(oid, objects_dirs),
+        }
+    }
+
+    /// The size of the object at `offset` of pack `p` (object `oid`), once
+    /// its chain is checked.
+    fn check_chain(
+        &self,
+        oid: &ObjectId,
+        mut p: usize,
+        mut offset: u64,
+        objects_dirs: &[PathBuf],
+    ) -> Result<u64, Refused> {
+        let refuse = |message: String| Refused { oid: *oid, message };
+        let mut met: rustc_hash::FxHashSet<(usize, u64)> = Default::default();
+        let mut delta_bytes = 0u64;
+        let mut top = None;
+        loop {
+            let pack = &self.packs[p];
+            let name = || crate::manifest::term::path(pack.data.path()).to_string();
+            if !met.insert((p, offset)) {
+                return Err(refuse(format!(
+                    "its delta chain loops (the entry at offset {offset} of {} is met twice)",
+                    name()
+                )));
+            }
+            if met.len() > MAX_CHAIN {
+                return Err(refuse(format!(
+                    "its delta chain is longer than {MAX_CHAIN} entries (the most followed)"
+                )));
+            }
+            let entry = pack
+                .data
+                .entry(offset)
+                .map_err(|e| refuse(format!("the entry at offset {offset} of {}: {e}", name())))?;
+            let size = entry.decompressed_size;
+            if size > MAX_OBJECT_SIZE {
+                return Err(refuse(format!(
+                    "the entry at offset {offset} of {} says {size} bytes, over the limit of {MAX_OBJECT_SIZE}",
+                    name()
+                )));
+            }
+            use pack::data::entry::Header;
+            let base = match &entry.header {
+                Header::OfsDelta { base_distance } => {
+                    Header::verified_base_pack_offset(offset, *base_distance).map(|o| (p, o))
+                }
+                Header::RefDelta { base_id } => {
+                    // in its pack first, as the object database looks
+                    let here = (p, pack);
+                    let others = self.packs.iter().enumerate();
+                    let found = std::iter::once(here).chain(others).find_map(|(q, other)| {
+                        let i = other.index.lookup(base_id)?;
+                        Some((q, other.index.pack_offset_at_index(i)))
+                    });
+                    match found {
+                        Some(at) => Some(at),
+                        None => match loose_size(base_id, objects_dirs)? {
+                            // a loose base: the chain ends there
+                            Some(_) => None,
+                            None => {
+                                return Err(refuse(format!(
+                                    "the base {base_id} of the entry at offset {offset} of {} is nowhere",
+                                    name()
+                                )))
+                            }
+                        },
+                    }
+                }
+                _ => return Ok(top.unwrap_or(size)),
+            };
+            delta_bytes += size;
+            if delta_bytes > MAX_OBJECT_SIZE {
+                return Err(refuse(format!(
+                    "its delta chain holds over {MAX_OBJECT_SIZE} bytes of deltas (the limit)"
+                )));
+            }
+            if top.is_none() {
+                let result = delta_result_size(&pack.data, &entry).ok_or_else(|| {
+                    refuse(format!(
+                        "the delta at offset {offset} of {} has no header",
+                        name()
+                    ))
+                })?;
+                if result > MAX_OBJECT_SIZE {
+                    return Err(refuse(format!(
+                        "the delta at offset {offset} of {} says {result} bytes, over the limit of {MAX_OBJECT_SIZE}",
+                        name()
+                    )));
+                }
+                top = Some(result);
+            }
+            match base {
+                Some((q, o)) => (p, offset) = (q, o),
+                None => return Ok(top.unwrap_or(size)),
+            }
+        }
+    }
+}
+
+/// The size of the object a delta entry makes: the second size of its
+/// header, inflated alone (a few bytes of the stream).
+fn delta_result_size(data: &pack::data::File, entry: &pack::data::Entry) -> Option<u64> {
+    let input = data.entry_slice(entry.data_offset..data.pack_end() as u64)?;
+    let mut out = [0u8; 24];
+    let mut inflate = gix::zlib::Inflate::default();
+    let (_, _, n) = inflate.once(input, &mut out).ok()?;
+    let (_, a) = delta_size(&out[..n]).ok()?;
+    let (result, _) = delta_size(&out[a..n]).ok()?;
+    Some(result)
+}
+
+/// The size loose object `oid` says in its header, in the first of
+/// `objects_dirs` holding it; None when none does. Opened without waiting
+/// (a FIFO in its place would hold the object database's read forever),
+/// refused unless a regular file or over [`MAX_OBJECT_SIZE`].
+fn loose_size(oid: &ObjectId, objects_dirs: &[PathBuf]) -> Result<Option<u64>, Refused> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let hex = oid.to_string();
+    let refuse = |message: String| Refused { oid: *oid, message };
+    for dir in objects_dirs {
+        let path = dir.join(&hex[..2]).join(&hex[2..]);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path);
+        let mut file = match file {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(refuse(format!(
+                    "{}: {e}",
+                    crate::manifest::term::path(&path)
+                )))
+            }
+        };
+        let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        if !regular {
+            return Err(refuse(format!(
+                "{}: not a regular file",
+                crate::manifest::term::path(&path)
+            )));
+        }
+        let mut head = [0u8; 256];
+        let mut got = 0;
+        while got < head.len() {
+            match file.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(refuse(format!(
+                        "{}: {e}",
+                        crate::manifest::term::path(&path)
+                    )))
+                }
+            }
+        }
+        let mut out = [0u8; 64];
+        let mut inflate = gix::zlib::Inflate::default();
+        let n = inflate
+            .once(&head[..got], &mut out)
+            .map(|(_, _, n)| n)
+            .unwrap_or(0);
+        // "<kind> <size>\0": a header that does not read is the object
+        // database's to report
+        let size = out[..n].iter().position(|&b| b == 0).and_then(|end| {
+            let header = std::str::from_utf8(&out[..end]).ok()?;
+            header.split_once(' ')?.1.parse::<u64>().ok()
+        });
+        if let Some(size) = size {
+            if size > MAX_OBJECT_SIZE {
+                return Err(refuse(format!(
+                    "{} says {size} bytes, over the limit of {MAX_OBJECT_SIZE}",
+                    crate::manifest::term::path(&path)
+                )));
+            }
+        }
+        return Ok(Some(size.unwrap_or(0)));
+    }
+    Ok(None)
 }
 
 /// A chain to plan: entries from a wanted blob down, and the entry it
@@ -374,6 +594,9 @@ impl Decoder<'_, '_> {
     /// only while what is built on it is decoded.
     fn decode_from(&mut self, root: u32, w: &mut impl FnMut(usize, &[u8])) {
         let plan = self.plan;
+        if self.too_large_to_scan(root, self.plan.nodes[root as usize].entry.decompressed_size) {
+            return self.give_up(root);
+        }
         let root_bytes = match self.decode_base(root) {
             Ok(d) => d,
             Err(Undecodable) => return self.give_up(root),
@@ -465,6 +688,17 @@ impl Decoder<'_, '_> {
         }
     }
 
+    /// Whether node `n`, of `size` bytes, is a wanted blob nothing is built
+    /// on, too large to be scanned ([`crate::scan::walk::MAX_FILE_SIZE`]):
+    /// it is not decoded (each thread would hold one), and the caller finds
+    /// it too large from its size alone.
+    fn too_large_to_scan(&self, n: u32, size: u64) -> bool {
+        let node = &self.plan.nodes[n as usize];
+        node.wanted.is_some()
+            && self.plan.children[n as usize].is_empty()
+            && size > crate::scan::walk::MAX_FILE_SIZE
+    }
+
     /// Notes the wanted blobs under `n` (itself included) as not decoded.
     fn give_up(&mut self, n: u32) {
         let mut todo = vec![n];
@@ -521,6 +755,9 @@ impl Decoder<'_, '_> {
         let decoded = inflated.and_then(|()| {
             let header = DeltaHeader::read(&delta[..size])?;
             let result_size = header.result_on(base)?;
+            if self.too_large_to_scan(n, result_size as u64) {
+                return Err(Undecodable);
+            }
             let mut buf = self.buffer(result_size);
             match apply_delta(base, &delta[header.len..size], &mut buf[..result_size]) {
                 Ok(()) => Ok(Decoded {
