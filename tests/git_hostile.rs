@@ -737,3 +737,34 @@ fn links_deep_in_a_tree_at_many_places_are_followed_within_a_budget() {
         &["links resolved past the limit of 67108864 bytes of paths"],
     );
 }
+
+/// A C file whose path a manifest cannot hold (not UTF-8, `*/`, a control
+/// character) is an error of the git walk as of the directory walk: the
+/// history is still written, and every manifest it made reads back.
+#[test]
+fn paths_a_manifest_cannot_hold_are_errors_not_silently_mangled() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::new(dir.path());
+    let c = repo.loose("blob", b"__bpf_kfunc int f(void) { return 0; }\n");
+    let inner = repo.tree(&[("100644", b"x.c", c)]);
+    let tree = repo.kernel_tree(&[
+        ("100644", &b"lat\xe9n.c"[..], c),
+        ("40000", &b"drv*"[..], inner),
+        ("100644", &b"a\nb.c"[..], c),
+        ("100644", &b"fine.c"[..], c),
+    ]);
+    repo.commit(tree, "t");
+    let run = history(dir.path(), &repo.work, &["t"]);
+    assert_ends(
+        &run,
+        1,
+        &[
+            "lat\u{fffd}n.c: error[unusable-path]: its path is not UTF-8",
+            "drv*/x.c: error[unusable-path]: its path holds `*/`",
+            "a\\nb.c: error[unusable-path]: its path holds a control character",
+        ],
+    );
+    let h = std::fs::read_to_string(dir.path().join("h.json")).unwrap();
+    kfunc_scan::manifest::history::History::from_json(&h).unwrap();
+    assert!(!h.contains("drv*"), "{h}");
+}

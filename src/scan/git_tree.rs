@@ -288,6 +288,9 @@ struct Entry {
     oid: ObjectId,
     /// The directory holding it (an index into the listing), None at the top.
     parent: Option<usize>,
+    /// Its name, or a directory's above it, is not UTF-8: `path` holds
+    /// U+FFFD in its place, which a manifest must not pass for the name.
+    not_utf8: bool,
 }
 
 /// What a path leads to once links are followed.
@@ -492,6 +495,21 @@ impl<'r> GitTree<'r> {
             skipped[i] = skip;
             let c_source = walk::is_c_name(name);
             if skip || (e.kind != Kind::Link && !c_source) {
+                continue;
+            }
+            // a C file whose path a manifest cannot hold: an error, not
+            // read, as the directory walk does
+            let unusable = if e.not_utf8 {
+                walk::unusable_rel(b"\xff")
+            } else {
+                walk::unusable_rel(e.path.as_bytes())
+            };
+            if let Some(why) = unusable.filter(|_| c_source) {
+                notes.push(walk::unusable_path_error(
+                    Path::new(""),
+                    Path::new(&e.path),
+                    why,
+                ));
                 continue;
             }
             match e.kind {
@@ -850,7 +868,10 @@ fn list(guard: &Repo, repo: &gix::Repository, tree: ObjectId) -> Result<Vec<Entr
         let dir = parent
             .map(|p: usize| entries_path(&entries, p))
             .unwrap_or_default();
+        let parent_not_utf8 =
+            parent.is_some_and(|p| entries.get(p).is_some_and(|e: &Entry| e.not_utf8));
         for e in &listed.entries {
+            let not_utf8 = parent_not_utf8 || std::str::from_utf8(e.filename).is_err();
             let name = String::from_utf8_lossy(e.filename);
             let path = if dir.is_empty() {
                 name.into_owned()
@@ -898,6 +919,7 @@ fn list(guard: &Repo, repo: &gix::Repository, tree: ObjectId) -> Result<Vec<Entr
                 kind,
                 oid: e.oid.to_owned(),
                 parent,
+                not_utf8,
             });
         }
     }
