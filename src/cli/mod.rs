@@ -50,7 +50,7 @@ impl From<String> for CliError {
 pub fn check_outputs(paths: &[&Path]) -> Result<Vec<Output>, CliError> {
     let outputs = paths
         .iter()
-        .map(|p| Output::check(p).map_err(|e| format!("{}: error[output]: {e}", p.display())))
+        .map(|p| Output::check(p).map_err(|e| format!("{}: error[output]: {e}", term::path(p))))
         .collect::<Result<Vec<_>, _>>()?;
     let all: Vec<&Output> = outputs.iter().collect();
     check_distinct(&all).map_err(|e| format!("error[output]: {e}"))?;
@@ -62,7 +62,7 @@ pub fn check_outputs(paths: &[&Path]) -> Result<Vec<Output>, CliError> {
 pub fn write_output(out: &Output, bytes: &[u8]) -> Result<(), CliError> {
     match out.write(bytes) {
         Err(e) if out.destination == Destination::Stdout && is_closed_pipe(&e) => Ok(()),
-        Err(e) => Err(format!("{}: error[write]: {e}", out.requested.display()).into()),
+        Err(e) => Err(format!("{}: error[write]: {e}", term::path(&out.requested)).into()),
         Ok(()) => Ok(()),
     }
 }

@@ -155,7 +155,12 @@ pub(super) fn load_source(s: &Source) -> Result<Loaded, String> {
     let mut loaded = match (&s.manifest, &s.tree) {
         (Some(m), _) => load_manifest(m)?,
         (None, Some(t)) if t.is_dir() => load_manifest(t)?,
-        (None, Some(t)) => return Err(format!("{}: error[no-tree]: not a directory", t.display())),
+        (None, Some(t)) => {
+            return Err(format!(
+                "{}: error[no-tree]: not a directory",
+                term::path(t)
+            ))
+        }
         (None, None) => return Err("error[usage]: --manifest or --tree is required".into()),
     };
     if !s.with_unbuilt {
@@ -220,7 +225,7 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
     if !matches!(a.format, DocsFormat::EbpfDocs) && a.output.exists() && !a.output.is_dir() {
         return Err(format!(
             "{}: error[usage]: -o must be a directory for Markdown or HTML pages (--format ebpf-docs writes one file)",
-            a.output.display()
+            term::path(&a.output)
         )
         .into());
     }
@@ -273,7 +278,7 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
                 _ => kfunc_scan::docs::markdown_with(&m, &opts),
             };
             let w = kfunc_scan::docs::write_pages(&a.output, &pages)
-                .map_err(|e| format!("{}: error[write]: {}", e.path.display(), e.source))?;
+                .map_err(|e| format!("{}: error[write]: {}", term::path(&e.path), e.source))?;
             if !a.quiet {
                 eprintln!(
                     "kfunc-scan docs: {} written to {}, {} removed",
