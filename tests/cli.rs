@@ -685,3 +685,48 @@ fn source_url_is_a_template_or_a_prefix_and_is_checked_first() {
         );
     }
 }
+
+#[test]
+fn history_takes_its_versions_oldest_first_whatever_the_order_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = mini_manifest_of_version(dir.path(), "6.1.0");
+    let new = mini_manifest_of_version(dir.path(), "6.12.0");
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    cmd(["history"])
+        .arg(&old)
+        .arg(&new)
+        .arg("-o")
+        .arg(&a)
+        .expect(0);
+    let r = cmd(["history"])
+        .arg(&new)
+        .arg(&old)
+        .arg("-o")
+        .arg(&b)
+        .expect(0);
+    assert!(
+        r.stderr().contains("note[version-order]: the versions were not given oldest first; taken in the order of their kernel releases: 6.1.0, 6.12.0"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    // quiet: no note, the same history
+    let r = cmd(["history", "-q"])
+        .arg(&new)
+        .arg(&old)
+        .arg("-o")
+        .arg(&b)
+        .expect(0);
+    assert_eq!(r.stderr(), "");
+    assert_eq!(fs::read(&a).unwrap(), fs::read(&b).unwrap());
+    // a version that is no kernel release cannot be placed: refused
+    let odd = mini_manifest_of_version(dir.path(), "next-20260101");
+    let r = cmd(["history"]).arg(&old).arg(&odd).expect(2);
+    assert!(
+        r.stderr().contains(
+            "error[version-order]: `next-20260101` cannot be put in order among the others"
+        ),
+        "{}",
+        r.stderr()
+    );
+}

@@ -46,10 +46,24 @@ pub struct HistoryArgs {
 pub fn run(a: HistoryArgs) -> Result<Outcome, CliError> {
     let dash = PathBuf::from("-");
     let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
-    let (inputs, outcome) = match a.git.clone() {
+    let quiet = a.quiet;
+    let (mut inputs, outcome) = match a.git.clone() {
         Some(repo) => from_git(&repo, a)?,
         None => (from_manifests(a)?, Outcome::Clean),
     };
+    if history::order_by_release(&mut inputs).map_err(|e| render_history_error(&e))? && !quiet {
+        let named: Vec<String> = inputs
+            .iter()
+            .map(|(v, _)| match &v.kernel_version {
+                Some(k) if *k != v.version => format!("{} ({k})", term::escape(&v.version)),
+                _ => term::escape(&v.version).into_owned(),
+            })
+            .collect();
+        eprintln!(
+            "kfunc-scan history: note[version-order]: the versions were not given oldest first; taken in the order of their kernel releases: {}",
+            named.join(", ")
+        );
+    }
     let versions: Vec<(Version, &Manifest)> = inputs.iter().map(|(v, m)| (v.clone(), m)).collect();
     let h = history::build(&versions).map_err(|e| render_history_error(&e))?;
     super::write_output(&output, h.to_json().as_bytes())?;
@@ -319,6 +333,7 @@ fn render_history_error(e: &HistoryError) -> CliError {
         HistoryError::NoVersions => "usage",
         HistoryError::DuplicateVersion(_) => "duplicate-version",
         HistoryError::BadVersionName(_) => "bad-version",
+        HistoryError::Unordered { .. } => "version-order",
     };
     format!("error[{code}]: {e}").into()
 }

@@ -16,6 +16,7 @@ pub mod git;
 use crate::manifest::history::{
     History, KfuncHistory, Named, SetHistory, Span, Version, VersionRef, HISTORY_VERSION,
 };
+use crate::manifest::kversion::KernelVersion;
 use crate::manifest::Manifest;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +29,41 @@ pub enum HistoryError {
     DuplicateVersion(String),
     #[error("`{0}` cannot name a version (letters, digits and `._+~/-` only)")]
     BadVersionName(String),
+    #[error("`{name}` cannot be put in order among the others: {why}; a history runs oldest first, and kfunc-scan orders its versions by their kernel release")]
+    Unordered { name: String, why: String },
+}
+
+/// The kernel release a version is of: its tree's (`kernel_version`),
+/// else its name (`v6.12`).
+fn release_of(v: &Version) -> Result<KernelVersion, HistoryError> {
+    let text = v.kernel_version.as_deref().unwrap_or(&v.version);
+    KernelVersion::parse(text).ok_or_else(|| HistoryError::Unordered {
+        name: v.version.clone(),
+        why: match &v.kernel_version {
+            Some(k) => format!("its kernel version `{k}` is not a kernel release"),
+            None => "it names no kernel release".to_string(),
+        },
+    })
+}
+
+/// Puts `inputs` oldest first by kernel release (`history new.json
+/// old.json` would otherwise report the new kfuncs gone). Versions of one
+/// release (two commits between release candidates) keep the order given.
+/// Whether the order changed; an error naming the version whose release
+/// cannot be told.
+pub fn order_by_release<T>(inputs: &mut Vec<(Version, T)>) -> Result<bool, HistoryError> {
+    let releases = inputs
+        .iter()
+        .map(|(v, _)| release_of(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by(|&a, &b| releases[a].release_cmp(&releases[b]));
+    if order.iter().enumerate().all(|(i, &o)| i == o) {
+        return Ok(false);
+    }
+    let mut taken: Vec<Option<(Version, T)>> = inputs.drain(..).map(Some).collect();
+    inputs.extend(order.iter().filter_map(|&i| taken[i].take()));
+    Ok(true)
 }
 
 /// The versions that have each thing, by thing: indices into the inputs.
@@ -168,6 +204,41 @@ mod tests {
         assert_eq!(s.since.version, "v0");
         assert_eq!(s.until.map(|u| u.version).as_deref(), Some("v3"));
         assert_eq!(s.missing_in, ["v1"]);
+    }
+
+    #[test]
+    fn versions_are_put_oldest_first_by_release() {
+        let v = |name: &str, k: Option<&str>| Version {
+            version: name.into(),
+            commit: None,
+            kernel_version: k.map(str::to_string),
+        };
+        let mut inputs = vec![
+            (v("6.12.117", Some("6.12.117")), 'c'),
+            (v("v6.1", Some("6.1.0")), 'a'),
+            (v("v6.12-rc3", Some("6.12.0-rc3")), 'b'),
+            (v("x", Some("6.12.117")), 'd'),
+            (v("v7.0", None), 'e'),
+        ];
+        assert_eq!(order_by_release(&mut inputs).ok(), Some(true));
+        let got: String = inputs.iter().map(|(_, c)| *c).collect();
+        // equal releases keep the order given (c before d)
+        assert_eq!(got, "abcde");
+        assert_eq!(order_by_release(&mut inputs).ok(), Some(false));
+        let mut bad = vec![
+            (v("a", Some("6.1.0")), ()),
+            (v("next", Some("next-20260101")), ()),
+        ];
+        match order_by_release(&mut bad) {
+            Err(HistoryError::Unordered { name, why }) => {
+                assert_eq!(name, "next");
+                assert!(
+                    why.contains("`next-20260101` is not a kernel release"),
+                    "{why}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
