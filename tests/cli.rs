@@ -730,3 +730,34 @@ fn history_takes_its_versions_oldest_first_whatever_the_order_given() {
         r.stderr()
     );
 }
+
+#[test]
+fn btf_check_tells_not_btf_from_a_rejected_btf() {
+    let dir = tempfile::tempdir().unwrap();
+    // a JSON file: not BTF, nothing to check: exit 2, as patch-btf says
+    let json = dir.path().join("m.json");
+    fs::write(&json, "{\"schema_version\": 1, \"kfuncs\": []}\n").unwrap();
+    let r = cmd(["btf-check"]).arg(&json).expect(2);
+    assert!(
+        r.stderr().contains("error[btf]: not BTF: bad magic"),
+        "{}",
+        r.stderr()
+    );
+    let r = cmd(["patch-btf", "--manifest"])
+        .arg(&json)
+        .arg("--btf")
+        .arg(&json)
+        .arg("-o")
+        .arg(dir.path().join("o.btf"))
+        .output();
+    assert_eq!(r.status.code(), Some(2));
+    // a BTF header whose sections lie: a BTF with faults, rejected: exit 1
+    let mut bad = vec![0x9f, 0xeb, 1, 0, 24, 0, 0, 0];
+    bad.extend([0u8; 4]); // type_off
+    bad.extend(1000u32.to_le_bytes()); // type_len past the end
+    bad.extend([0u8; 8]);
+    let f = dir.path().join("bad.btf");
+    fs::write(&f, &bad).unwrap();
+    let r = cmd(["btf-check"]).arg(&f).expect(1);
+    assert!(r.stderr().contains("error[btf]"), "{}", r.stderr());
+}

@@ -311,9 +311,19 @@ pub fn run_btf_check(
 ) -> Result<Outcome, CliError> {
     use kfunc_scan::btf::kernel;
     let base = base
-        .map(|b| parse_btf_file(b, None, Role::Base))
+        .map(|b| parse_btf_input(b, None, Role::Base))
         .transpose()?;
-    let btf = parse_btf_file(file, base, Role::Input)?;
+    // a file that is not BTF at all (a JSON file, text) cannot be checked:
+    // exit 2, as patch-btf says of it; a BTF the validator refuses is a
+    // finding, exit 1
+    let (raw, _) = read_btf_file(file)?;
+    let btf = Btf::parse_blob(raw, base).map_err(|e| {
+        let line = btf_error(file, &e, Role::Input);
+        match e {
+            ReadError::BadMagic | ReadError::TooShort { .. } => CliError::CannotRun(line),
+            _ => CliError::Refused(vec![line]),
+        }
+    })?;
     match kernel::load(&kernel::standalone(&btf)) {
         Ok(()) => {
             println!(
@@ -324,7 +334,7 @@ pub fn run_btf_check(
             Ok(Outcome::Clean)
         }
         Err(kernel::LoadError::Unavailable(why)) => Err(CliError::CannotRun(format!(
-            "{}: note[btf-check]: valid BTF here, but the kernel cannot be asked: {why}",
+            "{}: note[btf-check]: valid BTF here, but the kernel cannot be asked: {why} (loading BTF needs CAP_BPF, or CAP_SYS_ADMIN: run as root, or give the program CAP_BPF)",
             term::path(file)
         ))),
         // the log quotes the BTF's names, which may hold line breaks: each
