@@ -347,3 +347,36 @@ fn a_config_that_builds_no_kfunc_is_a_warning() {
     let out = cmd([t.path()]).arg("--config").arg(&config).expect(0);
     assert!(!out.stderr().contains("nothing-built"), "{}", out.stderr());
 }
+
+/// `--arch` is for `--config` (alone it changed nothing, silently), and an
+/// architecture the tree lacks is named at once, not a Kbuild warning and
+/// an empty build view.
+#[test]
+fn arch_needs_a_config_and_an_arch_directory() {
+    let t = tree();
+    let config = t.path().join(".config");
+    let r = cmd([t.path()]).args(["--arch", "x86_64"]).expect(2);
+    assert!(r.stderr().contains("--config <FILE>"), "{}", r.stderr());
+    for (arch, hint) in [("x86", ""), ("x68", "; did you mean `x86`?")] {
+        let r = cmd([t.path()])
+            .arg("--config")
+            .arg(&config)
+            .args(["--arch", arch])
+            .output();
+        if arch == "x86" {
+            // arch/x86 exists: taken as is
+            assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+            continue;
+        }
+        assert_eq!(r.status.code(), Some(2));
+        let want = format!(
+            "error[usage]: unknown architecture `{arch}`: the tree has no arch/{arch} directory{hint}"
+        );
+        assert!(stderr(&r).contains(&want), "{want}\n{}", stderr(&r));
+    }
+    cmd([t.path()])
+        .arg("--config")
+        .arg(&config)
+        .args(["--arch", "x86_64"])
+        .expect(0);
+}

@@ -30,8 +30,9 @@ pub struct ScanArgs {
     /// module) holds each set and kfunc, and which entries the build compiles.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The architecture whose Kbuild is followed with --config.
-    #[arg(long, value_name = "ARCH", default_value = kfunc_scan::scan::DEFAULT_ARCH)]
+    /// The architecture whose Kbuild is followed with --config (needs
+    /// --config; `make ARCH=` spelling: x86_64, arm64, riscv, …).
+    #[arg(long, value_name = "ARCH", default_value = kfunc_scan::scan::DEFAULT_ARCH, requires = "config")]
     pub arch: String,
 }
 
@@ -175,6 +176,9 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
     let Some(tree) = a.tree else {
         return Err("error[usage]: a kernel tree is required".to_string().into());
     };
+    if a.config.is_some() {
+        check_arch(&tree, &a.arch)?;
+    }
     let opts = ScanOptions {
         config: a.config,
         arch: a.arch,
@@ -194,6 +198,60 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
     } else {
         Outcome::Clean
     })
+}
+
+/// `ARCH`s the top Makefile maps to another `arch/` directory (its
+/// `SRCARCH`), as `make ARCH=` takes them.
+const ARCH_ALIASES: &[(&str, &str)] = &[
+    ("x86_64", "x86"),
+    ("i386", "x86"),
+    ("sparc32", "sparc"),
+    ("sparc64", "sparc"),
+    ("parisc64", "parisc"),
+    ("sh64", "sh"),
+    ("tilepro", "tile"),
+    ("tilegx", "tile"),
+];
+
+/// An `--arch` the tree has (`arch/ARCH`, or its `SRCARCH`): a misspelt
+/// one would only make Kbuild's `include arch/$(SRCARCH)/Makefile` fail
+/// later as a warning, and the build view come out empty.
+fn check_arch(tree: &std::path::Path, arch: &str) -> Result<(), CliError> {
+    let dir = ARCH_ALIASES
+        .iter()
+        .find(|(a, _)| *a == arch)
+        .map_or(arch, |(_, d)| *d);
+    let ok = !dir.is_empty()
+        && dir.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && tree.join("arch").join(dir).is_dir();
+    if ok {
+        return Ok(());
+    }
+    let mut known: Vec<String> = std::fs::read_dir(tree.join("arch"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    known.extend(ARCH_ALIASES.iter().map(|(a, _)| a.to_string()));
+    known.sort();
+    let near = known
+        .iter()
+        .filter(|k| strsim::damerau_levenshtein(k, arch) <= 2)
+        .min_by_key(|k| strsim::damerau_levenshtein(k, arch));
+    let hint = match near {
+        Some(n) => format!("; did you mean `{n}`?"),
+        None if known.is_empty() => " (the tree has no arch/ directory)".to_string(),
+        None => String::new(),
+    };
+    Err(format!(
+        "error[usage]: unknown architecture `{}`: the tree has no arch/{} directory{hint}",
+        term::escape(arch),
+        term::escape(dir)
+    )
+    .into())
 }
 
 /// The diagnostic code of links to directories, summarised on one line.
