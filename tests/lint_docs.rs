@@ -267,6 +267,19 @@ fn exit_statuses() {
         err.contains("14 disagreements, 4 version differences, 3 unverifiable"),
         "{err}"
     );
+    // -q: the disagreements alone (14 lines), no notes, no summary
+    let quiet = cmd(["lint-docs", "-q", PLANTED, "--manifest"])
+        .arg(&m)
+        .expect(1)
+        .stderr();
+    let lines: Vec<&str> = err.lines().collect();
+    let wanted: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.contains(": note[") && !l.starts_with("kfunc-scan lint-docs:"))
+        .collect();
+    assert_eq!(quiet.lines().collect::<Vec<_>>(), wanted);
+    assert_eq!(lines.len() - wanted.len(), 4 + 3 + 1, "{err}");
     // version differences alone: 0
     let only = dir.path().join("only.yaml");
     std::fs::write(

@@ -5,6 +5,7 @@ use super::publish::{load_source, Loaded, Source};
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::lint::{self, LintOptions};
+use kfunc_scan::manifest::Severity;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -18,6 +19,10 @@ pub struct LintDocsArgs {
     /// Also expect the selftests' sets.
     #[arg(long)]
     pub with_selftests: bool,
+    /// Only the disagreements: no notes (version differences, what depends
+    /// on a filter that could not be read) and no summary line.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Exit 1 when the file disagrees with the tree (version differences and
@@ -39,9 +44,14 @@ pub fn run_lint_docs(a: LintDocsArgs) -> Result<Outcome, CliError> {
     let report = lint::lint(&file, &manifest, opts);
     let mut err = std::io::stderr().lock();
     for f in &report.findings {
-        let _ = writeln!(err, "{}", f.diagnostic(&shown).render());
+        let d = f.diagnostic(&shown);
+        if !a.quiet || d.severity != Severity::Note {
+            let _ = writeln!(err, "{}", d.render());
+        }
     }
-    let _ = writeln!(err, "kfunc-scan lint-docs: {shown}: {}", report.summary());
+    if !a.quiet {
+        let _ = writeln!(err, "kfunc-scan lint-docs: {shown}: {}", report.summary());
+    }
     if report.has_disagreements() {
         Ok(Outcome::Findings)
     } else {

@@ -144,10 +144,18 @@ impl Report {
 
     /// `N disagreements, N version differences, N unverifiable`.
     pub fn summary(&self) -> String {
+        let n = |k, one: &str, many: &str| match self.count(k) {
+            1 => format!("1 {one}"),
+            c => format!("{c} {many}"),
+        };
         format!(
-            "{} disagreements, {} version differences, {} unverifiable",
-            self.count(Kind::Disagreement),
-            self.count(Kind::VersionDifference),
+            "{}, {}, {} unverifiable",
+            n(Kind::Disagreement, "disagreement", "disagreements"),
+            n(
+                Kind::VersionDifference,
+                "version difference",
+                "version differences"
+            ),
             self.count(Kind::Unverifiable)
         )
     }
