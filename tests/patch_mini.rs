@@ -319,3 +319,58 @@ fn strict_refuses_missing_kfuncs() {
     assert!(stderr(&r).contains("--strict"), "{}", stderr(&r));
     assert!(!out.exists());
 }
+
+/// Nothing to change: the note says why, and a file patched in place is
+/// left as it is (same inode, same mtime: no rebuild of what depends on
+/// it); a manifest with no kfunc taking verifier-supplied arguments says so.
+#[test]
+fn nothing_to_change_is_said_and_leaves_an_in_place_file_untouched() {
+    use std::os::unix::fs::MetadataExt;
+    let f = fixture(Endian::Little);
+    let (patched, _) = patch(&f, &f.btf, "patched.btf");
+    let before = fs::metadata(&patched).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let r = cmd(["patch-btf", "--add-decl-tags", "--in-place", "--manifest"])
+        .arg(&f.manifest)
+        .arg("--btf")
+        .arg(&patched)
+        .expect(0);
+    let after = fs::metadata(&patched).unwrap();
+    assert_eq!(
+        (before.ino(), before.mtime_nsec()),
+        (after.ino(), after.mtime_nsec())
+    );
+    let e = r.stderr();
+    assert!(
+        e.contains("note[patch]: no pairs to add: the 4 kfuncs whose arguments the verifier supplies are paired already"),
+        "{e}"
+    );
+    assert!(
+        e.contains("note[patch]: nothing to change; the file is left as it is"),
+        "{e}"
+    );
+    assert!(!e.contains("--add-decl-tags adds"), "{e}");
+
+    // a manifest without such kfuncs (6.12's case): said, with the hint
+    let mut m = read_manifest(&f.manifest);
+    for k in &mut m.kfuncs {
+        k.verifier_args = None;
+    }
+    let plain = f.dir.path().join("plain.json");
+    fs::write(&plain, m.to_json()).unwrap();
+    let out = f.dir.path().join("copy.btf");
+    let r = cmd(["patch-btf", "--manifest"])
+        .arg(&plain)
+        .arg("--btf")
+        .arg(&f.btf)
+        .arg("-o")
+        .arg(&out)
+        .expect(0);
+    assert!(
+        r.stderr().contains("no kfunc of the manifest takes arguments the verifier supplies (KF_IMPLICIT_ARGS, __magic); --add-decl-tags adds the bpf_kfunc decl tags"),
+        "{}",
+        r.stderr()
+    );
+    // an -o copy is still written, as asked
+    assert_eq!(fs::read(&out).unwrap(), fs::read(&f.btf).unwrap());
+}

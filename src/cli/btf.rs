@@ -169,7 +169,16 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         Err(e) => return Err(format!("{}: error[btf]: {e}", term::path(&a.btf)).into()),
     };
     timing.phase("patched");
-    write_patched(&a, &btf, elf.as_ref())?;
+    // nothing to change: a file patched in place is left as it is (a new
+    // inode and mtime would make a build system redo what depends on it);
+    // an -o copy is still written, as asked
+    let unchanged = report.pairs_added.is_empty()
+        && report.legacy_pairs.is_empty()
+        && report.decl_tags_added.is_empty()
+        && report.arena_tagged.is_empty();
+    if !(unchanged && a.in_place) {
+        write_patched(&a, &btf, elf.as_ref())?;
+    }
     timing.phase("written");
     if let Some(r) = &a.report {
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
@@ -200,11 +209,48 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
             report.types_before,
             report.types_after
         );
+        if let Some(why) = why_no_pairs(&report, &manifest, a.add_decl_tags) {
+            eprintln!("{}: note[patch]: {why}", term::path(&a.btf));
+        }
+        if unchanged && a.in_place {
+            eprintln!(
+                "{}: note[patch]: nothing to change; the file is left as it is",
+                term::path(&a.btf)
+            );
+        }
     }
     // The process ends here: the kernel takes back the mapping and the heap
     // at once, faster than thousands of frees (clang's -disable-free).
     std::mem::forget((btf, manifest));
     Ok(Outcome::Clean)
+}
+
+/// Why no pair was added, when none was: the manifest has no kfunc whose
+/// arguments the verifier supplies (6.12's has none), or they are all
+/// there already; and, without `--add-decl-tags`, that it adds the tags
+/// an old pahole leaves out.
+fn why_no_pairs(
+    report: &kfunc_scan::patch::Report,
+    m: &Manifest,
+    add_decl_tags: bool,
+) -> Option<String> {
+    if !report.pairs_added.is_empty() || !report.legacy_pairs.is_empty() {
+        return None;
+    }
+    let with_args = m
+        .kfuncs
+        .iter()
+        .filter(|k| k.verifier_args.is_some())
+        .count();
+    let mut why = match (with_args, report.already_patched.len()) {
+        (0, _) => "no pairs to add: no kfunc of the manifest takes arguments the verifier supplies (KF_IMPLICIT_ARGS, __magic)".to_string(),
+        (_, n) if n > 0 => format!("no pairs to add: the {n} kfuncs whose arguments the verifier supplies are paired already"),
+        (n, _) => format!("no pairs to add: none of the manifest's {n} kfuncs whose arguments the verifier supplies is in this BTF"),
+    };
+    if !add_decl_tags && report.decl_tags_added.is_empty() {
+        why.push_str("; --add-decl-tags adds the bpf_kfunc decl tags pahole 1.26 and later write");
+    }
+    Some(why)
 }
 
 /// `--config`: the manifest must be of this `.config`, by the hash its
