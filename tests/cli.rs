@@ -761,3 +761,46 @@ fn btf_check_tells_not_btf_from_a_rejected_btf() {
     let r = cmd(["btf-check"]).arg(&f).expect(1);
     assert!(r.stderr().contains("error[btf]"), "{}", r.stderr());
 }
+
+/// A tree given to another command is scanned as `scan` scans it: links
+/// not followed on one line naming the tree, one summary per tree naming
+/// it; `-q` keeps only warnings and errors.
+#[test]
+fn commands_taking_a_tree_report_its_scan_as_scan_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("t");
+    fs::create_dir_all(tree.join("d")).unwrap();
+    fs::write(tree.join("Makefile"), "VERSION = 6\nPATCHLEVEL = 1\n").unwrap();
+    fs::write(tree.join("a.c"), "__bpf_kfunc int a(void) { return 0; }\n").unwrap();
+    fs::create_dir_all(tree.join("include/linux")).unwrap();
+    fs::write(
+        tree.join("include/linux/btf.h"),
+        "#define KF_ACQUIRE (1 << 0)\n",
+    )
+    .unwrap();
+    for l in ["l1", "l2", "l3"] {
+        std::os::unix::fs::symlink("d", tree.join(l)).unwrap();
+    }
+    let r = cmd(["diff"]).arg(&tree).arg(&tree).expect(0);
+    let e = r.stderr();
+    let links = format!(
+        "{}: note[symlink-not-followed]: 3 links to directories not followed",
+        tree.display()
+    );
+    assert_eq!(e.matches(&links).count(), 2, "{e}");
+    assert_eq!(e.matches("symlink-not-followed").count(), 2, "{e}");
+    let summary = format!("kfunc-scan: {}: ", tree.display());
+    assert_eq!(e.matches(&summary).count(), 2, "{e}");
+    let r = cmd(["diff", "-q"]).arg(&tree).arg(&tree).expect(0);
+    assert_eq!(r.stderr(), "");
+    let site = dir.path().join("site");
+    fs::create_dir(&site).unwrap();
+    let r = cmd(["docs", "--tree"])
+        .arg(&tree)
+        .arg("-o")
+        .arg(&site)
+        .expect(0);
+    assert_eq!(r.stderr().matches(&links).count(), 1, "{}", r.stderr());
+    let r = cmd(["header", "-q", "--tree"]).arg(&tree).expect(0);
+    assert_eq!(r.stderr(), "");
+}

@@ -7,8 +7,7 @@ use kfunc_scan::manifest::history::History;
 use kfunc_scan::manifest::kversion::{self, KernelVersion};
 use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::Destination;
-use kfunc_scan::scan::{scan, ScanOptions};
-use std::io::Write;
+use kfunc_scan::scan::ScanOptions;
 use std::path::{Path, PathBuf};
 
 /// A manifest file, or a kernel tree to scan for one.
@@ -96,6 +95,10 @@ pub struct HeaderArgs {
     /// Also declare the selftests' kfuncs (defined under tools/).
     #[arg(long)]
     pub with_selftests: bool,
+    /// No progress, notes or summary from a tree's scan; warnings and
+    /// errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Args)]
@@ -116,6 +119,10 @@ pub struct DiffArgs {
     /// Write here (atomically) instead of to stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// No progress, notes or summary from a tree's scan; warnings and
+    /// errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// A manifest, and how its scan went when it came from a tree.
@@ -127,7 +134,7 @@ pub(super) struct Loaded {
 
 /// A manifest from a JSON file, or from scanning a kernel tree (a
 /// directory), whose diagnostics are printed as `scan` prints them.
-fn load_manifest(path: &Path) -> Result<Loaded, String> {
+fn load_manifest(path: &Path, quiet: bool) -> Result<Loaded, String> {
     if !path.is_dir() {
         return Ok(Loaded {
             manifest: super::read_manifest_file(path)?,
@@ -138,11 +145,7 @@ fn load_manifest(path: &Path) -> Result<Loaded, String> {
         root: path.to_path_buf(),
         ..Default::default()
     };
-    let manifest = scan(&opts).map_err(|e| super::scan::render_error(&e))?;
-    let mut err = std::io::stderr().lock();
-    for d in &manifest.diagnostics {
-        let _ = writeln!(err, "{}", d.render());
-    }
+    let manifest = super::scan::scan_for(&opts, quiet)?;
     let outcome = if manifest.error_count() > 0 {
         Outcome::Findings
     } else {
@@ -151,10 +154,10 @@ fn load_manifest(path: &Path) -> Result<Loaded, String> {
     Ok(Loaded { manifest, outcome })
 }
 
-pub(super) fn load_source(s: &Source) -> Result<Loaded, String> {
+pub(super) fn load_source(s: &Source, quiet: bool) -> Result<Loaded, String> {
     let mut loaded = match (&s.manifest, &s.tree) {
-        (Some(m), _) => load_manifest(m)?,
-        (None, Some(t)) if t.is_dir() => load_manifest(t)?,
+        (Some(m), _) => load_manifest(m, quiet)?,
+        (None, Some(t)) if t.is_dir() => load_manifest(t, quiet)?,
         (None, Some(t)) => {
             return Err(format!(
                 "{}: error[no-tree]: not a directory",
@@ -248,7 +251,7 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
     let Loaded {
         manifest: m,
         outcome,
-    } = load_source(&a.source)?;
+    } = load_source(&a.source, a.quiet)?;
     if let (Some(h), Some(path)) = (&history, &a.history) {
         history_holds(h, path, &m)?;
     }
@@ -347,11 +350,14 @@ pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
     let Loaded {
         manifest: m,
         outcome,
-    } = load_source(&Source {
-        manifest: a.manifest,
-        tree: a.tree,
-        with_unbuilt: a.with_unbuilt,
-    })?;
+    } = load_source(
+        &Source {
+            manifest: a.manifest,
+            tree: a.tree,
+            with_unbuilt: a.with_unbuilt,
+        },
+        a.quiet,
+    )?;
     let opts = kfunc_scan::header::HeaderOptions {
         with_selftests: a.with_selftests,
     };
@@ -364,7 +370,10 @@ pub fn run_diff(a: DiffArgs) -> Result<Outcome, CliError> {
     let dash = PathBuf::from("-");
     // checked before a tree is scanned
     let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
-    let (old, new) = (load_manifest(&a.old)?, load_manifest(&a.new)?);
+    let (old, new) = (
+        load_manifest(&a.old, a.quiet)?,
+        load_manifest(&a.new, a.quiet)?,
+    );
     if let Some(w) = reversed_versions(&a.old, &old.manifest, &a.new, &new.manifest) {
         eprintln!("{}", term::escape(&w));
     }

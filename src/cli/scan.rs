@@ -257,10 +257,28 @@ fn check_arch(tree: &std::path::Path, arch: &str) -> Result<(), CliError> {
 /// The diagnostic code of links to directories, summarised on one line.
 const SYMLINK_NOTE: &str = "symlink-not-followed";
 
+/// A tree scanned for another command (`diff`, `docs --tree`, `header
+/// --tree`, `lint-docs --tree`) as `scan` scans it: the spinner, the
+/// diagnostics with the links collapsed, one summary line naming the tree.
+pub fn scan_for(opts: &ScanOptions, quiet: bool) -> Result<Manifest, String> {
+    let display = Display::new(quiet);
+    let scanned = scan_with(opts, &|p| display.report(p));
+    display.finish();
+    let m = scanned.map_err(|e| render_error(&e))?;
+    report_named(&m, &opts.root, quiet, true);
+    Ok(m)
+}
+
 /// Diagnostics on stderr: errors and warnings always, notes and the summary
 /// unless quiet. Links not followed (a dozen on every kernel tree) are one
 /// line; the manifest lists each.
 fn report(m: &Manifest, tree: &std::path::Path, quiet: bool) {
+    report_named(m, tree, quiet, false)
+}
+
+/// [`report`]; `name_tree`: the summary names the tree (a command that
+/// scans two says which is which).
+fn report_named(m: &Manifest, tree: &std::path::Path, quiet: bool, name_tree: bool) {
     let mut err = std::io::stderr().lock();
     let links: Vec<std::borrow::Cow<'_, str>> = m
         .diagnostics
@@ -289,9 +307,14 @@ fn report(m: &Manifest, tree: &std::path::Path, quiet: bool) {
     if !quiet {
         let entries: usize = m.sets.iter().map(|s| s.entries.len()).sum();
         let count = |s| m.diagnostics.iter().filter(|d| d.severity == s).count();
+        let named = if name_tree {
+            format!("{}: ", term::path(tree))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             err,
-            "kfunc-scan: {} read, {} parsed; {}, {}, {} ({} with verifier-supplied arguments); {}, {}",
+            "kfunc-scan: {named}{} read, {} parsed; {}, {}, {} ({} with verifier-supplied arguments); {}, {}",
             counted(m.stats.files_read, "file"),
             m.stats.files_parsed + m.stats.files_second_look,
             counted(m.sets.len(), "set"),
