@@ -115,6 +115,22 @@ pub fn table(a: &Avail, with_manifest: bool) -> String {
     out
 }
 
+/// `table` cut to `width` columns, a cut line ending in `…` (on a
+/// terminal: `--format json` or a pipe keeps everything).
+pub fn fit_width(table: &str, width: usize) -> String {
+    let mut out = String::with_capacity(table.len());
+    for line in table.lines() {
+        if line.chars().count() <= width {
+            out.push_str(line);
+        } else {
+            out.extend(line.chars().take(width.saturating_sub(1)));
+            out.push('…');
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[derive(Serialize)]
 struct Doc<'a> {
     kernel: Option<&'a str>,
@@ -145,4 +161,20 @@ pub fn json(
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::fit_width;
+
+    #[test]
+    fn lines_are_cut_at_the_width_with_an_ellipsis() {
+        let t = "KFUNC  PROTOTYPE\nbpf_ü  int bpf_ü(void)\n";
+        assert_eq!(fit_width(t, 80), t);
+        assert_eq!(fit_width(t, 16), "KFUNC  PROTOTYPE\nbpf_ü  int bpf_…\n");
+        assert_eq!(
+            fit_width(t, 10).lines().map(|l| l.chars().count()).max(),
+            Some(10)
+        );
+    }
 }

@@ -147,7 +147,13 @@ pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
     let all = result.kfuncs.len();
     let unknown = prog_type.as_deref().map_or(0, |t| result.keep_prog_type(t));
     let text = match a.format {
-        AvailFormat::Table => avail::table(&result, manifest.is_some()),
+        AvailFormat::Table => {
+            let t = avail::table(&result, manifest.is_some());
+            match terminal_width() {
+                Some(w) => avail::fit_width(&t, w),
+                None => t,
+            }
+        }
         AvailFormat::Json => avail::json(
             &result,
             release.as_deref(),
@@ -445,4 +451,24 @@ pub fn run_btf_header(
     })?;
     super::write_output(output, text.as_bytes())?;
     Ok(Outcome::Clean)
+}
+
+/// The width of the terminal standard output is, when it is one: a table
+/// is then cut to it (rows of 380 columns wrap into noise); piped or
+/// redirected, every column is kept whole.
+fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct it is given,
+    // which lives for the call; fd 1 is open (it is a terminal, above).
+    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col >= 20).then_some(usize::from(ws.ws_col))
 }
