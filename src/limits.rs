@@ -1,7 +1,7 @@
 //! Every bound kfunc-scan puts on what an input may cost, in one place.
 //! An input past a bound gets a diagnostic naming the object or file and
 //! the bound (exit 1 or 2), never an abort, an out-of-memory kill or a
-//! hang. The README's trust section lists them; each is tested at the
+//! hang. `docs/trust.md` lists them; each is tested at the
 //! bound and one past it.
 //!
 //! Bounds of the BTF reader live beside it in `kfunc_scan_btf` (a crate
