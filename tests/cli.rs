@@ -587,13 +587,20 @@ fn docs_says_what_it_wrote_unless_quiet_and_diff_writes_to_a_file() {
         .arg(&site)
         .expect(0);
     let pages = walk_count(&site);
-    assert_eq!(
-        r.stderr().trim_end(),
-        format!(
-            "kfunc-scan docs: {pages} pages written to {}, 0 stale pages removed",
+    let documented = walk_count(&site.join("kfuncs"));
+    let total = read_manifest(&m).kfuncs.len();
+    let e = r.stderr();
+    assert!(
+        e.starts_with(&format!(
+            "kfunc-scan docs: {pages} pages written to {}, 0 stale pages removed; {documented} kfuncs documented",
             site.display()
-        )
+        )),
+        "{e}"
     );
+    // what the count leaves out is said, and adds up to the manifest's
+    if documented < total {
+        assert!(e.contains(&format!("(of the manifest's {total}: ")), "{e}");
+    }
     for q in ["-q", "--quiet"] {
         let r = cmd(["docs", q, "--manifest"])
             .arg(&m)
