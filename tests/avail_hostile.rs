@@ -8,13 +8,11 @@
 
 mod common;
 
-use common::{bin, missing};
+use common::{missing, run_limited};
 use kfunc_scan::btf::{Btf, Endian, NewType};
 use kfunc_scan::limits::{RELEASE_MAX_BYTES, RELEASE_MAX_LEN};
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 /// A stand-in for a kfunc's name, replaced byte for byte in the blob (so
 /// that the writer's rules on names do not matter to these tests).
@@ -96,43 +94,12 @@ fn run_bounded(args: &[&std::ffi::OsStr]) -> Option<Run> {
         missing("prlimit (util-linux) is not installed");
         return None;
     }
-    let out = tempfile::tempdir().unwrap();
-    let (o, e) = (out.path().join("out"), out.path().join("err"));
-    let mut child = Command::new("prlimit")
-        .arg("--as=1073741824")
-        .arg(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&o).unwrap())
-        .stderr(std::fs::File::create(&e).unwrap())
-        .spawn()
-        .expect("prlimit kfunc-scan");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("kfunc-scan {args:?} still running after 10 s: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let head = |p: &Path| {
-        let mut s = Vec::new();
-        std::fs::File::open(p)
-            .unwrap()
-            .take(1 << 16)
-            .read_to_end(&mut s)
-            .unwrap();
-        String::from_utf8_lossy(&s).into_owned()
-    };
+    let r = run_limited(args);
     Some(Run {
-        code: status.code(),
-        stdout: head(&o),
-        stderr: head(&e),
-        stderr_len: std::fs::metadata(&e).unwrap().len(),
+        code: r.code,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        stderr_len: r.stderr_len,
     })
 }
 

@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::{bin, cmd};
+use common::{cmd, run_limited};
 use kfunc_scan::btf::{Btf, ReadError};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 // ---- a BTF writer that writes anything
 
@@ -129,33 +128,9 @@ fn with(parts: &[&[u8]]) -> Vec<u8> {
 /// `kfunc-scan ARGS` under `prlimit --as` of 1 GiB, killed (and the test
 /// failed) after 10 s: its exit status and stderr.
 fn bounded(args: &[&std::ffi::OsStr]) -> (i32, String) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let err_path = dir.path().join("stderr");
-    let err = fs::File::create(&err_path).expect("stderr file");
-    let mut child = Command::new("prlimit")
-        .arg("--as=1073741824")
-        .arg("--")
-        .arg(bin())
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .expect("prlimit");
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if t0.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("still running after 10 s: {args:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+    let r = run_limited(args);
     // a signal (the allocator's abort) has no code
-    (status.code().unwrap_or(-1), stderr)
+    (r.code.unwrap_or(-1), r.stderr)
 }
 
 /// `header --btf BTF -o OUT` within bounds.

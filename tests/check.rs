@@ -6,17 +6,15 @@
 
 mod common;
 
-use common::{bin, cmd, manifest_612, missing, shared_file};
+use common::{cmd, manifest_612, missing, run_limited, shared_file};
 use kfunc_scan::btf::{Btf, Endian, Linkage, NewType};
 use kfunc_scan::limits::{
     CHECK_COMPAT_CHAIN_DEPTH, CHECK_COMPAT_NESTING, CHECK_MAX_CALLS, CHECK_MAX_OBJECT_BYTES,
     CHECK_MAX_PROGRAMS,
 };
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 const SYS_VMLINUX: &str = "/sys/kernel/btf/vmlinux";
 const CASES: &[&str] = &["good", "missing", "proto", "sleepable", "xdp_only"];
@@ -462,43 +460,11 @@ fn run_bounded(args: &[&std::ffi::OsStr]) -> Option<Out> {
     if !have("prlimit") {
         return None;
     }
-    let out = tempfile::tempdir().unwrap();
-    let (o, e) = (out.path().join("out"), out.path().join("err"));
-    let mut child = Command::new("prlimit")
-        .arg("--as=1073741824")
-        .arg(bin())
-        .arg("check")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&o).unwrap())
-        .stderr(std::fs::File::create(&e).unwrap())
-        .spawn()
-        .expect("prlimit kfunc-scan");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("kfunc-scan check {args:?} still running after 10 s: killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let head = |p: &Path| {
-        let mut s = Vec::new();
-        std::fs::File::open(p)
-            .unwrap()
-            .take(1 << 16)
-            .read_to_end(&mut s)
-            .unwrap();
-        String::from_utf8_lossy(&s).into_owned()
-    };
+    let r = run_limited(std::iter::once("check".as_ref()).chain(args.iter().copied()));
     Some(Out {
-        code: status.code(),
-        stdout: head(&o),
-        stderr: head(&e),
+        code: r.code,
+        stdout: r.stdout,
+        stderr: r.stderr,
     })
 }
 

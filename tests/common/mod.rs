@@ -364,3 +364,65 @@ pub fn packed_objects(repo: &Path) -> Vec<(PathBuf, Vec<PackedObject>)> {
         })
         .collect()
 }
+
+/// What a run of the binary under the trust bounds gave.
+pub struct Limited {
+    /// None when a signal ended it (an abort, the kernel's OOM killer).
+    pub code: Option<i32>,
+    /// The first 64 KiB of its stdout and stderr.
+    pub stdout: String,
+    pub stderr: String,
+    /// The whole of stderr's length (a flood shows here, not in `stderr`).
+    pub stderr_len: u64,
+    pub took: std::time::Duration,
+}
+
+/// `kfunc-scan ARGS` within the bounds every hostile-input test holds it
+/// to: `prlimit --as=1073741824` (1 GiB of address space) and 10 s, after
+/// which it is killed and the test fails. Output goes to files (a flood
+/// cannot fill a pipe and stall it) of which the first 64 KiB are read.
+pub fn run_limited<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Limited {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (o, e) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new("prlimit")
+        .arg("--as=1073741824")
+        .arg("--")
+        .arg(bin())
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&o).expect("stdout file"))
+        .stderr(std::fs::File::create(&e).expect("stderr file"))
+        .spawn()
+        .expect("prlimit (util-linux) runs");
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if t0.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kfunc-scan {args:?} still running after 10 s: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = t0.elapsed();
+    let head = |p: &Path| {
+        let mut s = Vec::new();
+        std::fs::File::open(p)
+            .and_then(|f| f.take(1 << 16).read_to_end(&mut s))
+            .expect("read output");
+        String::from_utf8_lossy(&s).into_owned()
+    };
+    Limited {
+        code: status.code(),
+        stdout: head(&o),
+        stderr: head(&e),
+        stderr_len: std::fs::metadata(&e).map(|m| m.len()).unwrap_or(0),
+        took,
+    }
+}
