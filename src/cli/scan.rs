@@ -237,10 +237,7 @@ fn check_arch(tree: &std::path::Path, arch: &str) -> Result<(), CliError> {
         .unwrap_or_default();
     known.extend(ARCH_ALIASES.iter().map(|(a, _)| a.to_string()));
     known.sort();
-    let near = known
-        .iter()
-        .filter(|k| strsim::damerau_levenshtein(k, arch) <= 2)
-        .min_by_key(|k| strsim::damerau_levenshtein(k, arch));
+    let near = kfunc_scan::avail::nearest(arch, &known).into_iter().next();
     let hint = match near {
         Some(n) => format!("; did you mean `{n}`?"),
         None if known.is_empty() => " (the tree has no arch/ directory)".to_string(),
