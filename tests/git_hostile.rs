@@ -5,6 +5,7 @@
 //! and commits, packs of entries no git writes), references as files.
 
 mod common;
+use common::packs::{pack_and_index, sha1, zlib};
 use common::*;
 use gix::ObjectId;
 use std::path::{Path, PathBuf};
@@ -77,22 +78,6 @@ fn assert_ends(run: &Limited, code: i32, want: &[&str]) {
     }
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert!(run.took < Duration::from_secs(10));
-}
-
-fn sha1(parts: &[&[u8]]) -> ObjectId {
-    let mut h = gix::hash::hasher(gix::hash::Kind::Sha1);
-    for p in parts {
-        h.update(p);
-    }
-    h.try_finalize().unwrap()
-}
-
-fn zlib(data: &[u8]) -> Vec<u8> {
-    let mut c = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
-    let mut out = vec![0; c.zlib_compress_bound(data.len())];
-    let n = c.zlib_compress(data, &mut out).unwrap();
-    out.truncate(n);
-    out
 }
 
 /// A repository made by `git init` in `dir/repo`, written to by hand.
@@ -206,42 +191,12 @@ fn entry(kind: u8, size: u64, extra: &[u8], data: &[u8]) -> Vec<u8> {
 /// Writes into `objects/pack/` a pack of `entries` and a version 2 index
 /// naming entry `i` by `ids[i]`.
 fn write_pack(objects: &Path, entries: &[Vec<u8>], ids: &[ObjectId]) {
-    let mut pack = b"PACK".to_vec();
-    pack.extend(2u32.to_be_bytes());
-    pack.extend((entries.len() as u32).to_be_bytes());
-    let mut named = Vec::new();
-    for (e, id) in entries.iter().zip(ids) {
-        named.push((*id, pack.len() as u32));
-        pack.extend(e);
-    }
-    let sum = sha1(&[&pack]);
-    pack.extend(sum.as_bytes());
-    named.sort();
-    let mut idx = vec![0xff, b't', b'O', b'c'];
-    idx.extend(2u32.to_be_bytes());
-    for first in 0..=255u8 {
-        let n = named
-            .iter()
-            .filter(|(id, _)| id.as_bytes()[0] <= first)
-            .count();
-        idx.extend((n as u32).to_be_bytes());
-    }
-    for (id, _) in &named {
-        idx.extend(id.as_bytes());
-    }
-    for _ in &named {
-        idx.extend(0u32.to_be_bytes());
-    }
-    for (_, o) in &named {
-        idx.extend(o.to_be_bytes());
-    }
-    idx.extend(sum.as_bytes());
-    let idx_sum = sha1(&[&idx]);
-    idx.extend(idx_sum.as_bytes());
+    let named: Vec<(ObjectId, usize)> = ids.iter().copied().zip(0..).collect();
+    let files = pack_and_index(entries, &named, None);
     let dir = objects.join("pack");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("pack-{sum}.pack")), pack).unwrap();
-    std::fs::write(dir.join(format!("pack-{sum}.idx")), idx).unwrap();
+    std::fs::write(dir.join(format!("pack-{}.pack", files.sum)), files.pack).unwrap();
+    std::fs::write(dir.join(format!("pack-{}.idx", files.sum)), files.idx).unwrap();
 }
 
 /// An id made up for a test object.

@@ -5,6 +5,7 @@
 //! `git gc --aggressive` packs.
 
 mod common;
+use common::packs::{pack_and_index, zlib};
 use common::*;
 use gix::ObjectId;
 use kfunc_scan::scan::packs::Packs;
@@ -267,69 +268,19 @@ fn ofs_distance(mut d: u64) -> Vec<u8> {
     out
 }
 
-fn zlib(data: &[u8]) -> Vec<u8> {
-    let mut c = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
-    let mut out = vec![0; c.zlib_compress_bound(data.len())];
-    let n = c.zlib_compress(data, &mut out).unwrap();
-    out.truncate(n);
-    out
-}
-
-fn sha1(parts: &[&[u8]]) -> ObjectId {
-    let mut h = gix::hash::hasher(gix::hash::Kind::Sha1);
-    for p in parts {
-        h.update(p);
-    }
-    h.try_finalize().unwrap()
-}
-
-/// Writes into `objects/pack/` a pack of `entries` (each its whole bytes,
-/// header included) and an index (version 2) naming them by `ids`: each id
-/// and the entry it names (several ids may name one entry, which git never
-/// writes). `pack_sum` replaces the index's checksum of its pack.
+/// Writes into `objects/pack/` a pack of `entries` and its index
+/// ([`pack_and_index`]), named `pack-handmade`.
 fn write_pack(
     objects: &Path,
     entries: &[Vec<u8>],
     ids: &[(ObjectId, usize)],
     pack_sum: Option<ObjectId>,
 ) {
-    let mut pack = b"PACK".to_vec();
-    pack.extend(2u32.to_be_bytes());
-    pack.extend((entries.len() as u32).to_be_bytes());
-    let mut offsets = Vec::new();
-    for e in entries {
-        offsets.push(pack.len() as u32);
-        pack.extend(e);
-    }
-    let sum = sha1(&[&pack]);
-    pack.extend(sum.as_bytes());
-    let mut named: Vec<(ObjectId, u32)> = ids.iter().map(|&(id, e)| (id, offsets[e])).collect();
-    named.sort();
-    let mut idx = vec![0xff, b't', b'O', b'c'];
-    idx.extend(2u32.to_be_bytes());
-    for first in 0..=255u8 {
-        let n = named
-            .iter()
-            .filter(|(id, _)| id.as_bytes()[0] <= first)
-            .count();
-        idx.extend((n as u32).to_be_bytes());
-    }
-    for (id, _) in &named {
-        idx.extend(id.as_bytes());
-    }
-    for _ in &named {
-        idx.extend(0u32.to_be_bytes()); // CRC-32s: not read
-    }
-    for (_, o) in &named {
-        idx.extend(o.to_be_bytes());
-    }
-    idx.extend(pack_sum.unwrap_or(sum).as_bytes());
-    let idx_sum = sha1(&[&idx]);
-    idx.extend(idx_sum.as_bytes());
+    let files = pack_and_index(entries, ids, pack_sum);
     let dir = objects.join("pack");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("pack-handmade.pack"), pack).unwrap();
-    std::fs::write(dir.join("pack-handmade.idx"), idx).unwrap();
+    std::fs::write(dir.join("pack-handmade.pack"), files.pack).unwrap();
+    std::fs::write(dir.join("pack-handmade.idx"), files.idx).unwrap();
 }
 
 /// An id made up for a test object.

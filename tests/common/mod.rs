@@ -4,6 +4,7 @@
 //! missing).
 pub mod btf_ids;
 pub mod fixture;
+pub mod packs;
 use kfunc_scan::manifest::{Kfunc, KfuncSet, Manifest};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
