@@ -5,7 +5,7 @@
 //! and commits, packs of entries no git writes), references as files.
 
 mod common;
-use common::packs::{pack_and_index, sha1, zlib};
+use common::packs::{entry_header, pack_and_index, sha1, zlib, BLOB, REF_DELTA};
 use common::*;
 use gix::ObjectId;
 use std::path::{Path, PathBuf};
@@ -163,22 +163,6 @@ impl Repo {
         entries.extend_from_slice(extra);
         self.tree(&entries)
     }
-}
-
-/// Pack entry kinds, as a pack numbers them.
-const BLOB: u8 = 3;
-const REF_DELTA: u8 = 7;
-
-/// A pack entry's header: its kind and the size it says.
-fn entry_header(kind: u8, mut size: u64) -> Vec<u8> {
-    let mut out = vec![(kind << 4) | (size & 0x0f) as u8];
-    size >>= 4;
-    while size > 0 {
-        *out.last_mut().unwrap() |= 0x80;
-        out.push((size & 0x7f) as u8);
-        size >>= 7;
-    }
-    out
 }
 
 fn entry(kind: u8, size: u64, extra: &[u8], data: &[u8]) -> Vec<u8> {

@@ -5,7 +5,7 @@
 //! `git gc --aggressive` packs.
 
 mod common;
-use common::packs::{pack_and_index, zlib};
+use common::packs::{entry_header, pack_and_index, zlib, BLOB, OFS_DELTA, REF_DELTA};
 use common::*;
 use gix::ObjectId;
 use kfunc_scan::scan::packs::Packs;
@@ -237,23 +237,6 @@ fn damage_anywhere_in_a_pack_is_handed_back_not_a_panic() {
         assert_eq!(got.len() + failed.len() + elsewhere.len(), wanted.len());
     }
     assert_eq!(wrong, 0, "blobs handed over with other bytes than git's");
-}
-
-/// Pack entry kinds, as a pack numbers them.
-const BLOB: u8 = 3;
-const OFS_DELTA: u8 = 6;
-const REF_DELTA: u8 = 7;
-
-/// A pack entry's header: its kind and the size it says.
-fn entry_header(kind: u8, mut size: u64) -> Vec<u8> {
-    let mut out = vec![(kind << 4) | (size & 0x0f) as u8];
-    size >>= 4;
-    while size > 0 {
-        *out.last_mut().unwrap() |= 0x80;
-        out.push((size & 0x7f) as u8);
-        size >>= 7;
-    }
-    out
 }
 
 /// An OFS_DELTA's distance back to its base, as a pack writes it.

@@ -4,6 +4,25 @@
 
 use gix::ObjectId;
 
+/// Pack entry kinds, as a pack numbers them.
+pub const BLOB: u8 = 3;
+pub const OFS_DELTA: u8 = 6;
+pub const REF_DELTA: u8 = 7;
+
+/// A pack entry's header: its kind and the size it says.
+pub fn entry_header(kind: u8, mut size: u64) -> Vec<u8> {
+    let mut out = vec![(kind << 4) | (size & 0x0f) as u8];
+    size >>= 4;
+    while size > 0 {
+        if let Some(last) = out.last_mut() {
+            *last |= 0x80;
+        }
+        out.push((size & 0x7f) as u8);
+        size >>= 7;
+    }
+    out
+}
+
 /// A zlib stream of `data`, as git stores objects (by libdeflate).
 pub fn zlib(data: &[u8]) -> Vec<u8> {
     let mut c = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
