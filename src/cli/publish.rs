@@ -4,7 +4,7 @@ use super::manual::plural;
 use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::history::History;
-use kfunc_scan::manifest::kversion::{self, KernelVersion};
+use kfunc_scan::manifest::kversion;
 use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::Destination;
 use kfunc_scan::scan::ScanOptions;
@@ -298,19 +298,10 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
     }
 }
 
-/// Whether two versions are of one release series (`v6.12` and Debian's
-/// 6.12.117): stable releases rarely add kfuncs, and a history is made
-/// over tags, a manifest often from a distribution's tree.
-fn same_series(a: &str, b: &str) -> bool {
-    match (KernelVersion::parse(a), KernelVersion::parse(b)) {
-        (Some(a), Some(b)) => a.same_series(&b),
-        _ => false,
-    }
-}
-
 /// A history given to `docs` must hold the manifest's kernel version (its
-/// release series): another tree's history would date its kfuncs wrongly
-/// ("since v1").
+/// release series: stable releases rarely add kfuncs, and a history is
+/// made over tags, a manifest often from a distribution's tree): another
+/// tree's history would date its kfuncs wrongly ("since v1").
 fn history_holds(h: &History, path: &Path, m: &Manifest) -> Result<(), CliError> {
     let Some(mv) = m.kernel_version.as_deref() else {
         return Err(format!(
@@ -323,7 +314,7 @@ fn history_holds(h: &History, path: &Path, m: &Manifest) -> Result<(), CliError>
         [Some(v.version.as_str()), v.kernel_version.as_deref()]
             .into_iter()
             .flatten()
-            .any(|hv| hv == mv || same_series(hv, mv))
+            .any(|hv| hv == mv || kversion::same_series(hv, mv) == Some(true))
     });
     if holds {
         return Ok(());

@@ -107,6 +107,11 @@ pub fn compare(a: &str, b: &str) -> Option<Ordering> {
     Some(KernelVersion::parse(a)?.release_cmp(&KernelVersion::parse(b)?))
 }
 
+/// Whether two version strings are of one release series, when both parse.
+pub fn same_series(a: &str, b: &str) -> Option<bool> {
+    Some(KernelVersion::parse(a)?.same_series(&KernelVersion::parse(b)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +169,8 @@ mod tests {
     fn series() {
         assert!(v("6.12.117").same_series(&v("v6.12")));
         assert!(!v("6.12.117").same_series(&v("6.1.117")));
+        assert_eq!(same_series("v6.12", "6.12.117+deb12"), Some(true));
+        assert_eq!(same_series("v6.12", "6.1.0"), Some(false));
+        assert_eq!(same_series("v6.12", "next"), None);
     }
 }
