@@ -218,6 +218,25 @@ fn avail_on_the_6_12_btf_needs_a_manifest_and_takes_its_names() {
         .expect(0)
         .stderr();
     assert!(stderr.contains("no bpf_kfunc decl tags"), "{stderr}");
+    // the count says what it leaves out of the manifest's, and adds up:
+    // listed + left out = the manifest's kfuncs (read from its file)
+    let total = std::fs::read(&m)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|j| j["kfuncs"].as_array().map(|a| a.len()))
+        .expect("the manifest's kfuncs");
+    let listed = v["kfuncs"].as_array().map_or(0, |a| a.len());
+    let said = format!("(of the manifest's {total}: ");
+    let at = stderr
+        .find(&said)
+        .unwrap_or_else(|| panic!("{said} in {stderr}"));
+    let why = &stderr[at + said.len()..];
+    let why = &why[..why.find(')').unwrap_or(why.len())];
+    let left: usize = why
+        .split(", ")
+        .filter_map(|p| p.split(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert_eq!(listed + left, total, "{stderr}");
 }
 
 #[test]

@@ -206,12 +206,30 @@ fn header_and_docs_publish_what_the_build_compiles_unless_asked_for_more() {
     let t = tree();
     let config = t.path().join(".config");
     let m = t.path().join("m.json");
-    cmd([t.path()])
+    let scanned = cmd([t.path()])
         .arg("--config")
         .arg(&config)
         .arg("-o")
         .arg(&m)
-        .expect(0);
+        .expect(0)
+        .stderr();
+    // the counts below start from the scan's, and say what they leave out
+    assert!(
+        scanned.contains("9 kfuncs (6 built by the .config, "),
+        "{scanned}"
+    );
+    let said = cmd(["header", "--manifest"])
+        .arg(&m)
+        .arg("-o")
+        .arg(t.path().join("h.h"))
+        .expect(0)
+        .stderr();
+    assert!(
+        said.contains(
+            "6 kfuncs declared (of the manifest's 9: 3 not built by its .config (--with-unbuilt))"
+        ),
+        "{said}"
+    );
     let declared = |extra: &[&str]| -> Vec<String> {
         let h = cmd(["header", "--manifest"])
             .arg(&m)

@@ -27,9 +27,9 @@ use crate::btf::{Blob, Btf, ReadError};
 use crate::cdecl;
 use crate::cheader::{self, ArenaPlaces, EmitError};
 use crate::conventions;
-use crate::manifest::{term, CallableFrom, Kfunc, Manifest};
+use crate::manifest::{term, BuiltInto, CallableFrom, Kfunc, Manifest};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Where the running kernel's BTF is.
@@ -427,6 +427,76 @@ impl Avail {
     }
 }
 
+/// The manifest's kfuncs a BTF directory's answer does not list, by why:
+/// four commands gave four kfunc counts for one kernel without saying why
+/// they differ.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LeftOut {
+    /// All the manifest's kfuncs.
+    pub total: usize,
+    /// Not compiled by the manifest's `.config` (its build view).
+    pub unbuilt: usize,
+    /// Built into a module whose BTF is not in the directory.
+    pub module_absent: usize,
+    /// Neither: no FUNC of that name (inlined, or another kernel version).
+    pub not_found: usize,
+}
+
+impl LeftOut {
+    pub fn of(r: &Avail, m: &Manifest, dir: &BtfDir) -> LeftOut {
+        let listed: HashSet<&str> = r.kfuncs.iter().map(|e| e.name.as_str()).collect();
+        // "built" as header and docs count it (`Manifest::built_only`)
+        let built_view = m.build.as_ref().map(|_| m.built_only());
+        let built: Option<HashSet<&str>> = built_view
+            .as_ref()
+            .map(|b| b.kfuncs.iter().map(|k| k.name.as_str()).collect());
+        let mut out = LeftOut {
+            total: m.kfuncs.len(),
+            ..LeftOut::default()
+        };
+        for k in m
+            .kfuncs
+            .iter()
+            .filter(|k| !listed.contains(k.name.as_str()))
+        {
+            let unbuilt = built.as_ref().is_some_and(|b| !b.contains(k.name.as_str()));
+            match &k.object {
+                _ if unbuilt => out.unbuilt += 1,
+                BuiltInto::Object(o)
+                    if o != BuiltInto::VMLINUX && !dir.modules.iter().any(|(n, _)| n == o) =>
+                {
+                    out.module_absent += 1
+                }
+                _ => out.not_found += 1,
+            }
+        }
+        out
+    }
+
+    /// `" (of the manifest's 271: 108 not built by its .config, 18 in
+    /// modules whose BTF is not here, 3 not FUNCs of this BTF)"`, empty
+    /// when nothing is left out.
+    pub fn describe(&self) -> String {
+        let mut why = Vec::new();
+        if self.unbuilt > 0 {
+            why.push(format!("{} not built by its .config", self.unbuilt));
+        }
+        if self.module_absent > 0 {
+            why.push(format!(
+                "{} in modules whose BTF is not here",
+                self.module_absent
+            ));
+        }
+        if self.not_found > 0 {
+            why.push(format!("{} not FUNCs of this BTF", self.not_found));
+        }
+        if why.is_empty() {
+            return String::new();
+        }
+        format!(" (of the manifest's {}: {})", self.total, why.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,5 +506,88 @@ mod tests {
         assert_eq!(prog_type_name("xdp"), "BPF_PROG_TYPE_XDP");
         assert_eq!(prog_type_name("BPF_PROG_TYPE_XDP"), "BPF_PROG_TYPE_XDP");
         assert_eq!(prog_type_name("sched_cls"), "BPF_PROG_TYPE_SCHED_CLS");
+    }
+
+    #[test]
+    fn left_out_adds_up_to_the_manifest() {
+        use crate::manifest::{BuildInfo, KfuncSet, SetEntry};
+        let kfunc = |name: &str, object: BuiltInto| Kfunc {
+            name: name.into(),
+            object,
+            ..Default::default()
+        };
+        let entry = |name: &str, built: Option<bool>| SetEntry {
+            name: name.into(),
+            built,
+            ..Default::default()
+        };
+        let vmlinux = || BuiltInto::Object("vmlinux".into());
+        let m = Manifest {
+            build: Some(BuildInfo::default()),
+            sets: vec![KfuncSet {
+                object: vmlinux(),
+                entries: vec![
+                    entry("shown", Some(true)),
+                    entry("inlined", Some(true)),
+                    entry("in_mod", Some(true)),
+                    entry("in_loaded_mod", Some(true)),
+                    // its file is built, its entry's #ifdef is not
+                    entry("ifdef_off", Some(false)),
+                ],
+                ..Default::default()
+            }],
+            kfuncs: vec![
+                kfunc("shown", vmlinux()),
+                kfunc("inlined", vmlinux()),
+                kfunc("in_mod", BuiltInto::Object("nf_nat".into())),
+                kfunc("in_loaded_mod", BuiltInto::Object("fou".into())),
+                kfunc("ifdef_off", vmlinux()),
+                kfunc("file_off", BuiltInto::NotBuilt),
+            ],
+            ..Default::default()
+        };
+        let found = |name: &str| Entry {
+            name: name.into(),
+            object: "vmlinux".into(),
+            prototype: String::new(),
+            flags: None,
+            prog_types: None,
+            sleepable: None,
+            summary: None,
+            manifest_prototype: None,
+            prototype_matches: None,
+            callable: None,
+            registered: Vec::new(),
+        };
+        let r = Avail {
+            found_by: FoundBy::Manifest,
+            kfuncs: vec![found("shown")],
+        };
+        let dir = BtfDir {
+            dir: PathBuf::from("d"),
+            vmlinux: PathBuf::from("d/vmlinux"),
+            modules: vec![("fou".into(), PathBuf::from("d/fou"))],
+            notes: Vec::new(),
+        };
+        let l = LeftOut::of(&r, &m, &dir);
+        assert_eq!(
+            l,
+            LeftOut {
+                total: 6,
+                unbuilt: 2,
+                module_absent: 1,
+                not_found: 2,
+            }
+        );
+        assert_eq!(
+            l.describe(),
+            " (of the manifest's 6: 2 not built by its .config, 1 in modules whose BTF is not here, 2 not FUNCs of this BTF)"
+        );
+        // everything listed: nothing to say
+        let all = Avail {
+            found_by: FoundBy::Manifest,
+            kfuncs: m.kfuncs.iter().map(|k| found(&k.name)).collect(),
+        };
+        assert_eq!(LeftOut::of(&all, &m, &dir).describe(), "");
     }
 }

@@ -145,6 +145,9 @@ pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
         return has(&result, name, prog_type.as_deref());
     }
     let all = result.kfuncs.len();
+    let left_out = manifest
+        .as_ref()
+        .map(|m| avail::LeftOut::of(&result, m, &dir));
     let unknown = prog_type.as_deref().map_or(0, |t| result.keep_prog_type(t));
     let text = match a.format {
         AvailFormat::Table => {
@@ -170,6 +173,7 @@ pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
                 &result,
                 &dir,
                 all,
+                left_out,
                 unknown,
                 prog_type.as_deref(),
                 release.as_deref()
@@ -183,6 +187,7 @@ fn summary_line(
     r: &Avail,
     dir: &BtfDir,
     all: usize,
+    left_out: Option<avail::LeftOut>,
     unknown: usize,
     prog_type: Option<&str>,
     release: Option<&str>,
@@ -196,9 +201,10 @@ fn summary_line(
     };
     // the release was checked to be one printable word; escaped all the same
     let mut s = format!(
-        "kfunc-scan avail: Linux {}: {all} kfuncs in vmlinux and {} module BTFs, {how}",
+        "kfunc-scan avail: Linux {}: {all} kfuncs in vmlinux and {} module BTFs{}, {how}",
         term::escape(release.unwrap_or("(release unknown)")),
-        dir.modules.len()
+        dir.modules.len(),
+        left_out.map(|l| l.describe()).unwrap_or_default(),
     );
     if let Some(t) = prog_type {
         s.push_str(&format!(

@@ -37,7 +37,9 @@ pub fn run_lint_docs(a: LintDocsArgs) -> Result<Outcome, CliError> {
             e.pos.line, e.pos.col, e.message
         )
     })?;
-    let Loaded { manifest, outcome } = load_source(&a.source, a.quiet)?;
+    let Loaded {
+        manifest, outcome, ..
+    } = load_source(&a.source, a.quiet)?;
     let opts = LintOptions {
         with_selftests: a.with_selftests,
     };

@@ -130,6 +130,9 @@ pub(super) struct Loaded {
     pub(super) manifest: Manifest,
     /// Clean, or Findings when a scan found errors (already printed).
     pub(super) outcome: Outcome,
+    /// Kfuncs left out because the build view does not compile them
+    /// (without `--with-unbuilt`): counts say so.
+    pub(super) unbuilt: usize,
 }
 
 /// A manifest from a JSON file, or from scanning a kernel tree (a
@@ -139,6 +142,7 @@ fn load_manifest(path: &Path, quiet: bool) -> Result<Loaded, String> {
         return Ok(Loaded {
             manifest: super::read_manifest_file(path)?,
             outcome: Outcome::Clean,
+            unbuilt: 0,
         });
     }
     let opts = ScanOptions {
@@ -151,7 +155,11 @@ fn load_manifest(path: &Path, quiet: bool) -> Result<Loaded, String> {
     } else {
         Outcome::Clean
     };
-    Ok(Loaded { manifest, outcome })
+    Ok(Loaded {
+        manifest,
+        outcome,
+        unbuilt: 0,
+    })
 }
 
 pub(super) fn load_source(s: &Source, quiet: bool) -> Result<Loaded, String> {
@@ -167,7 +175,9 @@ pub(super) fn load_source(s: &Source, quiet: bool) -> Result<Loaded, String> {
         (None, None) => return Err("error[usage]: --manifest or --tree is required".into()),
     };
     if !s.with_unbuilt {
+        let all = loaded.manifest.kfuncs.len();
         loaded.manifest = loaded.manifest.built_only();
+        loaded.unbuilt = all.saturating_sub(loaded.manifest.kfuncs.len());
     }
     Ok(loaded)
 }
@@ -193,22 +203,6 @@ fn reversed_versions(
             term::path(new_path),
         )
     })
-}
-
-/// The sets and function entries of an ebpf-docs YAML this tool wrote:
-/// set names at two spaces, `- name:` under a set's `funcs:`.
-fn yaml_counts(text: &str) -> (usize, usize) {
-    let (mut sets, mut funcs, mut in_funcs) = (0, 0, false);
-    for line in text.lines() {
-        if line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':') {
-            sets += 1;
-        } else if line.starts_with("    ") && !line.starts_with("     ") {
-            in_funcs = line == "    funcs:";
-        } else if in_funcs && line.starts_with("      - name: ") {
-            funcs += 1;
-        }
-    }
-    (sets, funcs)
 }
 
 /// The worse of two outcomes.
@@ -251,6 +245,7 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
     let Loaded {
         manifest: m,
         outcome,
+        unbuilt,
     } = load_source(&a.source, a.quiet)?;
     if let (Some(h), Some(path)) = (&history, &a.history) {
         history_holds(h, path, &m)?;
@@ -262,10 +257,10 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
     };
     match yaml_output {
         Some(out) => {
-            let text = kfunc_scan::docs::ebpf_docs_yaml_with(&m, &opts);
-            super::write_output(&out, text.as_bytes())?;
+            let yaml = kfunc_scan::docs::ebpf_docs_yaml_counted(&m, &opts);
+            super::write_output(&out, yaml.text.as_bytes())?;
             if !a.quiet && out.destination != Destination::Stdout {
-                let (sets, funcs) = yaml_counts(&text);
+                let (sets, funcs) = (yaml.sets, yaml.kfunc_entries);
                 eprintln!(
                     "kfunc-scan docs: {} with {} written to {}",
                     plural(sets, "set", "sets"),
@@ -290,7 +285,7 @@ pub fn run_docs(a: DocsArgs) -> Result<Outcome, CliError> {
                     term::path(&a.output),
                     plural(w.removed, "stale page", "stale pages"),
                     plural(kfuncs, "kfunc", "kfuncs"),
-                    left_out(&m, kfuncs, a.with_selftests)
+                    left_out(&m, kfuncs, a.with_selftests, unbuilt)
                 );
             }
             Ok(outcome)
@@ -344,6 +339,7 @@ pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
     let Loaded {
         manifest: m,
         outcome,
+        unbuilt,
     } = load_source(
         &Source {
             manifest: a.manifest,
@@ -366,18 +362,21 @@ pub fn run_header(a: HeaderArgs) -> Result<Outcome, CliError> {
         eprintln!(
             "kfunc-scan header: {} declared{}",
             plural(declared, "kfunc", "kfuncs"),
-            left_out(&m, declared, a.with_selftests)
+            left_out(&m, declared, a.with_selftests, unbuilt)
         );
     }
     Ok(outcome)
 }
 
 /// What a published count leaves out of the manifest's kfuncs, and why:
-/// `" (of the manifest's 271: 46 selftests' (--with-selftests), 24 in no
-/// kfunc set a program may call through)"`, empty when nothing. Four
-/// commands gave four counts for 6.12 without saying why they differ.
-fn left_out(m: &Manifest, shown: usize, with_selftests: bool) -> String {
-    let total = m.kfuncs.len();
+/// `" (of the manifest's 271: 108 not built by its .config
+/// (--with-unbuilt), 6 selftests' (--with-selftests), 1 in no kfunc set a
+/// program may call them through)"`, empty when nothing. `m` is the
+/// manifest as published (the unbuilt already dropped: `unbuilt` of them),
+/// so the total is the one `scan` printed. Four commands gave four counts
+/// for 6.12 without saying why they differ.
+fn left_out(m: &Manifest, shown: usize, with_selftests: bool, unbuilt: usize) -> String {
+    let total = m.kfuncs.len() + unbuilt;
     if shown >= total {
         return String::new();
     }
@@ -386,8 +385,13 @@ fn left_out(m: &Manifest, shown: usize, with_selftests: bool) -> String {
     } else {
         m.kfuncs.iter().filter(|k| k.is_selftest()).count()
     };
-    let rest = total.saturating_sub(shown + selftests);
+    let rest = m.kfuncs.len().saturating_sub(shown + selftests);
     let mut why = Vec::new();
+    if unbuilt > 0 {
+        why.push(format!(
+            "{unbuilt} not built by its .config (--with-unbuilt)"
+        ));
+    }
     if selftests > 0 {
         why.push(format!("{selftests} selftests' (--with-selftests)"));
     }
@@ -459,13 +463,18 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            left_out(&m, 2, false),
+            left_out(&m, 2, false, 0),
             " (of the manifest's 5: 2 selftests' (--with-selftests), 1 in no kfunc set a program may call them through)"
         );
         assert_eq!(
-            left_out(&m, 4, true),
+            left_out(&m, 4, true, 0),
             " (of the manifest's 5: 1 in no kfunc set a program may call them through)"
         );
-        assert_eq!(left_out(&m, 5, true), "");
+        assert_eq!(left_out(&m, 5, true, 0), "");
+        // three more in the scan, dropped as not built before publishing
+        assert_eq!(
+            left_out(&m, 4, true, 3),
+            " (of the manifest's 8: 3 not built by its .config (--with-unbuilt), 1 in no kfunc set a program may call them through)"
+        );
     }
 }

@@ -309,9 +309,15 @@ fn report_named(m: &Manifest, tree: &std::path::Path, quiet: bool, name_tree: bo
         } else {
             String::new()
         };
+        // with a build view, how many of them the .config compiles: the
+        // count header, docs and lint-docs start from
+        let built = match &m.build {
+            Some(_) => format!("{} built by the .config, ", m.built_only().kfuncs.len()),
+            None => String::new(),
+        };
         let _ = writeln!(
             err,
-            "kfunc-scan: {named}{} read, {} parsed; {}, {}, {} ({} with verifier-supplied arguments); {}, {}",
+            "kfunc-scan: {named}{} read, {} parsed; {}, {}, {} ({built}{} with verifier-supplied arguments); {}, {}",
             counted(m.stats.files_read, "file"),
             m.stats.files_parsed + m.stats.files_second_look,
             counted(m.sets.len(), "set"),

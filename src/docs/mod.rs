@@ -18,7 +18,7 @@ mod markdown;
 pub mod model;
 pub mod since;
 pub mod write;
-mod yaml;
+pub mod yaml;
 
 use crate::conventions;
 use crate::manifest::Manifest;
@@ -181,6 +181,12 @@ pub fn ebpf_docs_yaml(m: &Manifest) -> String {
 
 /// ebpf-docs' YAML with these options.
 pub fn ebpf_docs_yaml_with(m: &Manifest, opts: &DocsOptions) -> String {
+    ebpf_docs_yaml_counted(m, opts).text
+}
+
+/// ebpf-docs' YAML with these options, and how many sets and `funcs`
+/// entries it holds.
+pub fn ebpf_docs_yaml_counted(m: &Manifest, opts: &DocsOptions) -> yaml::Rendered {
     yaml::render(&Site::new(m, opts))
 }
 
