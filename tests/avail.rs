@@ -170,6 +170,24 @@ fn avail_on_the_6_18_btf_reads_its_tags_and_release() {
         "void __arena *bpf_arena_alloc_pages(void *p__map, void __arena *addr__ign, u32 page_cnt, int node_id, u64 flags)"
     );
     assert!(k["flags"].is_null() && k["prototype_matches"].is_null());
+
+    // -o: the same bytes in a file, the table whole (no terminal to fit);
+    // a directory as the output is refused before the BTF is read
+    let out = tempfile::tempdir().expect("tempdir");
+    for format in ["json", "table"] {
+        let stdout = cmd(["avail", "--btf-dir", &dir, "--format", format])
+            .expect(0)
+            .stdout();
+        let file = out.path().join(format);
+        cmd(["avail", "--btf-dir", &dir, "--format", format, "-o"])
+            .arg(&file)
+            .expect(0);
+        assert_eq!(std::fs::read_to_string(&file).expect("written"), stdout);
+    }
+    let r = cmd(["avail", "--btf-dir", "/nonexistent", "-o"])
+        .arg(out.path())
+        .expect(2);
+    assert!(r.stderr().contains("error[output]"), "{}", r.stderr());
 }
 
 #[test]

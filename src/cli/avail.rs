@@ -41,6 +41,10 @@ pub struct AvailArgs {
     pub allow_version_mismatch: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: AvailFormat,
+    /// Write the table or JSON here (atomically) instead of to stdout (a
+    /// file's table is never cut to a terminal's width).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "has")]
+    pub output: Option<PathBuf>,
     /// Answer by the exit status only whether this kfunc is available (to
     /// --prog-type, if given): 0 yes, 1 no, 2 cannot tell.
     #[arg(long, value_name = "KFUNC")]
@@ -119,6 +123,11 @@ fn check_version(
 }
 
 pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
+    // checked before anything is read
+    let output = match &a.output {
+        Some(p) => Some(super::check_outputs(&[p])?.remove(0)),
+        None => None,
+    };
     let manifest = read_manifest(a.manifest.as_deref())?;
     let prog_type = prog_type(a.prog_type.as_deref(), manifest.as_ref())?;
     let dir_path = a
@@ -152,7 +161,7 @@ pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
     let text = match a.format {
         AvailFormat::Table => {
             let t = avail::table(&result, manifest.is_some());
-            match terminal_width() {
+            match terminal_width().filter(|_| output.is_none()) {
                 Some(w) => avail::fit_width(&t, w),
                 None => t,
             }
@@ -165,7 +174,10 @@ pub fn run_avail(a: AvailArgs) -> Result<Outcome, CliError> {
             prog_type.as_deref(),
         ),
     };
-    super::write_output(&Output::stdout(), text.as_bytes())?;
+    super::write_output(
+        output.as_ref().unwrap_or(&Output::stdout()),
+        text.as_bytes(),
+    )?;
     if !a.quiet {
         eprintln!(
             "{}",
