@@ -213,7 +213,7 @@ mod tests {
 
     fn conds(src: &str, needle: &str) -> Option<String> {
         let mut p = tree_sitter::Parser::new();
-        p.set_language(&crate::scan::queries::language()).unwrap();
+        p.set_language(&crate::scan::parse::language()).unwrap();
         let tree = p.parse(src, None).unwrap();
         let at = src.find(needle).unwrap();
         let node = tree

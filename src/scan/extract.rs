@@ -8,6 +8,7 @@ use super::cpp::{self, Directive};
 use super::ctype;
 use super::filter::{self, RawFilter};
 use super::mask;
+use super::matchers::Run;
 use super::names;
 use super::parse::{pos, text};
 use super::queries::Queries;

@@ -13,10 +13,36 @@
 
 use super::parse::{text, Captures};
 use super::queries::{
-    FlagDefinesQuery, FunctionsQuery, IdListsQuery, IdSetsQuery, RegistrationsQuery, SetsQuery,
+    Compiled, FlagDefinesQuery, FunctionsQuery, IdListsQuery, IdSetsQuery, RegistrationsQuery,
+    SetsQuery,
 };
 use std::ops::Range;
 use tree_sitter::Node;
+
+/// Running a query: its override as a tree-sitter query, or the embedded
+/// query as code.
+pub trait Run: Matcher + Compiled {
+    /// Each match's captures, in document order: the override's query
+    /// matches, or the embedded query's, found by its matcher. `within`: a
+    /// byte range every match of the embedded query meets (see
+    /// `extract::scope`).
+    fn for_each_in<'t>(
+        &self,
+        root: Node<'t>,
+        src: &[u8],
+        within: Option<Range<usize>>,
+        f: impl FnMut(&Captures<'_, 't>),
+    ) where
+        Self: Sized,
+    {
+        match self.compiled() {
+            Some(q) => super::parse::for_each_match_in(q, root, src, within, f),
+            None => for_each(self, root, src, within, f),
+        }
+    }
+}
+
+impl<Q: Matcher + Compiled> Run for Q {}
 
 /// Where a matcher hands each match's captures, as (capture, node).
 pub type Emit<'e, 't> = dyn FnMut(&[(u32, Node<'t>)]) + 'e;
@@ -209,7 +235,8 @@ impl Matcher for FlagDefinesQuery {
 /// The comparison of the matchers with the queries they stand for.
 mod check {
     use super::*;
-    use crate::scan::queries::{language, Queries};
+    use crate::scan::parse::language;
+    use crate::scan::queries::Queries;
     use crate::scan::{mask, parse};
     use tree_sitter::Query;
 

@@ -6,15 +6,21 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 use tree_sitter::{
-    Node, ParseOptions, ParseState, Parser, Point, Query, QueryCursor, StreamingIterator, Tree,
+    Language, Node, ParseOptions, ParseState, Parser, Point, Query, QueryCursor, StreamingIterator,
+    Tree,
 };
+
+/// The C grammar every parse and query uses.
+pub fn language() -> Language {
+    tree_sitter_c::LANGUAGE.into()
+}
 
 /// A file taking longer than this is reported and skipped.
 pub const PARSE_TIME_LIMIT: Duration = Duration::from_secs(20);
 
 pub fn parse(masked: &[u8]) -> Option<Tree> {
     let mut parser = Parser::new();
-    parser.set_language(&super::queries::language()).ok()?;
+    parser.set_language(&language()).ok()?;
     let ranges = code_ranges(masked);
     // Ordered and disjoint by construction; were they refused, the whole
     // text is read, which gives the same tree.
@@ -182,9 +188,7 @@ pub fn for_each_match_in<'t>(
 #[doc(hidden)]
 pub fn compare_with_whole_parse(masked: &[u8]) -> Result<usize, String> {
     let mut whole = Parser::new();
-    whole
-        .set_language(&super::queries::language())
-        .map_err(|e| e.to_string())?;
+    whole.set_language(&language()).map_err(|e| e.to_string())?;
     let expected = whole.parse(masked, None).ok_or("not parsed")?;
     let got = parse(masked).ok_or("not parsed")?;
     let (a, b) = (nodes(&expected), nodes(&got));

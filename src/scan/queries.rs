@@ -8,12 +8,9 @@
 //! query (an override, typically) that lacks one is a load error naming the
 //! file and the capture, never a capture that silently matches nothing.
 
+use super::parse::language;
 use std::path::{Path, PathBuf};
-use tree_sitter::{Language, Query};
-
-pub fn language() -> Language {
-    tree_sitter_c::LANGUAGE.into()
-}
+use tree_sitter::Query;
 
 /// Why the queries could not be loaded. Plain facts; the command line words
 /// them.
@@ -134,24 +131,20 @@ macro_rules! query {
                 })
             }
 
-            /// Each match's captures, in document order: the override's
-            /// query matches, or the embedded query's, found by
-            /// [`super::matchers`]. `within`: a byte range every match of
-            /// the embedded query meets (see `extract::scope`).
-            pub fn for_each_in<'t>(
-                &self,
-                root: tree_sitter::Node<'t>,
-                src: &[u8],
-                within: Option<std::ops::Range<usize>>,
-                f: impl FnMut(&super::parse::Captures<'_, 't>),
-            ) {
-                match &self.query {
-                    Some(q) => super::parse::for_each_match_in(q, root, src, within, f),
-                    None => super::matchers::for_each(self, root, src, within, f),
-                }
+        }
+
+        impl Compiled for $name {
+            fn compiled(&self) -> Option<&Query> {
+                self.query.as_ref()
             }
         }
     };
+}
+
+/// A query's override, when one was given: it runs as a tree-sitter query;
+/// without one, the embedded query runs as code ([`super::matchers::Run`]).
+pub trait Compiled {
+    fn compiled(&self) -> Option<&Query>;
 }
 
 query! {
