@@ -19,7 +19,7 @@ clang -target bpf -O2 -g -c "$here/kfunc-prog.bpf.c" -o "$work/prog.o"
 root=$work/root
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,lib64,lib/x86_64-linux-gnu,sys/fs/bpf}
 cp "$(command -v busybox)" "$root/bin/busybox"
-for a in sh mount echo cat reboot sleep; do ln -s busybox "$root/bin/$a"; done
+for a in sh mount echo cat reboot sleep insmod wc; do ln -s busybox "$root/bin/$a"; done
 cp /usr/sbin/bpftool "$root/bin/bpftool"
 # bpftool's libraries, where its interpreter looks for them
 ldd /usr/sbin/bpftool | awk '/=> \//{print $3} /^\t\/lib64/{print $1}' | while read -r lib; do
@@ -27,12 +27,19 @@ ldd /usr/sbin/bpftool | awk '/=> \//{print $3} /^\t\/lib64/{print $1}' | while r
 	cp -L "$lib" "$root$lib"
 done
 cp "$work/prog.o" "$root/prog.o"
+cp "$out/net/ipv4/tcp_bbr.ko" "$root/tcp_bbr.ko"
 cat >"$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t bpf bpf /sys/fs/bpf
 echo "BOOT-CHECK: btf $(cat /sys/kernel/btf/vmlinux | wc -c) bytes"
+# the module's split BTF, patched by the hook: the kernel checks it at load
+if insmod /tcp_bbr.ko && [ -r /sys/kernel/btf/tcp_bbr ]; then
+	echo "BOOT-CHECK: MODULE-BTF $(cat /sys/kernel/btf/tcp_bbr | wc -c) bytes"
+else
+	echo "BOOT-CHECK: MODULE-REFUSED"
+fi
 if bpftool prog load /prog.o /sys/fs/bpf/kfunc_prog >/tmp.log 2>&1; then
 	echo "BOOT-CHECK: LOADED"
 else
@@ -49,4 +56,5 @@ chmod +x "$root/init"
 timeout 240 qemu-system-x86_64 -m 256M -nographic -no-reboot \
 	-kernel "$out/arch/x86/boot/bzImage" -initrd "$work/initramfs.gz" \
 	-append "console=ttyS0 panic=-1" </dev/null | tee "$work/console.log" | grep -a "BOOT-CHECK\|libbpf\|error\|BTF" || true
-grep -aq "BOOT-CHECK: LOADED" "$work/console.log"
+grep -aq "BOOT-CHECK: MODULE-BTF" "$work/console.log" &&
+	grep -aq "BOOT-CHECK: LOADED" "$work/console.log"
