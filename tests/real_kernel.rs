@@ -323,7 +323,8 @@ fn leaving_blanks_out_of_the_parse_changes_no_node() {
 /// matcher finds what its query, compiled, finds.
 #[test]
 fn the_matchers_find_what_the_queries_find() {
-    use kfunc_scan::scan::matchers::compare_with_queries;
+    use kfunc_scan::scan::pattern::compare_with_tree_sitter;
+    use kfunc_scan::scan::queries::Queries;
     let Some(root) = tree() else { return };
     let mut files = source_files(manifest(&root));
     files.extend([
@@ -336,7 +337,8 @@ fn the_matchers_find_what_the_queries_find() {
         let Ok(bytes) = std::fs::read(root.join(f)) else {
             continue;
         };
-        n += compare_with_queries(&bytes).unwrap_or_else(|e| panic!("{f}: {e}"));
+        n += compare_with_tree_sitter(&bytes, &Queries::EMBEDDED)
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
     }
     eprintln!("{} files, {n} matches", files.len());
     assert!(n > 1000, "{n} matches");

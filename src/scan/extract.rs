@@ -8,7 +8,6 @@ use super::cpp::{self, Directive};
 use super::ctype;
 use super::filter::{self, RawFilter};
 use super::mask;
-use super::matchers::Run;
 use super::names;
 use super::parse::{pos, text};
 use super::queries::Queries;

@@ -1,16 +1,15 @@
 //! The tree-sitter queries. They live as `.scm` files in `queries/`, are
-//! embedded in the binary (and run as code, `matchers.rs`, which the tests
-//! hold to them), and `--queries DIR` replaces any of them with a file of
-//! the same name from DIR, compiled once.
+//! embedded in the binary, and `--queries DIR` replaces any of them with a
+//! file of the same name from DIR; either way they are compiled once, when
+//! the scan starts, and run by one engine ([`super::pattern`]).
 //!
 //! Each query is a struct holding the compiled override and the index of
 //! every capture the Rust side reads, looked up when the queries load: a
 //! query (an override, typically) that lacks one is a load error naming the
 //! file and the capture, never a capture that silently matches nothing.
 
-use super::parse::language;
+use super::pattern::Patterns;
 use std::path::{Path, PathBuf};
-use tree_sitter::Query;
 
 /// Why the queries could not be loaded. Plain facts; the command line words
 /// them.
@@ -71,18 +70,18 @@ impl Source {
         })
     }
 
-    fn compile(&self) -> Result<Query, QueryLoadError> {
-        Query::new(&language(), &self.text).map_err(|e| QueryLoadError::Syntax {
+    fn compile(&self) -> Result<Patterns, QueryLoadError> {
+        Patterns::compile(&self.text).map_err(|e| QueryLoadError::Syntax {
             path: self.path.clone(),
-            line: e.row + 1,
-            col: e.column + 1,
-            message: e.message.replace('\n', " "),
+            line: e.line,
+            col: e.col,
+            message: e.message,
         })
     }
 
-    fn capture(&self, query: &Query, name: &str) -> Result<u32, QueryLoadError> {
-        query
-            .capture_index_for_name(name)
+    fn capture(&self, patterns: &Patterns, name: &str) -> Result<u32, QueryLoadError> {
+        patterns
+            .capture_index(name)
             .ok_or_else(|| QueryLoadError::MissingCapture {
                 path: self.path.clone(),
                 capture: name.to_string(),
@@ -96,9 +95,7 @@ macro_rules! query {
     ($(#[$doc:meta])* $name:ident = $file:literal { $($capture:ident),+ $(,)? }) => {
         $(#[$doc])*
         pub struct $name {
-            /// An override, compiled; None for the embedded query, which
-            /// [`super::matchers`] runs as code.
-            pub query: Option<Query>,
+            pub patterns: Patterns,
             /// The embedded query, not an override: its matches are known
             /// to hold the words it names.
             pub embedded: bool,
@@ -107,44 +104,34 @@ macro_rules! query {
 
         impl $name {
             pub const FILE: &'static str = $file;
-            /// The captures read, in the order the matchers number them.
+            /// The captures the scanner reads.
             pub const CAPTURES: &'static [&'static str] = &[$(stringify!($capture)),+];
             /// The embedded query's text.
             pub const EMBEDDED: &'static str = include_str!(concat!("../../queries/", $file));
 
             fn load(dir: Option<&Path>) -> Result<$name, QueryLoadError> {
                 let source = Source::find($file, Self::EMBEDDED, dir)?;
-                if source.embedded {
-                    // the matchers' own capture numbers
-                    let mut n = 0..;
-                    return Ok($name {
-                        $($capture: n.next().unwrap_or_default(),)+
-                        embedded: true,
-                        query: None,
-                    });
-                }
-                let query = source.compile()?;
+                let patterns = source.compile()?;
                 Ok($name {
-                    $($capture: source.capture(&query, stringify!($capture))?,)+
-                    embedded: false,
-                    query: Some(query),
+                    $($capture: source.capture(&patterns, stringify!($capture))?,)+
+                    embedded: source.embedded,
+                    patterns,
                 })
             }
 
-        }
-
-        impl Compiled for $name {
-            fn compiled(&self) -> Option<&Query> {
-                self.query.as_ref()
+            /// Each match's captures, in document order. `within`: a byte
+            /// range every match meets (see `extract::scope`).
+            pub fn for_each_in<'t>(
+                &self,
+                root: tree_sitter::Node<'t>,
+                src: &[u8],
+                within: Option<std::ops::Range<usize>>,
+                f: impl FnMut(&super::parse::Captures<'_, 't>),
+            ) {
+                self.patterns.for_each(root, src, within, f)
             }
         }
     };
-}
-
-/// A query's override, when one was given: it runs as a tree-sitter query;
-/// without one, the embedded query runs as code ([`super::matchers::Run`]).
-pub trait Compiled {
-    fn compiled(&self) -> Option<&Query>;
 }
 
 query! {
@@ -182,18 +169,42 @@ pub struct Queries {
 }
 
 impl Queries {
+    /// Every embedded query: its file name, its text, the captures the
+    /// scanner reads.
+    pub const EMBEDDED: [(&'static str, &'static str, &'static [&'static str]); 6] = [
+        (SetsQuery::FILE, SetsQuery::EMBEDDED, SetsQuery::CAPTURES),
+        (
+            FunctionsQuery::FILE,
+            FunctionsQuery::EMBEDDED,
+            FunctionsQuery::CAPTURES,
+        ),
+        (
+            RegistrationsQuery::FILE,
+            RegistrationsQuery::EMBEDDED,
+            RegistrationsQuery::CAPTURES,
+        ),
+        (
+            IdSetsQuery::FILE,
+            IdSetsQuery::EMBEDDED,
+            IdSetsQuery::CAPTURES,
+        ),
+        (
+            IdListsQuery::FILE,
+            IdListsQuery::EMBEDDED,
+            IdListsQuery::CAPTURES,
+        ),
+        (
+            FlagDefinesQuery::FILE,
+            FlagDefinesQuery::EMBEDDED,
+            FlagDefinesQuery::CAPTURES,
+        ),
+    ];
+
     /// A hash of the text of every query `load` would compile (a cache of
     /// scan results is only good for the same queries).
     pub fn text_hash(override_dir: Option<&Path>) -> Result<u64, QueryLoadError> {
         let mut all = String::new();
-        for (file, embedded) in [
-            (SetsQuery::FILE, SetsQuery::EMBEDDED),
-            (FunctionsQuery::FILE, FunctionsQuery::EMBEDDED),
-            (RegistrationsQuery::FILE, RegistrationsQuery::EMBEDDED),
-            (IdSetsQuery::FILE, IdSetsQuery::EMBEDDED),
-            (IdListsQuery::FILE, IdListsQuery::EMBEDDED),
-            (FlagDefinesQuery::FILE, FlagDefinesQuery::EMBEDDED),
-        ] {
+        for (file, embedded, _) in Self::EMBEDDED {
             let text = Source::find(file, embedded, override_dir)?.text;
             all.push_str(&format!("{file}\0{}\0{text}\0", text.len()));
         }
@@ -212,10 +223,8 @@ impl Queries {
     }
 }
 
-/// The queries a scan uses. The embedded ones cost nothing to load (they
-/// run as code, [`super::matchers`]); overrides (`--queries DIR`) are
-/// compiled at once, so that an error in one stops the scan before it
-/// starts.
+/// The queries a scan uses, compiled at once (microseconds), so that an
+/// error in an override (`--queries DIR`) stops the scan before it starts.
 pub struct Prepared {
     queries: Queries,
 }
@@ -240,47 +249,26 @@ mod tests {
     fn the_embedded_queries_load() {
         let q = Queries::load(None).expect("embedded queries");
         assert_ne!(q.sets.delimiter, q.sets.set_name);
-        // they are run as code, but they are the definition: they compile,
-        // with every capture read
-        for (file, text, captures) in [
-            (SetsQuery::FILE, SetsQuery::EMBEDDED, SetsQuery::CAPTURES),
-            (
-                FunctionsQuery::FILE,
-                FunctionsQuery::EMBEDDED,
-                FunctionsQuery::CAPTURES,
-            ),
-            (
-                RegistrationsQuery::FILE,
-                RegistrationsQuery::EMBEDDED,
-                RegistrationsQuery::CAPTURES,
-            ),
-            (
-                IdSetsQuery::FILE,
-                IdSetsQuery::EMBEDDED,
-                IdSetsQuery::CAPTURES,
-            ),
-            (
-                IdListsQuery::FILE,
-                IdListsQuery::EMBEDDED,
-                IdListsQuery::CAPTURES,
-            ),
-            (
-                FlagDefinesQuery::FILE,
-                FlagDefinesQuery::EMBEDDED,
-                FlagDefinesQuery::CAPTURES,
-            ),
-        ] {
-            let query = Query::new(&language(), text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        // tree-sitter's own engine compiles them too, with every capture
+        // read: they stay tree-sitter queries
+        for (file, text, captures) in Queries::EMBEDDED {
+            let query = tree_sitter::Query::new(&crate::scan::parse::language(), text)
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
             for c in captures {
                 assert!(query.capture_index_for_name(c).is_some(), "{file}: @{c}");
             }
         }
     }
 
+    fn q_with_functions(dir: &Path) -> Queries {
+        std::fs::remove_file(dir.join(SetsQuery::FILE)).unwrap();
+        Queries::load(Some(dir)).unwrap()
+    }
+
     #[test]
     fn prepared_queries_are_the_embedded_ones_or_the_overrides() {
         let q = Prepared::start(None).unwrap();
-        assert!(q.get().functions.embedded && q.get().functions.query.is_none());
+        assert!(q.get().functions.embedded);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(FunctionsQuery::FILE),
@@ -292,6 +280,16 @@ mod tests {
         assert!(q.get().sets.embedded);
         std::fs::write(dir.path().join(SetsQuery::FILE), "(oops").unwrap();
         assert!(Prepared::start(Some(dir.path())).is_err());
+        // an override runs: this one finds function definitions without
+        // a body check, so a prototype-free K&R body still matches
+        let src = b"int f(void) { return 0; }\nint g(void);\n";
+        let tree = crate::scan::parse::parse(src).unwrap();
+        let mut found = Vec::new();
+        let functions = &q_with_functions(dir.path()).functions;
+        functions.for_each_in(tree.root_node(), src, None, |c| {
+            found.push(c.get(functions.function).map(|n| n.start_byte()))
+        });
+        assert_eq!(found, [Some(0)]);
     }
 
     #[test]

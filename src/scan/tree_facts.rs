@@ -3,7 +3,6 @@
 //! (`tools/bpf/resolve_btfids/main.c`), the program type → kfunc hook table
 //! (`kernel/bpf/btf.c`) and the version (`Makefile`).
 
-use super::matchers::Run;
 use super::parse::text;
 use super::queries::FlagDefinesQuery;
 use super::source::Tree;
