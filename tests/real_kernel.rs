@@ -318,11 +318,11 @@ fn leaving_blanks_out_of_the_parse_changes_no_node() {
     assert!(gaps > files.len(), "{gaps} runs in {} files", files.len());
 }
 
-/// The embedded queries run as code (`scan::matchers`); on the files that
-/// hold the sets and the kfuncs, and a few large ones of the tree, each
-/// matcher finds what its query, compiled, finds.
+/// The queries run on the project's engine (`scan::pattern`); on the files
+/// that hold the sets and the kfuncs, and a few large ones of the tree, it
+/// finds what tree-sitter's own engine finds, query by query.
 #[test]
-fn the_matchers_find_what_the_queries_find() {
+fn the_engine_finds_what_tree_sitters_finds() {
     use kfunc_scan::scan::pattern::compare_with_tree_sitter;
     use kfunc_scan::scan::queries::Queries;
     let Some(root) = tree() else { return };
