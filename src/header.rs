@@ -62,6 +62,16 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         " * KFUNC_SCAN_SKIP_<name> to leave a declaration out. */"
     );
     out.push_str("#ifndef __KFUNC_SCAN_KFUNCS_H\n#define __KFUNC_SCAN_KFUNCS_H\n\n");
+    // One error that says what is missing, and no declarations after it
+    // (each would add its own errors about unknown types).
+    let _ = write!(
+        out,
+        "#if !defined({VMLINUX_GUARD}) && !defined({KERNEL_TYPES})\n\
+         #error \"kfunc-scan's kfuncs header needs the kernel's types (u32, struct task_struct, ...): \
+         include vmlinux.h before it (bpftool btf dump file /sys/kernel/btf/vmlinux format c), \
+         or define {KERNEL_TYPES} if they come from elsewhere\"\n\
+         #else\n\n"
+    );
     let _ = writeln!(
         out,
         "#ifndef __ksym\n#define __ksym __attribute__((section(\"{}\")))\n#endif",
@@ -72,9 +82,12 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         .iter()
         .any(|d| d.declaration.contains(conventions::ARENA_MACRO))
     {
+        // defined for the declarations only: undefined again at the end, so
+        // that a later definition (the selftests' bpf_arena_common.h has an
+        // unguarded one) is not a redefinition
         let _ = writeln!(
             out,
-            "#ifndef {0}\n#define {0} __attribute__(({1}))\n#endif",
+            "#ifndef {0}\n#define {0} __attribute__(({1}))\n#define {ARENA_OURS}\n#endif",
             conventions::ARENA_MACRO,
             conventions::TYPE_ATTR_ARENA
         );
@@ -87,9 +100,23 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         let _ = writeln!(out, "extern {} __ksym __weak;", d.declaration);
         out.push_str("#endif\n\n");
     }
+    let _ = write!(
+        out,
+        "#ifdef {ARENA_OURS}\n#undef {0}\n#undef {ARENA_OURS}\n#endif\n\n",
+        conventions::ARENA_MACRO
+    );
+    let _ = write!(out, "#endif /* {VMLINUX_GUARD} || {KERNEL_TYPES} */\n\n");
     out.push_str("#endif /* __KFUNC_SCAN_KFUNCS_H */\n");
     out
 }
+
+/// bpftool's vmlinux.h defines it: the kernel's types are there.
+const VMLINUX_GUARD: &str = "__VMLINUX_H__";
+/// What a program defines when the kernel's types come from elsewhere
+/// than vmlinux.h (its own kernel headers).
+pub const KERNEL_TYPES: &str = "KFUNC_SCAN_KERNEL_TYPES";
+/// Defined while the header's own `__arena` is (see `header`).
+const ARENA_OURS: &str = "__KFUNC_SCAN_ARENA_DEFINED";
 
 /// Every kfunc as BPF programs call it, and the `_impl` form of those with
 /// verifier-supplied arguments, sorted by name.

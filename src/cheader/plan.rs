@@ -47,6 +47,36 @@ pub fn is_bpf_side_object(name: &str) -> bool {
             .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('_'))
 }
 
+/// Whether a parameter's name says it is the size of the buffer the
+/// parameter before it points to: the kernel's `__sz` suffix (`opts__sz`,
+/// `tuple__sz`, `params__sz`), which the verifier checks against that
+/// buffer, and `__szk`, a size the kernel knows as a constant. A program
+/// fills such a struct itself (`struct bpf_ct_opts opts = { … }`) and
+/// passes `sizeof`, so the header must define it in full.
+fn is_size_param(name: &[u8]) -> bool {
+    name.ends_with(b"__sz") || name.ends_with(b"__szk")
+}
+
+/// The struct or union a pointer parameter points to, through modifiers
+/// and typedefs on either side of the pointer; 0 (void, which needs
+/// nothing) for anything else. Bounded by `MAX_DEPTH` steps: a BTF may
+/// hold a cycle of modifiers.
+fn pointee(btf: &Btf, ty: u32) -> u32 {
+    let mut id = ty;
+    let mut behind_pointer = false;
+    for _ in 0..MAX_DEPTH {
+        let Some(t) = btf.get(id) else { return 0 };
+        match t.kind() {
+            Kind::Ptr if !behind_pointer => behind_pointer = true,
+            Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag | Kind::Typedef => {}
+            Kind::Struct | Kind::Union if behind_pointer => return id,
+            _ => return 0,
+        }
+        id = t.target().unwrap_or(0);
+    }
+    0
+}
+
 /// How deep a chain of by-value uses may nest before the input is refused.
 const MAX_DEPTH: usize = 512;
 
@@ -101,8 +131,16 @@ pub fn plan(btf: &Btf, funcs: &[u32]) -> Result<Plan, EmitError> {
         let proto = t.target().unwrap_or(0);
         let pt = btf.get(proto).ok_or(EmitError::NoType(proto))?;
         p.use_type(pt.return_type().unwrap_or(0), true, 0)?;
-        for (_, ty) in pt.params() {
+        let params: Vec<(u32, u32)> = pt.params().collect();
+        for (i, &(_, ty)) in params.iter().enumerate() {
             p.use_type(ty, true, 0)?;
+            let sized = params
+                .get(i + 1)
+                .is_some_and(|&(name, _)| is_size_param(btf.str_at(name).unwrap_or_default()));
+            if sized {
+                // the program fills it and passes its size: it needs the body
+                p.use_type(pointee(btf, ty), true, 0)?;
+            }
         }
     }
     let stubs = p
