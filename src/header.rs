@@ -78,16 +78,17 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         conventions::KSYM_SECTION
     );
     out.push_str("#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n");
-    if decls
+    let arena = decls
         .iter()
-        .any(|d| d.declaration.contains(conventions::ARENA_MACRO))
-    {
+        .any(|d| d.declaration.contains(conventions::ARENA_MACRO));
+    if arena {
         // defined for the declarations only: undefined again at the end, so
         // that a later definition (the selftests' bpf_arena_common.h has an
         // unguarded one) is not a redefinition
         let _ = writeln!(
             out,
-            "#ifndef {0}\n#define {0} __attribute__(({1}))\n#define {ARENA_OURS}\n#endif",
+            "#ifndef {0}\n#define {ARENA_OURS}\n#endif\n\
+             #ifndef {0}\n#define {0} __attribute__(({1}))\n#endif",
             conventions::ARENA_MACRO,
             conventions::TYPE_ATTR_ARENA
         );
@@ -100,11 +101,13 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         let _ = writeln!(out, "extern {} __ksym __weak;", d.declaration);
         out.push_str("#endif\n\n");
     }
-    let _ = write!(
-        out,
-        "#ifdef {ARENA_OURS}\n#undef {0}\n#undef {ARENA_OURS}\n#endif\n\n",
-        conventions::ARENA_MACRO
-    );
+    if arena {
+        let _ = write!(
+            out,
+            "#ifdef {ARENA_OURS}\n#undef {0}\n#undef {ARENA_OURS}\n#endif\n\n",
+            conventions::ARENA_MACRO
+        );
+    }
     let _ = write!(out, "#endif /* {VMLINUX_GUARD} || {KERNEL_TYPES} */\n\n");
     out.push_str("#endif /* __KFUNC_SCAN_KFUNCS_H */\n");
     out

@@ -335,7 +335,8 @@ fn macros(out: &mut String) {
         out,
         "#ifndef __ksym\n#define __ksym __attribute__((section(\"{KSYM_SECTION}\")))\n#endif\n\
          #ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n\
-         #ifndef {ARENA}\n#define {ARENA} __attribute__(({ARENA_ATTR}))\n#define {ARENA_OURS}\n#endif\n\n"
+         #ifndef {ARENA}\n#define {ARENA_OURS}\n#endif\n\
+         #ifndef {ARENA}\n#define {ARENA} __attribute__(({ARENA_ATTR}))\n#endif\n\n"
     );
 }
 
