@@ -9,6 +9,13 @@
 //! forward-declared, so a kfunc whose types vmlinux.h lacks (a module's)
 //! still declares.
 //!
+//! The declarations need the kernel's types (`u32`, the structs they take
+//! by value): without vmlinux.h's `__VMLINUX_H__` (or a program's
+//! `KFUNC_SCAN_KERNEL_TYPES`, for types from elsewhere) the header is one
+//! `#error` that says so, not an error per declaration. A manifest has no
+//! type definitions, so a module's types (`enum nf_nat_manip_type`) are
+//! only declared: `header --btf` of the module defines them.
+//!
 //! Everything a comment says comes from outside (the tree's paths and
 //! conditions, a manifest's release), so it goes through
 //! `cheader::comment_text`: no line break, no `*/` can end the comment and

@@ -3,10 +3,19 @@
 //!
 //! Layout: forward declarations of every struct and union named (harmless
 //! anywhere); then, unless `__VMLINUX_H__` is defined (bpftool's vmlinux.h
-//! defines it, and every one of these types), the types: empty-bodied
-//! pointer-only structs, then typedefs, enums and full definitions in
-//! dependency order; then `__ksym`, `__weak` and `__arena` unless defined;
-//! then the `extern … __weak __ksym;` declarations, sorted by name.
+//! defines it, and every one of the base BTF's types), the base's types:
+//! empty-bodied pointer-only structs, then typedefs, enums and full
+//! definitions in dependency order; then a module's own types (a split
+//! BTF's), which no vmlinux.h has; then `__ksym`, `__weak` and `__arena`
+//! unless defined; then the `extern … __weak __ksym;` declarations, sorted
+//! by name; then `__arena` undefined again if the header defined it.
+//!
+//! Each struct, union and enum has its own guard (`__KFUNC_SCAN_TYPE_…`),
+//! so the headers of vmlinux and of modules go together; those uapi
+//! `linux/bpf.h` (or `linux/in6.h`, `asm/ptrace.h`) defines are also under
+//! that header's guard, so a program including it first has no
+//! redefinition; `typedef _Bool bool` is left out where `<stdbool.h>` made
+//! `bool` a macro. A module's header has its own include guard.
 
 use super::decl::{su, ArenaPlaces, Writer, ARENA, ARENA_ATTR};
 use super::plan::plan;
@@ -48,7 +57,9 @@ fn banner(out: &mut String, text: &HeaderText, n: usize) {
          \x20* body: libbpf checks each extern against the kernel's BTF kind by kind,\n\
          \x20* and a forward declaration (a FWD) does not match the kernel's STRUCT.\n\
          \x20* With vmlinux.h, include vmlinux.h first: its {VMLINUX_GUARD} leaves out\n\
-         \x20* these types (it has them all); the declarations are bpftool's own. */\n",
+         \x20* vmlinux's types (it has them all), not a module's; the declarations\n\
+         \x20* are bpftool's own. Each type has its own guard, those of uapi\n\
+         \x20* linux/bpf.h that header's too: include linux/bpf.h before this one. */\n",
         comment_text(&text.about)
     );
 }
