@@ -254,6 +254,38 @@ impl Planner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::btf::NewType;
+
+    #[test]
+    fn size_parameters_and_what_they_measure() {
+        for n in [&b"opts__sz"[..], b"tuple__sz", b"__sz", b"buffer__szk"] {
+            assert!(is_size_param(n), "{n:?}");
+        }
+        for n in [&b"size"[..], b"opts__szx", b"sz", b"", b"opts__sz_"] {
+            assert!(!is_size_param(n), "{n:?}");
+        }
+        // const struct s *, typedef'd pointer, struct s ** and int *
+        let mut b = Btf::empty(crate::btf::Endian::Little);
+        let name = b.add_string("s").expect("string");
+        let int = b.add_type(&NewType::int(0, 4, true)).expect("int");
+        let s = b
+            .add_type(&NewType::struct_(name, 4, &[(0, int, 0)]))
+            .expect("struct");
+        let cs = b.add_type(&NewType::const_(s)).expect("const");
+        let pcs = b.add_type(&NewType::ptr(cs)).expect("ptr");
+        let td_name = b.add_string("sp").expect("string");
+        let td = b
+            .add_type(&NewType::typedef(td_name, pcs))
+            .expect("typedef");
+        let pps = b.add_type(&NewType::ptr(pcs)).expect("ptr");
+        let pint = b.add_type(&NewType::ptr(int)).expect("ptr");
+        assert_eq!(pointee(&b, pcs), s);
+        assert_eq!(pointee(&b, td), s);
+        assert_eq!(pointee(&b, pps), 0);
+        assert_eq!(pointee(&b, pint), 0);
+        assert_eq!(pointee(&b, s), 0, "a struct by value is no pointer");
+        assert_eq!(pointee(&b, 9999), 0);
+    }
 
     #[test]
     fn bpf_side_objects() {
