@@ -120,6 +120,22 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
     out
 }
 
+/// How every preprocessor line of the header begins: the header's own
+/// directives, none from the manifest (its names and types cannot start a
+/// line, its paths and release are inside comments). The fuzz target and
+/// `tests/manifest_corpus.rs` check every line against it.
+pub const OWN_DIRECTIVES: &[&str] = &[
+    "#ifndef ",
+    "#define ",
+    "#endif",
+    "#else",
+    "#if !defined(__VMLINUX_H__) && !defined(KFUNC_SCAN_KERNEL_TYPES)",
+    "#error \"kfunc-scan's kfuncs header needs the kernel's types",
+    "#ifdef __KFUNC_SCAN_ARENA_DEFINED",
+    "#undef __arena",
+    "#undef __KFUNC_SCAN_ARENA_DEFINED",
+];
+
 /// bpftool's vmlinux.h defines it: the kernel's types are there.
 const VMLINUX_GUARD: &str = "__VMLINUX_H__";
 /// What a program defines when the kernel's types come from elsewhere
