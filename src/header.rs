@@ -9,6 +9,13 @@
 //! forward-declared, so a kfunc whose types vmlinux.h lacks (a module's)
 //! still declares.
 //!
+//! The declarations need the kernel's types (`u32`, the structs they take
+//! by value): without vmlinux.h's `__VMLINUX_H__` (or a program's
+//! `KFUNC_SCAN_KERNEL_TYPES`, for types from elsewhere) the header is one
+//! `#error` that says so, not an error per declaration. A manifest has no
+//! type definitions, so a module's types (`enum nf_nat_manip_type`) are
+//! only declared: `header --btf` of the module defines them.
+//!
 //! Everything a comment says comes from outside (the tree's paths and
 //! conditions, a manifest's release), so it goes through
 //! `cheader::comment_text`: no line break, no `*/` can end the comment and
@@ -62,19 +69,33 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         " * KFUNC_SCAN_SKIP_<name> to leave a declaration out. */"
     );
     out.push_str("#ifndef __KFUNC_SCAN_KFUNCS_H\n#define __KFUNC_SCAN_KFUNCS_H\n\n");
+    // One error that says what is missing, and no declarations after it
+    // (each would add its own errors about unknown types).
+    let _ = write!(
+        out,
+        "#if !defined({VMLINUX_GUARD}) && !defined({KERNEL_TYPES})\n\
+         #error \"kfunc-scan's kfuncs header needs the kernel's types (u32, struct task_struct, ...): \
+         include vmlinux.h before it (bpftool btf dump file /sys/kernel/btf/vmlinux format c), \
+         or define {KERNEL_TYPES} if they come from elsewhere\"\n\
+         #else\n\n"
+    );
     let _ = writeln!(
         out,
         "#ifndef __ksym\n#define __ksym __attribute__((section(\"{}\")))\n#endif",
         conventions::KSYM_SECTION
     );
     out.push_str("#ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n");
-    if decls
+    let arena = decls
         .iter()
-        .any(|d| d.declaration.contains(conventions::ARENA_MACRO))
-    {
+        .any(|d| d.declaration.contains(conventions::ARENA_MACRO));
+    if arena {
+        // defined for the declarations only: undefined again at the end, so
+        // that a later definition (the selftests' bpf_arena_common.h has an
+        // unguarded one) is not a redefinition
         let _ = writeln!(
             out,
-            "#ifndef {0}\n#define {0} __attribute__(({1}))\n#endif",
+            "#ifndef {0}\n#define {ARENA_OURS}\n#endif\n\
+             #ifndef {0}\n#define {0} __attribute__(({1}))\n#endif",
             conventions::ARENA_MACRO,
             conventions::TYPE_ATTR_ARENA
         );
@@ -87,9 +108,41 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
         let _ = writeln!(out, "extern {} __ksym __weak;", d.declaration);
         out.push_str("#endif\n\n");
     }
+    if arena {
+        let _ = write!(
+            out,
+            "#ifdef {ARENA_OURS}\n#undef {0}\n#undef {ARENA_OURS}\n#endif\n\n",
+            conventions::ARENA_MACRO
+        );
+    }
+    let _ = write!(out, "#endif /* {VMLINUX_GUARD} || {KERNEL_TYPES} */\n\n");
     out.push_str("#endif /* __KFUNC_SCAN_KFUNCS_H */\n");
     out
 }
+
+/// How every preprocessor line of the header begins: the header's own
+/// directives, none from the manifest (its names and types cannot start a
+/// line, its paths and release are inside comments). The fuzz target and
+/// `tests/manifest_corpus.rs` check every line against it.
+pub const OWN_DIRECTIVES: &[&str] = &[
+    "#ifndef ",
+    "#define ",
+    "#endif",
+    "#else",
+    "#if !defined(__VMLINUX_H__) && !defined(KFUNC_SCAN_KERNEL_TYPES)",
+    "#error \"kfunc-scan's kfuncs header needs the kernel's types",
+    "#ifdef __KFUNC_SCAN_ARENA_DEFINED",
+    "#undef __arena",
+    "#undef __KFUNC_SCAN_ARENA_DEFINED",
+];
+
+/// bpftool's vmlinux.h defines it: the kernel's types are there.
+const VMLINUX_GUARD: &str = "__VMLINUX_H__";
+/// What a program defines when the kernel's types come from elsewhere
+/// than vmlinux.h (its own kernel headers).
+pub const KERNEL_TYPES: &str = "KFUNC_SCAN_KERNEL_TYPES";
+/// Defined while the header's own `__arena` is (see `header`).
+const ARENA_OURS: &str = "__KFUNC_SCAN_ARENA_DEFINED";
 
 /// Every kfunc as BPF programs call it, and the `_impl` form of those with
 /// verifier-supplied arguments, sorted by name.

@@ -413,7 +413,7 @@ fn a_tree_s_paths_and_release_cannot_leave_the_manifest_header_s_comments() {
         !text.lines().any(|l| l.starts_with("#define SEC")),
         "{text}"
     );
-    let types = "typedef unsigned int u32; typedef unsigned long long u64;";
+    let types = "#define KFUNC_SCAN_KERNEL_TYPES\ntypedef unsigned int u32; typedef unsigned long long u64;";
     compiles_without_sec(&out, types).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert!(!text.contains("*/ int injected"), "{text}");
 }

@@ -29,8 +29,8 @@ fn compiles_for_bpf(dir: &Path, h: &str, body: &str) {
     if !have("clang") {
         return;
     }
-    let prelude =
-        "typedef unsigned char u8; typedef unsigned int u32; typedef unsigned long long u64;\n";
+    // the types come from here, not a vmlinux.h: said as the header asks
+    let prelude = "#define KFUNC_SCAN_KERNEL_TYPES\ntypedef unsigned char u8; typedef unsigned int u32; typedef unsigned long long u64;\n";
     fs::write(dir.join("kfuncs.h"), h).unwrap();
     fs::write(
         dir.join("prog.c"),
@@ -150,7 +150,9 @@ fn the_manifest_header_marks_arena_pointers() {
     compiles_for_bpf(
         dir.path(),
         &h,
-        "int f(void *map) { void __arena *p = bpf_arena_alloc_pages(map, (void __arena *)0, 1, -1, 0); struct arena_hdr __arena *h = p; return (int)bpf_arena_hdr_len(h, 0); }",
+        // the header's `__arena` is its declarations' only (undefined at its
+        // end, so that bpf_arena_common.h may define its own): spelled out here
+        "#define AS1 __attribute__((address_space(1)))\nint f(void *map) { void AS1 *p = bpf_arena_alloc_pages(map, (void AS1 *)0, 1, -1, 0); struct arena_hdr AS1 *h = p; return (int)bpf_arena_hdr_len(h, 0); }",
     );
 }
 

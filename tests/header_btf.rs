@@ -532,3 +532,232 @@ fn the_header_s_selection_errors_name_what_is_missing() {
     );
     assert!(!h.contains("bpf_lookup_user_key("), "{h}");
 }
+
+/// clang -fsyntax-only -Wall -Werror -target bpf of `prog` in `dir`, with
+/// the multiarch directory for `<asm/types.h>`; clang's errors if not.
+fn syntax_ok(dir: &Path, prog: &str) -> Result<(), String> {
+    std::fs::write(dir.join("prog.c"), prog).expect("write");
+    let out = Command::new("clang")
+        .args(["-fsyntax-only", "-Wall", "-Werror", "-target", "bpf"])
+        .arg("-I")
+        .arg(dir)
+        .args(["-idirafter", "/usr/include/x86_64-linux-gnu"])
+        .arg(dir.join("prog.c"))
+        .output()
+        .expect("clang");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The structs a program fills and passes with their size (the parameter
+/// after them is `…__sz`) have their bodies, also when the program has
+/// uapi `<linux/bpf.h>` (whose `__sk_buff` and `bpf_sock_tuple` the
+/// header must not define again) or `<stdbool.h>` (`bool` a macro); on
+/// main `struct bpf_crypto_params {}` was empty (sizeof 0, no members) and
+/// `struct __sk_buff {}` a redefinition.
+#[test]
+fn structs_passed_with_their_size_are_complete_and_uapi_ones_are_not_redefined() {
+    let Some(v612) = shared_file("linux-6.12.117/vmlinux.btf") else {
+        return;
+    };
+    if !have(&["clang"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    header(
+        &[
+            "--btf",
+            &v612.to_string_lossy(),
+            "--kfuncs",
+            "bpf_crypto_ctx_create,bpf_sk_assign_tcp_reqsk,bpf_xdp_get_xfrm_state,bpf_session_is_return",
+        ],
+        &dir.path().join("kfuncs.h"),
+    );
+    let h = std::fs::read_to_string(dir.path().join("kfuncs.h")).expect("read");
+    for s in [
+        "bpf_crypto_params",
+        "bpf_tcp_req_attrs",
+        "bpf_xfrm_state_opts",
+    ] {
+        assert!(h.contains(&format!("struct {s} {{\n")), "{s}:\n{h}");
+    }
+    // taken behind a pointer with no size after it: still an empty body
+    assert!(h.contains("struct bpf_crypto_ctx {};"), "{h}");
+    let body = r#"
+int f(struct __sk_buff *skb, struct sock *sk, struct xdp_md *x)
+{
+	struct bpf_crypto_params p = { .type = "skcipher", .key_len = 16 };
+	struct bpf_tcp_req_attrs a = { .mss = 1460 };
+	struct bpf_xfrm_state_opts o = { .netns_id = -1 };
+	int err = 0;
+	struct bpf_crypto_ctx *c = bpf_crypto_ctx_create(&p, sizeof(p), &err);
+	bool r = bpf_session_is_return();
+	return !!c + r + bpf_sk_assign_tcp_reqsk(skb, sk, &a, sizeof(a)) +
+	       !!bpf_xdp_get_xfrm_state(x, &o, sizeof(o));
+}
+"#;
+    // alone, then after uapi linux/bpf.h and stdbool.h
+    syntax_ok(dir.path(), &format!("#include \"kfuncs.h\"\n{body}"))
+        .unwrap_or_else(|e| panic!("{e}\n{h}"));
+    syntax_ok(
+        dir.path(),
+        &format!("#include <linux/bpf.h>\n#include <stdbool.h>\n#include \"kfuncs.h\"\n{body}"),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{h}"));
+}
+
+/// A module's header after vmlinux.h still has the module's types (on
+/// main they were inside `#ifndef __VMLINUX_H__`: "use of undeclared
+/// identifier 'NF_NAT_MANIP_SRC'"); the headers of vmlinux and of two
+/// modules included together, with or without vmlinux.h, each declare
+/// their kfuncs (on main they shared one include guard) and define each
+/// shared type once.
+#[test]
+fn module_headers_keep_their_types_after_vmlinux_h_and_go_together() {
+    let files: Vec<Option<PathBuf>> = ["vmlinux", "nf_conntrack", "nf_nat"]
+        .iter()
+        .map(|m| shared_file(&format!("linux-6.12.117/{m}.btf")))
+        .collect();
+    let [Some(v), Some(ct), Some(nat)] = &files[..] else {
+        return;
+    };
+    if !have(&["clang", "bpftool"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let v_s = v.to_string_lossy().into_owned();
+    header(
+        &[
+            "--btf",
+            &v_s,
+            "--kfuncs",
+            "bpf_task_from_pid,bpf_task_release",
+        ],
+        &d.join("k-vmlinux.h"),
+    );
+    header(
+        &[
+            "--btf",
+            &ct.to_string_lossy(),
+            "--base",
+            &v_s,
+            "--kfuncs",
+            "bpf_xdp_ct_alloc,bpf_ct_insert_entry,bpf_ct_release",
+        ],
+        &d.join("k-ct.h"),
+    );
+    header(
+        &[
+            "--btf",
+            &nat.to_string_lossy(),
+            "--base",
+            &v_s,
+            "--kfuncs",
+            "bpf_ct_set_nat_info",
+        ],
+        &d.join("k-nat.h"),
+    );
+    let mut c = Command::new("bpftool");
+    c.args(["btf", "dump", "file"]).arg(v).args(["format", "c"]);
+    std::fs::write(d.join("vmlinux.h"), run_ok(&mut c)).expect("write");
+    let body = r#"
+#include "k-vmlinux.h"
+#include "k-ct.h"
+#include "k-nat.h"
+#include "k-ct.h"
+int f(struct xdp_md *x, union nf_inet_addr *a)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_ct_opts o = { .netns_id = -1, .l4proto = 6 };
+	struct nf_conn___init *ni = bpf_xdp_ct_alloc(x, &t, sizeof(t.ipv4), &o, sizeof(o));
+	struct task_struct *p = bpf_task_from_pid(1);
+	if (p)
+		bpf_task_release(p);
+	if (!ni)
+		return 0;
+	bpf_ct_set_nat_info(ni, a, 80, NF_NAT_MANIP_SRC);
+	bpf_ct_release(bpf_ct_insert_entry(ni));
+	return NF_NAT_MANIP_DST;
+}
+"#;
+    let h = || {
+        ["k-vmlinux.h", "k-ct.h", "k-nat.h"]
+            .map(|f| std::fs::read_to_string(d.join(f)).expect("read"))
+            .join("\n")
+    };
+    syntax_ok(d, &format!("#include \"vmlinux.h\"\n{body}"))
+        .unwrap_or_else(|e| panic!("{e}\n{}", h()));
+    syntax_ok(d, body).unwrap_or_else(|e| panic!("{e}\n{}", h()));
+}
+
+/// `__arena` is the header's for its own declarations: a later
+/// definition (bpf_arena_common.h's, empty on a clang without
+/// address-space casts) is no redefinition; one made before is kept.
+#[test]
+fn the_header_s_arena_macro_does_not_outlive_it() {
+    let Some(v618) = shared_file("linux-6.18/vmlinux.btf") else {
+        return;
+    };
+    if !have(&["clang"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    header(
+        &[
+            "--btf",
+            &v618.to_string_lossy(),
+            "--kfuncs",
+            "bpf_arena_alloc_pages",
+        ],
+        &dir.path().join("kfuncs.h"),
+    );
+    let h = std::fs::read_to_string(dir.path().join("kfuncs.h")).expect("read");
+    syntax_ok(
+        dir.path(),
+        "#include \"kfuncs.h\"\n#ifdef __arena\n#error still defined\n#endif\n#define __arena\nvoid *f(void *m) { return (void *)bpf_arena_alloc_pages(m, 0, 1, -1, 0); }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{h}"));
+    // defined first (empty, as bpf_arena_common.h on clang 14): used, kept
+    syntax_ok(
+        dir.path(),
+        "#define __arena\n#include \"kfuncs.h\"\nvoid __arena *f(void *m) { void *p = bpf_arena_alloc_pages(m, (void *)0, 1, -1, 0); return p; }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{h}"));
+}
+
+/// The manifest's header without vmlinux.h (nor `KFUNC_SCAN_KERNEL_TYPES`):
+/// one error, which names vmlinux.h, instead of one per unknown type (on
+/// main: "unknown type name 'u32'", once per declaration using it).
+#[test]
+fn the_manifest_header_names_vmlinux_h_when_the_types_are_missing() {
+    if !have(&["clang"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = cmd([
+        "header".as_ref(),
+        "--tree".as_ref(),
+        common::mini().as_os_str(),
+    ])
+    .output();
+    std::fs::write(dir.path().join("kfuncs.h"), &h.stdout).expect("write");
+    let e = syntax_ok(dir.path(), "#include \"kfuncs.h\"\nint x;\n").expect_err("compiled");
+    let errors: Vec<&str> = e.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(errors.len(), 1, "{e}");
+    assert!(e.contains("\n1 error generated."), "{e}");
+    assert!(
+        errors[0].contains("error: \"kfunc-scan's kfuncs header needs the kernel's types")
+            && errors[0].contains("include vmlinux.h before it"),
+        "{e}"
+    );
+    // said to have them: no error
+    syntax_ok(
+        dir.path(),
+        "#define KFUNC_SCAN_KERNEL_TYPES\ntypedef unsigned char u8; typedef unsigned int u32; typedef unsigned long long u64;\n#include \"kfuncs.h\"\nint x;\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -37,7 +37,7 @@ fn consumers_hold(name: &str, m: &Manifest) {
         let h = kfunc_scan::header::header(m, &opts);
         for l in h.lines().filter(|l| l.trim_start().starts_with('#')) {
             assert!(
-                ["#ifndef ", "#define ", "#endif"]
+                kfunc_scan::header::OWN_DIRECTIVES
                     .iter()
                     .any(|d| l.starts_with(d)),
                 "{name}: {l}"

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         let h = kfunc_scan::header::header(&m, &opts);
         for l in h.lines().filter(|l| l.trim_start().starts_with('#')) {
             assert!(
-                ["#ifndef ", "#define ", "#endif"].iter().any(|d| l.starts_with(d)),
+                kfunc_scan::header::OWN_DIRECTIVES.iter().any(|d| l.starts_with(d)),
                 "a directive of the manifest's: {l}"
             );
         }

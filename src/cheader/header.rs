@@ -3,10 +3,19 @@
 //!
 //! Layout: forward declarations of every struct and union named (harmless
 //! anywhere); then, unless `__VMLINUX_H__` is defined (bpftool's vmlinux.h
-//! defines it, and every one of these types), the types: empty-bodied
-//! pointer-only structs, then typedefs, enums and full definitions in
-//! dependency order; then `__ksym`, `__weak` and `__arena` unless defined;
-//! then the `extern … __weak __ksym;` declarations, sorted by name.
+//! defines it, and every one of the base BTF's types), the base's types:
+//! empty-bodied pointer-only structs, then typedefs, enums and full
+//! definitions in dependency order; then a module's own types (a split
+//! BTF's), which no vmlinux.h has; then `__ksym`, `__weak` and `__arena`
+//! unless defined; then the `extern … __weak __ksym;` declarations, sorted
+//! by name; then `__arena` undefined again if the header defined it.
+//!
+//! Each struct, union and enum has its own guard (`__KFUNC_SCAN_TYPE_…`),
+//! so the headers of vmlinux and of modules go together; those uapi
+//! `linux/bpf.h` (or `linux/in6.h`, `asm/ptrace.h`) defines are also under
+//! that header's guard, so a program including it first has no
+//! redefinition; `typedef _Bool bool` is left out where `<stdbool.h>` made
+//! `bool` a macro. A module's header has its own include guard.
 
 use super::decl::{su, ArenaPlaces, Writer, ARENA, ARENA_ATTR};
 use super::plan::plan;
@@ -48,7 +57,9 @@ fn banner(out: &mut String, text: &HeaderText, n: usize) {
          \x20* body: libbpf checks each extern against the kernel's BTF kind by kind,\n\
          \x20* and a forward declaration (a FWD) does not match the kernel's STRUCT.\n\
          \x20* With vmlinux.h, include vmlinux.h first: its {VMLINUX_GUARD} leaves out\n\
-         \x20* these types (it has them all); the declarations are bpftool's own. */\n",
+         \x20* vmlinux's types (it has them all), not a module's; the declarations\n\
+         \x20* are bpftool's own. Each type has its own guard, those of uapi\n\
+         \x20* linux/bpf.h that header's too: include linux/bpf.h before this one. */\n",
         comment_text(&text.about)
     );
 }
@@ -70,7 +81,8 @@ pub fn header(btf: &Btf, kfuncs: &[HeaderKfunc], text: &HeaderText) -> Result<St
     let p = plan(btf, &funcs)?;
     let mut w = Writer::new(btf, Namer::dedup());
     banner(&mut w.out, text, kfuncs.len());
-    let _ = write!(w.out, "#ifndef {GUARD}\n#define {GUARD}\n\n");
+    let guard = guard(btf, &kfuncs);
+    let _ = write!(w.out, "#ifndef {guard}\n#define {guard}\n\n");
     for &id in &p.declared {
         let t = btf.get(id).ok_or(EmitError::NoType(id))?;
         let kw = match t.kind() {
@@ -83,17 +95,21 @@ pub fn header(btf: &Btf, kfuncs: &[HeaderKfunc], text: &HeaderText) -> Result<St
     if !p.declared.is_empty() {
         w.out.push('\n');
     }
+    // A module's own types (a split BTF's) are not in vmlinux.h: they come
+    // after its guard, so that a program including vmlinux.h first still
+    // has them. The base's types cannot name a module's, so the order
+    // stays a dependency order.
+    let own = |id: &u32| btf.base().is_some() && *id >= btf.first_id();
+    let (own_stubs, base_stubs): (Vec<u32>, Vec<u32>) = p.stubs.iter().partition(|id| own(id));
+    let (own_defs, base_defs): (Vec<u32>, Vec<u32>) = p.defs.iter().partition(|id| own(id));
     let _ = write!(w.out, "#ifndef {VMLINUX_GUARD}\n\n");
-    for &id in &p.stubs {
-        let t = btf.get(id).ok_or(EmitError::NoType(id))?;
-        let n = w.names.type_name(btf, &t)?;
-        let _ = write!(w.out, "{} {n} {{}};\n\n", su(t.kind()));
-    }
-    for &id in &p.defs {
-        definition(&mut w, id)?;
-        w.check_len(id)?;
-    }
+    types(&mut w, &base_stubs, &base_defs)?;
     let _ = write!(w.out, "#endif /* {VMLINUX_GUARD} */\n\n");
+    if !own_stubs.is_empty() || !own_defs.is_empty() {
+        w.out
+            .push_str("/* the module's own types, which vmlinux.h does not have */\n\n");
+        types(&mut w, &own_stubs, &own_defs)?;
+    }
     macros(&mut w.out);
     for k in &kfuncs {
         let t = btf.get(k.func).ok_or(EmitError::NoType(k.func))?;
@@ -101,17 +117,236 @@ pub fn header(btf: &Btf, kfuncs: &[HeaderKfunc], text: &HeaderText) -> Result<St
         w.proto(t.target().unwrap_or(0), &k.name, &k.arena)?;
         w.out.push_str(" __weak __ksym;\n");
     }
-    let _ = writeln!(w.out, "\n#endif /* {GUARD} */");
+    let _ = write!(
+        w.out,
+        "\n#ifdef {ARENA_OURS}\n#undef {ARENA}\n#undef {ARENA_OURS}\n#endif\n"
+    );
+    let _ = writeln!(w.out, "\n#endif /* {guard} */");
     Ok(w.out)
+}
+
+/// The header's include guard. A module's header (a split BTF's) gets its
+/// own, named by the kfuncs it declares: a program using kfuncs of
+/// vmlinux, nf_conntrack and nf_nat includes three headers, and one guard
+/// for all would leave out all but the first.
+fn guard(btf: &Btf, kfuncs: &[&HeaderKfunc]) -> String {
+    if btf.base().is_none() {
+        return GUARD.to_string();
+    }
+    // FNV-1a over the sorted names: the same kfuncs, the same guard
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for k in kfuncs {
+        for &b in k.name.as_bytes().iter().chain(b",") {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{GUARD}_{h:016X}")
+}
+
+/// Stubs (empty bodies), then definitions, each struct, union and enum
+/// under its own guard (`__KFUNC_SCAN_TYPE_struct_NAME`), so that two of
+/// these headers (vmlinux's and a module's, without vmlinux.h) define
+/// each type once; those of uapi `linux/bpf.h` also under its guard, so
+/// that a program including it first has no redefinition.
+fn types(w: &mut Writer, stubs: &[u32], defs: &[u32]) -> Result<(), EmitError> {
+    let btf = w.btf;
+    for &id in stubs {
+        let t = btf.get(id).ok_or(EmitError::NoType(id))?;
+        let n = w.names.type_name(btf, &t)?;
+        let kw = su(t.kind());
+        let uapi = open_type_guard(&mut w.out, kw, &n);
+        let _ = writeln!(w.out, "{kw} {n} {{}};");
+        close_type_guard(&mut w.out, uapi);
+    }
+    for &id in defs {
+        let t = btf.get(id).ok_or(EmitError::NoType(id))?;
+        let guarded = match t.kind() {
+            Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 if t.name_off() != 0 => {
+                let kw = match t.kind() {
+                    Kind::Enum | Kind::Enum64 => "enum",
+                    k => su(k),
+                };
+                let n = w.names.type_name(btf, &t)?;
+                Some(open_type_guard(&mut w.out, kw, &n))
+            }
+            _ => None,
+        };
+        // `<stdbool.h>` makes `bool` a macro (`_Bool`): `typedef _Bool
+        // _Bool;` would not be C
+        let macro_name = t.kind() == Kind::Typedef && btf.name(&t) == "bool";
+        if macro_name {
+            w.out.push_str("#ifndef bool\n");
+        }
+        definition(w, id)?;
+        if macro_name {
+            if w.out.ends_with("\n\n") {
+                w.out.pop();
+            }
+            w.out.push_str("#endif\n\n");
+        }
+        if let Some(uapi) = guarded {
+            // `definition` ends with a blank line: the `#endif` goes before it
+            if w.out.ends_with("\n\n") {
+                w.out.pop();
+            }
+            close_type_guard(&mut w.out, uapi);
+        }
+        w.check_len(id)?;
+    }
+    Ok(())
+}
+
+/// Opens a type's guard, after the guards of the uapi headers that define
+/// it too (a program including one of them first has it already); true
+/// when it opened the latter.
+fn open_type_guard(out: &mut String, kw: &str, name: &str) -> bool {
+    let uapi = uapi_guards(kw, name);
+    if !uapi.is_empty() {
+        let cond: Vec<String> = uapi.iter().map(|g| format!("!defined({g})")).collect();
+        let _ = writeln!(out, "#if {}", cond.join(" && "));
+    }
+    let _ = write!(
+        out,
+        "#ifndef {TYPE_GUARD}{kw}_{name}\n#define {TYPE_GUARD}{kw}_{name}\n"
+    );
+    !uapi.is_empty()
+}
+
+fn close_type_guard(out: &mut String, uapi: bool) {
+    out.push_str("#endif\n");
+    if uapi {
+        out.push_str("#endif /* uapi */\n");
+    }
+    out.push('\n');
+}
+
+/// The prefix of each type's own guard.
+pub const TYPE_GUARD: &str = "__KFUNC_SCAN_TYPE_";
+/// uapi `linux/bpf.h`'s include guards: the kernel's and tools/include's,
+/// and the installed one's (`make headers_install` drops the `_UAPI`).
+const UAPI_BPF_GUARDS: &[&str] = &["_UAPI__LINUX_BPF_H__", "__LINUX_BPF_H__"];
+/// `struct in6_addr`'s headers: uapi `linux/in6.h` (the kernel's, the
+/// installed one) and glibc's `netinet/in.h`.
+const IN6_GUARDS: &[&str] = &["_UAPI_LINUX_IN6_H", "_LINUX_IN6_H", "_NETINET_IN_H"];
+/// `struct pt_regs`'s uapi `asm/ptrace.h` (x86's, the kernel's and the
+/// installed one; arm64's).
+const PTRACE_GUARDS: &[&str] = &[
+    "_UAPI_ASM_X86_PTRACE_H",
+    "_ASM_X86_PTRACE_H",
+    "_UAPI__ASM_PTRACE_H",
+];
+/// Defined while the header's own `__arena` is: it is undefined again at
+/// the header's end, so that a later definition of `__arena` (the
+/// selftests' `bpf_arena_common.h` defines it unguarded, and empty on a
+/// clang without address-space casts) is not a redefinition.
+const ARENA_OURS: &str = "__KFUNC_SCAN_ARENA_DEFINED";
+
+/// The structs and unions uapi `linux/bpf.h` defines (Linux 6.12): a
+/// program that includes it (as many selftests do, instead of vmlinux.h)
+/// has them already, and a second definition, even an empty body, is an
+/// error.
+const UAPI_BPF_STRUCTS: &[&str] = &[
+    "__sk_buff",
+    "bpf_attr",
+    "bpf_btf_info",
+    "bpf_cgroup_dev_ctx",
+    "bpf_cgroup_storage_key",
+    "bpf_core_relo",
+    "bpf_cpumap_val",
+    "bpf_devmap_val",
+    "bpf_dynptr",
+    "bpf_fib_lookup",
+    "bpf_flow_keys",
+    "bpf_func_info",
+    "bpf_insn",
+    "bpf_iter_link_info",
+    "bpf_iter_num",
+    "bpf_line_info",
+    "bpf_link_info",
+    "bpf_list_head",
+    "bpf_list_node",
+    "bpf_lpm_trie_key",
+    "bpf_lpm_trie_key_hdr",
+    "bpf_lpm_trie_key_u8",
+    "bpf_map_info",
+    "bpf_perf_event_value",
+    "bpf_pidns_info",
+    "bpf_prog_info",
+    "bpf_raw_tracepoint_args",
+    "bpf_rb_node",
+    "bpf_rb_root",
+    "bpf_redir_neigh",
+    "bpf_refcount",
+    "bpf_sk_lookup",
+    "bpf_sock",
+    "bpf_sock_addr",
+    "bpf_sock_ops",
+    "bpf_sock_tuple",
+    "bpf_sockopt",
+    "bpf_spin_lock",
+    "bpf_stack_build_id",
+    "bpf_sysctl",
+    "bpf_tcp_sock",
+    "bpf_timer",
+    "bpf_tunnel_key",
+    "bpf_wq",
+    "bpf_xdp_sock",
+    "bpf_xfrm_state",
+    "btf_ptr",
+    "sk_msg_md",
+    "sk_reuseport_md",
+    "xdp_md",
+];
+
+/// The enums uapi `linux/bpf.h` defines (Linux 6.12).
+const UAPI_BPF_ENUMS: &[&str] = &[
+    "bpf_addr_space_cast",
+    "bpf_adj_room_mode",
+    "bpf_attach_type",
+    "bpf_cgroup_iter_order",
+    "bpf_check_mtu_ret",
+    "bpf_cmd",
+    "bpf_cond_pseudo_jmp",
+    "bpf_core_relo_kind",
+    "bpf_func_id",
+    "bpf_hdr_start_off",
+    "bpf_kfunc_flags",
+    "bpf_link_type",
+    "bpf_lwt_encap_mode",
+    "bpf_map_type",
+    "bpf_perf_event_type",
+    "bpf_prog_type",
+    "bpf_ret_code",
+    "bpf_stack_build_id_status",
+    "bpf_stats_type",
+    "bpf_task_fd_type",
+    "sk_action",
+    "tcx_action_base",
+    "xdp_action",
+];
+
+/// The include guards of the uapi (and libc) headers that define this
+/// struct, union (`kw` "struct" or "union") or enum (`kw` "enum") too.
+pub fn uapi_guards(kw: &str, name: &str) -> &'static [&'static str] {
+    match (kw, name) {
+        ("enum", n) if UAPI_BPF_ENUMS.contains(&n) => UAPI_BPF_GUARDS,
+        ("enum", _) => &[],
+        (_, "in6_addr") => IN6_GUARDS,
+        (_, "pt_regs") => PTRACE_GUARDS,
+        (_, n) if UAPI_BPF_STRUCTS.contains(&n) => UAPI_BPF_GUARDS,
+        _ => &[],
+    }
 }
 
 fn macros(out: &mut String) {
     // token for token as libbpf's bpf_helpers.h defines them, so that its
-    // own (unguarded) definitions after this header are not redefinitions
+    // own (unguarded) definitions after this header are not redefinitions;
+    // `__arena` only for the header's own declarations (see ARENA_OURS)
     let _ = write!(
         out,
         "#ifndef __ksym\n#define __ksym __attribute__((section(\"{KSYM_SECTION}\")))\n#endif\n\
          #ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n\
+         #ifndef {ARENA}\n#define {ARENA_OURS}\n#endif\n\
          #ifndef {ARENA}\n#define {ARENA} __attribute__(({ARENA_ATTR}))\n#endif\n\n"
     );
 }

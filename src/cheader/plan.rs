@@ -47,6 +47,36 @@ pub fn is_bpf_side_object(name: &str) -> bool {
             .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('_'))
 }
 
+/// Whether a parameter's name says it is the size of the buffer the
+/// parameter before it points to: the kernel's `__sz` suffix (`opts__sz`,
+/// `tuple__sz`, `params__sz`), which the verifier checks against that
+/// buffer, and `__szk`, a size the kernel knows as a constant. A program
+/// fills such a struct itself (`struct bpf_ct_opts opts = { … }`) and
+/// passes `sizeof`, so the header must define it in full.
+fn is_size_param(name: &[u8]) -> bool {
+    name.ends_with(b"__sz") || name.ends_with(b"__szk")
+}
+
+/// The struct or union a pointer parameter points to, through modifiers
+/// and typedefs on either side of the pointer; 0 (void, which needs
+/// nothing) for anything else. Bounded by `MAX_DEPTH` steps: a BTF may
+/// hold a cycle of modifiers.
+fn pointee(btf: &Btf, ty: u32) -> u32 {
+    let mut id = ty;
+    let mut behind_pointer = false;
+    for _ in 0..MAX_DEPTH {
+        let Some(t) = btf.get(id) else { return 0 };
+        match t.kind() {
+            Kind::Ptr if !behind_pointer => behind_pointer = true,
+            Kind::Const | Kind::Volatile | Kind::Restrict | Kind::TypeTag | Kind::Typedef => {}
+            Kind::Struct | Kind::Union if behind_pointer => return id,
+            _ => return 0,
+        }
+        id = t.target().unwrap_or(0);
+    }
+    0
+}
+
 /// How deep a chain of by-value uses may nest before the input is refused.
 const MAX_DEPTH: usize = 512;
 
@@ -101,8 +131,16 @@ pub fn plan(btf: &Btf, funcs: &[u32]) -> Result<Plan, EmitError> {
         let proto = t.target().unwrap_or(0);
         let pt = btf.get(proto).ok_or(EmitError::NoType(proto))?;
         p.use_type(pt.return_type().unwrap_or(0), true, 0)?;
-        for (_, ty) in pt.params() {
+        let params: Vec<(u32, u32)> = pt.params().collect();
+        for (i, &(_, ty)) in params.iter().enumerate() {
             p.use_type(ty, true, 0)?;
+            let sized = params
+                .get(i + 1)
+                .is_some_and(|&(name, _)| is_size_param(btf.str_at(name).unwrap_or_default()));
+            if sized {
+                // the program fills it and passes its size: it needs the body
+                p.use_type(pointee(btf, ty), true, 0)?;
+            }
         }
     }
     let stubs = p
@@ -216,6 +254,38 @@ impl Planner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::btf::NewType;
+
+    #[test]
+    fn size_parameters_and_what_they_measure() {
+        for n in [&b"opts__sz"[..], b"tuple__sz", b"__sz", b"buffer__szk"] {
+            assert!(is_size_param(n), "{n:?}");
+        }
+        for n in [&b"size"[..], b"opts__szx", b"sz", b"", b"opts__sz_"] {
+            assert!(!is_size_param(n), "{n:?}");
+        }
+        // const struct s *, typedef'd pointer, struct s ** and int *
+        let mut b = Btf::empty(crate::btf::Endian::Little);
+        let name = b.add_string("s").expect("string");
+        let int = b.add_type(&NewType::int(0, 4, true)).expect("int");
+        let s = b
+            .add_type(&NewType::struct_(name, 4, &[(0, int, 0)]))
+            .expect("struct");
+        let cs = b.add_type(&NewType::const_(s)).expect("const");
+        let pcs = b.add_type(&NewType::ptr(cs)).expect("ptr");
+        let td_name = b.add_string("sp").expect("string");
+        let td = b
+            .add_type(&NewType::typedef(td_name, pcs))
+            .expect("typedef");
+        let pps = b.add_type(&NewType::ptr(pcs)).expect("ptr");
+        let pint = b.add_type(&NewType::ptr(int)).expect("ptr");
+        assert_eq!(pointee(&b, pcs), s);
+        assert_eq!(pointee(&b, td), s);
+        assert_eq!(pointee(&b, pps), 0);
+        assert_eq!(pointee(&b, pint), 0);
+        assert_eq!(pointee(&b, s), 0, "a struct by value is no pointer");
+        assert_eq!(pointee(&b, 9999), 0);
+    }
 
     #[test]
     fn bpf_side_objects() {
