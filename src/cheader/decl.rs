@@ -7,14 +7,11 @@
 //! is put on a stack outermost first and written from its base up, as C's
 //! declarator syntax reads.
 
-use super::{c_name, EmitError, NameRule, Namer};
+use super::layout;
+use super::{c_name, EmitError, NameRule, Namer, MAX_DEPTH};
 use crate::btf::{Btf, Kind, TypeRef};
 pub use crate::conventions::{ArenaPlaces, ARENA_MACRO as ARENA, TYPE_ATTR_ARENA as ARENA_ATTR};
 use std::fmt::Write;
-
-/// How deep a type chain or a nesting of anonymous types may go: far more
-/// than any kernel type; a bound so that no input recurses without end.
-const MAX_DEPTH: usize = 64;
 
 /// One element of a declarator's stack: a type, or an `__arena` the
 /// manifest's flags ask for where the BTF has no tag.
@@ -30,7 +27,7 @@ pub struct Writer<'a> {
     pub names: Namer,
     pub out: String,
     /// Alignments known so far (see `layout::Aligns`).
-    pub aligns: super::layout::Aligns,
+    pub aligns: layout::Aligns,
     /// How many declarators are being written, one inside another.
     depth: usize,
 }
@@ -366,7 +363,82 @@ impl<'a> Writer<'a> {
     /// padding where the natural layout would not place a member, and
     /// `__attribute__((packed))` when a member is misaligned.
     pub fn struct_def(&mut self, t: &TypeRef, lvl: usize) -> Result<(), EmitError> {
-        super::layout::struct_def(self, t, lvl)
+        let w = self;
+        if lvl > MAX_DEPTH {
+            return Err(EmitError::TooDeep(t.id()));
+        }
+        let btf = w.btf;
+        let is_struct = t.kind() == Kind::Struct;
+        let packed = is_struct && layout::is_packed(btf, t, &mut w.aligns)?;
+        let align = layout::align_known(btf, t.id(), &mut w.aligns)?;
+        let name = w.names.type_name(btf, t)?;
+        let sep = if name.is_empty() { "" } else { " " };
+        let _ = write!(w.out, "{}{sep}{name} {{", su(t.kind()));
+        let (mut off, mut prev_bitfield) = (0u64, false);
+        let size = u64::from(t.size().unwrap_or(0));
+        // bits no member covers so far: checked before each gap is written
+        let mut padding = 0u64;
+        let mut gap = |from: u64, to: u64| {
+            padding += to.saturating_sub(from);
+            let bound = crate::limits::MAX_STRUCT_PADDING;
+            if padding > bound * 8 {
+                return Err(EmitError::TooMuchPadding {
+                    id: t.id(),
+                    size,
+                    padding: padding.div_ceil(8),
+                    bound,
+                });
+            }
+            Ok(())
+        };
+        for m in t.members() {
+            w.check_len(t.id())?;
+            let what = "member name";
+            let fname = c_name(btf, t.id(), what, m.name_off, true, NameRule::Identifier)?;
+            let m_align = if packed {
+                1
+            } else {
+                layout::align_known(btf, m.type_id, &mut w.aligns)?
+            };
+            let m_off = u64::from(m.bit_offset);
+            let in_bitfield = prev_bitfield && m.bitfield_size != 0;
+            gap(off, m_off)?;
+            w.padding(
+                layout::bit_padding(off, m_off, m_align, in_bitfield),
+                lvl + 1,
+            );
+            let _ = write!(w.out, "\n{}", prefix(lvl + 1));
+            w.decl(m.type_id, fname, lvl + 1)?;
+            if m.bitfield_size != 0 {
+                let _ = write!(w.out, ": {}", m.bitfield_size);
+                off = m_off + u64::from(m.bitfield_size);
+                prev_bitfield = true;
+            } else {
+                off = m_off + layout::size_of(btf, m.type_id)? * 8;
+                prev_bitfield = false;
+            }
+            w.out.push(';');
+        }
+        if is_struct {
+            gap(off, size * 8)?;
+            w.padding(layout::bit_padding(off, size * 8, align, false), lvl + 1);
+        }
+        if t.vlen() > 0 || size > 0 {
+            let _ = write!(w.out, "\n{}}}", prefix(lvl));
+        } else {
+            w.out.push('}');
+        }
+        if packed {
+            w.out.push_str(" __attribute__((packed))");
+        }
+        Ok(())
+    }
+
+    /// Anonymous bitfields, one a line.
+    fn padding(&mut self, pads: Vec<(&str, u64)>, lvl: usize) {
+        for (ty, width) in pads {
+            let _ = write!(self.out, "\n{}{ty}: {width};", prefix(lvl));
+        }
     }
 
     /// `enum NAME { A = 1, … }` (without the `;`).

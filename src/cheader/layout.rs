@@ -5,14 +5,11 @@
 //! is not naturally aligned. The same rules as libbpf's BTF dumper, so a
 //! definition here equals vmlinux.h's.
 
-use super::decl::{prefix, su, Writer};
-use super::{c_name, EmitError, NameRule};
+use super::{EmitError, MAX_DEPTH};
 use crate::btf::{Btf, Kind, TypeRef};
 use std::collections::HashMap;
-use std::fmt::Write;
 
 const PTR_SIZE: u32 = 8;
-const MAX_DEPTH: usize = 64;
 
 /// A type's size in bytes (through typedefs and modifiers).
 pub fn size_of(btf: &Btf, id: u32) -> Result<u64, EmitError> {
@@ -98,7 +95,7 @@ fn align_at(btf: &Btf, id: u32, depth: usize, known: &mut Aligns) -> Result<u32,
     })
 }
 
-fn is_packed(btf: &Btf, t: &TypeRef, known: &mut Aligns) -> Result<bool, EmitError> {
+pub(super) fn is_packed(btf: &Btf, t: &TypeRef, known: &mut Aligns) -> Result<bool, EmitError> {
     let mut max = 1;
     for m in t.members() {
         let a = align_known(btf, m.type_id, known)?;
@@ -120,20 +117,19 @@ fn roundup(x: u64, to: u64) -> u64 {
 
 const PADS: [(&str, u64); 4] = [("long", 64), ("int", 32), ("short", 16), ("char", 8)];
 
-/// Anonymous bitfields filling bits `cur..next` (the next member's
-/// alignment `next_align` bytes): the largest of long, int, short, char
-/// that reaches an aligned boundary within the gap, then full units, then
-/// the smallest unit for the rest.
-fn bit_padding(
-    w: &mut Writer,
+/// The anonymous bitfields filling bits `cur..next` (the next member's
+/// alignment `next_align` bytes), as (type, width; 0 aligns to the type):
+/// the largest of long, int, short, char that reaches an aligned boundary
+/// within the gap, then full units, then the smallest unit for the rest.
+pub(super) fn bit_padding(
     cur: u64,
     next: u64,
     next_align: u32,
     in_bitfield: bool,
-    lvl: usize,
-) {
+) -> Vec<(&'static str, u64)> {
+    let mut pads = Vec::new();
     if cur >= next {
-        return;
+        return pads;
     }
     let mut cur = cur;
     let (mut pad_type, mut pad_bits, mut new_off) = ("char", 8, cur);
@@ -151,88 +147,21 @@ fn bit_padding(
             || (new_off != next && next - new_off <= new_off - cur)
         {
             let width = if in_bitfield { new_off - cur } else { 0 };
-            let _ = write!(w.out, "\n{}{pad_type}: {width};", prefix(lvl));
+            pads.push((pad_type, width));
         }
         cur = new_off;
     }
     while cur != next {
         let bits = (next - cur).min(pad_bits);
         if bits == pad_bits {
-            let _ = write!(w.out, "\n{}{pad_type}: {pad_bits};", prefix(lvl));
+            pads.push((pad_type, pad_bits));
             cur += bits;
             continue;
         }
         if let Some((ty, _)) = PADS.iter().rev().find(|(_, b)| *b >= bits) {
-            let _ = write!(w.out, "\n{}{ty}: {bits};", prefix(lvl));
+            pads.push((ty, bits));
         }
         cur += bits;
     }
-}
-
-pub fn struct_def(w: &mut Writer, t: &TypeRef, lvl: usize) -> Result<(), EmitError> {
-    if lvl > MAX_DEPTH {
-        return Err(EmitError::TooDeep(t.id()));
-    }
-    let btf = w.btf;
-    let is_struct = t.kind() == Kind::Struct;
-    let packed = is_struct && is_packed(btf, t, &mut w.aligns)?;
-    let align = align_known(btf, t.id(), &mut w.aligns)?;
-    let name = w.names.type_name(btf, t)?;
-    let sep = if name.is_empty() { "" } else { " " };
-    let _ = write!(w.out, "{}{sep}{name} {{", su(t.kind()));
-    let (mut off, mut prev_bitfield) = (0u64, false);
-    let size = u64::from(t.size().unwrap_or(0));
-    // bits no member covers so far: checked before each gap is written
-    let mut padding = 0u64;
-    let mut gap = |from: u64, to: u64| {
-        padding += to.saturating_sub(from);
-        let bound = crate::limits::MAX_STRUCT_PADDING;
-        if padding > bound * 8 {
-            return Err(EmitError::TooMuchPadding {
-                id: t.id(),
-                size,
-                padding: padding.div_ceil(8),
-                bound,
-            });
-        }
-        Ok(())
-    };
-    for m in t.members() {
-        w.check_len(t.id())?;
-        let what = "member name";
-        let fname = c_name(btf, t.id(), what, m.name_off, true, NameRule::Identifier)?;
-        let m_align = if packed {
-            1
-        } else {
-            align_known(btf, m.type_id, &mut w.aligns)?
-        };
-        let m_off = u64::from(m.bit_offset);
-        let in_bitfield = prev_bitfield && m.bitfield_size != 0;
-        gap(off, m_off)?;
-        bit_padding(w, off, m_off, m_align, in_bitfield, lvl + 1);
-        let _ = write!(w.out, "\n{}", prefix(lvl + 1));
-        w.decl(m.type_id, fname, lvl + 1)?;
-        if m.bitfield_size != 0 {
-            let _ = write!(w.out, ": {}", m.bitfield_size);
-            off = m_off + u64::from(m.bitfield_size);
-            prev_bitfield = true;
-        } else {
-            off = m_off + size_of(btf, m.type_id)? * 8;
-            prev_bitfield = false;
-        }
-        w.out.push(';');
-    }
-    if is_struct {
-        gap(off, size * 8)?;
-        bit_padding(w, off, size * 8, align, false, lvl + 1);
-    }
-    if t.vlen() > 0 || size > 0 {
-        let _ = write!(w.out, "\n{}}}", prefix(lvl));
-    } else {
-        w.out.push('}');
-    }
-    if packed {
-        w.out.push_str(" __attribute__((packed))");
-    }
-    Ok(())
+    pads
 }

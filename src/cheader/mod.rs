@@ -18,6 +18,11 @@ pub use plan::is_bpf_side_object;
 use crate::btf::{Btf, Kind, TypeRef};
 use std::collections::HashMap;
 
+/// How deep a type chain or a nesting of anonymous types may go (in
+/// declarators, definitions and layouts): far more than any kernel type; a
+/// bound so that no input recurses without end.
+const MAX_DEPTH: usize = 64;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EmitError {
     #[error("type [{0}] does not exist")]
