@@ -91,8 +91,10 @@ pub struct BpfObject {
 
 /// libbpf's `sec_def_matches`: `name+` is `name` or `name/…`, `name/` is
 /// any `name/…`, anything else the name exactly; the first entry that
-/// matches wins.
+/// matches wins. A leading `?` (a program not loaded by default) is not
+/// part of the name, as `bpf_object__init_prog` drops it.
 pub fn sec_def(section: &str) -> Option<&'static SecDef> {
+    let section = section.strip_prefix('?').unwrap_or(section);
     SEC_DEFS.iter().find(|d| {
         if let Some(prefix) = d.sec.strip_suffix('+') {
             section
@@ -532,6 +534,10 @@ mod tests {
         // an exact name takes nothing after it
         assert_eq!(t("xdp/foo"), None);
         assert_eq!(t(".text"), None);
+        // `?`: the same program type, not loaded unless asked
+        assert_eq!(t("?raw_tp"), Some(("BPF_PROG_TYPE_RAW_TRACEPOINT", false)));
+        assert_eq!(t("?lsm.s/bpf"), Some(("BPF_PROG_TYPE_LSM", true)));
+        assert_eq!(t("??raw_tp"), None);
     }
 
     #[test]
