@@ -120,15 +120,23 @@ fn the_same_series_passes_and_an_unknown_release_is_said() {
 #[test]
 fn nothing_to_check_is_said_and_why() {
     let d = tempfile::tempdir().unwrap();
-    // no kfunc whose arguments the verifier supplies: nothing to pair
-    let (m, mf) = manifest(d.path(), |m| m.kfuncs.retain(|k| k.verifier_args.is_none()));
+    // no kfuncs set (6.1's BTF_SET8s only) and no kfunc whose arguments the
+    // verifier supplies: nothing to pair or tag
+    let (m, mf) = manifest(d.path(), |m| {
+        m.kfuncs.retain(|k| k.verifier_args.is_none());
+        for s in &mut m.sets {
+            if s.kind == SetKind::Kfuncs {
+                s.kind = SetKind::Set8;
+            }
+        }
+    });
     let b = btf(d.path(), &mf, true, Some("7.0.3-mini"));
     let out = d.path().join("out.btf");
-    let (code, e) = patch(&m, &b, &out, &[]);
+    let (code, e) = patch(&m, &b, &out, &["--add-decl-tags"]);
     assert_eq!(code, Some(0), "{e}");
     assert!(
         e.ends_with(&format!(
-            "{}: note[patch]: nothing to check: the manifest has no kfunc to pair (KF_IMPLICIT_ARGS, __magic); --add-decl-tags adds the bpf_kfunc decl tags of every kfunc\n",
+            "{}: note[patch]: nothing to check: the manifest has no kfunc to pair or tag: none whose arguments the verifier supplies (KF_IMPLICIT_ARGS, __magic), none in a kfuncs set (BTF_KFUNCS_START)\n",
             b.display()
         )),
         "{e}"

@@ -250,15 +250,14 @@ fn why_nothing(
         (Some(o), _) | (None, Some(o)) => format!(" for `{}`", term::escape(o)),
         _ => String::new(),
     };
-    if report.considered == 0 {
-        let hint = if opts.add_decl_tags {
-            ""
-        } else {
-            "; --add-decl-tags adds the bpf_kfunc decl tags of every kfunc"
-        };
+    // without --add-decl-tags, why_no_pairs says why there was nothing
+    if report.considered == 0 && opts.add_decl_tags {
         return Some(format!(
-            "nothing to check: the manifest has no kfunc{object} {what}{hint}"
+            "nothing to check: the manifest has no kfunc{object} to pair or tag: none whose arguments the verifier supplies (KF_IMPLICIT_ARGS, __magic), none in a kfuncs set (BTF_KFUNCS_START)"
         ));
+    }
+    if report.considered == 0 {
+        return None;
     }
     if report.missing.len() == report.considered {
         return Some(format!(
