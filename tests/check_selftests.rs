@@ -142,7 +142,10 @@ fn thirty_selftests_against_four_kernels() {
         assert_eq!(first_error(&v, "rbtree.o", "rbtree_add_nodes", k), None);
     }
     // cgroup_rstat_updated became css_rstat_updated in 6.17
-    assert_eq!(first_error(&v, "cgroup_hierarchical_stats.o", "counter", k612), None);
+    assert_eq!(
+        first_error(&v, "cgroup_hierarchical_stats.o", "counter", k612),
+        None
+    );
     assert_eq!(
         first_error(&v, "cgroup_hierarchical_stats.o", "counter", k618),
         Some(("kfunc-missing", "cgroup_rstat_updated"))
@@ -154,7 +157,10 @@ fn thirty_selftests_against_four_kernels() {
         first_error(&v, "task_kfunc_failure.o", kretprobe, k612),
         Some(("kfunc-prog-type", "bpf_task_acquire"))
     );
-    assert_eq!(first_error(&v, "task_kfunc_failure.o", kretprobe, k618), None);
+    assert_eq!(
+        first_error(&v, "task_kfunc_failure.o", kretprobe, k618),
+        None
+    );
     // SEC("?raw_tp") is a raw tracepoint: bpf_dynptr_from_skb is not for it
     assert_eq!(
         first_error(&v, "dynptr_fail.o", "skb_invalid_ctx", k612),
