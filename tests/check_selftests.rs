@@ -133,7 +133,7 @@ fn thirty_selftests_against_four_kernels() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["objects"].as_array().unwrap().len(), objs.len());
     let (k61, k612, k618, running) = (0, 1, 2, 3);
-    // bpf_obj_new_impl came in 6.2: 6.1 lacks it, the later ones have it
+    // bpf_obj_new_impl is not in 6.1's source (grep), the later ones have it
     assert_eq!(
         first_error(&v, "rbtree.o", "rbtree_add_nodes", k61),
         Some(("kfunc-missing", "bpf_obj_new_impl"))
@@ -141,7 +141,7 @@ fn thirty_selftests_against_four_kernels() {
     for k in [k612, k618, running] {
         assert_eq!(first_error(&v, "rbtree.o", "rbtree_add_nodes", k), None);
     }
-    // cgroup_rstat_updated became css_rstat_updated in 6.17
+    // 6.18's BTF has css_rstat_updated, no cgroup_rstat_updated
     assert_eq!(
         first_error(&v, "cgroup_hierarchical_stats.o", "counter", k612),
         None
