@@ -211,13 +211,25 @@ pub const CHECK_COMPAT_NESTING: u32 = 8;
 pub const CHECK_MAX_PROGRAMS: usize = 1 << 12;
 
 /// The most (program, kfunc) calls `check` examines in one object, counting
-/// a kfunc called from `.text` subprograms once per program: real objects
+/// a kfunc called from a `.text` subprogram once per program reaching it:
+/// real objects
 /// have a few thousand (tens of programs × tens of kfuncs), so 65,536 is
 /// room for them many times over, while a hostile one (4,096 programs ×
 /// thousands of externs from `.text`) is refused before a report of
 /// billions of cells is built; at the bound the JSON matrix is about
 /// 15 MiB and takes about a second to build and write (debug build).
 pub const CHECK_MAX_CALLS: usize = 1 << 16;
+
+/// The most calls between functions `check` follows in one object, summed
+/// over its programs (each program's walk counts the distinct `.text`
+/// functions each function it reaches calls): libbpf appends to a program
+/// every subprogram it reaches, and the verifier takes at most 256
+/// (`BPF_MAX_SUBPROGS`) per program, so real objects need a few thousand (the
+/// 6.12 selftests' largest, tens of programs × tens of subprograms);
+/// 1,048,576 is room for them hundreds of times over, while a hostile
+/// object (4,096 programs each reaching a chain of a million subprograms)
+/// is refused after about a second instead of walking billions of calls.
+pub const CHECK_MAX_CALL_EDGES: usize = 1 << 20;
 
 // ---- kernel configurations (`--config`) ----
 

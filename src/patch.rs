@@ -78,6 +78,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub arena_tagged: Vec<ArenaTagged>,
     pub warnings: Vec<String>,
+    /// How many of the manifest's kfuncs this patch looked at (to pair, or
+    /// tag): none, or none found, is said by the CLI.
+    #[serde(skip)]
+    pub considered: usize,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -541,6 +545,7 @@ impl<'a> Planner<'a> {
             self.report.object = Some(object.to_string());
         }
         for c in considered(m, self.opts) {
+            self.report.considered += 1;
             self.plan_kfunc(m, &c);
         }
         let report = &self.report;

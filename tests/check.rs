@@ -9,8 +9,8 @@ mod common;
 use common::{cmd, manifest_612, missing, run_limited, shared_file};
 use kfunc_scan::btf::{Btf, Endian, Linkage, NewType};
 use kfunc_scan::limits::{
-    CHECK_COMPAT_CHAIN_DEPTH, CHECK_COMPAT_NESTING, CHECK_MAX_CALLS, CHECK_MAX_OBJECT_BYTES,
-    CHECK_MAX_PROGRAMS,
+    CHECK_COMPAT_CHAIN_DEPTH, CHECK_COMPAT_NESTING, CHECK_MAX_CALLS, CHECK_MAX_CALL_EDGES,
+    CHECK_MAX_OBJECT_BYTES, CHECK_MAX_PROGRAMS,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -759,63 +759,178 @@ fn an_incompatible_pointee_kind_is_found_through_pointers() {
     );
 }
 
-/// A BPF object whose `.text` subprogram calls `externs` kfuncs `k0`…,
-/// with `programs` programs (clang builds one; the others are function
-/// symbols added to its section), and a kernel BTF with those kfuncs.
-fn many(dir: &Path, externs: usize, programs: usize) -> Option<(PathBuf, PathBuf)> {
-    use object::build::elf::Builder;
-    if !have("clang") {
-        return None;
-    }
-    let mut c = String::new();
-    for i in 0..externs {
-        c += &format!("extern void k{i}(void) __attribute__((section(\".ksyms\")));\n");
-    }
-    c += "static __attribute__((noinline)) int sub(void) {\n";
-    for i in 0..externs {
-        c += &format!("  k{i}();\n");
-    }
-    c += "  return 0;\n}\n\
-          __attribute__((section(\"tp_btf/x\"), used)) int prog(void *c) { return sub(); }\n\
-          char LICENSE[] __attribute__((section(\"license\"), used)) = \"GPL\";\n";
-    let src = dir.join("many.c");
-    std::fs::write(&src, c).unwrap();
-    // no .llvm_addrsig: object's ELF builder does not read it
-    clang_bpf_with(dir, &src, "many.o", true, &["-fno-addrsig"]);
-    let elf = std::fs::read(dir.join("many.o")).unwrap();
-    let mut b = Builder::read(&elf[..]).unwrap();
-    let sec = (b.sections.iter())
-        .find(|s| s.name.as_slice() == b"tp_btf/x")
-        .map(|s| s.id())
-        .unwrap();
-    for i in 1..programs {
-        let s = b.symbols.add();
-        s.name = format!("p{i}").into_bytes().into();
-        s.section = Some(sec);
-        s.st_info = (object::elf::STB_GLOBAL << 4) | object::elf::STT_FUNC;
-        s.st_value = 8 * i as u64;
-        s.st_size = 8;
-    }
-    // clang names sections in .strtab; the builder writes them apart
-    if !b.sections.iter().any(|s| s.name.as_slice() == b".shstrtab") {
-        let s = b.sections.add();
-        s.name = b".shstrtab".to_vec().into();
-        s.sh_type = object::elf::SHT_STRTAB;
-        s.data = object::build::elf::SectionData::SectionString;
-    }
-    let mut out = Vec::new();
-    b.write(&mut out).unwrap();
-    let obj = dir.join("hostile.o");
-    std::fs::write(&obj, out).unwrap();
+/// A kernel BTF with a FUNC `void NAME(void)` for each of `names`, at
+/// `dir/kernel.btf`.
+fn kernel_with(dir: &Path, names: impl IntoIterator<Item = String>) -> PathBuf {
     let mut kernel = Btf::empty(Endian::Little);
     let proto = kernel.add_type(&NewType::func_proto(0, &[])).unwrap();
-    for i in 0..externs {
-        let name = kernel.add_string(&format!("k{i}")).unwrap();
+    for n in names {
+        let name = kernel.add_string(&n).unwrap();
         kernel.add_type(&NewType::func(name, 1, proto)).unwrap();
     }
     let kfile = dir.join("kernel.btf");
     std::fs::write(&kfile, kernel.to_bytes()).unwrap();
-    Some((obj, kfile))
+    kfile
+}
+
+/// `extern void NAME(void) __ksym;` for each of `names`.
+fn ksyms(names: impl IntoIterator<Item = String>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("extern void {n}(void) __attribute__((section(\".ksyms\")));\n"))
+        .collect()
+}
+
+/// Builds the C text `c` (with a license) into `dir/NAME.o`.
+fn build_c(dir: &Path, name: &str, c: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    let c = format!("{c}char LICENSE[] __attribute__((section(\"license\"), used)) = \"GPL\";\n");
+    std::fs::write(&src, c).unwrap();
+    clang_bpf(dir, &src, &format!("{name}.o"), true);
+    dir.join(format!("{name}.o"))
+}
+
+/// A BPF object whose `.text` subprogram calls `externs` kfuncs `k0`…,
+/// with `programs` programs calling it, and a kernel BTF with those
+/// kfuncs.
+fn many(dir: &Path, externs: usize, programs: usize) -> Option<(PathBuf, PathBuf)> {
+    if !have("clang") {
+        return None;
+    }
+    let names = || (0..externs).map(|i| format!("k{i}"));
+    let mut c = ksyms(names());
+    c += "static __attribute__((noinline)) int sub(void) {\n";
+    for n in names() {
+        c += &format!("  {n}();\n");
+    }
+    c += "  return 0;\n}\n";
+    for i in 0..programs {
+        c += &format!(
+            "__attribute__((section(\"tp_btf/x\"), used)) int p{i}(void *c) {{ return sub(); }}\n"
+        );
+    }
+    let obj = build_c(dir, "hostile", &c);
+    Some((obj, kernel_with(dir, names())))
+}
+
+/// Programs reach kfuncs through `.text` functions: a global one (called
+/// through its symbol), static ones calling each other (no relocation
+/// between them), a callback (`bpf_loop`, an address loaded with
+/// BPF_PSEUDO_FUNC); a function no program calls is not checked.
+#[test]
+fn calls_between_functions_are_followed() {
+    if !have("clang") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let mut c = ksyms(["k_a", "k_b", "k_cb", "k_dead"].map(String::from));
+    c += r#"
+static long (*bpf_loop)(unsigned int, void *, void *, unsigned long) = (void *)181;
+static __attribute__((noinline)) int deep(void) { k_b(); return 0; }
+static __attribute__((noinline)) int mid(void) { return deep() + 1; }
+__attribute__((noinline)) int glob(void) { k_a(); return 0; }
+static int cb(unsigned int i, void *ctx) { k_cb(); return 0; }
+__attribute__((noinline)) int dead(void) { k_dead(); return 0; }
+__attribute__((section("tp_btf/a"), used)) int pa(void *c) { return glob(); }
+__attribute__((section("tp_btf/b"), used)) int pb(void *c) { return mid(); }
+__attribute__((section("tp_btf/c"), used)) int pc(void *c) { bpf_loop(1, cb, 0, 0); return 0; }
+"#;
+    let o = build_c(d.path(), "graph", &c);
+    // the kernel lacks k_b (reached by pb only) and k_dead (by none)
+    let k = kernel_with(d.path(), ["k_a", "k_cb"].map(String::from));
+    let r = check(&[
+        o.as_os_str(),
+        "--kernel".as_ref(),
+        k.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let progs = v["objects"][0]["programs"].as_array().unwrap();
+    let seen: Vec<(&str, Vec<&str>, bool)> = progs
+        .iter()
+        .map(|p| {
+            let cell = &p["kernels"][0];
+            let names = (cell["kfuncs"].as_array().unwrap().iter())
+                .map(|k| k["name"].as_str().unwrap())
+                .collect();
+            (p["name"].as_str().unwrap(), names, cell["loads"] == true)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("pa", vec!["k_a"], true),
+            ("pb", vec!["k_b"], false),
+            ("pc", vec!["k_cb"], true),
+        ]
+    );
+    let notes = &v["objects"][0]["notes"];
+    assert_eq!(notes[0]["code"], "unreached-calls", "{notes}");
+    assert!(
+        notes[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`k_dead` called only from .text functions no program calls"),
+        "{notes}"
+    );
+}
+
+/// `programs` programs, each calling the first of a chain of `chain`
+/// `.text` functions, the last calling kfunc `k0`.
+fn chained(dir: &Path, programs: usize, chain: usize) -> (PathBuf, PathBuf) {
+    let mut c = ksyms(["k0".to_string()]);
+    c += &format!(
+        "static __attribute__((noinline)) int s{}(void) {{ k0(); return 0; }}\n",
+        chain - 1
+    );
+    for i in (0..chain - 1).rev() {
+        c += &format!(
+            "static __attribute__((noinline)) int s{i}(void) {{ return s{}() + 1; }}\n",
+            i + 1
+        );
+    }
+    for i in 0..programs {
+        c += &format!(
+            "__attribute__((section(\"tp_btf/x\"), used)) int p{i}(void *c) {{ return s0(); }}\n"
+        );
+    }
+    let o = build_c(dir, "chained", &c);
+    (o, kernel_with(dir, ["k0".to_string()]))
+}
+
+#[test]
+fn calls_between_functions_are_followed_up_to_a_bound() {
+    if !have("clang") || !have("prlimit") {
+        return;
+    }
+    // each program follows `chain` calls (into s0, then each to the next)
+    let chain = 1024;
+    let at = CHECK_MAX_CALL_EDGES / chain;
+    let d = tempfile::tempdir().unwrap();
+    let (o, k) = chained(d.path(), at, chain);
+    let r = run_bounded(&[o.as_os_str(), "--kernel".as_ref(), k.as_os_str()]).unwrap();
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "chained.o: kfunc calls resolve on {}: {at} programs, {at} kfunc calls checked",
+            k.display()
+        )),
+        "{}",
+        r.stdout
+    );
+    let d = tempfile::tempdir().unwrap();
+    let (o, k) = chained(d.path(), at + 1, chain);
+    let r = run_bounded(&[o.as_os_str(), "--kernel".as_ref(), k.as_os_str()]).unwrap();
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "{}: error[object]: more than {CHECK_MAX_CALL_EDGES} calls between functions to follow (CHECK_MAX_CALL_EDGES)\n",
+            o.display()
+        )
+    );
 }
 
 #[test]

@@ -78,7 +78,8 @@ pub struct ProgramReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct ObjectReport {
     pub path: String,
-    /// Notes on the object as a whole (subprogram externs, no kfuncs).
+    /// Notes on the object as a whole (externs no program reaches, no
+    /// kfuncs).
     pub notes: Vec<Finding>,
     pub programs: Vec<ProgramReport>,
 }
@@ -192,18 +193,18 @@ fn object_notes(o: &BpfObject) -> Vec<Finding> {
             message: "calls no kfunc (no FUNC in its .ksyms)".into(),
         });
     }
-    if !o.from_subprograms.is_empty() {
+    if !o.unreached.is_empty() {
         let names: Vec<String> = o
-            .from_subprograms
+            .unreached
             .iter()
             .filter_map(|&i| o.externs.get(i))
             .map(|e| format!("`{}`", term::escape(&e.name)))
             .collect();
         notes.push(Finding {
             severity: Severity::Note,
-            code: "subprogram-calls",
+            code: "unreached-calls",
             message: format!(
-                "{} called from .text subprograms: counted for every program (calls between functions are not followed)",
+                "{} called only from .text functions no program calls: not checked (libbpf still looks them up when it loads the object)",
                 names.join(", ")
             ),
         });

@@ -8,12 +8,16 @@
 //! `.ksyms`. A FUNC in `.ksyms` (linkage extern) is a kfunc call; a
 //! `STB_WEAK` symbol (`__weak`) may be absent from the kernel. A program
 //! is a function symbol in an executable section other than `.text`
-//! (`.text` holds subprograms, which libbpf appends to every program that
-//! calls them: their externs are attributed here to every program).
+//! (`.text` holds subprograms, which libbpf appends to each program that
+//! calls them, directly or through other subprograms, or takes their
+//! address as a callback: a program's kfunc calls are its own and those of
+//! the subprograms it reaches, as `bpf_object__reloc_code` finds them).
 
 use crate::btf::{Btf, Kind, Linkage};
 use crate::conventions::{SecDef, KSYM_SECTION, SEC_DEFS};
-use crate::limits::{CHECK_MAX_CALLS, CHECK_MAX_OBJECT_BYTES, CHECK_MAX_PROGRAMS};
+use crate::limits::{
+    CHECK_MAX_CALLS, CHECK_MAX_CALL_EDGES, CHECK_MAX_OBJECT_BYTES, CHECK_MAX_PROGRAMS,
+};
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SectionFlags, SymbolKind};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -26,6 +30,12 @@ const EM_BPF: u16 = 247;
 const SHF_EXECINSTR: u64 = 0x4;
 /// The section of subprograms (not programs of their own).
 const TEXT: &str = ".text";
+/// `BPF_JMP | BPF_CALL`: a call (of a helper, a kfunc or a subprogram).
+const BPF_CALL: u8 = 0x85;
+/// `BPF_LD | BPF_IMM | BPF_DW`: a 64-bit load, two instructions long.
+const BPF_LD_IMM64: u8 = 0x18;
+/// A call's `src_reg` when it calls a subprogram.
+const BPF_PSEUDO_CALL: u8 = 1;
 
 /// A kfunc the object calls: a FUNC of `.ksyms`.
 #[derive(Debug, Clone)]
@@ -73,15 +83,18 @@ pub struct BpfObject {
     pub btf: Btf,
     pub externs: Vec<Extern>,
     pub programs: Vec<Program>,
-    /// Externs referred to from `.text` subprograms: counted in every
-    /// program's `calls` (the call graph is not followed).
-    pub from_subprograms: BTreeSet<usize>,
+    /// Externs no program reaches (called only from `.text` functions no
+    /// program calls): libbpf still resolves them when it loads the
+    /// object, but the verifier never sees their calls.
+    pub unreached: BTreeSet<usize>,
 }
 
 /// libbpf's `sec_def_matches`: `name+` is `name` or `name/…`, `name/` is
 /// any `name/…`, anything else the name exactly; the first entry that
-/// matches wins.
+/// matches wins. A leading `?` (a program not loaded by default) is not
+/// part of the name, as `bpf_object__init_prog` drops it.
 pub fn sec_def(section: &str) -> Option<&'static SecDef> {
+    let section = section.strip_prefix('?').unwrap_or(section);
     SEC_DEFS.iter().find(|d| {
         if let Some(prefix) = d.sec.strip_suffix('+') {
             section
@@ -147,7 +160,7 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
         by_symbol.insert(sym.index().0, i);
     }
 
-    // programs: the function symbols of executable sections, gathered in
+    // functions: the function symbols of executable sections, gathered in
     // one pass (an object may have a million sections and symbols)
     let mut funcs_of: HashMap<usize, BTreeMap<u64, (u64, String)>> = HashMap::new();
     for sym in file.symbols() {
@@ -159,9 +172,25 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
             funcs.insert(sym.address(), (sym.size(), n.to_string()));
         }
     }
+    let text_index = file.section_by_name(TEXT).map(|s| s.index().0);
+    // the .text subprograms, by start; a .text without function symbols is
+    // one subprogram (every call into it reaches all its kfunc calls)
+    let mut subprograms: Vec<Function> = Vec::new();
+    let mut sub_starts: Vec<u64> = Vec::new();
+    if let Some(t) = text_index {
+        let mut funcs = funcs_of.remove(&t).unwrap_or_default();
+        if funcs.is_empty() {
+            funcs.insert(0, (0, TEXT.to_string()));
+        }
+        for start in funcs.into_keys() {
+            sub_starts.push(start);
+            subprograms.push(Function::default());
+        }
+    }
+    let little = file.is_little_endian();
     let mut programs: Vec<Program> = Vec::new();
-    let mut from_subprograms = BTreeSet::new();
-    let mut calls = 0usize;
+    // each program's own kfunc calls and calls into .text
+    let mut bodies: Vec<Function> = Vec::new();
     for s in file.sections() {
         let SectionFlags::Elf { sh_flags } = s.flags() else {
             continue;
@@ -170,10 +199,13 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
             continue;
         }
         let Ok(section) = s.name() else { continue };
-        let text = section == TEXT;
-        // (start, index into programs) of this section's programs, by start
-        let mut spans: Vec<(u64, usize)> = Vec::new();
-        if !text {
+        let text = Some(s.index().0) == text_index;
+        // (start, owner) of this section's functions, by start
+        let spans: Vec<(u64, Owner)> = if text {
+            (sub_starts.iter().enumerate())
+                .map(|(i, &a)| (a, Owner::Sub(i)))
+                .collect()
+        } else {
             let mut funcs = funcs_of.remove(&s.index().0).unwrap_or_default();
             if funcs.is_empty() {
                 funcs.insert(0, (s.size(), section.to_string()));
@@ -183,61 +215,184 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
                     "more than {CHECK_MAX_PROGRAMS} programs (CHECK_MAX_PROGRAMS)"
                 )));
             }
+            let mut spans = Vec::with_capacity(funcs.len());
             for (start, (_, name)) in funcs {
-                spans.push((start, programs.len()));
+                spans.push((start, Owner::Prog(programs.len())));
                 programs.push(Program {
                     name,
                     section: section.to_string(),
                     def: sec_def(section),
                     calls: BTreeSet::new(),
                 });
+                bodies.push(Function::default());
             }
-        }
+            spans
+        };
+        // the function whose bytes hold the instruction at `offset`: the
+        // last one starting at or before it
+        let owner_at = |offset: u64| {
+            let at = spans.partition_point(|(a, _)| *a <= offset);
+            at.checked_sub(1)
+                .and_then(|i| spans.get(i))
+                .map(|(_, o)| *o)
+        };
+        let data = s.data().unwrap_or(&[]);
+        // the symbol each relocated instruction refers to: its section and
+        // value, None for an extern (a kfunc call is a BPF_PSEUDO_CALL too
+        // in an object, relocated against the extern)
+        let mut relocated: HashMap<u64, Option<(Option<usize>, u64)>> = HashMap::new();
         for (offset, reloc) in s.relocations() {
             let RelocationTarget::Symbol(sym) = reloc.target() else {
                 continue;
             };
-            let Some(&ext) = by_symbol.get(&sym.0) else {
-                continue;
-            };
-            if text {
-                from_subprograms.insert(ext);
+            if let Some(&ext) = by_symbol.get(&sym.0) {
+                relocated.insert(offset, None);
+                let Some(o) = owner_at(offset) else { continue };
+                let f = match o {
+                    Owner::Sub(i) => subprograms.get_mut(i),
+                    Owner::Prog(i) => bodies.get_mut(i),
+                };
+                if let Some(f) = f {
+                    f.externs.insert(ext);
+                }
                 continue;
             }
-            // the program whose bytes hold the instruction: the last one
-            // starting at or before it
-            let at = spans.partition_point(|(a, _)| *a <= offset);
-            let owner = at
-                .checked_sub(1)
-                .and_then(|i| spans.get(i))
-                .map(|(_, p)| *p);
-            if let Some(p) = owner.and_then(|p| programs.get_mut(p)) {
-                if p.calls.insert(ext) {
-                    calls += 1;
+            if let Ok(target) = file.symbol_by_index(sym) {
+                relocated.insert(
+                    offset,
+                    Some((target.section_index().map(|i| i.0), target.address())),
+                );
+            }
+        }
+        // calls into .text (BPF_PSEUDO_CALL) and addresses of .text
+        // functions (callbacks: a 64-bit load relocated against .text,
+        // which libbpf makes a BPF_PSEUDO_FUNC), found as libbpf's
+        // bpf_object__record_reloc and bpf_object__reloc_code find them
+        let mut at = 0usize;
+        while let Some(insn) = data.get(at..at + 8) {
+            let code = insn[0];
+            let src = if little { insn[1] >> 4 } else { insn[1] & 0xf };
+            let imm = i32::from_le_bytes([insn[4], insn[5], insn[6], insn[7]]);
+            let imm = if little { imm } else { imm.swap_bytes() };
+            let offset = at as u64;
+            at += if code == BPF_LD_IMM64 { 16 } else { 8 };
+            let target = match (code, src, relocated.get(&offset)) {
+                (BPF_CALL, BPF_PSEUDO_CALL, Some(&Some((sec, value)))) if sec == text_index => {
+                    (value / 8).checked_add_signed(i64::from(imm) + 1)
                 }
+                // a call within its own section: relative to the call
+                (BPF_CALL, BPF_PSEUDO_CALL, None) => {
+                    (offset / 8).checked_add_signed(i64::from(imm) + 1)
+                }
+                (BPF_LD_IMM64, _, Some(&Some((sec, value)))) if sec == text_index => {
+                    value.checked_add_signed(i64::from(imm)).map(|b| b / 8)
+                }
+                _ => None,
+            };
+            let callee = target.and_then(|insn| {
+                let byte = insn.checked_mul(8)?;
+                sub_starts.partition_point(|a| *a <= byte).checked_sub(1)
+            });
+            let (Some(callee), Some(o)) = (callee, owner_at(offset)) else {
+                continue;
+            };
+            let f = match o {
+                Owner::Sub(i) => subprograms.get_mut(i),
+                Owner::Prog(i) => bodies.get_mut(i),
+            };
+            if let Some(f) = f {
+                f.callees.insert(callee);
             }
         }
     }
-    // subprograms' calls count for every program
-    let total = programs
-        .len()
-        .saturating_mul(from_subprograms.len())
-        .saturating_add(calls);
-    if total > CHECK_MAX_CALLS {
-        return Err(err(format!(
-            "{total} kfunc calls to check (programs × the kfuncs each calls), more than {CHECK_MAX_CALLS} (CHECK_MAX_CALLS)"
-        )));
-    }
-    for p in &mut programs {
-        p.calls.extend(from_subprograms.iter().copied());
-    }
+    let unreached = follow(&mut programs, &bodies, &subprograms, externs.len()).map_err(&err)?;
     Ok(BpfObject {
         path: path.to_path_buf(),
         btf,
         externs,
         programs,
-        from_subprograms,
+        unreached,
     })
+}
+
+/// A program's or subprogram's own kfunc calls and calls into `.text`.
+#[derive(Debug, Default)]
+struct Function {
+    /// Indices into the externs.
+    externs: BTreeSet<usize>,
+    /// Indices into the `.text` subprograms.
+    callees: BTreeSet<usize>,
+}
+
+/// Which function an instruction belongs to.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Prog(usize),
+    Sub(usize),
+}
+
+/// Each program's kfunc calls: its own and those of the subprograms it
+/// reaches, as libbpf appends the subprograms a program calls (and those
+/// they call) to it. Returns the externs no program reaches. Bounded: at most [`CHECK_MAX_CALL_EDGES`]
+/// calls between functions followed in all, [`CHECK_MAX_CALLS`] calls.
+fn follow(
+    programs: &mut [Program],
+    bodies: &[Function],
+    subprograms: &[Function],
+    externs: usize,
+) -> Result<BTreeSet<usize>, String> {
+    let mut edges = 0usize;
+    let mut total = 0usize;
+    // visited[sub] == stamp: reached by the current program
+    let mut visited = vec![0u32; subprograms.len()];
+    let mut reached_any = vec![false; externs];
+    let mut stack: Vec<usize> = Vec::new();
+    for (stamp, (p, body)) in (1u32..).zip(programs.iter_mut().zip(bodies)) {
+        let mut calls = body.externs.clone();
+        stack.clear();
+        stack.extend(body.callees.iter().copied());
+        edges += body.callees.len();
+        while let Some(sub) = stack.pop() {
+            if edges > CHECK_MAX_CALL_EDGES {
+                return Err(format!(
+                    "more than {CHECK_MAX_CALL_EDGES} calls between functions to follow (CHECK_MAX_CALL_EDGES)"
+                ));
+            }
+            let (Some(seen), Some(f)) = (visited.get_mut(sub), subprograms.get(sub)) else {
+                continue;
+            };
+            if *seen == stamp {
+                continue;
+            }
+            *seen = stamp;
+            calls.extend(f.externs.iter().copied());
+            edges += f.callees.len();
+            stack.extend(f.callees.iter().copied());
+        }
+        if edges > CHECK_MAX_CALL_EDGES {
+            return Err(format!(
+                "more than {CHECK_MAX_CALL_EDGES} calls between functions to follow (CHECK_MAX_CALL_EDGES)"
+            ));
+        }
+        total = total.saturating_add(calls.len());
+        for &e in &calls {
+            if let Some(r) = reached_any.get_mut(e) {
+                *r = true;
+            }
+        }
+        // past the bound the sets are not kept: only their sizes, for the
+        // message
+        if total <= CHECK_MAX_CALLS {
+            p.calls = calls;
+        }
+    }
+    if total > CHECK_MAX_CALLS {
+        return Err(format!(
+            "{total} kfunc calls to check (programs × the kfuncs each calls), more than {CHECK_MAX_CALLS} (CHECK_MAX_CALLS)"
+        ));
+    }
+    let unreached = (0..externs).filter(|&e| !reached_any[e]).collect();
+    Ok(unreached)
 }
 
 /// The file's bytes, if it is a regular file no larger than
@@ -379,6 +534,10 @@ mod tests {
         // an exact name takes nothing after it
         assert_eq!(t("xdp/foo"), None);
         assert_eq!(t(".text"), None);
+        // `?`: the same program type, not loaded unless asked
+        assert_eq!(t("?raw_tp"), Some(("BPF_PROG_TYPE_RAW_TRACEPOINT", false)));
+        assert_eq!(t("?lsm.s/bpf"), Some(("BPF_PROG_TYPE_LSM", true)));
+        assert_eq!(t("??raw_tp"), None);
     }
 
     #[test]

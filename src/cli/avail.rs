@@ -306,7 +306,7 @@ pub struct BtfHeaderArgs {
 /// The release of the kernel whose BTF file `path` is: the running
 /// kernel's for /sys/kernel/btf, else what a RELEASE or config file
 /// beside it says (as in a `--btf-dir`), with what was ignored on the way.
-fn btf_release(path: &Path) -> (Option<String>, Vec<avail::Note>) {
+pub(super) fn btf_release(path: &Path) -> (Option<String>, Vec<avail::Note>) {
     if std::fs::canonicalize(path).is_ok_and(|p| p.starts_with(avail::SYSFS_BTF)) {
         return (running_release(), Vec::new());
     }

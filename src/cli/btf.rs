@@ -42,6 +42,12 @@ pub struct PatchArgs {
     /// made without --config, is refused.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Patch with a manifest of another release series than the BTF's
+    /// kernel (its release from a RELEASE or config file beside the BTF,
+    /// or beside --base; the running kernel's for /sys/kernel/btf):
+    /// refused otherwise, as its kfuncs are another kernel's.
+    #[arg(long)]
+    pub allow_version_mismatch: bool,
     /// Write a JSON summary here.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -148,6 +154,8 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     timing.phase("btf parsed");
     if let Some(config) = &a.config {
         check_config(&a, &manifest, config)?;
+    } else {
+        check_version(&a, &manifest)?;
     }
     let report = match patch_found(&mut btf, &manifest, &opts, &found) {
         Ok(r) => r,
@@ -209,7 +217,9 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
             report.types_before,
             report.types_after
         );
-        if let Some(why) = why_no_pairs(&report, &manifest, a.add_decl_tags) {
+        if let Some(why) = why_nothing(&report, &opts) {
+            eprintln!("{}: note[patch]: {why}", term::path(&a.btf));
+        } else if let Some(why) = why_no_pairs(&report, &manifest, a.add_decl_tags) {
             eprintln!("{}: note[patch]: {why}", term::path(&a.btf));
         }
         if unchanged && a.in_place {
@@ -223,6 +233,79 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
     // at once, faster than thousands of frees (clang's -disable-free).
     std::mem::forget((btf, manifest));
     Ok(Outcome::Clean)
+}
+
+/// Why nothing was checked or done, when the manifest's kfuncs this patch
+/// looks at are none, or none of them is in the BTF.
+fn why_nothing(
+    report: &kfunc_scan::patch::Report,
+    opts: &kfunc_scan::patch::PatchOptions,
+) -> Option<String> {
+    let what = if opts.add_decl_tags {
+        "to pair (KF_IMPLICIT_ARGS, __magic) or tag (kfuncs sets)"
+    } else {
+        "to pair (KF_IMPLICIT_ARGS, __magic)"
+    };
+    let object = match (&report.object, &opts.object) {
+        (Some(o), _) | (None, Some(o)) => format!(" for `{}`", term::escape(o)),
+        _ => String::new(),
+    };
+    // without --add-decl-tags, why_no_pairs says why there was nothing
+    if report.considered == 0 && opts.add_decl_tags {
+        return Some(format!(
+            "nothing to check: the manifest has no kfunc{object} to pair or tag: none whose arguments the verifier supplies (KF_IMPLICIT_ARGS, __magic), none in a kfuncs set (BTF_KFUNCS_START)"
+        ));
+    }
+    if report.considered == 0 {
+        return None;
+    }
+    if report.missing.len() == report.considered {
+        return Some(format!(
+            "nothing to do: none of the manifest's {} kfuncs{object} {what} is in this BTF; is it this kernel's BTF (a module's needs --base)?",
+            report.considered
+        ));
+    }
+    None
+}
+
+/// A manifest of another release series than the BTF's kernel is refused
+/// (exit 2) unless `--allow-version-mismatch`, as `avail` and `header
+/// --btf` refuse it; a release that cannot be told is said (a note).
+fn check_version(a: &PatchArgs, m: &Manifest) -> Result<(), CliError> {
+    use kfunc_scan::avail::version::{self, VersionCheck};
+    let (mut release, mut notes) = super::avail::btf_release(&a.btf);
+    if release.is_none() {
+        if let Some(base) = &a.base {
+            let (r, n) = super::avail::btf_release(base);
+            release = r;
+            notes.extend(n);
+        }
+    }
+    if !a.quiet {
+        for n in &notes {
+            eprintln!("{n}");
+        }
+    }
+    match version::check(m.kernel_version.as_deref(), release.as_deref()) {
+        VersionCheck::Differs { manifest, btf } if !a.allow_version_mismatch => {
+            Err(CliError::CannotRun(format!(
+                "{}\n{}: nothing written",
+                version::mismatch_error(&a.manifest, &manifest, &btf),
+                term::path(&a.btf)
+            )))
+        }
+        c @ VersionCheck::Differs { .. } => {
+            if let Some(w) = version::warning(&a.manifest, &c) {
+                eprintln!("{w}");
+            }
+            Ok(())
+        }
+        VersionCheck::Unknown(why) if !a.quiet => {
+            eprintln!("{}: note[version]: {why}", term::path(&a.manifest));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Why no pair was added, when none was: the manifest has no kfunc whose
