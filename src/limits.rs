@@ -225,3 +225,24 @@ pub const CHECK_MAX_CALLS: usize = 1 << 16;
 pub use crate::kbuild::config::MAX_CONFIG_SIZE;
 /// `config-syntax` errors shown per file before the rest are counted.
 pub use crate::kbuild::config::MAX_SYNTAX_ERRORS;
+
+// --- scan cache ---
+
+/// The largest scan cache (`scan --cache DIR`) read or written. The cache
+/// is untrusted input (anyone who can write DIR can write it): past this
+/// size it is ignored with a warning and rebuilt, and a cache that would
+/// grow past it is not written. 6.12's is about 12 MB (60,000 C files with
+/// their keys and the ~700,000 function-name hashes the second look
+/// needs); 256 MiB is twenty times that, and bounds what reading one
+/// costs (it is read whole, and decoded into about twice its size).
+pub const MAX_SCAN_CACHE_SIZE: u64 = 256 << 20;
+
+/// How close to the start of a scan (in nanoseconds) a file's or a
+/// directory's mtime or ctime may be for the scan cache to still trust
+/// it next time: git's "racy clean" rule. A file changed in the same
+/// timestamp tick as the scan read it keeps the key the scan recorded, so
+/// whatever was changed within this window of the scan is recorded as
+/// changed and read again by the next scan. Ext4 and XFS stamp with the
+/// kernel's coarse clock (a few ms), FAT and some network file systems in
+/// whole seconds (FAT's mtime in 2 s steps): 3 s covers them all.
+pub const SCAN_CACHE_RACY_WINDOW_NS: i64 = 3_000_000_000;
