@@ -60,7 +60,7 @@ impl Fixture {
     }
 
     /// The manifest of a scan with `args`, and its stderr.
-    fn scan(&self, name: &str, args: &[&str]) -> (Vec<u8>, String) {
+    fn scan(&self, name: &str, args: &[&str]) -> (String, String) {
         let out = self.out.join(name);
         let r = cmd([
             self.tree.as_os_str(),
@@ -77,22 +77,22 @@ impl Fixture {
             String::from_utf8_lossy(&r.stderr)
         );
         let stderr = String::from_utf8_lossy(&r.stderr).into_owned();
-        (fs::read(&out).unwrap(), stderr)
+        (fs::read_to_string(&out).unwrap(), stderr)
     }
 
-    fn cached(&self, name: &str, extra: &[&str]) -> (Vec<u8>, Cached) {
+    fn cached(&self, name: &str, extra: &[&str]) -> (String, Cached) {
         let mut args = vec!["--cache", self.cache.to_str().unwrap()];
         args.extend_from_slice(extra);
         let (m, err) = self.scan(name, &args);
         (m, Cached::of(&err))
     }
 
-    fn uncached(&self, name: &str, extra: &[&str]) -> Vec<u8> {
+    fn uncached(&self, name: &str, extra: &[&str]) -> String {
         self.scan(name, extra).0
     }
 
     /// A scan with the cache, then one that finds it all there.
-    fn warm(&self, extra: &[&str]) -> Vec<u8> {
+    fn warm(&self, extra: &[&str]) -> String {
         let (first, c) = self.cached("first.json", extra);
         assert!(c.written && c.warnings.is_empty(), "{c:?}");
         let (again, c) = self.cached("again.json", extra);
@@ -214,7 +214,7 @@ fn a_renamed_file_is_seen() {
     .unwrap();
     let (after, _) = f.cached("after.json", &[]);
     assert_ne!(after, before);
-    assert!(String::from_utf8_lossy(&after).contains("drivers/broken/renamed.c"));
+    assert!(after.contains("drivers/broken/renamed.c"));
     assert_eq!(after, f.uncached("plain.json", &[]));
 }
 
@@ -237,7 +237,7 @@ fn changed_options_rebuild_the_cache() {
     let (after, c) = f.cached("after.json", &ex);
     assert!(!c.used && c.written && c.warnings.is_empty(), "{c:?}");
     assert_eq!(after, f.uncached("plain.json", &ex));
-    assert!(!String::from_utf8_lossy(&after).contains("drivers/broken"));
+    assert!(!after.contains("drivers/broken"));
 }
 
 /// The cache file of the fixture, after `edit`: ignored with one warning
@@ -485,4 +485,68 @@ fn real_tree_with_and_without_the_cache() {
     let (touched, t) = scan("touched.json", true);
     assert_eq!(touched, plain);
     assert_eq!(t.files_read, c.files_read + 1, "{t:?} after {c:?}");
+}
+
+/// `ks_manifest` of `scripts/kbuild/kfunc-scan-hook.sh`, as the wrappers
+/// call it in the object tree `obj` (`fresh`: 1 at a vmlinux link).
+fn hook_manifest(src: &Path, obj: &Path, fresh: &str) {
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kbuild/kfunc-scan-hook.sh");
+    let r = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"ks_me=test; . "$0"; ks_manifest "$KFUNC_SCAN" .config "$1""#)
+        .arg(hook)
+        .arg(fresh)
+        .current_dir(obj)
+        .env("srctree", src)
+        .env("objtree", ".")
+        .env("KFUNC_SCAN", common::bin())
+        .env_remove("KFUNC_SCAN_MANIFEST")
+        .env_remove("KFUNC_SCAN_SRCTREE")
+        .env_remove("KFUNC_SCAN_CACHE")
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+}
+
+#[test]
+fn the_hook_rescans_at_a_vmlinux_link_through_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, obj) = (dir.path().join("src"), dir.path().join("obj"));
+    build_tree(&src);
+    fs::create_dir_all(&obj).unwrap();
+    fs::copy(src.join(".config"), obj.join(".config")).unwrap();
+    let manifest = obj.join("kfunc-scan.json");
+    hook_manifest(&src, &obj, "1");
+    assert!(obj.join(".kfunc-scan-cache/scan.cache").is_file());
+    let first = fs::read(&manifest).unwrap();
+    // a source edit after the build: a module link reuses the manifest,
+    // the next vmlinux link scans again and sees it
+    let core = src.join("kernel/core.c");
+    let text = fs::read_to_string(&core).unwrap();
+    fs::write(&core, text.replace("core_a", "core_b")).unwrap();
+    hook_manifest(&src, &obj, "0");
+    assert_eq!(fs::read(&manifest).unwrap(), first);
+    hook_manifest(&src, &obj, "1");
+    let second = fs::read(&manifest).unwrap();
+    assert!(String::from_utf8_lossy(&second).contains("core_b"));
+    let plain = dir.path().join("plain.json");
+    cmd([
+        src.as_os_str(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        plain.as_os_str(),
+    ])
+    // named as the hook names it, from the object tree
+    .args(["--config", ".config"])
+    .current_dir(&obj)
+    .expect(0);
+    assert_eq!(
+        String::from_utf8_lossy(&second),
+        String::from_utf8_lossy(&fs::read(plain).unwrap())
+    );
 }
