@@ -1,6 +1,6 @@
 //! The per-file scan cache (`scan TREE --cache DIR`): what the walk made
 //! of each C file (passed over by the prefilter, and the functions it
-//! defines; or kept, and then parsed again), keyed by the file's metadata,
+//! defines; or kept, and the records its parse gave), keyed by the file's metadata,
 //! and each directory's listing, keyed by the directory's, so that a scan
 //! of an unchanged tree stats its directories and C files instead of
 //! reading them. Everything after the walk (x-macros, the second look, the
@@ -91,9 +91,17 @@ fn ns(secs: i64, nsec: i64) -> i64 {
 #[derive(Clone, Debug)]
 struct Hit {
     key: Key,
+    made: Made,
+}
+
+#[derive(Clone, Debug)]
+enum Made {
     /// Passed over by the prefilter: the [`walk::name_hash`]es of the
-    /// functions it defines in kernel style. None: kept (parsed again).
-    defs: Option<Arc<[u64]>>,
+    /// functions it defines in kernel style.
+    Passed(Arc<[u64]>),
+    /// Kept, and parsed into these records (JSON: 35 files of 6.12, a
+    /// few hundred KB, decoded only when taken).
+    Kept(Arc<[u8]>),
 }
 
 #[derive(Clone, Debug)]
@@ -391,8 +399,8 @@ fn root_identity(root: &Path) -> Vec<u8> {
 // MAGIC, u32 FORMAT_VERSION, bytes identity, bytes root identity, u32
 // directories, each: bytes path, key, u8 listed, u32 entries, each: bytes
 // name, u8 kind (0 directory, 1 link, 2 file not cached, 3 file kept, 4
-// file passed over), then for 3 and 4 the key, and for 4 u32 n and n u64
-// name hashes. Then a u64 checksum of all that. Integers little-endian,
+// file passed over), then for 3 and 4 the key, for 3 bytes (the file's
+// records as JSON), and for 4 u32 n and n u64 name hashes. Then a u64 checksum of all that. Integers little-endian,
 // `bytes` a u32 length and the bytes; a key is five u64 (size, mtime,
 // ctime, inode, device).
 
@@ -443,16 +451,21 @@ fn encode(c: &Cache, ident: &[u8], root_id: &[u8]) -> Vec<u8> {
                 Kind::Dir => w.push(0),
                 Kind::Link => w.push(1),
                 Kind::File(None) => w.push(2),
-                Kind::File(Some(h)) => {
-                    w.push(if h.defs.is_some() { 4 } else { 3 });
-                    put_key(&mut w, &h.key);
-                    if let Some(defs) = &h.defs {
+                Kind::File(Some(h)) => match &h.made {
+                    Made::Kept(json) => {
+                        w.push(3);
+                        put_key(&mut w, &h.key);
+                        put_bytes(&mut w, json);
+                    }
+                    Made::Passed(defs) => {
+                        w.push(4);
+                        put_key(&mut w, &h.key);
                         put_u32(&mut w, defs.len() as u32);
                         for &d in defs.iter() {
                             put_u64(&mut w, d);
                         }
                     }
-                }
+                },
             }
         }
     }
@@ -568,19 +581,20 @@ fn decode(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Cache>, Strin
                 0 => Kind::Dir,
                 1 => Kind::Link,
                 2 => Kind::File(None),
-                k @ (3 | 4) => {
+                3 => {
                     let key = r.key()?;
-                    let defs = if k == 4 {
-                        let d = r.count(8)?;
-                        let mut v = Vec::with_capacity(d);
-                        for _ in 0..d {
-                            v.push(r.u64()?);
-                        }
-                        Some(Arc::from(v))
-                    } else {
-                        None
-                    };
-                    Kind::File(Some(Hit { key, defs }))
+                    let made = Made::Kept(Arc::from(r.bytes()?));
+                    Kind::File(Some(Hit { key, made }))
+                }
+                4 => {
+                    let key = r.key()?;
+                    let d = r.count(8)?;
+                    let mut v = Vec::with_capacity(d);
+                    for _ in 0..d {
+                        v.push(r.u64()?);
+                    }
+                    let made = Made::Passed(Arc::from(v));
+                    Kind::File(Some(Hit { key, made }))
                 }
                 x => return Err(format!("an entry kind of {x}")),
             };
@@ -862,9 +876,8 @@ fn visit_link(ctx: &Ctx, local: &mut Local<'_, FileRecords>, full: &Path) {
     }
 }
 
-/// A C file: from the cache when its key is the cached one and the
-/// prefilter passed it over; else read (and parsed when kept). What to
-/// cache for it next time.
+/// A C file: from the cache when its key is the cached one; else read
+/// (and parsed when kept). What to cache for it next time.
 fn visit_file(
     ctx: &Ctx,
     local: &mut Local<'_, FileRecords>,
@@ -884,28 +897,35 @@ fn visit_file(
         .map(|m| Key::of(&m));
     if let (Some(k), Some(h)) = (key, &hit) {
         if h.key == k && !k.racy(ctx.since) {
-            if let Some(defs) = &h.defs {
-                stats.files_hit += 1;
-                local.unmatched(rel, defs);
-                return hit;
+            match &h.made {
+                Made::Passed(defs) => {
+                    stats.files_hit += 1;
+                    local.unmatched(rel, defs);
+                    return hit;
+                }
+                Made::Kept(json) => {
+                    // records that do not decode are read again (the
+                    // checksum makes that a forged cache's case only)
+                    if let Ok(mut records) = serde_json::from_slice::<FileRecords>(json) {
+                        stats.files_hit += 1;
+                        records.path.clone_from(&rel);
+                        local.matched(rel, records);
+                        return hit;
+                    }
+                }
             }
         }
     }
-    if !matches!((key, &hit), (Some(k), Some(h)) if h.key == k && h.defs.is_none()) {
-        stats.changed = true;
-    }
+    stats.changed = true;
     stats.files_read += 1;
     let loaded = walk::load(full, local.buf());
-    let defs = match local.take(rel, loaded) {
-        Taken::Matched(_) => None,
-        Taken::Unmatched(d) => Some(Arc::from(d)),
-        Taken::NotRead => {
-            stats.changed = true;
-            return None;
-        }
+    let made = match local.take(rel, loaded) {
+        Taken::Matched(records) => Made::Kept(Arc::from(serde_json::to_vec(records).ok()?)),
+        Taken::Unmatched(d) => Made::Passed(Arc::from(d)),
+        Taken::NotRead => return None,
     };
     key.filter(|k| !k.racy(ctx.since))
-        .map(|key| Hit { key, defs })
+        .map(|key| Hit { key, made })
 }
 
 #[cfg(test)]
@@ -931,12 +951,15 @@ mod tests {
                         name: b"a.c".to_vec(),
                         kind: Kind::File(Some(Hit {
                             key,
-                            defs: Some(Arc::from(vec![7u64, 8])),
+                            made: Made::Passed(Arc::from(vec![7u64, 8])),
                         })),
                     },
                     Entry {
                         name: b"b.c".to_vec(),
-                        kind: Kind::File(Some(Hit { key, defs: None })),
+                        kind: Kind::File(Some(Hit {
+                            key,
+                            made: Made::Kept(Arc::from(&b"{}"[..])),
+                        })),
                     },
                     Entry {
                         name: b"core".to_vec(),
@@ -955,7 +978,10 @@ mod tests {
         let d = &c.dirs[&b"net".to_vec()];
         assert_eq!(d.entries.len(), 3);
         match &d.entries[0].kind {
-            Kind::File(Some(h)) => assert_eq!(h.defs.as_deref(), Some(&[7u64, 8][..])),
+            Kind::File(Some(Hit {
+                made: Made::Passed(d),
+                ..
+            })) => assert_eq!(&d[..], &[7u64, 8][..]),
             k => panic!("{k:?}"),
         }
         // another program or options: quietly none
