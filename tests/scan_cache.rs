@@ -127,6 +127,9 @@ impl Cached {
             let Some(rest) = l.strip_prefix("timing: cache ") else {
                 continue;
             };
+            if rest.starts_with("read in") {
+                continue;
+            }
             c.used = rest.starts_with("used");
             c.written = rest.ends_with("; written");
             let nums: Vec<usize> = rest
@@ -567,4 +570,39 @@ fn an_edit_of_a_parsed_file_keeping_size_and_mtime_is_seen() {
     assert!(after.contains("broken_strax") && !before.contains("broken_strax"));
     assert_eq!(after, f.uncached("plain.json", &[]));
     assert_eq!((c.files_read, c.files_hit), (1, 9), "{c:?}");
+}
+
+#[test]
+fn scans_at_once_on_one_cache_leave_a_whole_one() {
+    let f = Fixture::new();
+    let plain = f.uncached("plain.json", &[]);
+    // no cache yet: each of the four writes one, renamed over the others'
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            let out = f.out.join(format!("at-once-{i}.json"));
+            std::process::Command::new(common::bin())
+                .arg(&f.tree)
+                .args(["-q", "--cache"])
+                .arg(&f.cache)
+                .arg("-o")
+                .arg(&out)
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map(|c| (c, out))
+                .unwrap()
+        })
+        .collect();
+    for (mut child, out) in runs {
+        assert_eq!(child.wait().unwrap().code(), Some(1));
+        assert_eq!(fs::read_to_string(out).unwrap(), plain);
+    }
+    let (again, c) = f.cached("again.json", &[]);
+    assert_eq!(again, plain);
+    assert!(
+        c.used && c.warnings.is_empty() && c.files_read == 0,
+        "{c:?}"
+    );
+    // and no temporary left behind
+    let left: Vec<_> = fs::read_dir(&f.cache).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
 }

@@ -228,6 +228,11 @@ fn report_cache(r: &kfunc_scan::scan::cache::Report, timing: bool) {
             r.files_hit,
             if r.written { "written" } else { "not written" },
         );
+        let _ = writeln!(
+            err,
+            "timing: cache read in {:?}, written in {:?}",
+            r.read_took, r.write_took
+        );
     }
 }
 
