@@ -32,7 +32,7 @@
 use super::extract::FileRecords;
 use super::walk::{self, Collector, Local, Taken, WalkOutput};
 use super::{Progress, ScanOptions};
-use crate::limits::{MAX_SCAN_CACHE_SIZE, SCAN_CACHE_RACY_WINDOW_NS};
+use crate::limits::{MAX_SCAN_CACHE_ENTRIES, MAX_SCAN_CACHE_SIZE, SCAN_CACHE_RACY_WINDOW_NS};
 use crate::manifest::term;
 use globset::GlobSet;
 use std::collections::HashMap;
@@ -282,6 +282,14 @@ impl Run {
         }
         let path = self.file();
         let t = std::time::Instant::now();
+        let entries: usize = new.dirs.values().map(|d| 1 + d.entries.len()).sum();
+        if entries > MAX_SCAN_CACHE_ENTRIES {
+            self.report.warnings.push(CacheWarning::NotWritten {
+                path,
+                why: format!("{entries} entries, over the {MAX_SCAN_CACHE_ENTRIES} entry bound"),
+            });
+            return self.report;
+        }
         let bytes = encode(&new, &self.ident, &self.root_id);
         if bytes.len() as u64 > MAX_SCAN_CACHE_SIZE {
             self.report.warnings.push(CacheWarning::NotWritten {
@@ -572,6 +580,14 @@ fn decode(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Cache>, Strin
     }
     // a directory is at least its path's length, key, flag and count
     let n = r.count(4 + 40 + 1 + 4)?;
+    let mut entries_left = MAX_SCAN_CACHE_ENTRIES;
+    let mut bound = |k: usize| {
+        entries_left = entries_left
+            .checked_sub(k)
+            .ok_or_else(|| format!("over {MAX_SCAN_CACHE_ENTRIES} entries (the bound)"))?;
+        Ok::<(), String>(())
+    };
+    bound(n)?;
     let mut dirs = HashMap::with_capacity(n);
     for _ in 0..n {
         let path = r.bytes()?.to_vec();
@@ -582,6 +598,7 @@ fn decode(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Cache>, Strin
             x => return Err(format!("a listing flag of {x}")),
         };
         let m = r.count(4 + 1)?;
+        bound(m)?;
         let mut entries = Vec::with_capacity(m);
         for _ in 0..m {
             let name = r.bytes()?;
@@ -1059,6 +1076,45 @@ mod tests {
             let r = decode(&x, b"id", b"root");
             assert!(r.is_err() || (quiet && matches!(r, Ok(None))), "{i}: {r:?}");
         }
+    }
+
+    /// A cache of one directory listing `n` links (the smallest entries).
+    fn links(n: usize) -> Vec<u8> {
+        let key = Key {
+            size: 0,
+            mtime: 0,
+            ctime: 0,
+            ino: 0,
+            dev: 0,
+        };
+        let entries = (0..n)
+            .map(|i| Entry {
+                name: Arc::from(format!("{i:x}").as_bytes()),
+                kind: Kind::Link,
+            })
+            .collect();
+        let mut dirs = HashMap::new();
+        dirs.insert(
+            Vec::new(),
+            DirRec {
+                key,
+                listed: true,
+                entries,
+            },
+        );
+        encode(&Cache { dirs }, b"id", b"root")
+    }
+
+    #[test]
+    fn entries_at_the_bound_are_read_one_past_it_are_not() {
+        // the directory itself is one entry
+        let at = decode(&links(MAX_SCAN_CACHE_ENTRIES - 1), b"id", b"root");
+        assert_eq!(
+            at.unwrap().unwrap().dirs[&Vec::new()].entries.len(),
+            MAX_SCAN_CACHE_ENTRIES - 1
+        );
+        let past = decode(&links(MAX_SCAN_CACHE_ENTRIES), b"id", b"root").unwrap_err();
+        assert!(past.contains("over 1048576 entries (the bound)"), "{past}");
     }
 
     #[test]
