@@ -158,8 +158,7 @@ pub struct Report {
     /// Directories whose listing was taken from the cache, and those read.
     pub dirs_trusted: usize,
     pub dirs_listed: usize,
-    /// C files taken from the cache without being read (passed over by
-    /// the prefilter), and those read.
+    /// C files taken from the cache without being read, and those read.
     pub files_hit: usize,
     pub files_read: usize,
     /// The cache file was (re)written.
@@ -241,23 +240,26 @@ impl Run {
         };
         let queue = Queue::new((root.to_path_buf(), Vec::new()));
         let done = Mutex::new((Vec::new(), Stats::default()));
-        std::thread::scope(|s| {
-            for _ in 0..threads.max(1) {
-                s.spawn(|| {
-                    let mut local = collector.thread();
-                    let mut recs = Vec::new();
-                    let mut stats = Stats::default();
-                    while let Some(task) = queue.next() {
-                        let _done = Finished(&queue);
-                        let kids =
-                            visit_dir(&ctx, &mut local, &task.0, &task.1, &mut recs, &mut stats);
-                        queue.push(kids);
-                    }
-                    let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
-                    d.0.extend(recs);
-                    d.1.add(&stats);
-                });
+        let work = || {
+            let mut local = collector.thread();
+            let mut recs = Vec::new();
+            let mut stats = Stats::default();
+            while let Some(task) = queue.next() {
+                let _done = Finished(&queue);
+                let kids = visit_dir(&ctx, &mut local, &task.0, &task.1, &mut recs, &mut stats);
+                queue.push(kids);
             }
+            let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
+            d.0.extend(recs);
+            d.1.add(&stats);
+        };
+        std::thread::scope(|s| {
+            // this thread is one of them: a thread that cannot be started
+            // leaves the work to the others, never to no one
+            for _ in 1..threads.max(1) {
+                let _ = std::thread::Builder::new().spawn_scoped(s, work);
+            }
+            work();
         });
         let (recs, stats) = done.into_inner().unwrap_or_else(|p| p.into_inner());
         self.report.dirs_trusted = stats.dirs_trusted;
