@@ -606,3 +606,34 @@ fn scans_at_once_on_one_cache_leave_a_whole_one() {
     let left: Vec<_> = fs::read_dir(&f.cache).unwrap().collect();
     assert_eq!(left.len(), 1, "{left:?}");
 }
+
+#[test]
+fn what_changed_within_the_racy_window_is_read_again() {
+    // a fresh copy: every file and directory changed just now, within the
+    // window, so a change in the same timestamp tick as a read could hide
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    copy_dir(&mini(), &tree);
+    let cache = dir.path().join("cache");
+    let scan = || {
+        let out = dir.path().join("m.json");
+        let r = cmd([
+            tree.as_os_str(),
+            "-q".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ])
+        .arg("--cache")
+        .arg(&cache)
+        .env("KFUNC_SCAN_TIMING", "1")
+        .output();
+        Cached::of(&String::from_utf8_lossy(&r.stderr))
+    };
+    let first = scan();
+    assert!(first.written, "{first:?}");
+    let second = scan();
+    // the cache was used, but nothing in it trusted: all read and listed again
+    assert!(second.used, "{second:?}");
+    assert_eq!((second.files_read, second.files_hit), (9, 0), "{second:?}");
+    assert_eq!(second.dirs_listed, 14, "{second:?}");
+}
