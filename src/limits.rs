@@ -237,3 +237,33 @@ pub const CHECK_MAX_CALL_EDGES: usize = 1 << 20;
 pub use crate::kbuild::config::MAX_CONFIG_SIZE;
 /// `config-syntax` errors shown per file before the rest are counted.
 pub use crate::kbuild::config::MAX_SYNTAX_ERRORS;
+
+// --- scan cache ---
+
+/// The largest scan cache (`scan --cache DIR`) read or written. The cache
+/// is untrusted input (anyone who can write DIR can write it): past this
+/// size it is ignored with a warning and rebuilt, and a cache that would
+/// grow past it is not written. 6.12's is 10.3 MB (60,000 C files with
+/// their keys, the ~700,000 function-name hashes the second look needs,
+/// the 35 parsed files' records); 64 MiB is six times that, and with
+/// [`MAX_SCAN_CACHE_ENTRIES`] bounds what reading one costs (it is read
+/// whole; decoded, the hashes take their size again, the entries ~100
+/// bytes each: ~250 MB at both bounds).
+pub const MAX_SCAN_CACHE_SIZE: u64 = 64 << 20;
+
+/// The most entries (directories, and the files, links and directories
+/// they list) a scan cache may hold. A forged cache of minimal entries
+/// (six bytes each) would otherwise decode into ~15 times its size; 6.12
+/// has 66,000 (5,760 directories, 59,932 C files, 62 links), 1 << 20 is
+/// sixteen times that.
+pub const MAX_SCAN_CACHE_ENTRIES: usize = 1 << 20;
+
+/// How close to the start of a scan (in nanoseconds) a file's or a
+/// directory's mtime or ctime may be for the scan cache to still trust
+/// it next time: git's "racy clean" rule. A file changed in the same
+/// timestamp tick as the scan read it keeps the key the scan recorded, so
+/// whatever was changed within this window of the scan is recorded as
+/// changed and read again by the next scan. Ext4 and XFS stamp with the
+/// kernel's coarse clock (a few ms), FAT and some network file systems in
+/// whole seconds (FAT's mtime in 2 s steps): 3 s covers them all.
+pub const SCAN_CACHE_RACY_WINDOW_NS: i64 = 3_000_000_000;

@@ -9,6 +9,9 @@
 #                        .config (default: $objtree/kfunc-scan.json)
 #   KFUNC_SCAN_SRCTREE   the tree to scan (default: $srctree, which Kbuild
 #                        exports, absolute in O= builds)
+#   KFUNC_SCAN_CACHE     the scan's per-file cache (`scan --cache`), so that
+#                        a rescan reads only the files changed since the last
+#                        (default: $objtree/.kfunc-scan-cache)
 #   objtree, srctree, ARCH: exported by Kbuild; the hooks run in $objtree.
 
 # A failure of the hook fails the build: a kernel whose BTF silently lacks
@@ -25,12 +28,15 @@ ks_bin() {
 	printf '%s\n' "$bin"
 }
 
-# The manifest for this build's .config, scanned when missing or older than
-# .config. Parallel module links share it: one scans under a lock, the
-# others wait and reuse its result. Prints the manifest's path.
+# The manifest for this build's .config, scanned when missing, older than
+# .config, or when $3 is 1 (a vmlinux link: the sources may have changed
+# since the last build; with the cache, a rescan of an unchanged tree reads
+# only what changed). Parallel module links share it: one scans under a
+# lock, the others wait and reuse its result. Prints the manifest's path.
 ks_manifest() {
-	local bin=$1 config=$2
+	local bin=$1 config=$2 fresh=${3:-0}
 	local manifest=${KFUNC_SCAN_MANIFEST:-${objtree:-.}/kfunc-scan.json}
+	local cache=${KFUNC_SCAN_CACHE:-${objtree:-.}/.kfunc-scan-cache}
 	local src=${KFUNC_SCAN_SRCTREE:-${srctree:-}}
 	[ -n "$src" ] || ks_die "no source tree: run from make (it exports srctree) or set KFUNC_SCAN_SRCTREE"
 	local lock=()
@@ -38,10 +44,10 @@ ks_manifest() {
 	# exit 1 is a source with diagnostics (a broken set, say): the
 	# manifest is written in full; 2 is a scan that could not run
 	"${lock[@]}" sh -c '
-		if [ ! -f "$3" ] || [ "$2" -nt "$3" ]; then
-			"$1" "$4" --config "$2" --arch "$5" -q -o "$3"
+		if [ "$7" = 1 ] || [ ! -f "$3" ] || [ "$2" -nt "$3" ]; then
+			"$1" "$4" --config "$2" --arch "$5" --cache "$6" -q -o "$3"
 			[ $? -le 1 ] || exit 2
-		fi' sh "$bin" "$config" "$manifest" "$src" "${ARCH:-x86_64}" ||
+		fi' sh "$bin" "$config" "$manifest" "$src" "${ARCH:-x86_64}" "$cache" "$fresh" ||
 		ks_die "could not scan $src into $manifest (see above)"
 	printf '%s\n' "$manifest"
 }
@@ -55,7 +61,10 @@ ks_patch() {
 	[ -f "$config" ] || ks_die "$config: no .config here (run from the kernel's make, in its objtree)"
 	local bin manifest
 	bin=$(ks_bin) || exit 1
-	manifest=$(ks_manifest "$bin" "$config") || exit 1
+	# a vmlinux (no base) is linked once a build: the sources are rescanned
+	local fresh=1
+	[ -n "$base" ] && fresh=0
+	manifest=$(ks_manifest "$bin" "$config" "$fresh") || exit 1
 	local args=(patch-btf --manifest "$manifest" --config "$config" --btf "$file"
 		--in-place --add-decl-tags)
 	[ -n "$base" ] && args+=(--base "$base")

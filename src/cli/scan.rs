@@ -9,7 +9,7 @@ use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::manifest::{term, Manifest, Severity};
 use kfunc_scan::scan::queries::QueryLoadError;
-use kfunc_scan::scan::{scan_with, Progress, ScanError, ScanOptions, Stage};
+use kfunc_scan::scan::{scan_cached, scan_with, Progress, ScanError, ScanOptions, Stage};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -34,6 +34,10 @@ pub struct ScanArgs {
     /// --config; `make ARCH=` spelling: x86_64, arm64, riscv, …).
     #[arg(long, value_name = "ARCH", default_value = kfunc_scan::scan::DEFAULT_ARCH, requires = "config")]
     pub arch: String,
+    /// Keep what the scan makes of each file in DIR (made when missing), and
+    /// read again only the files changed since: the manifest is the same.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
 }
 
 /// How a tree is scanned, wherever it is read from (`scan`, `history --git`).
@@ -188,9 +192,15 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
     let dash = PathBuf::from("-");
     let output = super::check_outputs(&[a.output.as_ref().unwrap_or(&dash)])?.remove(0);
     let display = Display::new(a.quiet);
-    let scanned = scan_with(&opts, &|p| display.report(p));
+    let scanned = match &a.cache {
+        None => scan_with(&opts, &|p| display.report(p)).map(|m| (m, None)),
+        Some(dir) => scan_cached(&opts, dir, &|p| display.report(p)).map(|(m, r)| (m, Some(r))),
+    };
     display.finish();
-    let manifest = scanned.map_err(|e| render_error(&e))?;
+    let (manifest, cached) = scanned.map_err(|e| render_error(&e))?;
+    if let Some(r) = cached {
+        report_cache(&r, display.timing);
+    }
     report(&manifest, &tree, a.quiet);
     super::write_output(&output, manifest.to_json().as_bytes())?;
     Ok(if manifest.error_count() > 0 {
@@ -198,6 +208,32 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
     } else {
         Outcome::Clean
     })
+}
+
+/// The cache's warnings (a cache ignored, or not written: the scan went
+/// on without it), and under `KFUNC_SCAN_TIMING` what it saved.
+fn report_cache(r: &kfunc_scan::scan::cache::Report, timing: bool) {
+    let mut err = std::io::stderr().lock();
+    for w in &r.warnings {
+        let _ = writeln!(err, "{w}");
+    }
+    if timing {
+        let _ = writeln!(
+            err,
+            "timing: cache {}: {} directories listed, {} trusted; {} files read, {} taken from it; {}",
+            if r.used { "used" } else { "not used" },
+            r.dirs_listed,
+            r.dirs_trusted,
+            r.files_read,
+            r.files_hit,
+            if r.written { "written" } else { "not written" },
+        );
+        let _ = writeln!(
+            err,
+            "timing: cache read in {:?}, written in {:?}",
+            r.read_took, r.write_took
+        );
+    }
 }
 
 /// `ARCH`s the top Makefile maps to another `arch/` directory (its

@@ -130,7 +130,7 @@ fn skip_literal(b: &[u8], start: usize) -> usize {
 
 /// A `#define`d macro. The body is kept as written and tokenised when the
 /// macro is used: a header defines hundreds, a set body uses a few.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MacroDef {
     pub name: String,
     /// None for an object-like macro.
@@ -140,7 +140,7 @@ pub struct MacroDef {
     pub body: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Directive {
     Define(MacroDef),
     Undef(String),

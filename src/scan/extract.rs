@@ -16,7 +16,7 @@ use crate::manifest::{Diagnostic, Param, SetKind, Severity};
 use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FileRecords {
     pub path: String,
     pub sets: Vec<RawSet>,
@@ -33,7 +33,7 @@ pub struct FileRecords {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RawSet {
     pub name: String,
     pub kind: SetKind,
@@ -46,7 +46,7 @@ pub struct RawSet {
 }
 
 /// A macro used in a set body, in place of entries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MacroUse {
     /// How many of the set's entries come before it.
     pub at: usize,
@@ -59,7 +59,7 @@ pub struct MacroUse {
     pub quote: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RawEntry {
     pub name: String,
     pub flags: Vec<String>,
@@ -68,7 +68,7 @@ pub struct RawEntry {
     pub col: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RawFunction {
     pub name: String,
     pub line: u32,
@@ -80,7 +80,7 @@ pub struct RawFunction {
     pub condition: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RawRegistration {
     pub prog_type: String,
     pub id_set: String,
@@ -89,7 +89,7 @@ pub struct RawRegistration {
     pub condition: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RawIdSet {
     pub var: String,
     pub set: Option<String>,
@@ -99,7 +99,7 @@ pub struct RawIdSet {
     pub line: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RawIdList {
     pub name: String,
     pub line: u32,

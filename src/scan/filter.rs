@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use tree_sitter::Node;
 
 /// Which values of a field a filter lets through.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Allowed {
     /// It does not look at the field.
     Any,
@@ -28,7 +28,7 @@ pub enum Allowed {
 }
 
 /// What a filter's body says, or why it could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reading {
     Read {
         prog_types: Allowed,
@@ -43,7 +43,7 @@ pub enum Reading {
 }
 
 /// A filter function found in the file, and its reading.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RawFilter {
     pub name: String,
     /// Where it is defined (line, column), when it is.

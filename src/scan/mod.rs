@@ -7,6 +7,7 @@
 //! typed [`ScanError`].
 
 pub mod build_view;
+pub mod cache;
 pub mod cond;
 pub mod cpp;
 pub mod ctype;
@@ -153,12 +154,41 @@ pub fn scan_with(
     scan_tree_with(opts, &source::Dir(root), progress)
 }
 
+/// Scans `opts.root` into a manifest as [`scan_with`] does, with the
+/// per-file cache in `cache_dir` ([`cache`]): the files whose keys are
+/// those cached are not read. The manifest is the one [`scan_with`] makes;
+/// the report says what the cache did (and why it could not be used or
+/// written, which is never an error of the scan).
+pub fn scan_cached(
+    opts: &ScanOptions,
+    cache_dir: &Path,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<(Manifest, cache::Report), ScanError> {
+    let root = opts.root.as_path();
+    if !root.is_dir() {
+        return Err(ScanError::NotADirectory(root.to_path_buf()));
+    }
+    let mut run = cache::Run::open(cache_dir, opts);
+    let manifest = scan_inner(opts, &source::Dir(root), progress, Some(&mut run))?;
+    Ok((manifest, run.finish()))
+}
+
 /// Scans the tree `tree` reads into a manifest, telling `progress` what it
 /// does; `opts.root` only names it in errors.
 pub fn scan_tree_with(
     opts: &ScanOptions,
     tree: &dyn Tree,
     progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<Manifest, ScanError> {
+    scan_inner(opts, tree, progress, None)
+}
+
+/// [`scan_tree_with`], the walk of a directory through `cache` when given.
+fn scan_inner(
+    opts: &ScanOptions,
+    tree: &dyn Tree,
+    progress: &(dyn Fn(&Progress) + Sync),
+    cache: Option<&mut cache::Run>,
 ) -> Result<Manifest, ScanError> {
     if !opts.any_directory && !tree_facts::is_kernel_tree(tree) {
         return Err(ScanError::NotAKernelTree(opts.root.clone()));
@@ -177,7 +207,7 @@ pub fn scan_tree_with(
             at: t0.elapsed(),
         })
     };
-    let (walked, build) = walk_and_follow_kbuild(opts, tree, &mut setup, progress);
+    let (walked, build) = walk_and_follow_kbuild(opts, tree, &mut setup, progress, cache);
     done(Stage::Walk);
     let mut diagnostics = walked.diagnostics;
     let build = match build {
@@ -244,6 +274,7 @@ fn walk_and_follow_kbuild(
     tree: &dyn Tree,
     setup: &mut Setup,
     progress: &(dyn Fn(&Progress) + Sync),
+    cache: Option<&mut cache::Run>,
 ) -> (walk::WalkOutput<(String, FileRecords)>, Option<BuildThread>) {
     let config = setup.config.take_loaded().zip(tree.dir());
     let setup = &*setup;
@@ -251,12 +282,13 @@ fn walk_and_follow_kbuild(
         let build = config.map(|((config, diags), root)| {
             scope.spawn(move || load_build(root, opts, config, diags))
         });
-        let walked = tree.walk(
-            &setup.exclude,
-            setup.jobs,
-            progress,
-            &file_parser(setup, progress),
-        );
+        let parser = file_parser(setup, progress);
+        let walked = match (cache, tree.dir()) {
+            (Some(run), Some(root)) => {
+                run.walk(root, &setup.exclude, setup.jobs, progress, &parser)
+            }
+            _ => tree.walk(&setup.exclude, setup.jobs, progress, &parser),
+        };
         (walked, build.map(|h| h.join()))
     })
 }

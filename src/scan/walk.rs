@@ -137,7 +137,7 @@ pub fn is_c_source(p: &Path) -> bool {
 
 /// Whether the file at `p` is named as a C source or header, whatever the
 /// rest of its name (UTF-8 or not): [`is_c_name`] on bytes.
-fn is_c_named(p: &Path) -> bool {
+pub(crate) fn is_c_named(p: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     p.file_name().is_some_and(|n| {
         let n = n.as_bytes();
@@ -170,7 +170,7 @@ pub fn unusable_rel(rel: &[u8]) -> Option<&'static str> {
 /// [`rel_path`] gives it, the text the manifest would hold. Where that
 /// replaced what was not UTF-8 (a U+FFFD may also be written so), the
 /// path's own bytes are looked at.
-fn unusable_path(root: &Path, p: &Path, rel: &str) -> Option<&'static str> {
+pub(crate) fn unusable_path(root: &Path, p: &Path, rel: &str) -> Option<&'static str> {
     use std::os::unix::ffi::OsStrExt;
     let raw = || p.strip_prefix(root).unwrap_or(p).as_os_str().as_bytes();
     if rel.contains('\u{fffd}') && std::str::from_utf8(raw()).is_err() {

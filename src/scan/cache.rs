@@ -1,0 +1,1135 @@
+//! The per-file scan cache (`scan TREE --cache DIR`): what the walk made
+//! of each C file (passed over by the prefilter, and the functions it
+//! defines; or kept, and the records its parse gave), keyed by the file's metadata,
+//! and each directory's listing, keyed by the directory's, so that a scan
+//! of an unchanged tree stats its directories and C files instead of
+//! reading them. Everything after the walk (x-macros, the second look, the
+//! tree facts, the build view, resolve) runs each time, on what the walk
+//! hands on: the manifest is the one a scan without the cache writes.
+//!
+//! **The key.** A file is taken from the cache when its (size, mtime,
+//! ctime, inode, device) are those recorded; a directory's listing when
+//! its (mtime, ctime, inode, device) are. Adding, removing or renaming an
+//! entry changes its directory's mtime and ctime; writing a file changes
+//! its mtime and ctime, and nothing but the kernel's clock sets a ctime
+//! (`touch -d` sets the mtime, and moves the ctime to now). Whatever had
+//! its mtime or ctime within [`SCAN_CACHE_RACY_WINDOW_NS`] of the scan's
+//! start is recorded as changed (git's "racy clean" rule): a write in the
+//! same timestamp tick as the scan's read would keep the key. Symbolic
+//! links are never taken from the cache (their targets may be anywhere).
+//! The cache's header names the program (its version and the binary's own
+//! size and times), the options that change what the walk makes of a file
+//! (`--exclude`, `--queries` and the query files' keys,
+//! `--implicit-type`), the format, and the tree (its path and inode): any
+//! difference, and the cache is rebuilt.
+//!
+//! **Untrusted.** The cache is read whole, at most [`MAX_SCAN_CACHE_SIZE`]
+//! bytes, with a checksum; a damaged, truncated, foreign or too large one
+//! is ignored with one warning and rebuilt. It is written only when
+//! something changed, to a temporary file renamed over the old one: two
+//! scans at once leave one or the other's, never a mix.
+
+use super::extract::FileRecords;
+use super::walk::{self, Collector, Local, Taken, WalkOutput};
+use super::{Progress, ScanOptions};
+use crate::limits::{MAX_SCAN_CACHE_ENTRIES, MAX_SCAN_CACHE_SIZE, SCAN_CACHE_RACY_WINDOW_NS};
+use crate::manifest::term;
+use globset::GlobSet;
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// The cache's file in the cache directory.
+pub const FILE_NAME: &str = "scan.cache";
+
+/// The first bytes of a cache.
+const MAGIC: &[u8; 8] = b"KFSCACHE";
+
+/// The cache's layout and meaning. Bump it when the layout changes, or
+/// when what the walk makes of a file changes (the prefilter, the name
+/// hashes): a cache of another format is rebuilt.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What identifies a file's or a directory's content, as far as the
+/// cache is concerned (see the module's comment).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Key {
+    size: u64,
+    mtime: i64,
+    ctime: i64,
+    ino: u64,
+    dev: u64,
+}
+
+impl Key {
+    fn of(md: &std::fs::Metadata) -> Key {
+        Key {
+            size: md.size(),
+            mtime: ns(md.mtime(), md.mtime_nsec()),
+            ctime: ns(md.ctime(), md.ctime_nsec()),
+            ino: md.ino(),
+            dev: md.dev(),
+        }
+    }
+
+    /// Changed so near the scan (at `since` or later) that a change in the
+    /// same tick would not show: not to be trusted next time.
+    fn racy(&self, since: i64) -> bool {
+        self.mtime >= since || self.ctime >= since
+    }
+}
+
+fn ns(secs: i64, nsec: i64) -> i64 {
+    secs.saturating_mul(1_000_000_000).saturating_add(nsec)
+}
+
+/// What the walk made of a file, under its key.
+#[derive(Clone, Debug)]
+struct Hit {
+    key: Key,
+    made: Made,
+}
+
+#[derive(Clone, Debug)]
+enum Made {
+    /// Passed over by the prefilter: the [`walk::name_hash`]es of the
+    /// functions it defines in kernel style.
+    Passed(Arc<[u64]>),
+    /// Kept, and parsed into these records (JSON: 35 files of 6.12, a
+    /// few hundred KB, decoded only when taken).
+    Kept(Arc<[u8]>),
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Dir,
+    /// A symbolic link: followed (or not) each time.
+    Link,
+    /// A C source or header, and what the walk made of it when that can be
+    /// trusted next time.
+    File(Option<Hit>),
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    /// Shared with the old cache's entry (a rescan copies every listing).
+    name: Arc<[u8]>,
+    kind: Kind,
+}
+
+/// A directory: its key, whether its listing can be trusted next time,
+/// and the entries the walk takes (not hidden, not excluded; directories,
+/// links, C files).
+#[derive(Debug)]
+struct DirRec {
+    key: Key,
+    listed: bool,
+    entries: Vec<Entry>,
+}
+
+/// The directories of a cache, by path below the tree (`b""`: the root).
+#[derive(Default, Debug)]
+pub struct Cache {
+    dirs: HashMap<Vec<u8>, DirRec>,
+}
+
+/// Why a cache was not used, or not written; each is one warning.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheWarning {
+    #[error(
+        "{}: warning[scan-cache]: ignored and rebuilt: {why}",
+        term::path(path)
+    )]
+    Ignored { path: PathBuf, why: String },
+    #[error("{}: warning[scan-cache]: not written: {why}", term::path(path))]
+    NotWritten { path: PathBuf, why: String },
+}
+
+/// What the cache did in one scan.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub warnings: Vec<CacheWarning>,
+    /// A cache was found and matched this program, options and tree.
+    pub used: bool,
+    /// Directories whose listing was taken from the cache, and those read.
+    pub dirs_trusted: usize,
+    pub dirs_listed: usize,
+    /// C files taken from the cache without being read, and those read.
+    pub files_hit: usize,
+    pub files_read: usize,
+    /// The cache file was (re)written.
+    pub written: bool,
+    /// Reading and decoding the cache, and encoding and writing the new one.
+    pub read_took: std::time::Duration,
+    pub write_took: std::time::Duration,
+}
+
+/// One scan's use of a cache directory: the cache read before the walk,
+/// the one the walk builds, written after it.
+pub struct Run {
+    dir: PathBuf,
+    ident: Vec<u8>,
+    root_id: Vec<u8>,
+    old: Option<Cache>,
+    /// Keys at or after this (ns since the epoch) are racy.
+    since: i64,
+    new: Option<Cache>,
+    changed: bool,
+    pub report: Report,
+}
+
+impl Run {
+    /// Reads the cache in `dir` for a scan with `opts`; one that cannot be
+    /// used is a warning in the report, the scan going on without it.
+    pub fn open(dir: &Path, opts: &ScanOptions) -> Run {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let mut run = Run {
+            dir: dir.to_path_buf(),
+            ident: identity(opts),
+            root_id: root_identity(&opts.root),
+            old: None,
+            since: now.saturating_sub(SCAN_CACHE_RACY_WINDOW_NS),
+            new: None,
+            changed: true,
+            report: Report::default(),
+        };
+        let path = run.file();
+        let t = std::time::Instant::now();
+        let found = read(&path).and_then(|b| decode(&b, &run.ident, &run.root_id));
+        run.report.read_took = t.elapsed();
+        match found {
+            Ok(Some(c)) => {
+                run.old = Some(c);
+                run.report.used = true;
+            }
+            Ok(None) => {}
+            Err(why) => run
+                .report
+                .warnings
+                .push(CacheWarning::Ignored { path, why }),
+        }
+        run
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Walks the directory `root` as [`walk::walk`] does, taking what it
+    /// can from the cache and building the next one.
+    pub fn walk(
+        &mut self,
+        root: &Path,
+        exclude: &GlobSet,
+        threads: usize,
+        progress: &(dyn Fn(&Progress) + Sync),
+        on_match: &(dyn Fn(&str, &[u8]) -> FileRecords + Sync),
+    ) -> WalkOutput<(String, FileRecords)> {
+        let collector = Collector::new(progress, on_match);
+        let ctx = Ctx {
+            root,
+            exclude,
+            old: self.old.as_ref(),
+            since: self.since,
+        };
+        let queue = Queue::new((root.to_path_buf(), Vec::new()));
+        let done = Mutex::new((Vec::new(), Stats::default()));
+        let work = || {
+            let mut local = collector.thread();
+            let mut recs = Vec::new();
+            let mut stats = Stats::default();
+            while let Some(task) = queue.next() {
+                let _done = Finished(&queue);
+                let kids = visit_dir(&ctx, &mut local, &task.0, &task.1, &mut recs, &mut stats);
+                queue.push(kids);
+            }
+            let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
+            d.0.extend(recs);
+            d.1.add(&stats);
+        };
+        std::thread::scope(|s| {
+            // this thread is one of them: a thread that cannot be started
+            // leaves the work to the others, never to no one
+            for _ in 1..threads.max(1) {
+                let _ = std::thread::Builder::new().spawn_scoped(s, work);
+            }
+            work();
+        });
+        let (recs, stats) = done.into_inner().unwrap_or_else(|p| p.into_inner());
+        self.report.dirs_trusted = stats.dirs_trusted;
+        self.report.dirs_listed = stats.dirs_listed;
+        self.report.files_hit = stats.files_hit;
+        self.report.files_read = stats.files_read;
+        self.changed = self.old.is_none() || stats.changed;
+        self.new = Some(Cache {
+            dirs: recs.into_iter().collect(),
+        });
+        collector.finish()
+    }
+
+    /// Writes the cache the walk built, when something changed; a cache
+    /// that cannot be written is a warning. Returns the report.
+    pub fn finish(mut self) -> Report {
+        let Some(new) = self.new.take() else {
+            return self.report;
+        };
+        if !self.changed {
+            return self.report;
+        }
+        let path = self.file();
+        let t = std::time::Instant::now();
+        let entries: usize = new.dirs.values().map(|d| 1 + d.entries.len()).sum();
+        if entries > MAX_SCAN_CACHE_ENTRIES {
+            self.report.warnings.push(CacheWarning::NotWritten {
+                path,
+                why: format!("{entries} entries, over the {MAX_SCAN_CACHE_ENTRIES} entry bound"),
+            });
+            return self.report;
+        }
+        let bytes = encode(&new, &self.ident, &self.root_id);
+        if bytes.len() as u64 > MAX_SCAN_CACHE_SIZE {
+            self.report.warnings.push(CacheWarning::NotWritten {
+                path,
+                why: format!(
+                    "{} bytes, over the {MAX_SCAN_CACHE_SIZE} byte bound",
+                    bytes.len()
+                ),
+            });
+            return self.report;
+        }
+        match write_atomically(&self.dir, &path, &bytes) {
+            Ok(()) => self.report.written = true,
+            Err(e) => self.report.warnings.push(CacheWarning::NotWritten {
+                path,
+                why: e.to_string(),
+            }),
+        }
+        self.report.write_took = t.elapsed();
+        self.report
+    }
+}
+
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".scan.cache.")
+        .tempfile_in(dir)?;
+    // not synced: a cache lost or torn by a crash fails its checksum and
+    // is rebuilt, and an fsync of 10 MB cost more than the rest of a
+    // rescan after a one-file change
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The cache file's bytes; Ok(empty) when there is none (a first scan).
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read: {e}")),
+    };
+    let too_large = |n: u64| format!("{n} bytes, over the {MAX_SCAN_CACHE_SIZE} byte bound");
+    let len = f.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
+    if len > MAX_SCAN_CACHE_SIZE {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.take(MAX_SCAN_CACHE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_SCAN_CACHE_SIZE {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// What must be the same for a cache to be used, but the tree: the
+/// program, the format and the options that change what the walk makes
+/// of a file.
+fn identity(opts: &ScanOptions) -> Vec<u8> {
+    let mut w = Vec::new();
+    put_bytes(&mut w, env!("CARGO_PKG_VERSION").as_bytes());
+    // the binary itself: a rebuilt program (a changed prefilter) is
+    // another program, whatever its version says
+    match std::env::current_exe().and_then(std::fs::metadata) {
+        Ok(md) => put_key(&mut w, &Key::of(&md)),
+        Err(_) => w.push(0),
+    }
+    put_u32(&mut w, opts.exclude.len() as u32);
+    for g in &opts.exclude {
+        put_bytes(&mut w, g.as_bytes());
+    }
+    put_u32(&mut w, opts.extra_implicit_types.len() as u32);
+    for t in &opts.extra_implicit_types {
+        put_bytes(&mut w, t.as_bytes());
+    }
+    match &opts.queries_dir {
+        None => w.push(0),
+        Some(q) => {
+            w.push(1);
+            put_bytes(&mut w, q.as_os_str().as_bytes());
+            // the query files' keys: an edited query is another scan
+            let mut files: Vec<(Vec<u8>, Option<Key>)> = std::fs::read_dir(q)
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .map(|e| {
+                            let key = std::fs::metadata(e.path()).ok().map(|m| Key::of(&m));
+                            (e.file_name().as_bytes().to_vec(), key)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            files.sort_by(|a, b| a.0.cmp(&b.0));
+            put_u32(&mut w, files.len() as u32);
+            for (name, key) in files {
+                put_bytes(&mut w, &name);
+                match key {
+                    Some(k) => put_key(&mut w, &k),
+                    None => w.push(0),
+                }
+            }
+        }
+    }
+    w
+}
+
+/// The tree: its path, made absolute, and the root directory's inode.
+fn root_identity(root: &Path) -> Vec<u8> {
+    let mut w = Vec::new();
+    let abs = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    put_bytes(&mut w, abs.as_os_str().as_bytes());
+    match std::fs::metadata(root) {
+        Ok(md) => {
+            put_u64(&mut w, md.ino());
+            put_u64(&mut w, md.dev());
+        }
+        Err(_) => w.push(0),
+    }
+    w
+}
+
+// ---------------------------------------------------------------- format
+//
+// MAGIC, u32 FORMAT_VERSION, bytes identity, bytes root identity, u32
+// directories, each: bytes path, key, u8 listed, u32 entries, each: bytes
+// name, u8 kind (0 directory, 1 link, 2 file not cached, 3 file kept, 4
+// file passed over), then for 3 and 4 the key, for 3 bytes (the file's
+// records as JSON), and for 4 u32 n and n u64 name hashes. Then a u64 checksum of all that. Integers little-endian,
+// `bytes` a u32 length and the bytes; a key is five u64 (size, mtime,
+// ctime, inode, device).
+
+fn put_u32(w: &mut Vec<u8>, v: u32) {
+    w.extend_from_slice(&v.to_le_bytes());
+}
+fn put_u64(w: &mut Vec<u8>, v: u64) {
+    w.extend_from_slice(&v.to_le_bytes());
+}
+fn put_bytes(w: &mut Vec<u8>, b: &[u8]) {
+    put_u32(w, b.len() as u32);
+    w.extend_from_slice(b);
+}
+fn put_key(w: &mut Vec<u8>, k: &Key) {
+    for v in [k.size, k.mtime as u64, k.ctime as u64, k.ino, k.dev] {
+        put_u64(w, v);
+    }
+}
+
+/// A fast checksum (not a defence against a forger, who could as well
+/// write a consistent cache: the keys are what the cache trusts, and they
+/// only decide whether a file is read again) against damage and truncation.
+fn checksum(b: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(b);
+    h.write_usize(b.len());
+    h.finish()
+}
+
+fn encode(c: &Cache, ident: &[u8], root_id: &[u8]) -> Vec<u8> {
+    let mut w = Vec::with_capacity(1 << 20);
+    w.extend_from_slice(MAGIC);
+    put_u32(&mut w, FORMAT_VERSION);
+    put_bytes(&mut w, ident);
+    put_bytes(&mut w, root_id);
+    let mut dirs: Vec<(&Vec<u8>, &DirRec)> = c.dirs.iter().collect();
+    dirs.sort_by(|a, b| a.0.cmp(b.0));
+    put_u32(&mut w, dirs.len() as u32);
+    for (path, d) in dirs {
+        put_bytes(&mut w, path);
+        put_key(&mut w, &d.key);
+        w.push(d.listed as u8);
+        put_u32(&mut w, d.entries.len() as u32);
+        for e in &d.entries {
+            put_bytes(&mut w, &e.name);
+            match &e.kind {
+                Kind::Dir => w.push(0),
+                Kind::Link => w.push(1),
+                Kind::File(None) => w.push(2),
+                Kind::File(Some(h)) => match &h.made {
+                    Made::Kept(json) => {
+                        w.push(3);
+                        put_key(&mut w, &h.key);
+                        put_bytes(&mut w, json);
+                    }
+                    Made::Passed(defs) => {
+                        w.push(4);
+                        put_key(&mut w, &h.key);
+                        put_u32(&mut w, defs.len() as u32);
+                        for &d in defs.iter() {
+                            put_u64(&mut w, d);
+                        }
+                    }
+                },
+            }
+        }
+    }
+    let sum = checksum(&w);
+    put_u64(&mut w, sum);
+    w
+}
+
+/// Reads a cache, checking every length against what is left.
+struct Rd<'a> {
+    b: &'a [u8],
+}
+
+impl<'a> Rd<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if n > self.b.len() {
+            return Err("truncated".into());
+        }
+        let (x, rest) = self.b.split_at(n);
+        self.b = rest;
+        Ok(x)
+    }
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(a))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], String> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    /// A count of items of at least `each` bytes: no more than what is
+    /// left can hold (what bounds the allocations).
+    fn count(&mut self, each: usize) -> Result<usize, String> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(each) > self.b.len() {
+            return Err(format!("a count of {n} past the end of the file"));
+        }
+        Ok(n)
+    }
+    fn key(&mut self) -> Result<Key, String> {
+        Ok(Key {
+            size: self.u64()?,
+            mtime: self.u64()? as i64,
+            ctime: self.u64()? as i64,
+            ino: self.u64()?,
+            dev: self.u64()?,
+        })
+    }
+}
+
+/// The cache in `b`: None when there is none (empty) or it was made by
+/// another program, format or options (rebuilt quietly); an error when it
+/// is damaged or made for another tree.
+fn decode(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Cache>, String> {
+    if b.is_empty() {
+        return Ok(None);
+    }
+    if !b.starts_with(MAGIC) {
+        return Err("not a kfunc-scan cache".into());
+    }
+    let mut r = Rd {
+        b: &b[MAGIC.len()..],
+    };
+    if r.u32()? != FORMAT_VERSION {
+        return Ok(None);
+    }
+    let Some(body_len) = b.len().checked_sub(8) else {
+        return Err("truncated".into());
+    };
+    let mut sum = [0u8; 8];
+    sum.copy_from_slice(&b[body_len..]);
+    if body_len < MAGIC.len() + 4 || checksum(&b[..body_len]) != u64::from_le_bytes(sum) {
+        return Err("damaged or truncated (its checksum does not match)".into());
+    }
+    r.b = &b[MAGIC.len() + 4..body_len];
+    if r.bytes()? != ident {
+        return Ok(None);
+    }
+    let root = r.bytes()?;
+    if root != root_id {
+        let mut rr = Rd { b: root };
+        let named = rr.bytes().map(term::escape_bytes).unwrap_or_default();
+        return Err(format!("made for another tree ({named})"));
+    }
+    // a directory is at least its path's length, key, flag and count
+    let n = r.count(4 + 40 + 1 + 4)?;
+    let mut entries_left = MAX_SCAN_CACHE_ENTRIES;
+    let mut bound = |k: usize| {
+        entries_left = entries_left
+            .checked_sub(k)
+            .ok_or_else(|| format!("over {MAX_SCAN_CACHE_ENTRIES} entries (the bound)"))?;
+        Ok::<(), String>(())
+    };
+    bound(n)?;
+    let mut dirs = HashMap::with_capacity(n);
+    for _ in 0..n {
+        let path = r.bytes()?.to_vec();
+        let key = r.key()?;
+        let listed = match r.u8()? {
+            0 => false,
+            1 => true,
+            x => return Err(format!("a listing flag of {x}")),
+        };
+        let m = r.count(4 + 1)?;
+        bound(m)?;
+        let mut entries = Vec::with_capacity(m);
+        for _ in 0..m {
+            let name = r.bytes()?;
+            if name.is_empty() || name.contains(&b'/') || name == b"." || name == b".." {
+                return Err("an entry name that is no file name".into());
+            }
+            let kind = match r.u8()? {
+                0 => Kind::Dir,
+                1 => Kind::Link,
+                2 => Kind::File(None),
+                3 => {
+                    let key = r.key()?;
+                    let made = Made::Kept(Arc::from(r.bytes()?));
+                    Kind::File(Some(Hit { key, made }))
+                }
+                4 => {
+                    let key = r.key()?;
+                    let d = r.count(8)?;
+                    let mut v = Vec::with_capacity(d);
+                    for _ in 0..d {
+                        v.push(r.u64()?);
+                    }
+                    let made = Made::Passed(Arc::from(v));
+                    Kind::File(Some(Hit { key, made }))
+                }
+                x => return Err(format!("an entry kind of {x}")),
+            };
+            entries.push(Entry {
+                name: Arc::from(name),
+                kind,
+            });
+        }
+        if dirs
+            .insert(
+                path,
+                DirRec {
+                    key,
+                    listed,
+                    entries,
+                },
+            )
+            .is_some()
+        {
+            return Err("a directory listed twice".into());
+        }
+    }
+    if !r.b.is_empty() {
+        return Err("bytes past its end".into());
+    }
+    Ok(Some(Cache { dirs }))
+}
+
+// ------------------------------------------------------------------ walk
+
+/// What every walker thread reads.
+struct Ctx<'a> {
+    root: &'a Path,
+    exclude: &'a GlobSet,
+    old: Option<&'a Cache>,
+    since: i64,
+}
+
+#[derive(Default)]
+struct Stats {
+    dirs_trusted: usize,
+    dirs_listed: usize,
+    files_hit: usize,
+    files_read: usize,
+    /// Something differs from the old cache: the new one is to be written.
+    changed: bool,
+}
+
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.dirs_trusted += o.dirs_trusted;
+        self.dirs_listed += o.dirs_listed;
+        self.files_hit += o.files_hit;
+        self.files_read += o.files_read;
+        self.changed |= o.changed;
+    }
+}
+
+/// A directory to visit: its path, and its path below the root as bytes.
+type Task = (PathBuf, Vec<u8>);
+
+/// The directories left to visit, and how many are being visited: the
+/// walk ends when both are none.
+struct Queue {
+    state: Mutex<(Vec<Task>, usize)>,
+    cv: Condvar,
+}
+
+impl Queue {
+    fn new(first: Task) -> Queue {
+        Queue {
+            state: Mutex::new((vec![first], 0)),
+            cv: Condvar::new(),
+        }
+    }
+
+    fn next(&self) -> Option<Task> {
+        let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(t) = g.0.pop() {
+                g.1 += 1;
+                return Some(t);
+            }
+            if g.1 == 0 {
+                return None;
+            }
+            g = self.cv.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn push(&self, tasks: Vec<Task>) {
+        if tasks.is_empty() {
+            return;
+        }
+        let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        g.0.extend(tasks);
+        self.cv.notify_all();
+    }
+}
+
+/// A directory visited (dropped even when its visit panics, so that the
+/// other threads do not wait for it for ever).
+struct Finished<'q>(&'q Queue);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        let mut g = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        g.1 = g.1.saturating_sub(1);
+        if g.1 == 0 && g.0.is_empty() {
+            self.0.cv.notify_all();
+        }
+    }
+}
+
+/// Visits the directory `abs` (`rel` below the root): its listing from the
+/// cache when its key is the cached one, else read; its C files from the
+/// cache when theirs are. Returns the directories below it to visit.
+fn visit_dir(
+    ctx: &Ctx,
+    local: &mut Local<'_, FileRecords>,
+    abs: &Path,
+    rel: &[u8],
+    recs: &mut Vec<(Vec<u8>, DirRec)>,
+    stats: &mut Stats,
+) -> Vec<Task> {
+    // the root is followed if it is a link, as the walker does
+    let fd = open_dir(abs, rel.is_empty()).ok();
+    let key = fd
+        .as_ref()
+        .and_then(|f| f.metadata().ok())
+        .map(|m| Key::of(&m));
+    let old = ctx.old.and_then(|c| c.dirs.get(rel));
+    let trusted = match (key, old) {
+        (Some(k), Some(o)) => o.listed && o.key == k,
+        _ => false,
+    };
+    let (entries, listed) = if trusted {
+        stats.dirs_trusted += 1;
+        (old.map(|o| o.entries.clone()).unwrap_or_default(), true)
+    } else {
+        stats.dirs_listed += 1;
+        stats.changed = true;
+        match list(ctx, local, abs, old) {
+            Some(x) => x,
+            None => return Vec::new(),
+        }
+    };
+    let mut kids = Vec::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let full = abs.join(OsStr::from_bytes(&e.name));
+        let kind = match e.kind {
+            Kind::Dir => {
+                let mut r = Vec::with_capacity(rel.len() + 1 + e.name.len());
+                if !rel.is_empty() {
+                    r.extend_from_slice(rel);
+                    r.push(b'/');
+                }
+                r.extend_from_slice(&e.name);
+                kids.push((full, r));
+                Kind::Dir
+            }
+            Kind::Link => {
+                visit_link(ctx, local, &full);
+                Kind::Link
+            }
+            Kind::File(hit) => {
+                let key = fd.as_ref().and_then(|d| file_key(d, &e.name));
+                Kind::File(visit_file(ctx, local, &full, key, hit, stats))
+            }
+        };
+        out.push(Entry { name: e.name, kind });
+    }
+    if let Some(key) = key {
+        recs.push((
+            rel.to_vec(),
+            DirRec {
+                key,
+                listed: listed && !key.racy(ctx.since),
+                entries: out,
+            },
+        ));
+    }
+    kids
+}
+
+/// The directory `abs`, opened to stat its files by name: looking each
+/// one up by its whole path from the root was most of a rescan's time on
+/// 6.12 (60,000 paths 5 to 8 components deep). A link is not followed,
+/// but for the root (`follow`), which the walker follows too.
+fn open_dir(abs: &Path, follow: bool) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | nofollow)
+        .open(abs)
+}
+
+/// The key of the entry `name` of the directory `dir` when it is a regular
+/// file (a link is not followed); None when it is not, or is gone.
+fn file_key(dir: &std::fs::File, name: &[u8]) -> Option<Key> {
+    use std::os::fd::AsRawFd;
+    let c = std::ffi::CString::new(name).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `c` is a NUL-terminated string and `st` room for a `stat`,
+    // both alive across the call; the fd is `dir`'s, open.
+    let r = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            st.as_mut_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if r != 0 {
+        return None;
+    }
+    // SAFETY: fstatat succeeded, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return None;
+    }
+    Some(Key {
+        size: st.st_size as u64,
+        mtime: ns(st.st_mtime, st.st_mtime_nsec),
+        ctime: ns(st.st_ctime, st.st_ctime_nsec),
+        ino: st.st_ino,
+        dev: st.st_dev,
+    })
+}
+
+/// Reads the directory `abs`'s listing under the walk's rules (hidden
+/// entries and excluded paths left out), with the cached results of its
+/// files (`old`) where there are some. None when it cannot be read (an
+/// error, as the walker reports it); the flag: whether it was read whole.
+fn list(
+    ctx: &Ctx,
+    local: &mut Local<'_, FileRecords>,
+    abs: &Path,
+    old: Option<&DirRec>,
+) -> Option<(Vec<Entry>, bool)> {
+    let rel = || walk::rel_path(ctx.root, abs);
+    let rd = match std::fs::read_dir(abs) {
+        Ok(rd) => rd,
+        Err(e) => {
+            local.note(walk::walk_error(&rel(), e.to_string()));
+            return None;
+        }
+    };
+    let hits: HashMap<&[u8], &Hit> = old
+        .map(|o| {
+            o.entries
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    Kind::File(Some(h)) => Some((&e.name[..], h)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut whole = true;
+    let mut entries = Vec::new();
+    for ent in rd {
+        let ent = match ent {
+            Ok(e) => e,
+            Err(e) => {
+                local.note(walk::walk_error(&rel(), e.to_string()));
+                whole = false;
+                continue;
+            }
+        };
+        let name = ent.file_name();
+        let name = name.as_bytes();
+        if name.starts_with(b".") {
+            continue;
+        }
+        let full = abs.join(OsStr::from_bytes(name));
+        if !ctx.exclude.is_empty() && ctx.exclude.is_match(walk::rel_path(ctx.root, &full)) {
+            continue;
+        }
+        let Ok(ft) = ent.file_type() else {
+            whole = false;
+            continue;
+        };
+        let kind = if ft.is_dir() {
+            Kind::Dir
+        } else if ft.is_symlink() {
+            Kind::Link
+        } else if ft.is_file() && walk::is_c_named(&full) {
+            Kind::File(hits.get(name).map(|h| (*h).clone()))
+        } else {
+            continue;
+        };
+        entries.push(Entry {
+            name: Arc::from(name),
+            kind,
+        });
+    }
+    Some((entries, whole))
+}
+
+/// A link, as the walker takes it: to a directory, a note; to a C file,
+/// read; dangling and named as a C file, an error. Never cached.
+fn visit_link(ctx: &Ctx, local: &mut Local<'_, FileRecords>, full: &Path) {
+    let rel = walk::rel_path(ctx.root, full);
+    let is_file = match std::fs::metadata(full) {
+        Ok(md) if md.is_dir() => {
+            local.note(walk::link_not_followed(&rel));
+            false
+        }
+        Ok(md) => md.is_file(),
+        Err(e) => {
+            if walk::is_c_named(full) {
+                local.note(walk::dangling_link(&rel, &e));
+            }
+            false
+        }
+    };
+    if is_file && walk::is_c_named(full) {
+        if let Some(why) = walk::unusable_path(ctx.root, full, &rel) {
+            local.note(walk::unusable_path_error(ctx.root, full, why));
+            return;
+        }
+        let loaded = walk::load(full, local.buf());
+        local.take(rel, loaded);
+    }
+}
+
+/// A C file: from the cache when its key is the cached one; else read
+/// (and parsed when kept). What to cache for it next time.
+fn visit_file(
+    ctx: &Ctx,
+    local: &mut Local<'_, FileRecords>,
+    full: &Path,
+    key: Option<Key>,
+    hit: Option<Hit>,
+    stats: &mut Stats,
+) -> Option<Hit> {
+    let rel = walk::rel_path(ctx.root, full);
+    if let Some(why) = walk::unusable_path(ctx.root, full, &rel) {
+        local.note(walk::unusable_path_error(ctx.root, full, why));
+        return None;
+    }
+    // `key` was taken before the read: a change during it shows next time
+    if let (Some(k), Some(h)) = (key, &hit) {
+        if h.key == k && !k.racy(ctx.since) {
+            match &h.made {
+                Made::Passed(defs) => {
+                    stats.files_hit += 1;
+                    local.unmatched(rel, defs);
+                    return hit;
+                }
+                Made::Kept(json) => {
+                    // records that do not decode are read again (the
+                    // checksum makes that a forged cache's case only)
+                    if let Ok(mut records) = serde_json::from_slice::<FileRecords>(json) {
+                        stats.files_hit += 1;
+                        records.path.clone_from(&rel);
+                        local.matched(rel, records);
+                        return hit;
+                    }
+                }
+            }
+        }
+    }
+    stats.changed = true;
+    stats.files_read += 1;
+    let loaded = walk::load(full, local.buf());
+    let made = match local.take(rel, loaded) {
+        Taken::Matched(records) => Made::Kept(Arc::from(serde_json::to_vec(records).ok()?)),
+        Taken::Unmatched(d) => Made::Passed(Arc::from(d)),
+        Taken::NotRead => return None,
+    };
+    key.filter(|k| !k.racy(ctx.since))
+        .map(|key| Hit { key, made })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Cache {
+        let key = Key {
+            size: 1,
+            mtime: 2,
+            ctime: 3,
+            ino: 4,
+            dev: 5,
+        };
+        let mut dirs = HashMap::new();
+        dirs.insert(
+            b"net".to_vec(),
+            DirRec {
+                key,
+                listed: true,
+                entries: vec![
+                    Entry {
+                        name: Arc::from(&b"a.c"[..]),
+                        kind: Kind::File(Some(Hit {
+                            key,
+                            made: Made::Passed(Arc::from(vec![7u64, 8])),
+                        })),
+                    },
+                    Entry {
+                        name: Arc::from(&b"b.c"[..]),
+                        kind: Kind::File(Some(Hit {
+                            key,
+                            made: Made::Kept(Arc::from(&b"{}"[..])),
+                        })),
+                    },
+                    Entry {
+                        name: Arc::from(&b"core"[..]),
+                        kind: Kind::Dir,
+                    },
+                ],
+            },
+        );
+        Cache { dirs }
+    }
+
+    #[test]
+    fn a_cache_reads_back_as_written() {
+        let b = encode(&sample(), b"id", b"root");
+        let c = decode(&b, b"id", b"root").unwrap().unwrap();
+        let d = &c.dirs[&b"net".to_vec()];
+        assert_eq!(d.entries.len(), 3);
+        match &d.entries[0].kind {
+            Kind::File(Some(Hit {
+                made: Made::Passed(d),
+                ..
+            })) => assert_eq!(&d[..], &[7u64, 8][..]),
+            k => panic!("{k:?}"),
+        }
+        // another program or options: quietly none
+        assert!(decode(&b, b"other", b"root").unwrap().is_none());
+    }
+
+    #[test]
+    fn every_truncation_and_every_flipped_byte_is_refused() {
+        let b = encode(&sample(), b"id", b"root");
+        for n in 0..b.len() {
+            let r = decode(&b[..n], b"id", b"root");
+            assert!(n == 0 || r.is_err(), "{n}: {r:?}");
+        }
+        for i in 0..b.len() {
+            let mut x = b.clone();
+            x[i] ^= 0x40;
+            // the format version: another program's cache, rebuilt quietly
+            let quiet = (8..12).contains(&i);
+            let r = decode(&x, b"id", b"root");
+            assert!(r.is_err() || (quiet && matches!(r, Ok(None))), "{i}: {r:?}");
+        }
+    }
+
+    /// A cache of one directory listing `n` links (the smallest entries).
+    fn links(n: usize) -> Vec<u8> {
+        let key = Key {
+            size: 0,
+            mtime: 0,
+            ctime: 0,
+            ino: 0,
+            dev: 0,
+        };
+        let entries = (0..n)
+            .map(|i| Entry {
+                name: Arc::from(format!("{i:x}").as_bytes()),
+                kind: Kind::Link,
+            })
+            .collect();
+        let mut dirs = HashMap::new();
+        dirs.insert(
+            Vec::new(),
+            DirRec {
+                key,
+                listed: true,
+                entries,
+            },
+        );
+        encode(&Cache { dirs }, b"id", b"root")
+    }
+
+    #[test]
+    fn entries_at_the_bound_are_read_one_past_it_are_not() {
+        // the directory itself is one entry
+        let at = decode(&links(MAX_SCAN_CACHE_ENTRIES - 1), b"id", b"root");
+        assert_eq!(
+            at.unwrap().unwrap().dirs[&Vec::new()].entries.len(),
+            MAX_SCAN_CACHE_ENTRIES - 1
+        );
+        let past = decode(&links(MAX_SCAN_CACHE_ENTRIES), b"id", b"root").unwrap_err();
+        assert!(past.contains("over 1048576 entries (the bound)"), "{past}");
+    }
+
+    #[test]
+    fn counts_past_the_end_are_refused_before_allocating() {
+        let mut w = Vec::new();
+        w.extend_from_slice(MAGIC);
+        put_u32(&mut w, FORMAT_VERSION);
+        put_bytes(&mut w, b"id");
+        put_bytes(&mut w, b"root");
+        put_u32(&mut w, u32::MAX);
+        let sum = checksum(&w);
+        put_u64(&mut w, sum);
+        let e = decode(&w, b"id", b"root").unwrap_err();
+        assert!(e.contains("past the end"), "{e}");
+    }
+}
