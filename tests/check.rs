@@ -322,6 +322,44 @@ fn mini_manifest(dir: &Path) -> PathBuf {
     out
 }
 
+/// `-q` keeps errors and warnings only; `-o` writes the same report to a
+/// file (refused before any object is read when it cannot be written).
+#[test]
+fn quiet_and_output_as_every_command_has_them() {
+    let Some(dir) = built() else { return };
+    let (good, o) = (obj(dir, "good"), obj(dir, "impl_pair"));
+    let loud = check(&[o.as_os_str(), good.as_os_str()]);
+    assert_eq!(loud.code, Some(1), "{}{}", loud.stdout, loud.stderr);
+    let quiet = check(&[o.as_os_str(), good.as_os_str(), "-q".as_ref()]);
+    assert_eq!(quiet.code, Some(1), "{}{}", quiet.stdout, quiet.stderr);
+    // the errors and warnings of the full report, in its order, and no more
+    let kept: Vec<&str> = (loud.stdout.lines())
+        .filter(|l| l.contains(": error[") || l.contains(": warning["))
+        .collect();
+    assert!(!kept.is_empty(), "{}", loud.stdout);
+    assert_eq!(quiet.stdout.lines().collect::<Vec<_>>(), kept);
+    assert!(loud.stdout.contains("note[") && !quiet.stdout.contains("note["));
+
+    let d = tempfile::tempdir().unwrap();
+    for (format, args) in [("text", vec![]), ("json", vec!["--format", "json"])] {
+        let file = d.path().join(format);
+        let mut with: Vec<&std::ffi::OsStr> = vec![o.as_os_str(), "-o".as_ref(), file.as_os_str()];
+        with.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+        let mut without: Vec<&std::ffi::OsStr> = vec![o.as_os_str()];
+        without.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+        let (w, wo) = (check(&with), check(&without));
+        assert_eq!((w.code, w.stdout.as_str()), (Some(1), ""), "{}", w.stderr);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), wo.stdout);
+    }
+    let r = check(&[
+        "/nonexistent.o".as_ref(),
+        "-o".as_ref(),
+        d.path().as_os_str(),
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("error[output]"), "{}", r.stderr);
+}
+
 #[test]
 fn impl_pairs_name_the_other_half() {
     let Some(dir) = built() else { return };

@@ -31,9 +31,21 @@ pub struct CheckArgs {
     pub kernel: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
+    /// Write the report here (atomically) instead of to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Text: errors and warnings only (no notes, no line per object and
+    /// kernel); the exit status still says whether everything loads.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 pub fn run(a: CheckArgs) -> Result<Outcome, CliError> {
+    // checked before any object is read
+    let output = match &a.output {
+        Some(p) => Some(super::check_outputs(&[p])?.remove(0)),
+        None => None,
+    };
     let err = |e: check::CheckError| CliError::CannotRun(e.to_string());
     let objects = (a.objects.iter())
         .map(|p| check::object::read(p))
@@ -48,9 +60,27 @@ pub fn run(a: CheckArgs) -> Result<Outcome, CliError> {
             .map_err(err)?
     };
     let report = check::check(&objects, &kernels).map_err(err)?;
+    let outcome = if report.has_errors() {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    };
+    if let Some(out) = output {
+        let bytes = match a.format {
+            CheckFormat::Text => text(&report, a.quiet).into_bytes(),
+            CheckFormat::Json => {
+                let mut v = serde_json::to_vec_pretty(&report)
+                    .map_err(|e| CliError::CannotRun(format!("error[json]: {e}")))?;
+                v.push(b'\n');
+                v
+            }
+        };
+        super::write_output(&out, &bytes)?;
+        return Ok(outcome);
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = match a.format {
-        CheckFormat::Text => out.write_all(text(&report).as_bytes()),
+        CheckFormat::Text => out.write_all(text(&report, a.quiet).as_bytes()),
         // written as it is serialised: the matrix is never held as text
         CheckFormat::Json => serde_json::to_writer_pretty(&mut out, &report)
             .map_err(std::io::Error::from)
@@ -61,19 +91,16 @@ pub fn run(a: CheckArgs) -> Result<Outcome, CliError> {
         Err(e) => return Err(CliError::CannotRun(format!("error[write]: {e}"))),
         Ok(()) => {}
     }
-    Ok(if report.has_errors() {
-        Outcome::Findings
-    } else {
-        Outcome::Clean
-    })
+    Ok(outcome)
 }
 
-/// Diagnostics, then one line per object and kernel. Every name in the
-/// report is already escaped.
-fn text(r: &Report) -> String {
+/// Diagnostics, then one line per object and kernel (`quiet`: errors and
+/// warnings alone). Every name in the report is already escaped.
+fn text(r: &Report, quiet: bool) -> String {
     let mut s = String::new();
     for (ki, k) in r.kernels.iter().enumerate() {
-        if !k.checks_program_types
+        if !quiet
+            && !k.checks_program_types
             && r.objects.iter().any(|o| {
                 o.programs.iter().any(|p| {
                     p.kernels
@@ -86,7 +113,11 @@ fn text(r: &Report) -> String {
         }
     }
     for o in &r.objects {
-        for n in &o.notes {
+        for n in o
+            .notes
+            .iter()
+            .filter(|n| !quiet || n.severity != Severity::Note)
+        {
             s += &format!(
                 "{}: {}[{}]: {}\n",
                 o.path,
@@ -98,7 +129,8 @@ fn text(r: &Report) -> String {
         for p in &o.programs {
             for c in &p.kernels {
                 for k in &c.kfuncs {
-                    for f in &k.findings {
+                    for f in (k.findings.iter()).filter(|f| !quiet || f.severity != Severity::Note)
+                    {
                         s += &format!(
                             "{}: {} ({}): {}[{}]: {}\n",
                             o.path,
@@ -112,7 +144,7 @@ fn text(r: &Report) -> String {
                 }
             }
         }
-        for (ki, k) in r.kernels.iter().enumerate() {
+        for (ki, k) in r.kernels.iter().enumerate().filter(|_| !quiet) {
             let cells: Vec<_> = (o.programs.iter())
                 .flat_map(|p| p.kernels.iter().filter(|c| c.kernel == ki))
                 .collect();
