@@ -344,9 +344,9 @@ fn quiet_and_output_as_every_command_has_them() {
     for (format, args) in [("text", vec![]), ("json", vec!["--format", "json"])] {
         let file = d.path().join(format);
         let mut with: Vec<&std::ffi::OsStr> = vec![o.as_os_str(), "-o".as_ref(), file.as_os_str()];
-        with.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+        with.extend(args.iter().map(std::ffi::OsStr::new));
         let mut without: Vec<&std::ffi::OsStr> = vec![o.as_os_str()];
-        without.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+        without.extend(args.iter().map(std::ffi::OsStr::new));
         let (w, wo) = (check(&with), check(&without));
         assert_eq!((w.code, w.stdout.as_str()), (Some(1), ""), "{}", w.stderr);
         assert_eq!(std::fs::read_to_string(&file).unwrap(), wo.stdout);
