@@ -6,6 +6,8 @@
 //! `kbuild` (the `.config` and Kbuild makefiles).
 
 pub use kfunc_scan_btf as btf;
+#[cfg(feature = "git")]
+pub use kfunc_scan_git as git;
 pub use kfunc_scan_kbuild as kbuild;
 pub use kfunc_scan_manifest as manifest;
 pub use kfunc_scan_manifest::{cdecl, conventions};

@@ -13,12 +13,13 @@ pub mod ctype;
 pub mod extract;
 pub mod file;
 pub mod filter;
+#[cfg(feature = "git")]
 pub mod git_tree;
 pub mod mask;
 pub mod matchers;
 pub mod names;
-pub mod packs;
-pub mod par;
+#[cfg(feature = "git")]
+pub use crate::git::{packs, par};
 pub mod parse;
 pub mod queries;
 pub mod resolve;
@@ -294,6 +295,7 @@ fn file_parser<'a>(
 /// [`git_tree::read_ahead`]. For each tree, how many distinct blobs it is
 /// the first of `trees` to hold. An error here is the one the scans will
 /// meet (bad options): they report it.
+#[cfg(feature = "git")]
 pub fn read_ahead(
     opts: &ScanOptions,
     trees: &[git_tree::GitTree<'_>],
