@@ -61,7 +61,9 @@ struct Pack {
 #[derive(Debug, thiserror::Error)]
 #[error("object {oid}: {message}")]
 pub struct Refused {
+    /// The object asked for.
     pub oid: ObjectId,
+    /// Why it is refused: the entry or file, and the bound.
     pub message: String,
 }
 

@@ -23,25 +23,52 @@ use std::sync::Mutex;
 /// the command line words them.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
+    /// gix does not open it as a repository.
     #[error("{}: not a git repository ({message})", path.display())]
-    NotARepository { path: PathBuf, message: String },
+    NotARepository {
+        /// The path given.
+        path: PathBuf,
+        /// gix's reason.
+        message: String,
+    },
+    /// The name is no reference, and no full commit id of the repository.
     #[error("no tag, branch or commit named `{0}`")]
     NoSuchRevision(String),
+    /// The name leads nowhere readable, or to no commit, or past a bound.
     #[error("`{name}`: {message}")]
-    BadRevision { name: String, message: String },
+    BadRevision {
+        /// The name given.
+        name: String,
+        /// Why.
+        message: String,
+    },
+    /// A tree cannot be listed: an object that does not read, or a listing
+    /// past a bound.
     #[error("tree {oid}: {message}")]
-    Unreadable { oid: ObjectId, message: String },
+    Unreadable {
+        /// The tree (the top one for a bound of the whole listing).
+        oid: ObjectId,
+        /// Why.
+        message: String,
+    },
     /// A file of the repository that would block or flood its reading (a
     /// FIFO, a device), or too large to be what git keeps there: refused
     /// before the object database opens it.
     #[error("{}: {message}", path.display())]
-    BadFile { path: PathBuf, message: String },
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead, or its size and the bound.
+        message: String,
+    },
 }
 
 /// A commit and its tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Revision {
+    /// The commit, tags peeled.
     pub commit: ObjectId,
+    /// Its tree.
     pub tree: ObjectId,
 }
 
