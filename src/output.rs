@@ -198,7 +198,7 @@ impl Output {
 
     /// Whether `self` and `other` name the same file (through links, or
     /// two names of one inode).
-    pub fn same_file(&self, other: &Output) -> bool {
+    pub(crate) fn same_file(&self, other: &Output) -> bool {
         match (&self.destination, &other.destination) {
             (Destination::Stdout, Destination::Stdout) => true,
             (Destination::Stdout, _) | (_, Destination::Stdout) => false,
@@ -225,7 +225,7 @@ impl Output {
     }
 
     /// Writes what `fill` produces, by the rules of the module comment.
-    pub fn write_with(
+    pub(crate) fn write_with(
         &self,
         durability: Durability,
         fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,

@@ -4,6 +4,9 @@
 //! small generator: `git init`, then objects written by hand (loose trees
 //! and commits, packs of entries no git writes), references as files.
 
+// the git reader is the `git` feature's (default on)
+#![cfg(feature = "git")]
+
 mod common;
 use common::packs::{entry_header, pack_and_index, sha1, zlib, BLOB, REF_DELTA};
 use common::*;

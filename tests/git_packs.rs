@@ -1,8 +1,11 @@
 //! Blobs read in the order of their packs' delta chains
-//! (`src/scan/packs.rs`), against `git cat-file`'s reading of the same
+//! (`crates/git/src/packs.rs`), against `git cat-file`'s reading of the same
 //! objects, in a repository this test builds with deep chains: 40 versions
 //! of a file, each a line longer than the last, packed as
 //! `git gc --aggressive` packs.
+
+// the git reader is the `git` feature's (default on)
+#![cfg(feature = "git")]
 
 mod common;
 use common::packs::{entry_header, pack_and_index, zlib, BLOB, OFS_DELTA, REF_DELTA};
@@ -88,7 +91,7 @@ fn read_all_from(
     BTreeSet<ObjectId>,
     BTreeSet<ObjectId>,
 ) {
-    let plan = packs.plan(wanted, threads);
+    let plan = packs.plan(wanted, threads, kfunc_scan::scan::walk::MAX_FILE_SIZE);
     let elsewhere = plan.elsewhere.iter().map(|&i| wanted[i]).collect();
     let got = Mutex::new(BTreeMap::new());
     let failed = plan.read(threads, || {

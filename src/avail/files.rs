@@ -58,7 +58,7 @@ impl std::fmt::Display for Note {
 }
 
 /// What a file that is not a regular file is, for a message.
-pub fn kind_of(t: &FileType) -> &'static str {
+pub(crate) fn kind_of(t: &FileType) -> &'static str {
     if t.is_dir() {
         "a directory"
     } else if t.is_fifo() {
@@ -78,7 +78,7 @@ pub fn kind_of(t: &FileType) -> &'static str {
 
 /// Why a file was not opened.
 #[derive(Debug, thiserror::Error)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{kind}, not a regular file")]
@@ -87,7 +87,7 @@ pub enum OpenError {
 
 /// `path` opened for reading if it is a regular file (through links
 /// unless `nofollow`), never blocking: see the module's documentation.
-pub fn open_regular(path: &Path, nofollow: bool) -> Result<File, OpenError> {
+pub(crate) fn open_regular(path: &Path, nofollow: bool) -> Result<File, OpenError> {
     let before = if nofollow {
         std::fs::symlink_metadata(path)?
     } else {

@@ -34,9 +34,9 @@ use std::path::{Path, PathBuf};
 
 /// Where the running kernel's BTF is.
 pub const SYSFS_BTF: &str = "/sys/kernel/btf";
-pub const VMLINUX: &str = "vmlinux";
+pub(crate) const VMLINUX: &str = "vmlinux";
 /// The object name of a kfunc defined in vmlinux.
-pub const VMLINUX_OBJECT: &str = "vmlinux";
+pub(crate) const VMLINUX_OBJECT: &str = "vmlinux";
 
 /// Paths and the sources' words reach the terminal escaped (a message is
 /// one line: a name could hold a line break).
@@ -168,7 +168,7 @@ pub fn read_btf(path: &Path, base: Option<Btf>) -> Result<Btf, AvailError> {
 
 /// A BTF directory's member: as [`read_btf`], but only a regular file
 /// (a directory from someone else may hold a FIFO named `vmlinux`).
-pub fn read_member(path: &Path, base: Option<Btf>) -> Result<Btf, AvailError> {
+pub(crate) fn read_member(path: &Path, base: Option<Btf>) -> Result<Btf, AvailError> {
     let file = files::open_regular(path, false).map_err(|e| match e {
         files::OpenError::NotRegular { kind } => AvailError::NotRegular {
             path: path.to_path_buf(),
@@ -391,7 +391,7 @@ pub fn summary(k: &Kfunc) -> Option<String> {
 }
 
 /// `xdp`, `XDP` or `BPF_PROG_TYPE_XDP` as the manifest spells it.
-pub fn prog_type_name(t: &str) -> String {
+pub(crate) fn prog_type_name(t: &str) -> String {
     let prefix = prog_type_prefix();
     let up = t.to_ascii_uppercase();
     if up.starts_with(prefix) {
@@ -402,7 +402,7 @@ pub fn prog_type_name(t: &str) -> String {
 }
 
 /// `BPF_PROG_TYPE_`.
-pub fn prog_type_prefix() -> &'static str {
+pub(crate) fn prog_type_prefix() -> &'static str {
     conventions::PROG_TYPE_UNSPEC
         .strip_suffix("UNSPEC")
         .unwrap_or(conventions::PROG_TYPE_UNSPEC)

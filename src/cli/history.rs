@@ -1,16 +1,22 @@
 //! `kfunc-scan history`: since / until of each kfunc, set membership and
 //! program type, over manifests or over a git repository's tags.
 
-use super::scan::{render_error, Display, HowArgs};
+use super::scan::HowArgs;
+#[cfg(feature = "git")]
+use super::scan::{render_error, Display};
 use super::{CliError, Outcome};
 use clap::Args;
+#[cfg(feature = "git")]
 use kfunc_scan::history::git::{GitScan, GitScanError, ManifestCache, Origin};
 use kfunc_scan::history::{self, HistoryError};
 use kfunc_scan::manifest::history::{History, Version};
 use kfunc_scan::manifest::term;
-use kfunc_scan::manifest::{Manifest, Severity};
-use kfunc_scan::scan::git_tree::GitError;
-use kfunc_scan::scan::ScanError;
+use kfunc_scan::manifest::Manifest;
+#[cfg(feature = "git")]
+use kfunc_scan::manifest::Severity;
+#[cfg(feature = "git")]
+use kfunc_scan::scan::{git_tree::GitError, ScanError};
+#[cfg(feature = "git")]
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -111,7 +117,19 @@ fn from_manifests(a: HistoryArgs) -> Result<Vec<(Version, Manifest)>, CliError> 
     Ok(out)
 }
 
+/// Built without the `git` feature: no repository is read (gix and
+/// libdeflate are not in this binary); refused before anything is done.
+#[cfg(not(feature = "git"))]
+fn from_git(repo: &Path, _: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Outcome), CliError> {
+    Err(format!(
+        "{}: error[no-git]: this kfunc-scan was built without git (cargo feature `git`): `history --git` cannot read a repository; give manifests instead, or install a build with the feature",
+        term::path(repo)
+    )
+    .into())
+}
+
 /// Each revision's manifest, from the cache or a scan of its tree.
+#[cfg(feature = "git")]
 fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Outcome), CliError> {
     let names: Vec<String> = a
         .inputs
@@ -203,6 +221,7 @@ fn from_git(repo: &Path, a: HistoryArgs) -> Result<(Vec<(Version, Manifest)>, Ou
 
 /// The version names `names` give, as [`history::build`] will check them:
 /// each a version name, none twice.
+#[cfg(feature = "git")]
 fn check_names(names: &[String]) -> Result<(), HistoryError> {
     let mut seen = std::collections::HashSet::new();
     for n in names {
@@ -217,10 +236,12 @@ fn check_names(names: &[String]) -> Result<(), HistoryError> {
 }
 
 /// The first 12 digits of an object id.
+#[cfg(feature = "git")]
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
+#[cfg(feature = "git")]
 fn origin_text(o: &Origin) -> String {
     match o {
         Origin::Cache(path) => format!("from the cache ({})", term::path(path)),
@@ -258,6 +279,7 @@ fn summary(inputs: &[(Version, Manifest)]) {
 
 /// Where manifests are kept: `--cache-dir`, else the user's cache
 /// directory; none with `--no-cache`, or when there is no such directory.
+#[cfg(feature = "git")]
 fn cache_dir(given: &Option<PathBuf>, no_cache: bool) -> Option<PathBuf> {
     if no_cache {
         return None;
@@ -279,6 +301,7 @@ fn cache_dir(given: &Option<PathBuf>, no_cache: bool) -> Option<PathBuf> {
 /// What tells this build of the tool from another, for the cache's key:
 /// the version, and the executable's size and modification time (a
 /// rebuilt scanner may read trees differently under the same version).
+#[cfg(feature = "git")]
 fn tool_identity() -> String {
     let stamp = std::env::current_exe()
         .and_then(std::fs::metadata)
@@ -294,6 +317,7 @@ fn tool_identity() -> String {
     format!("kfunc-scan {} {stamp}", env!("CARGO_PKG_VERSION"))
 }
 
+#[cfg(feature = "git")]
 fn render_git_error(repo: &Path, e: &GitError) -> CliError {
     let repo = term::path(repo);
     let line = match e {
@@ -317,6 +341,7 @@ fn render_git_error(repo: &Path, e: &GitError) -> CliError {
     line.into()
 }
 
+#[cfg(feature = "git")]
 fn render_scan_error(repo: &Path, name: &str, e: &ScanError) -> CliError {
     match e {
         ScanError::NotAKernelTree(_) => format!(

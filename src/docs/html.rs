@@ -84,7 +84,7 @@ fn code_spans(text: &str) -> String {
     out
 }
 
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

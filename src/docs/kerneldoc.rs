@@ -7,7 +7,7 @@
 
 /// What a comment says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KernelDoc {
+pub(crate) struct KernelDoc {
     /// The function the comment names (`name` of `name() - …`), if any.
     pub name: Option<String>,
     /// The first sentence of the short description.
@@ -34,7 +34,7 @@ impl KernelDoc {
 
 /// The comment's lines without its markers (`/**`, `/*`, ` * `, `*/`),
 /// blank lines at either end removed.
-pub fn comment_lines(doc: &str) -> Vec<String> {
+pub(crate) fn comment_lines(doc: &str) -> Vec<String> {
     let mut lines: Vec<String> = doc
         .lines()
         .map(|l| {
@@ -193,7 +193,7 @@ fn paragraphs(lines: &[&str]) -> String {
 
 /// The text up to its first full stop that ends a sentence (followed by a
 /// space or the end, not in `e.g.` / `i.e.` / `etc.`), with the stop.
-pub fn first_sentence(text: &str) -> String {
+pub(crate) fn first_sentence(text: &str) -> String {
     let bytes = text.as_bytes();
     for (i, _) in text.match_indices('.') {
         let at_end = i + 1 == bytes.len() || bytes[i + 1] == b' ';

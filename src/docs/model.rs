@@ -59,7 +59,7 @@ pub struct KfuncDoc<'m> {
 impl KfuncDoc<'_> {
     /// What calls from `prog_type` must also meet, in words (backticked
     /// names), empty when nothing: "only with attach type `BPF_TRACE_ITER`".
-    pub fn condition_for(&self, prog_type: &str) -> String {
+    pub(crate) fn condition_for(&self, prog_type: &str) -> String {
         self.gated
             .get(prog_type)
             .map(|g| gate_words(g))
@@ -68,7 +68,7 @@ impl KfuncDoc<'_> {
 }
 
 /// What a program's calls must meet to pass `gates`.
-pub fn gate_words(gates: &[Gate]) -> String {
+pub(crate) fn gate_words(gates: &[Gate]) -> String {
     let mut parts: Vec<String> = Vec::new();
     for g in gates {
         let r = &g.restriction;
@@ -97,7 +97,7 @@ pub fn gate_words(gates: &[Gate]) -> String {
 
 /// A registration's filter in words: "restricted by `f` (file:line),
 /// which allows only program type `BPF_PROG_TYPE_LSM`"; None without one.
-pub fn restriction_words(r: &Registration) -> Option<String> {
+pub(crate) fn restriction_words(r: &Registration) -> Option<String> {
     let f = r.filter.as_deref()?;
     let at = r
         .restriction
@@ -180,7 +180,7 @@ impl<'m> Site<'m> {
     }
 
     /// Whether the tree defines a kfunc of this name.
-    pub fn is_defined(&self, name: &str) -> bool {
+    pub(crate) fn is_defined(&self, name: &str) -> bool {
         self.defined.contains(name)
     }
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// The sentence for a kfunc's page, when the history knows the kfunc.
-pub fn kfunc_sentence(site: &Site, name: &str) -> Option<String> {
+pub(crate) fn kfunc_sentence(site: &Site, name: &str) -> Option<String> {
     let h = site.history.as_deref()?;
     let span = &h.kfunc(name)?.span;
     let mut s = if h.since_oldest(span) {
@@ -41,7 +41,7 @@ fn named(r: &VersionRef) -> String {
 /// The program types the YAML lists for set `set`: `callable` (what the
 /// manifest's registrations give), and those the history saw it lose,
 /// each with its span in the history when there is one.
-pub fn set_prog_types<'s>(
+pub(crate) fn set_prog_types<'s>(
     site: &'s Site,
     set: &str,
     callable: BTreeSet<String>,
@@ -75,7 +75,7 @@ pub fn set_prog_types<'s>(
 
 /// The `since:` and `until:` lines of a YAML program type, indented under
 /// its `- name:`.
-pub fn yaml_span(out: &mut String, site: &Site, span: Option<&Span>) {
+pub(crate) fn yaml_span(out: &mut String, site: &Site, span: Option<&Span>) {
     let (Some(h), Some(span)) = (site.history.as_deref(), span) else {
         return;
     };

@@ -8,13 +8,13 @@
 //! build, the queries' text, the scan options), so a tree scanned once is
 //! never read again.
 
+use crate::git::par;
+use crate::git::ObjectId;
 use crate::manifest::history::Version;
 use crate::manifest::Manifest;
 use crate::scan::git_tree::{BlobCache, GitError, GitTree, Listing, Repo, Revision};
-use crate::scan::par;
 use crate::scan::queries::Queries;
 use crate::scan::{scan_tree_with, Progress, ScanError, ScanOptions, Stage};
-use gix::ObjectId;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

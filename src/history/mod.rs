@@ -11,6 +11,7 @@
 //! spelled out), of a set as the ebpf-docs YAML lists it
 //! ([`crate::manifest::CallableFrom::with_unspec`]).
 
+#[cfg(feature = "git")]
 pub mod git;
 
 use crate::manifest::history::{

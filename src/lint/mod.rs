@@ -16,7 +16,7 @@
 //! not compared.
 
 pub mod kfuncs_yaml;
-pub mod yaml_tree;
+pub(crate) mod yaml_tree;
 
 mod check;
 

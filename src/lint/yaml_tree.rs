@@ -14,7 +14,7 @@ pub struct Pos {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+pub(crate) enum Node {
     Scalar(String, Pos),
     Seq(Vec<Node>, Pos),
     /// Keys and values in the order written (a key may appear twice).

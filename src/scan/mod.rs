@@ -14,11 +14,12 @@ pub mod ctype;
 pub mod extract;
 pub mod file;
 pub mod filter;
+#[cfg(feature = "git")]
 pub mod git_tree;
 pub mod mask;
 pub mod names;
-pub mod packs;
-pub mod par;
+#[cfg(feature = "git")]
+pub use crate::git::{packs, par};
 pub mod parse;
 pub mod pattern;
 pub mod queries;
@@ -326,6 +327,7 @@ fn file_parser<'a>(
 /// [`git_tree::read_ahead`]. For each tree, how many distinct blobs it is
 /// the first of `trees` to hold. An error here is the one the scans will
 /// meet (bad options): they report it.
+#[cfg(feature = "git")]
 pub fn read_ahead(
     opts: &ScanOptions,
     trees: &[git_tree::GitTree<'_>],

@@ -1,6 +1,6 @@
-// Times reading and validating one BTF (best of 30) with this crate alone,
-// which builds in seconds in release mode: `cargo run --release -p
-// kfunc-scan-btf --example time_parse -- FILE [BASE]`.
+//! Times reading and validating one BTF (best of 30) with this crate alone,
+//! which builds in seconds in release mode: `cargo run --release -p
+//! kfunc-scan-btf --example time_parse -- FILE [BASE]`.
 use kfunc_scan_btf::Btf;
 use std::time::Instant;
 

@@ -10,8 +10,11 @@
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
+/// A BTF file's bytes, writable in place: read into memory, or mapped.
 pub enum Blob {
+    /// Read whole (a pipe, a file that cannot be mapped, an empty one).
     Owned(Vec<u8>),
+    /// A private copy-on-write mapping of the file.
     Mapped(memmap2::MmapMut),
 }
 
@@ -27,12 +30,14 @@ impl Blob {
             // SAFETY: a private (copy-on-write) mapping: our writes never
             // reach the file. The one hazard, the file shrinking while
             // mapped, is described in the module's documentation.
+            #[allow(unsafe_code, reason = "mapping a file is unsafe in memmap2's API")]
             if let Ok(map) = unsafe { memmap2::MmapOptions::new().map_copy(&file) } {
                 return Ok(Blob::Mapped(map));
             }
         }
         let mut bytes = Vec::with_capacity(if meta.is_file() {
-            meta.len() as usize
+            // a hint: a length past the address space fails to read below
+            usize::try_from(meta.len()).unwrap_or(0)
         } else {
             0
         });

@@ -11,24 +11,33 @@
 
 use object::{Object, ObjectSection};
 
+/// The ELF section BTF is kept in.
 pub const SECTION: &str = ".BTF";
 
+/// Whether `data` starts as an ELF file does.
 pub fn is_elf(data: &[u8]) -> bool {
     data.starts_with(b"\x7fELF")
 }
 
+/// Why BTF cannot be read from, or written into, an ELF file.
 #[derive(Debug, thiserror::Error)]
 pub enum ElfError {
+    /// `object` cannot read it as ELF.
     #[error("not a readable ELF object: {0}")]
     Parse(String),
+    /// It has no `.BTF` section.
     #[error("no {SECTION} section")]
     NoSection,
+    /// Its `.BTF` is loaded with the program: resizing it would move what
+    /// follows.
     #[error(
         "{SECTION} is an allocated section of a linked executable: resizing it would move the segments after it; patch the raw BTF and link it in instead"
     )]
     Allocated,
+    /// `object`'s ELF builder cannot rebuild it with a resized `.BTF`.
     #[error("cannot rebuild this linked ELF file to resize {SECTION} (object's ELF builder: {0})")]
     Rebuild(String),
+    /// Writing the rebuilt file failed.
     #[error("cannot write the ELF object: {0}")]
     Write(String),
 }
@@ -122,7 +131,7 @@ impl Layout {
         };
         // more than 0xff00 sections: the count is section 0's size
         l.shnum = if shnum == 0 {
-            l.field(data, 0, Field::Size) as usize
+            at_most_usize(l.field(data, 0, Field::Size))
         } else {
             shnum.into()
         };
@@ -157,7 +166,7 @@ impl Layout {
 
     /// Where field `f` of section header `i` is, and its width.
     fn field_at(&self, i: usize, f: Field) -> (usize, bool) {
-        let base = self.shoff as usize + i * self.shentsize;
+        let base = at_most_usize(self.shoff) + i * self.shentsize;
         let (off64, off32) = match f {
             Field::Type => (4, 4),
             Field::Offset => (24, 16),
@@ -178,6 +187,10 @@ impl Layout {
         }
     }
 
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "an ELF32 field is 32 bits wide: its low 32 bits, as the file's own fields (32-bit) moved by the BTF's growth"
+    )]
     fn set(&self, d: &mut [u8], at: usize, wide: bool, v: u64) {
         match (wide, self.little) {
             (true, true) => d[at..at + 8].copy_from_slice(&v.to_le_bytes()),
@@ -198,7 +211,7 @@ impl Layout {
         let i = self.btf_index;
         let old_off = self.field(data, i, Field::Offset);
         let old_end = old_off + self.field(data, i, Field::Size);
-        let (start, end) = (old_off as usize, old_end as usize);
+        let (start, end) = (at_most_usize(old_off), at_most_usize(old_end));
         if end > data.len() {
             return Err(bad(".BTF lies past the end of the file"));
         }
@@ -220,10 +233,10 @@ impl Layout {
         }
         let grow = (btf.len() as u64).saturating_sub(old_end - old_off);
         let shift = grow.div_ceil(align) * align;
-        let mut out = Vec::with_capacity(data.len() + shift as usize);
+        let mut out = Vec::with_capacity(data.len() + at_most_usize(shift));
         out.extend_from_slice(&data[..start]);
         out.extend_from_slice(btf);
-        out.resize(end + shift as usize, 0);
+        out.resize(end + at_most_usize(shift), 0);
         out.extend_from_slice(&data[end..]);
         let shoff = if self.shoff >= old_end {
             self.shoff + shift
@@ -252,4 +265,11 @@ enum Field {
     Offset,
     Size,
     Align,
+}
+
+/// `v` as an index or a length: a value past the address space (on a
+/// 32-bit target) becomes `usize::MAX`, which every bounds check refuses as
+/// it refuses any offset past the data; on 64 bits, `v` itself.
+fn at_most_usize(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
 }

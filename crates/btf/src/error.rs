@@ -4,6 +4,10 @@
 use super::MAX_TYPE_ID;
 
 /// Why a blob is not valid BTF: what is wrong, and where.
+#[allow(
+    missing_docs,
+    reason = "each variant is documented by its #[error] message, which names its fields"
+)]
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReadError {
     #[error("{len} bytes is too short for a BTF header")]
@@ -113,6 +117,10 @@ impl ReadError {
 
 /// Why an edit (an appended type or string, a repointed FUNC) is refused.
 /// A refused edit changes nothing.
+#[allow(
+    missing_docs,
+    reason = "each variant is documented by its #[error] message, which names its fields"
+)]
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EditError {
     #[error("more types than BTF can number (type IDs stop at {MAX_TYPE_ID:#x})")]

@@ -20,6 +20,14 @@ struct BtfLoadAttr {
     btf_token_fd: u32,
 }
 
+/// Its size, as bpf(2) takes it.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a struct of a few dozen bytes"
+)]
+const ATTR_SIZE: u32 = std::mem::size_of::<BtfLoadAttr>() as u32;
+
+/// Why the kernel's `BPF_BTF_LOAD` check did not pass.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The kernel cannot be asked (no permission, no BPF, not Linux).
@@ -27,7 +35,12 @@ pub enum LoadError {
     Unavailable(String),
     /// The kernel looked at the BTF and refused it.
     #[error("the kernel rejected the BTF ({errno}): {log}")]
-    Rejected { errno: String, log: String },
+    Rejected {
+        /// The error the call returned (`EINVAL`, …).
+        errno: String,
+        /// The kernel's verifier log, saying why.
+        log: String,
+    },
 }
 
 /// A standalone blob of `btf` with its base (if any) in front.
@@ -67,31 +80,46 @@ pub fn load(blob: &[u8]) -> Result<(), LoadError> {
 
 fn try_load(blob: &[u8], log: Option<&mut Vec<u8>>) -> Result<(), std::io::Error> {
     let (log_ptr, log_size, log_level) = match log {
-        Some(l) => (l.as_mut_ptr() as u64, l.len() as u32, 1),
+        // the kernel writes at most this much of the buffer
+        Some(l) => (
+            l.as_mut_ptr() as u64,
+            u32::try_from(l.len()).unwrap_or(u32::MAX),
+            1,
+        ),
         None => (0, 0, 0),
     };
     let attr = BtfLoadAttr {
         btf: blob.as_ptr() as u64,
         btf_log_buf: log_ptr,
-        btf_size: blob.len() as u32,
+        // the kernel refuses a BTF past BTF_MAX_SIZE (16 MiB) long before
+        btf_size: u32::try_from(blob.len()).unwrap_or(u32::MAX),
         btf_log_size: log_size,
         btf_log_level: log_level,
         ..Default::default()
     };
     // SAFETY: `attr` points at `blob` and the log buffer, both alive for the
     // call; the size passed is the struct's.
+    #[allow(
+        unsafe_code,
+        reason = "the bpf(2) system call, which libc does not wrap"
+    )]
     let fd = unsafe {
         libc::syscall(
             libc::SYS_bpf,
             BPF_BTF_LOAD,
             &attr as *const BtfLoadAttr,
-            std::mem::size_of::<BtfLoadAttr>() as u32,
+            ATTR_SIZE,
         )
     };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: a file descriptor the kernel just gave us.
-    unsafe { libc::close(fd as libc::c_int) };
+    if let Ok(fd) = libc::c_int::try_from(fd) {
+        #[allow(unsafe_code, reason = "closing the raw descriptor bpf(2) returned")]
+        unsafe {
+            libc::close(fd)
+        };
+    }
     Ok(())
 }

@@ -1,30 +1,51 @@
 //! BTF kinds and the size of each one's kind-specific data.
 
+/// The kind of a BTF type, numbered as the kernel numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Kind {
+    /// `BTF_KIND_INT`
     Int = 1,
+    /// `BTF_KIND_PTR`
     Ptr = 2,
+    /// `BTF_KIND_ARRAY`
     Array = 3,
+    /// `BTF_KIND_STRUCT`
     Struct = 4,
+    /// `BTF_KIND_UNION`
     Union = 5,
+    /// `BTF_KIND_ENUM`
     Enum = 6,
+    /// `BTF_KIND_FWD`
     Fwd = 7,
+    /// `BTF_KIND_TYPEDEF`
     Typedef = 8,
+    /// `BTF_KIND_VOLATILE`
     Volatile = 9,
+    /// `BTF_KIND_CONST`
     Const = 10,
+    /// `BTF_KIND_RESTRICT`
     Restrict = 11,
+    /// `BTF_KIND_FUNC`
     Func = 12,
+    /// `BTF_KIND_FUNC_PROTO`
     FuncProto = 13,
+    /// `BTF_KIND_VAR`
     Var = 14,
+    /// `BTF_KIND_DATASEC`
     Datasec = 15,
+    /// `BTF_KIND_FLOAT`
     Float = 16,
+    /// `BTF_KIND_DECL_TAG`
     DeclTag = 17,
+    /// `BTF_KIND_TYPE_TAG`
     TypeTag = 18,
+    /// `BTF_KIND_ENUM64`
     Enum64 = 19,
 }
 
 impl Kind {
+    /// The kind numbered `k`; None for a number no kind has.
     #[inline]
     pub fn from_u8(k: u8) -> Option<Kind> {
         use Kind::*;
@@ -52,6 +73,7 @@ impl Kind {
         })
     }
 
+    /// The kind a type's `info` word holds (bits 24–28).
     #[inline]
     pub fn from_info(info: u32) -> Option<Kind> {
         Kind::from_u8(((info >> 24) & 0x1f) as u8)
@@ -117,6 +139,7 @@ impl Kind {
         )
     }
 
+    /// The kind's name, as bpftool prints it (`FUNC_PROTO`).
     pub fn name(self) -> &'static str {
         use Kind::*;
         match self {

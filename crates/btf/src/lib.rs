@@ -6,6 +6,15 @@
 //! strings) plus rewrites of the `type` field of existing records, so every
 //! record not touched is written back byte for byte.
 
+// Offsets, lengths and counts of untrusted input cross between u32, usize
+// and the record's narrower fields: each narrowing cast is checked first or
+// allowed where it is shown to fit.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 mod blob;
 pub mod elf;
 mod error;
@@ -26,18 +35,24 @@ pub use strings::{StringOffsets, StringSections};
 
 use std::collections::HashMap;
 
+/// The first two bytes of BTF, in the blob's byte order.
 pub const MAGIC: u16 = 0xeb9f;
+/// The length of the header this crate reads and writes.
 pub const HEADER_LEN: usize = 24;
 /// The largest type ID BTF can express (the kernel's BTF_MAX_TYPE).
 pub const MAX_TYPE_ID: u32 = 0x000f_ffff;
 
+/// A blob's byte order, as its magic says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endian {
+    /// Little-endian (x86, arm64, most).
     Little,
+    /// Big-endian (s390x, …).
     Big,
 }
 
 impl Endian {
+    /// The word the first four bytes of `b` hold.
     pub fn u32(self, b: &[u8]) -> u32 {
         let a = [b[0], b[1], b[2], b[3]];
         match self {
@@ -45,6 +60,7 @@ impl Endian {
             Endian::Big => u32::from_be_bytes(a),
         }
     }
+    /// The bytes of `v`.
     pub fn put_u32(self, v: u32) -> [u8; 4] {
         match self {
             Endian::Little => v.to_le_bytes(),
@@ -138,6 +154,7 @@ impl Btf {
         read::parse_beside(data, base, beside)
     }
 
+    /// Its byte order.
     pub fn endian(&self) -> Endian {
         self.endian
     }
@@ -152,6 +169,7 @@ impl Btf {
         self.flags
     }
 
+    /// The base BTF a split BTF was read on; None for a base BTF.
     pub fn base(&self) -> Option<&Btf> {
         self.base.as_deref()
     }
@@ -168,6 +186,10 @@ impl Btf {
     }
 
     /// One past the last type ID, base included (so also the ID count with void).
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "at most MAX_TYPE_ID + 1 types: the reader and add_type refuse more"
+    )]
     pub fn end_id(&self) -> u32 {
         self.first_id() + self.offsets.len() as u32
     }
@@ -176,6 +198,10 @@ impl Btf {
         self.base.as_ref().map_or(0, |b| b.strings_end())
     }
 
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "a string section's length is a u32 of the header; appends are bounded by the writer's 4 GiB check"
+    )]
     fn strings_end(&self) -> u32 {
         self.strings_base() + (self.strings_len + self.new_strings.len()) as u32
     }
@@ -260,6 +286,10 @@ impl Btf {
 
     /// Own types of the kinds `want` accepts, in ID order. The others'
     /// records are not read.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "an index into the types: at most MAX_TYPE_ID"
+    )]
     pub fn own_types_of<'a>(
         &'a self,
         want: impl Fn(Kind) -> bool + 'a,
@@ -274,6 +304,10 @@ impl Btf {
 
     /// Own types of kind `kind` as (ID, name offset), in ID order: only the
     /// name word of each is read (a vmlinux has 50k+ FUNCs).
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "an index into the types: at most MAX_TYPE_ID"
+    )]
     pub fn own_names_of(&self, kind: Kind) -> impl Iterator<Item = (u32, u32)> + '_ {
         let first = self.first_id();
         self.kinds
@@ -323,6 +357,10 @@ impl Btf {
 
     /// Appends a type; returns its ID. Refused (nothing appended): a FUNC
     /// whose linkage is not a `Linkage`, more types than BTF can number.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "a type section's length is a u32 of the header; appends are bounded by the writer's 4 GiB check"
+    )]
     pub fn add_type(&mut self, t: &NewType) -> Result<u32, EditError> {
         let id = self.end_id();
         if id > MAX_TYPE_ID {
@@ -428,9 +466,11 @@ impl Btf {
         out
     }
 
+    /// The length of its type section, appended types included.
     pub fn types_len(&self) -> usize {
         self.types_len + self.new_types.len()
     }
+    /// The length of its string section, appended strings included.
     pub fn strings_len(&self) -> usize {
         self.strings_len + self.new_strings.len()
     }

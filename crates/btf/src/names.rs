@@ -43,6 +43,10 @@ const REST: u8 = 2;
 const PRINT: u8 = 4;
 
 /// Each byte's class under the kernel's `ctype` (`lib/ctype.c`).
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "the loop's byte is below 256 (a const: no try_from)"
+)]
 const CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0usize;
@@ -203,10 +207,16 @@ mod sse2 {
     /// A bit per byte of `chunk` (16 bytes) that is not an ASCII letter,
     /// digit, `_` or `.`, as `not_ascii_ident` for eight.
     #[inline(always)]
+    #[allow(
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        reason = "SSE2 compares signed bytes and gives its mask as an i32: the casts keep the bits"
+    )]
     pub(super) fn not_ascii_ident(chunk: &[u8]) -> u32 {
         debug_assert_eq!(chunk.len(), 16);
         // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of
         // `chunk` (unaligned), which `chunks_exact(16)` gives.
+        #[allow(unsafe_code, reason = "SSE2 intrinsics (a load from a slice)")]
         unsafe {
             let x = _mm_loadu_si128(chunk.as_ptr().cast());
             // signed compares: bytes of 0x80 and more are negative, in no range

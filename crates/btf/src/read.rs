@@ -125,6 +125,10 @@ fn read_header(data: &[u8], base: Option<&Btf>) -> Result<Header, ReadError> {
     })
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "the string section lies within the header's u32 bounds"
+)]
 fn parse_with<R: Send>(
     data: Blob,
     base: Option<Btf>,
@@ -260,6 +264,10 @@ fn max_word<O: Order>(members: &[u8], stride: usize, at: usize) -> u32 {
 // records on a vmlinux), each record decoded once with its checks inline,
 // as it was measured (README, "Speed and memory"); a split must be
 // measured again with scripts/bench-patch.sh.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "offsets within a type section whose length is a u32 of the header; type counts checked against MAX_TYPE_ID"
+)]
 fn index_types<O: Order>(types: &[u8], s: &Start, names: &mut Names) -> Result<Index, ReadError> {
     let count_guess = types.len() / 16;
     let mut offsets: Vec<u32> = Vec::with_capacity(count_guess);
@@ -459,6 +467,11 @@ fn check_func_target(at: u32, to: u32, target: Option<Kind>) -> Result<(), ReadE
 /// FUNCs whose target comes after them (see `check_func_target`), and decl
 /// tags: a decl tag must name a type that exists, with a component index
 /// within its members or parameters.
+#[allow(
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    reason = "a DECL_TAG keeps its component index as the bits of an i32 (-1 is 0xffffffff)"
+)]
 fn check_targets(btf: &Btf, ids: &[u32]) -> Result<(), ReadError> {
     for &id in ids {
         let Some(t) = btf.get(id) else { continue };
@@ -524,6 +537,10 @@ fn check_names_start_strings(btf: &Btf) -> Result<(), ReadError> {
 /// the records settles, in ID order, each type whose chain ends or leads
 /// back to a settled type: nearly every type of a real BTF. Only the rest
 /// are followed here.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "indices of types: at most MAX_TYPE_ID"
+)]
 fn find_cycle(first: u32, open: &[(u32, u32)], settled: Vec<bool>) -> Result<(), ReadError> {
     // 0 unvisited, 1 on the current chain, 2 done (its chain ends)
     let mut state: Vec<u8> = settled.into_iter().map(u8::from).map(|s| s * 2).collect();

@@ -9,8 +9,11 @@ use super::{Endian, Kind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum Linkage {
+    /// `static`: not visible outside its object.
     Static = 0,
+    /// Defined here, visible outside.
     Global = 1,
+    /// Declared here, defined elsewhere.
     Extern = 2,
 }
 
@@ -48,10 +51,12 @@ pub struct TypeRef<'a> {
 }
 
 impl<'a> TypeRef<'a> {
+    /// Its type ID.
     pub fn id(&self) -> u32 {
         self.id
     }
 
+    /// Its kind.
     pub fn kind(&self) -> Kind {
         self.kind
     }
@@ -119,6 +124,10 @@ impl<'a> TypeRef<'a> {
     }
 
     /// A DECL_TAG's component index (-1: the whole declaration).
+    #[allow(
+        clippy::cast_possible_wrap,
+        reason = "BTF keeps the index as the bits of an i32 (-1 is 0xffffffff)"
+    )]
     pub fn component_idx(&self) -> Option<i32> {
         (self.kind == Kind::DeclTag).then(|| self.word(0) as i32)
     }
@@ -150,6 +159,10 @@ impl<'a> TypeRef<'a> {
     /// An ENUM's or ENUM64's enumerators as (name offset, value), the value
     /// read as the kind flag says (signed or unsigned, 32 or 64 bits); none
     /// for other kinds.
+    #[allow(
+        clippy::cast_possible_wrap,
+        reason = "a signed enumerator is kept as the bits of an i32 or i64"
+    )]
     pub fn enumerators(&self) -> impl Iterator<Item = (u32, i128)> + '_ {
         let (n, words) = match self.kind {
             Kind::Enum => (usize::from(self.vlen), 2),
@@ -191,7 +204,9 @@ impl<'a> TypeRef<'a> {
 /// One member of a STRUCT or UNION (`TypeRef::members`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Member {
+    /// Its name's string offset (0: anonymous).
     pub name_off: u32,
+    /// Its type.
     pub type_id: u32,
     /// From the start of the struct, in bits.
     pub bit_offset: u32,
@@ -202,8 +217,11 @@ pub struct Member {
 /// An ARRAY's data (`TypeRef::array`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Array {
+    /// The elements' type.
     pub elem: u32,
+    /// The index's type.
     pub index: u32,
+    /// How many elements.
     pub nelems: u32,
 }
 
@@ -250,13 +268,18 @@ impl NewType {
     /// A prototype returning `ret` with `params` as (name_off, type).
     pub fn func_proto(ret: u32, params: &[(u32, u32)]) -> NewType {
         NewType {
-            vlen: params.len() as u16,
+            // past u16, `add_type` refuses the record (words and vlen disagree)
+            vlen: u16::try_from(params.len()).unwrap_or(u16::MAX),
             extra: params.iter().flat_map(|&(n, t)| [n, t]).collect(),
             ..NewType::plain(Kind::FuncProto, 0, ret)
         }
     }
 
     /// A decl tag on `target` (component -1: the whole declaration).
+    #[allow(
+        clippy::cast_sign_loss,
+        reason = "BTF keeps the index as the bits of an i32 (-1 is 0xffffffff)"
+    )]
     pub fn decl_tag(name_off: u32, target: u32, component_idx: i32, kflag: bool) -> NewType {
         NewType {
             kflag,
@@ -275,18 +298,22 @@ impl NewType {
         }
     }
 
+    /// A pointer to `target`.
     pub fn ptr(target: u32) -> NewType {
         NewType::plain(Kind::Ptr, 0, target)
     }
 
+    /// `target` const.
     pub fn const_(target: u32) -> NewType {
         NewType::plain(Kind::Const, 0, target)
     }
 
+    /// `target` volatile.
     pub fn volatile(target: u32) -> NewType {
         NewType::plain(Kind::Volatile, 0, target)
     }
 
+    /// A typedef named at `name_off` of `target`.
     pub fn typedef(name_off: u32, target: u32) -> NewType {
         NewType::plain(Kind::Typedef, name_off, target)
     }
@@ -302,12 +329,14 @@ impl NewType {
     /// A struct of `size` bytes with `members` as (name_off, type, bit offset).
     pub fn struct_(name_off: u32, size: u32, members: &[(u32, u32, u32)]) -> NewType {
         NewType {
-            vlen: members.len() as u16,
+            // past u16, `add_type` refuses the record (words and vlen disagree)
+            vlen: u16::try_from(members.len()).unwrap_or(u16::MAX),
             extra: members.iter().flat_map(|&(n, t, o)| [n, t, o]).collect(),
             ..NewType::plain(Kind::Struct, name_off, size)
         }
     }
 
+    /// Its kind.
     pub fn kind(&self) -> Kind {
         self.kind
     }

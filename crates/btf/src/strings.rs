@@ -19,6 +19,8 @@ pub struct StringSections<'a> {
 }
 
 impl<'a> StringSections<'a> {
+    /// Adds a string section whose first byte is at `first_offset` (a
+    /// split BTF's strings continue after its base's).
     pub fn push(&mut self, section: &'a [u8], first_offset: u32) {
         self.parts.push((section, first_offset));
     }
@@ -70,6 +72,10 @@ impl<'w> StringFinder<'w> {
 
     /// Adds the wanted strings of `section` (NUL-terminated strings, the
     /// first at offset `base`) to `found`.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "an offset within a string section, whose length is a u32 of the header"
+    )]
     fn find(&self, section: &[u8], base: u32, found: &mut StringOffsets) {
         if self.by_shape.is_empty() {
             return;

@@ -41,6 +41,7 @@ pub struct CallableFrom {
 pub struct Gate {
     /// The filter function.
     pub filter: String,
+    /// What it lets through.
     pub restriction: Restriction,
 }
 

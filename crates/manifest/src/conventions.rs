@@ -80,6 +80,7 @@ pub const PROG_TYPE_UNSPEC: &str = "BPF_PROG_TYPE_UNSPEC";
 /// (`const struct bpf_prog *prog`): `prog->type` and
 /// `prog->expected_attach_type`.
 pub const FILTER_PROG_TYPE_FIELD: &str = "type";
+/// See [`FILTER_PROG_TYPE_FIELD`].
 pub const FILTER_ATTACH_TYPE_FIELD: &str = "expected_attach_type";
 /// The call a filter asks "is this kfunc one of my set's?" with:
 /// `btf_id_set8_contains(&set, kfunc_id)`.
@@ -87,6 +88,7 @@ pub const FILTER_SET_CHECK: &str = "btf_id_set8_contains";
 /// The header and enum listing every program type: the common hook
 /// (BPF_PROG_TYPE_UNSPEC) serves each of them.
 pub const PROG_TYPE_ENUM_HEADER: &str = "include/uapi/linux/bpf.h";
+/// See [`PROG_TYPE_ENUM_HEADER`].
 pub const PROG_TYPE_ENUM: &str = "bpf_prog_type";
 
 /// Where the selftests' modules live (`tools/testing/selftests/bpf/`): no
@@ -126,9 +128,11 @@ pub enum FlagCompat {
 /// What the kernel's documentation says of one `KF_*` flag.
 #[derive(Debug, Clone, Copy)]
 pub struct FlagInfo {
+    /// The flag as the kernel spells it (`KF_ACQUIRE`).
     pub name: &'static str,
     /// In plain words, for BPF programmers.
     pub meaning: &'static str,
+    /// Whether adding or removing it can break a program that verified.
     pub compat: FlagCompat,
 }
 
@@ -234,7 +238,9 @@ pub struct SecDef {
     /// The section name; a trailing `+` takes `/anything` after it
     /// (`kprobe/do_sys_open`).
     pub sec: &'static str,
+    /// The program type it loads as (`BPF_PROG_TYPE_KPROBE`).
     pub prog_type: &'static str,
+    /// The expected attach type it sets, if any.
     pub attach_type: Option<&'static str>,
     /// `SEC_SLEEPABLE`: the program is loaded sleepable.
     pub sleepable: bool,

@@ -24,6 +24,10 @@ use std::fmt;
 /// meaning changes.
 pub const HISTORY_VERSION: u32 = 1;
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct History {
     pub history_version: u32,
@@ -51,6 +55,10 @@ pub struct Version {
 }
 
 /// A version, as `since` and `until` name it.
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct VersionRef {
     pub version: String,
@@ -73,6 +81,10 @@ pub struct Span {
 }
 
 /// A kfunc, and when it could be called.
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct KfuncHistory {
     pub name: String,
@@ -86,6 +98,10 @@ pub struct KfuncHistory {
 }
 
 /// A kfunc set, and when it was there.
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SetHistory {
     pub name: String,
@@ -98,6 +114,10 @@ pub struct SetHistory {
 }
 
 /// A set or a program type, and when.
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Named {
     pub name: String,
@@ -138,6 +158,7 @@ impl History {
         s
     }
 
+    /// The document as JSON, pretty-printed, with a final line break.
     pub fn to_json(&self) -> String {
         // Serialising plain data structs into a String cannot fail.
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
@@ -187,6 +208,7 @@ pub struct HistoryError {
     pub line: usize,
     /// 1-based byte column.
     pub column: usize,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -12,7 +12,9 @@ use std::fmt;
 /// A kernel version, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelVersion {
+    /// The first number (`6` of 6.12.3).
     pub version: u32,
+    /// The second (`12` of 6.12.3).
     pub patchlevel: u32,
     /// 0 when not given (`v6.12` is 6.12.0).
     pub sublevel: u32,

@@ -18,8 +18,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The manifest's `schema_version`: changed when a field's meaning does.
 pub const SCHEMA_VERSION: u32 = 1;
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Manifest {
     pub schema_version: u32,
@@ -70,15 +75,20 @@ pub struct BuildInfo {
 /// module's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BuiltInto {
+    /// Not known (the field is absent).
     #[default]
     Unknown,
+    /// Not built with this configuration (`null`).
     NotBuilt,
+    /// Built into this object: `vmlinux` or a module's name.
     Object(String),
 }
 
 impl BuiltInto {
+    /// The object of the kernel image.
     pub const VMLINUX: &'static str = "vmlinux";
 
+    /// Whether it is not known (the field is then not written).
     pub fn is_unknown(&self) -> bool {
         *self == BuiltInto::Unknown
     }
@@ -121,6 +131,10 @@ pub struct ScanStats {
     pub parse_error_nodes: usize,
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(
     Debug,
     Clone,
@@ -144,6 +158,10 @@ pub enum SetKind {
     Set8,
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct KfuncSet {
     pub name: String,
@@ -160,6 +178,10 @@ pub struct KfuncSet {
     pub object: BuiltInto,
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SetEntry {
     pub name: String,
@@ -177,6 +199,10 @@ pub struct SetEntry {
     pub built: Option<bool>,
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(
     Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
 )]
@@ -201,6 +227,10 @@ pub struct Registration {
 /// a filter that returns non-zero refuses the call. The fields narrow
 /// together: a call passes when its program type is in `prog_types`, its
 /// attach type in `attach_types`, and every one of `requires` holds.
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Restriction {
     /// Where the filter function is defined; null when the registration's
@@ -238,6 +268,10 @@ impl Restriction {
     }
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Kfunc {
     pub name: String,
@@ -277,6 +311,10 @@ impl Kfunc {
     }
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Param {
     pub name: String,
@@ -287,6 +325,10 @@ pub struct Param {
     pub annotation: Option<String>,
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename = "MagicConvention", rename_all = "snake_case")]
 pub enum ArgsConvention {
@@ -306,6 +348,10 @@ impl ArgsConvention {
     }
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 // A kfunc some of whose arguments the verifier supplies: BPF programs call
 // `bpf_name` without them, the kernel's BTF also carries `impl_name` with
 // the full prototype. `Magic` in the schema, `magic` in the JSON (plain
@@ -324,6 +370,10 @@ pub struct VerifierArgs {
     pub legacy_impl: bool,
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(
     Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash,
 )]
@@ -335,6 +385,7 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// As the JSON and the terminal spell it (`error`).
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -344,6 +395,10 @@ impl Severity {
     }
 }
 
+#[allow(
+    missing_docs,
+    reason = "a doc comment here is a description in the published JSON Schema (`kfunc-scan schema`), which stays byte-identical; docs/manifest.md and docs/commands.md document the fields"
+)]
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diagnostic {
     pub severity: Severity,
@@ -355,6 +410,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A diagnostic of `severity` named `code` at `file`:`line`:`col`.
     pub fn new(
         severity: Severity,
         code: &str,
@@ -410,6 +466,7 @@ impl Manifest {
         read::from_json(text)
     }
 
+    /// The manifest as JSON, pretty-printed, with a final line break.
     pub fn to_json(&self) -> String {
         // Serialising plain data structs into a String cannot fail.
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
@@ -417,6 +474,7 @@ impl Manifest {
         s
     }
 
+    /// How many of its diagnostics are errors.
     pub fn error_count(&self) -> usize {
         self.diagnostics
             .iter()

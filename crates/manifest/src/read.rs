@@ -20,6 +20,7 @@ pub struct ManifestError {
     kind: ManifestErrorKind,
 }
 
+/// What is wrong with a manifest.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ManifestErrorKind {
@@ -28,7 +29,12 @@ pub enum ManifestErrorKind {
     /// Written for another schema version: its fields may mean something else.
     SchemaVersion(u32),
     /// A value consumers cannot trust (`field` as `kfuncs[3].name`).
-    Invalid { field: String, message: String },
+    Invalid {
+        /// The field, as a path (`kfuncs[3].name`).
+        field: String,
+        /// What is wrong with its value.
+        message: String,
+    },
 }
 
 impl ManifestError {
@@ -42,6 +48,7 @@ impl ManifestError {
         self.column
     }
 
+    /// What is wrong.
     pub fn kind(&self) -> &ManifestErrorKind {
         &self.kind
     }

@@ -30,11 +30,15 @@ pub enum Value {
 /// the text is exactly `1`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Setting {
+    /// Its value.
     pub value: Value,
+    /// Its text as written after `=`.
     pub raw: String,
+    /// The line that set it (the last, when set twice), 1-based.
     pub line: u32,
 }
 
+/// A kernel configuration: the symbols a `.config` sets.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     /// The file name it was read from (as given), for the manifest to name.
@@ -128,10 +132,12 @@ impl Config {
         (cfg, diags)
     }
 
+    /// Symbol `name` (with its `CONFIG_` prefix), when set.
     pub fn get(&self, name: &str) -> Option<&Setting> {
         self.symbols.get(name)
     }
 
+    /// The value of symbol `name` (with its `CONFIG_` prefix), when set.
     pub fn value(&self, name: &str) -> Option<&Value> {
         self.symbols.get(name).map(|s| &s.value)
     }
@@ -144,10 +150,12 @@ impl Config {
         all.into_iter()
     }
 
+    /// How many symbols are set.
     pub fn len(&self) -> usize {
         self.symbols.len()
     }
 
+    /// Whether no symbol is set.
     pub fn is_empty(&self) -> bool {
         self.symbols.is_empty()
     }

@@ -20,26 +20,41 @@ use super::config::{Config, Value};
 /// `MODULE` (and so `IS_REACHABLE`) depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Linkage {
+    /// Built into vmlinux: `MODULE` is not defined.
     Vmlinux,
+    /// Built into a module: `MODULE` is defined.
     Module,
     /// Not known (the file is not built, or its fate is unknown).
     Unknown,
 }
 
+/// Why a condition's value is not known: never guessed as `0`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CondError {
+    /// An identifier that is not `CONFIG_…` (a macro of the source, which
+    /// only compiling would expand).
     #[error("`{0}` is not a configuration symbol; its value is unknown without compiling")]
     UnknownIdentifier(String),
+    /// A function-like macro other than `IS_ENABLED` and its kin.
     #[error("`{0}(…)` is a macro this evaluator does not know")]
     UnknownMacro(String),
+    /// `MODULE` or `IS_REACHABLE` in a file whose linkage is not known.
     #[error("`{0}` depends on whether the file is built into a module, which is not known here")]
     NoLinkage(String),
+    /// A string-valued symbol used as a number.
     #[error("`{0}` is a string; it cannot be used in an `#if` expression")]
     StringValue(String),
+    /// `/ 0` or `% 0`, as the preprocessor refuses it.
     #[error("division by zero")]
     DivisionByZero,
+    /// Not an expression.
     #[error("syntax error at column {col}: {msg}")]
-    Syntax { col: usize, msg: String },
+    Syntax {
+        /// Where, 1-based.
+        col: usize,
+        /// What was expected.
+        msg: String,
+    },
 }
 
 /// Evaluates `cond` (an `#if` expression) for a build with `config`, in a

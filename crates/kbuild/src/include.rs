@@ -188,7 +188,7 @@ fn directives(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kbuild::{cond, Config, Linkage};
+    use crate::{cond, Config, Linkage};
 
     #[test]
     fn conditions_around_includes() {

@@ -4,17 +4,18 @@
 //! source file is built into. Knows nothing of kfuncs.
 //!
 //! - [`config`]: the `.config`.
-//! - [`cond`]: `#if` expressions against it (`IS_ENABLED`, `defined`, …).
-//! - [`makefile`]: a GNU Make interpreter for what Kbuild makefiles use,
+//! - `cond`: `#if` expressions against it (`IS_ENABLED`, `defined`, …),
+//!   through [`BuildView::eval`] and [`Config::eval`].
+//! - `makefile`: a GNU Make interpreter for what Kbuild makefiles use,
 //!   tracking what it cannot evaluate instead of guessing.
 //! - [`BuildView`]: the walk from the top `Makefile` down the directories
 //!   Kbuild would visit, with `scripts/Makefile.lib`'s rules for what is
 //!   linked where.
-pub mod cond;
+mod cond;
 pub mod config;
 mod expand;
 mod include;
-pub mod makefile;
+mod makefile;
 mod walk;
 
 #[cfg(test)]
@@ -64,10 +65,14 @@ impl Fate {
     }
 }
 
+/// How bad a [`Diagnostic`] is, as a compiler says it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
+    /// The input is wrong, and what depends on it is not known.
     Error,
+    /// Read, but probably not as its author meant.
     Warning,
+    /// For information.
     Note,
 }
 
@@ -76,15 +81,22 @@ pub enum Severity {
 /// `line` and `col` are 1-based, 0 for a whole file.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diagnostic {
+    /// The file, relative to the tree (or the `.config` as given).
     pub file: String,
+    /// Its line, 1-based; 0 for the whole file.
     pub line: u32,
+    /// Its column, 1-based; 0 for the whole line.
     pub col: u32,
+    /// How bad it is.
     pub severity: Severity,
+    /// A short kebab-case name of the problem (`config-syntax`, …).
     pub code: String,
+    /// What is wrong, in words.
     pub message: String,
 }
 
 impl Diagnostic {
+    /// A diagnostic of `severity` at `file`:`line`:`col`.
     pub fn new(
         severity: Severity,
         file: &str,
@@ -103,24 +115,35 @@ impl Diagnostic {
         }
     }
 
+    /// An error at `file`:`line`:`col`.
     pub fn error(file: &str, line: u32, col: u32, code: &str, msg: impl Into<String>) -> Self {
         Diagnostic::new(Severity::Error, file, line, col, code, msg)
     }
 
+    /// A warning at `file`:`line`:`col`.
     pub fn warning(file: &str, line: u32, col: u32, code: &str, msg: impl Into<String>) -> Self {
         Diagnostic::new(Severity::Warning, file, line, col, code, msg)
     }
 }
 
+/// Why a `.config` cannot be used at all.
 #[derive(Debug, thiserror::Error)]
 pub enum KbuildError {
+    /// It cannot be opened or read.
     #[error("cannot read {}: {source}", path.display())]
     Read {
+        /// The file, as given.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
     /// Refused before it is parsed: a FIFO, a binary file (the BTF given by
     /// mistake), a text without a single `CONFIG_` line.
     #[error("not a kernel .config: {why}")]
-    NotAConfig { path: PathBuf, why: String },
+    NotAConfig {
+        /// The file, as given.
+        path: PathBuf,
+        /// What it is instead.
+        why: String,
+    },
 }

@@ -151,6 +151,7 @@ impl BuildView {
         cond::eval(condition, &self.config, linkage)
     }
 
+    /// The configuration it was built with.
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -171,6 +172,7 @@ impl BuildView {
         self.dirs.keys().map(String::as_str)
     }
 
+    /// How many makefiles the walk read.
     pub fn makefiles_read(&self) -> usize {
         self.makefiles_read
     }

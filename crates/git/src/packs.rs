@@ -19,7 +19,7 @@
 //! object too large to hold) is left to the caller, who reads it through
 //! the object database, and that read says what is wrong.
 
-use super::par;
+use crate::par;
 use gix::odb::pack;
 use gix::ObjectId;
 use std::path::PathBuf;
@@ -61,7 +61,9 @@ struct Pack {
 #[derive(Debug, thiserror::Error)]
 #[error("object {oid}: {message}")]
 pub struct Refused {
+    /// The object asked for.
     pub oid: ObjectId,
+    /// Why it is refused: the entry or file, and the bound.
     pub message: String,
 }
 
@@ -102,8 +104,11 @@ impl Packs {
     /// pack, and those left to the caller. The chains are followed by
     /// `threads` threads, each over a run of the blobs in pack order,
     /// remembering the entries it has met: an entry is read once a run, and
-    /// a chain stops where it meets one met before.
-    pub fn plan(&self, wanted: &[ObjectId], threads: usize) -> Plan<'_> {
+    /// a chain stops where it meets one met before. A wanted blob larger
+    /// than `max_wanted` that nothing is built on is not decoded (the
+    /// caller reads no file that large: each thread would hold one for
+    /// nothing) but handed back, for its size to say so.
+    pub fn plan(&self, wanted: &[ObjectId], threads: usize, max_wanted: u64) -> Plan<'_> {
         let found = par::map_runs(
             wanted,
             threads,
@@ -124,6 +129,7 @@ impl Packs {
             children: Vec::with_capacity(wanted.len()),
             roots: Vec::new(),
             elsewhere: Vec::new(),
+            max_wanted,
         };
         // In pack order: the entries' pages are then met in the order of
         // the file (the kernel maps a page's neighbours with it), and the
@@ -239,7 +245,7 @@ impl Packs {
         let mut top = None;
         loop {
             let pack = &self.packs[p];
-            let name = || crate::manifest::term::path(pack.data.path()).to_string();
+            let name = || kfunc_scan_manifest::term::path(pack.data.path()).to_string();
             if !met.insert((p, offset)) {
                 return Err(refuse(format!(
                     "its delta chain loops (the entry at offset {offset} of {} is met twice)",
@@ -353,7 +359,7 @@ fn loose_size(oid: &ObjectId, objects_dirs: &[PathBuf]) -> Result<Option<u64>, R
             Err(e) => {
                 return Err(refuse(format!(
                     "{}: {e}",
-                    crate::manifest::term::path(&path)
+                    kfunc_scan_manifest::term::path(&path)
                 )))
             }
         };
@@ -361,7 +367,7 @@ fn loose_size(oid: &ObjectId, objects_dirs: &[PathBuf]) -> Result<Option<u64>, R
         if !regular {
             return Err(refuse(format!(
                 "{}: not a regular file",
-                crate::manifest::term::path(&path)
+                kfunc_scan_manifest::term::path(&path)
             )));
         }
         let mut head = [0u8; 256];
@@ -374,7 +380,7 @@ fn loose_size(oid: &ObjectId, objects_dirs: &[PathBuf]) -> Result<Option<u64>, R
                 Err(e) => {
                     return Err(refuse(format!(
                         "{}: {e}",
-                        crate::manifest::term::path(&path)
+                        kfunc_scan_manifest::term::path(&path)
                     )))
                 }
             }
@@ -395,7 +401,7 @@ fn loose_size(oid: &ObjectId, objects_dirs: &[PathBuf]) -> Result<Option<u64>, R
             if size > MAX_OBJECT_SIZE {
                 return Err(refuse(format!(
                     "{} says {size} bytes, over the limit of {MAX_OBJECT_SIZE}",
-                    crate::manifest::term::path(&path)
+                    kfunc_scan_manifest::term::path(&path)
                 )));
             }
         }
@@ -463,6 +469,8 @@ pub struct Plan<'p> {
     /// Wanted blobs not in any pack this can read (indices in the wanted
     /// blobs).
     pub elsewhere: Vec<usize>,
+    /// The largest wanted blob decoded when nothing is built on it.
+    max_wanted: u64,
 }
 
 impl Plan<'_> {
@@ -689,14 +697,14 @@ impl Decoder<'_, '_> {
     }
 
     /// Whether node `n`, of `size` bytes, is a wanted blob nothing is built
-    /// on, too large to be scanned ([`crate::scan::walk::MAX_FILE_SIZE`]):
+    /// on, larger than the caller reads (`max_wanted` of [`Packs::plan`]):
     /// it is not decoded (each thread would hold one), and the caller finds
     /// it too large from its size alone.
     fn too_large_to_scan(&self, n: u32, size: u64) -> bool {
         let node = &self.plan.nodes[n as usize];
         node.wanted.is_some()
             && self.plan.children[n as usize].is_empty()
-            && size > crate::scan::walk::MAX_FILE_SIZE
+            && size > self.plan.max_wanted
     }
 
     /// Notes the wanted blobs under `n` (itself included) as not decoded.
