@@ -42,7 +42,7 @@ res=$(python3 "$here/bench-pair.py" "$runs" \
 echo "$res"
 # leave the build as kernel-e2e.sh made it: with the hook
 eval "$(relink "$here/kbuild/pahole-wrapper")" || true
-ratio=$(echo "$res" | sed -n 's/.*ratio[^0-9]*\([0-9.]*\).*/\1/p' | tail -1)
+ratio=$(echo "$res" | sed -n 's/.*ratio:.*pairs: \([0-9.]*\).*/\1/p' | tail -1)
 if [ -n "$ratio" ]; then
 	python3 -c "import sys; r=float(sys.argv[1]); print(f'the hook adds {100*(r-1):.0f}% to a vmlinux relink: {100*(r-1)/r:.0f}% of it is the hook')" "$ratio"
 fi
