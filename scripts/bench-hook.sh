@@ -44,5 +44,5 @@ echo "$res"
 eval "$(relink "$here/kbuild/pahole-wrapper")" || true
 ratio=$(echo "$res" | sed -n 's/.*ratio:.*pairs: \([0-9.]*\).*/\1/p' | tail -1)
 if [ -n "$ratio" ]; then
-	python3 -c "import sys; r=float(sys.argv[1]); print(f'the hook adds {100*(r-1):.0f}% to a vmlinux relink: {100*(r-1)/r:.0f}% of it is the hook')" "$ratio"
+	python3 -c "import sys; r=float(sys.argv[1]); print(f'the hook adds {100*(r-1):.0f}% to a vmlinux relink ({100*(r-1)/r:.0f}% of a relink with it)')" "$ratio"
 fi
