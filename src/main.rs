@@ -80,7 +80,36 @@ enum Command {
     },
 }
 
+/// `kfunc-scan avial --prog-type xdp`: a mistyped command followed by
+/// options would reach clap as the default scan's TREE and an option scan
+/// does not take ("unexpected argument '--prog-type'"); the first word is
+/// checked before clap parses, as it is after (`None` below) when alone.
+fn mistyped_first_word() -> Option<cli::CliError> {
+    let first = std::env::args_os().nth(1)?;
+    let word = std::path::Path::new(&first);
+    let cmd = Cli::command();
+    let w = first.to_str()?;
+    let is_command = cmd
+        .get_subcommands()
+        .any(|s| s.get_name() == w || s.get_all_aliases().any(|a| a == w));
+    if w.starts_with('-') || is_command {
+        return None;
+    }
+    let name = cli::manual::mistyped_command(word, &cmd)?;
+    Some(typo_error(word, &name))
+}
+
+fn typo_error(word: &std::path::Path, name: &str) -> cli::CliError {
+    cli::CliError::CannotRun(format!(
+        "error[usage]: `{}` is neither a command nor a directory; did you mean `kfunc-scan {name}`? (`kfunc-scan --help` lists the commands)",
+        kfunc_scan::manifest::term::path(word)
+    ))
+}
+
 fn main() -> ExitCode {
+    if let Some(e) = mistyped_first_word() {
+        return cli::finish(Err(e));
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Scan(a)) => cli::scan::run(a),
@@ -109,10 +138,7 @@ fn main() -> ExitCode {
                 .and_then(|t| Some((t, cli::manual::mistyped_command(t, &Cli::command())?)));
             match typo {
                 // a mistyped command is not a tree to scan
-                Some((word, name)) => Err(cli::CliError::CannotRun(format!(
-                    "error[usage]: `{}` is neither a command nor a directory; did you mean `kfunc-scan {name}`? (`kfunc-scan --help` lists the commands)",
-                    kfunc_scan::manifest::term::path(word)
-                ))),
+                Some((word, name)) => Err(typo_error(word, &name)),
                 None => cli::scan::run(cli.scan),
             }
         }

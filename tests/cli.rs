@@ -451,12 +451,16 @@ fn docs_refuses_a_history_without_the_manifests_version() {
 
 #[test]
 fn a_mistyped_command_is_not_scanned_as_a_tree() {
-    for (typo, meant) in [
-        ("pach-btf", "patch-btf"),
-        ("avial", "avail"),
-        ("hedaer", "header"),
+    for (words, typo, meant) in [
+        (&["pach-btf"][..], "pach-btf", "patch-btf"),
+        (&["avial"], "avial", "avail"),
+        (&["hedaer"], "hedaer", "header"),
+        // followed by options or words: clap's "unexpected argument" before
+        (&["avial", "--prog-type", "xdp"], "avial", "avail"),
+        (&["heder", "--manifest", "m.json"], "heder", "header"),
+        (&["scna", "testdata"], "scna", "scan"),
     ] {
-        let r = cmd([typo]).expect(2);
+        let r = cmd(words).expect(2);
         assert!(
             r.stderr().contains(&format!(
                 "error[usage]: `{typo}` is neither a command nor a directory; did you mean `kfunc-scan {meant}`?"
@@ -530,23 +534,32 @@ fn man_pages_cover_every_command_and_completions_load() {
     let r = cmd(["manpages"]).arg(dir.path().join("none")).expect(2);
     assert!(r.stderr().contains("error[usage]"));
 
-    // bash loads the completion script and completes subcommands from it
+    // bash loads the completion script and completes subcommands from it,
+    // and a subcommand's options after it
     let script = cmd(["completions", "bash"]).expect(0).stdout();
-    let check = std::process::Command::new("bash")
-        .arg("-c")
-        .arg("source /dev/stdin; complete -p kfunc-scan; COMP_WORDS=(kfunc-scan pa); COMP_CWORD=1; COMP_LINE='kfunc-scan pa'; COMP_POINT=13; _kfunc__scan kfunc-scan pa kfunc-scan; printf '%s\\n' \"${COMPREPLY[@]}\"")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write as _;
-            c.stdin.take().unwrap().write_all(script.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    let out = String::from_utf8_lossy(&check.stdout);
+    let complete = |words: &str| {
+        let n = words.split(' ').count() - 1;
+        let check = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("source /dev/stdin; complete -p kfunc-scan; COMP_WORDS=({words}); COMP_CWORD={n}; COMP_LINE='{words}'; COMP_POINT={}; _kfunc__scan kfunc-scan \"${{COMP_WORDS[$COMP_CWORD]}}\" \"${{COMP_WORDS[$COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"", words.len()))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write as _;
+                c.stdin.take().unwrap().write_all(script.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        String::from_utf8_lossy(&check.stdout).into_owned()
+    };
+    let out = complete("kfunc-scan pa");
     assert!(out.contains("complete -o bashdefault"), "{out}");
     assert!(out.lines().any(|l| l == "patch-btf"), "{out}");
+    let out = complete("kfunc-scan avail --pr");
+    assert!(out.lines().any(|l| l == "--prog-type"), "{out}");
+    let out = complete("kfunc-scan btf-check --");
+    assert!(out.lines().any(|l| l == "--help"), "{out}");
 }
 
 #[test]

@@ -46,8 +46,19 @@ impl From<ShellName> for Shell {
 
 /// The completion script for `shell`, on standard output.
 pub fn run_completions(a: &CompletionsArgs, mut cmd: Command) -> Result<Outcome, CliError> {
+    const BIN: &str = "kfunc-scan";
     let mut out = Vec::new();
-    clap_complete::generate(Shell::from(a.shell), &mut cmd, "kfunc-scan", &mut out);
+    clap_complete::generate(Shell::from(a.shell), &mut cmd, BIN, &mut out);
+    if let (ShellName::Bash, Ok(text)) = (a.shell, String::from_utf8(out.clone())) {
+        // clap_complete 4.6's bash script names a subcommand's state
+        // `kfunc__subcmd__scan__subcmd__avail` in its `case` but sets
+        // `kfunc__scan__subcmd__avail` (a `-` in the binary's name read
+        // as a subcommand separator on one side only): no option after a
+        // subcommand completed. Both spelled the one way.
+        let wrong = format!("{}__subcmd__", BIN.replace('-', "__subcmd__"));
+        let right = format!("{}__subcmd__", BIN.replace('-', "__"));
+        out = text.replace(&wrong, &right).into_bytes();
+    }
     super::write_output(&kfunc_scan::output::Output::stdout(), &out)?;
     Ok(Outcome::Clean)
 }
