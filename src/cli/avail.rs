@@ -45,8 +45,8 @@ pub struct AvailArgs {
     /// file's table is never cut to a terminal's width).
     #[arg(short, long, value_name = "FILE", conflicts_with = "has")]
     pub output: Option<PathBuf>,
-    /// Answer by the exit status only whether this kfunc is available (to
-    /// --prog-type, if given): 0 yes, 1 no, 2 cannot tell.
+    /// Whether this kfunc is available (to --prog-type, if given), by the
+    /// exit status (0 yes, 1 no, 2 cannot tell) and one line, for scripts.
     #[arg(long, value_name = "KFUNC")]
     pub has: Option<String>,
     /// No summary line on stderr.
@@ -289,11 +289,12 @@ pub struct BtfHeaderArgs {
     /// The base (vmlinux) BTF of a split --btf (a module's).
     #[arg(long, value_name = "FILE", requires = "btf")]
     pub base: Option<PathBuf>,
-    /// Only these kfuncs (comma-separated).
+    /// Only these kfuncs (comma-separated); with --btf.
     #[arg(long, value_name = "A,B,…", value_delimiter = ',', requires = "btf")]
     pub kfuncs: Vec<String>,
     /// Only the kfuncs this program type may call (any member of the
-    /// tree's enum bpf_prog_type); needs --manifest.
+    /// tree's enum bpf_prog_type); with --btf and --manifest (the BTF says
+    /// nothing of program types).
     #[arg(long, value_name = "TYPE", requires = "btf")]
     pub prog_type: Option<String>,
     /// Use a manifest of another release series than the BTF's kernel
