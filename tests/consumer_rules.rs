@@ -80,6 +80,9 @@ fn docs_and_yaml_use_the_same_program_types() {
     let pages = kfunc_scan::docs::markdown(&m, None);
     let a = &pages["kfuncs/a.md"];
     assert!(a.contains("Callable from: [BPF_PROG_TYPE_LSM](../program-types/BPF_PROG_TYPE_LSM.md), [BPF_PROG_TYPE_TRACING]"), "{a}");
+    // registered for TRACING alone, callable from LSM too: the page says why
+    assert!(a.contains("several program types share one"), "{a}");
+    assert!(a.find("share one") < a.find("Callable from:"), "{a}");
     // the program-type pages are those the kfunc pages link to
     for t in [LSM, TRACING, XDP, TC] {
         assert!(pages.contains_key(&format!("program-types/{t}.md")), "{t}");

@@ -379,7 +379,12 @@ fn prog_types(p: &mut String, site: &Site, kd: &KfuncDoc) {
             );
         }
     }
-    p.push_str("</ul>\n<p>Callable from: ");
+    p.push_str("</ul>\n");
+    let registered: std::collections::BTreeSet<&String> = kd.kfunc.prog_types.iter().collect();
+    if kd.callable_from.len() > registered.len() {
+        let _ = writeln!(p, "<p>{}</p>", esc(super::markdown::SHARED_HOOKS.trim()));
+    }
+    p.push_str("<p>Callable from: ");
     let links: Vec<String> = kd
         .callable_from
         .iter()

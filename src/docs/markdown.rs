@@ -149,6 +149,9 @@ fn params_section(p: &mut String, k: &Kfunc, doc: &KernelDoc) {
     p.push('\n');
 }
 
+/// Why "Callable from" lists more types than the registrations name.
+pub(super) const SHARED_HOOKS: &str = "\nThe kernel keeps kfuncs by hook, and several program types share one (tracing, tracepoint, perf-event and LSM programs the tracing hook; every cgroup type the cgroup hook; the four LWT types theirs): so more types may call it than its sets are registered for.\n";
+
 fn prog_types_section(p: &mut String, site: &Site, kd: &KfuncDoc) {
     p.push_str("## Program types\n\n");
     if kd.kfunc.prog_types.is_empty() {
@@ -156,6 +159,7 @@ fn prog_types_section(p: &mut String, site: &Site, kd: &KfuncDoc) {
         return;
     }
     let registered: BTreeSet<&String> = kd.kfunc.prog_types.iter().collect();
+    let shared = kd.callable_from.len() > registered.len();
     for t in registered {
         let _ = writeln!(p, "- registered for {}", prog_type_text(site, t));
     }
@@ -180,6 +184,9 @@ fn prog_types_section(p: &mut String, site: &Site, kd: &KfuncDoc) {
                 c => format!("[{t}](../program-types/{t}.md) ({c})"),
             })
             .collect();
+        if shared {
+            p.push_str(SHARED_HOOKS);
+        }
         let _ = writeln!(p, "\nCallable from: {}.", links.join(", "));
     }
     p.push('\n');
