@@ -3,7 +3,7 @@
 # vmlinux and the modules whose .BTF_ids hold BTF_SET8 sets, each reduced to
 # .BTF, .BTF_ids, the notes (build ID) and the symbol table, plus the
 # kernel's config. Prints the folder. Does nothing (but print) when already
-# there. Ground truth for tests/built_kernel.rs (KFUNC_SCAN_BUILT_KERNEL).
+# there. Ground truth for tests/it/built_kernel.rs (KFUNC_SCAN_BUILT_KERNEL).
 #
 #   scripts/fetch-built-kernel.sh [VERSION]   VERSION defaults to 6.12.117+deb12
 #   KFUNC_SCAN_CACHE=/some/dir overrides the cache (default: ~/.cache/kfunc-scan)

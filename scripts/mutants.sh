@@ -12,7 +12,7 @@
 # --jobs, MUTANTS_OUTPUT (default target/mutants) --output. To build and
 # test only the targets that exercise a file, give them as cargo arguments
 # (arguments after `--` reach `cargo test` but not the build of every test
-# target before it): `--cargo-arg=--lib --cargo-arg=--test=output_rules`.
+# target before it): `--cargo-arg=--lib --cargo-arg=--test=it`.
 # A mutant in the manifest crate runs that crate's tests; add
 # `--test-package kfunc-scan-manifest,kfunc-scan` for the consumers' too.
 #

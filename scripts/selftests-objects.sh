@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds 6.12 selftest BPF programs that call kfuncs, with clang, into a
 # directory, for `check`'s agreement test and benchmark
-# (tests/check_selftests.rs, scripts/bench-check.sh, docs/check.md).
+# (tests/it/check_selftests.rs, scripts/bench-check.sh, docs/check.md).
 #
 #   scripts/selftests-objects.sh OUT [PROG.c...]
 #

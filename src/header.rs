@@ -123,7 +123,7 @@ pub fn header(m: &Manifest, opts: &HeaderOptions) -> String {
 /// How every preprocessor line of the header begins: the header's own
 /// directives, none from the manifest (its names and types cannot start a
 /// line, its paths and release are inside comments). The fuzz target and
-/// `tests/manifest_corpus.rs` check every line against it.
+/// `tests/it/manifest_corpus.rs` check every line against it.
 pub const OWN_DIRECTIVES: &[&str] = &[
     "#ifndef ",
     "#define ",
