@@ -26,6 +26,9 @@ pub struct Diff {
     pub changed: Vec<Changed>,
     /// Removals and breaking changes.
     pub breaking: usize,
+    /// Kfuncs of either manifest left out as the selftests' (without
+    /// `with_selftests`), by name: the counts above do not include them.
+    pub selftests_left_out: usize,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -189,6 +192,15 @@ pub fn diff(old: &Manifest, new: &Manifest, with_selftests: bool) -> Diff {
         removed,
         changed,
         breaking,
+        selftests_left_out: if with_selftests {
+            0
+        } else {
+            (old.kfuncs.iter().chain(&new.kfuncs))
+                .filter(|k| k.is_selftest())
+                .map(|k| k.name.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        },
     }
 }
 
@@ -336,6 +348,13 @@ pub fn report(d: &Diff) -> String {
         let _ = write!(
             out,
             "; {renamed} of the changed renamed compatibly, the old name still loading through `_impl`"
+        );
+    }
+    if d.selftests_left_out > 0 {
+        let _ = write!(
+            out,
+            "; {} of the selftests' kfuncs not counted (--with-selftests)",
+            d.selftests_left_out
         );
     }
     out.push('\n');

@@ -266,10 +266,15 @@ fn diff_counts_and_selftests() {
     assert_eq!(all.removed, ["bpf_kfunc_call_test", "gone"]);
     assert_eq!(all.breaking, 3);
     let text = kfunc_scan::diff::report(&d);
+    // the count says what it leaves out
+    assert_eq!(d.selftests_left_out, 1);
+    assert_eq!(all.selftests_left_out, 0);
     assert!(
-        text.starts_with("kfuncs 7.0 → 7.0: 1 added, 1 removed, 1 changed (2 breaking)\n"),
+        text.starts_with("kfuncs 7.0 → 7.0: 1 added, 1 removed, 1 changed (2 breaking); 1 of the selftests' kfuncs not counted (--with-selftests)\n"),
         "{text}"
     );
+    assert!(kfunc_scan::diff::report(&all)
+        .starts_with("kfuncs 7.0 → 7.0: 1 added, 2 removed, 1 changed (3 breaking)\n"));
     assert!(
         text.contains("  ~ kept (breaking)\n      flags [breaking]: +[] -[KF_RCU]\n"),
         "{text}"
