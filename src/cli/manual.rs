@@ -94,10 +94,15 @@ fn pages(cmd: Command) -> Result<Vec<(String, Vec<u8>)>, CliError> {
     let mut pages = vec![("kfunc-scan.1".to_string(), render(cmd.clone())?)];
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("kfunc-scan-{}", sub.get_name());
+        // titled `kfunc-scan-NAME` as man looks it up, its synopsis
+        // `kfunc-scan NAME` as it is typed; the version in the header, with
+        // no -V in the synopsis (a subcommand takes none)
         let page = sub
             .clone()
             .name(name.clone())
-            .version(env!("CARGO_PKG_VERSION"));
+            .bin_name(format!("kfunc-scan {}", sub.get_name()))
+            .version(env!("CARGO_PKG_VERSION"))
+            .disable_version_flag(true);
         pages.push((format!("{name}.1"), render(page)?));
     }
     Ok(pages)

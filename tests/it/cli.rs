@@ -530,6 +530,13 @@ fn man_pages_cover_every_command_and_completions_load() {
     assert!(page.starts_with(".ie"), "{}", &page[..80.min(page.len())]);
     assert!(page.contains(".TH kfunc-scan-patch-btf 1"), "{page}");
     assert!(page.contains("\\-\\-manifest"), "{page}");
+    // the synopsis as it is typed, without a -V no subcommand takes
+    let synopsis = page.split(".SH DESCRIPTION").next().unwrap_or_default();
+    assert!(
+        synopsis.contains("\\fBkfunc\\-scan patch\\-btf\\fR"),
+        "{synopsis}"
+    );
+    assert!(!synopsis.contains("\\fB\\-V\\fR"), "{synopsis}");
     // not a directory: refused
     let r = cmd(["manpages"]).arg(dir.path().join("none")).expect(2);
     assert!(r.stderr().contains("error[usage]"));
