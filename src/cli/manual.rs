@@ -47,6 +47,10 @@ impl From<ShellName> for Shell {
 /// The completion script for `shell`, on standard output.
 pub fn run_completions(a: &CompletionsArgs, mut cmd: Command) -> Result<Outcome, CliError> {
     const BIN: &str = "kfunc-scan";
+    let hidden: Vec<String> = (cmd.get_subcommands())
+        .filter(|s| s.is_hide_set())
+        .map(|s| s.get_name().to_string())
+        .collect();
     let mut out = Vec::new();
     clap_complete::generate(Shell::from(a.shell), &mut cmd, BIN, &mut out);
     if let (ShellName::Bash, Ok(text)) = (a.shell, String::from_utf8(out.clone())) {
@@ -57,7 +61,19 @@ pub fn run_completions(a: &CompletionsArgs, mut cmd: Command) -> Result<Outcome,
         // subcommand completed. Both spelled the one way.
         let wrong = format!("{}__subcmd__", BIN.replace('-', "__subcmd__"));
         let right = format!("{}__subcmd__", BIN.replace('-', "__"));
-        out = text.replace(&wrong, &right).into_bytes();
+        let text = text.replace(&wrong, &right);
+        // and it offers hidden commands (`synth-manifest`) among the words
+        // to complete, which `--help` does not show
+        let text: Vec<String> = (text.lines())
+            .map(|line| match line.trim_start().strip_prefix("opts=\"") {
+                Some(_) => (line.split(' '))
+                    .filter(|w| !hidden.iter().any(|h| h == w))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                None => line.to_string(),
+            })
+            .collect();
+        out = (text.join("\n") + "\n").into_bytes();
     }
     super::write_output(&kfunc_scan::output::Output::stdout(), &out)?;
     Ok(Outcome::Clean)

@@ -565,6 +565,9 @@ fn man_pages_cover_every_command_and_completions_load() {
     assert!(out.lines().any(|l| l == "patch-btf"), "{out}");
     let out = complete("kfunc-scan avail --pr");
     assert!(out.lines().any(|l| l == "--prog-type"), "{out}");
+    // hidden commands are not offered
+    let out = complete("kfunc-scan sy");
+    assert!(!out.contains("synth-manifest"), "{out}");
     let out = complete("kfunc-scan btf-check --");
     assert!(out.lines().any(|l| l == "--help"), "{out}");
 }
