@@ -167,7 +167,7 @@ pub fn check(objects: &[BpfObject], kernels: &[Kernel]) -> Result<Report, CheckE
                     .filter_map(|&ei| {
                         let e = o.externs.get(ei)?;
                         let r = resolved.get(oi)?.get(ei)?;
-                        Some(cell(e, r, p, k))
+                        Some(cell(e, r, p, p.tested.contains(&ei), k))
                     })
                     .collect::<Vec<_>>();
                 let loads = kfuncs
@@ -212,8 +212,9 @@ fn object_notes(o: &BpfObject) -> Vec<Finding> {
     notes
 }
 
-/// What is said of extern `e`, called by `p`, on kernel `k`.
-fn cell(e: &Extern, r: &Resolved, p: &Program, k: &Kernel) -> KfuncCell {
+/// What is said of extern `e`, called by `p`, on kernel `k`; `tested`: `p`
+/// loads its address (`bpf_ksym_exists()`).
+fn cell(e: &Extern, r: &Resolved, p: &Program, tested: bool, k: &Kernel) -> KfuncCell {
     let name = term::escape(&e.name).into_owned();
     let mut out = KfuncCell {
         name: name.clone(),
@@ -235,6 +236,21 @@ fn cell(e: &Extern, r: &Resolved, p: &Program, k: &Kernel) -> KfuncCell {
         ""
     };
     let kname = &k.label;
+    // absent: libbpf resolves a weak extern to 0 and leaves its calls
+    // unresolved, which the verifier refuses where it reaches them ("invalid
+    // kernel function call not eliminated in verifier pass"); behind
+    // `if (bpf_ksym_exists(f))` they are dead code it removes
+    let (missing, missing_hint) = match (e.weak, tested) {
+        (true, true) => (
+            Severity::Note,
+            " (__weak and tested with bpf_ksym_exists(): resolved to 0, its calls dead code)",
+        ),
+        (true, false) => (
+            Severity::Error,
+            " (__weak: resolved to 0, but the program never tests bpf_ksym_exists(), so the call stays and the verifier refuses it)",
+        ),
+        (false, _) => (Severity::Error, ""),
+    };
     let (object, compat, proto, tagged) = match r {
         Resolved::Missing { alternative } => {
             let pair = alternative
@@ -248,10 +264,10 @@ fn cell(e: &Extern, r: &Resolved, p: &Program, k: &Kernel) -> KfuncCell {
                 .unwrap_or_default();
             say(
                 &mut out,
-                strong,
+                missing,
                 "kfunc-missing",
                 "missing",
-                format!("`{name}` is not in {kname}{pair}{weak_hint}"),
+                format!("`{name}` is not in {kname}{pair}{missing_hint}"),
             );
             return out;
         }

@@ -74,6 +74,10 @@ pub struct Program {
     pub def: Option<&'static SecDef>,
     /// The externs it refers to (indices into [`BpfObject::externs`]).
     pub calls: BTreeSet<usize>,
+    /// Those whose address it loads (`bpf_ksym_exists()`: a 64-bit load
+    /// relocated against the extern), in its own code or a function it
+    /// reaches: a call of an absent `__weak` kfunc is dead code then.
+    pub tested: BTreeSet<usize>,
 }
 
 /// A BPF object read for `check`.
@@ -223,6 +227,7 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
                     section: section.to_string(),
                     def: sec_def(section),
                     calls: BTreeSet::new(),
+                    tested: BTreeSet::new(),
                 });
                 bodies.push(Function::default());
             }
@@ -254,6 +259,10 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
                 };
                 if let Some(f) = f {
                     f.externs.insert(ext);
+                    let at = usize::try_from(offset).unwrap_or(usize::MAX);
+                    if data.get(at) == Some(&BPF_LD_IMM64) {
+                        f.tested.insert(ext);
+                    }
                 }
                 continue;
             }
@@ -320,6 +329,8 @@ pub fn read(path: &Path) -> Result<BpfObject, CheckError> {
 struct Function {
     /// Indices into the externs.
     externs: BTreeSet<usize>,
+    /// Externs whose address it loads (see [`Program::tested`]).
+    tested: BTreeSet<usize>,
     /// Indices into the `.text` subprograms.
     callees: BTreeSet<usize>,
 }
@@ -349,6 +360,7 @@ fn follow(
     let mut stack: Vec<usize> = Vec::new();
     for (stamp, (p, body)) in (1u32..).zip(programs.iter_mut().zip(bodies)) {
         let mut calls = body.externs.clone();
+        let mut tested = body.tested.clone();
         stack.clear();
         stack.extend(body.callees.iter().copied());
         edges += body.callees.len();
@@ -366,6 +378,7 @@ fn follow(
             }
             *seen = stamp;
             calls.extend(f.externs.iter().copied());
+            tested.extend(f.tested.iter().copied());
             edges += f.callees.len();
             stack.extend(f.callees.iter().copied());
         }
@@ -384,6 +397,7 @@ fn follow(
         // message
         if total <= CHECK_MAX_CALLS {
             p.calls = calls;
+            p.tested = tested;
         }
     }
     if total > CHECK_MAX_CALLS {
