@@ -553,6 +553,15 @@ fn verifier_args_of(
         return None;
     }
     let first = omitted[0];
+    // KF_IMPLICIT_ARGS (Linux 7.0+): the kernel's reduced prototype is the
+    // parameters before the first verifier-supplied one; the verifier takes
+    // every argument from there on as its own (resolve_btfids drops them
+    // all: 7.1's `bpf_list_push_front_impl(head, node, meta, off)` is
+    // called as `bpf_list_push_front(head, node)`)
+    let omitted: Vec<usize> = match convention {
+        ArgsConvention::ImplicitArgs => (first..def.params.len()).collect(),
+        ArgsConvention::MagicArgs => omitted,
+    };
     let trailing = omitted.iter().enumerate().all(|(k, &i)| i == first + k)
         && omitted.last().is_some_and(|&l| l + 1 == def.params.len());
     if !trailing {

@@ -106,3 +106,52 @@ fn implicit_args_with_another_prototype_is_a_removal() {
         .arg(&new)
         .expect(1);
 }
+
+/// Linux 7.1's `bpf_list_push_front_impl(head, node, meta, off)`: a
+/// parameter after the verifier-supplied one. The kernel's reduced
+/// prototype is the parameters before the first verifier-supplied one
+/// (resolve_btfids drops the rest; the verifier supplies them all), so
+/// `off` goes too, and that is no error under KF_IMPLICIT_ARGS.
+#[test]
+fn implicit_args_drop_every_parameter_after_the_first_supplied_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t");
+    for f in ["Makefile", "include/linux/btf.h", "kernel/bpf/helpers.c"] {
+        let to = t.join(f);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(tree("new").join(f), &to).unwrap();
+    }
+    let helpers = t.join("kernel/bpf/helpers.c");
+    let src = fs::read_to_string(&helpers).unwrap();
+    let src = src
+        .replace(
+            "__bpf_kfunc_end_defs();",
+            "__bpf_kfunc int bpf_list_push_front(struct bpf_list_head *head,\n\
+             \t\t\t\tstruct bpf_list_node *node,\n\
+             \t\t\t\tstruct bpf_prog_aux *aux, u64 off)\n{\n\treturn 0;\n}\n\n\
+             __bpf_kfunc_end_defs();",
+        )
+        .replace(
+            "BTF_ID_FLAGS(func, bpf_wq_start)",
+            "BTF_ID_FLAGS(func, bpf_wq_start)\nBTF_ID_FLAGS(func, bpf_list_push_front, KF_IMPLICIT_ARGS)",
+        );
+    fs::write(&helpers, src).unwrap();
+    let m = dir.path().join("m.json");
+    let out = cmd([t.as_os_str(), "-o".as_ref(), m.as_os_str()]).expect(0);
+    assert!(
+        !out.stderr().contains("magic-not-trailing"),
+        "{}",
+        out.stderr()
+    );
+    let k = read_manifest(&m);
+    let va = (k.kfunc("bpf_list_push_front"))
+        .and_then(|k| k.verifier_args.as_ref())
+        .expect("verifier-supplied arguments");
+    assert_eq!(va.omitted_params, [2, 3]);
+    // what BPF programs call: the two parameters before `aux`
+    let h = cmd(["header", "--manifest"]).arg(&m).expect(0).stdout();
+    assert!(
+        h.contains("int bpf_list_push_front(struct bpf_list_head *head, struct bpf_list_node *node) __ksym __weak;"),
+        "{h}"
+    );
+}
