@@ -7,14 +7,19 @@
 #
 #   scripts/kbuild/boot.sh BUILD_DIR
 #
-# Needs: qemu-system-x86 busybox-static clang bpftool.
+# BOOT_PROG: the program's source (default kfunc-prog.bpf.c beside this
+# script; Linux 7.x: kfunc-prog-7.bpf.c). BOOT_RUN: a C file built static
+# and run in the guest, after the load, with the pinned program's path
+# (prog-run-stream.c runs it and prints its BPF stdout stream).
+# Needs: qemu-system-x86 busybox-static clang bpftool (BOOT_RUN: gcc, libc6-dev).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: boot.sh BUILD_DIR}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-clang -target bpf -O2 -g -c "$here/kfunc-prog.bpf.c" -o "$work/prog.o"
+prog=${BOOT_PROG:-$here/kfunc-prog.bpf.c}
+clang -target bpf -O2 -g -c "$prog" -o "$work/prog.o"
 
 root=$work/root
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,lib64,lib/x86_64-linux-gnu,sys/fs/bpf}
@@ -27,6 +32,9 @@ ldd /usr/sbin/bpftool | awk '/=> \//{print $3} /^\t\/lib64/{print $1}' | while r
 	cp -L "$lib" "$root$lib"
 done
 cp "$work/prog.o" "$root/prog.o"
+if [ -n "${BOOT_RUN:-}" ]; then
+	gcc -static -O2 -o "$root/bin/run-prog" "$BOOT_RUN"
+fi
 cat >"$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc
@@ -35,6 +43,9 @@ mount -t bpf bpf /sys/fs/bpf
 echo "BOOT-CHECK: btf $(cat /sys/kernel/btf/vmlinux | wc -c) bytes"
 if bpftool prog load /prog.o /sys/fs/bpf/kfunc_prog >/tmp.log 2>&1; then
 	echo "BOOT-CHECK: LOADED"
+	if [ -x /bin/run-prog ]; then
+		/bin/run-prog /sys/fs/bpf/kfunc_prog && echo "BOOT-CHECK: RAN" || echo "BOOT-CHECK: RUN FAILED"
+	fi
 else
 	cat /tmp.log
 	echo "BOOT-CHECK: REFUSED"
@@ -48,5 +59,6 @@ chmod +x "$root/init"
 # with -enable-kvm (and -cpu host failed outright); TCG boots it in ~30 s
 timeout 240 qemu-system-x86_64 -m 256M -nographic -no-reboot \
 	-kernel "$out/arch/x86/boot/bzImage" -initrd "$work/initramfs.gz" \
-	-append "console=ttyS0 panic=-1" </dev/null | tee "$work/console.log" | grep -a "BOOT-CHECK\|libbpf\|error\|BTF" || true
+	-append "console=ttyS0 panic=-1" </dev/null | tee "$work/console.log" | grep -a "BOOT-CHECK\|libbpf\|error\|BTF\|prog-run-stream" || true
 grep -aq "BOOT-CHECK: LOADED" "$work/console.log"
+[ -z "${BOOT_RUN:-}" ] || grep -aq "BOOT-CHECK: RAN" "$work/console.log"
