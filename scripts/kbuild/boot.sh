@@ -10,7 +10,8 @@
 # BOOT_PROG: the program's source (default kfunc-prog.bpf.c beside this
 # script; Linux 7.x: kfunc-prog-7.bpf.c). BOOT_RUN: a C file built static
 # and run in the guest, after the load, with the pinned program's path
-# (prog-run-stream.c runs it and prints its BPF stdout stream).
+# (prog-run-stream.c runs it and prints its BPF stdout stream). BOOT_MODULE:
+# a .ko inserted before the load (a module's kfuncs, in its split BTF).
 # Needs: qemu-system-x86 busybox-static clang bpftool (BOOT_RUN: gcc, libc6-dev).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +25,7 @@ clang -target bpf -O2 -g -c "$prog" -o "$work/prog.o"
 root=$work/root
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,lib64,lib/x86_64-linux-gnu,sys/fs/bpf}
 cp "$(command -v busybox)" "$root/bin/busybox"
-for a in sh mount echo cat reboot sleep; do ln -s busybox "$root/bin/$a"; done
+for a in sh mount echo cat reboot sleep insmod; do ln -s busybox "$root/bin/$a"; done
 cp /usr/sbin/bpftool "$root/bin/bpftool"
 # bpftool's libraries, where its interpreter looks for them
 ldd /usr/sbin/bpftool | awk '/=> \//{print $3} /^\t\/lib64/{print $1}' | while read -r lib; do
@@ -32,6 +33,9 @@ ldd /usr/sbin/bpftool | awk '/=> \//{print $3} /^\t\/lib64/{print $1}' | while r
 	cp -L "$lib" "$root$lib"
 done
 cp "$work/prog.o" "$root/prog.o"
+if [ -n "${BOOT_MODULE:-}" ]; then
+	cp "$BOOT_MODULE" "$root/module.ko"
+fi
 if [ -n "${BOOT_RUN:-}" ]; then
 	gcc -static -O2 -o "$root/bin/run-prog" "$BOOT_RUN"
 fi
@@ -41,6 +45,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t bpf bpf /sys/fs/bpf
 echo "BOOT-CHECK: btf $(cat /sys/kernel/btf/vmlinux | wc -c) bytes"
+if [ -f /module.ko ]; then
+	insmod /module.ko && echo "BOOT-CHECK: module inserted" || echo "BOOT-CHECK: insmod failed"
+fi
 if bpftool prog load /prog.o /sys/fs/bpf/kfunc_prog >/tmp.log 2>&1; then
 	echo "BOOT-CHECK: LOADED"
 	if [ -x /bin/run-prog ]; then
