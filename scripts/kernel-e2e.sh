@@ -88,8 +88,8 @@ manifest=$out/kfunc-scan.json
 impls=$(python3 -c '
 import json, sys
 m = json.load(open(sys.argv[1]))
-print("\n".join(sorted({k["verifier_args"]["impl_name"] for k in m["kfuncs"]
-    if k.get("verifier_args") and k.get("object") == "vmlinux"})))' "$manifest")
+print("\n".join(sorted({k["magic"]["impl_name"] for k in m["kfuncs"]
+    if k.get("magic") and k.get("object") == "vmlinux"})))' "$manifest")
 missing=0
 for i in $impls; do
 	grep -q "FUNC '$i' " "$dump" || {
@@ -141,7 +141,7 @@ set -e
 # calling kfuncs (bpftool in a busybox initramfs)
 if command -v qemu-system-x86_64 >/dev/null && command -v busybox >/dev/null &&
 	command -v clang >/dev/null; then
-	step boot "$here/kbuild/boot.sh" "$out"
+	BOOT_MODULE=$module step boot "$here/kbuild/boot.sh" "$out"
 elif [ -n "${KFUNC_SCAN_REQUIRE_DATA:-}" ]; then
 	echo "kernel-e2e: FAILED: cannot boot (needs qemu-system-x86 busybox-static clang) and KFUNC_SCAN_REQUIRE_DATA is set" >&2
 	exit 1

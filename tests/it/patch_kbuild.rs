@@ -662,6 +662,25 @@ fn resolve_btfids_wrapper_on_a_6x_call_passes_through_and_says_so() {
 }
 
 #[test]
+fn resolve_btfids_wrapper_on_a_7x_patch_btfids_call_passes_through_quietly() {
+    let b = Build::new(build_tree());
+    // 7.1's link-vmlinux.sh, after gen-btf.sh's call with --btf: it only
+    // writes the .BTF_ids computed then, so there is nothing to patch and
+    // nothing to say (it used to print the 6.x note on every 7.x link)
+    let args = [
+        "--patch_btfids",
+        ".tmp_vmlinux1.BTF_ids",
+        "vmlinux.unstripped",
+    ];
+    let r = b.run("resolve-btfids-wrapper", &args);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(0), "{err}");
+    assert_eq!(b.lines("resolve.args"), args);
+    assert_eq!(err, "");
+    assert!(!b.path("kfunc-scan.json").exists());
+}
+
+#[test]
 fn a_warning_naming_an_outside_name_is_escaped() {
     // --object's name reaches the warning that no set is in that object
     let t = build_tree();
