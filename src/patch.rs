@@ -36,7 +36,9 @@ use crate::conventions::{
     TAG_FASTCALL, TAG_KFUNC, TYPE_ATTR_ARENA,
 };
 use crate::limits::{SORTED_BTF_LEAD, SORTED_BTF_MIN_NAMED};
-use crate::manifest::{BuiltInto, Kfunc, KfuncSet, Manifest, SetEntry, SetKind, VerifierArgs};
+use crate::manifest::{
+    ArgsConvention, BuiltInto, Kfunc, KfuncSet, Manifest, SetEntry, SetKind, VerifierArgs,
+};
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
@@ -747,7 +749,11 @@ impl<'a> Planner<'a> {
         ))
     }
 
-    /// A verifier-supplied parameter must be a pointer in the BTF.
+    /// A verifier-supplied parameter must be a pointer in the BTF: under
+    /// `KF_MAGIC_ARGS` each one (named `__magic`), under `KF_IMPLICIT_ARGS`
+    /// the first (recognised by its pointer type; those after it are the
+    /// verifier's whatever their type, as `off` in 7.1's
+    /// `bpf_list_push_front_impl(head, node, meta, u64 off)`).
     fn non_pointers(
         &self,
         k: &Kfunc,
@@ -755,7 +761,11 @@ impl<'a> Planner<'a> {
         params: &[(u32, u32)],
         names: &[String],
     ) -> Vec<String> {
-        va.omitted_params
+        let checked = match va.convention {
+            ArgsConvention::ImplicitArgs => &va.omitted_params[..va.omitted_params.len().min(1)],
+            ArgsConvention::MagicArgs => &va.omitted_params[..],
+        };
+        checked
             .iter()
             .filter(|&&i| {
                 params

@@ -149,6 +149,59 @@ fn a_verifier_supplied_parameter_that_is_not_a_pointer_is_refused() {
     );
 }
 
+/// Linux 7.1's `bpf_list_push_front_impl(head, node, meta, u64 off)`:
+/// under KF_IMPLICIT_ARGS the first verifier-supplied parameter is a
+/// pointer (recognised by its type); those after it are the verifier's
+/// whatever their type. Its pair is added, the reduced prototype `(head,
+/// node)`; the 7.1 build by hand failed here before (`off` "not a pointer").
+#[test]
+fn implicit_args_after_the_first_may_be_of_any_type() {
+    let k = kfunc(
+        "bpf_list_push_front",
+        &[
+            ("struct bpf_list_head *", "head"),
+            ("struct bpf_list_node *", "node"),
+            ("struct btf_struct_meta *", "meta"),
+            ("u64", "off"),
+        ],
+        &[2, 3],
+        false,
+    );
+    let m = manifest(vec![k]);
+    let mut btf = btf_for(&m, |_, _| {});
+    let r = patch(&mut btf, &m, &WITH_TAGS).expect("accepted");
+    assert_eq!(r.pairs_added.len(), 1, "{r:?}");
+    let id = (1..btf.end_id())
+        .find(|&id| {
+            btf.get(id)
+                .is_some_and(|t| t.kind() == Kind::Func && btf.name(&t) == "bpf_list_push_front")
+        })
+        .expect("the reduced FUNC");
+    let proto = btf
+        .get(id)
+        .and_then(|t| t.target())
+        .and_then(|p| btf.get(p))
+        .expect("its prototype");
+    assert_eq!(proto.vlen(), 2, "head and node only");
+    // the first one is still checked
+    let k = kfunc(
+        "bpf_bad",
+        &[
+            ("int", "x"),
+            ("long", "aux"),
+            ("struct bpf_prog_aux *", "p"),
+        ],
+        &[1, 2],
+        false,
+    );
+    let m = manifest(vec![k]);
+    let mut btf = btf_for(&m, |_, _| {});
+    assert_eq!(
+        refused(patch(&mut btf, &m, &PatchOptions::default())),
+        ["bpf_bad: parameter 1 `aux` is verifier-supplied in the source but not a pointer in the BTF"]
+    );
+}
+
 /// Catches: taking a `const` pointer (or one behind a typedef) for a
 /// non-pointer: modifiers and typedefs are looked through.
 #[test]
