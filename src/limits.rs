@@ -127,6 +127,16 @@ pub const MAX_IF_DEPTH: usize = 256;
 /// memory (8 MB took 218 MB): the bound keeps that near 110 MB.
 pub const MAX_KFUNCS_YAML_SIZE: u64 = 4 << 20;
 
+/// How deep node patterns may nest in a query file (`--queries DIR`); a
+/// deeper one is a syntax error at the pattern past it. The embedded
+/// queries nest 4 deep; the parser and the matcher recurse once a level,
+/// so the bound keeps a hostile override from exhausting the stack.
+pub const MAX_QUERY_PATTERN_DEPTH: usize = 64;
+
+/// The largest query file `--queries DIR` reads, in bytes; a larger one is
+/// a load error naming it (exit 2). The six embedded files are 2 KB in all.
+pub const MAX_QUERY_FILE_SIZE: u64 = 1 << 20;
+
 // ---- BPF objects (`check`) ----
 
 /// The largest BPF object `check` reads: an object is read whole (its

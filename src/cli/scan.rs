@@ -118,6 +118,9 @@ fn render_query_error(e: &QueryLoadError) -> String {
         QueryLoadError::MissingCapture { capture, .. } => {
             format!("{path}: error[query-capture]: the query must capture @{capture}")
         }
+        QueryLoadError::TooLarge { size, bound, .. } => format!(
+            "{path}: error[query-read]: not a regular file of at most {bound} bytes (MAX_QUERY_FILE_SIZE): {size} bytes"
+        ),
     }
 }
 

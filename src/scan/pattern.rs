@@ -25,6 +25,7 @@
 //! something else.
 
 use super::parse::{language, text, Captures};
+use crate::limits::MAX_QUERY_PATTERN_DEPTH;
 use regex::Regex;
 use std::num::NonZeroU16;
 use std::ops::Range;
@@ -88,6 +89,7 @@ impl Patterns {
             at: 0,
             lang: &lang,
             captures: Vec::new(),
+            depth: 0,
         };
         let mut patterns = Vec::new();
         loop {
@@ -256,6 +258,8 @@ struct Parser<'s, 'l> {
     at: usize,
     lang: &'l Language,
     captures: Vec<String>,
+    /// Node patterns open around the one being read.
+    depth: usize,
 }
 
 impl Parser<'_, '_> {
@@ -322,10 +326,30 @@ impl Parser<'_, '_> {
         Ok(Pattern { root, predicates })
     }
 
-    /// `(kind children… predicates…) @capture?`
+    /// `(kind children… predicates…) @capture?`, at most
+    /// [`MAX_QUERY_PATTERN_DEPTH`] deep.
     fn node(&mut self, predicates: &mut Vec<Predicate>) -> Result<NodePattern, PatternError> {
         self.skip_blank();
         let start = self.at;
+        if self.depth >= MAX_QUERY_PATTERN_DEPTH {
+            return Err(self.error(
+                start,
+                format!(
+                    "patterns nest deeper than {MAX_QUERY_PATTERN_DEPTH} (MAX_QUERY_PATTERN_DEPTH)"
+                ),
+            ));
+        }
+        self.depth += 1;
+        let node = self.node_within(predicates, start);
+        self.depth -= 1;
+        node
+    }
+
+    fn node_within(
+        &mut self,
+        predicates: &mut Vec<Predicate>,
+        start: usize,
+    ) -> Result<NodePattern, PatternError> {
         match self.peek() {
             Some('(') => self.at += 1,
             Some('[') => return Err(self.error(start, "alternations ([…]) are not supported")),
@@ -591,6 +615,12 @@ mod tests {
 
     #[test]
     fn what_is_not_understood_is_an_error_at_its_place() {
+        // at the bound and one past it: 64 nested patterns compile, 65 not
+        let nest = |n: usize| format!("{}{}", "(_ ".repeat(n), ")".repeat(n));
+        assert!(Patterns::compile(&nest(MAX_QUERY_PATTERN_DEPTH)).is_ok());
+        let deep = nest(MAX_QUERY_PATTERN_DEPTH + 1);
+        // far past it: an error, not a stack overflow
+        assert!(Patterns::compile(&nest(1_000_000)).is_err());
         for (text, line, col, says) in [
             ("[(identifier)] @x", 1, 1, "alternations"),
             ("(identifier)* @x", 1, 13, "quantifiers"),
@@ -618,6 +648,7 @@ mod tests {
             ),
             ("(call_expression", 1, 1, "not closed"),
             ("(call_expression (#eq? @a \"x))", 1, 27, "not closed"),
+            (deep.as_str(), 1, 193, "deeper than 64"),
         ] {
             let e = error_of(text);
             assert_eq!((e.line, e.col), (line, col), "{text}: {e:?}");

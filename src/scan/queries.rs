@@ -29,6 +29,12 @@ pub enum QueryLoadError {
     },
     #[error("{} does not capture @{capture}, which the scanner reads", path.display())]
     MissingCapture { path: PathBuf, capture: String },
+    #[error("{} is {size} bytes, over the limit of {bound} (MAX_QUERY_FILE_SIZE), or not a regular file", path.display())]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        bound: u64,
+    },
 }
 
 impl QueryLoadError {
@@ -37,7 +43,8 @@ impl QueryLoadError {
         match self {
             QueryLoadError::Read { path, .. }
             | QueryLoadError::Syntax { path, .. }
-            | QueryLoadError::MissingCapture { path, .. } => path,
+            | QueryLoadError::MissingCapture { path, .. }
+            | QueryLoadError::TooLarge { path, .. } => path,
         }
     }
 }
@@ -53,6 +60,20 @@ impl Source {
     /// The override in `dir` when there is one, else the embedded text.
     fn find(file: &str, embedded: &str, dir: Option<&Path>) -> Result<Source, QueryLoadError> {
         if let Some(p) = dir.map(|d| d.join(file)).filter(|p| p.exists()) {
+            // a regular file of bounded size: a FIFO would block, a huge
+            // file cost its size before the parser saw it
+            let bound = crate::limits::MAX_QUERY_FILE_SIZE;
+            let meta = std::fs::metadata(&p).map_err(|source| QueryLoadError::Read {
+                path: p.clone(),
+                source,
+            })?;
+            if !meta.is_file() || meta.len() > bound {
+                return Err(QueryLoadError::TooLarge {
+                    path: p,
+                    size: meta.len(),
+                    bound,
+                });
+            }
             let text = std::fs::read_to_string(&p).map_err(|source| QueryLoadError::Read {
                 path: p.clone(),
                 source,
@@ -303,6 +324,28 @@ mod tests {
         )
         .unwrap();
         assert_ne!(Queries::text_hash(Some(dir.path())).unwrap(), embedded);
+    }
+
+    #[test]
+    fn an_override_is_read_only_up_to_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(FunctionsQuery::FILE);
+        let bound = crate::limits::MAX_QUERY_FILE_SIZE as usize;
+        let body = "(function_definition declarator: (_) @declarator) @function\n";
+        // at the bound: read (padded with a comment)
+        let at = format!("{body};{}\n", "x".repeat(bound - body.len() - 2));
+        assert_eq!(at.len(), bound);
+        std::fs::write(&f, &at).unwrap();
+        assert!(Queries::load(Some(dir.path())).is_ok());
+        // one byte past: refused, naming the file
+        std::fs::write(&f, format!("{at} ")).unwrap();
+        let Err(e) = Queries::load(Some(dir.path())) else {
+            panic!("read a query past its bound");
+        };
+        assert!(
+            matches!(&e, QueryLoadError::TooLarge { path, .. } if *path == f),
+            "{e:?}"
+        );
     }
 
     #[test]
