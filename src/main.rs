@@ -87,15 +87,13 @@ enum Command {
 fn mistyped_first_word() -> Option<cli::CliError> {
     let first = std::env::args_os().nth(1)?;
     let word = std::path::Path::new(&first);
-    let cmd = Cli::command();
     let w = first.to_str()?;
-    let is_command = cmd
-        .get_subcommands()
-        .any(|s| s.get_name() == w || s.get_all_aliases().any(|a| a == w));
-    if w.starts_with('-') || is_command {
+    // the usual cases answered without building the command line twice: an
+    // option, a command (names and aliases, from the derive), a tree
+    if w.starts_with('-') || <Command as clap::Subcommand>::has_subcommand(w) || word.exists() {
         return None;
     }
-    let name = cli::manual::mistyped_command(word, &cmd)?;
+    let name = cli::manual::mistyped_command(word, &Cli::command())?;
     Some(typo_error(word, &name))
 }
 

@@ -132,9 +132,7 @@ impl Patterns {
                 .is_none_or(|r| n.start_byte() <= r.end && n.end_byte() >= r.start);
             if meets {
                 for p in &self.patterns {
-                    if !p.root.kind_matches(n) {
-                        continue;
-                    }
+                    // `matches` tests the kind first, allocating nothing
                     for found in p.root.matches(n) {
                         if p.predicates.iter().all(|q| q.holds(&found, src)) {
                             f(&Captures::new(&found));
