@@ -41,41 +41,16 @@ nice=${NICE:-10}
 pahole=${PAHOLE:-pahole}
 fragment=$here/kbuild/bpf.config
 
-if [ -z "${KFUNC_SCAN:-}" ]; then
-	for b in "$repo/target/release/kfunc-scan" "$repo/target/debug/kfunc-scan"; do
-		[ -x "$b" ] && KFUNC_SCAN=$b && break
-	done
-fi
-[ -n "${KFUNC_SCAN:-}" ] || {
-	echo "kernel-e2e-7: no kfunc-scan binary: cargo build, or set KFUNC_SCAN" >&2
-	exit 2
-}
-KFUNC_SCAN=$(readlink -f "$(command -v "$KFUNC_SCAN")")
-export KFUNC_SCAN
-[ -f "$src/Makefile" ] && [ -f "$src/tools/bpf/resolve_btfids/main.c" ] || {
-	echo "kernel-e2e-7: $src: not a kernel tree" >&2
-	exit 2
-}
-grep -q '^VERSION = [7-9]' "$src/Makefile" || {
-	echo "kernel-e2e-7: $src: not Linux 7.x (for 6.x: scripts/kernel-e2e.sh)" >&2
-	exit 2
-}
-for tool in "$pahole" bpftool flex bison bc python3; do
-	command -v "$tool" >/dev/null || {
-		echo "kernel-e2e-7: $tool missing (apt-get install flex bison bc libelf-dev libssl-dev dwarves bpftool)" >&2
-		exit 2
-	}
-done
+e2e_me=kernel-e2e-7
+# shellcheck source=kbuild/e2e-lib.sh
+. "$here/kbuild/e2e-lib.sh"
+e2e_find_kfunc_scan
+[ -f "$src/Makefile" ] && [ -f "$src/tools/bpf/resolve_btfids/main.c" ] ||
+	e2e_die 2 "$src: not a kernel tree"
+grep -q '^VERSION = [7-9]' "$src/Makefile" ||
+	e2e_die 2 "$src: not Linux 7.x (for 6.x: scripts/kernel-e2e.sh)"
+e2e_need "$pahole" bpftool flex bison bc python3
 pahole=$(readlink -f "$(command -v "$pahole")")
-
-step() {
-	local name=$1
-	shift
-	local t0=$SECONDS
-	echo "== $name" >&2
-	"$@"
-	echo "== $name: $((SECONDS - t0)) s" >&2
-}
 
 hook=()
 [ -n "$stock" ] || hook=(RESOLVE_BTFIDS="$here/kbuild/resolve-btfids-wrapper")
@@ -85,23 +60,8 @@ mk() {
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-if [ ! -f "$out/.config" ]; then
-	step tinyconfig mk tinyconfig
-	step fragment "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$fragment"
-fi
-# again each run: CONFIG_PAHOLE_VERSION follows PAHOLE
-step olddefconfig mk olddefconfig
-# every symbol the fragment sets must have survived olddefconfig (a
-# dependency left out drops it silently)
-lost=0
-while IFS= read -r line; do
-	case $line in CONFIG_*=*) ;; *) continue ;; esac
-	grep -qx -- "$line" "$out/.config" || {
-		echo "kernel-e2e-7: $line did not survive olddefconfig" >&2
-		lost=1
-	}
-done <"$fragment"
-[ $lost -eq 0 ] || exit 1
+# olddefconfig each run: CONFIG_PAHOLE_VERSION follows PAHOLE
+e2e_configure "$out" "$fragment" always
 
 # the link is all that differs between the stock build and the hooked one,
 # and between pahole versions: redo it when either changed

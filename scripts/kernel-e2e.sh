@@ -6,7 +6,9 @@
 # emit (so without the hook there are none) and for the foo_impl FUNCs the
 # manifest's pairs name; the running kernel must accept that BTF, and, with
 # qemu, the built kernel boot and load a program calling kfuncs
-# (scripts/kbuild/boot.sh). Each step's time is printed.
+# (scripts/kbuild/boot.sh). A module of the tree (tcp_bbr) and an
+# out-of-tree one (scripts/kbuild/extmod, make M=) get their decl tags too,
+# insert, and the second's kfunc is called. Each step's time is printed.
 #
 #   scripts/kernel-e2e.sh [LINUX_SRC] [BUILD_DIR]
 #
@@ -26,57 +28,20 @@ nice=${NICE:-10}
 wrapper=$here/kbuild/pahole-wrapper
 fragment=$here/kbuild/bpf.config
 
-if [ -z "${KFUNC_SCAN:-}" ]; then
-	for b in "$repo/target/release/kfunc-scan" "$repo/target/debug/kfunc-scan"; do
-		[ -x "$b" ] && KFUNC_SCAN=$b && break
-	done
-fi
-[ -n "${KFUNC_SCAN:-}" ] || {
-	echo "kernel-e2e: no kfunc-scan binary: cargo build, or set KFUNC_SCAN" >&2
-	exit 2
-}
-export KFUNC_SCAN
-[ -f "$src/Makefile" ] || {
-	echo "kernel-e2e: $src: not a kernel tree" >&2
-	exit 2
-}
-for tool in pahole bpftool flex bison bc; do
-	command -v $tool >/dev/null || {
-		echo "kernel-e2e: $tool missing (apt-get install flex bison bc libelf-dev libssl-dev dwarves bpftool)" >&2
-		exit 2
-	}
-done
-
-step() {
-	local name=$1
-	shift
-	local t0=$SECONDS
-	echo "== $name" >&2
-	"$@"
-	echo "== $name: $((SECONDS - t0)) s" >&2
-}
+e2e_me=kernel-e2e
+# shellcheck source=kbuild/e2e-lib.sh
+. "$here/kbuild/e2e-lib.sh"
+e2e_find_kfunc_scan
+[ -f "$src/Makefile" ] || e2e_die 2 "$src: not a kernel tree"
+e2e_need pahole bpftool flex bison bc python3
 
 mk() {
 	nice -n "$nice" make -C "$src" O="$out" PAHOLE="$wrapper" "$@"
 }
 
 mkdir -p "$out"
-if [ ! -f "$out/.config" ]; then
-	step tinyconfig mk tinyconfig
-	step fragment "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$fragment"
-	step olddefconfig mk olddefconfig
-fi
-# every symbol the fragment sets must have survived olddefconfig (a
-# dependency left out drops it silently)
-lost=0
-while IFS= read -r line; do
-	case $line in CONFIG_*=*) ;; *) continue ;; esac
-	grep -qx -- "$line" "$out/.config" || {
-		echo "kernel-e2e: $line did not survive olddefconfig" >&2
-		lost=1
-	}
-done <"$fragment"
-[ $lost -eq 0 ] || exit 1
+out=$(cd "$out" && pwd)
+e2e_configure "$out" "$fragment"
 
 step bzImage mk -j"$jobs" bzImage modules
 
@@ -124,6 +89,27 @@ echo "kernel-e2e: tcp_bbr.ko has $mtags bpf_kfunc decl tags; the manifest has $w
 	exit 1
 }
 
+# an out-of-tree module (make M=): the hook scans its directory against
+# the kernel tree (no kernel manifest knows it) and tags its kfunc in the
+# module's split BTF; built in a copy, so that the checkout stays clean
+ext=$out/extmod
+rm -rf "$ext"
+cp -r "$here/kbuild/extmod" "$ext"
+step "out-of-tree module" mk M="$ext" modules
+extko=$ext/kfunc_scan_ext.ko
+edump=$out/kfunc_scan_ext.btf.txt
+bpftool -B "$out/vmlinux" btf dump file "$extko" >"$edump"
+etags=$(grep -c "DECL_TAG 'bpf_kfunc'" "$edump" || true)
+ewant=$(python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+print(len(m["kfuncs"]))' "$ext/kfunc-scan.json")
+echo "kernel-e2e: kfunc_scan_ext.ko (M=) has $etags bpf_kfunc decl tags; its manifest has $ewant kfuncs" >&2
+[ "$ewant" -eq 1 ] && [ "$etags" -eq 1 ] || {
+	echo "kernel-e2e: FAILED: the out-of-tree module's decl tags and its manifest disagree" >&2
+	exit 1
+}
+
 # the patched .BTF as the image holds it, offered to the running kernel's
 # BTF loader (exit 2: it cannot be asked here, which is no failure)
 objcopy -O binary --only-section=.BTF "$out/vmlinux" "$out/vmlinux.btf"
@@ -142,6 +128,9 @@ set -e
 if command -v qemu-system-x86_64 >/dev/null && command -v busybox >/dev/null &&
 	command -v clang >/dev/null; then
 	BOOT_MODULE=$module step boot "$here/kbuild/boot.sh" "$out"
+	# the out-of-tree module inserts, and a program calls its kfunc
+	BOOT_MODULE=$extko BOOT_PROG=$here/kbuild/extmod-prog.bpf.c \
+		step "boot, out-of-tree module" "$here/kbuild/boot.sh" "$out"
 elif [ -n "${KFUNC_SCAN_REQUIRE_DATA:-}" ]; then
 	echo "kernel-e2e: FAILED: cannot boot (needs qemu-system-x86 busybox-static clang) and KFUNC_SCAN_REQUIRE_DATA is set" >&2
 	exit 1

@@ -13,6 +13,13 @@
 #                        a rescan reads only the files changed since the last
 #                        (default: $objtree/.kfunc-scan-cache)
 #   objtree, srctree, ARCH: exported by Kbuild; the hooks run in $objtree.
+#   KBUILD_EXTMOD        exported by Kbuild in an out-of-tree module build
+#                        (`make M=DIR`): the module's BTF is patched with a
+#                        manifest of DIR scanned against the kernel tree
+#                        (`scan DIR --kernel-tree $srctree`), kept in DIR
+#                        (or in KBUILD_EXTMOD_OUTPUT, `make MO=`) as
+#                        kfunc-scan.json; the kernel's own manifest is not
+#                        made: its kfuncs are in vmlinux and its modules
 
 # A failure of the hook fails the build: a kernel whose BTF silently lacks
 # the pairs boots and then refuses programs, far from the cause.
@@ -52,6 +59,28 @@ ks_manifest() {
 	printf '%s\n' "$manifest"
 }
 
+# The manifest of an out-of-tree module's directory ($1: the binary), its
+# facts read in the kernel tree it is built against; rescanned at every
+# module link (an M= build links few, and the cache keeps it cheap). No
+# build view: Kbuild of an M= directory is not followed, so patch-btf
+# tags the manifest's kfuncs this module's BTF has. Prints its path.
+ks_extmod_manifest() {
+	local bin=$1
+	local ext=$KBUILD_EXTMOD
+	local out=${KBUILD_EXTMOD_OUTPUT:-$ext}
+	local src=${KFUNC_SCAN_SRCTREE:-${srctree:-}}
+	[ -n "$src" ] || ks_die "no source tree: run from make (it exports srctree) or set KFUNC_SCAN_SRCTREE"
+	[ -d "$ext" ] || ks_die "$ext: the out-of-tree module's directory (KBUILD_EXTMOD) is not a directory here"
+	local manifest=$out/kfunc-scan.json
+	local lock=()
+	command -v flock >/dev/null 2>&1 && lock=(flock "$manifest.lock")
+	"${lock[@]}" sh -c '
+		"$1" "$2" --kernel-tree "$3" --cache "$4" -q -o "$5"
+		[ $? -le 1 ] || exit 2' sh "$bin" "$ext" "$src" "$out/.kfunc-scan-cache" "$manifest" ||
+		ks_die "could not scan $ext (against $src) into $manifest (see above)"
+	printf '%s\n' "$manifest"
+}
+
 # ks_patch FILE [BASE]: FILE's BTF (raw, or an ELF object's .BTF) patched
 # in place with decl tags, checked against this build's .config; BASE, the
 # vmlinux a module's split BTF builds on.
@@ -61,11 +90,26 @@ ks_patch() {
 	[ -f "$config" ] || ks_die "$config: no .config here (run from the kernel's make, in its objtree)"
 	local bin manifest
 	bin=$(ks_bin) || exit 1
+	# Kbuild's own verbosity (it exports `quiet`): a line per vmlinux, none
+	# per module (a distribution config links thousands, most without
+	# kfuncs), none with make -s, all of them with V=1; warnings always
+	local q=()
+	case ${quiet-quiet_} in
+	silent_) q=(-q) ;;
+	quiet_) [ -z "$base" ] || q=(-q) ;;
+	esac
+	if [ -n "$base" ] && [ -n "${KBUILD_EXTMOD:-}" ]; then
+		manifest=$(ks_extmod_manifest "$bin") || exit 1
+		"$bin" patch-btf "${q[@]}" --manifest "$manifest" --btf "$file" --base "$base" \
+			--in-place --add-decl-tags ||
+			ks_die "kfunc-scan patch-btf failed on $file (see above)"
+		return
+	fi
 	# a vmlinux (no base) is linked once a build: the sources are rescanned
 	local fresh=1
 	[ -n "$base" ] && fresh=0
 	manifest=$(ks_manifest "$bin" "$config" "$fresh") || exit 1
-	local args=(patch-btf --manifest "$manifest" --config "$config" --btf "$file"
+	local args=(patch-btf "${q[@]}" --manifest "$manifest" --config "$config" --btf "$file"
 		--in-place --add-decl-tags)
 	[ -n "$base" ] && args+=(--base "$base")
 	"$bin" "${args[@]}" || ks_die "kfunc-scan patch-btf failed on $file (see above)"

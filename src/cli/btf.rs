@@ -55,7 +55,7 @@ pub struct PatchArgs {
     /// directory (by default it is atomic but left to the kernel's writeback).
     #[arg(long)]
     pub sync: bool,
-    /// Print only errors.
+    /// No notes or summary on stderr; warnings and errors are still printed.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -73,11 +73,24 @@ fn read_btf_file(path: &Path) -> Result<(Blob, Option<Blob>), String> {
     }
 }
 
-/// Which file of the command a BTF is: `--base` or the one to work on.
+/// Which file of the command a BTF is: `--base` or the one to work on,
+/// read alone or on a base.
 #[derive(Clone, Copy, PartialEq)]
 enum Role {
     Input,
     Base,
+    OnBase,
+}
+
+impl Role {
+    /// The input's role when `base` is given.
+    fn input_on(base: Option<&Btf>) -> Role {
+        if base.is_some() {
+            Role::OnBase
+        } else {
+            Role::Input
+        }
+    }
 }
 
 /// The reader's error, compiler style, with what to do about the options
@@ -89,13 +102,38 @@ fn btf_error(path: &Path, e: &ReadError, role: Role) -> String {
         (ReadError::NotSplit, _) => "; leave out --base",
         _ => "",
     };
-    format!("{}: error[btf]: {e}{hint}", term::path(path))
+    let path = term::path(path);
+    let mut line = format!("{path}: error[btf]: {e}{hint}");
+    // A split BTF numbers its types and strings from where its base's end:
+    // on a base that grew since (a vmlinux patched after its modules were
+    // encoded) every ID and name of the module's is off, and the first
+    // error is about an odd name or type, not about the base.
+    let on_the_wrong_base = role == Role::OnBase
+        && !matches!(
+            e,
+            ReadError::TooShort { .. }
+                | ReadError::BadMagic
+                | ReadError::BadVersion(_)
+                | ReadError::BadHeaderLen { .. }
+                | ReadError::NotSplit
+                | ReadError::BaseEndian
+        );
+    if on_the_wrong_base {
+        line.push_str(&format!(
+            "\n{path}: note[btf]: a split BTF reads only on the base it was encoded on; if --base has grown since (a vmlinux BTF patched after this module's BTF was made: patch-btf appends types and strings), the module's type IDs and names no longer line up: give --base the vmlinux BTF the module was built on"
+        ));
+    }
+    line
 }
 
 /// The BTF of a raw or ELF file, read and validated on top of `base`: an
 /// unreadable file cannot run, an invalid BTF is refused.
 fn parse_btf_file(path: &Path, base: Option<Btf>, role: Role) -> Result<Btf, CliError> {
     let (raw, _) = read_btf_file(path)?;
+    let role = match role {
+        Role::Input => Role::input_on(base.as_ref()),
+        r => r,
+    };
     Btf::parse_blob(raw, base).map_err(|e| CliError::Refused(vec![btf_error(path, &e, role)]))
 }
 
@@ -194,14 +232,14 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         write_atomic(r, json.as_bytes())
             .map_err(|e| format!("{}: error[write]: {e}", term::path(r)))?;
     }
+    for w in &report.warnings {
+        eprintln!(
+            "{}: warning[patch]: {}",
+            term::path(&a.btf),
+            term::escape(w)
+        );
+    }
     if !a.quiet {
-        for w in &report.warnings {
-            eprintln!(
-                "{}: warning[patch]: {}",
-                term::path(&a.btf),
-                term::escape(w)
-            );
-        }
         // said only when there are some, so earlier runs' lines stay as they were
         let arena = match report.arena_tagged.len() {
             0 => String::new(),
@@ -399,6 +437,7 @@ fn read_patch_inputs(
         .map(|p| parse_btf_input(p, None, Role::Base))
         .transpose()?;
     let (raw, elf) = read_btf_file(&a.btf)?;
+    let role = Role::input_on(base.as_ref());
     let read_manifest = |strings: &StringSections| -> Result<_, String> {
         let manifest = super::read_manifest_file(&a.manifest)?;
         timing.phase("manifest");
@@ -408,7 +447,7 @@ fn read_patch_inputs(
     match Btf::parse_blob_beside(raw, base, read_manifest) {
         Ok((_, Err(msg))) => Err(msg.into()),
         Ok((btf, Ok((manifest, found)))) => Ok((btf, elf, manifest, found)),
-        Err(e) => Err(btf_error(&a.btf, &e, Role::Input).into()),
+        Err(e) => Err(btf_error(&a.btf, &e, role).into()),
     }
 }
 
@@ -446,8 +485,9 @@ pub fn run_btf_check(
     // exit 2, as patch-btf says of it; a BTF the validator refuses is a
     // finding, exit 1
     let (raw, _) = read_btf_file(file)?;
+    let role = Role::input_on(base.as_ref());
     let btf = Btf::parse_blob(raw, base).map_err(|e| {
-        let line = btf_error(file, &e, Role::Input);
+        let line = btf_error(file, &e, role);
         match e {
             ReadError::BadMagic | ReadError::TooShort { .. } => CliError::CannotRun(line),
             _ => CliError::Refused(vec![line]),

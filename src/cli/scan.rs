@@ -38,6 +38,11 @@ pub struct ScanArgs {
     /// read again only the files changed since: the manifest is the same.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// TREE is an out-of-tree module's directory (`make M=TREE`) built
+    /// against the kernel tree DIR: the release, flag values and the other
+    /// tree-wide facts are read in DIR, the sets and kfuncs in TREE.
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    pub kernel_tree: Option<PathBuf>,
 }
 
 /// How a tree is scanned, wherever it is read from (`scan`, `history --git`).
@@ -189,6 +194,7 @@ pub fn run(a: ScanArgs) -> Result<Outcome, CliError> {
     let opts = ScanOptions {
         config: a.config,
         arch: a.arch,
+        kernel_tree: a.kernel_tree,
         ..a.how.options(tree.clone())
     };
     // where the manifest goes is checked before the scan, not after it

@@ -59,6 +59,12 @@ pub struct ScanOptions {
     pub config: Option<PathBuf>,
     /// The architecture whose Kbuild is followed; empty: x86_64.
     pub arch: String,
+    /// The kernel tree an out-of-tree module (`root`, built with `make
+    /// M=`) is built against: the tree-wide facts (release, `KF_` flag
+    /// values, implicit-argument types, hooks, program types) are read
+    /// there, the sets and kfuncs in `root`, which need not be a kernel
+    /// tree then.
+    pub kernel_tree: Option<PathBuf>,
 }
 
 /// The architecture a build view follows when none is named.
@@ -191,7 +197,20 @@ fn scan_inner(
     progress: &(dyn Fn(&Progress) + Sync),
     cache: Option<&mut cache::Run>,
 ) -> Result<Manifest, ScanError> {
-    if !opts.any_directory && !tree_facts::is_kernel_tree(tree) {
+    // an out-of-tree module's facts are its kernel's
+    let kernel = opts.kernel_tree.as_deref().map(source::Dir);
+    let facts_tree: &dyn Tree = match &kernel {
+        Some(k) => k,
+        None => tree,
+    };
+    if let Some(k) = &opts.kernel_tree {
+        if !k.is_dir() {
+            return Err(ScanError::NotADirectory(k.clone()));
+        }
+        if !tree_facts::is_kernel_tree(facts_tree) {
+            return Err(ScanError::NotAKernelTree(k.clone()));
+        }
+    } else if !opts.any_directory && !tree_facts::is_kernel_tree(tree) {
         return Err(ScanError::NotAKernelTree(opts.root.clone()));
     }
     if opts.config.is_some() && tree.dir().is_none() {
@@ -244,7 +263,7 @@ fn scan_inner(
     done(Stage::SecondLook);
 
     let facts = tree_facts::read(
-        tree,
+        facts_tree,
         &setup.queries.get().flag_defines,
         &opts.extra_implicit_types,
         &mut diagnostics,

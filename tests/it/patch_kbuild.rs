@@ -417,6 +417,42 @@ fn module_tree() -> tempfile::TempDir {
     t
 }
 
+#[test]
+fn a_module_on_a_base_that_grew_since_says_so() {
+    // the module's BTF was encoded on `core_btf`; the base given has grown
+    // since (as patch-btf grows a vmlinux BTF): a type and a string more
+    let mut grown = Btf::parse(&core_btf(), None).unwrap();
+    let name = grown.add_string("added_after_the_modules").unwrap();
+    grown.add_type(&NewType::int(name, 8, false)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _) = mini_manifest(dir.path());
+    let base = dir.path().join("vmlinux.btf");
+    let module = dir.path().join("mod.btf");
+    fs::write(&module, mod_btf()).unwrap();
+    let note = "note[btf]: a split BTF reads only on the base it was encoded on";
+    let patch = |base_bytes: Vec<u8>| {
+        fs::write(&base, base_bytes).unwrap();
+        cmd(["patch-btf".as_ref(), "--manifest".as_ref(), m.as_os_str()])
+            .args([
+                "--btf".as_ref(),
+                module.as_os_str(),
+                "--base".as_ref(),
+                base.as_os_str(),
+            ])
+            .args(["-o".as_ref(), dir.path().join("out.btf").as_os_str()])
+            .output()
+    };
+    let r = patch(grown.to_bytes());
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("mod.btf: error[btf]: "), "{err}");
+    assert!(err.contains(note), "{err}");
+    // on the base it was encoded on, it reads: no such note
+    let r = patch(core_btf());
+    assert!(!stderr(&r).contains(note), "{}", stderr(&r));
+    assert!(!stderr(&r).contains("error[btf]"), "{}", stderr(&r));
+}
+
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scripts/kbuild")
@@ -469,6 +505,16 @@ exit 0
     /// `hook ARGS…` run as make would: in the object tree, `srctree`
     /// exported, the fakes as the real tools.
     fn run(&self, hook: &str, args: &[&str]) -> std::process::Output {
+        self.run_env(hook, args, &[])
+    }
+
+    /// [`Build::run`] with more of make's environment (`KBUILD_EXTMOD`).
+    fn run_env(
+        &self,
+        hook: &str,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> std::process::Output {
         let o = self.obj.path();
         std::process::Command::new(script(hook))
             .args(args)
@@ -481,6 +527,10 @@ exit 0
             .env_remove("KFUNC_SCAN_MANIFEST")
             .env_remove("KFUNC_SCAN_SRCTREE")
             .env_remove("FAKE_FAIL")
+            .env_remove("KBUILD_EXTMOD")
+            .env_remove("KBUILD_EXTMOD_OUTPUT")
+            .env_remove("quiet")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
@@ -553,6 +603,157 @@ fn pahole_wrapper_patches_a_module_on_its_vmlinux() {
     let base = b.btf("vmlinux");
     let module = Btf::parse(&fs::read(b.path("net/modfoo.ko")).unwrap(), Some(base)).unwrap();
     assert_eq!(kfunc_tagged(&module), ["mod_e"]);
+    // as Kbuild says nothing per module by default: no summary, no note
+    assert!(
+        !stderr(&r).contains("kfunc-scan patch-btf:"),
+        "{}",
+        stderr(&r)
+    );
+    assert!(!stderr(&r).contains("note["), "{}", stderr(&r));
+    // with V=1 (make exports an empty `quiet`) the summary is there
+    let r = b.run_env("pahole-wrapper", &args, &[("quiet", "".as_ref())]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("kfunc-scan patch-btf: 0 pairs added"),
+        "{}",
+        stderr(&r)
+    );
+}
+
+// ------------------------------------------------- out-of-tree modules (M=)
+
+/// An out-of-tree module's directory (`make M=`): `extmod.c` holds
+/// `mod_e(void)` in a kfuncs set with `KF_ACQUIRE`, whose value only the
+/// kernel tree's `include/linux/btf.h` defines.
+fn extmod_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("Makefile"), "obj-m += extmod.o\n").unwrap();
+    fs::write(
+        d.path().join("extmod.c"),
+        "__bpf_kfunc int mod_e(void) { return 0; }\nBTF_KFUNCS_START(ext_ids)\nBTF_ID_FLAGS(func, mod_e, KF_ACQUIRE)\nBTF_KFUNCS_END(ext_ids)\n",
+    )
+    .unwrap();
+    d
+}
+
+#[test]
+fn an_out_of_tree_module_scans_against_its_kernel_tree() {
+    let kernel = build_tree();
+    let ext = extmod_dir();
+    let r = cmd([
+        ext.path().as_os_str(),
+        "--kernel-tree".as_ref(),
+        kernel.path().as_os_str(),
+    ])
+    .expect(0);
+    let m = r.manifest();
+    // the release and the flag's value come from the kernel tree …
+    assert_eq!(m.kernel_version.as_deref(), Some("6.12"));
+    assert_eq!(m.flag_values.get("KF_ACQUIRE"), Some(&1));
+    // … the set and its kfunc from the module's directory, and none of the
+    // kernel's (`core_a`)
+    let names: Vec<&str> = m.kfuncs.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["mod_e"]);
+    assert_eq!(m.sets.len(), 1);
+    assert_eq!(m.sets[0].name, "ext_ids");
+    // scanned on its own, the flag is unknown: an error, exit 1
+    let alone = cmd([ext.path().as_os_str(), "--any-directory".as_ref()]).expect(1);
+    assert!(
+        alone
+            .stderr()
+            .contains("`KF_ACQUIRE` on `mod_e` is not defined"),
+        "{}",
+        alone.stderr()
+    );
+}
+
+#[test]
+fn kernel_tree_must_be_a_kernel_tree_and_excludes_config() {
+    let ext = extmod_dir();
+    let not_kernel = tempfile::tempdir().unwrap();
+    let r = cmd([
+        ext.path().as_os_str(),
+        "--kernel-tree".as_ref(),
+        not_kernel.path().as_os_str(),
+    ])
+    .expect(2);
+    let err = r.stderr();
+    assert!(err.contains("error[no-kernel-tree]"), "{err}");
+    assert!(err.contains(&*not_kernel.path().to_string_lossy()), "{err}");
+    let gone = not_kernel.path().join("gone");
+    let r = cmd([
+        ext.path().as_os_str(),
+        "--kernel-tree".as_ref(),
+        gone.as_os_str(),
+    ])
+    .expect(2);
+    assert!(
+        r.stderr().contains("error[no-tree]: not a directory"),
+        "{}",
+        r.stderr()
+    );
+    let kernel = build_tree();
+    let config = kernel.path().join(".config");
+    let r = cmd([
+        ext.path().as_os_str(),
+        "--kernel-tree".as_ref(),
+        kernel.path().as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ])
+    .expect(2);
+    assert!(r.stderr().contains("cannot be used with"), "{}", r.stderr());
+}
+
+#[test]
+fn pahole_wrapper_patches_an_out_of_tree_module_from_its_own_sources() {
+    // the kernel tree has no kfunc `mod_e`: only the module's directory does
+    let b = Build::new(build_tree());
+    let ext = extmod_dir();
+    fs::write(b.path("vmlinux"), core_btf()).unwrap();
+    let ko = ext.path().join("extmod.ko");
+    let args = ["-J", "--btf_base", "vmlinux", ko.to_str().unwrap()];
+    let r = b.run_env(
+        "pahole-wrapper",
+        &args,
+        &[("KBUILD_EXTMOD", ext.path().as_os_str())],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let base = b.btf("vmlinux");
+    let module = Btf::parse(&fs::read(&ko).unwrap(), Some(base)).unwrap();
+    assert_eq!(kfunc_tagged(&module), ["mod_e"]);
+    // its manifest beside the module; the kernel's was not made
+    let m = read_manifest(&ext.path().join("kfunc-scan.json"));
+    assert_eq!(m.kfuncs.len(), 1);
+    assert_eq!(m.kernel_version.as_deref(), Some("6.12"));
+    assert!(!b.path("kfunc-scan.json").exists());
+    // the same build in-tree (no KBUILD_EXTMOD) looks for `mod_e` in the
+    // kernel's manifest, which has none: nothing tagged
+    fs::write(&ko, b"").unwrap();
+    let r = b.run("pahole-wrapper", &args);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let base = b.btf("vmlinux");
+    let module = Btf::parse(&fs::read(&ko).unwrap(), Some(base)).unwrap();
+    assert!(kfunc_tagged(&module).is_empty());
+}
+
+#[test]
+fn pahole_wrapper_names_a_missing_out_of_tree_directory() {
+    let b = Build::new(build_tree());
+    fs::write(b.path("vmlinux"), core_btf()).unwrap();
+    let gone = b.path("no-such-module-dir");
+    let args = ["-J", "--btf_base", "vmlinux", "x.ko"];
+    let r = b.run_env(
+        "pahole-wrapper",
+        &args,
+        &[("KBUILD_EXTMOD", gone.as_os_str())],
+    );
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("(KBUILD_EXTMOD) is not a directory"),
+        "{}",
+        stderr(&r)
+    );
 }
 
 #[test]
@@ -708,6 +909,24 @@ fn a_warning_naming_an_outside_name_is_escaped() {
         ),
         "{err}"
     );
+    // -q leaves out the summary, not the warning (as every command's -q)
+    let r = cmd(["patch-btf", "-q", "--manifest"])
+        .arg(&manifest)
+        .arg("--btf")
+        .arg(&module)
+        .arg("--base")
+        .arg(&base)
+        .args(["--object", "m", "-o"])
+        .arg(t.path().join("out.btf"))
+        .output();
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning[patch]: the manifest's build view puts no kfunc set in object `m`"),
+        "{err}"
+    );
+    assert!(!err.contains("kfunc-scan patch-btf:"), "{err}");
+    assert!(!err.contains("note["), "{err}");
 }
 
 /// `kfunc-scan ARGS` under a 1 GiB address space, killed and failed after
