@@ -72,7 +72,7 @@ if [ "$(cat "$out/.kfunc-scan-e2e-mode" 2>/dev/null)" != "$mode" ]; then
 	rm -f "$out/vmlinux" "$out/vmlinux.unstripped" "$out"/.tmp_vmlinux*
 fi
 echo "kernel-e2e-7: $mode, $(grep '^CONFIG_PAHOLE_VERSION=' "$out/.config")" >&2
-step bzImage mk -j"$jobs" bzImage
+step bzImage mk -j"$jobs" bzImage modules
 echo "$mode" >"$out/.kfunc-scan-e2e-mode"
 
 res=$out/e2e
@@ -185,6 +185,42 @@ if [ -z "$stock" ] && { [ "$tags" -eq 0 ] || [ $pairs_rc -ne 0 ]; }; then
 	verdict=FAILED
 fi
 
+# an out-of-tree module (make M=, scripts/kbuild/extmod-7) whose kfunc's
+# last argument the verifier supplies: its split BTF must pair
+# kfunc_scan_ext_aux (1 parameter, what programs call) with
+# kfunc_scan_ext_aux_impl (2); built in a copy, the checkout left clean
+ext=$out/extmod-7
+rm -rf "$ext"
+cp -r "$here/kbuild/extmod-7" "$ext"
+step "out-of-tree module" mk M="$ext" modules
+extko=$ext/kfunc_scan_ext7.ko
+bpftool -B "$out/vmlinux" btf dump file "$extko" >"$res/extmod-7.btf.txt"
+set +e
+ext_pair=$(python3 - "$res/extmod-7.btf.txt" <<'PY'
+import re, sys
+types = {}
+for line in open(sys.argv[1]):
+    h = re.match(r"\[(\d+)\] (\w+) '([^']*)'", line)
+    if h:
+        t, v = re.search(r"\btype_id=(\d+)", line), re.search(r"\bvlen=(\d+)", line)
+        types[int(h.group(1))] = (h.group(2), h.group(3), t and t.group(1), v and v.group(1))
+funcs = {n: t for (k, n, t, _) in types.values() if k == "FUNC"}
+def nparams(name):
+    t = funcs.get(name)
+    return None if t is None else int(types[int(t)][3] or 0)
+a, i = nparams("kfunc_scan_ext_aux"), nparams("kfunc_scan_ext_aux_impl")
+print("kfunc_scan_ext_aux: %s params, kfunc_scan_ext_aux_impl: %s" % (a, "absent" if i is None else "%d params" % i))
+sys.exit(0 if (a, i) == (1, 2) else 1)
+PY
+)
+ext_rc=$?
+set -e
+echo "kernel-e2e-7: out-of-tree module: $ext_pair" >&2
+if [ -z "$stock" ] && [ $ext_rc -ne 0 ]; then
+	echo "kernel-e2e-7: FAILED: the out-of-tree module's implicit-argument kfunc is not paired" >&2
+	verdict=FAILED
+fi
+
 # booted, the kernel parses that BTF, and its verifier takes a program
 # calling bpf_stream_vprintk by its reduced name; the program runs and
 # its stdout stream is read back
@@ -197,6 +233,16 @@ if command -v qemu-system-x86_64 >/dev/null && command -v busybox >/dev/null &&
 	set -e
 	if [ -z "$stock" ] && [ "$boot_rc" -ne 0 ]; then
 		echo "kernel-e2e-7: FAILED: the program was refused or did not run" >&2
+		verdict=FAILED
+	fi
+	# the module inserts, and a program calls its kfunc by the reduced name
+	set +e
+	BOOT_MODULE=$extko BOOT_PROG=$here/kbuild/extmod-7-prog.bpf.c BOOT_RUN=$here/kbuild/prog-run-stream.c \
+		step "boot, out-of-tree module" "$here/kbuild/boot.sh" "$out" | tee "$res/boot-extmod-7.txt"
+	boot_rc=${PIPESTATUS[0]}
+	set -e
+	if [ -z "$stock" ] && { [ "$boot_rc" -ne 0 ] || ! grep -q 'kfunc_scan_ext_aux(41) says 42' "$res/boot-extmod-7.txt"; }; then
+		echo "kernel-e2e-7: FAILED: the out-of-tree module's kfunc was refused, or did not run, or said another number" >&2
 		verdict=FAILED
 	fi
 else

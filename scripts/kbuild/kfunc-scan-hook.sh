@@ -81,6 +81,9 @@ ks_extmod_manifest() {
 	printf '%s\n' "$manifest"
 }
 
+# More patch-btf options, set by the caller (the 7.x wrapper: --no-pairs).
+ks_patch_args=()
+
 # ks_patch FILE [BASE]: FILE's BTF (raw, or an ELF object's .BTF) patched
 # in place with decl tags, checked against this build's .config; BASE, the
 # vmlinux a module's split BTF builds on.
@@ -100,8 +103,8 @@ ks_patch() {
 	esac
 	if [ -n "$base" ] && [ -n "${KBUILD_EXTMOD:-}" ]; then
 		manifest=$(ks_extmod_manifest "$bin") || exit 1
-		"$bin" patch-btf "${q[@]}" --manifest "$manifest" --btf "$file" --base "$base" \
-			--in-place --add-decl-tags ||
+		"$bin" patch-btf "${q[@]}" "${ks_patch_args[@]}" --manifest "$manifest" \
+			--btf "$file" --base "$base" --in-place --add-decl-tags ||
 			ks_die "kfunc-scan patch-btf failed on $file (see above)"
 		return
 	fi
@@ -109,7 +112,7 @@ ks_patch() {
 	local fresh=1
 	[ -n "$base" ] && fresh=0
 	manifest=$(ks_manifest "$bin" "$config" "$fresh") || exit 1
-	local args=(patch-btf "${q[@]}" --manifest "$manifest" --config "$config" --btf "$file"
+	local args=(patch-btf "${q[@]}" "${ks_patch_args[@]}" --manifest "$manifest" --config "$config" --btf "$file"
 		--in-place --add-decl-tags)
 	[ -n "$base" ] && args+=(--base "$base")
 	"$bin" "${args[@]}" || ks_die "kfunc-scan patch-btf failed on $file (see above)"

@@ -34,6 +34,11 @@ pub struct PatchArgs {
     /// KF_ARENA_* pointers.
     #[arg(long)]
     pub add_decl_tags: bool,
+    /// With --add-decl-tags: the tags only, no `foo` / `foo_impl` pairs.
+    /// For Linux 7.0 and later, whose resolve_btfids pairs the
+    /// KF_IMPLICIT_ARGS kfuncs itself, finding them by these tags.
+    #[arg(long, requires = "add_decl_tags")]
+    pub no_pairs: bool,
     /// A kfunc of the manifest missing from the BTF is an error.
     #[arg(long)]
     pub strict: bool,
@@ -188,8 +193,15 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         strict: a.strict,
         object: object_of(&a),
     };
-    let (mut btf, elf, manifest, found) = read_patch_inputs(&a, &opts, &timing)?;
+    let (mut btf, elf, mut manifest, found) = read_patch_inputs(&a, &opts, &timing)?;
     timing.phase("btf parsed");
+    if a.no_pairs {
+        // what pairs a kfunc is its verifier-supplied arguments: without
+        // them it is a set member like any other, tagged and left as it is
+        for k in &mut manifest.kfuncs {
+            k.verifier_args = None;
+        }
+    }
     if let Some(config) = &a.config {
         check_config(&a, &manifest, config)?;
     } else {
@@ -257,6 +269,8 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         );
         if let Some(why) = why_nothing(&report, &opts) {
             eprintln!("{}: note[patch]: {why}", term::path(&a.btf));
+        } else if a.no_pairs {
+            // asked for: nothing to explain
         } else if let Some(why) = why_no_pairs(&report, &manifest, a.add_decl_tags) {
             eprintln!("{}: note[patch]: {why}", term::path(&a.btf));
         }

@@ -848,6 +848,134 @@ fn resolve_btfids_wrapper_patches_raw_btf_before_the_real_one() {
     assert_eq!(kfunc_tagged(&b.btf("seen.btf")), ["core_a"]);
 }
 
+/// [`build_tree`] as a 7.x tree: `core_a(int x, struct bpf_prog_aux *aux)`
+/// is KF_IMPLICIT_ARGS, and, when `pairs_itself`, the tree's resolve_btfids
+/// pairs such kfuncs (its source names KF_IMPLICIT_ARGS, as upstream's).
+fn implicit_tree(pairs_itself: bool) -> tempfile::TempDir {
+    let t = build_tree();
+    let p = t.path();
+    fs::write(
+        p.join("include/linux/btf.h"),
+        "#define KF_ACQUIRE (1 << 0)\n#define KF_IMPLICIT_ARGS (1 << 16)\n",
+    )
+    .unwrap();
+    fs::write(
+        p.join("kernel/core.c"),
+        "#include <linux/btf.h>\n__bpf_kfunc int core_a(int x, struct bpf_prog_aux *aux) { return x; }\nBTF_KFUNCS_START(core_ids)\nBTF_ID_FLAGS(func, core_a, KF_IMPLICIT_ARGS)\nBTF_KFUNCS_END(core_ids)\n",
+    )
+    .unwrap();
+    if pairs_itself {
+        let rb = p.join("tools/bpf/resolve_btfids");
+        fs::create_dir_all(&rb).unwrap();
+        fs::write(
+            rb.join("main.c"),
+            "static int process_kfunc_with_implicit_args(void) { return KF_IMPLICIT_ARGS; }\n",
+        )
+        .unwrap();
+    }
+    t
+}
+
+/// The BTF pahole would give [`implicit_tree`]'s `core_a`.
+fn implicit_btf() -> Vec<u8> {
+    let mut b = Btf::empty(Endian::Little);
+    let int = b.add_string("int").unwrap();
+    let int = b.add_type(&NewType::int(int, 4, true)).unwrap();
+    let aux = b.add_string("bpf_prog_aux").unwrap();
+    let aux = b.add_type(&NewType::struct_(aux, 8, &[])).unwrap();
+    let ptr = b.add_type(&NewType::ptr(aux)).unwrap();
+    let (x, a) = (b.add_string("x").unwrap(), b.add_string("aux").unwrap());
+    let proto = b
+        .add_type(&NewType::func_proto(int, &[(x, int), (a, ptr)]))
+        .unwrap();
+    let name = b.add_string("core_a").unwrap();
+    b.add_type(&NewType::func(name, 1, proto)).unwrap();
+    b.to_bytes()
+}
+
+fn has_func(btf: &Btf, name: &str) -> bool {
+    (1..btf.end_id()).any(|id| {
+        btf.get(id)
+            .is_some_and(|t| t.kind() == Kind::Func && btf.name(&t) == name)
+    })
+}
+
+#[test]
+fn no_pairs_adds_the_tags_and_leaves_the_pairs() {
+    let t = implicit_tree(true);
+    let manifest = t.path().join("m.json");
+    scan_tree(t.path(), &manifest, false);
+    let input = t.path().join("vmlinux.btf");
+    fs::write(&input, implicit_btf()).unwrap();
+    let out = t.path().join("out.btf");
+    let patch = |extra: &[&str]| {
+        cmd(["patch-btf", "--add-decl-tags", "--manifest"])
+            .arg(&manifest)
+            .arg("--btf")
+            .arg(&input)
+            .args(extra)
+            .arg("-o")
+            .arg(&out)
+            .output()
+    };
+    // paired, as ever
+    let r = patch(&[]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let btf = Btf::parse(&fs::read(&out).unwrap(), None).unwrap();
+    assert!(has_func(&btf, "core_a_impl"));
+    assert_eq!(kfunc_tagged(&btf), ["core_a"]);
+    // --no-pairs: the tag alone, no _impl, core_a's prototype untouched
+    let r = patch(&["--no-pairs"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(stderr(&r).contains("0 pairs added"), "{}", stderr(&r));
+    assert!(!stderr(&r).contains("no pairs to add"), "{}", stderr(&r));
+    let btf = Btf::parse(&fs::read(&out).unwrap(), None).unwrap();
+    assert!(!has_func(&btf, "core_a_impl"));
+    assert_eq!(kfunc_tagged(&btf), ["core_a"]);
+    assert_eq!(
+        btf.end_id(),
+        Btf::parse(&implicit_btf(), None).unwrap().end_id() + 1,
+        "one decl tag more"
+    );
+    // it is about the tags: alone it is a usage error
+    let r = cmd(["patch-btf", "--no-pairs", "--manifest"])
+        .arg(&manifest)
+        .arg("--btf")
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .output();
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("--add-decl-tags"), "{}", stderr(&r));
+}
+
+/// 7.1.3's resolve_btfids pairs KF_IMPLICIT_ARGS kfuncs itself; given the
+/// `_impl` already, it takes its path for a declared one, which on a
+/// module's split BTF crashed it (a segfault, the build stopped). The
+/// wrapper leaves the pairs to a resolve_btfids that makes them, and makes
+/// them for one that does not.
+#[test]
+fn resolve_btfids_wrapper_leaves_the_pairs_to_a_resolve_btfids_that_makes_them() {
+    for (pairs_itself, impl_added) in [(true, false), (false, true)] {
+        let b = Build::new(implicit_tree(pairs_itself));
+        fs::write(b.path(".tmp_vmlinux1.BTF.1"), implicit_btf()).unwrap();
+        let args = ["--btf", ".tmp_vmlinux1.BTF.1", ".tmp_vmlinux1"];
+        let r = b.run("resolve-btfids-wrapper", &args);
+        assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+        let seen = b.btf("seen.btf");
+        assert_eq!(
+            kfunc_tagged(&seen),
+            ["core_a"],
+            "pairs itself: {pairs_itself}"
+        );
+        assert_eq!(
+            has_func(&seen, "core_a_impl"),
+            impl_added,
+            "pairs itself: {pairs_itself}"
+        );
+    }
+}
+
 #[test]
 fn resolve_btfids_wrapper_on_a_6x_call_passes_through_and_says_so() {
     let b = Build::new(build_tree());
