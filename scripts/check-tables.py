@@ -61,6 +61,9 @@ KFUNC_REASONS = [
     (re.compile(r"extern \(func ksym\) '([^']+)': func_proto \[\d+\] incompatible with kernel"), "kfunc-prototype"),
     (re.compile(r"program must be sleepable to call sleepable kfunc (\S+)"), "kfunc-sleepable"),
     (re.compile(r"calling kernel function (\S+) is not allowed"), "kfunc-prog-type"),
+    # an absent __weak kfunc called where bpf_ksym_exists() does not make
+    # the call dead code: the verifier names no kfunc (matched by code)
+    (re.compile(r"invalid kernel function call not eliminated in verifier pass()"), "kfunc-missing"),
 ]
 
 
@@ -112,8 +115,16 @@ def classify(log):
         m = rx.search(log)
         if m:
             name = m.group(1)
-            return code, re.sub(r"___.*$", "", name)
+            return code, re.sub(r"___.*$", "", name) or None
     return None
+
+
+def same_reason(theirs, ours):
+    """Whether the load's kfunc reason is one of check's: by code and
+    kfunc, or by code alone where the verifier names no kfunc."""
+    if theirs[1] is None:
+        return any(code == theirs[0] for code, _ in ours)
+    return theirs in ours
 
 
 def other_reason(log):
@@ -189,9 +200,9 @@ def agreement(binary, objs, m612, loader):
             if code == 0:
                 kind = "agree_load" if not ours_obj else "disagree"
                 what = "loads" if not ours else f"check: {sorted(ours)}; loads"
-            elif theirs and theirs in ours_obj:
+            elif theirs and same_reason(theirs, ours_obj):
                 kind = "agree_refuse"
-                what = f"{theirs[0]} `{theirs[1]}`"
+                what = f"{theirs[0]} `{theirs[1] or 'a __weak kfunc the verifier does not name'}`"
             elif theirs and theirs[0] == "kfunc-prototype" and theirs[1] in weak_incompatible(o):
                 # libbpf 1.1 refuses a __weak kfunc of another prototype;
                 # the 6.12 tree's libbpf (and check) set it to 0
@@ -199,7 +210,7 @@ def agreement(binary, objs, m612, loader):
                 what = f"{theirs[0]} `{theirs[1]}` (__weak: libbpf {LIBBPF} refuses it, newer libbpf sets it to 0: check says a note)"
             elif theirs:
                 kind = "disagree"
-                what = f"{theirs[0]} `{theirs[1]}`"
+                what = f"{theirs[0]} `{theirs[1] or 'a __weak kfunc the verifier does not name'}`"
             elif ours:
                 kind = "not_comparable"
                 what = f"check: {sorted(ours)[0][0]}; load: {other_reason(log)}"
