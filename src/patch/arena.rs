@@ -5,25 +5,15 @@ use super::plan::{Append, Checked, Planner};
 use super::ArenaTagged;
 use crate::btf::{Kind, NewType};
 use crate::conventions::{
-    self, ArenaPlaces, FLAG_ARENA_ARG1, FLAG_ARENA_ARG2, FLAG_ARENA_RET, TYPE_ATTR_ARENA,
+    ArenaPlaces, FLAG_ARENA_ARG1, FLAG_ARENA_ARG2, FLAG_ARENA_RET, TYPE_ATTR_ARENA,
 };
-use crate::manifest::{Kfunc, Manifest};
+use crate::manifest::Kfunc;
 
 /// What marking a prototype's arena pointers changed.
 #[derive(Debug, Default)]
 pub(super) struct Marked {
     ret: bool,
     params: Vec<usize>,
-}
-
-/// Where `k`'s arena pointers are, by those of its flags the tree defines.
-pub(super) fn arena_places(m: &Manifest, k: &Kfunc) -> ArenaPlaces {
-    let defined: Vec<&String> = k
-        .flags
-        .iter()
-        .filter(|f| m.flag_values.contains_key(f.as_str()))
-        .collect();
-    conventions::arena_places(&defined)
 }
 
 impl<'a> Planner<'a> {

@@ -3,12 +3,11 @@
 //! (its FUNC, its prototype); the edits themselves are in `decl_tags`,
 //! `pair` and `arena`.
 
-use super::arena::arena_places;
 use super::index::{Index, Str, Tag};
 use super::scope::{considered, is_object, Considered};
 use super::{PatchError, PatchOptions, Report};
 use crate::btf::{Btf, Kind, Linkage, NewType, TypeRef, MAX_TYPE_ID};
-use crate::conventions::ArenaPlaces;
+use crate::conventions::{self, ArenaPlaces};
 use crate::manifest::{BuiltInto, Kfunc, Manifest};
 use rustc_hash::FxHashMap as HashMap;
 
@@ -31,6 +30,16 @@ fn manifest_names(k: &Kfunc) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// Where `k`'s arena pointers are, by those of its flags the tree defines.
+fn arena_places(m: &Manifest, k: &Kfunc) -> ArenaPlaces {
+    let defined: Vec<&String> = k
+        .flags
+        .iter()
+        .filter(|f| m.flag_values.contains_key(f.as_str()))
+        .collect();
+    conventions::arena_places(&defined)
 }
 
 /// A type to append, its name still a `Str`.
