@@ -2,13 +2,13 @@
 //! `$(VAR:a=b)`, and the built-in functions Kbuild makefiles use. What
 //! cannot be evaluated here (`$(shell …)`, `$(file …)`) expands to nothing
 //! with a partial taint naming it.
-use super::makefile::{join, normalize, Flavor, Interp, LLine, Origin, Var, T};
+use super::makefile::{join, normalize, Flavor, Interp, LLine, MaybeTaint, Origin, Var};
 
 /// An expansion's text and whether it is certain.
 #[derive(Clone, Debug, Default)]
 pub struct Exp {
     pub text: String,
-    pub taint: T,
+    pub taint: MaybeTaint,
 }
 
 impl Exp {
@@ -16,7 +16,7 @@ impl Exp {
         Exp { text, taint: None }
     }
 
-    fn with(mut self, t: &T) -> Exp {
+    fn with(mut self, t: &MaybeTaint) -> Exp {
         self.taint = join(&self.taint, t);
         self
     }

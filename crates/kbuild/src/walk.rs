@@ -28,7 +28,7 @@
 use super::cond::{self, CondError, Linkage};
 use super::config::Config;
 use super::makefile::{
-    join, normalize, Ctx, Env, Flavor, Interp, Origin, Taint, Tri, Var, Vars, T,
+    join, normalize, Ctx, Env, Flavor, Interp, MaybeTaint, Origin, Taint, Tri, Var, Vars,
 };
 use super::{Diagnostic, Fate};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -59,7 +59,7 @@ struct Placement {
     object: String,
     /// `None`: vmlinux; `Some(path)`: the module `path.ko`.
     module: Option<String>,
-    taint: T,
+    taint: MaybeTaint,
 }
 
 /// What one directory yields.
@@ -67,7 +67,7 @@ struct Placement {
 struct DirOut {
     placements: Vec<Placement>,
     children: Vec<(String, Tri, Tri)>,
-    modules: Vec<(String, T)>,
+    modules: Vec<(String, MaybeTaint)>,
     incomplete: Option<Rc<Taint>>,
     /// Taints that reached an object list: each becomes a diagnostic.
     used: Vec<Rc<Taint>>,
@@ -503,12 +503,12 @@ struct Lists<'c, 'a> {
 impl Lists<'_, '_> {
     /// A list variable's words, each with its taint; a taint that may hide
     /// words marks the directory incomplete.
-    fn words(&mut self, name: &str) -> Vec<(String, T)> {
+    fn words(&mut self, name: &str) -> Vec<(String, MaybeTaint)> {
         let Some(var) = self.i.env.get(name) else {
             return Vec::new();
         };
         let recursive = var.flavor == Flavor::Recursive;
-        let segs: Vec<(String, T)> = var
+        let segs: Vec<(String, MaybeTaint)> = var
             .segs
             .iter()
             .map(|s| (s.text.clone(), s.taint.clone()))
@@ -551,7 +551,7 @@ impl Lists<'_, '_> {
         }
     }
 
-    fn note(&mut self, t: &T) {
+    fn note(&mut self, t: &MaybeTaint) {
         if let Some(t) = t {
             self.out.used.push(t.clone());
         }
@@ -564,9 +564,10 @@ impl Lists<'_, '_> {
             .filter(|(_, t)| t.is_none())
             .map(|(w, _)| w.as_str())
             .collect();
-        let maybe_y: FxHashMap<&str, &T> = obj_y.iter().map(|(w, t)| (w.as_str(), t)).collect();
+        let maybe_y: FxHashMap<&str, &MaybeTaint> =
+            obj_y.iter().map(|(w, t)| (w.as_str(), t)).collect();
         // obj-m := $(filter-out $(obj-y),$(obj-m))
-        let obj_m: Vec<(String, T)> = self
+        let obj_m: Vec<(String, MaybeTaint)> = self
             .words("obj-m")
             .into_iter()
             .filter(|(w, _)| !certain_y.contains(w.as_str()))
@@ -606,7 +607,7 @@ impl Lists<'_, '_> {
 
     /// One word of `obj-y` (`module` false) or `obj-m`: a directory to enter
     /// or an object to place.
-    fn listed(&mut self, w: &str, t: &T, b: &Tri, m: &Tri, module: bool) {
+    fn listed(&mut self, w: &str, t: &MaybeTaint, b: &Tri, m: &Tri, module: bool) {
         let word = Tri::of(true, t);
         if w.ends_with('/') {
             if let Some(p) = self.path(w) {
@@ -645,7 +646,7 @@ impl Lists<'_, '_> {
     }
 
     /// The objects `stem.o` is made of: itself, or a composite's parts.
-    fn parts(&mut self, stem: &str, module: bool) -> Vec<(String, T)> {
+    fn parts(&mut self, stem: &str, module: bool) -> Vec<(String, MaybeTaint)> {
         let detect: &[&str] = if module {
             &["-objs", "-y", "-m", "-"]
         } else {
