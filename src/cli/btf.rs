@@ -251,6 +251,18 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
             term::escape(w)
         );
     }
+    if report.object_without_sets {
+        // named by hand, it may be mistyped: a warning; taken from the
+        // file's name (a build's hook, a module after module), it is what
+        // most modules are: a note
+        let object = term::escape(opts.object());
+        let what = format!("the manifest's build view puts no kfunc set in object `{object}`");
+        if a.object.is_some() {
+            eprintln!("{}: warning[patch]: {what}", term::path(&a.btf));
+        } else if !a.quiet {
+            eprintln!("{}: note[patch]: {what}", term::path(&a.btf));
+        }
+    }
     if !a.quiet {
         // said only when there are some, so earlier runs' lines stay as they were
         let arena = match report.arena_tagged.len() {

@@ -92,6 +92,11 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub arena_tagged: Vec<ArenaTagged>,
     pub warnings: Vec<String>,
+    /// With a build view: the build puts no kfunc set in the object this
+    /// BTF was taken for. Most modules have none; a mistyped `--object`
+    /// has none either: the caller, who knows which it was, says so.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub object_without_sets: bool,
     /// How many of the manifest's kfuncs this patch looked at (to pair, or
     /// tag): none, or none found, is said by the CLI.
     #[serde(skip)]

@@ -135,11 +135,7 @@ impl<'a> Planner<'a> {
         if m.build.is_some() {
             let object = self.opts.object();
             let here = |o: &BuiltInto| o.object().is_some_and(|o| is_object(o, object));
-            if !m.sets.iter().any(|s| here(&s.object)) {
-                self.report.warnings.push(format!(
-                    "the manifest's build view puts no kfunc set in object `{object}`"
-                ));
-            }
+            self.report.object_without_sets = !m.sets.iter().any(|s| here(&s.object));
             self.report.object = Some(object.to_string());
         }
         for c in considered(m, self.opts) {

@@ -1055,6 +1055,35 @@ fn a_warning_naming_an_outside_name_is_escaped() {
     );
     assert!(!err.contains("kfunc-scan patch-btf:"), "{err}");
     assert!(!err.contains("note["), "{err}");
+    // taken from the file's name (`mod`), it is what most modules are: a
+    // note, and none under -q
+    let run = |quiet: bool| {
+        let mut c = cmd(["patch-btf", "--manifest"])
+            .arg(&manifest)
+            .arg("--btf")
+            .arg(&module)
+            .arg("--base")
+            .arg(&base)
+            .arg("-o")
+            .arg(t.path().join("out.btf"));
+        if quiet {
+            c = c.arg("-q");
+        }
+        c.output()
+    };
+    let r = run(false);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "mod.btf: note[patch]: the manifest's build view puts no kfunc set in object `mod`"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("warning["), "{err}");
+    let r = run(true);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(!stderr(&r).contains("puts no kfunc set"), "{}", stderr(&r));
 }
 
 /// `kfunc-scan ARGS` under a 1 GiB address space, killed and failed after
