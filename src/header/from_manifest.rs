@@ -18,13 +18,13 @@
 //!
 //! Everything a comment says comes from outside (the tree's paths and
 //! conditions, a manifest's release), so it goes through
-//! `cheader::comment_text`: no line break, no `*/` can end the comment and
+//! `header::comment_text`: no line break, no `*/` can end the comment and
 //! write C. Names and types need nothing more: the manifest reader refuses
 //! a name that is not an identifier and a type holding `#`, `;`, `{`, a
 //! quote or a comment, and a scan takes them from parsed C.
 
+use super::comment_text;
 use crate::cdecl;
-use crate::cheader::comment_text;
 use crate::conventions;
 use crate::manifest::{Kfunc, Manifest};
 use std::collections::BTreeSet;

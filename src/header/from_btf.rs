@@ -17,12 +17,79 @@
 //! redefinition; `typedef _Bool bool` is left out where `<stdbool.h>` made
 //! `bool` a macro. A module's header has its own include guard.
 
-use super::decl::{su, ArenaPlaces, Writer, ARENA, ARENA_ATTR};
-use super::plan::plan;
-use super::{comment_text, is_c_identifier, EmitError, Namer};
+use super::comment_text;
+use crate::btf::c::{
+    is_c_identifier, plan, su, EmitError, Namer, Places, PlanRules, Spelling, Writer,
+};
 use crate::btf::{Btf, Kind};
-use crate::conventions::KSYM_SECTION;
+use crate::conventions::{
+    ArenaPlaces, ARENA_MACRO as ARENA, KSYM_SECTION, TYPE_ATTR_ARENA as ARENA_ATTR,
+};
 use std::fmt::Write;
+
+/// How the kernel's BPF programs spell an arena pointer's address space.
+const SPELLING: Spelling<'static> = Spelling {
+    attr: ARENA_ATTR,
+    macro_name: ARENA,
+};
+
+/// What a program needs of the types kfuncs take by pointer.
+const RULES: PlanRules = PlanRules {
+    always_define: is_bpf_side_object,
+    size_param: is_size_param,
+};
+
+/// The C prototype of FUNC `func` as BPF programs call it, under its own
+/// name: `struct task_struct *bpf_task_from_pid(s32 pid)`, with `__arena`
+/// where the BTF tags address_space(1) and where `arena` asks.
+pub fn prototype(btf: &Btf, func: u32, arena: &ArenaPlaces) -> Result<String, EmitError> {
+    crate::btf::c::prototype(btf, func, SPELLING, places(arena))
+}
+
+fn places(arena: &ArenaPlaces) -> Places<'_> {
+    Places {
+        ret: arena.ret,
+        params: &arena.params,
+    }
+}
+
+/// The structs of uapi `linux/bpf.h` that BPF programs embed in their own
+/// data or keep on their stack, whose layout the verifier checks; with
+/// every open-coded iterator's state (`struct bpf_iter_<name>`, the
+/// verifier's `ITER_PREFIX`).
+const BPF_SIDE_OBJECTS: &[&str] = &[
+    "bpf_dynptr",
+    "bpf_list_head",
+    "bpf_list_node",
+    "bpf_rb_root",
+    "bpf_rb_node",
+    "bpf_refcount",
+    "bpf_spin_lock",
+    "bpf_res_spin_lock",
+    "bpf_timer",
+    "bpf_wq",
+    "bpf_task_work",
+];
+const ITER_PREFIX: &str = "bpf_iter_";
+
+/// Whether a struct of this name is an object a BPF program holds itself,
+/// and so is defined in full even when kfuncs take it by pointer.
+fn is_bpf_side_object(name: &str) -> bool {
+    BPF_SIDE_OBJECTS.contains(&name)
+        || name
+            .strip_prefix(ITER_PREFIX)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('_'))
+}
+
+/// Whether a parameter's name says it is the size of the buffer the
+/// parameter before it points to: the kernel's `__sz` suffix (`opts__sz`,
+/// `tuple__sz`, `params__sz`), which the verifier checks against that
+/// buffer, and `__szk`, a size the kernel knows as a constant. A program
+/// fills such a struct itself (`struct bpf_ct_opts opts = { … }`) and
+/// passes `sizeof`, so the header must define it in full.
+fn is_size_param(name: &[u8]) -> bool {
+    name.ends_with(b"__sz") || name.ends_with(b"__szk")
+}
 
 /// One kfunc to declare.
 #[derive(Debug, Clone)]
@@ -70,16 +137,15 @@ pub fn header(btf: &Btf, kfuncs: &[HeaderKfunc], text: &HeaderText) -> Result<St
     kfuncs.dedup_by(|a, b| a.name == b.name);
     // the caller's names are the FUNCs' (or a manifest's): checked all the same
     if let Some(k) = kfuncs.iter().find(|k| !is_c_identifier(k.name.as_bytes())) {
-        return Err(EmitError::BadName {
-            id: k.func,
-            what: "FUNC name",
-            name: super::shown(k.name.as_bytes()),
-            want: "a C identifier",
-        });
+        return Err(EmitError::not_identifier(
+            k.func,
+            "FUNC name",
+            k.name.as_bytes(),
+        ));
     }
     let funcs: Vec<u32> = kfuncs.iter().map(|k| k.func).collect();
-    let p = plan(btf, &funcs)?;
-    let mut w = Writer::new(btf, Namer::dedup());
+    let p = plan(btf, &funcs, &RULES)?;
+    let mut w = Writer::new(btf, Namer::dedup(), SPELLING);
     banner(&mut w.out, text, kfuncs.len());
     let guard = guard(btf, &kfuncs);
     let _ = write!(w.out, "#ifndef {guard}\n#define {guard}\n\n");
@@ -114,7 +180,7 @@ pub fn header(btf: &Btf, kfuncs: &[HeaderKfunc], text: &HeaderText) -> Result<St
     for k in &kfuncs {
         let t = btf.get(k.func).ok_or(EmitError::NoType(k.func))?;
         w.out.push_str("extern ");
-        w.proto(t.target().unwrap_or(0), &k.name, &k.arena)?;
+        w.proto(t.target().unwrap_or(0), &k.name, places(&k.arena))?;
         w.out.push_str(" __weak __ksym;\n");
     }
     let _ = write!(
@@ -366,4 +432,41 @@ fn definition(w: &mut Writer, id: u32) -> Result<(), EmitError> {
     }
     w.out.push_str(";\n\n");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_parameters() {
+        for n in [&b"opts__sz"[..], b"tuple__sz", b"__sz", b"buffer__szk"] {
+            assert!(is_size_param(n), "{n:?}");
+        }
+        for n in [&b"size"[..], b"opts__szx", b"sz", b"", b"opts__sz_"] {
+            assert!(!is_size_param(n), "{n:?}");
+        }
+    }
+
+    #[test]
+    fn bpf_side_objects() {
+        for n in [
+            "bpf_iter_num",
+            "bpf_iter_task_vma",
+            "bpf_dynptr",
+            "bpf_wq",
+            "bpf_list_head",
+        ] {
+            assert!(is_bpf_side_object(n), "{n}");
+        }
+        // iterator program contexts (bpf_iter__task) and the bare prefix are not
+        for n in [
+            "bpf_iter__task",
+            "bpf_iter_",
+            "task_struct",
+            "bpf_dynptr_kern",
+        ] {
+            assert!(!is_bpf_side_object(n), "{n}");
+        }
+    }
 }

@@ -1,56 +1,116 @@
-//! C from a kernel's BTF: the prototype of a kfunc as BPF programs call it,
-//! and a self-contained header declaring kfuncs with only the types they
-//! need (`header --btf`). Our own emitter rather than libbpf's BTF dumper:
-//! the dumper writes a whole BTF (or one type's closure with forward
-//! declarations, which libbpf's own extern check refuses: see `plan`), and
-//! the text is libbpf's so that prototypes equal bpftool's.
+//! C from BTF: declarations, struct, union and enum definitions with the
+//! layout their BTF records, the types a set of functions needs in
+//! dependency order, and the names C may take. What libbpf keeps in
+//! `btf_dump.c` beside its BTF model, and the text is libbpf's so that
+//! prototypes equal bpftool's; our own rather than libbpf's dumper: the
+//! dumper writes a whole BTF (or one type's closure with forward
+//! declarations, which libbpf's own extern check refuses: see `plan`).
+//!
+//! Like the rest of this crate it knows nothing of kfuncs: the spelling of
+//! an address space ([`Spelling`]) and which types a program needs whole
+//! ([`PlanRules`]) come from the caller's conventions.
 
 mod decl;
-mod header;
 mod layout;
 mod plan;
 
-pub use decl::{is_arena_tag, ArenaPlaces, ARENA, ARENA_ATTR};
-pub use header::{header, HeaderKfunc, HeaderText};
-pub use layout::{align_of, size_of};
-pub use plan::is_bpf_side_object;
+pub use decl::{su, Places, Spelling, Writer};
+pub use layout::{align_of, size_of, Aligns};
+pub use plan::{plan, Plan, PlanRules};
 
-use crate::btf::{Btf, Kind, TypeRef};
+use crate::{Btf, Kind, TypeRef};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 /// How deep a type chain or a nesting of anonymous types may go (in
 /// declarators, definitions and layouts): far more than any kernel type; a
 /// bound so that no input recurses without end.
 const MAX_DEPTH: usize = 64;
 
+/// The padding (bytes no member covers: `long: 64;` lines) one struct of
+/// the header from BTF may have. The most a real kernel's struct has is
+/// `bpf_ringbuf`'s 12,168 bytes (6.12, 6.18: pages of 4 KiB between its
+/// page-aligned members); with 64 KiB pages that is about 3 × 64 KiB. 1 MiB
+/// is five times that and writes at most 1.4 MB of padding lines, where a
+/// 200-byte BTF could ask for a struct of 4 GiB (a header of 6 GB).
+/// kfunc-scan re-exports it as `limits::MAX_STRUCT_PADDING`, the name its
+/// message gives.
+pub const MAX_STRUCT_PADDING: u64 = 1 << 20;
+
+/// The length of a header from BTF, in bytes. The header of every kfunc
+/// of 6.18 is 24 KB (types behind pointers have empty bodies), that of all
+/// 1,437 FUNCs named `bpf_*` of 6.12 173 KB, and bpftool's whole vmlinux.h
+/// 2.8 MB; 4 MiB is more than any of them. Anonymous types and function
+/// pointers are written inline at each use, so a BTF of 12 KB could
+/// otherwise nest them into a header of billions of lines (a union of 256
+/// anonymous members of 256 members, four deep): the bound is checked as
+/// the header is written, not after. kfunc-scan re-exports it as
+/// `limits::MAX_HEADER_LEN`, the name its message gives.
+pub const MAX_HEADER_LEN: usize = 4 << 20;
+
+/// Why a BTF cannot be written as C.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EmitError {
+    /// A type ID the BTF does not have.
     #[error("type [{0}] does not exist")]
     NoType(u32),
+    /// A type of a kind C cannot name (a FUNC, a VAR, …), and its kind.
     #[error("type [{0}] is a {1}, which a C declaration cannot name")]
     NotAType(u32, &'static str),
+    /// A prototype asked of a type that is not a FUNC.
     #[error("[{0}] is not a FUNC")]
     NotAFunc(u32),
+    /// A chain or nesting past `MAX_DEPTH`.
     #[error("type [{0}] nests deeper than a C declaration may")]
     TooDeep(u32),
+    /// A struct with more padding than [`MAX_STRUCT_PADDING`].
     #[error("type [{id}]: a struct of {size} bytes whose members leave {padding} bytes of padding, more than a struct may have in a header ({bound} bytes, limits::MAX_STRUCT_PADDING)")]
     TooMuchPadding {
+        /// The struct.
         id: u32,
+        /// Its size in bytes.
         size: u64,
+        /// Its padding in bytes, counted up to the member past the bound.
         padding: u64,
+        /// [`MAX_STRUCT_PADDING`].
         bound: u64,
     },
+    /// The text grew past [`MAX_HEADER_LEN`].
     #[error("the header grows past {bound} bytes (limits::MAX_HEADER_LEN) at type [{id}]")]
-    TooLong { id: u32, bound: usize },
-    /// A name from the BTF that C cannot take as it is. `name` is shown
-    /// escaped (`term::escape_bytes`): it may hold line breaks.
+    TooLong {
+        /// The type being written.
+        id: u32,
+        /// [`MAX_HEADER_LEN`].
+        bound: usize,
+    },
+    /// A name from the BTF that C cannot take as it is. `name` is shown as
+    /// its bytes are, each that is not UTF-8 as `\xNN`, and cut after
+    /// `MAX_NAME_SHOWN` bytes; its control characters (a line break) are
+    /// left for the printer to escape with its terminal's rule, as every
+    /// message of a BTF's names is (kfunc-scan's `term::escape`).
     #[error("type [{id}]: its {what} \"{name}\" is not {want}; the header takes only C identifiers from the BTF")]
     BadName {
+        /// The type whose name it is.
         id: u32,
+        /// Which of its names (`member name`, …).
         what: &'static str,
+        /// The name, as shown.
         name: String,
+        /// What it should be (`a C identifier`, …).
         want: &'static str,
     },
+}
+
+impl EmitError {
+    /// A name (of type `id`, a `what`) that is not a C identifier.
+    pub fn not_identifier(id: u32, what: &'static str, name: &[u8]) -> EmitError {
+        EmitError::BadName {
+            id,
+            what,
+            name: shown(name),
+            want: NameRule::Identifier.want(),
+        }
+    }
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`: the only names from a BTF the header writes.
@@ -140,32 +200,34 @@ pub(crate) fn c_name<'b>(
     }
 }
 
-/// A refused name as an error shows it: escaped for the terminal, and its
-/// first `MAX_NAME_SHOWN` bytes only (an INT's name may be megabytes).
+/// A refused name as an error shows it: its first `MAX_NAME_SHOWN` bytes
+/// only (an INT's name may be megabytes), each byte that is not UTF-8 as
+/// `\xNN` (kept, not dropped, as kfunc-scan's `term::escape_bytes` shows
+/// them), control characters as they are (see [`EmitError::BadName`]).
 fn shown(b: &[u8]) -> String {
-    let cut = &b[..b.len().min(crate::limits::BTF_MAX_NAME_SHOWN)];
-    let mut s = crate::manifest::term::escape_bytes(cut).into_owned();
+    let cut = &b[..b.len().min(crate::MAX_NAME_SHOWN)];
+    let mut s = String::with_capacity(cut.len() + 8);
+    for chunk in cut.utf8_chunks() {
+        s.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(s, "\\x{b:02x}");
+        }
+    }
     if cut.len() < b.len() {
         s.push('…');
     }
     s
 }
 
-/// Text from outside (a path, a release) made safe for a C block comment:
-/// control characters escaped as the terminal shows them (so no line
-/// break), and `*/` and `/*` broken by a backslash (`*\/`, `/\*`), so the
-/// comment cannot be closed early nor warn of a nested one. Only
-/// backslashes are inserted, so no new pair can form.
-pub fn comment_text(s: &str) -> String {
-    crate::manifest::term::escape(s)
-        .replace("*/", "*\\/")
-        .replace("/*", "/\\*")
-}
-
-/// The C prototype of FUNC `func` as BPF programs call it, under its own
-/// name: `struct task_struct *bpf_task_from_pid(s32 pid)`, with `__arena`
-/// where the BTF tags address_space(1) and where `arena` asks.
-pub fn prototype(btf: &Btf, func: u32, arena: &ArenaPlaces) -> Result<String, EmitError> {
+/// The C prototype of FUNC `func` under its own name: `struct task_struct
+/// *bpf_task_from_pid(s32 pid)`, with `spelling`'s macro where the BTF tags
+/// its address space and where `places` asks.
+pub fn prototype(
+    btf: &Btf,
+    func: u32,
+    spelling: Spelling<'_>,
+    places: Places<'_>,
+) -> Result<String, EmitError> {
     let t = btf.get(func).ok_or(EmitError::NoType(func))?;
     if t.kind() != Kind::Func {
         return Err(EmitError::NotAFunc(func));
@@ -178,8 +240,8 @@ pub fn prototype(btf: &Btf, func: u32, arena: &ArenaPlaces) -> Result<String, Em
         false,
         NameRule::Identifier,
     )?;
-    let mut w = decl::Writer::new(btf, Namer::plain());
-    w.proto(t.target().unwrap_or(0), name, arena)?;
+    let mut w = Writer::new(btf, Namer::plain(), spelling);
+    w.proto(t.target().unwrap_or(0), name, places)?;
     Ok(w.out)
 }
 
@@ -200,10 +262,12 @@ pub struct Namer {
 }
 
 impl Namer {
+    /// Every name as the BTF has it (one declaration, not a header).
     pub fn plain() -> Namer {
         Namer::default()
     }
 
+    /// A second type of a name seen before gets `___2`, and so on.
     pub fn dedup() -> Namer {
         Namer {
             dedup: true,
@@ -301,24 +365,6 @@ impl Namer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn comment_text_cannot_end_or_open_a_comment_nor_break_a_line() {
-        assert_eq!(
-            comment_text("/sys/kernel/btf/vmlinux"),
-            "/sys/kernel/btf/vmlinux"
-        );
-        assert_eq!(comment_text("a*/b"), "a*\\/b");
-        assert_eq!(comment_text("a/*b"), "a/\\*b");
-        assert_eq!(comment_text("x\n#define y\r"), "x\\n#define y\\r");
-        // overlapping pairs: every one broken, no new one made
-        for s in ["*/*", "/*/", "/*/*/", "**//**", "*/\n/*"] {
-            let c = comment_text(s);
-            assert!(!c.contains("*/") && !c.contains("/*"), "{s:?} -> {c:?}");
-            assert!(!c.chars().any(char::is_control), "{s:?} -> {c:?}");
-        }
-        assert_eq!(comment_text("/*/*/"), "/\\*\\/\\*\\/");
-    }
 
     #[test]
     fn what_c_takes_from_a_btf() {
