@@ -1,13 +1,110 @@
 //! `kfunc-scan header`: a C header declaring kfuncs as BPF programs call
-//! them, from a manifest (`--manifest`: declarations only, beside a
-//! vmlinux.h) or from a kernel's BTF (`--btf`: self-contained, with the
-//! types they need, written by the BTF crate's C emitter `btf::c`).
+//! them (`extern RET name(PARAMS) __ksym __weak;`), from one of two
+//! sources of prototypes: a manifest (`--manifest`, `from_manifest`:
+//! declarations only, beside a vmlinux.h) or a kernel's BTF (`--btf`,
+//! `from_btf`: self-contained, the types they need written by the BTF
+//! crate's C emitter `btf::c`).
+//!
+//! One writer for both: its frame (banner, include guard), the macros the
+//! declarations use, each `extern`, and `__arena` undefined again at the
+//! end are written here. What a user sees differ between the two is in
+//! [`Extern`] (a manifest's declarations are commented and each guarded;
+//! the attributes' order) and in what each source puts between the pieces
+//! (the manifest's `#error` without vmlinux.h and its forward
+//! declarations; the BTF's type definitions).
 
 mod from_btf;
 mod from_manifest;
 
 pub use from_btf::{header as header_from_btf, prototype, HeaderKfunc, HeaderText};
 pub use from_manifest::{header, HeaderOptions, KERNEL_TYPES, OWN_DIRECTIVES};
+
+use crate::conventions::{ARENA_MACRO, KSYM_SECTION, TYPE_ATTR_ARENA};
+use std::fmt::Write;
+
+/// bpftool's vmlinux.h defines it: the kernel's types are there.
+const VMLINUX_GUARD: &str = "__VMLINUX_H__";
+
+/// Defined while the header's own `__arena` is: it is undefined again at
+/// the header's end, so that a later definition of `__arena` (the
+/// selftests' `bpf_arena_common.h` defines it unguarded, and empty on a
+/// clang without address-space casts) is not a redefinition.
+const ARENA_OURS: &str = "__KFUNC_SCAN_ARENA_DEFINED";
+
+/// The banner (a comment, as given) and the include guard opened.
+fn open(out: &mut String, banner: &str, guard: &str) {
+    out.push_str(banner);
+    let _ = write!(out, "#ifndef {guard}\n#define {guard}\n\n");
+}
+
+/// The include guard closed: the header's last line.
+fn close(out: &mut String, guard: &str) {
+    let _ = writeln!(out, "#endif /* {guard} */");
+}
+
+/// `__ksym` and `__weak` unless defined, token for token as libbpf's
+/// bpf_helpers.h defines them, so that its own (unguarded) definitions
+/// after this header are not redefinitions; `__arena` (when `arena`) only
+/// for the header's own declarations (see [`ARENA_OURS`],
+/// [`undefine_arena`]); then a blank line.
+fn macros(out: &mut String, arena: bool) {
+    let _ = write!(
+        out,
+        "#ifndef __ksym\n#define __ksym __attribute__((section(\"{KSYM_SECTION}\")))\n#endif\n\
+         #ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n"
+    );
+    if arena {
+        let _ = write!(
+            out,
+            "#ifndef {ARENA_MACRO}\n#define {ARENA_OURS}\n#endif\n\
+             #ifndef {ARENA_MACRO}\n#define {ARENA_MACRO} __attribute__(({TYPE_ATTR_ARENA}))\n#endif\n"
+        );
+    }
+    out.push('\n');
+}
+
+/// `__arena` undefined again if [`macros`] defined it.
+fn undefine_arena(out: &mut String) {
+    let _ = write!(
+        out,
+        "#ifdef {ARENA_OURS}\n#undef {ARENA_MACRO}\n#undef {ARENA_OURS}\n#endif\n"
+    );
+}
+
+/// How one `extern` declaration is written: what the two sources' headers
+/// differ in, declaration by declaration. The declarator itself (`struct
+/// task_struct *bpf_task_from_pid(s32 pid)`) goes between [`Extern::open`]
+/// and [`Extern::close`], written by the source into the same text (the
+/// BTF's emitter counts the header's length as it writes).
+///
+/// The attributes' order differs: `__ksym __weak` from a manifest,
+/// `__weak __ksym` from BTF (as libbpf's selftests write it), as each was
+/// first shipped; both mean the same to a compiler, and either order
+/// chosen for both would change the other's every declaration line.
+enum Extern<'a> {
+    /// From a manifest: a comment saying where the kfunc is defined, and a
+    /// guard (`KFUNC_SCAN_SKIP_<name>`) a program defines to leave it out.
+    Guarded { name: &'a str, comment: &'a str },
+    /// From BTF: one line.
+    Bare,
+}
+
+impl Extern<'_> {
+    fn open(&self, out: &mut String) {
+        if let Extern::Guarded { name, comment } = self {
+            let _ = writeln!(out, "/* {name}: {} */", comment_text(comment));
+            let _ = writeln!(out, "#ifndef KFUNC_SCAN_SKIP_{name}");
+        }
+        out.push_str("extern ");
+    }
+
+    fn close(&self, out: &mut String) {
+        match self {
+            Extern::Guarded { .. } => out.push_str(" __ksym __weak;\n#endif\n\n"),
+            Extern::Bare => out.push_str(" __weak __ksym;\n"),
+        }
+    }
+}
 
 /// Text from outside (a path, a release) made safe for a C block comment:
 /// control characters escaped as the terminal shows them (so no line
