@@ -138,4 +138,56 @@ mod tests {
         }
         assert_eq!(comment_text("/*/*/"), "/\\*\\/\\*\\/");
     }
+
+    #[test]
+    fn the_two_sources_declare_alike_but_for_comment_guard_and_attribute_order() {
+        let decl = "int bpf_x(void)";
+        let e = Extern::Guarded {
+            name: "bpf_x",
+            comment: "kernel/x.c:3 */ #define y",
+        };
+        let mut m = String::new();
+        e.open(&mut m);
+        m.push_str(decl);
+        e.close(&mut m);
+        assert_eq!(
+            m,
+            "/* bpf_x: kernel/x.c:3 *\\/ #define y */\n\
+             #ifndef KFUNC_SCAN_SKIP_bpf_x\n\
+             extern int bpf_x(void) __ksym __weak;\n#endif\n\n"
+        );
+        let mut b = String::new();
+        Extern::Bare.open(&mut b);
+        b.push_str(decl);
+        Extern::Bare.close(&mut b);
+        assert_eq!(b, "extern int bpf_x(void) __weak __ksym;\n");
+    }
+
+    #[test]
+    fn the_macros_are_libbpf_s_and_arena_is_undefined_again() {
+        let base = "#ifndef __ksym\n#define __ksym __attribute__((section(\".ksyms\")))\n#endif\n\
+                    #ifndef __weak\n#define __weak __attribute__((weak))\n#endif\n";
+        let mut out = String::new();
+        macros(&mut out, false);
+        assert_eq!(out, format!("{base}\n"));
+        out.clear();
+        macros(&mut out, true);
+        assert_eq!(
+            out,
+            format!(
+                "{base}#ifndef __arena\n#define __KFUNC_SCAN_ARENA_DEFINED\n#endif\n\
+                 #ifndef __arena\n#define __arena __attribute__((address_space(1)))\n#endif\n\n"
+            )
+        );
+        out.clear();
+        undefine_arena(&mut out);
+        assert_eq!(
+            out,
+            "#ifdef __KFUNC_SCAN_ARENA_DEFINED\n#undef __arena\n#undef __KFUNC_SCAN_ARENA_DEFINED\n#endif\n"
+        );
+        out.clear();
+        open(&mut out, "/* b */\n", "G");
+        close(&mut out, "G");
+        assert_eq!(out, "/* b */\n#ifndef G\n#define G\n\n#endif /* G */\n");
+    }
 }

@@ -365,6 +365,7 @@ impl Namer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::NewType;
 
     #[test]
     fn what_c_takes_from_a_btf() {
@@ -395,5 +396,121 @@ mod tests {
         ] {
             assert!(!is_c_attribute(bad), "{bad:?}");
         }
+    }
+
+    fn add(b: &mut Btf, t: NewType) -> u32 {
+        b.add_type(&t).expect("type")
+    }
+
+    fn string(b: &mut Btf, s: &str) -> u32 {
+        b.add_string(s).expect("string")
+    }
+
+    /// `int *f(int address_space(1) *a, int *b)`: the FUNC.
+    fn tagged_func(b: &mut Btf) -> u32 {
+        let int_name = string(b, "int");
+        let int = add(b, NewType::int(int_name, 4, true));
+        let attr = string(b, "address_space(1)");
+        let tag = add(b, NewType::type_tag(attr, int, true));
+        let p_tag = add(b, NewType::ptr(tag));
+        let p_int = add(b, NewType::ptr(int));
+        let (a, bn) = (string(b, "a"), string(b, "b"));
+        let proto = add(b, NewType::func_proto(p_int, &[(a, p_tag), (bn, p_int)]));
+        let f = string(b, "f");
+        add(b, NewType::func(f, 1, proto))
+    }
+
+    #[test]
+    fn the_address_space_is_spelt_as_the_caller_says() {
+        let mut b = Btf::empty(crate::Endian::Little);
+        let f = tagged_func(&mut b);
+        let ours = Spelling {
+            attr: "address_space(1)",
+            macro_name: "__as1",
+        };
+        // the tag, and the places asked for where the BTF has none
+        let places = Places {
+            ret: true,
+            params: &[1],
+        };
+        assert_eq!(
+            prototype(&b, f, ours, places).as_deref(),
+            Ok("int __as1 *f(int __as1 *a, int __as1 *b)")
+        );
+        // a tag the spelling does not name is an attribute; no places, no macro
+        let other = Spelling {
+            attr: "address_space(2)",
+            macro_name: "__as2",
+        };
+        assert_eq!(
+            prototype(&b, f, other, Places::default()).as_deref(),
+            Ok("int *f(int __attribute__((address_space(1))) *a, int *b)")
+        );
+        assert_eq!(
+            prototype(&b, 1, ours, Places::default()),
+            Err(EmitError::NotAFunc(1))
+        );
+    }
+
+    #[test]
+    fn the_caller_s_rules_say_which_structs_are_defined_in_full() {
+        // void g(struct s *p, int p__sz, struct t *q)
+        let mut b = Btf::empty(crate::Endian::Little);
+        let int_name = string(&mut b, "int");
+        let int = add(&mut b, NewType::int(int_name, 4, true));
+        let x = string(&mut b, "x");
+        let (sn, tn) = (string(&mut b, "s"), string(&mut b, "t"));
+        let s = add(&mut b, NewType::struct_(sn, 4, &[(x, int, 0)]));
+        let t = add(&mut b, NewType::struct_(tn, 4, &[(x, int, 0)]));
+        let (ps, pt) = (add(&mut b, NewType::ptr(s)), add(&mut b, NewType::ptr(t)));
+        let (p, psz, q) = (
+            string(&mut b, "p"),
+            string(&mut b, "p__sz"),
+            string(&mut b, "q"),
+        );
+        let proto = add(
+            &mut b,
+            NewType::func_proto(0, &[(p, ps), (psz, int), (q, pt)]),
+        );
+        let gn = string(&mut b, "g");
+        let g = add(&mut b, NewType::func(gn, 1, proto));
+
+        let none = PlanRules {
+            always_define: |_| false,
+            size_param: |_| false,
+        };
+        let p0 = plan(&b, &[g], &none).expect("plan");
+        assert_eq!(
+            (p0.declared, p0.stubs, p0.defs),
+            (vec![s, t], vec![s, t], vec![])
+        );
+
+        let rules = PlanRules {
+            always_define: |n| n == "t",
+            size_param: |n| n.ends_with(b"__sz"),
+        };
+        let p1 = plan(&b, &[g], &rules).expect("plan");
+        assert_eq!(
+            (p1.declared, p1.stubs, p1.defs),
+            (vec![s, t], vec![], vec![s, t])
+        );
+    }
+
+    #[test]
+    fn a_refused_name_is_cut_and_keeps_every_byte() {
+        let e = EmitError::not_identifier(3, "FUNC name", b"a\nb\xff");
+        assert_eq!(
+            e.to_string(),
+            "type [3]: its FUNC name \"a\nb\\xff\" is not a C identifier; \
+             the header takes only C identifiers from the BTF"
+        );
+        // at the bound whole, one past cut (here inside a UTF-8 character)
+        let at = "a".repeat(crate::MAX_NAME_SHOWN);
+        assert_eq!(shown(at.as_bytes()), at);
+        let past = format!("{}é", "a".repeat(crate::MAX_NAME_SHOWN - 1));
+        assert_eq!(
+            shown(past.as_bytes()),
+            format!("{}\\xc3…", "a".repeat(crate::MAX_NAME_SHOWN - 1))
+        );
     }
 }
