@@ -34,7 +34,7 @@ while IFS= read -r line; do
     [ -n "$re" ] && [ "${re:0:1}" != "#" ] && excludes+=(--exclude-re "$re")
 done < scripts/mutants-exclude.txt
 files=(--file 'src/patch/*.rs' --file src/diff.rs --file 'src/docs/*.rs'
-    --file src/header.rs --file 'crates/manifest/src/*.rs' --file src/output.rs)
+    --file 'src/header/*.rs' --file 'crates/manifest/src/*.rs' --file src/output.rs)
 for a in "$@"; do
     [ "$a" = -- ] && break
     case "$a" in -f | --file | --file=* | -f*) files=() ;; esac

@@ -12,7 +12,6 @@ pub use kfunc_scan_kbuild as kbuild;
 pub use kfunc_scan_manifest as manifest;
 pub use kfunc_scan_manifest::{cdecl, conventions};
 pub mod avail;
-pub mod cheader;
 pub mod check;
 pub mod diff;
 pub mod docs;

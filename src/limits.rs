@@ -46,23 +46,10 @@ pub use crate::btf::MAX_NAME_LEN as BTF_MAX_NAME_LEN;
 /// name may be megabytes long (an INT's is not bounded by the kernel).
 pub use crate::btf::MAX_NAME_SHOWN as BTF_MAX_NAME_SHOWN;
 
-/// The padding (bytes no member covers: `long: 64;` lines) one struct of
-/// the header from BTF may have. The most a real kernel's struct has is
-/// `bpf_ringbuf`'s 12,168 bytes (6.12, 6.18: pages of 4 KiB between its
-/// page-aligned members); with 64 KiB pages that is about 3 × 64 KiB. 1 MiB
-/// is five times that and writes at most 1.4 MB of padding lines, where a
-/// 200-byte BTF could ask for a struct of 4 GiB (a header of 6 GB).
-pub const MAX_STRUCT_PADDING: u64 = 1 << 20;
-
-/// The length of a header from BTF, in bytes. The header of every kfunc
-/// of 6.18 is 24 KB (types behind pointers have empty bodies), that of all
-/// 1,437 FUNCs named `bpf_*` of 6.12 173 KB, and bpftool's whole vmlinux.h
-/// 2.8 MB; 4 MiB is more than any of them. Anonymous types and function
-/// pointers are written inline at each use, so a BTF of 12 KB could
-/// otherwise nest them into a header of billions of lines (a union of 256
-/// anonymous members of 256 members, four deep): the bound is checked as
-/// the header is written, not after.
-pub const MAX_HEADER_LEN: usize = 4 << 20;
+/// The padding one struct of the header from BTF may have, and the
+/// header's length: bounds of the C emitter, which lives beside the BTF
+/// reader in `kfunc_scan_btf` (`btf::c`), each documented there.
+pub use crate::btf::c::{MAX_HEADER_LEN, MAX_STRUCT_PADDING};
 
 // ---- BTF directories (`avail --btf-dir`) ----
 

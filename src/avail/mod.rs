@@ -23,10 +23,12 @@ pub use names::{did_you_mean, kfunc_names, nearest, resolve_prog_type, shown, Un
 pub use proto_cmp::same_prototype;
 pub use render::{fit_width, json, table};
 
+use crate::btf::c::EmitError;
 use crate::btf::{Blob, Btf, ReadError};
 use crate::cdecl;
-use crate::cheader::{self, ArenaPlaces, EmitError};
 use crate::conventions;
+use crate::conventions::ArenaPlaces;
+use crate::header;
 use crate::manifest::{term, BuiltInto, CallableFrom, Kfunc, Manifest};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -326,12 +328,11 @@ fn entries(
     let mut out = Vec::new();
     for f in kfuncs_in(btf, wanted) {
         let k = by_name.get(f.name.as_str()).copied();
-        let prototype = cheader::prototype(btf, f.func, &arena_slots(k)).map_err(|source| {
-            AvailError::Emit {
+        let prototype =
+            header::prototype(btf, f.func, &arena_slots(k)).map_err(|source| AvailError::Emit {
                 path: path.to_path_buf(),
                 source,
-            }
-        })?;
+            })?;
         out.push(entry(f.name, object, prototype, k, manifest));
     }
     Ok(out)

@@ -239,7 +239,7 @@ impl Resolver {
                 let finite = || compat::funcs(&targ, func, &targ, func) == Compat::Compatible;
                 let prototype = match compat {
                     Compat::Incompatible(_) if finite() => {
-                        crate::cheader::prototype(btf, func, &ArenaPlaces::default()).ok()
+                        crate::header::prototype(btf, func, &ArenaPlaces::default()).ok()
                     }
                     _ => None,
                 };

@@ -5,7 +5,7 @@ use super::{CliError, Outcome};
 use clap::Args;
 use kfunc_scan::avail::{self, Avail, AvailError, BtfDir, FoundBy};
 use kfunc_scan::btf::Btf;
-use kfunc_scan::cheader::{self, HeaderKfunc, HeaderText};
+use kfunc_scan::header::{self, HeaderKfunc, HeaderText};
 use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::Output;
 use std::path::{Path, PathBuf};
@@ -461,7 +461,7 @@ pub fn run_btf_header(
         Some(v) => format!("{} (Linux {v}'s manifest)", btf_path.display()),
         None => btf_path.display().to_string(),
     };
-    let text = cheader::header(&btf, &kfuncs, &HeaderText { about }).map_err(|e| {
+    let text = header::header_from_btf(&btf, &kfuncs, &HeaderText { about }).map_err(|e| {
         CliError::CannotRun(format!(
             "{}: error[btf]: {}",
             term::path(btf_path),

@@ -356,7 +356,7 @@ fn layout_asserts(header: &str, btf: &kfunc_scan::btf::Btf) -> String {
             .find(|t| t.kind() == Kind::Struct && btf.name(t) == name && t.vlen() > 0)
             .unwrap_or_else(|| panic!("struct {name} not in the BTF"));
         let size = t.size().unwrap_or(0);
-        let align = kfunc_scan::cheader::align_of(btf, t.id()).expect("align");
+        let align = kfunc_scan::btf::c::align_of(btf, t.id()).expect("align");
         out.push_str(&format!(
             "_Static_assert(sizeof(struct {name}) == {size}, \"{name} size\");\n\
              _Static_assert(_Alignof(struct {name}) == {align}, \"{name} alignment\");\n"

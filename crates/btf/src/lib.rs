@@ -16,6 +16,7 @@
 )]
 
 mod blob;
+pub mod c;
 pub mod elf;
 mod error;
 pub mod kernel;

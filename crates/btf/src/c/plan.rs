@@ -1,4 +1,4 @@
-//! Which types a set of kfunc prototypes needs, and in what order.
+//! Which types a set of function prototypes needs, and in what order.
 //!
 //! A type a prototype (or a needed definition) uses by value needs its full
 //! definition; one used only behind pointers needs a declaration. The
@@ -7,8 +7,9 @@
 //! `bpf_core_types_are_compat`, which follows pointers and requires the same
 //! BTF kind at the end, and a forward-declared struct is a FWD in the
 //! program's BTF where the kernel has a STRUCT ("func_proto … incompatible
-//! with kernel"). The BPF-side objects a program keeps on its stack
-//! (`struct bpf_iter_num`, `struct bpf_dynptr`, …) are always defined in full.
+//! with kernel"). The objects a program keeps on its stack, which the
+//! caller's [`PlanRules`] name (`struct bpf_iter_num`, `struct bpf_dynptr`,
+//! …), are always defined in full.
 //!
 //! Definitions come in dependency order (a post-order walk): a typedef after
 //! what it names needs defined, a struct after the types of its by-value
@@ -16,45 +17,20 @@
 //! need nothing.
 
 use super::EmitError;
-use crate::btf::{Btf, Kind};
+use crate::{Btf, Kind};
 use std::collections::{HashMap, HashSet};
 
-/// The structs of uapi `linux/bpf.h` that BPF programs embed in their own
-/// data or keep on their stack, whose layout the verifier checks; with
-/// every open-coded iterator's state (`struct bpf_iter_<name>`, the
-/// verifier's `ITER_PREFIX`).
-const BPF_SIDE_OBJECTS: &[&str] = &[
-    "bpf_dynptr",
-    "bpf_list_head",
-    "bpf_list_node",
-    "bpf_rb_root",
-    "bpf_rb_node",
-    "bpf_refcount",
-    "bpf_spin_lock",
-    "bpf_res_spin_lock",
-    "bpf_timer",
-    "bpf_wq",
-    "bpf_task_work",
-];
-const ITER_PREFIX: &str = "bpf_iter_";
-
-/// Whether a struct of this name is an object a BPF program holds itself,
-/// and so is defined in full even when kfuncs take it by pointer.
-pub fn is_bpf_side_object(name: &str) -> bool {
-    BPF_SIDE_OBJECTS.contains(&name)
-        || name
-            .strip_prefix(ITER_PREFIX)
-            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('_'))
-}
-
-/// Whether a parameter's name says it is the size of the buffer the
-/// parameter before it points to: the kernel's `__sz` suffix (`opts__sz`,
-/// `tuple__sz`, `params__sz`), which the verifier checks against that
-/// buffer, and `__szk`, a size the kernel knows as a constant. A program
-/// fills such a struct itself (`struct bpf_ct_opts opts = { … }`) and
-/// passes `sizeof`, so the header must define it in full.
-fn is_size_param(name: &[u8]) -> bool {
-    name.ends_with(b"__sz") || name.ends_with(b"__szk")
+/// What a plan takes from the caller's conventions: which structs a
+/// program needs whole though the functions take them by pointer.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanRules {
+    /// Whether a named struct or union is an object the program holds
+    /// itself (on its stack, in its maps), and so is defined in full.
+    pub always_define: fn(&str) -> bool,
+    /// Whether a parameter's name says it is the size of the buffer the
+    /// parameter before it points to: the program fills that struct itself
+    /// and passes `sizeof`, so it is defined in full.
+    pub size_param: fn(&[u8]) -> bool,
 }
 
 /// The struct or union a pointer parameter points to, through modifiers
@@ -80,6 +56,8 @@ fn pointee(btf: &Btf, ty: u32) -> u32 {
 /// How deep a chain of by-value uses may nest before the input is refused.
 const MAX_DEPTH: usize = 512;
 
+/// The types a set of prototypes needs, each list in the order they are
+/// written.
 #[derive(Debug, Default)]
 pub struct Plan {
     /// Named structs, unions and FWDs mentioned, in order of first mention.
@@ -98,6 +76,7 @@ enum State {
 
 struct Planner<'a> {
     btf: &'a Btf,
+    rules: &'a PlanRules,
     state: HashMap<u32, State>,
     declared: Vec<u32>,
     declared_set: HashSet<u32>,
@@ -113,9 +92,10 @@ struct Planner<'a> {
 /// The plan for the prototypes of `funcs` (FUNC IDs): their return and
 /// parameter types are used by value (a program calling them needs them
 /// complete).
-pub fn plan(btf: &Btf, funcs: &[u32]) -> Result<Plan, EmitError> {
+pub fn plan(btf: &Btf, funcs: &[u32], rules: &PlanRules) -> Result<Plan, EmitError> {
     let mut p = Planner {
         btf,
+        rules,
         state: HashMap::new(),
         declared: Vec::new(),
         declared_set: HashSet::new(),
@@ -136,7 +116,7 @@ pub fn plan(btf: &Btf, funcs: &[u32]) -> Result<Plan, EmitError> {
             p.use_type(ty, true, 0)?;
             let sized = params
                 .get(i + 1)
-                .is_some_and(|&(name, _)| is_size_param(btf.str_at(name).unwrap_or_default()));
+                .is_some_and(|&(name, _)| (rules.size_param)(btf.str_at(name).unwrap_or_default()));
             if sized {
                 // the program fills it and passes its size: it needs the body
                 p.use_type(pointee(btf, ty), true, 0)?;
@@ -200,7 +180,7 @@ impl Planner<'_> {
             }
             Kind::Struct | Kind::Union => {
                 self.declare(id);
-                if value || is_bpf_side_object(self.btf.name(&t)) {
+                if value || (self.rules.always_define)(self.btf.name(&t)) {
                     self.define(id, d)?;
                 }
             }
@@ -254,18 +234,12 @@ impl Planner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::btf::NewType;
+    use crate::NewType;
 
     #[test]
-    fn size_parameters_and_what_they_measure() {
-        for n in [&b"opts__sz"[..], b"tuple__sz", b"__sz", b"buffer__szk"] {
-            assert!(is_size_param(n), "{n:?}");
-        }
-        for n in [&b"size"[..], b"opts__szx", b"sz", b"", b"opts__sz_"] {
-            assert!(!is_size_param(n), "{n:?}");
-        }
+    fn what_a_pointer_parameter_points_to() {
         // const struct s *, typedef'd pointer, struct s ** and int *
-        let mut b = Btf::empty(crate::btf::Endian::Little);
+        let mut b = Btf::empty(crate::Endian::Little);
         let name = b.add_string("s").expect("string");
         let int = b.add_type(&NewType::int(0, 4, true)).expect("int");
         let s = b
@@ -285,27 +259,5 @@ mod tests {
         assert_eq!(pointee(&b, pint), 0);
         assert_eq!(pointee(&b, s), 0, "a struct by value is no pointer");
         assert_eq!(pointee(&b, 9999), 0);
-    }
-
-    #[test]
-    fn bpf_side_objects() {
-        for n in [
-            "bpf_iter_num",
-            "bpf_iter_task_vma",
-            "bpf_dynptr",
-            "bpf_wq",
-            "bpf_list_head",
-        ] {
-            assert!(is_bpf_side_object(n), "{n}");
-        }
-        // iterator program contexts (bpf_iter__task) and the bare prefix are not
-        for n in [
-            "bpf_iter__task",
-            "bpf_iter_",
-            "task_struct",
-            "bpf_dynptr_kern",
-        ] {
-            assert!(!is_bpf_side_object(n), "{n}");
-        }
     }
 }

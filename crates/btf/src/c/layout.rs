@@ -6,7 +6,7 @@
 //! definition here equals vmlinux.h's.
 
 use super::{EmitError, MAX_DEPTH};
-use crate::btf::{Btf, Kind, TypeRef};
+use crate::{Btf, Kind, TypeRef};
 use std::collections::HashMap;
 
 const PTR_SIZE: u32 = 8;

@@ -1,7 +1,8 @@
 //! C declarators from BTF, written as libbpf's BTF dumper writes them (and
 //! so as `bpftool btf dump … format c` does): `const struct foo *p`,
 //! `int (*cb)(void *, int *)`, `char name[16]`, a kind flag's type tag as
-//! ` __attribute__((NAME))`, address_space(1) as ` __arena`.
+//! ` __attribute__((NAME))`, or as the caller's macro (address_space(1) as
+//! ` __arena`: [`Spelling`]).
 //!
 //! A type's chain (pointer, modifiers, array, prototype, down to its base)
 //! is put on a stack outermost first and written from its base up, as C's
@@ -9,12 +10,34 @@
 
 use super::layout;
 use super::{c_name, EmitError, NameRule, Namer, MAX_DEPTH};
-use crate::btf::{Btf, Kind, TypeRef};
-pub use crate::conventions::{ArenaPlaces, ARENA_MACRO as ARENA, TYPE_ATTR_ARENA as ARENA_ATTR};
+use crate::{Btf, Kind, TypeRef};
 use std::fmt::Write;
 
-/// One element of a declarator's stack: a type, or an `__arena` the
-/// manifest's flags ask for where the BTF has no tag.
+/// How C spells one kind-flag type tag, the address space of a pointer's
+/// pointee: with the macro BPF programs write (`__arena` for
+/// `address_space(1)`) rather than `__attribute__((address_space(1)))`.
+/// The caller's conventions, not the BTF's.
+#[derive(Debug, Clone, Copy)]
+pub struct Spelling<'s> {
+    /// The type tag's value: `address_space(1)`.
+    pub attr: &'s str,
+    /// The macro written for it: `__arena`.
+    pub macro_name: &'s str,
+}
+
+/// Where a prototype puts [`Spelling`]'s macro besides where the BTF tags
+/// it: pointers the caller knows point into that address space though the
+/// BTF does not say so.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Places<'p> {
+    /// The pointer returned.
+    pub ret: bool,
+    /// The pointer parameters, by index.
+    pub params: &'p [usize],
+}
+
+/// One element of a declarator's stack: a type, or the macro `Places`
+/// asks for where the BTF has no tag.
 #[derive(Clone, Copy)]
 enum Item {
     Id(u32),
@@ -23,19 +46,24 @@ enum Item {
 
 /// Writes declarations into `out`.
 pub struct Writer<'a> {
+    /// The types' BTF.
     pub btf: &'a Btf,
+    /// The names types are written with.
     pub names: Namer,
+    /// The C written so far.
     pub out: String,
     /// Alignments known so far (see `layout::Aligns`).
     pub aligns: layout::Aligns,
+    /// How the address-space tag is written.
+    spelling: Spelling<'a>,
     /// How many declarators are being written, one inside another.
     depth: usize,
 }
 
-/// Whether `id` is the kind-flag type tag address_space(1).
-pub fn is_arena_tag(btf: &Btf, id: u32) -> bool {
+/// Whether `id` is the kind-flag type tag `attr`.
+fn is_tag(btf: &Btf, id: u32, attr: &str) -> bool {
     btf.get(id)
-        .is_some_and(|t| t.kind() == Kind::TypeTag && t.kflag() && btf.name(&t) == ARENA_ATTR)
+        .is_some_and(|t| t.kind() == Kind::TypeTag && t.kflag() && btf.name(&t) == attr)
 }
 
 fn get(btf: &Btf, id: u32) -> Result<TypeRef<'_>, EmitError> {
@@ -47,12 +75,15 @@ fn pfx(lvl: usize) -> String {
 }
 
 impl<'a> Writer<'a> {
-    pub fn new(btf: &'a Btf, names: Namer) -> Writer<'a> {
+    /// An empty text, names from `names`, the address space spelt as
+    /// `spelling` says.
+    pub fn new(btf: &'a Btf, names: Namer, spelling: Spelling<'a>) -> Writer<'a> {
         Writer {
             btf,
             names,
             out: String::new(),
             aligns: Default::default(),
+            spelling,
             depth: 0,
         }
     }
@@ -61,7 +92,7 @@ impl<'a> Writer<'a> {
     /// that writes: members, enumerators, parameters), `id` being the type
     /// being written.
     pub fn check_len(&self, id: u32) -> Result<(), EmitError> {
-        let bound = crate::limits::MAX_HEADER_LEN;
+        let bound = super::MAX_HEADER_LEN;
         if self.out.len() > bound {
             return Err(EmitError::TooLong { id, bound });
         }
@@ -73,10 +104,10 @@ impl<'a> Writer<'a> {
         self.decl_arena(id, fname, lvl, None, false)
     }
 
-    /// A FUNC_PROTO declared as function `fname`, with `__arena` where
-    /// `arena` says (besides the BTF's own address_space(1) tags).
-    pub fn proto(&mut self, proto: u32, fname: &str, arena: &ArenaPlaces) -> Result<(), EmitError> {
-        self.decl_arena(proto, fname, 0, Some(arena), arena.ret)
+    /// A FUNC_PROTO declared as function `fname`, with the address-space
+    /// macro where `places` says (besides the BTF's own tags).
+    pub fn proto(&mut self, proto: u32, fname: &str, places: Places<'_>) -> Result<(), EmitError> {
+        self.decl_arena(proto, fname, 0, Some(&places), places.ret)
     }
 
     fn decl_arena(
@@ -84,7 +115,7 @@ impl<'a> Writer<'a> {
         id: u32,
         fname: &str,
         lvl: usize,
-        slots: Option<&ArenaPlaces>,
+        slots: Option<&Places<'_>>,
         arena_first_ptr: bool,
     ) -> Result<(), EmitError> {
         // declarators nest in parameters at the same level of indentation
@@ -103,7 +134,7 @@ impl<'a> Writer<'a> {
         id: u32,
         fname: &str,
         lvl: usize,
-        slots: Option<&ArenaPlaces>,
+        slots: Option<&Places<'_>>,
         arena_first_ptr: bool,
     ) -> Result<(), EmitError> {
         let mut stack = Vec::new();
@@ -121,7 +152,7 @@ impl<'a> Writer<'a> {
             cur = match t.kind() {
                 Kind::Ptr => {
                     let to = t.target().unwrap_or(0);
-                    if std::mem::take(&mut arena) && !is_arena_tag(self.btf, to) {
+                    if std::mem::take(&mut arena) && !is_tag(self.btf, to, self.spelling.attr) {
                         stack.push(Item::Arena);
                     }
                     to
@@ -182,14 +213,14 @@ impl<'a> Writer<'a> {
         stack: &mut Vec<Item>,
         fname: &str,
         lvl: usize,
-        slots: Option<&ArenaPlaces>,
+        slots: Option<&Places<'_>>,
     ) -> Result<(), EmitError> {
         let mut last_was_ptr = true;
         while let Some(item) = stack.pop() {
             let id = match item {
                 Item::Arena => {
                     self.emit_mods(stack);
-                    let _ = write!(self.out, " {ARENA}");
+                    let _ = write!(self.out, " {}", self.spelling.macro_name);
                     last_was_ptr = false;
                     continue;
                 }
@@ -272,8 +303,8 @@ impl<'a> Writer<'a> {
                     NameRule::Identifier
                 };
                 let n = c_name(btf, t.id(), "value", t.name_off(), false, rule)?;
-                if t.kflag() && n == ARENA_ATTR {
-                    let _ = write!(self.out, " {ARENA}");
+                if t.kflag() && n == self.spelling.attr {
+                    let _ = write!(self.out, " {}", self.spelling.macro_name);
                 } else if t.kflag() {
                     let _ = write!(self.out, " __attribute__(({n}))");
                 } else {
@@ -324,7 +355,7 @@ impl<'a> Writer<'a> {
         fname: &str,
         last_was_ptr: bool,
         lvl: usize,
-        slots: Option<&ArenaPlaces>,
+        slots: Option<&Places<'_>>,
     ) -> Result<(), EmitError> {
         self.drop_mods(stack);
         if stack.is_empty() {
@@ -380,7 +411,7 @@ impl<'a> Writer<'a> {
         let mut padding = 0u64;
         let mut gap = |from: u64, to: u64| {
             padding += to.saturating_sub(from);
-            let bound = crate::limits::MAX_STRUCT_PADDING;
+            let bound = super::MAX_STRUCT_PADDING;
             if padding > bound * 8 {
                 return Err(EmitError::TooMuchPadding {
                     id: t.id(),
@@ -461,7 +492,14 @@ impl<'a> Writer<'a> {
                 (true, true) => "LL",
                 (true, false) => "ULL",
             };
-            high_bits |= wide && (v as u64) >> 32 != 0;
+            // the low 64 bits, as a 64-bit enumerator holds them
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "an ENUM64's value is 64 bits, signed or not: its bits are wanted"
+            )]
+            let bits = v as u64;
+            high_bits |= wide && bits >> 32 != 0;
             let _ = write!(self.out, "\n{}{n} = {v}{suffix},", pfx(lvl + 1));
         }
         let _ = write!(self.out, "\n{}}}", pfx(lvl));
@@ -490,13 +528,17 @@ pub(super) fn prefix(lvl: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::btf::Endian;
-    use crate::limits::MAX_HEADER_LEN;
+    use crate::c::MAX_HEADER_LEN;
+    use crate::Endian;
 
     #[test]
     fn the_header_s_length_at_the_bound_and_one_past() {
         let btf = Btf::empty(Endian::Little);
-        let mut w = Writer::new(&btf, Namer::plain());
+        let spelling = Spelling {
+            attr: "address_space(1)",
+            macro_name: "__arena",
+        };
+        let mut w = Writer::new(&btf, Namer::plain(), spelling);
         w.out = "x".repeat(MAX_HEADER_LEN);
         assert_eq!(w.check_len(7), Ok(()));
         w.out.push('x');
