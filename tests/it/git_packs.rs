@@ -529,36 +529,3 @@ fn a_blob_too_large_to_scan_is_handed_back_undecoded() {
     assert!(failed.contains(&made_up(2)), "{failed:?}");
     assert!(elsewhere.is_empty());
 }
-
-/// EXPERIMENT (issue 21, item 8): gix-pack's delta-tree traversal and the
-/// hand-written decoder hand over the same bytes for every blob, and for
-/// part of them, on 1 and 3 threads.
-#[test]
-fn both_decoders_give_the_same_blobs() {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = repo_with_chains(dir.path());
-    let blobs = blobs(&repo);
-    let wanted: Vec<ObjectId> = blobs.keys().map(|h| id(h)).collect();
-    let some: Vec<ObjectId> = wanted.iter().step_by(7).copied().collect();
-    let packs = open(&repo);
-    let by = |gix: bool, wanted: &[ObjectId], threads: usize| {
-        let plan = packs.plan(wanted, threads, kfunc_scan::scan::walk::MAX_FILE_SIZE);
-        let got = Mutex::new(BTreeMap::new());
-        let failed = plan.read_by(gix, threads, || {
-            let got = &got;
-            move |i: usize, bytes: &[u8]| {
-                let before = got.lock().unwrap().insert(wanted[i], bytes.to_vec());
-                assert!(before.is_none(), "{} handed over twice", wanted[i]);
-            }
-        });
-        assert!(failed.is_empty(), "{failed:?}");
-        got.into_inner().unwrap()
-    };
-    for threads in [1, 3] {
-        for w in [&wanted[..], &some[..]] {
-            let hand = by(false, w, threads);
-            assert_eq!(hand.len(), w.len());
-            assert!(hand == by(true, w, threads), "{threads} threads");
-        }
-    }
-}
