@@ -6,29 +6,21 @@
 //! reaches the caller through a [`Progress`] callback, what went wrong as a
 //! typed [`ScanError`].
 
-pub mod build_view;
 pub mod cache;
-pub mod cond;
 pub mod cpp;
-pub mod ctype;
-pub mod extract;
 pub mod file;
-pub mod filter;
 #[cfg(feature = "git")]
 pub mod git_tree;
-pub mod mask;
 pub mod names;
 #[cfg(feature = "git")]
 pub use crate::git::{packs, par};
-pub mod parse;
-pub mod pattern;
-pub mod queries;
 pub mod resolve;
-pub mod second_look;
 pub mod source;
-pub mod tree_facts;
+pub mod tree;
 pub mod walk;
-pub mod xmacro;
+
+pub use file::{cond, ctype, extract, filter, mask, parse, pattern, queries};
+pub use tree::{build_view, second_look, tree_facts, xmacro};
 
 use crate::manifest::Manifest;
 use extract::FileRecords;

@@ -2,9 +2,9 @@
 //! entry, program types through `btf_kfunc_id_set` initialisers, and the
 //! verifier-supplied arguments of both conventions.
 
-use super::extract::{FileRecords, RawEntry, RawFunction, RawIdList, RawIdSet};
-use super::filter::{Allowed, RawFilter, Reading};
-use super::tree_facts::TreeFacts;
+use super::file::extract::{FileRecords, RawEntry, RawFunction, RawIdList, RawIdSet};
+use super::file::filter::{Allowed, RawFilter, Reading};
+use super::tree::tree_facts::TreeFacts;
 use crate::manifest::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -30,7 +30,7 @@ pub struct Inputs {
     pub diagnostics: Vec<Diagnostic>,
     pub counts: FileCounts,
     /// The build's view (`--config`), when the scan has one.
-    pub build: Option<super::build_view::Build>,
+    pub build: Option<super::tree::build_view::Build>,
 }
 
 /// Every definition of each name: (file, definition).
@@ -78,7 +78,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
         .collect();
     check_magic_tables(&magic_tables, &kfuncs, &flagged, &mut diags);
     if let Some(b) = &inp.build {
-        super::build_view::apply(b, &mut sets, &mut kfuncs, &mut diags);
+        super::tree::build_view::apply(b, &mut sets, &mut kfuncs, &mut diags);
         if let Some(d) = nothing_built(&b.info.config, &sets) {
             diags.push(d);
         }
@@ -189,7 +189,7 @@ fn set_entry(
                     format!(
                         "`{flag}` on `{}` is not defined in the tree's {}",
                         e.name,
-                        super::tree_facts::FLAGS_HEADER
+                        super::tree::tree_facts::FLAGS_HEADER
                     ),
                 ));
             }

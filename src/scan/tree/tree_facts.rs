@@ -3,12 +3,12 @@
 //! (`tools/bpf/resolve_btfids/main.c`), the program type → kfunc hook table
 //! (`kernel/bpf/btf.c`) and the version (`Makefile`).
 
-use super::parse::text;
-use super::queries::FlagDefinesQuery;
-use super::source::Tree;
-use super::{mask, parse};
 use crate::conventions::{PROG_TYPE_ENUM, PROG_TYPE_ENUM_HEADER};
 use crate::manifest::{Diagnostic, Severity, PROG_TYPE_UNSPEC};
+use crate::scan::file::parse::text;
+use crate::scan::file::queries::FlagDefinesQuery;
+use crate::scan::file::{mask, parse};
+use crate::scan::source::Tree;
 use std::collections::BTreeMap;
 
 /// What the tree says of itself, for the manifest's top fields.
@@ -205,7 +205,7 @@ enum Tok {
 }
 
 fn tokenize(s: &str) -> Option<Vec<Tok>> {
-    let s = super::cond::normalise_expr(s);
+    let s = crate::scan::file::cond::normalise_expr(s);
     let b = s.as_bytes();
     let mut i = 0;
     let mut out = Vec::new();

@@ -244,7 +244,7 @@ fn def_name(b: &[u8], mut close: usize) -> Option<&[u8]> {
             .map_or(0, |p| p + 1);
         let name = &b[start..end];
         let is_attribute = name.starts_with(b"__")
-            && super::mask::CALL_ATTRIBUTES
+            && crate::scan::file::mask::CALL_ATTRIBUTES
                 .iter()
                 .any(|a| a.as_bytes() == name);
         if !is_attribute {

@@ -1,11 +1,26 @@
 //! One file through mask, parse and extract. Never fails: a file that cannot
 //! be parsed is a diagnostic.
+//!
+//! The per-file stage, run in the walker's threads: [`mask`] blanks what
+//! tree-sitter cannot parse, [`parse`] parses, [`queries`] (run by the
+//! [`pattern`] engine) find the constructs, [`extract`] turns captures into
+//! records, helped by [`cond`] (the `#if`s around a node), [`ctype`] (C
+//! declarations) and [`filter`] (a set's `.filter` callback).
 
-use super::extract::{self, FileRecords};
-use super::queries::Queries;
-use super::{cpp, mask, parse};
+pub mod cond;
+pub mod ctype;
+pub mod extract;
+pub mod filter;
+pub mod mask;
+pub mod parse;
+pub mod pattern;
+pub mod queries;
+
+use self::extract::FileRecords;
+use self::queries::Queries;
 use crate::limits::MAX_IF_DEPTH;
 use crate::manifest::{Diagnostic, Severity};
+use crate::scan::cpp;
 
 /// The 1-based line of byte `at`.
 fn line_at(bytes: &[u8], at: usize) -> u32 {

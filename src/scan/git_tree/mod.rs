@@ -15,7 +15,7 @@
 //! each blob, so a blob is read and parsed once per run, whatever the number
 //! of trees holding it.
 
-use super::extract::FileRecords;
+use super::file::extract::FileRecords;
 use super::source::{OnMatch, Tree};
 use super::walk::{self, Collector, Local, Sift};
 use super::{Progress, Stage};

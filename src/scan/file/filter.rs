@@ -628,7 +628,7 @@ fn is_errno(t: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::parse::parse;
+    use crate::scan::file::parse::parse;
 
     /// Reads filter `f` of set `own` in `src`.
     fn reading(src: &str) -> Reading {

@@ -24,11 +24,11 @@
 //! that cannot be expanded keeps the `unrecognised-set-line` warning; a
 //! recursive or oversized one has a `macro-expansion` warning too.
 
-use super::cpp::{self, Directive, Kind, MacroDef, Token};
-use super::extract::{self, FileRecords, MacroUse, RawEntry};
-use super::names;
-use super::source::Tree;
 use crate::manifest::{Diagnostic, Severity};
+use crate::scan::cpp::{self, Directive, Kind, MacroDef, Token};
+use crate::scan::file::extract::{self, FileRecords, MacroUse, RawEntry};
+use crate::scan::names;
+use crate::scan::source::Tree;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 

@@ -213,7 +213,8 @@ mod tests {
 
     fn conds(src: &str, needle: &str) -> Option<String> {
         let mut p = tree_sitter::Parser::new();
-        p.set_language(&crate::scan::parse::language()).unwrap();
+        p.set_language(&crate::scan::file::parse::language())
+            .unwrap();
         let tree = p.parse(src, None).unwrap();
         let at = src.find(needle).unwrap();
         let node = tree

@@ -4,15 +4,15 @@
 //! which definition belongs to which entry, program types) is `resolve`'s.
 
 use super::cond::condition_of;
-use super::cpp::{self, Directive};
 use super::ctype;
 use super::filter::{self, RawFilter};
 use super::mask;
-use super::names;
 use super::parse::{pos, text};
 use super::queries::Queries;
 use crate::conventions;
 use crate::manifest::{Diagnostic, Param, SetKind, Severity};
+use crate::scan::cpp::{self, Directive};
+use crate::scan::names;
 use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
@@ -28,7 +28,7 @@ pub struct FileRecords {
     /// masked source parses).
     pub error_nodes: usize,
     /// The file's `#define`, `#undef` and `#include` lines, read only when a
-    /// set of the file holds a macro use (for [`super::xmacro`]).
+    /// set of the file holds a macro use (for [`crate::scan::xmacro`]).
     pub directives: Vec<(u32, Directive)>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -41,7 +41,7 @@ pub struct RawSet {
     pub end_line: Option<u32>,
     pub entries: Vec<RawEntry>,
     /// Lines of the body that are not entries but look like macro uses
-    /// (`LIST` or `ITEMS(a, b)`), for [`super::xmacro`] to expand.
+    /// (`LIST` or `ITEMS(a, b)`), for [`crate::scan::xmacro`] to expand.
     pub uses: Vec<MacroUse>,
 }
 

@@ -2,12 +2,12 @@
 //! `__bpf_kfunc`, in files the prefilter passed over, found through the
 //! walk's notes of what those files define: the tree is not read again.
 
-use super::extract::FileRecords;
-use super::file::scan_file;
-use super::queries::Queries;
-use super::source::Tree;
-use super::{walk, Progress};
 use crate::conventions;
+use crate::scan::file::extract::FileRecords;
+use crate::scan::file::queries::Queries;
+use crate::scan::file::scan_file;
+use crate::scan::source::Tree;
+use crate::scan::{walk, Progress};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
