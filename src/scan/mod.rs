@@ -14,6 +14,7 @@ pub mod git_tree;
 pub mod names;
 #[cfg(feature = "git")]
 pub use crate::git::{packs, par};
+pub mod records;
 pub mod resolve;
 pub mod source;
 pub mod tree;
@@ -23,7 +24,7 @@ pub use file::{cond, ctype, extract, filter, mask, parse, pattern, queries};
 pub use tree::{build_view, second_look, tree_facts, xmacro};
 
 use crate::manifest::Manifest;
-use extract::FileRecords;
+use records::FileRecords;
 use source::Tree;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -2,8 +2,8 @@
 //! entry, program types through `btf_kfunc_id_set` initialisers, and the
 //! verifier-supplied arguments of both conventions.
 
-use super::file::extract::{FileRecords, RawEntry, RawFunction, RawIdList, RawIdSet};
-use super::file::filter::{Allowed, RawFilter, Reading};
+use super::records::{Allowed, RawFilter, Reading};
+use super::records::{FileRecords, RawEntry, RawFunction, RawIdList, RawIdSet};
 use super::tree::tree_facts::TreeFacts;
 use crate::manifest::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

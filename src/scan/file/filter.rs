@@ -14,42 +14,9 @@
 
 use super::parse::{pos, text};
 use crate::conventions::{FILTER_ATTACH_TYPE_FIELD, FILTER_PROG_TYPE_FIELD, FILTER_SET_CHECK};
+use crate::scan::records::{Allowed, RawFilter, Reading};
 use std::collections::BTreeSet;
 use tree_sitter::Node;
-
-/// Which values of a field a filter lets through.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Allowed {
-    /// It does not look at the field.
-    Any,
-    Only(Vec<String>),
-    /// All but these (the caller knows the enum to complete it).
-    Except(Vec<String>),
-}
-
-/// What a filter's body says, or why it could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Reading {
-    Read {
-        prog_types: Allowed,
-        attach_types: Allowed,
-        /// Opaque conditions that must hold (`!x` when `x` must not).
-        requires: Vec<String>,
-        /// Whether it asks about its own set first; if not, it concerns
-        /// every kfunc of its hook.
-        guarded: bool,
-    },
-    Unread(String),
-}
-
-/// A filter function found in the file, and its reading.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct RawFilter {
-    pub name: String,
-    /// Where it is defined (line, column), when it is.
-    pub at: Option<(u32, u32)>,
-    pub reading: Reading,
-}
 
 /// The most opaque conditions a filter may combine: 2^n cases are tried.
 const MAX_OPAQUE: usize = 4;

@@ -16,11 +16,11 @@ pub mod parse;
 pub mod pattern;
 pub mod queries;
 
-use self::extract::FileRecords;
 use self::queries::Queries;
 use crate::limits::MAX_IF_DEPTH;
 use crate::manifest::{Diagnostic, Severity};
 use crate::scan::cpp;
+use crate::scan::records::FileRecords;
 
 /// The 1-based line of byte `at`.
 fn line_at(bytes: &[u8], at: usize) -> u32 {

@@ -1,7 +1,7 @@
 //! What the read-ahead made of each blob, for the walks of the run's trees.
 
 use crate::git::ObjectId;
-use crate::scan::file::extract::FileRecords;
+use crate::scan::records::FileRecords;
 use rustc_hash::FxHashMap;
 use std::sync::RwLock;
 

@@ -19,7 +19,7 @@
 //! ([`listing`]), the blob cache ([`blob_cache`]), the read-ahead
 //! ([`mod@read_ahead`]); here the tree and its walk.
 
-use super::file::extract::FileRecords;
+use super::records::FileRecords;
 use super::source::{OnMatch, Tree};
 use super::walk::{self, Collector, Local};
 use super::Progress;

@@ -3,7 +3,7 @@
 
 use super::GitTree;
 use crate::git::{par, read_blob, ObjectId, Repo};
-use crate::scan::file::extract::FileRecords;
+use crate::scan::records::FileRecords;
 use crate::scan::source::OnMatch;
 use crate::scan::walk::{self, Collector, Local, Sift};
 use crate::scan::{Progress, Stage};

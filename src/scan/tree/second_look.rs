@@ -3,9 +3,9 @@
 //! walk's notes of what those files define: the tree is not read again.
 
 use crate::conventions;
-use crate::scan::file::extract::FileRecords;
 use crate::scan::file::queries::Queries;
 use crate::scan::file::scan_file;
+use crate::scan::records::FileRecords;
 use crate::scan::source::Tree;
 use crate::scan::{walk, Progress};
 use rayon::prelude::*;

@@ -26,8 +26,9 @@
 
 use crate::manifest::{Diagnostic, Severity};
 use crate::scan::cpp::{self, Directive, Kind, MacroDef, Token};
-use crate::scan::file::extract::{self, FileRecords, MacroUse, RawEntry};
+use crate::scan::file::extract;
 use crate::scan::names;
+use crate::scan::records::{FileRecords, MacroUse, RawEntry};
 use crate::scan::source::Tree;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
