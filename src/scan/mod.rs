@@ -2,6 +2,25 @@
 //! threads) → second look → tree facts → resolve. Resolve is the only place
 //! a [`Manifest`] is built.
 //!
+//! Laid out by stage, data flowing one way:
+//!
+//! - [`source`]: where a tree's files come from, a directory or a git tree
+//!   ([`git_tree`]), read through one [`source::Tree`];
+//! - [`walk`]: every C file read once, in parallel; the prefilter keeps those
+//!   mentioning a kfunc construct and hands them to the per-file stage in
+//!   the walker's own threads; [`cache`] keeps what it made of each file;
+//! - [`file`]: per-file work, the file alone: mask, parse, the queries and
+//!   their engine, extraction by record kind;
+//! - [`records`]: what the per-file stage makes of a file, the hand-over to
+//!   the next stages;
+//! - [`tree`]: tree-wide work, after the walk: X-macros expanded, the second
+//!   look, the facts of fixed headers, the build view;
+//! - [`resolve`]: the records put together into the manifest.
+//!
+//! Beside them, what several stages use: [`names`] (how the source spells
+//! what is looked for) and [`cpp`] (a small C preprocessor: a file's
+//! directives are read per file, expanded tree-wide).
+//!
 //! The library neither prints nor reads the environment: what it is doing
 //! reaches the caller through a [`Progress`] callback, what went wrong as a
 //! typed [`ScanError`].
