@@ -26,21 +26,22 @@
 //! typed [`ScanError`].
 
 pub mod cache;
-pub mod cpp;
-pub mod file;
+pub(crate) mod cpp;
+pub(crate) mod file;
 #[cfg(feature = "git")]
 pub mod git_tree;
-pub mod names;
+pub(crate) mod names;
 #[cfg(feature = "git")]
 pub use crate::git::{packs, par};
-pub mod records;
-pub mod resolve;
+pub(crate) mod records;
+pub(crate) mod resolve;
 pub mod source;
-pub mod tree;
+pub(crate) mod tree;
 pub mod walk;
 
-pub use file::{cond, ctype, extract, filter, mask, parse, pattern, queries};
-pub use tree::{build_view, second_look, tree_facts, xmacro};
+// what the fuzzer, the examples and the tests drive directly
+pub use file::{extract, mask, parse, pattern, queries};
+use tree::{build_view, second_look, tree_facts, xmacro};
 
 use crate::manifest::Manifest;
 use records::FileRecords;

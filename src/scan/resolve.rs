@@ -17,13 +17,13 @@ use super::names::MAGIC_TABLE;
 
 /// How many files the scan read and parsed, for the manifest's stats.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct FileCounts {
+pub(crate) struct FileCounts {
     pub files_read: usize,
     pub files_parsed: usize,
     pub files_second_look: usize,
 }
 
-pub struct Inputs {
+pub(crate) struct Inputs {
     pub facts: TreeFacts,
     pub files: Vec<FileRecords>,
     /// Diagnostics of the walk and the tree facts (the files carry their own).
@@ -45,7 +45,7 @@ fn pick_definition<'a>(
         .min_by_key(|(file, f)| (!f.bpf_kfunc_attr, !set_files.contains(file), *file, f.line))
 }
 
-pub fn resolve(inp: Inputs) -> Manifest {
+pub(crate) fn resolve(inp: Inputs) -> Manifest {
     let mut diags = inp.diagnostics;
     for f in &inp.files {
         diags.extend(f.diagnostics.iter().cloned());
@@ -493,7 +493,7 @@ fn set_named(sets: &[KfuncSet], name: &str, file: &str) -> Option<usize> {
 }
 
 /// `struct NAME *`, `const struct NAME *`, `struct NAME *const` → NAME.
-pub fn pointee_struct(ty: &str) -> Option<&str> {
+pub(crate) fn pointee_struct(ty: &str) -> Option<&str> {
     let words: Vec<&str> = ty
         .split(|c: char| c.is_whitespace() || c == '*')
         .filter(|w| !w.is_empty() && *w != "const" && *w != "volatile")

@@ -69,7 +69,7 @@ fn not(a: Cond) -> Cond {
 }
 
 /// The function definitions of a file, by name, looking inside `#if`s.
-pub fn definitions<'t>(root: Node<'t>, src: &[u8]) -> Vec<(String, Node<'t>)> {
+pub(crate) fn definitions<'t>(root: Node<'t>, src: &[u8]) -> Vec<(String, Node<'t>)> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
@@ -123,7 +123,7 @@ fn param_names(def: Node, src: &[u8]) -> Vec<String> {
 }
 
 /// Reads filter `name` of the set `own_set`, among the file's `defs`.
-pub fn read(name: &str, own_set: &str, defs: &[(String, Node)], src: &[u8]) -> RawFilter {
+pub(crate) fn read(name: &str, own_set: &str, defs: &[(String, Node)], src: &[u8]) -> RawFilter {
     let Some(def) = defs.iter().find(|(n, _)| n == name).map(|(_, d)| *d) else {
         return RawFilter {
             name: name.to_string(),

@@ -7,10 +7,10 @@
 //! records, helped by [`cond`] (the `#if`s around a node), [`ctype`] (C
 //! declarations) and [`filter`] (a set's `.filter` callback).
 
-pub mod cond;
-pub mod ctype;
+pub(crate) mod cond;
+pub(crate) mod ctype;
 pub mod extract;
-pub mod filter;
+pub(crate) mod filter;
 pub mod mask;
 pub mod parse;
 pub mod pattern;
@@ -28,7 +28,7 @@ fn line_at(bytes: &[u8], at: usize) -> u32 {
 }
 
 /// The records of the file at tree-relative path `rel`, whose content is `bytes`.
-pub fn scan_file(rel: &str, bytes: &[u8], q: &Queries) -> FileRecords {
+pub(crate) fn scan_file(rel: &str, bytes: &[u8], q: &Queries) -> FileRecords {
     let only = |d: Diagnostic| FileRecords {
         path: rel.to_string(),
         diagnostics: vec![d],

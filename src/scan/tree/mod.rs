@@ -5,7 +5,7 @@
 //! facts read from fixed headers ([`tree_facts`]), and with `--config` the
 //! build's view of the tree ([`build_view`]).
 
-pub mod build_view;
-pub mod second_look;
-pub mod tree_facts;
-pub mod xmacro;
+pub(crate) mod build_view;
+pub(crate) mod second_look;
+pub(crate) mod tree_facts;
+pub(crate) mod xmacro;

@@ -59,7 +59,7 @@ fn missing_names(files: &[FileRecords]) -> (BTreeSet<String>, BTreeSet<String>) 
 /// missing functions (`net/` for net/mptcp/bpf.c), then the other `.c`
 /// files, then headers, each pass only for what is still missing. Every
 /// file of a pass is read, so the result does not depend on timing.
-pub fn second_look(
+pub(crate) fn second_look(
     tree: &dyn Tree,
     unmatched: &[String],
     definitions: &[(u64, u32)],

@@ -34,12 +34,12 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// The most headers one search reads.
-pub const MAX_HEADERS: usize = 256;
+pub(crate) const MAX_HEADERS: usize = 256;
 /// The most times a use is expanded again with more header macros.
 const MAX_ROUNDS: usize = 16;
 
 /// Expands the macro uses of every set of `files` into entries, in place.
-pub fn expand_sets(tree: &dyn Tree, files: &mut [FileRecords]) {
+pub(crate) fn expand_sets(tree: &dyn Tree, files: &mut [FileRecords]) {
     let mut headers = Headers {
         tree,
         cache: HashMap::new(),

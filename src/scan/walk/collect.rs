@@ -15,7 +15,7 @@ const PROGRESS_EVERY: usize = 1024;
 
 /// What every walker thread shares, whatever the tree is read from: the
 /// prefilter, the callback, the counters and the results.
-pub struct Collector<'a, T> {
+pub(crate) struct Collector<'a, T> {
     ac: Needles,
     on_match: &'a (dyn Fn(&str, &[u8]) -> T + Sync),
     progress: &'a (dyn Fn(&Progress) + Sync),
@@ -25,7 +25,7 @@ pub struct Collector<'a, T> {
 }
 
 impl<'a, T> Collector<'a, T> {
-    pub fn new(
+    pub(crate) fn new(
         progress: &'a (dyn Fn(&Progress) + Sync),
         on_match: &'a (dyn Fn(&str, &[u8]) -> T + Sync),
     ) -> Self {
@@ -40,7 +40,7 @@ impl<'a, T> Collector<'a, T> {
     }
 
     /// A walker thread's part; its results join the others when it drops.
-    pub fn thread(&self) -> Local<'_, T> {
+    pub(crate) fn thread(&self) -> Local<'_, T> {
         Local {
             part: WalkOutput::new(),
             buf: Vec::with_capacity(1 << 20),
@@ -50,7 +50,7 @@ impl<'a, T> Collector<'a, T> {
     }
 
     /// Everything the threads found, the matched files by path.
-    pub fn finish(self) -> WalkOutput<(String, T)> {
+    pub(crate) fn finish(self) -> WalkOutput<(String, T)> {
         let mut o = self.out.into_inner().unwrap_or_else(|p| p.into_inner());
         o.matched.sort_by(|a, b| a.0.cmp(&b.0));
         o
@@ -58,7 +58,7 @@ impl<'a, T> Collector<'a, T> {
 }
 
 /// One walker thread's results, handed over when the thread ends.
-pub struct Local<'a, T> {
+pub(crate) struct Local<'a, T> {
     part: WalkOutput<(String, T)>,
     buf: Vec<u8>,
     /// The definitions found in the file being read.
@@ -76,7 +76,8 @@ impl<T> Drop for Local<'_, T> {
 }
 
 /// What the prefilter made of a file [`Local::sift`] was given.
-pub enum Sift<'l, T> {
+#[cfg_attr(not(feature = "git"), allow(dead_code))] // used by a git tree's walk
+pub(crate) enum Sift<'l, T> {
     /// Kept: what the callback made of it.
     Kept(T),
     /// Passed over, defining these functions in kernel style ([`name_hash`]).
@@ -84,7 +85,7 @@ pub enum Sift<'l, T> {
 }
 
 /// What the prefilter made of a file [`Local::take`] was given.
-pub enum Taken<'l, T> {
+pub(crate) enum Taken<'l, T> {
     /// Kept: what the callback made of it.
     Matched(&'l T),
     /// Passed over, defining these functions in kernel style ([`name_hash`]).
@@ -95,25 +96,30 @@ pub enum Taken<'l, T> {
 
 impl<T> Local<'_, T> {
     /// The buffer the next file is read into.
-    pub fn buf(&mut self) -> &mut Vec<u8> {
+    pub(crate) fn buf(&mut self) -> &mut Vec<u8> {
         &mut self.buf
     }
 
     /// A [`read_into`]-style outcome (the whole file in [`Local::buf`], or
     /// too large) as [`Local::take`] takes it.
-    pub fn read(&self, read: std::io::Result<bool>) -> std::io::Result<Option<Loaded>> {
+    #[cfg_attr(not(feature = "git"), allow(dead_code))] // used by a git tree's walk
+    pub(crate) fn read(&self, read: std::io::Result<bool>) -> std::io::Result<Option<Loaded>> {
         read.map(|whole| whole.then_some(Loaded::Read(self.buf.len())))
     }
 
     /// A diagnostic about the walk itself (a link not followed, …).
-    pub fn note(&mut self, d: Diagnostic) {
+    pub(crate) fn note(&mut self, d: Diagnostic) {
         self.part.diagnostics.push(d);
     }
 
     /// Takes the file at `rel`, loaded with this outcome ([`load`]'s, or
     /// [`Local::read`]'s: read into [`Local::buf`], or mapped):
     /// prefiltered, then handed on when kept.
-    pub fn take(&mut self, rel: String, loaded: std::io::Result<Option<Loaded>>) -> Taken<'_, T> {
+    pub(crate) fn take(
+        &mut self,
+        rel: String,
+        loaded: std::io::Result<Option<Loaded>>,
+    ) -> Taken<'_, T> {
         match loaded {
             Ok(Some(loaded)) => {
                 let buf = std::mem::take(&mut self.buf);
@@ -154,7 +160,8 @@ impl<T> Local<'_, T> {
     /// What the prefilter (and the callback, when it keeps the file) makes
     /// of `bytes`, the file at `rel`, without taking the file: counted as
     /// read for the progress report, but not among the walk's results.
-    pub fn sift(&mut self, rel: &str, bytes: &[u8]) -> Sift<'_, T> {
+    #[cfg_attr(not(feature = "git"), allow(dead_code))] // used by a git tree's walk
+    pub(crate) fn sift(&mut self, rel: &str, bytes: &[u8]) -> Sift<'_, T> {
         let kept = self.prefilter(rel, bytes);
         self.count_read();
         match kept {
@@ -185,7 +192,7 @@ impl<T> Local<'_, T> {
     }
 
     /// Takes a file the prefilter kept, whose callback result is known.
-    pub fn matched(&mut self, rel: String, made: T) -> Taken<'_, T> {
+    pub(crate) fn matched(&mut self, rel: String, made: T) -> Taken<'_, T> {
         self.shared.files_parsed.fetch_add(1, Ordering::Relaxed);
         let i = self.part.matched.len();
         self.part.matched.push((rel, made));
@@ -194,7 +201,7 @@ impl<T> Local<'_, T> {
     }
 
     /// Takes a file the prefilter passed over, defining `defs`.
-    pub fn unmatched(&mut self, rel: String, defs: &[u64]) {
+    pub(crate) fn unmatched(&mut self, rel: String, defs: &[u64]) {
         let i = self.part.unmatched.len() as u32;
         self.part.definitions.extend(defs.iter().map(|&h| (h, i)));
         self.part.unmatched.push(rel);

@@ -9,7 +9,7 @@ pub const MAX_FILE_SIZE: u64 = 64 << 20;
 
 /// Reads `path` into `buf` (reusing its allocation); Ok(false) when it is
 /// larger than the limit.
-pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+pub(crate) fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<bool> {
     buf.clear();
     let f = std::fs::File::open(path)?;
     f.take(MAX_FILE_SIZE + 1).read_to_end(buf)?;
@@ -22,10 +22,10 @@ pub fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<bool> {
 /// headers of several megabytes); mapping one costs a page fault per 64 KiB
 /// instead. Smaller files are read: mapping and unmapping cost more than
 /// copying a few pages (ripgrep reads them for the same reason).
-pub const MAP_FROM: u64 = 256 << 10;
+pub(crate) const MAP_FROM: u64 = 256 << 10;
 
 /// A walked file's bytes.
-pub enum Loaded {
+pub(crate) enum Loaded {
     /// The first this many bytes of the buffer [`load`] was given.
     Read(usize),
     Mapped(memmap2::Mmap),
@@ -38,7 +38,7 @@ pub enum Loaded {
 /// once: a smaller file is then read by one `read` and the one that finds
 /// its end. (`read_to_end` reads 8 KiB first and doubles, ~2.6 reads a
 /// file on 6.12; both end the same, at the first read of nothing.)
-pub fn load(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<Option<Loaded>> {
+pub(crate) fn load(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<Option<Loaded>> {
     let limit = MAP_FROM as usize;
     if buf.len() < limit {
         buf.resize(limit, 0);

@@ -6,7 +6,7 @@ use super::diag;
 use crate::manifest::{Diagnostic, Severity};
 use std::path::Path;
 
-pub fn rel_path(root: &Path, p: &Path) -> String {
+pub(crate) fn rel_path(root: &Path, p: &Path) -> String {
     // The walker joins each name to its directory's path, so a path below
     // `root` starts with root's own bytes and a `/`: slicing them off gives
     // what the component-wise `strip_prefix` gives, without its cost (it ran
@@ -45,14 +45,9 @@ pub fn rel_path(root: &Path, p: &Path) -> String {
 
 /// A hidden file or directory, which the walk skips (the `ignore` walker's
 /// rule on Unix, which the filesystem walk applies: a name starting with `.`).
-pub fn is_hidden(name: &str) -> bool {
+#[cfg_attr(not(feature = "git"), allow(dead_code))] // used by a git tree's walk
+pub(crate) fn is_hidden(name: &str) -> bool {
     name.starts_with('.')
-}
-
-pub fn is_c_source(p: &Path) -> bool {
-    p.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(is_c_name)
 }
 
 /// Whether the file at `p` is named as a C source or header, whatever the
@@ -73,7 +68,7 @@ pub(crate) fn is_c_named(p: &Path) -> bool {
 /// pages and the header's C comments quote them). None when it can. Such
 /// a file is an error and not read: it may hold kfuncs, which the manifest
 /// would lack. (For any tree: a git tree's walk can ask it too.)
-pub fn unusable_rel(rel: &[u8]) -> Option<&'static str> {
+pub(crate) fn unusable_rel(rel: &[u8]) -> Option<&'static str> {
     let Ok(rel) = std::str::from_utf8(rel) else {
         return Some("its path is not UTF-8, which a manifest's paths (JSON strings) must be");
     };
@@ -102,7 +97,7 @@ pub(crate) fn unusable_path(root: &Path, p: &Path, rel: &str) -> Option<&'static
 
 /// The error for a C file whose path a manifest cannot hold (see
 /// [`unusable_rel`]), named as the terminal shows it.
-pub fn unusable_path_error(root: &Path, p: &Path, why: &str) -> Diagnostic {
+pub(crate) fn unusable_path_error(root: &Path, p: &Path, why: &str) -> Diagnostic {
     let rel = p.strip_prefix(root).unwrap_or(p);
     diag(
         "unusable-path",
@@ -115,7 +110,8 @@ pub fn unusable_path_error(root: &Path, p: &Path, why: &str) -> Diagnostic {
 /// Whether a file named `name` is a C source or header: `Path::extension`'s
 /// rule (after the last `.`, which does not start the name) without
 /// parsing a path.
-pub fn is_c_name(name: &str) -> bool {
+#[cfg_attr(not(feature = "git"), allow(dead_code))] // used by a git tree's walk
+pub(crate) fn is_c_name(name: &str) -> bool {
     name.rsplit_once('.')
         .is_some_and(|(stem, ext)| !stem.is_empty() && matches!(ext, "c" | "h"))
 }

@@ -1,5 +1,5 @@
 //! The prefilter: which files are worth parsing. A file is kept when it
-//! mentions a kfunc construct ([`NEEDLES`]; the weak ones only when used as
+//! mentions a kfunc construct (`NEEDLES`; the weak ones only when used as
 //! a call or an initialiser); of the others, the functions they define in
 //! kernel style are noted ([`name_hash`]) for the second look.
 
@@ -7,7 +7,9 @@ use crate::scan::names;
 use aho_corasick::{packed, AhoCorasick, Match};
 
 /// Words whose presence makes a file worth parsing.
-pub const NEEDLES: &[&str] = &[
+// what the patterns stand for, checked by the tests
+#[cfg(test)]
+pub(crate) const NEEDLES: &[&str] = &[
     names::ENTRY_MACRO,
     names::BPF_KFUNC_ATTR,
     "BTF_KFUNCS_START",
@@ -23,7 +25,9 @@ pub const NEEDLES: &[&str] = &[
 /// finds a registration call or an id-set initialiser in it. The kernel's own
 /// `kernel/bpf/btf.c` (the definition) and `verifier.c` (a mention) are the
 /// largest files that would otherwise be parsed for nothing.
-pub const WEAK: &[&str] = &[
+// what the patterns stand for, checked by the tests
+#[cfg(test)]
+pub(crate) const WEAK: &[&str] = &[
     names::REGISTER_KFUNC_ID_SET,
     names::REGISTER_FMODRET_ID_SET,
     names::ID_SET_STRUCT,
@@ -53,10 +57,10 @@ const WEAK_PATTERNS: &[&str] = &["btf_fmodret_id_set", names::ID_SET_STRUCT];
 /// alone in column 0 on the next line. The walk notes the name before it in
 /// the files it does not parse, so that the second look finds a definition
 /// by a lookup instead of reading the tree again.
-pub const DEF_LINE: &str = ")\n{";
+pub(crate) const DEF_LINE: &str = ")\n{";
 
 /// The hash of a function name in [`WalkOutput::definitions`].
-pub fn name_hash(name: &[u8]) -> u64 {
+pub(crate) fn name_hash(name: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
     name.hash(&mut h);
@@ -64,7 +68,8 @@ pub fn name_hash(name: &[u8]) -> u64 {
 }
 
 /// Whether a file the needles matched holds something the queries extract.
-pub fn worth_parsing(ac: &Needles, bytes: &[u8]) -> bool {
+#[cfg(test)]
+pub(crate) fn worth_parsing(ac: &Needles, bytes: &[u8]) -> bool {
     prefilter(ac, bytes, &mut Vec::new())
 }
 
@@ -199,7 +204,7 @@ fn weak_confirmed(bytes: &[u8]) -> bool {
 }
 
 /// The prefilter's searcher for [`PATTERNS`].
-pub enum Needles {
+pub(crate) enum Needles {
     /// aho-corasick's SIMD multi-literal searcher (Teddy), used directly.
     Packed(packed::Searcher),
     /// Where Teddy is not available (no SIMD the crate uses).
@@ -216,7 +221,7 @@ impl Needles {
     }
 }
 
-pub fn needles() -> Needles {
+pub(crate) fn needles() -> Needles {
     // Teddy directly: through `AhoCorasick` each of the ~700,000 matches
     // (one per kernel-style definition) went through the automaton's
     // prefilter plumbing, and without `DEF_LINE` the automaton would pick a

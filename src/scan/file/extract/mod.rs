@@ -12,7 +12,7 @@ mod id_sets;
 mod registrations;
 mod sets;
 
-pub use sets::unrecognised_set_line;
+pub(crate) use sets::unrecognised_set_line;
 
 use self::functions::functions;
 use self::id_sets::{id_sets, read_filters};

@@ -336,7 +336,7 @@ impl Assembler<'_> {
 }
 
 /// The warning for a set line the scanner cannot read.
-pub fn unrecognised_set_line(set: &str, quote: &str) -> String {
+pub(crate) fn unrecognised_set_line(set: &str, quote: &str) -> String {
     format!(
         "set `{set}` holds `{quote}`, which is not a BTF_ID_FLAGS entry (a macro the scanner does not expand?); its entries are not listed"
     )
