@@ -26,6 +26,7 @@ use super::Progress;
 use crate::git::{gix, read_blob, Found};
 use crate::limits;
 use globset::GlobSet;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::io;
 use std::path::Path;
@@ -136,8 +137,8 @@ impl<'r> GitTree<'r> {
     }
 }
 
-/// How many files a walker thread takes at once (one shared counter bumped
-/// for each run, not each file).
+/// How many files a walker thread takes at once (a run of them is one task
+/// of the pool, not each file).
 const FILES_AT_ONCE: usize = 256;
 
 impl Tree for GitTree<'_> {
@@ -172,32 +173,40 @@ impl Tree for GitTree<'_> {
                 local.note(n.clone());
             }
         }
-        let next = AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..threads.max(1) {
-                scope.spawn(|| {
-                    let mut local = collector.thread();
-                    // the read-ahead is over: nothing writes the cache now
-                    let sifted = self.cache.sifted.read().unwrap_or_else(|p| p.into_inner());
-                    self.repo.with_handle(|repo| loop {
-                        let start = next.fetch_add(FILES_AT_ONCE, Ordering::Relaxed);
-                        let Some(run) = files.get(start..(start + FILES_AT_ONCE).min(files.len()))
-                        else {
-                            break;
-                        };
-                        for (rel, oid) in run {
-                            if !self.take_known(&sifted, &mut local, rel, oid) {
-                                self.take_read(repo, &mut local, rel, *oid);
-                            }
+        // the read-ahead is over: nothing writes the cache now
+        let sifted = self.cache.sifted.read().unwrap_or_else(|p| p.into_inner());
+        let sifted = &*sifted;
+        in_pool(threads, || {
+            files.par_chunks(FILES_AT_ONCE).for_each_init(
+                || collector.thread(),
+                |local, run| {
+                    for (rel, oid) in run {
+                        if !self.take_known(sifted, local, rel, oid) {
+                            self.repo
+                                .with_handle(|repo| self.take_read(repo, local, rel, *oid));
                         }
-                    });
-                });
-            }
+                    }
+                },
+            )
         });
         collector.finish()
     }
 
     fn dir(&self) -> Option<&Path> {
         None
+    }
+}
+
+/// Runs `f`, whose parallel iterators then use `threads` threads (rayon's
+/// pool of the run; the scan's setup has checked that so many threads can
+/// be started). Should the pool not start after all, `f` runs with rayon's
+/// global pool.
+pub(super) fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+    {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
     }
 }

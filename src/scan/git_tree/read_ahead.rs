@@ -1,13 +1,14 @@
 //! Reading ahead the blobs of several trees at once, in the order of their
 //! packs, before their walks.
 
-use super::GitTree;
-use crate::git::{par, read_blob, ObjectId, Repo};
+use super::{in_pool, GitTree};
+use crate::git::{read_blob, ObjectId, Repo};
 use crate::scan::records::FileRecords;
 use crate::scan::source::OnMatch;
 use crate::scan::walk::{self, Collector, Local, Sift};
 use crate::scan::{Progress, Stage};
 use globset::GlobSet;
+use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Reads ahead, before their walks, the blobs the walks of `trees` will
@@ -38,8 +39,10 @@ pub fn read_ahead(
         })
     };
     // worked out in parallel, kept in the listings for the scans
-    par::map_each(trees, threads, |tree| {
-        tree.walked(exclude);
+    in_pool(threads, || {
+        trees.par_iter().for_each(|tree| {
+            tree.walked(exclude);
+        })
     });
     let file = |(t, f): (u32, u32)| &trees[t as usize].walked(exclude).files[f as usize];
     let wanted = Wanted::of(trees, exclude);
@@ -104,18 +107,18 @@ fn read_one_by_one<W: FnMut(usize, &[u8])>(
     threads: usize,
     worker: impl Fn() -> W + Sync,
 ) {
-    par::each_with(
-        which,
-        threads,
-        || (worker(), Vec::new()),
-        |(w, buf), _, &i| {
-            let read = repo.with_handle(|r| read_blob(repo, r, &ids[i], walk::MAX_FILE_SIZE, buf));
-            if let Ok(true) = read {
-                w(i, buf);
-            }
-        },
-        drop,
-    );
+    in_pool(threads, || {
+        which.par_iter().for_each_init(
+            || (worker(), Vec::new()),
+            |(w, buf), &i| {
+                let read =
+                    repo.with_handle(|r| read_blob(repo, r, &ids[i], walk::MAX_FILE_SIZE, buf));
+                if let Ok(true) = read {
+                    w(i, buf);
+                }
+            },
+        )
+    });
 }
 
 /// The blobs a read-ahead wants: each by id, with the files (tree, file)
