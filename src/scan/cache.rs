@@ -29,7 +29,7 @@
 //! something changed, to a temporary file renamed over the old one: two
 //! scans at once leave one or the other's, never a mix.
 
-use super::extract::FileRecords;
+use super::records::FileRecords;
 use super::walk::{self, Collector, Local, Taken, WalkOutput};
 use super::{Progress, ScanOptions};
 use crate::limits::{MAX_SCAN_CACHE_ENTRIES, MAX_SCAN_CACHE_SIZE, SCAN_CACHE_RACY_WINDOW_NS};

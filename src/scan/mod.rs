@@ -2,36 +2,49 @@
 //! threads) → second look → tree facts → resolve. Resolve is the only place
 //! a [`Manifest`] is built.
 //!
+//! Laid out by stage, data flowing one way:
+//!
+//! - [`source`]: where a tree's files come from, a directory or a git tree
+//!   ([`git_tree`]), read through one [`source::Tree`];
+//! - [`walk`]: every C file read once, in parallel; the prefilter keeps those
+//!   mentioning a kfunc construct and hands them to the per-file stage in
+//!   the walker's own threads; [`cache`] keeps what it made of each file;
+//! - [`file`]: per-file work, the file alone: mask, parse, the queries and
+//!   their engine, extraction by record kind;
+//! - [`records`]: what the per-file stage makes of a file, the hand-over to
+//!   the next stages;
+//! - [`tree`]: tree-wide work, after the walk: X-macros expanded, the second
+//!   look, the facts of fixed headers, the build view;
+//! - [`resolve`]: the records put together into the manifest.
+//!
+//! Beside them, what several stages use: [`names`] (how the source spells
+//! what is looked for) and [`cpp`] (a small C preprocessor: a file's
+//! directives are read per file, expanded tree-wide).
+//!
 //! The library neither prints nor reads the environment: what it is doing
 //! reaches the caller through a [`Progress`] callback, what went wrong as a
 //! typed [`ScanError`].
 
-pub mod build_view;
 pub mod cache;
-pub mod cond;
-pub mod cpp;
-pub mod ctype;
-pub mod extract;
-pub mod file;
-pub mod filter;
+pub(crate) mod cpp;
+pub(crate) mod file;
 #[cfg(feature = "git")]
 pub mod git_tree;
-pub mod mask;
-pub mod names;
+pub(crate) mod names;
 #[cfg(feature = "git")]
 pub use crate::git::{packs, par};
-pub mod parse;
-pub mod pattern;
-pub mod queries;
-pub mod resolve;
-pub mod second_look;
+pub(crate) mod records;
+pub(crate) mod resolve;
 pub mod source;
-pub mod tree_facts;
+pub(crate) mod tree;
 pub mod walk;
-pub mod xmacro;
+
+// what the fuzzer, the examples and the tests drive directly
+pub use file::{extract, mask, parse, pattern, queries};
+use tree::{build_view, second_look, tree_facts, xmacro};
 
 use crate::manifest::Manifest;
-use extract::FileRecords;
+use records::FileRecords;
 use source::Tree;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

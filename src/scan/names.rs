@@ -4,15 +4,15 @@
 //! (flags, `_impl`, `__magic`, `fmodret`, tags) is `crate::conventions`'.
 
 /// The attribute marking a kfunc's definition.
-pub const BPF_KFUNC_ATTR: &str = "__bpf_kfunc";
+pub(crate) const BPF_KFUNC_ATTR: &str = "__bpf_kfunc";
 /// The call registering a set for a program type.
-pub const REGISTER_KFUNC_ID_SET: &str = "register_btf_kfunc_id_set";
+pub(crate) const REGISTER_KFUNC_ID_SET: &str = "register_btf_kfunc_id_set";
 /// The call registering a set of fmod_ret attach targets.
-pub const REGISTER_FMODRET_ID_SET: &str = "register_btf_fmodret_id_set";
+pub(crate) const REGISTER_FMODRET_ID_SET: &str = "register_btf_fmodret_id_set";
 /// The struct a registration passes: `.set`, `.filter`.
-pub const ID_SET_STRUCT: &str = "btf_kfunc_id_set";
+pub(crate) const ID_SET_STRUCT: &str = "btf_kfunc_id_set";
 /// The verifier's `BTF_ID_LIST` of (`foo`, `foo_impl`) pairs in the
 /// magic-kfuncs proposal.
-pub const MAGIC_TABLE: &str = "magic_kfuncs";
+pub(crate) const MAGIC_TABLE: &str = "magic_kfuncs";
 /// A set entry.
-pub const ENTRY_MACRO: &str = "BTF_ID_FLAGS";
+pub(crate) const ENTRY_MACRO: &str = "BTF_ID_FLAGS";

@@ -2,9 +2,9 @@
 //! entry, program types through `btf_kfunc_id_set` initialisers, and the
 //! verifier-supplied arguments of both conventions.
 
-use super::extract::{FileRecords, RawEntry, RawFunction, RawIdList, RawIdSet};
-use super::filter::{Allowed, RawFilter, Reading};
-use super::tree_facts::TreeFacts;
+use super::records::{Allowed, RawFilter, Reading};
+use super::records::{FileRecords, RawEntry, RawFunction, RawIdList, RawIdSet};
+use super::tree::tree_facts::TreeFacts;
 use crate::manifest::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -17,20 +17,20 @@ use super::names::MAGIC_TABLE;
 
 /// How many files the scan read and parsed, for the manifest's stats.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct FileCounts {
+pub(crate) struct FileCounts {
     pub files_read: usize,
     pub files_parsed: usize,
     pub files_second_look: usize,
 }
 
-pub struct Inputs {
+pub(crate) struct Inputs {
     pub facts: TreeFacts,
     pub files: Vec<FileRecords>,
     /// Diagnostics of the walk and the tree facts (the files carry their own).
     pub diagnostics: Vec<Diagnostic>,
     pub counts: FileCounts,
     /// The build's view (`--config`), when the scan has one.
-    pub build: Option<super::build_view::Build>,
+    pub build: Option<super::tree::build_view::Build>,
 }
 
 /// Every definition of each name: (file, definition).
@@ -45,7 +45,7 @@ fn pick_definition<'a>(
         .min_by_key(|(file, f)| (!f.bpf_kfunc_attr, !set_files.contains(file), *file, f.line))
 }
 
-pub fn resolve(inp: Inputs) -> Manifest {
+pub(crate) fn resolve(inp: Inputs) -> Manifest {
     let mut diags = inp.diagnostics;
     for f in &inp.files {
         diags.extend(f.diagnostics.iter().cloned());
@@ -78,7 +78,7 @@ pub fn resolve(inp: Inputs) -> Manifest {
         .collect();
     check_magic_tables(&magic_tables, &kfuncs, &flagged, &mut diags);
     if let Some(b) = &inp.build {
-        super::build_view::apply(b, &mut sets, &mut kfuncs, &mut diags);
+        super::tree::build_view::apply(b, &mut sets, &mut kfuncs, &mut diags);
         if let Some(d) = nothing_built(&b.info.config, &sets) {
             diags.push(d);
         }
@@ -189,7 +189,7 @@ fn set_entry(
                     format!(
                         "`{flag}` on `{}` is not defined in the tree's {}",
                         e.name,
-                        super::tree_facts::FLAGS_HEADER
+                        super::tree::tree_facts::FLAGS_HEADER
                     ),
                 ));
             }
@@ -493,7 +493,7 @@ fn set_named(sets: &[KfuncSet], name: &str, file: &str) -> Option<usize> {
 }
 
 /// `struct NAME *`, `const struct NAME *`, `struct NAME *const` → NAME.
-pub fn pointee_struct(ty: &str) -> Option<&str> {
+pub(crate) fn pointee_struct(ty: &str) -> Option<&str> {
     let words: Vec<&str> = ty
         .split(|c: char| c.is_whitespace() || c == '*')
         .filter(|w| !w.is_empty() && *w != "const" && *w != "volatile")

@@ -3,7 +3,7 @@
 //! [`Tree`] only, so the same code scans both; the walk is the tree's own
 //! (the directory's is [`walk::walk`]), under the same rules.
 
-use super::extract::FileRecords;
+use super::records::FileRecords;
 use super::{walk, Progress};
 use globset::GlobSet;
 use std::path::Path;

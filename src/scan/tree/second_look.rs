@@ -2,12 +2,12 @@
 //! `__bpf_kfunc`, in files the prefilter passed over, found through the
 //! walk's notes of what those files define: the tree is not read again.
 
-use super::extract::FileRecords;
-use super::file::scan_file;
-use super::queries::Queries;
-use super::source::Tree;
-use super::{walk, Progress};
 use crate::conventions;
+use crate::scan::file::queries::Queries;
+use crate::scan::file::scan_file;
+use crate::scan::records::FileRecords;
+use crate::scan::source::Tree;
+use crate::scan::{walk, Progress};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
@@ -59,7 +59,7 @@ fn missing_names(files: &[FileRecords]) -> (BTreeSet<String>, BTreeSet<String>) 
 /// missing functions (`net/` for net/mptcp/bpf.c), then the other `.c`
 /// files, then headers, each pass only for what is still missing. Every
 /// file of a pass is read, so the result does not depend on timing.
-pub fn second_look(
+pub(crate) fn second_look(
     tree: &dyn Tree,
     unmatched: &[String],
     definitions: &[(u64, u32)],

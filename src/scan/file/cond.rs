@@ -13,7 +13,7 @@ use tree_sitter::Node;
 /// [`Node::parent`] would cost its square, each `parent` itself going down
 /// from the root (8,000 nested `#if`s took 6 s so). Iterative: thousands of
 /// nested `#if`s must not overflow a stack.
-pub fn condition_of(node: Node, src: &[u8]) -> Option<String> {
+pub(crate) fn condition_of(node: Node, src: &[u8]) -> Option<String> {
     let mut conjuncts: Vec<String> = Vec::new();
     let mut parent = root_of(node);
     while parent.id() != node.id() {
@@ -105,7 +105,7 @@ fn branch_test(node: Node, src: &[u8]) -> Option<String> {
 }
 
 /// Drops comments and line continuations, collapses blanks.
-pub fn normalise_expr(s: &str) -> String {
+pub(crate) fn normalise_expr(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(p) = rest.find("/*") {
@@ -143,7 +143,7 @@ fn collapse_defined(s: &str) -> String {
     .into_owned()
 }
 
-pub fn negate(c: &str) -> String {
+pub(crate) fn negate(c: &str) -> String {
     if let Some(inner) = c.strip_prefix('!') {
         if is_atom(inner) {
             return inner.to_string();
@@ -213,7 +213,8 @@ mod tests {
 
     fn conds(src: &str, needle: &str) -> Option<String> {
         let mut p = tree_sitter::Parser::new();
-        p.set_language(&crate::scan::parse::language()).unwrap();
+        p.set_language(&crate::scan::file::parse::language())
+            .unwrap();
         let tree = p.parse(src, None).unwrap();
         let at = src.find(needle).unwrap();
         let node = tree

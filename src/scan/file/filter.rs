@@ -14,42 +14,9 @@
 
 use super::parse::{pos, text};
 use crate::conventions::{FILTER_ATTACH_TYPE_FIELD, FILTER_PROG_TYPE_FIELD, FILTER_SET_CHECK};
+use crate::scan::records::{Allowed, RawFilter, Reading};
 use std::collections::BTreeSet;
 use tree_sitter::Node;
-
-/// Which values of a field a filter lets through.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Allowed {
-    /// It does not look at the field.
-    Any,
-    Only(Vec<String>),
-    /// All but these (the caller knows the enum to complete it).
-    Except(Vec<String>),
-}
-
-/// What a filter's body says, or why it could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Reading {
-    Read {
-        prog_types: Allowed,
-        attach_types: Allowed,
-        /// Opaque conditions that must hold (`!x` when `x` must not).
-        requires: Vec<String>,
-        /// Whether it asks about its own set first; if not, it concerns
-        /// every kfunc of its hook.
-        guarded: bool,
-    },
-    Unread(String),
-}
-
-/// A filter function found in the file, and its reading.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct RawFilter {
-    pub name: String,
-    /// Where it is defined (line, column), when it is.
-    pub at: Option<(u32, u32)>,
-    pub reading: Reading,
-}
 
 /// The most opaque conditions a filter may combine: 2^n cases are tried.
 const MAX_OPAQUE: usize = 4;
@@ -102,7 +69,7 @@ fn not(a: Cond) -> Cond {
 }
 
 /// The function definitions of a file, by name, looking inside `#if`s.
-pub fn definitions<'t>(root: Node<'t>, src: &[u8]) -> Vec<(String, Node<'t>)> {
+pub(crate) fn definitions<'t>(root: Node<'t>, src: &[u8]) -> Vec<(String, Node<'t>)> {
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
@@ -156,7 +123,7 @@ fn param_names(def: Node, src: &[u8]) -> Vec<String> {
 }
 
 /// Reads filter `name` of the set `own_set`, among the file's `defs`.
-pub fn read(name: &str, own_set: &str, defs: &[(String, Node)], src: &[u8]) -> RawFilter {
+pub(crate) fn read(name: &str, own_set: &str, defs: &[(String, Node)], src: &[u8]) -> RawFilter {
     let Some(def) = defs.iter().find(|(n, _)| n == name).map(|(_, d)| *d) else {
         return RawFilter {
             name: name.to_string(),
@@ -628,7 +595,7 @@ fn is_errno(t: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::parse::parse;
+    use crate::scan::file::parse::parse;
 
     /// Reads filter `f` of set `own` in `src`.
     fn reading(src: &str) -> Reading {

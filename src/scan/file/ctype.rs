@@ -6,7 +6,7 @@ use crate::conventions;
 use crate::manifest::Param;
 use tree_sitter::Node;
 
-pub struct Signature {
+pub(crate) struct Signature {
     pub name: String,
     pub name_node_start: (u32, u32),
     pub return_type: String,
@@ -42,7 +42,7 @@ fn function_declarator(mut node: Node) -> Option<Node> {
 }
 
 /// The identifier a declarator declares.
-pub fn declared_identifier(mut node: Node) -> Option<Node> {
+pub(crate) fn declared_identifier(mut node: Node) -> Option<Node> {
     for _ in 0..256 {
         match node.kind() {
             "identifier" | "field_identifier" => return Some(node),
@@ -61,7 +61,7 @@ pub fn declared_identifier(mut node: Node) -> Option<Node> {
 }
 
 /// Reads a function_definition (or declaration) node.
-pub fn signature(def: Node, declarator: Node, src: &[u8]) -> Option<Signature> {
+pub(crate) fn signature(def: Node, declarator: Node, src: &[u8]) -> Option<Signature> {
     let fdecl = function_declarator(declarator)?;
     let name_node = fdecl.child_by_field_name("declarator")?;
     if name_node.kind() != "identifier" {
@@ -196,7 +196,7 @@ fn parenthesised_function_name(p: Node, decl: Node, src: &[u8]) -> Option<Param>
 
 /// The annotation suffix of a parameter name: the longest known suffix, else
 /// whatever follows the last `__` after the name's start.
-pub fn annotation(name: &str) -> Option<String> {
+pub(crate) fn annotation(name: &str) -> Option<String> {
     let known = conventions::ANNOTATIONS
         .iter()
         .map(|(s, _)| s)
@@ -216,7 +216,7 @@ pub fn annotation(name: &str) -> Option<String> {
 
 /// Collapses blanks, drops comments, and writes pointers as `T *`, `T **`,
 /// `T *const`.
-pub fn normalise_type(s: &str) -> String {
+pub(crate) fn normalise_type(s: &str) -> String {
     let no_comments = super::cond::normalise_expr(s);
     let mut out = String::with_capacity(no_comments.len());
     let chars: Vec<char> = no_comments.chars().collect();

@@ -11,7 +11,7 @@
 //! - entry macros (`BTF_ID_FLAGS(func, f, KF_X)`) gain the `;` they lack, taking
 //!   the byte from a blank inside their argument list: `BTF_ID_FLAGS(func,f, KF_X);`.
 
-use super::names;
+use crate::scan::names;
 
 /// Attributes spelled as one word.
 const WORD_ATTRIBUTES: &[&str] = &[
@@ -64,7 +64,7 @@ const WORD_ATTRIBUTES: &[&str] = &[
 ];
 
 /// Attributes that take an argument list: the name and its `(...)` are blanked.
-pub(super) const CALL_ATTRIBUTES: &[&str] = &[
+pub(crate) const CALL_ATTRIBUTES: &[&str] = &[
     "__printf",
     "__scanf",
     "__acquires",

@@ -9,7 +9,7 @@ use crate::manifest::{BuildInfo, BuiltInto, Diagnostic, Kfunc, KfuncSet, Severit
 use std::collections::BTreeMap;
 
 /// A loaded build view and what the manifest says of it.
-pub struct Build {
+pub(crate) struct Build {
     pub view: BuildView,
     pub info: BuildInfo,
 }
@@ -26,7 +26,7 @@ fn built_into(fate: &Fate) -> BuiltInto {
 
 /// The Kbuild walk's and the `.config`'s own problems, as manifest
 /// diagnostics.
-pub fn diagnostics_of(found: Vec<kbuild::Diagnostic>) -> Vec<Diagnostic> {
+pub(crate) fn diagnostics_of(found: Vec<kbuild::Diagnostic>) -> Vec<Diagnostic> {
     found
         .into_iter()
         .map(|d| {
@@ -152,7 +152,12 @@ fn kfunc_object(
 }
 
 /// Fills in the manifest's build-view fields.
-pub fn apply(b: &Build, sets: &mut [KfuncSet], kfuncs: &mut [Kfunc], diags: &mut Vec<Diagnostic>) {
+pub(crate) fn apply(
+    b: &Build,
+    sets: &mut [KfuncSet],
+    kfuncs: &mut [Kfunc],
+    diags: &mut Vec<Diagnostic>,
+) {
     for set in sets.iter_mut() {
         apply_to_set(b, set, diags);
     }

@@ -128,7 +128,7 @@ macro_rules! query {
             /// The captures the scanner reads.
             pub const CAPTURES: &'static [&'static str] = &[$(stringify!($capture)),+];
             /// The embedded query's text.
-            pub const EMBEDDED: &'static str = include_str!(concat!("../../queries/", $file));
+            pub const EMBEDDED: &'static str = include_str!(concat!("../../../queries/", $file));
 
             fn load(dir: Option<&Path>) -> Result<$name, QueryLoadError> {
                 let source = Source::find($file, Self::EMBEDDED, dir)?;
@@ -273,7 +273,7 @@ mod tests {
         // tree-sitter's own engine compiles them too, with every capture
         // read: they stay tree-sitter queries
         for (file, text, captures) in Queries::EMBEDDED {
-            let query = tree_sitter::Query::new(&crate::scan::parse::language(), text)
+            let query = tree_sitter::Query::new(&crate::scan::file::parse::language(), text)
                 .unwrap_or_else(|e| panic!("{file}: {e}"));
             for c in captures {
                 assert!(query.capture_index_for_name(c).is_some(), "{file}: @{c}");
@@ -304,7 +304,7 @@ mod tests {
         // an override runs: this one finds function definitions without
         // a body check, so a prototype-free K&R body still matches
         let src = b"int f(void) { return 0; }\nint g(void);\n";
-        let tree = crate::scan::parse::parse(src).unwrap();
+        let tree = crate::scan::file::parse::parse(src).unwrap();
         let mut found = Vec::new();
         let functions = &q_with_functions(dir.path()).functions;
         functions.for_each_in(tree.root_node(), src, None, |c| {

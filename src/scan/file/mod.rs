@@ -1,11 +1,26 @@
 //! One file through mask, parse and extract. Never fails: a file that cannot
 //! be parsed is a diagnostic.
+//!
+//! The per-file stage, run in the walker's threads: [`mask`] blanks what
+//! tree-sitter cannot parse, [`parse`] parses, [`queries`] (run by the
+//! [`pattern`] engine) find the constructs, [`extract`] turns captures into
+//! records, helped by [`cond`] (the `#if`s around a node), [`ctype`] (C
+//! declarations) and [`filter`] (a set's `.filter` callback).
 
-use super::extract::{self, FileRecords};
-use super::queries::Queries;
-use super::{cpp, mask, parse};
+pub(crate) mod cond;
+pub(crate) mod ctype;
+pub mod extract;
+pub(crate) mod filter;
+pub mod mask;
+pub mod parse;
+pub mod pattern;
+pub mod queries;
+
+use self::queries::Queries;
 use crate::limits::MAX_IF_DEPTH;
 use crate::manifest::{Diagnostic, Severity};
+use crate::scan::cpp;
+use crate::scan::records::FileRecords;
 
 /// The 1-based line of byte `at`.
 fn line_at(bytes: &[u8], at: usize) -> u32 {
@@ -13,7 +28,7 @@ fn line_at(bytes: &[u8], at: usize) -> u32 {
 }
 
 /// The records of the file at tree-relative path `rel`, whose content is `bytes`.
-pub fn scan_file(rel: &str, bytes: &[u8], q: &Queries) -> FileRecords {
+pub(crate) fn scan_file(rel: &str, bytes: &[u8], q: &Queries) -> FileRecords {
     let only = |d: Diagnostic| FileRecords {
         path: rel.to_string(),
         diagnostics: vec![d],

@@ -668,7 +668,7 @@ mod tests {
     }
 
     fn agree(original: &[u8]) -> usize {
-        compare_with_tree_sitter(original, &crate::scan::queries::Queries::EMBEDDED)
+        compare_with_tree_sitter(original, &crate::scan::file::queries::Queries::EMBEDDED)
             .unwrap_or_else(|e| panic!("{e} on {}", String::from_utf8_lossy(original)))
     }
 
@@ -688,7 +688,7 @@ mod tests {
         for t in tricky {
             n += agree(t.as_bytes());
         }
-        for p in crate::scan::parse::mini_tree_sources() {
+        for p in crate::scan::file::parse::mini_tree_sources() {
             n += agree(&std::fs::read(&p).unwrap());
         }
         assert!(n > 50, "{n} matches");

@@ -24,21 +24,22 @@
 //! that cannot be expanded keeps the `unrecognised-set-line` warning; a
 //! recursive or oversized one has a `macro-expansion` warning too.
 
-use super::cpp::{self, Directive, Kind, MacroDef, Token};
-use super::extract::{self, FileRecords, MacroUse, RawEntry};
-use super::names;
-use super::source::Tree;
 use crate::manifest::{Diagnostic, Severity};
+use crate::scan::cpp::{self, Directive, Kind, MacroDef, Token};
+use crate::scan::file::extract;
+use crate::scan::names;
+use crate::scan::records::{FileRecords, MacroUse, RawEntry};
+use crate::scan::source::Tree;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 /// The most headers one search reads.
-pub const MAX_HEADERS: usize = 256;
+pub(crate) const MAX_HEADERS: usize = 256;
 /// The most times a use is expanded again with more header macros.
 const MAX_ROUNDS: usize = 16;
 
 /// Expands the macro uses of every set of `files` into entries, in place.
-pub fn expand_sets(tree: &dyn Tree, files: &mut [FileRecords]) {
+pub(crate) fn expand_sets(tree: &dyn Tree, files: &mut [FileRecords]) {
     let mut headers = Headers {
         tree,
         cache: HashMap::new(),

@@ -3,17 +3,17 @@
 //! (`tools/bpf/resolve_btfids/main.c`), the program type → kfunc hook table
 //! (`kernel/bpf/btf.c`) and the version (`Makefile`).
 
-use super::parse::text;
-use super::queries::FlagDefinesQuery;
-use super::source::Tree;
-use super::{mask, parse};
 use crate::conventions::{PROG_TYPE_ENUM, PROG_TYPE_ENUM_HEADER};
 use crate::manifest::{Diagnostic, Severity, PROG_TYPE_UNSPEC};
+use crate::scan::file::parse::text;
+use crate::scan::file::queries::FlagDefinesQuery;
+use crate::scan::file::{mask, parse};
+use crate::scan::source::Tree;
 use std::collections::BTreeMap;
 
 /// What the tree says of itself, for the manifest's top fields.
 #[derive(Debug, Clone, Default)]
-pub struct TreeFacts {
+pub(crate) struct TreeFacts {
     pub kernel_version: Option<String>,
     pub flag_values: BTreeMap<String, u64>,
     pub implicit_types: Vec<String>,
@@ -26,7 +26,7 @@ pub struct TreeFacts {
 
 /// Reads every fact; `extra_types` (`--implicit-type`) join the tree's
 /// implicit-argument types. What cannot be read is a diagnostic, or left out.
-pub fn read(
+pub(crate) fn read(
     tree: &dyn Tree,
     flag_query: &FlagDefinesQuery,
     extra_types: &[String],
@@ -74,7 +74,7 @@ const ATTACH_TYPE_ENUM: &str = "bpf_attach_type";
 
 /// The members of `enum NAME { … };` in a header, in order; `__MAX_…`
 /// style sentinels (a leading `__`) left out.
-pub fn enum_members(header: &str, name: &str) -> Vec<String> {
+pub(crate) fn enum_members(header: &str, name: &str) -> Vec<String> {
     let open = format!("enum {name} {{");
     let Some(start) = header.find(&open) else {
         return Vec::new();
@@ -144,10 +144,10 @@ fn flag_defines(
 }
 
 /// The top Makefile, whose VERSION marks a kernel tree.
-pub const MAKEFILE: &str = "Makefile";
+pub(crate) const MAKEFILE: &str = "Makefile";
 
 /// Whether `tree` is a kernel tree: a top Makefile setting VERSION.
-pub fn is_kernel_tree(tree: &dyn Tree) -> bool {
+pub(crate) fn is_kernel_tree(tree: &dyn Tree) -> bool {
     tree.read_to_string(MAKEFILE)
         .is_some_and(|m| makefile_var(&m, "VERSION").is_some())
 }
@@ -161,15 +161,15 @@ fn makefile_var(makefile: &str, key: &str) -> Option<String> {
     })
 }
 
-pub const FLAGS_HEADER: &str = "include/linux/btf.h";
-pub const RESOLVE_BTFIDS: &str = "tools/bpf/resolve_btfids/main.c";
+pub(crate) const FLAGS_HEADER: &str = "include/linux/btf.h";
+pub(crate) const RESOLVE_BTFIDS: &str = "tools/bpf/resolve_btfids/main.c";
 /// Used when the tree has no `kf_implicit_arg_types` list (before v6.19).
-pub const DEFAULT_IMPLICIT_TYPES: &[&str] = &["bpf_prog_aux", "btf_struct_meta"];
+pub(crate) const DEFAULT_IMPLICIT_TYPES: &[&str] = &["bpf_prog_aux", "btf_struct_meta"];
 
 /// Evaluates `#define KF_X <expr>` bodies: integers, `<<`, `|`, `+`, `BIT(n)`,
 /// parentheses and references to other defines. Undefined or unreadable
 /// values are reported, never guessed.
-pub fn evaluate_flags(
+pub(crate) fn evaluate_flags(
     defines: &[(String, String, u32)],
     path: &str,
     diags: &mut Vec<Diagnostic>,
@@ -205,7 +205,7 @@ enum Tok {
 }
 
 fn tokenize(s: &str) -> Option<Vec<Tok>> {
-    let s = super::cond::normalise_expr(s);
+    let s = crate::scan::file::cond::normalise_expr(s);
     let b = s.as_bytes();
     let mut i = 0;
     let mut out = Vec::new();
@@ -323,7 +323,7 @@ impl Parser<'_> {
 }
 
 /// `kf_implicit_arg_types[] = { "bpf_prog_aux", ... }` in resolve_btfids.
-pub fn implicit_types_from_resolve_btfids(src: &str) -> Option<Vec<String>> {
+pub(crate) fn implicit_types_from_resolve_btfids(src: &str) -> Option<Vec<String>> {
     let start = src.find("kf_implicit_arg_types")?;
     let rest = &src[start..];
     let open = rest.find('{')?;
@@ -338,12 +338,12 @@ pub fn implicit_types_from_resolve_btfids(src: &str) -> Option<Vec<String>> {
     (!names.is_empty()).then_some(names)
 }
 
-pub const KFUNC_HOOKS_SOURCE: &str = "kernel/bpf/btf.c";
+pub(crate) const KFUNC_HOOKS_SOURCE: &str = "kernel/bpf/btf.c";
 
 /// The `case BPF_PROG_TYPE_X: … return BTF_KFUNC_HOOK_Y;` switch of
 /// `bpf_prog_type_to_kfunc_hook()`: program type → hook. Types that fall to
 /// the default (no hook) are left out.
-pub fn kfunc_hooks(btf_c: &str) -> BTreeMap<String, String> {
+pub(crate) fn kfunc_hooks(btf_c: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let Some(start) = btf_c.find("bpf_prog_type_to_kfunc_hook(enum bpf_prog_type") else {
         return out;
@@ -371,7 +371,7 @@ pub fn kfunc_hooks(btf_c: &str) -> BTreeMap<String, String> {
 }
 
 /// `6.12.117` from the top Makefile's VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION.
-pub fn kernel_version(makefile: &str) -> Option<String> {
+pub(crate) fn kernel_version(makefile: &str) -> Option<String> {
     let get = |key: &str| makefile_var(makefile, key);
     let (v, p) = (get("VERSION")?, get("PATCHLEVEL")?);
     let mut s = format!("{v}.{p}");
