@@ -195,6 +195,7 @@ fn map_file(mut file: std::fs::File) -> std::io::Result<Blob> {
         // SAFETY: a private (copy-on-write) mapping, as Blob::map makes:
         // our writes never reach the file; the one hazard, the file
         // shrinking while mapped, is the BTF crate's `blob` module's.
+        #[allow(unsafe_code, reason = "mapping a file is unsafe in memmap2's API")]
         if let Ok(map) = unsafe { memmap2::MmapOptions::new().map_copy(&file) } {
             return Ok(Blob::Mapped(map));
         }
