@@ -17,10 +17,10 @@ mod proto_cmp;
 mod render;
 pub mod version;
 
-pub use files::{not_a_release, release_of, Note};
+pub use files::{release_of, Note};
 pub use find::{has_kfunc_tags, kfuncs_in, Found};
 pub use names::{did_you_mean, kfunc_names, nearest, resolve_prog_type, shown, UnknownProgType};
-pub use proto_cmp::same_prototype;
+pub(crate) use proto_cmp::same_prototype;
 pub use render::{fit_width, json, table};
 
 use crate::btf::{Blob, Btf, ReadError};

@@ -16,7 +16,7 @@ pub mod html;
 pub(crate) mod kerneldoc;
 mod markdown;
 pub mod model;
-pub mod since;
+pub(crate) mod since;
 pub mod write;
 pub mod yaml;
 
