@@ -30,9 +30,9 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The file naming the kernel's release (`uname -r`'s text).
-pub const RELEASE: &str = "RELEASE";
+pub(crate) const RELEASE: &str = "RELEASE";
 /// The kernel's `.config`, whose header names the release.
-pub const CONFIG: &str = "config";
+pub(crate) const CONFIG: &str = "config";
 
 /// Something of a BTF directory left unread, and why: printed as a
 /// warning; the listing goes on without it.

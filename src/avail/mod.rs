@@ -384,7 +384,7 @@ fn entry(
 
 /// The first line of the kernel-doc comment, after its ` - ` (as the docs
 /// write it).
-pub fn summary(k: &Kfunc) -> Option<String> {
+pub(crate) fn summary(k: &Kfunc) -> Option<String> {
     let doc = crate::docs::doc_text(k.doc.as_deref()?);
     let first = doc.lines().next()?;
     let (_, s) = first.split_once(" - ")?;

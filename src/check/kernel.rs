@@ -101,7 +101,7 @@ impl Kernel {
     }
 
     /// The manifest, for a kernel given as one.
-    pub fn manifest(&self) -> Option<&Manifest> {
+    pub(crate) fn manifest(&self) -> Option<&Manifest> {
         match &self.source {
             Source::Manifest(m) => Some(m),
             _ => None,
@@ -109,7 +109,7 @@ impl Kernel {
     }
 
     /// Where each extern of each object is: `[object][extern]`.
-    pub fn resolve(&self, objects: &[BpfObject]) -> Result<Vec<Vec<Resolved>>, CheckError> {
+    pub(crate) fn resolve(&self, objects: &[BpfObject]) -> Result<Vec<Vec<Resolved>>, CheckError> {
         match &self.source {
             Source::Manifest(m) => Ok(objects.iter().map(|o| in_manifest(m, o)).collect()),
             Source::BtfFile(p) => {
