@@ -17,7 +17,8 @@ in="${1:-$root/../shared/data/linux-6.18/vmlinux.btf}"
 runs="${2:-11}"
 [ -f "$in" ] || { echo "bench-patch: $in is absent" >&2; exit 2; }
 pkg-config --exists libbpf || { echo "bench-patch: libbpf-dev is needed" >&2; exit 2; }
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+# synth-manifest is in a build with `test-support` only
+cargo build --release --quiet --features test-support --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/kfunc-scan"
 ref="$root/target/libbpf_patch"
 cc -O2 -Wall -o "$ref" "$root/benches/libbpf_patch.c" $(pkg-config --cflags --libs libbpf)

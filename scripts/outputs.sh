@@ -6,6 +6,9 @@
 #
 #   scripts/outputs.sh BIN OUTDIR [LINUX_6_12 [LINUX_6_1]]
 #
+# BIN built with `--features test-support`: the 6.18 outputs use the hidden
+# `synth-manifest`, which a plain build refuses.
+#
 # Real BTF comes from ../shared/data (KFUNC_SCAN_SHARED_DATA overrides).
 set -uo pipefail
 bin=$(realpath "$1"); out=$2; linux=${3:-}; old=${4:-}

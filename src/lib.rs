@@ -22,4 +22,5 @@ pub mod lint;
 pub mod output;
 pub mod patch;
 pub mod scan;
+#[cfg(any(test, feature = "test-support"))]
 pub mod synth;

@@ -120,13 +120,11 @@ fn writable_dir(dir: &Path) -> std::io::Result<()> {
         use std::os::unix::ffi::OsStrExt;
         let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        // SAFETY: a NUL-terminated path that outlives the call.
-        let r = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
+        use rustix::fs::Access;
+        Ok(rustix::fs::access(
+            c.as_c_str(),
+            Access::WRITE_OK | Access::EXEC_OK,
+        )?)
     }
     #[cfg(not(unix))]
     {
@@ -360,12 +358,15 @@ fn temporary_owner(name: &str) -> Option<u32> {
 fn process_gone(pid: u32) -> bool {
     #[cfg(unix)]
     {
-        let Ok(pid) = libc::pid_t::try_from(pid) else {
+        // 0 (our process group) and numbers past a pid_t are no writer of ours
+        let Some(pid) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
             return false;
         };
-        // SAFETY: signal 0 only asks whether the process exists.
-        let r = unsafe { libc::kill(pid, 0) };
-        r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+        // signal 0 only asks whether the process exists
+        rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
     }
     #[cfg(not(unix))]
     {
@@ -414,23 +415,16 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
         };
         let (a, b) = (c(a)?, c(b)?);
-        // SAFETY: two NUL-terminated paths that outlive the call; the syscall
-        // is used directly as older C libraries lack a renameat2 wrapper.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_renameat2,
-                libc::AT_FDCWD,
-                a.as_ptr(),
-                libc::AT_FDCWD,
-                b.as_ptr(),
-                libc::RENAME_EXCHANGE,
-            )
-        };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
+        // rustix makes the syscall itself: older C libraries lack a
+        // renameat2 wrapper
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        Ok(renameat_with(
+            CWD,
+            a.as_c_str(),
+            CWD,
+            b.as_c_str(),
+            RenameFlags::EXCHANGE,
+        )?)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -586,8 +580,8 @@ mod tests {
     fn mkfifo(p: &Path) {
         use std::os::unix::ffi::OsStrExt;
         let c = std::ffi::CString::new(p.as_os_str().as_bytes()).expect("path");
-        // SAFETY: a NUL-terminated path that outlives the call.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        let mode = rustix::fs::Mode::from_raw_mode(0o600);
+        rustix::fs::mkfifoat(rustix::fs::CWD, c.as_c_str(), mode).expect("mkfifo");
     }
 
     #[cfg(unix)]
@@ -619,18 +613,10 @@ mod tests {
     #[test]
     fn a_pipe_named_through_proc_is_written_in_place() {
         use std::io::Read;
-        use std::os::fd::FromRawFd;
-        let mut fds = [0; 2];
-        // SAFETY: a two-element array for pipe(2) to fill.
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-        // SAFETY: both descriptors were just created and are owned here.
-        let (mut rd, wr) = unsafe {
-            (
-                std::fs::File::from_raw_fd(fds[0]),
-                std::fs::File::from_raw_fd(fds[1]),
-            )
-        };
-        let name = PathBuf::from(format!("/proc/self/fd/{}", fds[1]));
+        use std::os::fd::AsRawFd;
+        let (rd, wr) = rustix::pipe::pipe().expect("pipe");
+        let (mut rd, wr) = (std::fs::File::from(rd), std::fs::File::from(wr));
+        let name = PathBuf::from(format!("/proc/self/fd/{}", wr.as_raw_fd()));
         let out = Output::check(&name).expect("check");
         assert_eq!(out.destination, Destination::InPlace(name.clone()));
         out.write(b"piped").expect("write");
@@ -651,13 +637,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let dev = dir.path().join("null");
         let c = std::ffi::CString::new(dev.as_os_str().as_bytes()).expect("path");
-        // SAFETY: a NUL-terminated path that outlives the call.
-        let r = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o620, libc::makedev(1, 3)) };
-        if r != 0 {
-            eprintln!(
-                "SKIPPED: mknod needs root: {}",
-                std::io::Error::last_os_error()
-            );
+        use rustix::fs::{makedev, mknodat, FileType, Mode, CWD};
+        let (kind, perm) = (FileType::CharacterDevice, Mode::from_raw_mode(0o620));
+        if let Err(e) = mknodat(CWD, c.as_c_str(), kind, perm, makedev(1, 3)) {
+            eprintln!("SKIPPED: mknod needs root: {}", std::io::Error::from(e));
             return;
         }
         let before = mode(&dev);

@@ -30,9 +30,9 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The file naming the kernel's release (`uname -r`'s text).
-pub const RELEASE: &str = "RELEASE";
+pub(crate) const RELEASE: &str = "RELEASE";
 /// The kernel's `.config`, whose header names the release.
-pub const CONFIG: &str = "config";
+pub(crate) const CONFIG: &str = "config";
 
 /// Something of a BTF directory left unread, and why: printed as a
 /// warning; the listing goes on without it.
@@ -176,7 +176,7 @@ fn open_inside(dir: &Path, name: &str) -> Result<Option<File>, Note> {
 /// Why `s` is not a kernel release, if it is not: a release is what
 /// `uname -r` prints, printable ASCII without blanks, at most
 /// [`RELEASE_MAX_LEN`] characters.
-pub fn not_a_release(s: &str) -> Option<String> {
+pub(crate) fn not_a_release(s: &str) -> Option<String> {
     if s.len() > RELEASE_MAX_LEN {
         return Some(format!(
             "{} bytes, longer than a kernel release ({RELEASE_MAX_LEN} at most)",

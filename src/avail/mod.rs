@@ -17,10 +17,10 @@ mod proto_cmp;
 mod render;
 pub mod version;
 
-pub use files::{not_a_release, release_of, Note};
+pub use files::{release_of, Note};
 pub use find::{has_kfunc_tags, kfuncs_in, Found};
 pub use names::{did_you_mean, kfunc_names, nearest, resolve_prog_type, shown, UnknownProgType};
-pub use proto_cmp::same_prototype;
+pub(crate) use proto_cmp::same_prototype;
 pub use render::{fit_width, json, table};
 
 use crate::btf::c::EmitError;
@@ -197,6 +197,7 @@ fn map_file(mut file: std::fs::File) -> std::io::Result<Blob> {
         // SAFETY: a private (copy-on-write) mapping, as Blob::map makes:
         // our writes never reach the file; the one hazard, the file
         // shrinking while mapped, is the BTF crate's `blob` module's.
+        #[allow(unsafe_code, reason = "mapping a file is unsafe in memmap2's API")]
         if let Ok(map) = unsafe { memmap2::MmapOptions::new().map_copy(&file) } {
             return Ok(Blob::Mapped(map));
         }
@@ -384,7 +385,7 @@ fn entry(
 
 /// The first line of the kernel-doc comment, after its ` - ` (as the docs
 /// write it).
-pub fn summary(k: &Kfunc) -> Option<String> {
+pub(crate) fn summary(k: &Kfunc) -> Option<String> {
     let doc = crate::docs::doc_text(k.doc.as_deref()?);
     let first = doc.lines().next()?;
     let (_, s) = first.split_once(" - ")?;

@@ -7,7 +7,7 @@
 //! function pointer's parameters (BTF has none).
 
 /// Whether two C prototypes declare the same function.
-pub fn same_prototype(a: &str, b: &str) -> bool {
+pub(crate) fn same_prototype(a: &str, b: &str) -> bool {
     normalise(a) == normalise(b)
 }
 

@@ -101,7 +101,7 @@ impl Kernel {
     }
 
     /// The manifest, for a kernel given as one.
-    pub fn manifest(&self) -> Option<&Manifest> {
+    pub(crate) fn manifest(&self) -> Option<&Manifest> {
         match &self.source {
             Source::Manifest(m) => Some(m),
             _ => None,
@@ -109,7 +109,7 @@ impl Kernel {
     }
 
     /// Where each extern of each object is: `[object][extern]`.
-    pub fn resolve(&self, objects: &[BpfObject]) -> Result<Vec<Vec<Resolved>>, CheckError> {
+    pub(crate) fn resolve(&self, objects: &[BpfObject]) -> Result<Vec<Vec<Resolved>>, CheckError> {
         match &self.source {
             Source::Manifest(m) => Ok(objects.iter().map(|o| in_manifest(m, o)).collect()),
             Source::BtfFile(p) => {
@@ -154,7 +154,7 @@ fn looks_like_json(path: &Path) -> bool {
 }
 
 /// The other name of an `_impl` pair: `foo_impl` ↔ `foo`.
-pub fn pair_name(name: &str) -> String {
+pub(crate) fn pair_name(name: &str) -> String {
     match name.strip_suffix(IMPL_SUFFIX) {
         Some(reduced) => reduced.to_string(),
         None => format!("{name}{IMPL_SUFFIX}"),
@@ -280,7 +280,7 @@ impl Resolver {
 /// The manifest's kfunc BPF programs call as `name`: its own, or the one
 /// whose verifier-supplied arguments make `name` its `_impl` (full
 /// prototype), and whether it is the latter.
-pub fn manifest_kfunc<'m>(m: &'m Manifest, name: &str) -> Option<(&'m Kfunc, bool)> {
+pub(crate) fn manifest_kfunc<'m>(m: &'m Manifest, name: &str) -> Option<(&'m Kfunc, bool)> {
     if let Some(k) = m.kfunc(name) {
         return Some((k, false));
     }

@@ -7,13 +7,13 @@
 //! is in one, `compat` libbpf's prototype rule; here each (program, kfunc,
 //! kernel) becomes findings.
 
-pub mod compat;
-pub mod kernel;
+pub(crate) mod compat;
+pub(crate) mod kernel;
 pub mod object;
 
-pub use compat::Compat;
+pub(crate) use compat::Compat;
 pub use kernel::{Kernel, Resolved};
-pub use object::{BpfObject, Extern, Program};
+pub(crate) use object::{BpfObject, Extern, Program};
 
 use crate::avail::AvailError;
 use crate::conventions::FLAG_SLEEPABLE;
@@ -108,7 +108,7 @@ impl Report {
     }
 
     /// Every finding with its object, program and kernel, in order.
-    pub fn findings(
+    pub(crate) fn findings(
         &self,
     ) -> impl Iterator<Item = (&ObjectReport, &ProgramReport, &Cell, &Finding)> + '_ {
         self.objects.iter().flat_map(|o| {

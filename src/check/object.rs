@@ -52,7 +52,7 @@ impl Extern {
     /// (`bpf_core_essential_name_len`), so `bpf_foo___v2` is `bpf_foo`.
     /// As `bpf_core_essential_name_len`: the last `X___Y` (X and Y not
     /// underscores) ends the name after its X.
-    pub fn kernel_name(&self) -> &str {
+    pub(crate) fn kernel_name(&self) -> &str {
         let b = self.name.as_bytes();
         let sep = |i: usize| b[i] != b'_' && &b[i + 1..i + 4] == b"___" && b[i + 4] != b'_';
         match (0..b.len().saturating_sub(4)).rev().find(|&i| sep(i)) {
@@ -97,7 +97,7 @@ pub struct BpfObject {
 /// any `name/…`, anything else the name exactly; the first entry that
 /// matches wins. A leading `?` (a program not loaded by default) is not
 /// part of the name, as `bpf_object__init_prog` drops it.
-pub fn sec_def(section: &str) -> Option<&'static SecDef> {
+pub(crate) fn sec_def(section: &str) -> Option<&'static SecDef> {
     let section = section.strip_prefix('?').unwrap_or(section);
     SEC_DEFS.iter().find(|d| {
         if let Some(prefix) = d.sec.strip_suffix('+') {

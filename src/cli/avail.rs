@@ -56,18 +56,8 @@ pub struct AvailArgs {
 
 /// The kernel's release: uname's for the running kernel.
 fn running_release() -> Option<String> {
-    // SAFETY: uname fills the zeroed struct it is given.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return None;
-    }
-    let bytes: Vec<u8> = u
-        .release
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    String::from_utf8(bytes).ok()
+    let u = rustix::system::uname();
+    u.release().to_str().ok().map(String::from)
 }
 
 fn err(e: AvailError) -> CliError {
@@ -480,14 +470,7 @@ fn terminal_width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
-    let mut ws = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct it is given,
-    // which lives for the call; fd 1 is open (it is a terminal, above).
-    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    (r == 0 && ws.ws_col >= 20).then_some(usize::from(ws.ws_col))
+    // TIOCGWINSZ on standard output (a terminal, above)
+    let ws = rustix::termios::tcgetwinsize(std::io::stdout()).ok()?;
+    (ws.ws_col >= 20).then_some(usize::from(ws.ws_col))
 }

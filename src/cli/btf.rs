@@ -549,8 +549,20 @@ pub fn run_btf_check(
 }
 
 /// A manifest derived from a BTF's bpf_kfunc tags (tests and benchmarks).
+#[cfg(feature = "test-support")]
 pub fn run_synth(btf: &Path) -> Result<Outcome, CliError> {
     let b = parse_btf_input(btf, None, Role::Input)?;
     print!("{}", kfunc_scan::synth::manifest_from_btf(&b).to_json());
     Ok(Outcome::Clean)
+}
+
+/// Built without `test-support`: `synth` is not in this binary; refused
+/// before anything is read.
+#[cfg(not(feature = "test-support"))]
+pub fn run_synth(btf: &Path) -> Result<Outcome, CliError> {
+    Err(format!(
+        "{}: error[no-test-support]: this kfunc-scan was built without the cargo feature `test-support`: `synth-manifest` (for tests and benchmarks) is not in it; build with `--features test-support`",
+        term::path(btf)
+    )
+    .into())
 }

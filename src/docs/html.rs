@@ -47,7 +47,7 @@ flags.forEach(function(f){f.addEventListener('change',changed)});
 window.addEventListener('hashchange',function(){restore();apply()});restore();apply();})();"#;
 
 /// Relative path → content, for every page of the site.
-pub fn pages(site: &Site, source_url: Option<&str>) -> BTreeMap<String, String> {
+pub(crate) fn pages(site: &Site, source_url: Option<&str>) -> BTreeMap<String, String> {
     let mut pages = BTreeMap::new();
     for k in &site.kfuncs {
         pages.insert(

@@ -24,7 +24,7 @@ pub(crate) struct KernelDoc {
 
 impl KernelDoc {
     /// The description of parameter `name`.
-    pub fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(n, _)| n == name)
@@ -70,7 +70,7 @@ enum Part {
 }
 
 /// Parses a comment as written above a kfunc (kernel-doc or plain).
-pub fn parse(doc: &str) -> KernelDoc {
+pub(crate) fn parse(doc: &str) -> KernelDoc {
     let lines = comment_lines(doc);
     let mut d = KernelDoc::default();
     let mut part = Part::Description;

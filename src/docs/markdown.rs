@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// Relative path → content, for every page of the site.
-pub fn pages(site: &Site, source_url: Option<&str>) -> BTreeMap<String, String> {
+pub(crate) fn pages(site: &Site, source_url: Option<&str>) -> BTreeMap<String, String> {
     let mut pages = BTreeMap::new();
     for k in &site.kfuncs {
         pages.insert(

@@ -12,13 +12,13 @@
 //! [`model`] works out once what the pages say; [`markdown`], [`html`] and
 //! [`yaml`] render it; [`write`] puts the pages in a directory.
 
-pub mod html;
+pub(crate) mod html;
 pub(crate) mod kerneldoc;
 mod markdown;
-pub mod model;
-pub mod since;
-pub mod write;
-pub mod yaml;
+pub(crate) mod model;
+pub(crate) mod since;
+pub(crate) mod write;
+pub(crate) mod yaml;
 
 use crate::conventions;
 use crate::manifest::Manifest;

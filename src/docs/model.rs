@@ -29,7 +29,7 @@ pub struct DocsOptions {
     pub history: Option<Arc<History>>,
 }
 
-pub struct Site<'m> {
+pub(crate) struct Site<'m> {
     pub manifest: &'m Manifest,
     /// The kernel version, for titles.
     pub version: &'m str,
@@ -45,7 +45,7 @@ pub struct Site<'m> {
     pub history: Option<Arc<History>>,
 }
 
-pub struct KfuncDoc<'m> {
+pub(crate) struct KfuncDoc<'m> {
     pub kfunc: &'m Kfunc,
     /// The sets listing it (indices into `Site::sets`), each with its first
     /// entry for it.
@@ -114,14 +114,14 @@ pub(crate) fn restriction_words(r: &Registration) -> Option<String> {
     Some(format!("restricted by `{f}`{at}, which {what}"))
 }
 
-pub struct SetDoc<'m> {
+pub(crate) struct SetDoc<'m> {
     pub set: &'m KfuncSet,
     /// Its page's name (without `.md`), also its key in the ebpf-docs YAML.
     pub page: String,
 }
 
 impl<'m> Site<'m> {
-    pub fn new(m: &'m Manifest, opts: &DocsOptions) -> Site<'m> {
+    pub(crate) fn new(m: &'m Manifest, opts: &DocsOptions) -> Site<'m> {
         let pages = set_pages(m);
         let shown = |file: &str| opts.with_selftests || !conventions::is_test_source(file);
         let mut sets: Vec<SetDoc> = m

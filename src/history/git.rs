@@ -63,7 +63,7 @@ impl ManifestCache {
     }
 
     /// Where the manifest of `tree` is kept.
-    pub fn path(&self, tree: ObjectId) -> PathBuf {
+    pub(crate) fn path(&self, tree: ObjectId) -> PathBuf {
         self.dir.join(format!("{tree}-{}.json", self.key))
     }
 

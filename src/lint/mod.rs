@@ -15,7 +15,7 @@
 //! Entries whose `since` / `until` exclude the manifest's kernel version are
 //! not compared.
 
-pub mod kfuncs_yaml;
+pub(crate) mod kfuncs_yaml;
 pub(crate) mod yaml_tree;
 
 mod check;
@@ -26,7 +26,7 @@ pub use check::lint;
 pub use kfuncs_yaml::{read, KfuncsFile};
 use std::io::Read;
 use std::path::Path;
-pub use yaml_tree::{Pos, YamlError};
+pub(crate) use yaml_tree::Pos;
 
 /// Why a kfuncs.yaml's text could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -81,14 +81,14 @@ pub enum Kind {
 
 impl Kind {
     /// Disagreements are warnings; the rest are notes.
-    pub fn severity(self) -> Severity {
+    pub(crate) fn severity(self) -> Severity {
         match self {
             Kind::Disagreement => Severity::Warning,
             Kind::VersionDifference | Kind::Unverifiable => Severity::Note,
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Disagreement => "disagreement",
             Kind::VersionDifference => "version difference",

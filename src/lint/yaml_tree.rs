@@ -22,14 +22,14 @@ pub(crate) enum Node {
 }
 
 impl Node {
-    pub fn pos(&self) -> Pos {
+    pub(crate) fn pos(&self) -> Pos {
         match self {
             Node::Scalar(_, p) | Node::Seq(_, p) | Node::Map(_, p) => *p,
         }
     }
 
     /// What kind of node it is, for messages.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Node::Scalar(..) => "a scalar",
             Node::Seq(..) => "a sequence",
@@ -38,7 +38,7 @@ impl Node {
     }
 
     /// A plain empty scalar (`key:` with nothing after it) is YAML's null.
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Node::Scalar(s, _) if s.is_empty() || s == "~" || s == "null")
     }
 }
@@ -121,7 +121,7 @@ impl MarkedEventReceiver for Builder {
 }
 
 /// Parses one YAML document. An empty text is an empty scalar.
-pub fn parse(text: &str) -> Result<Node, YamlError> {
+pub(crate) fn parse(text: &str) -> Result<Node, YamlError> {
     let mut b = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut b, true).map_err(|e| YamlError {

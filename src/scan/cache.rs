@@ -827,31 +827,17 @@ fn open_dir(abs: &Path, follow: bool) -> std::io::Result<std::fs::File> {
 /// The key of the entry `name` of the directory `dir` when it is a regular
 /// file (a link is not followed); None when it is not, or is gone.
 fn file_key(dir: &std::fs::File, name: &[u8]) -> Option<Key> {
-    use std::os::fd::AsRawFd;
+    use rustix::fs::{statat, AtFlags, FileType};
     let c = std::ffi::CString::new(name).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `c` is a NUL-terminated string and `st` room for a `stat`,
-    // both alive across the call; the fd is `dir`'s, open.
-    let r = unsafe {
-        libc::fstatat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            st.as_mut_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    if r != 0 {
+    let st = statat(dir, c.as_c_str(), AtFlags::SYMLINK_NOFOLLOW).ok()?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return None;
     }
-    // SAFETY: fstatat succeeded, so it filled `st`.
-    let st = unsafe { st.assume_init() };
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return None;
-    }
+    // nanoseconds are below 10^9 (unsigned in the kernel's struct)
     Some(Key {
         size: st.st_size as u64,
-        mtime: ns(st.st_mtime, st.st_mtime_nsec),
-        ctime: ns(st.st_ctime, st.st_ctime_nsec),
+        mtime: ns(st.st_mtime, st.st_mtime_nsec as i64),
+        ctime: ns(st.st_ctime, st.st_ctime_nsec as i64),
         ino: st.st_ino,
         dev: st.st_dev,
     })

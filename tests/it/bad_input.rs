@@ -150,26 +150,17 @@ fn dangling_link_and_link_loop() {
 
 /// `depth` nested directories named `name` under `root`, a C file at the bottom.
 fn deep_tree(root: &Path, depth: usize, name: &str) {
-    use std::ffi::CString;
-    let c = |s: &str| CString::new(s).unwrap();
-    let (root, name, file) = (c(root.to_str().unwrap()), c(name), c("deep.c"));
-    // SAFETY: plain syscalls on NUL-terminated strings and on descriptors
-    // this function opens and closes.
-    unsafe {
-        let mut fd = libc::open(root.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
-        assert!(fd >= 0);
-        for _ in 0..depth {
-            assert_eq!(libc::mkdirat(fd, name.as_ptr(), 0o755), 0);
-            let next = libc::openat(fd, name.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
-            assert!(next >= 0);
-            libc::close(fd);
-            fd = next;
-        }
-        let f = libc::openat(fd, file.as_ptr(), libc::O_CREAT | libc::O_WRONLY, 0o644);
-        assert!(f >= 0);
-        libc::close(f);
-        libc::close(fd);
+    use rustix::fs::{mkdirat, openat, Mode, OFlags, CWD};
+    // each directory opened from the one above: the whole path is longer
+    // than PATH_MAX
+    let dir = OFlags::DIRECTORY | OFlags::RDONLY;
+    let mut fd = openat(CWD, root, dir, Mode::empty()).unwrap();
+    for _ in 0..depth {
+        mkdirat(&fd, name, Mode::from_raw_mode(0o755)).unwrap();
+        fd = openat(&fd, name, dir, Mode::empty()).unwrap();
     }
+    let file = OFlags::CREATE | OFlags::WRONLY;
+    openat(&fd, "deep.c", file, Mode::from_raw_mode(0o644)).unwrap();
 }
 
 #[test]

@@ -127,8 +127,7 @@ fn obj(dir: &Path, case: &str) -> PathBuf {
 /// `bpftool prog load` of the object (libbpf, then the verifier): None
 /// unless root with a BPF file system; else (loaded, libbpf's log).
 fn bpftool_load(o: &Path) -> Option<(bool, String)> {
-    // SAFETY: geteuid has no preconditions
-    if unsafe { libc::geteuid() } != 0 || !Path::new("/sys/fs/bpf").is_dir() {
+    if !rustix::process::geteuid().is_root() || !Path::new("/sys/fs/bpf").is_dir() {
         missing("root and /sys/fs/bpf, to load programs with bpftool");
         return None;
     }
@@ -561,9 +560,8 @@ fn an_object_past_the_size_bound_is_refused_unread() {
 fn fifos_other_machines_and_objects_without_btf_cannot_be_told() {
     let d = tempfile::tempdir().unwrap();
     let fifo = d.path().join("fifo.o");
-    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: a NUL-terminated path
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mode = rustix::fs::Mode::from_raw_mode(0o600);
+    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, mode).unwrap();
     let Some(r) = run_bounded(&[fifo.as_os_str()]) else {
         return;
     };

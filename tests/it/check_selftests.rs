@@ -187,8 +187,7 @@ fn thirty_selftests_against_four_kernels() {
 /// Whether this machine can load a BPF program at all: a trivial one
 /// through `bpftool prog load`.
 fn can_load(dir: &Path) -> bool {
-    // SAFETY: geteuid has no preconditions
-    if unsafe { libc::geteuid() } != 0 || !Path::new("/sys/fs/bpf").is_dir() {
+    if !rustix::process::geteuid().is_root() || !Path::new("/sys/fs/bpf").is_dir() {
         missing("root and /sys/fs/bpf, to load programs");
         return false;
     }

@@ -282,6 +282,7 @@ fn a_stdout_that_cannot_be_written_is_an_error() {
         .arg("-q")
         .stdout(fs::File::create(&f).unwrap());
     // SAFETY: only async-signal-safe calls between fork and exec.
+    #[allow(unsafe_code, reason = "pre_exec is unsafe in std's API")]
     unsafe {
         c.pre_exec(|| {
             // EFBIG instead of the signal that would end the process

@@ -83,8 +83,7 @@ fn load(obj: &Path, name: &str) -> Result<(), String> {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = rustix::process::geteuid().is_root();
     if !root {
         missing("root (to load BPF programs)");
     }

@@ -55,3 +55,4 @@ mod prog_types;
 mod real_kernel;
 mod scan_cache;
 mod schema;
+mod test_support;

@@ -21,10 +21,8 @@ fn clean_scan() -> Cmd {
 }
 
 fn mkfifo(p: &Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).expect("path");
-    // SAFETY: a NUL-terminated path that outlives the call.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let mode = rustix::fs::Mode::from_raw_mode(0o600);
+    rustix::fs::mkfifoat(rustix::fs::CWD, p, mode).expect("mkfifo");
 }
 
 #[test]
@@ -53,17 +51,15 @@ fn a_fifo_output_is_written_in_place_and_stays_a_fifo() {
 /// node needs root.
 #[test]
 fn a_device_output_is_written_in_place_and_stays_a_device() {
-    use std::os::unix::ffi::OsStrExt;
+    use rustix::fs::{makedev, mknodat, FileType, Mode, CWD};
     use std::os::unix::fs::FileTypeExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let dev = dir.path().join("null");
-    let c = std::ffi::CString::new(dev.as_os_str().as_bytes()).expect("path");
-    // SAFETY: a NUL-terminated path that outlives the call.
-    let r = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
-    if r != 0 {
+    let (kind, perm) = (FileType::CharacterDevice, Mode::from_raw_mode(0o666));
+    if let Err(e) = mknodat(CWD, &dev, kind, perm, makedev(1, 3)) {
         missing(format!(
             "root, to make a device node: {}",
-            std::io::Error::last_os_error()
+            std::io::Error::from(e)
         ));
         return;
     }

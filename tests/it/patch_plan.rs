@@ -6,68 +6,36 @@
 use crate::common;
 use common::fixture::Builder;
 use kfunc_scan::btf::{Btf, Endian, Kind, NewType};
-use kfunc_scan::manifest::{
-    ArgsConvention, BuildInfo, BuiltInto, Kfunc, KfuncSet, Manifest, Param, Registration, SetEntry,
-    SetKind, VerifierArgs,
-};
+use kfunc_scan::manifest::{fixture, BuildInfo, BuiltInto, Kfunc, KfuncSet, Manifest, SetKind};
 use kfunc_scan::patch::{is_object, patch, PatchError, PatchOptions, Report};
 
 /// A kfunc `name(params)`, each param `type name`; `omitted`: the indices
 /// of its verifier-supplied parameters.
 fn kfunc(name: &str, params: &[(&str, &str)], omitted: &[usize], legacy_impl: bool) -> Kfunc {
-    Kfunc {
-        name: name.into(),
-        file: "kernel/bpf/test.c".into(),
-        line: 10,
-        bpf_kfunc_attr: true,
-        return_type: "int".into(),
+    let mut k = Kfunc {
         params: params
             .iter()
-            .map(|(ty, n)| Param {
-                name: n.to_string(),
-                ty: ty.to_string(),
-                annotation: None,
-            })
+            .map(|(ty, n)| fixture::bare_param(ty, n))
             .collect(),
         sets: vec!["test_kfunc_ids".into()],
-        prog_types: vec![],
-        flags: vec![],
-        condition: None,
-        doc: None,
-        verifier_args: (!omitted.is_empty()).then(|| VerifierArgs {
-            convention: ArgsConvention::ImplicitArgs,
-            bpf_name: name.into(),
-            impl_name: format!("{name}_impl"),
-            omitted_params: omitted.to_vec(),
-            legacy_impl,
-        }),
-        object: kfunc_scan::manifest::BuiltInto::Unknown,
+        ..fixture::kfunc(name, "kernel/bpf/test.c")
+    };
+    if !omitted.is_empty() {
+        k.verifier_args = Some(fixture::implicit_args(&k, omitted, legacy_impl));
     }
+    k
 }
 
 /// One kfunc set listing every kfunc.
 fn manifest(kfuncs: Vec<Kfunc>) -> Manifest {
     let entries = kfuncs
         .iter()
-        .map(|k| SetEntry {
-            name: k.name.clone(),
-            flags: vec![],
-            flags_value: None,
-            condition: None,
-            line: 0,
-            built: None,
-        })
+        .map(|k| fixture::entry(&k.name, &[]))
         .collect();
     Manifest {
         sets: vec![KfuncSet {
-            name: "test_kfunc_ids".into(),
-            kind: SetKind::Kfuncs,
-            file: "kernel/bpf/test.c".into(),
-            line: 1,
-            end_line: None,
             entries,
-            registrations: vec![],
-            object: kfunc_scan::manifest::BuiltInto::Unknown,
+            ..fixture::set("test_kfunc_ids", SetKind::Kfuncs, "kernel/bpf/test.c", 1)
         }],
         kfuncs,
         ..Default::default()
@@ -365,36 +333,14 @@ fn add_decl_tags_refuses_a_kfunc_whose_prototype_differs() {
 // ------------------------------------------------------------- which sets
 
 fn set(name: &str, kind: SetKind, members: &[&str], prog_types: &[&str]) -> KfuncSet {
+    let file = "kernel/bpf/test.c";
     KfuncSet {
-        name: name.into(),
-        kind,
-        file: "kernel/bpf/test.c".into(),
-        line: 1,
-        end_line: None,
-        entries: members
-            .iter()
-            .map(|m| SetEntry {
-                name: m.to_string(),
-                flags: vec![],
-                flags_value: None,
-                condition: None,
-                line: 0,
-                built: None,
-            })
-            .collect(),
+        entries: members.iter().map(|m| fixture::entry(m, &[])).collect(),
         registrations: prog_types
             .iter()
-            .map(|p| Registration {
-                prog_type: p.to_string(),
-                id_set: format!("{name}_set"),
-                filter: None,
-                file: "kernel/bpf/test.c".into(),
-                line: 2,
-                condition: None,
-                restriction: None,
-            })
+            .map(|p| fixture::registration(p, &format!("{name}_set"), file, 2))
             .collect(),
-        object: BuiltInto::Unknown,
+        ..fixture::set(name, kind, file, 1)
     }
 }
 

@@ -6,6 +6,8 @@
 pub mod callers;
 pub mod cdecl;
 pub mod conventions;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fixture;
 pub mod history;
 pub mod kversion;
 pub mod read;
@@ -34,67 +36,36 @@ pub(crate) mod tests {
     /// `int name(void)` defined in `file`, registered for `prog_types`.
     pub(crate) fn kfunc(name: &str, file: &str, prog_types: &[&str]) -> Kfunc {
         Kfunc {
-            name: name.into(),
-            file: file.into(),
-            line: 10,
-            bpf_kfunc_attr: true,
-            return_type: "int".into(),
-            params: vec![],
-            sets: vec![],
             prog_types: prog_types.iter().map(|s| s.to_string()).collect(),
-            flags: vec![],
-            condition: None,
-            doc: None,
-            verifier_args: None,
-            object: BuiltInto::Unknown,
+            ..crate::fixture::kfunc(name, file)
         }
     }
 
     /// `k`'s parameters at `omitted` supplied by the verifier
     /// (KF_IMPLICIT_ARGS), the full prototype under `k_impl`.
     pub(crate) fn implicit_args(k: &Kfunc, omitted: &[usize]) -> VerifierArgs {
-        VerifierArgs {
-            convention: ArgsConvention::ImplicitArgs,
-            bpf_name: k.name.clone(),
-            impl_name: conventions::impl_name(&k.name),
-            omitted_params: omitted.to_vec(),
-            legacy_impl: false,
-        }
+        crate::fixture::implicit_args(k, omitted, false)
     }
 
     fn entry(name: &str, built: Option<bool>) -> SetEntry {
         SetEntry {
-            name: name.into(),
-            flags: vec![],
             flags_value: Some(0),
-            condition: None,
             line: 2,
             built,
+            ..crate::fixture::entry(name, &[])
         }
     }
 
     fn reg(prog_type: &str) -> Registration {
-        Registration {
-            prog_type: prog_type.into(),
-            id_set: "s_set".into(),
-            filter: None,
-            file: "a.c".into(),
-            line: 9,
-            condition: None,
-            restriction: None,
-        }
+        crate::fixture::registration(prog_type, "s_set", "a.c", 9)
     }
 
     fn set(name: &str, kind: SetKind, entries: Vec<SetEntry>, regs: &[&str]) -> KfuncSet {
         KfuncSet {
-            name: name.into(),
-            kind,
-            file: "a.c".into(),
-            line: 1,
             end_line: Some(5),
             entries,
             registrations: regs.iter().map(|p| reg(p)).collect(),
-            object: BuiltInto::Unknown,
+            ..crate::fixture::set(name, kind, "a.c", 1)
         }
     }
 

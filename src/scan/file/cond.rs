@@ -59,7 +59,13 @@ fn root_of<'t>(node: Node<'t>) -> Node<'t> {
     // SAFETY: `raw.tree` is the tree `node` borrows for `'t` (a node holds
     // its tree's pointer), alive as long as `node` may be used: so is the
     // root node made from it, a plain value pointing into that tree.
-    unsafe { Node::from_raw(tree_sitter::ffi::ts_tree_root_node(raw.tree)) }
+    #[allow(
+        unsafe_code,
+        reason = "tree-sitter's C API: its root node from a node's tree"
+    )]
+    unsafe {
+        Node::from_raw(tree_sitter::ffi::ts_tree_root_node(raw.tree))
+    }
 }
 
 /// `#ifndef X` / `#define X` / … / `#endif` with no `#else`: a header's

@@ -185,6 +185,7 @@ pub fn for_each_match_in<'t>(
 /// gives, node for node (kinds, bytes, positions, error marks): how many
 /// runs of blanks were left out, or the first node that differs. For the
 /// tests.
+#[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub fn compare_with_whole_parse(masked: &[u8]) -> Result<usize, String> {
     let mut whole = Parser::new();
@@ -200,6 +201,7 @@ pub fn compare_with_whole_parse(masked: &[u8]) -> Result<usize, String> {
 }
 
 /// Every node of a tree: kind, bytes, positions, error marks.
+#[cfg(any(test, feature = "test-support"))]
 fn nodes(tree: &Tree) -> Vec<String> {
     let mut out = Vec::new();
     let mut c = tree.walk();

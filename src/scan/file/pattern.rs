@@ -546,6 +546,7 @@ impl Parser<'_, '_> {
 /// text, the captures compared), on a file masked and parsed as the scan
 /// does: how many matches they agree on, or the first query on which they
 /// differ. For the tests.
+#[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
 pub fn compare_with_tree_sitter(
     original: &[u8],

@@ -61,6 +61,7 @@ pub(crate) fn load(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<Option<Loa
     // (SIGBUS): like ripgrep where it maps, the scan takes it that the tree
     // is not being rewritten in place while it reads it (git replaces
     // files, which leaves a mapping of the old one intact).
+    #[allow(unsafe_code, reason = "mapping a file is unsafe in memmap2's API")]
     if let Ok(map) = unsafe { memmap2::Mmap::map(&f) } {
         return Ok(Some(Loaded::Mapped(map)));
     }

@@ -157,8 +157,7 @@ impl Cmd {
     #[cfg(unix)]
     pub fn unprivileged(mut self) -> Cmd {
         use std::os::unix::process::CommandExt;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        if unsafe { libc::geteuid() } == 0 {
+        if rustix::process::geteuid().is_root() {
             self.0.uid(65534).gid(65534);
         }
         self

@@ -4,41 +4,19 @@
 //! (`Kfunc::sets`, `prog_types`, `flags`) filled in as the scanner's
 //! resolver fills them.
 
+use kfunc_scan::manifest::fixture;
 use kfunc_scan::manifest::{
-    ArgsConvention, Kfunc, KfuncSet, Manifest, Param, Registration, Restriction, SetEntry, SetKind,
-    VerifierArgs, SCHEMA_VERSION,
+    Kfunc, KfuncSet, Manifest, Param, Restriction, SetEntry, SetKind, SCHEMA_VERSION,
 };
 use std::collections::BTreeMap;
 
 /// A kfunc `int name(void)` defined in kernel/bpf/helpers.c.
 pub fn kfunc(name: &str) -> Kfunc {
-    Kfunc {
-        name: name.into(),
-        file: "kernel/bpf/helpers.c".into(),
-        line: 10,
-        bpf_kfunc_attr: true,
-        return_type: "int".into(),
-        params: vec![],
-        sets: vec![],
-        prog_types: vec![],
-        flags: vec![],
-        condition: None,
-        doc: None,
-        verifier_args: None,
-        object: kfunc_scan::manifest::BuiltInto::Unknown,
-    }
+    fixture::kfunc(name, "kernel/bpf/helpers.c")
 }
 
 pub fn param(ty: &str, name: &str) -> Param {
-    let annotation = name
-        .find("__")
-        .filter(|&i| i > 0)
-        .map(|i| name[i..].to_string());
-    Param {
-        name: name.into(),
-        ty: ty.into(),
-        annotation,
-    }
+    fixture::param(ty, name)
 }
 
 /// A kfunc `RET name(PARAMS)` (`params`: type, name) defined in
@@ -52,13 +30,11 @@ pub fn kfunc_with(name: &str, ret: &str, params: &[(&str, &str)]) -> Kfunc {
 
 /// `k` with the verifier supplying its last parameter (KF_IMPLICIT_ARGS).
 pub fn with_implicit_last(mut k: Kfunc, legacy_impl: bool) -> Kfunc {
-    k.verifier_args = Some(VerifierArgs {
-        convention: ArgsConvention::ImplicitArgs,
-        bpf_name: k.name.clone(),
-        impl_name: format!("{}_impl", k.name),
-        omitted_params: vec![k.params.len() - 1],
+    k.verifier_args = Some(fixture::implicit_args(
+        &k,
+        &[k.params.len() - 1],
         legacy_impl,
-    });
+    ));
     k
 }
 
@@ -100,37 +76,22 @@ impl Fx {
     /// (`fmodret` for an fmod_ret registration), listing `entries` (name, flags).
     pub fn set(mut self, name: &str, progs: &[&str], entries: &[(&str, &[&str])]) -> Fx {
         let line = 100 * (self.m.sets.len() as u32 + 1);
+        let file = "kernel/bpf/helpers.c";
         self.m.sets.push(KfuncSet {
-            name: name.into(),
-            kind: SetKind::Kfuncs,
-            file: "kernel/bpf/helpers.c".into(),
-            line,
             end_line: Some(line + 50),
             entries: entries
                 .iter()
                 .enumerate()
                 .map(|(i, (n, f))| SetEntry {
-                    name: n.to_string(),
-                    flags: f.iter().map(|s| s.to_string()).collect(),
-                    flags_value: None,
-                    condition: None,
                     line: line + 1 + i as u32,
-                    built: None,
+                    ..fixture::entry(n, f)
                 })
                 .collect(),
             registrations: progs
                 .iter()
-                .map(|p| Registration {
-                    prog_type: p.to_string(),
-                    id_set: format!("{name}_set"),
-                    filter: None,
-                    file: "kernel/bpf/helpers.c".into(),
-                    line: line + 60,
-                    condition: None,
-                    restriction: None,
-                })
+                .map(|p| fixture::registration(p, &format!("{name}_set"), file, line + 60))
                 .collect(),
-            object: kfunc_scan::manifest::BuiltInto::Unknown,
+            ..fixture::set(name, SetKind::Kfuncs, file, line)
         });
         self
     }
