@@ -101,19 +101,18 @@ ks_patch() {
 	silent_) q=(-q) ;;
 	quiet_) [ -z "$base" ] || q=(-q) ;;
 	esac
+	local args=(patch-btf "${q[@]}" "${ks_patch_args[@]}" --btf "$file" --in-place --add-decl-tags)
 	if [ -n "$base" ] && [ -n "${KBUILD_EXTMOD:-}" ]; then
+		# an out-of-tree module: its own manifest, which has no build view
 		manifest=$(ks_extmod_manifest "$bin") || exit 1
-		"$bin" patch-btf "${q[@]}" "${ks_patch_args[@]}" --manifest "$manifest" \
-			--btf "$file" --base "$base" --in-place --add-decl-tags ||
-			ks_die "kfunc-scan patch-btf failed on $file (see above)"
-		return
+	else
+		# a vmlinux (no base) is linked once a build: the sources are rescanned
+		local fresh=1
+		[ -n "$base" ] && fresh=0
+		manifest=$(ks_manifest "$bin" "$config" "$fresh") || exit 1
+		args+=(--config "$config")
 	fi
-	# a vmlinux (no base) is linked once a build: the sources are rescanned
-	local fresh=1
-	[ -n "$base" ] && fresh=0
-	manifest=$(ks_manifest "$bin" "$config" "$fresh") || exit 1
-	local args=(patch-btf "${q[@]}" "${ks_patch_args[@]}" --manifest "$manifest" --config "$config" --btf "$file"
-		--in-place --add-decl-tags)
+	args+=(--manifest "$manifest")
 	[ -n "$base" ] && args+=(--base "$base")
 	"$bin" "${args[@]}" || ks_die "kfunc-scan patch-btf failed on $file (see above)"
 }
