@@ -192,16 +192,10 @@ pub fn run_patch(a: PatchArgs) -> Result<Outcome, CliError> {
         add_decl_tags: a.add_decl_tags,
         strict: a.strict,
         object: object_of(&a),
+        no_pairs: a.no_pairs,
     };
-    let (mut btf, elf, mut manifest, found) = read_patch_inputs(&a, &opts, &timing)?;
+    let (mut btf, elf, manifest, found) = read_patch_inputs(&a, &opts, &timing)?;
     timing.phase("btf parsed");
-    if a.no_pairs {
-        // what pairs a kfunc is its verifier-supplied arguments: without
-        // them it is a set member like any other, tagged and left as it is
-        for k in &mut manifest.kfuncs {
-            k.verifier_args = None;
-        }
-    }
     if let Some(config) = &a.config {
         check_config(&a, &manifest, config)?;
     } else {

@@ -61,6 +61,10 @@ pub struct PatchOptions {
     /// The build object this BTF is, for a manifest with a build view: a
     /// module's name for its split BTF; None for vmlinux.
     pub object: Option<String>,
+    /// The tags only: no kfunc is paired, its verifier-supplied arguments
+    /// left to the kernel (Linux 7.0+'s resolve_btfids pairs them itself,
+    /// finding the kfuncs by their tags).
+    pub no_pairs: bool,
 }
 
 impl PatchOptions {
@@ -189,7 +193,7 @@ pub fn wanted_strings<'m>(m: &'m Manifest, opts: &PatchOptions) -> Vec<&'m str> 
     let mut wanted: Vec<&str> = vec![TAG_KFUNC, TAG_FASTCALL, TYPE_ATTR_ARENA];
     for c in considered(m, opts) {
         wanted.push(c.kfunc.name.as_str());
-        if let Some(va) = &c.kfunc.verifier_args {
+        if let Some(va) = c.kfunc.verifier_args.as_ref().filter(|_| c.pair) {
             wanted.push(va.impl_name.as_str());
         }
     }

@@ -174,7 +174,7 @@ impl<'a> Planner<'a> {
             return;
         };
         // a kfunc the BTF disagrees with is neither tagged nor paired
-        let proto = match self.check_prototype(k, func_id) {
+        let proto = match self.check_prototype(k, func_id, c.pair) {
             Ok(p) => p,
             Err(why) => {
                 self.refused.push(why);
@@ -255,8 +255,9 @@ impl<'a> Planner<'a> {
 
     /// Whether the BTF's prototype of `k` has the source's parameter names
     /// and count (a stale manifest is refused, naming both sides), or is
-    /// already the reduced one of a pair made before.
-    fn check_prototype(&self, k: &Kfunc, func_id: u32) -> Result<Prototype, String> {
+    /// already the reduced one of a pair made before (when `k` is to be
+    /// `pair`ed: unpaired, a kfunc is a set member like any other).
+    fn check_prototype(&self, k: &Kfunc, func_id: u32, pair: bool) -> Result<Prototype, String> {
         let btf = self.btf;
         let func = btf.get(func_id);
         let linkage = func.as_ref().and_then(TypeRef::linkage);
@@ -279,7 +280,7 @@ impl<'a> Planner<'a> {
         if have == want {
             return Ok(Prototype::Agrees(current(want)));
         }
-        if let Some(va) = &k.verifier_args {
+        if let Some(va) = k.verifier_args.as_ref().filter(|_| pair) {
             let reduced: Vec<&String> = want
                 .iter()
                 .enumerate()

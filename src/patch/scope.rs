@@ -99,7 +99,9 @@ pub(super) fn considered<'m>(m: &'m Manifest, opts: &PatchOptions) -> Vec<Consid
                 in_any = kfunc_scope(k, in_any, object);
             }
             let tag = opts.add_decl_tags && in_kfuncs > Scope::Elsewhere;
-            let pair = k.verifier_args.is_some() && (!build || in_any > Scope::Elsewhere);
+            let pair = !opts.no_pairs
+                && k.verifier_args.is_some()
+                && (!build || in_any > Scope::Elsewhere);
             let required = (tag && in_kfuncs == Scope::Built) || (pair && in_any == Scope::Built);
             (tag || pair).then_some(Considered {
                 kfunc: k,

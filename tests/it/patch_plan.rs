@@ -75,6 +75,7 @@ const WITH_TAGS: PatchOptions = PatchOptions {
     add_decl_tags: true,
     strict: false,
     object: None,
+    no_pairs: false,
 };
 
 /// The old patcher appended a decl tag and a pair, repointed a FUNC, then
@@ -103,6 +104,26 @@ fn a_refused_plan_leaves_the_btf_untouched() {
         "a tag, the _impl FUNC, the reduced prototype"
     );
     assert_eq!(r.types_after, btf.end_id() - 1);
+}
+
+/// `no_pairs`: a kfunc with verifier-supplied arguments is tagged as any
+/// set member and left unpaired (Linux 7.0+'s resolve_btfids pairs it).
+#[test]
+fn no_pairs_tags_and_leaves_the_pair_to_the_kernel() {
+    let m = manifest(vec![good_pair()]);
+    let mut btf = btf_for(&m, |_, _| {});
+    let count = btf.end_id();
+    let opts = PatchOptions {
+        no_pairs: true,
+        ..WITH_TAGS
+    };
+    let r = patch(&mut btf, &m, &opts).expect("accepted");
+    assert!(
+        r.pairs_added.is_empty() && r.legacy_pairs.is_empty(),
+        "{r:?}"
+    );
+    assert_eq!(r.decl_tags_added.len(), 1);
+    assert_eq!(btf.end_id(), count + 1, "the tag alone");
 }
 
 /// Catches: deleting the non-pointer refusal.
