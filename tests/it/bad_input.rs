@@ -7,33 +7,6 @@ use kfunc_scan::manifest::Manifest;
 use std::fs;
 use std::path::Path;
 
-const GOOD: &str = "__bpf_kfunc int good_kfunc(int a)\n{\n\treturn a;\n}\n\nBTF_KFUNCS_START(good_ids)\nBTF_ID_FLAGS(func, good_kfunc)\nBTF_KFUNCS_END(good_ids)\n";
-
-fn tree_with(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // a kernel tree: a top Makefile with VERSION
-    fs::write(
-        dir.path().join("Makefile"),
-        "VERSION = 6\nPATCHLEVEL = 99\n",
-    )
-    .unwrap();
-    fs::create_dir_all(dir.path().join("include/linux")).unwrap();
-    fs::write(
-        dir.path().join("include/linux/btf.h"),
-        "#define KF_ACQUIRE (1 << 0)\n",
-    )
-    .unwrap();
-    fs::write(dir.path().join("good.c"), GOOD).unwrap();
-    for (name, bytes) in files {
-        let p = dir.path().join(name);
-        if let Some(parent) = p.parent() {
-            fs::create_dir_all(parent).unwrap();
-        }
-        fs::write(p, bytes).unwrap();
-    }
-    dir
-}
-
 /// Scans `dir`, which must end with status `code`: the manifest and stderr.
 fn scan(dir: &Path, code: i32) -> (Manifest, String) {
     let ran = cmd([dir]).expect(code);
@@ -61,8 +34,8 @@ fn good_is_there(m: &Manifest) {
 #[test]
 fn not_utf8() {
     let mut bytes = b"/* caf\xe9 */\n".to_vec();
-    bytes.extend_from_slice(GOOD.replace("good", "latin").as_bytes());
-    let dir = tree_with(&[("latin1.c", bytes)]);
+    bytes.extend_from_slice(GOOD_KFUNC_C.replace("good", "latin").as_bytes());
+    let dir = kernel_tree_with(&[(b"latin1.c", &bytes)]);
     let (m, _) = scan(dir.path(), 0);
     assert!(places(&m).contains(&("latin1.c", "not-utf8")));
     // still read: its kfunc is there
@@ -75,7 +48,7 @@ fn binary_file_named_c() {
     let mut bytes = vec![0x7f, b'E', b'L', b'F', 0, 0, 1];
     bytes.extend_from_slice(b"BTF_ID_FLAGS __bpf_kfunc");
     bytes.extend((0..4096u32).map(|i| (i * 7 % 256) as u8));
-    let dir = tree_with(&[("blob.c", bytes)]);
+    let dir = kernel_tree_with(&[(b"blob.c", &bytes)]);
     let (m, _) = scan(dir.path(), 0);
     assert!(places(&m).contains(&("blob.c", "binary-file")));
     good_is_there(&m);
@@ -89,7 +62,7 @@ fn ten_megabytes_on_one_line() {
         line.push_str(&line.len().to_string());
         line.push_str(" = 1; ");
     }
-    let dir = tree_with(&[("long.c", line.into_bytes())]);
+    let dir = kernel_tree_with(&[(b"long.c", line.as_bytes())]);
     let (m, _) = scan(dir.path(), 0);
     assert!(m.has_kfunc("long_line"));
     good_is_there(&m);
@@ -108,7 +81,7 @@ fn thousands_of_nested_ifs() {
     for _ in 0..depth {
         s.push_str("#endif\n");
     }
-    let dir = tree_with(&[("deep.c", s.into_bytes())]);
+    let dir = kernel_tree_with(&[(b"deep.c", s.as_bytes())]);
     let (m, err) = scan(dir.path(), 1);
     let line = kfunc_scan::limits::MAX_IF_DEPTH + 1;
     assert!(
@@ -121,9 +94,9 @@ fn thousands_of_nested_ifs() {
 
 #[test]
 fn truncated_inside_a_set() {
-    let dir = tree_with(&[(
-        "cut.c",
-        b"__bpf_kfunc int cut_kfunc(void) { return 0; }\nBTF_KFUNCS_START(cut_ids)\nBTF_ID_FLAGS(func, cut_kfunc)\nBTF_ID_FLAGS(func, cu".to_vec(),
+    let dir = kernel_tree_with(&[(
+        b"cut.c",
+        b"__bpf_kfunc int cut_kfunc(void) { return 0; }\nBTF_KFUNCS_START(cut_ids)\nBTF_ID_FLAGS(func, cut_kfunc)\nBTF_ID_FLAGS(func, cu",
     )]);
     let (m, err) = scan(dir.path(), 1);
     assert!(err.contains("cut.c:2:1: error[unterminated-set]"), "{err}");
@@ -134,7 +107,7 @@ fn truncated_inside_a_set() {
 
 #[test]
 fn dangling_link_and_link_loop() {
-    let dir = tree_with(&[]);
+    let dir = kernel_tree();
     std::os::unix::fs::symlink("no/such/file.c", dir.path().join("dangling.c")).unwrap();
     fs::create_dir_all(dir.path().join("sub")).unwrap();
     std::os::unix::fs::symlink("..", dir.path().join("sub/loop")).unwrap();
@@ -165,7 +138,7 @@ fn deep_tree(root: &Path, depth: usize, name: &str) {
 
 #[test]
 fn a_path_too_long_to_walk_is_an_error() {
-    let dir = tree_with(&[]);
+    let dir = kernel_tree();
     // 20 nested directories of 250 bytes: past PATH_MAX (4096), so the
     // walker cannot open the deepest by its path. Made one level at a time
     // (mkdirat, openat), since no single path to it may be used.
@@ -184,7 +157,7 @@ fn a_path_too_long_to_walk_is_an_error() {
 
 #[test]
 fn links_to_directories_are_one_line_on_stderr_and_each_in_the_manifest() {
-    let dir = tree_with(&[]);
+    let dir = kernel_tree();
     for i in 0..5 {
         std::os::unix::fs::symlink("include", dir.path().join(format!("link{i}"))).unwrap();
     }
@@ -208,7 +181,7 @@ fn links_to_directories_are_one_line_on_stderr_and_each_in_the_manifest() {
 
 #[test]
 fn a_fifo_named_c_does_not_hang_the_walk() {
-    let dir = tree_with(&[]);
+    let dir = kernel_tree();
     let fifo = dir.path().join("pipe.c");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     if !made.is_ok_and(|s| s.success()) {
@@ -228,8 +201,11 @@ fn garbage_everywhere_never_panics() {
         .step_by(7)
         .map(|cut| (format!("cut{cut:04}.c"), text.as_bytes()[..cut].to_vec()))
         .collect();
-    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    let dir = tree_with(&refs);
+    let refs: Vec<(&[u8], &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_bytes(), b.as_slice()))
+        .collect();
+    let dir = kernel_tree_with(&refs);
     let out = cmd([dir.path()]).output();
     assert!(matches!(out.status.code(), Some(0) | Some(1)));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));

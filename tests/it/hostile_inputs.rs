@@ -62,34 +62,6 @@ fn bounded<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Bounded {
     }
 }
 
-const GOOD: &str = "__bpf_kfunc int good_kfunc(int a)\n{\n\treturn a;\n}\n\nBTF_KFUNCS_START(good_ids)\nBTF_ID_FLAGS(func, good_kfunc)\nBTF_KFUNCS_END(good_ids)\n";
-
-/// A kernel-like tree holding `good.c` and the files given (bytes by name).
-fn tree_with(files: &[(&[u8], &[u8])]) -> tempfile::TempDir {
-    use std::os::unix::ffi::OsStrExt;
-    let dir = tempfile::tempdir().expect("tempdir");
-    fs::write(
-        dir.path().join("Makefile"),
-        "VERSION = 6\nPATCHLEVEL = 99\n",
-    )
-    .unwrap();
-    fs::create_dir_all(dir.path().join("include/linux")).unwrap();
-    fs::write(
-        dir.path().join("include/linux/btf.h"),
-        "#define KF_ACQUIRE (1 << 0)\n",
-    )
-    .unwrap();
-    fs::write(dir.path().join("good.c"), GOOD).unwrap();
-    for (name, bytes) in files {
-        let p = dir.path().join(OsStr::from_bytes(name));
-        if let Some(parent) = p.parent() {
-            fs::create_dir_all(parent).unwrap();
-        }
-        fs::write(p, bytes).unwrap();
-    }
-    dir
-}
-
 /// `depth` nested `#ifdef`s around the kfunc `{name}_kfunc` and its set.
 fn nested_ifs(depth: usize, name: &str) -> Vec<u8> {
     let mut s = String::new();
@@ -110,7 +82,7 @@ fn manifest_of_bytes(b: &[u8]) -> kfunc_scan::manifest::Manifest {
 
 #[test]
 fn ifs_nested_to_the_bound_are_read_one_past_it_refused() {
-    let dir = tree_with(&[
+    let dir = kernel_tree_with(&[
         (b"at.c", &nested_ifs(MAX_IF_DEPTH, "deep")),
         (b"past.c", &nested_ifs(MAX_IF_DEPTH + 1, "past")),
     ]);
@@ -134,7 +106,7 @@ fn ifs_nested_to_the_bound_are_read_one_past_it_refused() {
 #[test]
 fn thousands_of_nested_ifs_are_refused_quickly() {
     for depth in [8_000, 50_000] {
-        let dir = tree_with(&[(b"deep.c", &nested_ifs(depth, "deep"))]);
+        let dir = kernel_tree_with(&[(b"deep.c", &nested_ifs(depth, "deep"))]);
         let r = bounded([dir.path()]);
         assert_eq!(r.code, Some(1), "{depth}: {}", r.stderr);
         let want = format!("deep.c:{}:1: error[if-too-deep]", MAX_IF_DEPTH + 1);
@@ -160,7 +132,7 @@ fn a_registration_fifty_thousand_blocks_deep_is_read_quickly() {
     s.push_str(&"{\n".repeat(n));
     s.push_str("register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &good_set);\n");
     s.push_str(&"}\n".repeat(n));
-    let dir = tree_with(&[(b"reg.c", s.as_bytes())]);
+    let dir = kernel_tree_with(&[(b"reg.c", s.as_bytes())]);
     let r = bounded([dir.path()]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let m = manifest_of_bytes(&r.stdout);
@@ -277,7 +249,7 @@ fn hostile_tree() -> tempfile::TempDir {
         .map(|(i, n)| (*n, kfunc_file(i)))
         .collect();
     let refs: Vec<(&[u8], &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-    tree_with(&refs)
+    kernel_tree_with(&refs)
 }
 
 /// `line` with its Markdown code spans taken out (a run of n backticks
@@ -460,7 +432,7 @@ fn hostile_names_are_reported_or_quoted_safely_by_every_reader() {
 
     // diff: against the tree without them, and itself
     let clean = out.path().join("clean.json");
-    let plain = tree_with(&[]);
+    let plain = kernel_tree();
     cmd([
         plain.path().as_os_str(),
         "-q".as_ref(),
@@ -500,7 +472,7 @@ fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
 /// error naming it byte for byte (it was dropped silently, exit 0).
 #[test]
 fn a_c_file_named_in_bytes_that_are_not_utf8_is_an_error() {
-    let dir = tree_with(&[
+    let dir = kernel_tree_with(&[
         (b"lat\xe9n.c", &kfunc_file(1)),
         (b"d\xff/z.h", &kfunc_file(2)),
     ]);
@@ -524,7 +496,7 @@ fn a_c_file_named_in_bytes_that_are_not_utf8_is_an_error() {
 /// name in an error.
 #[test]
 fn names_inject_no_line_and_no_escape_into_stderr() {
-    let dir = tree_with(&[
+    let dir = kernel_tree_with(&[
         (b"a\nb.c", b"BTF_KFUNCS_START(x)\nBTF_ID_FLAGS(func, f\n"),
         (b"\x1b[31mred.c", b"BTF_KFUNCS_START(y)\n"),
     ]);

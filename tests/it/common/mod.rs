@@ -426,3 +426,37 @@ pub fn run_limited<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Limite
         took,
     }
 }
+
+/// `good.c`: one kfunc in a kfuncs set, which every bad-input tree holds
+/// beside its bad files, so that a scan shows it read the rest.
+pub const GOOD_KFUNC_C: &str = "__bpf_kfunc int good_kfunc(int a)\n{\n\treturn a;\n}\n\nBTF_KFUNCS_START(good_ids)\nBTF_ID_FLAGS(func, good_kfunc)\nBTF_KFUNCS_END(good_ids)\n";
+
+/// A kernel-like tree (a top Makefile with VERSION, `KF_ACQUIRE` in
+/// `include/linux/btf.h`) holding [`GOOD_KFUNC_C`] as `good.c` and the
+/// files given, bytes by name (names need not be UTF-8).
+pub fn kernel_tree_with(files: &[(&[u8], &[u8])]) -> tempfile::TempDir {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(root.join("Makefile"), "VERSION = 6\nPATCHLEVEL = 99\n").unwrap();
+    std::fs::create_dir_all(root.join("include/linux")).unwrap();
+    std::fs::write(
+        root.join("include/linux/btf.h"),
+        "#define KF_ACQUIRE (1 << 0)\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("good.c"), GOOD_KFUNC_C).unwrap();
+    for (name, bytes) in files {
+        let p = root.join(OsStr::from_bytes(name));
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(p, bytes).unwrap();
+    }
+    dir
+}
+
+/// [`kernel_tree_with`] no file but `good.c`.
+pub fn kernel_tree() -> tempfile::TempDir {
+    kernel_tree_with(&[])
+}
