@@ -209,3 +209,11 @@ pub const MAX_SCAN_CACHE_ENTRIES: usize = 1 << 20;
 /// kernel's coarse clock (a few ms), FAT and some network file systems in
 /// whole seconds (FAT's mtime in 2 s steps): 3 s covers them all.
 pub const SCAN_CACHE_RACY_WINDOW_NS: i64 = 3_000_000_000;
+
+/// The most paths a watcher may report changed for a scan to still answer
+/// from its memo without walking (`scan --cache` with `kfunc-scan watch`):
+/// each is a listing read or a file read and prefiltered again, one at a
+/// time. An editor's save is one to three paths, `git checkout` of a few
+/// files a dozen; past 256 the walk (two threads, from the cache, only the
+/// changed paths statted) is as quick.
+pub const MAX_QUICK_CHANGES: usize = 256;

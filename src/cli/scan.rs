@@ -242,6 +242,19 @@ fn report_cache(r: &kfunc_scan::scan::cache::Report, timing: bool) {
             "timing: cache read in {:?}, written in {:?}",
             r.read_took, r.write_took
         );
+        use kfunc_scan::scan::cache::MemoUse;
+        let memo = match r.memo {
+            MemoUse::NotUsed => "not used",
+            MemoUse::Walked => "used (the walk found nothing changed)",
+            MemoUse::Quick => "used (the watcher vouched for the tree)",
+        };
+        let _ = writeln!(err, "timing: memo {memo}");
+        let watcher = match r.watcher {
+            None => "none".to_string(),
+            Some(None) => "could not say what changed".to_string(),
+            Some(Some(n)) => format!("{n} paths changed"),
+        };
+        let _ = writeln!(err, "timing: watcher {watcher}");
     }
 }
 

@@ -189,6 +189,10 @@ pub fn scan_cached(
         return Err(ScanError::NotADirectory(root.to_path_buf()));
     }
     let mut run = cache::Run::open(cache_dir, opts);
+    // a watcher that vouches for the tree answers for the whole scan
+    if let Some(m) = run.quick(&exclude_globs(opts)?, progress) {
+        return Ok((m, run.finish()));
+    }
     let manifest = scan_inner(opts, &source::Dir(root), progress, Some(&mut run))?;
     Ok((manifest, run.finish()))
 }
@@ -208,7 +212,7 @@ fn scan_inner(
     opts: &ScanOptions,
     tree: &dyn Tree,
     progress: &(dyn Fn(&Progress) + Sync),
-    cache: Option<&mut cache::Run>,
+    mut cache: Option<&mut cache::Run>,
 ) -> Result<Manifest, ScanError> {
     // an out-of-tree module's facts are its kernel's
     let kernel = opts.kernel_tree.as_deref().map(source::Dir);
@@ -240,8 +244,22 @@ fn scan_inner(
             at: t0.elapsed(),
         })
     };
-    let (walked, build) = walk_and_follow_kbuild(opts, tree, &mut setup, progress, cache);
+    let (walked, build) =
+        walk_and_follow_kbuild(opts, tree, &mut setup, progress, cache.as_deref_mut());
     done(Stage::Walk);
+    if let Some(m) = cache.as_deref_mut().and_then(cache::Run::reuse) {
+        return Ok(m);
+    }
+    // what the stages after the walk read, for the cache's memo
+    let noting = cache.is_some().then(|| source::Noting::new(tree));
+    let tree: &dyn Tree = match &noting {
+        Some(n) => n,
+        None => tree,
+    };
+    let facts_tree: &dyn Tree = match &kernel {
+        Some(k) => k,
+        None => tree,
+    };
     let mut diagnostics = walked.diagnostics;
     let build = match build {
         Some(Ok((b, diags))) => {
@@ -282,6 +300,7 @@ fn scan_inner(
         &mut diagnostics,
     );
     done(Stage::TreeFacts);
+    let looked_at = build.as_ref().map(|b| b.view.looked_at().clone());
     let manifest = resolve::resolve(resolve::Inputs {
         facts,
         files,
@@ -294,6 +313,17 @@ fn scan_inner(
         build,
     });
     done(Stage::Resolve);
+    if let (Some(run), Some(noting)) = (cache, noting) {
+        let mut reads = noting.paths();
+        match looked_at.map(|l| l.paths()) {
+            Some(None) => {} // looked outside the tree: no memo
+            Some(Some(more)) => {
+                reads.extend(more);
+                run.remember(&manifest, reads);
+            }
+            None => run.remember(&manifest, reads),
+        }
+    }
     Ok(manifest)
 }
 
@@ -407,6 +437,22 @@ impl LoadedConfig {
     }
 }
 
+/// The `--exclude` globs, compiled.
+fn exclude_globs(opts: &ScanOptions) -> Result<globset::GlobSet, ScanError> {
+    let mut globs = globset::GlobSetBuilder::new();
+    for g in &opts.exclude {
+        let glob = globset::Glob::new(g).map_err(|e| ScanError::BadGlob {
+            glob: g.clone(),
+            message: e.to_string(),
+        })?;
+        globs.add(glob);
+    }
+    globs.build().map_err(|e| ScanError::BadGlob {
+        glob: opts.exclude.join(","),
+        message: e.to_string(),
+    })
+}
+
 /// What a scan needs before it reads the tree, each checked up front.
 struct Setup {
     config: LoadedConfig,
@@ -426,18 +472,7 @@ impl Setup {
             });
         }
         let queries = queries::Prepared::start(opts.queries_dir.as_deref())?;
-        let mut globs = globset::GlobSetBuilder::new();
-        for g in &opts.exclude {
-            let glob = globset::Glob::new(g).map_err(|e| ScanError::BadGlob {
-                glob: g.clone(),
-                message: e.to_string(),
-            })?;
-            globs.add(glob);
-        }
-        let exclude = globs.build().map_err(|e| ScanError::BadGlob {
-            glob: opts.exclude.join(","),
-            message: e.to_string(),
-        })?;
+        let exclude = exclude_globs(opts)?;
         let jobs = jobs(opts);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(jobs)

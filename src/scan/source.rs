@@ -74,3 +74,59 @@ impl Tree for Dir<'_> {
         Some(self.0)
     }
 }
+
+/// A tree read through another, noting every path read or looked for
+/// (what the scan cache's memo checks before it stands for the stages
+/// after the walk).
+pub struct Noting<'a> {
+    pub tree: &'a dyn Tree,
+    paths: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl<'a> Noting<'a> {
+    pub fn new(tree: &'a dyn Tree) -> Noting<'a> {
+        Noting {
+            tree,
+            paths: Default::default(),
+        }
+    }
+
+    fn note(&self, rel: &str) {
+        let mut g = self.paths.lock().unwrap_or_else(|p| p.into_inner());
+        if !g.contains(rel) {
+            g.insert(rel.to_string());
+        }
+    }
+
+    /// The paths read or looked for, sorted.
+    pub fn paths(self) -> Vec<String> {
+        let g = self.paths.into_inner().unwrap_or_else(|p| p.into_inner());
+        g.into_iter().collect()
+    }
+}
+
+impl Tree for Noting<'_> {
+    fn read_into(&self, rel: &str, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+        self.note(rel);
+        self.tree.read_into(rel, buf)
+    }
+
+    fn is_file(&self, rel: &str) -> bool {
+        self.note(rel);
+        self.tree.is_file(rel)
+    }
+
+    fn walk(
+        &self,
+        exclude: &GlobSet,
+        threads: usize,
+        progress: &(dyn Fn(&Progress) + Sync),
+        on_match: OnMatch,
+    ) -> walk::WalkOutput<(String, FileRecords)> {
+        self.tree.walk(exclude, threads, progress, on_match)
+    }
+
+    fn dir(&self) -> Option<&Path> {
+        self.tree.dir()
+    }
+}

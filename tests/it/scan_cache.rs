@@ -115,6 +115,8 @@ struct Cached {
     files_read: usize,
     files_hit: usize,
     warnings: Vec<String>,
+    /// What `timing: memo` said.
+    memo: String,
 }
 
 impl Cached {
@@ -123,6 +125,9 @@ impl Cached {
         for l in stderr.lines() {
             if l.contains("warning[scan-cache]") {
                 c.warnings.push(l.to_string());
+            }
+            if let Some(m) = l.strip_prefix("timing: memo ") {
+                c.memo = m.to_string();
             }
             let Some(rest) = l.strip_prefix("timing: cache ") else {
                 continue;
@@ -603,8 +608,12 @@ fn scans_at_once_on_one_cache_leave_a_whole_one() {
         "{c:?}"
     );
     // and no temporary left behind
-    let left: Vec<_> = fs::read_dir(&f.cache).unwrap().collect();
-    assert_eq!(left.len(), 1, "{left:?}");
+    let mut left: Vec<String> = fs::read_dir(&f.cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["scan.cache", "scan.memo"]);
 }
 
 #[test]
@@ -636,4 +645,116 @@ fn what_changed_within_the_racy_window_is_read_again() {
     assert!(second.used, "{second:?}");
     assert_eq!((second.files_read, second.files_hit), (9, 0), "{second:?}");
     assert_eq!(second.dirs_listed, 14, "{second:?}");
+}
+
+// ------------------------------------------------------------------ memo
+//
+// The memo (`scan.memo`) stands for the stages after the walk when the walk
+// hands on what the cache would have and the files those stages read are
+// unchanged; the manifest is still the one a scan without the cache writes.
+
+#[test]
+fn an_unchanged_tree_is_answered_from_the_memo() {
+    let f = Fixture::new();
+    let (first, c) = f.cached("first.json", &[]);
+    assert_eq!(c.memo, "not used", "{c:?}");
+    let (again, c) = f.cached("again.json", &[]);
+    assert_eq!(c.memo, "used (the walk found nothing changed)", "{c:?}");
+    assert_eq!(again, first);
+    assert_eq!(again, f.uncached("plain.json", &[]));
+}
+
+#[test]
+fn a_file_read_again_to_the_same_result_keeps_the_memo() {
+    let f = Fixture::new();
+    f.warm(&[]);
+    // one more blank line: the prefilter passes it over with the same
+    // definitions
+    fs::write(f.path("lib/plain.c"), format!("{PLAIN}\n")).unwrap();
+    let (after, c) = f.cached("after.json", &[]);
+    assert_eq!(
+        (c.files_read, c.memo.as_str()),
+        (1, "used (the walk found nothing changed)"),
+        "{c:?}"
+    );
+    assert_eq!(after, f.uncached("plain.json", &[]));
+    // a definition added: another result, the later stages run
+    fs::write(f.path("lib/plain.c"), format!("{PLAIN}{DEFINES}")).unwrap();
+    let (defined, c) = f.cached("defined.json", &[]);
+    assert_eq!(c.memo, "not used", "{c:?}");
+    assert_eq!(defined, f.uncached("plain2.json", &[]));
+}
+
+#[test]
+fn a_file_only_the_later_stages_read_is_seen() {
+    // the top Makefile is no C file (the walk never lists it); the tree
+    // facts read the release from it
+    let f = Fixture::new();
+    let before = f.warm(&[]);
+    let mk = f.path("Makefile");
+    let text = fs::read_to_string(&mk).unwrap();
+    let bumped = text.replacen("SUBLEVEL = ", "SUBLEVEL = 9", 1);
+    assert_ne!(bumped, text, "the mini tree's Makefile has a SUBLEVEL");
+    fs::write(&mk, bumped).unwrap();
+    let (after, c) = f.cached("after.json", &[]);
+    assert_eq!(c.memo, "not used", "{c:?}");
+    assert_ne!(after, before);
+    assert_eq!(after, f.uncached("plain.json", &[]));
+}
+
+#[test]
+fn a_makefile_the_build_view_follows_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    build_tree(&tree);
+    past_racy_window();
+    let (cache, out) = (dir.path().join("cache"), dir.path().join("m.json"));
+    let scan = |cached: bool| {
+        let mut c = cmd([tree.as_os_str(), "-o".as_ref(), out.as_os_str()])
+            .arg("--config")
+            .arg(tree.join(".config"))
+            .env("KFUNC_SCAN_TIMING", "1");
+        if cached {
+            c = c.arg("--cache").arg(&cache);
+        }
+        let err = c.expect(0).stderr();
+        (fs::read(&out).unwrap(), Cached::of(&err))
+    };
+    let (first, _) = scan(true);
+    let (again, c) = scan(true);
+    assert_eq!(
+        (&again, c.memo.as_str()),
+        (&first, "used (the walk found nothing changed)")
+    );
+    // the object leaves the build: no C file changed
+    fs::write(tree.join("kernel/Makefile"), "obj-$(CONFIG_Y) += core.o\n").unwrap();
+    let (after, c) = scan(true);
+    assert_eq!(c.memo, "not used", "{c:?}");
+    assert_ne!(after, first);
+    assert_eq!(after, scan(false).0);
+}
+
+#[test]
+fn a_damaged_memo_is_ignored_and_replaced() {
+    let f = Fixture::new();
+    let first = f.warm(&[]);
+    let memo = f.cache.join("scan.memo");
+    let mut b = fs::read(&memo).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 0x20;
+    fs::write(&memo, &b).unwrap();
+    let (again, c) = f.cached("again.json", &[]);
+    assert_eq!(again, first);
+    assert_eq!(c.memo, "not used", "{c:?}");
+    assert!(
+        c.warnings.len() == 1
+            && c.warnings[0].contains("scan.memo")
+            && c.warnings[0].contains("checksum"),
+        "{c:?}"
+    );
+    let (third, c) = f.cached("third.json", &[]);
+    assert_eq!(
+        (third, c.memo.as_str(), c.warnings.len()),
+        (first, "used (the walk found nothing changed)", 0)
+    );
 }

@@ -508,11 +508,22 @@ impl Interp<'_, '_> {
         };
         let norm = format!("/{}", normalize(&joined)?);
         if must_exist {
+            self.note_looked_at(&norm);
             return std::fs::canonicalize(&norm)
                 .ok()
                 .map(|p| p.display().to_string());
         }
         Some(norm)
+    }
+
+    /// Notes that the path `p` (absolute, or relative to the tree) was
+    /// looked at: tree-relative in the log, or the log marked as having
+    /// looked outside the tree.
+    fn note_looked_at(&self, p: &str) {
+        match self.ctx.tree_rel(p) {
+            Some(rel) => self.ctx.looked_at.note(&rel),
+            None => self.ctx.looked_at.note_outside(),
+        }
     }
 
     /// `$(wildcard …)`: `*` and `?` in a path's last component; a pattern
@@ -534,11 +545,14 @@ impl Interp<'_, '_> {
                 None => std::path::PathBuf::from(base),
             };
             if !file.contains(['*', '?']) {
+                self.note_looked_at(&on_disk.join(file).display().to_string());
                 if on_disk.join(file).exists() {
                     out.push(p.to_string());
                 }
                 continue;
             }
+            // the directory's key changes with its entries
+            self.note_looked_at(&on_disk.display().to_string());
             let Ok(rd) = std::fs::read_dir(&on_disk) else {
                 continue;
             };

@@ -42,6 +42,7 @@ impl BuildView {
         includers.sort();
         for (obj, fate) in includers {
             let src = format!("{}.c", obj.trim_end_matches(".o"));
+            self.looked_at.note(&src);
             let Ok(bytes) = std::fs::read(self.root.join(&src)) else {
                 continue;
             };

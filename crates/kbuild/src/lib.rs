@@ -25,6 +25,38 @@ pub use cond::{CondError, Linkage};
 pub use config::{Config, Setting, Value};
 pub use walk::BuildView;
 
+/// The paths whose content or existence a build view looked at, while
+/// loading and after (an `#include`d `.c` is looked for when asked): what
+/// a cache of its result must check. Shared by the view's clones.
+#[derive(Clone, Debug, Default)]
+pub struct ReadLog(std::sync::Arc<std::sync::Mutex<ReadLogInner>>);
+
+#[derive(Debug, Default)]
+struct ReadLogInner {
+    paths: std::collections::BTreeSet<String>,
+    outside: bool,
+}
+
+impl ReadLog {
+    fn note(&self, rel: &str) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if !g.paths.contains(rel) {
+            g.paths.insert(rel.to_string());
+        }
+    }
+
+    fn note_outside(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).outside = true;
+    }
+
+    /// The tree-relative paths looked at, sorted; None when a path outside
+    /// the tree was looked at too (no tree-relative list covers it).
+    pub fn paths(&self) -> Option<Vec<String>> {
+        let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        (!g.outside).then(|| g.paths.iter().cloned().collect())
+    }
+}
+
 use std::path::PathBuf;
 
 /// Where a source file's object ends up.

@@ -52,6 +52,7 @@ pub struct BuildView {
     /// Directories visited → why their lists are incomplete, if they are.
     dirs: BTreeMap<String, Option<String>>,
     makefiles_read: usize,
+    pub(super) looked_at: crate::ReadLog,
 }
 
 /// Where one directory's makefile put an object.
@@ -175,6 +176,11 @@ impl BuildView {
     /// How many makefiles the walk read.
     pub fn makefiles_read(&self) -> usize {
         self.makefiles_read
+    }
+
+    /// The paths it looked at, while loading and since.
+    pub fn looked_at(&self) -> &crate::ReadLog {
+        &self.looked_at
     }
 }
 
@@ -441,6 +447,7 @@ impl Walk<'_, '_> {
             modules,
             dirs,
             makefiles_read: *self.ctx.files_read.borrow(),
+            looked_at: self.ctx.looked_at.clone(),
         }
     }
 

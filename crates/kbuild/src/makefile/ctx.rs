@@ -16,6 +16,8 @@ pub struct Ctx<'a> {
     cache: RefCell<HashMap<String, Option<Rc<Vec<LLine>>>>>,
     /// Makefiles read, for the caller to report.
     pub files_read: RefCell<usize>,
+    /// Every path whose content or existence the interpretation looked at.
+    pub looked_at: crate::ReadLog,
 }
 
 impl<'a> Ctx<'a> {
@@ -27,6 +29,7 @@ impl<'a> Ctx<'a> {
             config,
             cache: RefCell::new(HashMap::default()),
             files_read: RefCell::new(0),
+            looked_at: crate::ReadLog::default(),
         }
     }
 
@@ -35,6 +38,7 @@ impl<'a> Ctx<'a> {
         if let Some(l) = self.cache.borrow().get(rel) {
             return l.clone();
         }
+        self.looked_at.note(rel);
         let lines = std::fs::read(self.root.join(rel)).ok().map(|b| {
             *self.files_read.borrow_mut() += 1;
             let text = String::from_utf8(b)

@@ -29,11 +29,16 @@
 //! something changed, to a temporary file renamed over the old one: two
 //! scans at once leave one or the other's, never a mix.
 
+mod memo;
+mod watcher;
+
 use super::records::FileRecords;
-use super::walk::{self, Collector, Local, Taken, WalkOutput};
+use super::walk::{self, Collector, Local, Sift, Taken, WalkOutput};
 use super::{Progress, ScanOptions};
+use crate::limits::MAX_QUICK_CHANGES;
 use crate::limits::{MAX_SCAN_CACHE_ENTRIES, MAX_SCAN_CACHE_SIZE, SCAN_CACHE_RACY_WINDOW_NS};
 use crate::manifest::term;
+use crate::manifest::Manifest;
 use globset::GlobSet;
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -52,7 +57,7 @@ const MAGIC: &[u8; 8] = b"KFSCACHE";
 /// The cache's layout and meaning. Bump it when the layout changes, or
 /// when what the walk makes of a file changes (the prefilter, the name
 /// hashes): a cache of another format is rebuilt.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What identifies a file's or a directory's content, as far as the
 /// cache is concerned (see the module's comment).
@@ -66,6 +71,17 @@ struct Key {
 }
 
 impl Key {
+    /// The key of a file whose result is kept for comparison only (it was
+    /// read within the racy window): no file has inode 0, so it is never
+    /// taken by its key.
+    const UNTRUSTED: Key = Key {
+        size: 0,
+        mtime: 0,
+        ctime: 0,
+        ino: 0,
+        dev: 0,
+    };
+
     fn of(md: &std::fs::Metadata) -> Key {
         Key {
             size: md.size(),
@@ -94,7 +110,7 @@ struct Hit {
     made: Made,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Made {
     /// Passed over by the prefilter: the [`walk::name_hash`]es of the
     /// functions it defines in kernel style.
@@ -134,7 +150,27 @@ struct DirRec {
 /// The directories of a cache, by path below the tree (`b""`: the root).
 #[derive(Default, Debug)]
 pub struct Cache {
+    head: Head,
     dirs: HashMap<Vec<u8>, DirRec>,
+}
+
+/// What a cache says of itself, read before its directories.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Drawn anew each time a cache is written: the memo names the cache it
+    /// agrees with.
+    pub id: u64,
+    /// The watcher's token when the walk that made it began: what the
+    /// watcher saw change since then is all that may differ from it.
+    pub token: Option<Token>,
+}
+
+/// A point in a watcher's record of changes ([`kfunc_scan_watch::Token`]'s
+/// numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub generation: u64,
+    pub seq: u64,
 }
 
 /// Why a cache was not used, or not written; each is one warning.
@@ -147,6 +183,23 @@ pub enum CacheWarning {
     Ignored { path: PathBuf, why: String },
     #[error("{}: warning[scan-cache]: not written: {why}", term::path(path))]
     NotWritten { path: PathBuf, why: String },
+    #[error(
+        "{}: warning[scan-cache]: the watcher did not answer ({why}); every file checked",
+        term::path(path)
+    )]
+    Watcher { path: PathBuf, why: String },
+}
+
+/// Whether the scan's manifest was the memo's ([`memo`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum MemoUse {
+    /// The stages after the walk ran.
+    #[default]
+    NotUsed,
+    /// The walk found nothing changed, and the later stages did not run.
+    Walked,
+    /// The watcher vouched for the tree: no walk, no later stages.
+    Quick,
 }
 
 /// What the cache did in one scan.
@@ -166,59 +219,263 @@ pub struct Report {
     /// Reading and decoding the cache, and encoding and writing the new one.
     pub read_took: std::time::Duration,
     pub write_took: std::time::Duration,
+    /// What the watcher serving the cache directory said: None when none
+    /// answered; Some(None) when it could not say what changed; Some(n):
+    /// n paths changed.
+    pub watcher: Option<Option<usize>>,
+    pub memo: MemoUse,
 }
 
 /// One scan's use of a cache directory: the cache read before the walk,
-/// the one the walk builds, written after it.
+/// the one the walk builds, written after it; the memo likewise.
 pub struct Run {
     dir: PathBuf,
+    root: PathBuf,
     ident: Vec<u8>,
     root_id: Vec<u8>,
+    /// The old cache's bytes, read and checked at [`Run::open`]; decoded
+    /// whole only when the walk needs them.
+    old_bytes: Vec<u8>,
+    old_head: Option<Head>,
     old: Option<Cache>,
     /// Keys at or after this (ns since the epoch) are racy.
     since: i64,
     new: Option<Cache>,
     changed: bool,
+    /// What the stages after the walk must be to reuse a memo: None, no
+    /// memo is kept for these options.
+    memo_ident: Option<Vec<u8>>,
+    old_memo: Option<memo::Memo>,
+    /// The memo to write at [`Run::finish`].
+    new_memo: Option<memo::Memo>,
+    /// The watcher's token when this scan began, when one answered.
+    token: Option<Token>,
+    /// The walk handed on something the old cache would not have.
+    differs: bool,
+    links: Vec<String>,
     pub report: Report,
 }
 
 impl Run {
-    /// Reads the cache in `dir` for a scan with `opts`; one that cannot be
-    /// used is a warning in the report, the scan going on without it.
+    /// Reads the cache and the memo in `dir` for a scan with `opts`; one
+    /// that cannot be used is a warning in the report, the scan going on
+    /// without it.
     pub fn open(dir: &Path, opts: &ScanOptions) -> Run {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let ident = identity(opts);
         let mut run = Run {
             dir: dir.to_path_buf(),
-            ident: identity(opts),
+            root: opts.root.clone(),
+            memo_ident: memo::ident(&ident, opts),
+            ident,
             root_id: root_identity(&opts.root),
+            old_bytes: Vec::new(),
+            old_head: None,
             old: None,
             since: now.saturating_sub(SCAN_CACHE_RACY_WINDOW_NS),
             new: None,
             changed: true,
+            old_memo: None,
+            new_memo: None,
+            token: None,
+            differs: true,
+            links: Vec::new(),
             report: Report::default(),
         };
         let path = run.file();
         let t = std::time::Instant::now();
-        let found = read(&path).and_then(|b| decode(&b, &run.ident, &run.root_id));
-        run.report.read_took = t.elapsed();
+        // the header and the checksum only: the directories are decoded
+        // when the walk needs them (a scan the memo answers never does)
+        let found = read(&path).and_then(|b| {
+            let head = decode_some(&b, &run.ident, &run.root_id, &|_| false)?.map(|c| c.head);
+            Ok((b, head))
+        });
         match found {
-            Ok(Some(c)) => {
-                run.old = Some(c);
+            Ok((b, Some(head))) => {
+                run.old_bytes = b;
+                run.old_head = Some(head);
                 run.report.used = true;
             }
-            Ok(None) => {}
+            Ok((_, None)) => {}
             Err(why) => run
                 .report
                 .warnings
                 .push(CacheWarning::Ignored { path, why }),
         }
+        if let (Some(ident), Some(_)) = (&run.memo_ident, run.old_head) {
+            let path = run.dir.join(memo::FILE_NAME);
+            match read(&path).and_then(|b| match b.is_empty() {
+                true => Ok(None),
+                false => memo::Memo::decode(&b, ident),
+            }) {
+                Ok(m) => run.old_memo = m,
+                Err(why) => run
+                    .report
+                    .warnings
+                    .push(CacheWarning::Ignored { path, why }),
+            }
+        }
+        run.report.read_took = t.elapsed();
         run
     }
 
     fn file(&self) -> PathBuf {
         self.dir.join(FILE_NAME)
+    }
+
+    /// The old memo, when it agrees with the old cache.
+    fn usable_memo(&self) -> Option<&memo::Memo> {
+        let m = self.old_memo.as_ref()?;
+        (Some(m.cache_id) == self.old_head.map(|h| h.id)).then_some(m)
+    }
+
+    /// Asks the watcher serving the cache directory, if one does, what
+    /// changed since `since`; remembers the token it gives as this scan's.
+    /// None: no watcher, or it could not say (every path is checked).
+    fn ask_watcher(&mut self, since: Option<Token>) -> Option<Vec<Vec<u8>>> {
+        match watcher::ask(&self.dir, &self.root, since) {
+            watcher::Asked::NoWatcher => {
+                self.report.watcher = None;
+                None
+            }
+            watcher::Asked::Failed(why) => {
+                self.report.warnings.push(CacheWarning::Watcher {
+                    path: self.dir.clone(),
+                    why,
+                });
+                None
+            }
+            watcher::Asked::Answer { now, changes } => {
+                self.token = Some(now);
+                self.report.watcher = Some(changes.as_ref().map(Vec::len));
+                changes
+            }
+        }
+    }
+
+    /// The manifest of the last scan, when a watcher vouches that nothing
+    /// it depends on changed since (or only files that still make what they
+    /// made), and the files the later stages read have their keys: the
+    /// whole scan is then this, and the cache is not decoded. None: the
+    /// scan runs (the watcher's answer is kept for its walk).
+    pub fn quick(
+        &mut self,
+        exclude: &GlobSet,
+        progress: &(dyn Fn(&Progress) + Sync),
+    ) -> Option<Manifest> {
+        let token = self.usable_memo()?.token?;
+        let changes = self.ask_watcher(Some(token))?;
+        if changes.len() > MAX_QUICK_CHANGES {
+            return None;
+        }
+        if !self.usable_memo()?.reads_hold(&self.root, self.since) {
+            return None;
+        }
+        if !changes.is_empty() && !self.changes_are_idle(&changes, exclude, progress) {
+            return None;
+        }
+        let memo = self.usable_memo()?;
+        let manifest = Manifest::from_json(std::str::from_utf8(&memo.manifest).ok()?).ok()?;
+        let mut confirmed = memo.clone();
+        confirmed.token = self.token;
+        self.new_memo = Some(confirmed);
+        self.report.memo = MemoUse::Quick;
+        Some(manifest)
+    }
+
+    /// Whether the paths the watcher saw change leave what the walk hands
+    /// on as the cache has it: every listing among them lists the same
+    /// entries, every C file among them makes what it made (a file the
+    /// prefilter keeps, a link, a file the cache has no result for: no).
+    fn changes_are_idle(
+        &self,
+        changes: &[Vec<u8>],
+        exclude: &GlobSet,
+        progress: &(dyn Fn(&Progress) + Sync),
+    ) -> bool {
+        let parent = |p: &[u8]| -> Vec<u8> {
+            p.iter()
+                .rposition(|&b| b == b'/')
+                .map_or(Vec::new(), |i| p[..i].to_vec())
+        };
+        let wanted: std::collections::HashSet<Vec<u8>> = changes
+            .iter()
+            .flat_map(|p| [p.clone(), parent(p)])
+            .collect();
+        let Ok(Some(part)) = decode_some(&self.old_bytes, &self.ident, &self.root_id, &|d| {
+            wanted.contains(d)
+        }) else {
+            return false;
+        };
+        let on_match = |_: &str, _: &[u8]| FileRecords::default();
+        let collector = Collector::new(progress, &on_match);
+        let mut local = collector.thread();
+        let ctx = Ctx {
+            root: &self.root,
+            exclude,
+            old: Some(&part),
+            since: self.since,
+            seen_changes: None,
+        };
+        for p in changes {
+            let hidden = p.split(|&b| b == b'/').any(|c| c.starts_with(b"."));
+            let abs = if p.is_empty() {
+                self.root.clone()
+            } else {
+                self.root.join(OsStr::from_bytes(p))
+            };
+            if hidden || (!exclude.is_empty() && exclude.is_match(walk::rel_path(&self.root, &abs)))
+            {
+                continue;
+            }
+            if let Some(d) = part.dirs.get(p) {
+                match list(&ctx, &mut local, &abs, Some(d)) {
+                    Some((entries, true)) if same_listing(&d.entries, &entries) => continue,
+                    _ => return false,
+                }
+            }
+            let name = p.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            let Some(dir) = part.dirs.get(&parent(p)) else {
+                // below no directory the cache lists: an excluded or hidden
+                // one's, or a new one's, named itself among the changes
+                if std::fs::symlink_metadata(&abs).is_ok_and(|m| m.is_dir()) {
+                    return false;
+                }
+                continue;
+            };
+            let Some(entry) = dir.entries.iter().find(|e| &e.name[..] == name) else {
+                // not an entry the walk takes (no C file): a new one shows
+                // in its directory's listing, also among the changes
+                continue;
+            };
+            let Kind::File(Some(hit)) = &entry.kind else {
+                return false;
+            };
+            let rel = walk::rel_path(&self.root, &abs);
+            let made = match walk::load(&abs, local.buf()) {
+                Ok(Some(loaded)) => {
+                    let buf = std::mem::take(local.buf());
+                    let bytes: &[u8] = match &loaded {
+                        walk::Loaded::Read(n) => &buf[..*n],
+                        walk::Loaded::Mapped(map) => map,
+                    };
+                    let made = match local.sift(&rel, bytes) {
+                        Sift::Passed(defs) => Some(Made::Passed(Arc::from(defs))),
+                        Sift::Kept(_) => None,
+                    };
+                    drop(loaded);
+                    *local.buf() = buf;
+                    made
+                }
+                _ => None,
+            };
+            if made.as_ref() != Some(&hit.made) {
+                return false;
+            }
+        }
+        true
     }
 
     /// Walks the directory `root` as [`walk::walk`] does, taking what it
@@ -231,12 +488,30 @@ impl Run {
         progress: &(dyn Fn(&Progress) + Sync),
         on_match: &(dyn Fn(&str, &[u8]) -> FileRecords + Sync),
     ) -> WalkOutput<(String, FileRecords)> {
+        let t = std::time::Instant::now();
+        if self.old_head.is_some() && self.old.is_none() {
+            self.old = decode(&self.old_bytes, &self.ident, &self.root_id)
+                .ok()
+                .flatten();
+            self.old_bytes = Vec::new();
+        }
+        self.report.read_took += t.elapsed();
+        // what the watcher saw change since the old cache's walk began
+        let cache_token = self.old.as_ref().and_then(|c| c.head.token);
+        // asked again when the memo's question was asked already: its
+        // token may be another, and this one must be taken before the walk
+        let seen = self.ask_watcher(cache_token);
+        let seen: Option<std::collections::HashSet<Vec<u8>>> = match cache_token {
+            Some(_) => seen.map(|v| v.into_iter().collect()),
+            None => None,
+        };
         let collector = Collector::new(progress, on_match);
         let ctx = Ctx {
             root,
             exclude,
             old: self.old.as_ref(),
             since: self.since,
+            seen_changes: seen.as_ref(),
         };
         let queue = Queue::new((root.to_path_buf(), Vec::new()));
         let done = Mutex::new((Vec::new(), Stats::default()));
@@ -251,7 +526,7 @@ impl Run {
             }
             let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
             d.0.extend(recs);
-            d.1.add(&stats);
+            d.1.add(stats);
         };
         std::thread::scope(|s| {
             // this thread is one of them: a thread that cannot be started
@@ -266,22 +541,97 @@ impl Run {
         self.report.dirs_listed = stats.dirs_listed;
         self.report.files_hit = stats.files_hit;
         self.report.files_read = stats.files_read;
-        self.changed = self.old.is_none() || stats.changed;
+        self.differs = self.old.is_none() || stats.differs;
+        self.links = stats.links;
+        // a new token is a new cache: the next scan asks since it
+        self.changed = self.old.is_none() || stats.changed || self.token != cache_token;
         self.new = Some(Cache {
+            head: Head {
+                id: fresh_id(),
+                token: self.token,
+            },
             dirs: recs.into_iter().collect(),
         });
         collector.finish()
     }
 
-    /// Writes the cache the walk built, when something changed; a cache
-    /// that cannot be written is a warning. Returns the report.
-    pub fn finish(mut self) -> Report {
-        let Some(new) = self.new.take() else {
-            return self.report;
-        };
-        if !self.changed {
-            return self.report;
+    /// The last scan's manifest, when this walk handed on what the cache
+    /// would have and the files the later stages read are as they were:
+    /// those stages need not run.
+    pub fn reuse(&mut self) -> Option<Manifest> {
+        if self.differs {
+            return None;
         }
+        let memo = self.usable_memo()?;
+        if !memo.reads_hold(&self.root, self.since) {
+            return None;
+        }
+        let manifest = Manifest::from_json(std::str::from_utf8(&memo.manifest).ok()?).ok()?;
+        self.new_memo = Some(memo.clone());
+        self.report.memo = MemoUse::Walked;
+        Some(manifest)
+    }
+
+    /// The manifest the later stages made, with the files they read
+    /// (tree-relative), to be the memo of the cache this walk writes.
+    pub fn remember(&mut self, manifest: &Manifest, mut reads: Vec<String>) {
+        let Some(ident) = self.memo_ident.clone() else {
+            return;
+        };
+        reads.extend(self.links.iter().cloned());
+        reads.sort();
+        reads.dedup();
+        let mut keyed = Vec::with_capacity(reads.len());
+        for rel in reads {
+            let key = memo::key_of(&self.root, &rel);
+            if key.is_some_and(|k| k.racy(self.since)) {
+                // changed too near the scan to be trusted next time
+                self.new_memo = None;
+                return;
+            }
+            keyed.push((rel, key));
+        }
+        self.new_memo = Some(memo::Memo {
+            ident,
+            cache_id: 0,
+            token: self.token,
+            reads: keyed,
+            manifest: manifest.to_json().into_bytes(),
+        });
+    }
+
+    /// Writes the cache the walk built, when something changed, and the
+    /// memo; one that cannot be written is a warning. Returns the report.
+    pub fn finish(mut self) -> Report {
+        let cache_id = match self.new.take() {
+            Some(new) if self.changed => {
+                let id = new.head.id;
+                self.write_cache(new).then_some(id)
+            }
+            _ => self.old_head.map(|h| h.id),
+        };
+        let memo_path = self.dir.join(memo::FILE_NAME);
+        match (self.new_memo.take(), cache_id) {
+            (Some(mut m), Some(id)) => {
+                m.cache_id = id;
+                if let Err(e) = write_atomically(&self.dir, &memo_path, &m.encode()) {
+                    self.report.warnings.push(CacheWarning::NotWritten {
+                        path: memo_path,
+                        why: e.to_string(),
+                    });
+                }
+            }
+            // an old memo would not agree with the cache written: removed
+            // (a memo naming another cache's id is never used anyway)
+            _ => {
+                let _ = std::fs::remove_file(&memo_path);
+            }
+        }
+        self.report
+    }
+
+    /// Writes `new`; false (and a warning) when it cannot be.
+    fn write_cache(&mut self, new: Cache) -> bool {
         let path = self.file();
         let t = std::time::Instant::now();
         let entries: usize = new.dirs.values().map(|d| 1 + d.entries.len()).sum();
@@ -290,7 +640,7 @@ impl Run {
                 path,
                 why: format!("{entries} entries, over the {MAX_SCAN_CACHE_ENTRIES} entry bound"),
             });
-            return self.report;
+            return false;
         }
         let bytes = encode(&new, &self.ident, &self.root_id);
         if bytes.len() as u64 > MAX_SCAN_CACHE_SIZE {
@@ -301,18 +651,35 @@ impl Run {
                     bytes.len()
                 ),
             });
-            return self.report;
+            return false;
         }
-        match write_atomically(&self.dir, &path, &bytes) {
-            Ok(()) => self.report.written = true,
-            Err(e) => self.report.warnings.push(CacheWarning::NotWritten {
-                path,
-                why: e.to_string(),
-            }),
-        }
+        let ok = match write_atomically(&self.dir, &path, &bytes) {
+            Ok(()) => true,
+            Err(e) => {
+                self.report.warnings.push(CacheWarning::NotWritten {
+                    path,
+                    why: e.to_string(),
+                });
+                false
+            }
+        };
+        self.report.written = ok;
         self.report.write_took = t.elapsed();
-        self.report
+        ok
     }
+}
+
+/// A cache's id: the time and the process, mixed (two scans writing in the
+/// same nanosecond are two processes).
+fn fresh_id() -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(now);
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -417,7 +784,8 @@ fn root_identity(root: &Path) -> Vec<u8> {
 
 // ---------------------------------------------------------------- format
 //
-// MAGIC, u32 FORMAT_VERSION, bytes identity, bytes root identity, u32
+// MAGIC, u32 FORMAT_VERSION, bytes identity, bytes root identity, u64 id,
+// token (u8 0, or u8 1 and u64 generation and u64 seq), u32
 // directories, each: bytes path, key, u8 listed, u32 entries, each: bytes
 // name, u8 kind (0 directory, 1 link, 2 file not cached, 3 file kept, 4
 // file passed over), then for 3 and 4 the key, for 3 bytes (the file's
@@ -452,12 +820,25 @@ fn checksum(b: &[u8]) -> u64 {
     h.finish()
 }
 
+fn put_token(w: &mut Vec<u8>, t: Option<Token>) {
+    match t {
+        None => w.push(0),
+        Some(t) => {
+            w.push(1);
+            put_u64(w, t.generation);
+            put_u64(w, t.seq);
+        }
+    }
+}
+
 fn encode(c: &Cache, ident: &[u8], root_id: &[u8]) -> Vec<u8> {
     let mut w = Vec::with_capacity(1 << 20);
     w.extend_from_slice(MAGIC);
     put_u32(&mut w, FORMAT_VERSION);
     put_bytes(&mut w, ident);
     put_bytes(&mut w, root_id);
+    put_u64(&mut w, c.head.id);
+    put_token(&mut w, c.head.token);
     let mut dirs: Vec<(&Vec<u8>, &DirRec)> = c.dirs.iter().collect();
     dirs.sort_by(|a, b| a.0.cmp(b.0));
     put_u32(&mut w, dirs.len() as u32);
@@ -535,6 +916,16 @@ impl<'a> Rd<'a> {
         }
         Ok(n)
     }
+    fn token(&mut self) -> Result<Option<Token>, String> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(Token {
+                generation: self.u64()?,
+                seq: self.u64()?,
+            })),
+            x => Err(format!("a token flag of {x}")),
+        }
+    }
     fn key(&mut self) -> Result<Key, String> {
         Ok(Key {
             size: self.u64()?,
@@ -550,6 +941,16 @@ impl<'a> Rd<'a> {
 /// another program, format or options (rebuilt quietly); an error when it
 /// is damaged or made for another tree.
 fn decode(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Cache>, String> {
+    decode_some(b, ident, root_id, &|_| true)
+}
+
+/// [`decode`], keeping only the directories `want` names (all are checked).
+fn decode_some(
+    b: &[u8],
+    ident: &[u8],
+    root_id: &[u8],
+    want: &dyn Fn(&[u8]) -> bool,
+) -> Result<Option<Cache>, String> {
     if b.is_empty() {
         return Ok(None);
     }
@@ -580,6 +981,10 @@ fn decode(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Cache>, Strin
         let named = rr.bytes().map(term::escape_bytes).unwrap_or_default();
         return Err(format!("made for another tree ({named})"));
     }
+    let head = Head {
+        id: r.u64()?,
+        token: r.token()?,
+    };
     // a directory is at least its path's length, key, flag and count
     let n = r.count(4 + 40 + 1 + 4)?;
     let mut entries_left = MAX_SCAN_CACHE_ENTRIES;
@@ -633,6 +1038,9 @@ fn decode(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Cache>, Strin
                 kind,
             });
         }
+        if !want(&path) {
+            continue;
+        }
         if dirs
             .insert(
                 path,
@@ -650,7 +1058,7 @@ fn decode(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Cache>, Strin
     if !r.b.is_empty() {
         return Err("bytes past its end".into());
     }
-    Ok(Some(Cache { dirs }))
+    Ok(Some(Cache { head, dirs }))
 }
 
 // ------------------------------------------------------------------ walk
@@ -661,6 +1069,9 @@ struct Ctx<'a> {
     exclude: &'a GlobSet,
     old: Option<&'a Cache>,
     since: i64,
+    /// The paths a watcher saw change since the old cache's walk began:
+    /// every other is as the cache has it. None: no watcher vouches.
+    seen_changes: Option<&'a std::collections::HashSet<Vec<u8>>>,
 }
 
 #[derive(Default)]
@@ -671,15 +1082,25 @@ struct Stats {
     files_read: usize,
     /// Something differs from the old cache: the new one is to be written.
     changed: bool,
+    /// What the walk hands on differs from what the old cache would have
+    /// handed on (a listing with other entries, a file read to another
+    /// result, or one not in the old cache): what came after the walk last
+    /// time ([`memo`]) cannot be reused.
+    differs: bool,
+    /// The links followed to C files (tree-relative): read each time, and
+    /// their targets may lie outside the tree, so the memo checks them.
+    links: Vec<String>,
 }
 
 impl Stats {
-    fn add(&mut self, o: &Stats) {
+    fn add(&mut self, o: Stats) {
         self.dirs_trusted += o.dirs_trusted;
         self.dirs_listed += o.dirs_listed;
         self.files_hit += o.files_hit;
         self.files_read += o.files_read;
         self.changed |= o.changed;
+        self.differs |= o.differs;
+        self.links.extend(o.links);
     }
 }
 
@@ -740,8 +1161,9 @@ impl Drop for Finished<'_> {
 }
 
 /// Visits the directory `abs` (`rel` below the root): its listing from the
-/// cache when its key is the cached one, else read; its C files from the
-/// cache when theirs are. Returns the directories below it to visit.
+/// cache when the watcher saw no change to it, or when its key is the
+/// cached one, else read; its C files likewise. Returns the directories
+/// below it to visit.
 fn visit_dir(
     ctx: &Ctx,
     local: &mut Local<'_, FileRecords>,
@@ -750,13 +1172,21 @@ fn visit_dir(
     recs: &mut Vec<(Vec<u8>, DirRec)>,
     stats: &mut Stats,
 ) -> Vec<Task> {
-    // the root is followed if it is a link, as the walker does
-    let fd = open_dir(abs, rel.is_empty()).ok();
-    let key = fd
-        .as_ref()
-        .and_then(|f| f.metadata().ok())
-        .map(|m| Key::of(&m));
     let old = ctx.old.and_then(|c| c.dirs.get(rel));
+    // the watcher vouches for a listing it saw no change to: no open, no stat
+    let watched = |path: &[u8]| ctx.seen_changes.is_some_and(|w| !w.contains(path));
+    let vouched = old.is_some_and(|o| o.listed) && watched(rel);
+    // the root is followed if it is a link, as the walker does
+    let mut fd = None;
+    let key = match old {
+        Some(o) if vouched => Some(o.key),
+        _ => {
+            fd = open_dir(abs, rel.is_empty()).ok();
+            fd.as_ref()
+                .and_then(|f| f.metadata().ok())
+                .map(|m| Key::of(&m))
+        }
+    };
     let trusted = match (key, old) {
         (Some(k), Some(o)) => o.listed && o.key == k,
         _ => false,
@@ -768,8 +1198,16 @@ fn visit_dir(
         stats.dirs_listed += 1;
         stats.changed = true;
         match list(ctx, local, abs, old) {
-            Some(x) => x,
-            None => return Vec::new(),
+            Some((entries, whole)) => {
+                if !old.is_some_and(|o| same_listing(&o.entries, &entries)) || !whole {
+                    stats.differs = true;
+                }
+                (entries, whole)
+            }
+            None => {
+                stats.differs = true;
+                return Vec::new();
+            }
         }
     };
     let mut kids = Vec::new();
@@ -778,21 +1216,25 @@ fn visit_dir(
         let full = abs.join(OsStr::from_bytes(&e.name));
         let kind = match e.kind {
             Kind::Dir => {
-                let mut r = Vec::with_capacity(rel.len() + 1 + e.name.len());
-                if !rel.is_empty() {
-                    r.extend_from_slice(rel);
-                    r.push(b'/');
-                }
-                r.extend_from_slice(&e.name);
-                kids.push((full, r));
+                kids.push((full, child(rel, &e.name)));
                 Kind::Dir
             }
             Kind::Link => {
-                visit_link(ctx, local, &full);
+                visit_link(ctx, local, &full, stats);
                 Kind::Link
             }
             Kind::File(hit) => {
-                let key = fd.as_ref().and_then(|d| file_key(d, &e.name));
+                let key = match &hit {
+                    // a file the watcher saw no change to, in a listing it
+                    // vouches for, has the key it had
+                    Some(h) if vouched && watched(&child(rel, &e.name)) => Some(h.key),
+                    _ => {
+                        if fd.is_none() {
+                            fd = open_dir(abs, rel.is_empty()).ok();
+                        }
+                        fd.as_ref().and_then(|d| file_key(d, &e.name))
+                    }
+                };
                 Kind::File(visit_file(ctx, local, &full, key, hit, stats))
             }
         };
@@ -809,6 +1251,31 @@ fn visit_dir(
         ));
     }
     kids
+}
+
+/// The path of the entry `name` of the directory `rel` (both below the root).
+fn child(rel: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut r = Vec::with_capacity(rel.len() + 1 + name.len());
+    if !rel.is_empty() {
+        r.extend_from_slice(rel);
+        r.push(b'/');
+    }
+    r.extend_from_slice(name);
+    r
+}
+
+/// Whether two listings hand the walk the same entries (names and kinds;
+/// what the files were made into is compared as they are read).
+fn same_listing(a: &[Entry], b: &[Entry]) -> bool {
+    let kind = |k: &Kind| match k {
+        Kind::Dir => 0,
+        Kind::Link => 1,
+        Kind::File(_) => 2,
+    };
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.name == y.name && kind(&x.kind) == kind(&y.kind))
 }
 
 /// The directory `abs`, opened to stat its files by name: looking each
@@ -915,7 +1382,7 @@ fn list(
 
 /// A link, as the walker takes it: to a directory, a note; to a C file,
 /// read; dangling and named as a C file, an error. Never cached.
-fn visit_link(ctx: &Ctx, local: &mut Local<'_, FileRecords>, full: &Path) {
+fn visit_link(ctx: &Ctx, local: &mut Local<'_, FileRecords>, full: &Path, stats: &mut Stats) {
     let rel = walk::rel_path(ctx.root, full);
     let is_file = match std::fs::metadata(full) {
         Ok(md) if md.is_dir() => {
@@ -936,6 +1403,7 @@ fn visit_link(ctx: &Ctx, local: &mut Local<'_, FileRecords>, full: &Path) {
             return;
         }
         let loaded = walk::load(full, local.buf());
+        stats.links.push(rel.clone());
         local.take(rel, loaded);
     }
 }
@@ -981,12 +1449,24 @@ fn visit_file(
     stats.files_read += 1;
     let loaded = walk::load(full, local.buf());
     let made = match local.take(rel, loaded) {
-        Taken::Matched(records) => Made::Kept(Arc::from(serde_json::to_vec(records).ok()?)),
-        Taken::Unmatched(d) => Made::Passed(Arc::from(d)),
-        Taken::NotRead => return None,
+        Taken::Matched(records) => serde_json::to_vec(records)
+            .ok()
+            .map(|j| Made::Kept(Arc::from(j))),
+        Taken::Unmatched(d) => Some(Made::Passed(Arc::from(d))),
+        Taken::NotRead => None,
     };
-    key.filter(|k| !k.racy(ctx.since))
-        .map(|key| Hit { key, made })
+    if made.is_none() || hit.map(|h| h.made) != made {
+        stats.differs = true;
+    }
+    let (key, made) = (key?, made?);
+    // read within the racy window: kept to compare the next read with,
+    // never taken by its key
+    let key = if key.racy(ctx.since) {
+        Key::UNTRUSTED
+    } else {
+        key
+    };
+    Some(Hit { key, made })
 }
 
 #[cfg(test)]
