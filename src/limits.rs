@@ -217,3 +217,10 @@ pub const SCAN_CACHE_RACY_WINDOW_NS: i64 = 3_000_000_000;
 /// files a dozen; past 256 the walk (two threads, from the cache, only the
 /// changed paths statted) is as quick.
 pub const MAX_QUICK_CHANGES: usize = 256;
+
+/// The most changed paths a watcher (`kfunc-scan watch`) keeps before it
+/// drops its record and starts a new generation (the next scan then stats
+/// the whole tree, as without a watcher). Build outputs are not recorded;
+/// a `git checkout` from v6.1 to v6.12 changes ~40,000 C files and
+/// directories; 131,072 paths of ~60 bytes are ~15 MB.
+pub const MAX_WATCH_CHANGES: usize = 1 << 17;

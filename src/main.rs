@@ -12,6 +12,7 @@ use cli::history::HistoryArgs;
 use cli::manual::{CompletionsArgs, ManpagesArgs};
 use cli::publish::{DiffArgs, DocsArgs, HeaderArgs};
 use cli::scan::ScanArgs;
+use cli::watch::WatchArgs;
 use kfunc_scan::manifest::Manifest;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +60,9 @@ enum Command {
     /// Will a BPF object's kfunc calls load on these kernels (manifests,
     /// BTF files or directories; default the running kernel)?
     Check(CheckArgs),
+    /// Watch a tree for the scans using a cache directory: a rescan then
+    /// reads and stats only what changed.
+    Watch(WatchArgs),
     /// Write the man pages (kfunc-scan.1, kfunc-scan-COMMAND.1) into a directory.
     Manpages(ManpagesArgs),
     /// Print a shell completion script (e.g. `source <(kfunc-scan completions bash)`).
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
         Some(Command::History(a)) => cli::history::run(a),
         Some(Command::Avail(a)) => cli::avail::run_avail(a),
         Some(Command::Check(a)) => cli::check::run(a),
+        Some(Command::Watch(a)) => cli::watch::run(a),
         Some(Command::SynthManifest { btf }) => cli::btf::run_synth(&btf),
         Some(Command::BtfCheck { file, base }) => cli::btf::run_btf_check(&file, base.as_deref()),
         Some(Command::Manpages(a)) => cli::manual::run_manpages(&a, Cli::command()),

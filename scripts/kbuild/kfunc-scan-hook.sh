@@ -12,6 +12,11 @@
 #   KFUNC_SCAN_CACHE     the scan's per-file cache (`scan --cache`), so that
 #                        a rescan reads only the files changed since the last
 #                        (default: $objtree/.kfunc-scan-cache)
+#   KFUNC_SCAN_WATCH=1   start a watcher (`kfunc-scan watch SRCTREE --cache
+#                        CACHE`, in the background, left running) when none
+#                        serves the cache: a rescan then reads and stats only
+#                        what it saw change (docs/kernel-build.md); stop it
+#                        with `kfunc-scan watch --stop --cache CACHE`
 #   objtree, srctree, ARCH: exported by Kbuild; the hooks run in $objtree.
 #   KBUILD_EXTMOD        exported by Kbuild in an out-of-tree module build
 #                        (`make M=DIR`): the module's BTF is patched with a
@@ -35,6 +40,16 @@ ks_bin() {
 	printf '%s\n' "$bin"
 }
 
+# A watcher for the scans of $2 through the cache $3, started in the
+# background, detached from make's job control. One that runs already
+# holds the lock in the cache directory: the new one exits at once (said in
+# watch.log); a socket left by a killed one does not stop a new one. A scan
+# before the watch is in place stats the tree, as without one.
+ks_watch() {
+	mkdir -p "$3" || ks_die "cannot make the cache directory $3"
+	setsid "$1" watch -q "$2" --cache "$3" </dev/null >>"$3/watch.log" 2>&1 &
+}
+
 # The manifest for this build's .config, scanned when missing, older than
 # .config, or when $3 is 1 (a vmlinux link: the sources may have changed
 # since the last build; with the cache, a rescan of an unchanged tree reads
@@ -48,6 +63,7 @@ ks_manifest() {
 	[ -n "$src" ] || ks_die "no source tree: run from make (it exports srctree) or set KFUNC_SCAN_SRCTREE"
 	local lock=()
 	command -v flock >/dev/null 2>&1 && lock=(flock "$manifest.lock")
+	if [ "${KFUNC_SCAN_WATCH:-0}" = 1 ]; then ks_watch "$bin" "$src" "$cache"; fi
 	# exit 1 is a source with diagnostics (a broken set, say): the
 	# manifest is written in full; 2 is a scan that could not run
 	"${lock[@]}" sh -c '

@@ -9,6 +9,7 @@ pub mod history;
 pub mod manual;
 pub mod publish;
 pub mod scan;
+pub mod watch;
 
 use kfunc_scan::manifest::{term, Manifest};
 use kfunc_scan::output::{check_distinct, is_closed_pipe, Destination, Output};

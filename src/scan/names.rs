@@ -16,3 +16,49 @@ pub(crate) const ID_SET_STRUCT: &str = "btf_kfunc_id_set";
 pub(crate) const MAGIC_TABLE: &str = "magic_kfuncs";
 /// A set entry.
 pub(crate) const ENTRY_MACRO: &str = "BTF_ID_FLAGS";
+
+/// The suffixes of what a kernel build writes into the tree (`make`
+/// without `O=`): objects, archives, modules, Kbuild's own records, linker
+/// scripts, generated assembly, BTF, and this program's own outputs. A
+/// watcher (`kfunc-scan watch`) records no change to a file so named: none
+/// is a C file the walk reads, and the files the later stages read are
+/// checked by their keys anyway ([`crate::scan::cache`]'s memo).
+const BUILD_OUTPUT_SUFFIXES: &[&[u8]] = &[
+    b".o",
+    b".ko",
+    b".a",
+    b".mod",
+    b".order",
+    b".symvers",
+    b".cmd",
+    b".d",
+    b".tmp",
+    b".lds",
+    b".s",
+    b".su",
+    b".dwo",
+    b".gcno",
+    b".gcda",
+    b".lst",
+    b".ll",
+    b".bc",
+    b".btf",
+    b".BTF",
+    b".map",
+    b".json",
+    b".builtin",
+    b".modinfo",
+    b".btf_ids",
+];
+
+/// Whether a change to a file named `name` cannot change a scan (see
+/// [`BUILD_OUTPUT_SUFFIXES`]); also the kernel's link outputs by name.
+pub fn is_build_output(name: &[u8]) -> bool {
+    BUILD_OUTPUT_SUFFIXES
+        .iter()
+        .any(|s| name.ends_with(s) && name.len() > s.len())
+        || matches!(
+            name,
+            b"vmlinux" | b"System.map" | b"bzImage" | b"Image" | b"zImage"
+        )
+}

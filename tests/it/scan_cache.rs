@@ -758,3 +758,120 @@ fn a_damaged_memo_is_ignored_and_replaced() {
         (first, "used (the walk found nothing changed)", 0)
     );
 }
+
+// --------------------------------------------------------------- watcher
+//
+// With `kfunc-scan watch TREE --cache DIR` running, a scan through DIR asks
+// it what changed instead of statting the tree: still the manifest of a
+// scan without the cache, after every kind of change, made at once before
+// the scan (the watcher's cookie: no sleep here is needed for it).
+
+/// A watcher on `tree` for the cache `cache`, stopped (and waited for) when
+/// dropped.
+struct Watcher {
+    child: std::process::Child,
+    cache: PathBuf,
+}
+
+impl Watcher {
+    fn start(tree: &Path, cache: &Path) -> Watcher {
+        let child = std::process::Command::new(common::bin())
+            .args(["watch", "-q"])
+            .arg(tree)
+            .arg("--cache")
+            .arg(cache)
+            .spawn()
+            .unwrap();
+        let w = Watcher {
+            child,
+            cache: cache.to_path_buf(),
+        };
+        // in place once its socket is bound (after every watch is added)
+        for _ in 0..200 {
+            if cache.join("watch.sock").exists() {
+                return w;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no watcher socket in {}", cache.display());
+    }
+
+    fn stop(mut self) -> Option<i32> {
+        let stopped = cmd([
+            "watch".as_ref(),
+            "--stop".as_ref(),
+            "--cache".as_ref(),
+            self.cache.as_os_str(),
+        ]);
+        stopped.expect(0);
+        let code = self.child.wait().unwrap().code();
+        std::mem::forget(self);
+        code
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_watched_tree_gives_the_same_manifests_without_a_walk() {
+    let f = Fixture::new();
+    let w = Watcher::start(&f.tree, &f.cache);
+    let check = |name: &str, memo: &str| {
+        let (m, c) = f.cached(name, &[]);
+        assert_eq!(m, f.uncached("plain.json", &[]), "{name}");
+        // "": either (it depends on which files were still racy)
+        assert!(memo.is_empty() || c.memo == memo, "{name}: {c:?}");
+        assert!(c.warnings.is_empty(), "{name}: {c:?}");
+        m
+    };
+    let first = check("first.json", "not used");
+    let quick = "used (the watcher vouched for the tree)";
+    check("again.json", quick);
+    // a file read again to what it made: still no walk
+    fs::write(f.path("lib/plain.c"), format!("{PLAIN}\n")).unwrap();
+    check("blank.json", quick);
+    // a definition the set lacked, written just before the scan
+    fs::write(f.path("lib/plain.c"), format!("{PLAIN}{DEFINES}")).unwrap();
+    let defined = check("defined.json", "not used");
+    assert_ne!(defined, first);
+    // a new directory, a file in it, a build output beside it
+    fs::create_dir_all(f.path("net/new/deeper")).unwrap();
+    fs::write(f.path("net/new/deeper/k.c"), PLAIN).unwrap();
+    fs::write(f.path("net/new/deeper/k.o"), "\x7fELF").unwrap();
+    check("new-dir.json", "not used");
+    // renamed, then removed
+    fs::rename(f.path("net/new"), f.path("net/old")).unwrap();
+    check("renamed.json", "not used");
+    fs::remove_dir_all(f.path("net/old")).unwrap();
+    check("removed.json", "not used");
+    // only a build output written: nothing to look at
+    fs::write(f.path("lib/plain.o"), "\x7fELF").unwrap();
+    past_racy_window();
+    check("settled.json", "");
+    check("output.json", quick);
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn an_edit_while_no_watcher_ran_is_seen() {
+    let f = Fixture::new();
+    let w = Watcher::start(&f.tree, &f.cache);
+    let (first, _) = f.cached("first.json", &[]);
+    let (_, c) = f.cached("again.json", &[]);
+    assert_eq!(c.memo, "used (the watcher vouched for the tree)", "{c:?}");
+    assert_eq!(w.stop(), Some(0));
+    fs::write(f.path("lib/plain.c"), format!("{PLAIN}{DEFINES}")).unwrap();
+    // another watcher: another generation, whose answer to the old token
+    // is "cannot say": the whole tree is statted
+    let w = Watcher::start(&f.tree, &f.cache);
+    let (after, c) = f.cached("after.json", &[]);
+    assert_ne!(after, first);
+    assert_eq!(after, f.uncached("plain.json", &[]));
+    assert_eq!((c.memo.as_str(), c.files_read), ("not used", 1), "{c:?}");
+    assert_eq!(w.stop(), Some(0));
+}

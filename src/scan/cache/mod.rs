@@ -32,6 +32,8 @@
 mod memo;
 mod watcher;
 
+pub use watcher::watch_options;
+
 use super::records::FileRecords;
 use super::walk::{self, Collector, Local, Sift, Taken, WalkOutput};
 use super::{Progress, ScanOptions};
@@ -543,8 +545,16 @@ impl Run {
         self.report.files_read = stats.files_read;
         self.differs = self.old.is_none() || stats.differs;
         self.links = stats.links;
-        // a new token is a new cache: the next scan asks since it
-        self.changed = self.old.is_none() || stats.changed || self.token != cache_token;
+        // the token of a new watcher (or the first one) is worth a write:
+        // the next scan can then ask it; a later token of the same watcher
+        // is not (what changed since the old one includes what changed
+        // since the new)
+        let new_watcher = match (cache_token, self.token) {
+            (Some(c), Some(n)) => c.generation != n.generation,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        self.changed = self.old.is_none() || stats.changed || new_watcher;
         self.new = Some(Cache {
             head: Head {
                 id: fresh_id(),
@@ -567,7 +577,10 @@ impl Run {
             return None;
         }
         let manifest = Manifest::from_json(std::str::from_utf8(&memo.manifest).ok()?).ok()?;
-        self.new_memo = Some(memo.clone());
+        // confirmed as of this scan's token
+        let mut confirmed = memo.clone();
+        confirmed.token = self.token;
+        self.new_memo = Some(confirmed);
         self.report.memo = MemoUse::Walked;
         Some(manifest)
     }
@@ -1509,13 +1522,23 @@ mod tests {
                 ],
             },
         );
-        Cache { dirs }
+        Cache {
+            head: Head {
+                id: 11,
+                token: Some(Token {
+                    generation: 12,
+                    seq: 13,
+                }),
+            },
+            dirs,
+        }
     }
 
     #[test]
     fn a_cache_reads_back_as_written() {
         let b = encode(&sample(), b"id", b"root");
         let c = decode(&b, b"id", b"root").unwrap().unwrap();
+        assert_eq!(c.head, sample().head);
         let d = &c.dirs[&b"net".to_vec()];
         assert_eq!(d.entries.len(), 3);
         match &d.entries[0].kind {
@@ -1570,7 +1593,14 @@ mod tests {
                 entries,
             },
         );
-        encode(&Cache { dirs }, b"id", b"root")
+        encode(
+            &Cache {
+                head: Head::default(),
+                dirs,
+            },
+            b"id",
+            b"root",
+        )
     }
 
     #[test]
