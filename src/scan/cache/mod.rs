@@ -1622,6 +1622,8 @@ mod tests {
         put_u32(&mut w, FORMAT_VERSION);
         put_bytes(&mut w, b"id");
         put_bytes(&mut w, b"root");
+        put_u64(&mut w, 1);
+        put_token(&mut w, None);
         put_u32(&mut w, u32::MAX);
         let sum = checksum(&w);
         put_u64(&mut w, sum);
