@@ -84,11 +84,14 @@ fn exchange(sock: &Path, request: &Request) -> Result<Option<Reply>, QueryError>
     };
     let stream = match UnixStream::connect(sock) {
         Ok(s) => s,
-        // no socket file, or one left by a watcher that was killed
+        // no socket file (nor state directory), or one left by a watcher
+        // that was killed
         Err(e)
             if matches!(
                 e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::NotADirectory
+                    | io::ErrorKind::ConnectionRefused
             ) =>
         {
             return Ok(None)

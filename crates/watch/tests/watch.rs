@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kfunc_scan_watch::{
     query, stop, watch, Answer, Changes, Options, QueryError, Token, WatchError,
-    CLIENT_READ_TIMEOUT, LOCK_NAME, MAX_SOCKET_PATH, SOCKET_NAME,
+    CLIENT_READ_TIMEOUT, LOCK_NAME, MAX_SOCKET_PATH, QUERY_TIMEOUT, SOCKET_NAME,
 };
 use tempfile::TempDir;
 
@@ -539,4 +539,88 @@ fn a_write_behind_thousands_of_queued_events_is_seen() {
     );
     drop(silent);
     assert_eq!(w.since(t).0, ["", "a.c", "b.c", "last.c"]);
+}
+
+#[test]
+fn names_with_any_bytes_come_back_as_they_are() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let w = start(&["d/"]);
+    let t = w.token();
+    let odd: &[u8] = b"new\nline \xff\x1b[31m.c";
+    fs::write(w.root.join("d").join(OsStr::from_bytes(odd)), b"x").unwrap();
+    let a = w.ask(Some(t));
+    let mut want = b"d/".to_vec();
+    want.extend_from_slice(odd);
+    assert_eq!(a.changes, Changes::Since(vec![b"d".to_vec(), want]));
+}
+
+#[test]
+fn a_watcher_that_does_not_answer_is_an_error_after_the_timeout() {
+    // a socket that takes connections (the kernel's backlog) and never
+    // answers them
+    let tmp = TempDir::new().unwrap();
+    let _listener = UnixListener::bind(tmp.path().join(SOCKET_NAME)).unwrap();
+    let began = Instant::now();
+    let err = query(tmp.path(), tmp.path(), None).unwrap_err();
+    let took = began.elapsed();
+    assert!(matches!(err, QueryError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("QUERY_TIMEOUT"), "{err}");
+    assert!(took >= QUERY_TIMEOUT, "{took:?}");
+    assert!(took < QUERY_TIMEOUT + Duration::from_secs(2), "{took:?}");
+}
+
+#[test]
+fn the_watch_limit_message_names_the_sysctl_and_the_count() {
+    let err = WatchError::WatchLimit {
+        path: PathBuf::from("/t/a\nb"),
+        watched: 8192,
+    };
+    assert_eq!(
+        err.to_string(),
+        "/t/a\\nb: the inotify watch limit (/proc/sys/fs/inotify/max_user_watches) \
+         was reached after 8192 directories watched"
+    );
+}
+
+#[test]
+fn a_new_watcher_does_not_honour_an_old_watchers_token() {
+    let mut w = start(&["a.c"]);
+    let t = w.token();
+    assert!(stop(&w.state).unwrap());
+    w.thread.take().unwrap().join().unwrap().unwrap();
+    // what happened while no watcher ran is nobody's record
+    fs::write(w.root.join("a.c"), b"unseen").unwrap();
+    let (thread, _) = spawn(&w.root, &w.state, everything, 100);
+    w.thread = Some(thread);
+    let a = w.ask(Some(t));
+    assert_eq!(a.changes, Changes::Unknown);
+    assert_ne!(a.now.generation, t.generation);
+}
+
+#[test]
+fn a_missing_state_dir_or_a_file_in_its_place_is_no_watcher() {
+    let tmp = TempDir::new().unwrap();
+    assert!(query(&tmp.path().join("none"), tmp.path(), None)
+        .unwrap()
+        .is_none());
+    let file = tmp.path().join("file");
+    fs::write(&file, b"x").unwrap();
+    assert!(query(&file, tmp.path(), None).unwrap().is_none());
+}
+
+#[test]
+fn the_root_moved_away_ends_the_watcher_with_an_error() {
+    let mut w = start(&["a.c"]);
+    let moved = w.root.with_file_name("moved");
+    fs::rename(&w.root, &moved).unwrap();
+    let err = w.thread.take().unwrap().join().unwrap().unwrap_err();
+    assert!(matches!(err, WatchError::RootGone { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .ends_with("/root: the watched root was removed or moved"),
+        "{err}"
+    );
+    // and its socket went with it
+    assert!(query(&w.state, &moved, None).unwrap().is_none());
 }
