@@ -60,6 +60,10 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     p
 }
 
+/// The cookies' names: hidden, so never recorded even in a state directory
+/// inside the root.
+const COOKIE_PREFIX: &[u8] = b".cookie-";
+
 fn hidden(name: &[u8]) -> bool {
     name.first() == Some(&b'.')
 }
@@ -354,7 +358,8 @@ impl Watcher<'_> {
     /// (neither a timeout nor an overflow on the way).
     fn sync(&mut self) -> Result<bool, WatchError> {
         self.cookies += 1;
-        let name = format!(".cookie-{}-{}", std::process::id(), self.cookies).into_bytes();
+        let mut name = COOKIE_PREFIX.to_vec();
+        name.extend_from_slice(format!("{}-{}", std::process::id(), self.cookies).as_bytes());
         let path = self.state_dir.join(std::ffi::OsStr::from_bytes(&name));
         self.cookie = Some(name);
         self.cookie_seen = false;
@@ -517,6 +522,20 @@ impl Watcher<'_> {
     }
 }
 
+/// Cookies a watcher killed mid-query left behind: ours now, by the lock.
+/// Best effort: one left would only make one name unusable, and the next
+/// query takes the next name.
+fn remove_stale_cookies(state_dir: &Path) {
+    let Ok(entries) = fs::read_dir(state_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().as_bytes().starts_with(COOKIE_PREFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Takes the state directory's lock, or says who holds it.
 fn lock(state_dir: &Path) -> Result<File, WatchError> {
     let path = state_dir.join(LOCK_NAME);
@@ -608,6 +627,7 @@ pub fn watch(opts: &Options, ready: &mut dyn FnMut(usize)) -> Result<(), WatchEr
         root_gone: false,
     };
     w.add_tree(Vec::new(), false)?;
+    remove_stale_cookies(&w.state_dir);
     // a socket left by a watcher killed outright: ours now, by the lock
     match fs::remove_file(&sock) {
         Ok(()) => {}
