@@ -648,3 +648,73 @@ fn cookies_left_by_a_killed_watcher_are_cleared() {
     assert!(stop(&state).unwrap());
     thread.join().unwrap().unwrap();
 }
+
+/// A socket in `state` whose "watcher" reads the request and writes `reply`.
+fn fake_watcher(state: &Path, reply: &'static [u8]) -> JoinHandle<()> {
+    let listener = UnixListener::bind(state.join(SOCKET_NAME)).unwrap();
+    thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let _ = s.write_all(reply);
+        // held open: the client must stop on the header, not on EOF
+        thread::sleep(Duration::from_millis(300));
+    })
+}
+
+#[test]
+fn an_answer_past_its_bounds_is_refused_at_its_header() {
+    let cases: [(&'static [u8], &str); 4] = [
+        (b"KSW 1 since 1 1 1 67108865\n", "MAX_ANSWER_BYTES"),
+        (b"KSW 1 since 1 1 1048577 2\n", "MAX_ANSWER_PATHS"),
+        (b"KSW 1 wrong-root 4097\n", "MAX_ROOT_BYTES"),
+        (b"KSW 7 unknown 1 1\n", "protocol version \"7\""),
+    ];
+    for (reply, bound) in cases {
+        let tmp = TempDir::new().unwrap();
+        let fake = fake_watcher(tmp.path(), reply);
+        let began = Instant::now();
+        let err = query(tmp.path(), tmp.path(), None).unwrap_err();
+        assert!(began.elapsed() < Duration::from_millis(300));
+        assert!(matches!(err, QueryError::Protocol { .. }), "{err:?}");
+        assert!(err.to_string().contains(bound), "{err}");
+        fake.join().unwrap();
+    }
+}
+
+#[test]
+fn a_tree_deeper_than_a_path_can_name_is_refused_not_missed() {
+    use rustix::fs::{mkdirat, openat, Mode, OFlags};
+    // made one level at a time from the parent's descriptor, as no path
+    // names the bottom
+    let tmp = TempDir::new().unwrap();
+    let root = tmp.path().join("root");
+    fs::create_dir(&root).unwrap();
+    let mut dir = fs::File::open(&root).unwrap().into();
+    let depth = 4096 / 3 + 1;
+    for _ in 0..depth {
+        mkdirat(&dir, "dd", Mode::RWXU).unwrap();
+        dir = openat(
+            &dir,
+            "dd",
+            OFlags::DIRECTORY | OFlags::RDONLY,
+            Mode::empty(),
+        )
+        .unwrap();
+    }
+    let opts = Options {
+        root: root.clone(),
+        state_dir: tmp.path().join("state"),
+        relevant: everything,
+        max_changes: 10,
+    };
+    let err = watch(&opts, &mut |_| panic!("ready")).unwrap_err();
+    assert!(matches!(err, WatchError::Dir { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("/dd/dd/") && msg.contains("os error 36"),
+        "{msg}"
+    );
+    // no watcher: the client checks everything itself
+    assert!(query(&tmp.path().join("state"), &root, None)
+        .unwrap()
+        .is_none());
+}
