@@ -504,12 +504,28 @@ impl Watcher<'_> {
                 });
             }
             if client_ready {
-                // one client at a time; the others wait in the backlog. An
-                // error (WouldBlock: the client gave up) and the like: the
-                // next poll tells
-                if let Ok((stream, _)) = listener.accept() {
-                    if self.serve(&stream)? {
-                        return Ok(());
+                // one client at a time; the others wait in the backlog
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        if self.serve(&stream)? {
+                            return Ok(());
+                        }
+                    }
+                    // the client gave up before it was accepted
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock
+                                | io::ErrorKind::ConnectionAborted
+                                | io::ErrorKind::Interrupted
+                        ) => {}
+                    // out of descriptors and the like: polling again would
+                    // spin, so the watcher ends and clients check everything
+                    Err(source) => {
+                        return Err(WatchError::Socket {
+                            path: self.state_dir.join(SOCKET_NAME),
+                            source,
+                        })
                     }
                 }
             }
