@@ -6,6 +6,8 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use kfunc_scan_manifest::term;
+
 use crate::proto::{self, Deadline, ReadError, Reply, Request};
 use crate::{Answer, QueryError, Token, MAX_SOCKET_PATH, QUERY_TIMEOUT, SOCKET_NAME};
 
@@ -53,7 +55,8 @@ pub fn stop(state_dir: &Path) -> Result<bool, QueryError> {
 
 fn unexpected(path: PathBuf, reply: &Reply) -> QueryError {
     let what = match reply {
-        Reply::Error(what) => format!("the watcher refused the request: {what}"),
+        // the watcher's word, shown escaped like any text from outside
+        Reply::Error(what) => format!("the watcher refused the request: {}", term::escape(what)),
         Reply::Answer(_) => "an answer to another request".to_owned(),
         Reply::WrongRoot(_) => "a root where none was asked".to_owned(),
         Reply::Stopping => "\"stopping\" to a query".to_owned(),
@@ -84,11 +87,14 @@ fn exchange(sock: &Path, request: &Request) -> Result<Option<Reply>, QueryError>
     };
     let stream = match UnixStream::connect(sock) {
         Ok(s) => s,
-        // no socket file, or one left by a watcher that was killed
+        // no socket file (nor state directory), or one left by a watcher
+        // that was killed
         Err(e)
             if matches!(
                 e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+                io::ErrorKind::NotFound
+                    | io::ErrorKind::NotADirectory
+                    | io::ErrorKind::ConnectionRefused
             ) =>
         {
             return Ok(None)

@@ -60,6 +60,10 @@ fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
     p
 }
 
+/// The cookies' names: hidden, so never recorded even in a state directory
+/// inside the root.
+const COOKIE_PREFIX: &[u8] = b".cookie-";
+
 fn hidden(name: &[u8]) -> bool {
     name.first() == Some(&b'.')
 }
@@ -354,7 +358,8 @@ impl Watcher<'_> {
     /// (neither a timeout nor an overflow on the way).
     fn sync(&mut self) -> Result<bool, WatchError> {
         self.cookies += 1;
-        let name = format!(".cookie-{}-{}", std::process::id(), self.cookies).into_bytes();
+        let mut name = COOKIE_PREFIX.to_vec();
+        name.extend_from_slice(format!("{}-{}", std::process::id(), self.cookies).as_bytes());
         let path = self.state_dir.join(std::ffi::OsStr::from_bytes(&name));
         self.cookie = Some(name);
         self.cookie_seen = false;
@@ -499,12 +504,28 @@ impl Watcher<'_> {
                 });
             }
             if client_ready {
-                // one client at a time; the others wait in the backlog. An
-                // error (WouldBlock: the client gave up) and the like: the
-                // next poll tells
-                if let Ok((stream, _)) = listener.accept() {
-                    if self.serve(&stream)? {
-                        return Ok(());
+                // one client at a time; the others wait in the backlog
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        if self.serve(&stream)? {
+                            return Ok(());
+                        }
+                    }
+                    // the client gave up before it was accepted
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock
+                                | io::ErrorKind::ConnectionAborted
+                                | io::ErrorKind::Interrupted
+                        ) => {}
+                    // out of descriptors and the like: polling again would
+                    // spin, so the watcher ends and clients check everything
+                    Err(source) => {
+                        return Err(WatchError::Socket {
+                            path: self.state_dir.join(SOCKET_NAME),
+                            source,
+                        })
                     }
                 }
             }
@@ -513,6 +534,20 @@ impl Watcher<'_> {
                     path: self.root.clone(),
                 });
             }
+        }
+    }
+}
+
+/// Cookies a watcher killed mid-query left behind: ours now, by the lock.
+/// Best effort: one left would only make one name unusable, and the next
+/// query takes the next name.
+fn remove_stale_cookies(state_dir: &Path) {
+    let Ok(entries) = fs::read_dir(state_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().as_bytes().starts_with(COOKIE_PREFIX) {
+            let _ = fs::remove_file(entry.path());
         }
     }
 }
@@ -608,6 +643,7 @@ pub fn watch(opts: &Options, ready: &mut dyn FnMut(usize)) -> Result<(), WatchEr
         root_gone: false,
     };
     w.add_tree(Vec::new(), false)?;
+    remove_stale_cookies(&w.state_dir);
     // a socket left by a watcher killed outright: ours now, by the lock
     match fs::remove_file(&sock) {
         Ok(()) => {}
