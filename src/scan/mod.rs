@@ -188,6 +188,13 @@ pub fn scan_cached(
     if !root.is_dir() {
         return Err(ScanError::NotADirectory(root.to_path_buf()));
     }
+    // what Setup refuses is refused before the memo can answer
+    if opts.jobs > MAX_JOBS {
+        return Err(ScanError::TooManyJobs {
+            jobs: opts.jobs,
+            max: MAX_JOBS,
+        });
+    }
     let mut run = cache::Run::open(cache_dir, opts);
     // a watcher that vouches for the tree answers for the whole scan
     if let Some(m) = run.quick(&exclude_globs(opts)?, progress) {

@@ -50,6 +50,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
+/// How much of the cache [`Run::open`] reads for its header: the identity
+/// (the version, the options, the query files' names and keys) and the
+/// tree's path are a few hundred bytes, ~4 KiB with many `--exclude`s.
+const CACHE_HEAD_READ: u64 = 64 << 10;
+
 /// The cache's file in the cache directory.
 pub const FILE_NAME: &str = "scan.cache";
 
@@ -235,9 +240,8 @@ pub struct Run {
     root: PathBuf,
     ident: Vec<u8>,
     root_id: Vec<u8>,
-    /// The old cache's bytes, read and checked at [`Run::open`]; decoded
-    /// whole only when the walk needs them.
-    old_bytes: Vec<u8>,
+    /// The old cache's header, read at [`Run::open`]; the rest is read
+    /// when needed.
     old_head: Option<Head>,
     old: Option<Cache>,
     /// Keys at or after this (ns since the epoch) are racy.
@@ -273,7 +277,6 @@ impl Run {
             memo_ident: memo::ident(&ident, opts),
             ident,
             root_id: root_identity(&opts.root),
-            old_bytes: Vec::new(),
             old_head: None,
             old: None,
             since: now.saturating_sub(SCAN_CACHE_RACY_WINDOW_NS),
@@ -288,19 +291,24 @@ impl Run {
         };
         let path = run.file();
         let t = std::time::Instant::now();
-        // the header and the checksum only: the directories are decoded
-        // when the walk needs them (a scan the memo answers never does)
-        let found = read(&path).and_then(|b| {
-            let head = decode_some(&b, &run.ident, &run.root_id, &|_| false)?.map(|c| c.head);
-            Ok((b, head))
+        // the header only: the rest (10 MB for 6.12) is read, checked and
+        // decoded when the walk needs it, which a scan the memo answers
+        // with the watcher's word does not; a header that does not fit in
+        // the first bytes is read whole
+        let found = read_start(&path, CACHE_HEAD_READ).and_then(|b| {
+            match decode_head(&b, &run.ident, &run.root_id) {
+                Err(e) if e == "truncated" && b.len() as u64 == CACHE_HEAD_READ => {
+                    decode_head(&read(&path)?, &run.ident, &run.root_id)
+                }
+                other => other,
+            }
         });
         match found {
-            Ok((b, Some(head))) => {
-                run.old_bytes = b;
+            Ok(Some(head)) => {
                 run.old_head = Some(head);
                 run.report.used = true;
             }
-            Ok((_, None)) => {}
+            Ok(None) => {}
             Err(why) => run
                 .report
                 .warnings
@@ -406,11 +414,15 @@ impl Run {
             .iter()
             .flat_map(|p| [p.clone(), parent(p)])
             .collect();
-        let Ok(Some(part)) = decode_some(&self.old_bytes, &self.ident, &self.root_id, &|d| {
-            wanted.contains(d)
-        }) else {
+        let Ok(Some(part)) = read(&self.file())
+            .and_then(|b| decode_some(&b, &self.ident, &self.root_id, &|d| wanted.contains(d)))
+        else {
+            // read again by the walk, which says what is wrong with it
             return false;
         };
+        if Some(part.head) != self.old_head {
+            return false;
+        }
         let on_match = |_: &str, _: &[u8]| FileRecords::default();
         let collector = Collector::new(progress, &on_match);
         let mut local = collector.thread();
@@ -492,10 +504,23 @@ impl Run {
     ) -> WalkOutput<(String, FileRecords)> {
         let t = std::time::Instant::now();
         if self.old_head.is_some() && self.old.is_none() {
-            self.old = decode(&self.old_bytes, &self.ident, &self.root_id)
-                .ok()
-                .flatten();
-            self.old_bytes = Vec::new();
+            let path = self.file();
+            match read(&path).and_then(|b| decode(&b, &self.ident, &self.root_id)) {
+                // another scan's, written since the header was read: its
+                // own header is the one that counts
+                Ok(Some(c)) => {
+                    self.old_head = Some(c.head);
+                    self.old = Some(c);
+                }
+                Ok(None) => self.old_head = None,
+                Err(why) => {
+                    self.old_head = None;
+                    self.report.used = false;
+                    self.report
+                        .warnings
+                        .push(CacheWarning::Ignored { path, why });
+                }
+            }
         }
         self.report.read_took += t.elapsed();
         // what the watcher saw change since the old cache's walk began
@@ -957,6 +982,66 @@ fn decode(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Cache>, Strin
     decode_some(b, ident, root_id, &|_| true)
 }
 
+/// What follows the format version: the identity, the tree, the id and the
+/// token; None when made by another program or options.
+fn parse_head(r: &mut Rd, ident: &[u8], root_id: &[u8]) -> Result<Option<Head>, String> {
+    if r.bytes()? != ident {
+        return Ok(None);
+    }
+    let root = r.bytes()?;
+    if root != root_id {
+        let mut rr = Rd { b: root };
+        let named = rr.bytes().map(term::escape_bytes).unwrap_or_default();
+        return Err(format!("made for another tree ({named})"));
+    }
+    Ok(Some(Head {
+        id: r.u64()?,
+        token: r.token()?,
+    }))
+}
+
+/// The header of the cache whose first bytes are `b`, unchecked by the
+/// checksum (which needs the whole file): it only decides whether the rest
+/// is worth reading, and which memo goes with it. None: no cache, or
+/// another program's, format's or options'.
+fn decode_head(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Head>, String> {
+    if b.is_empty() {
+        return Ok(None);
+    }
+    if !b.starts_with(MAGIC) {
+        return Err("not a kfunc-scan cache".into());
+    }
+    let mut r = Rd {
+        b: &b[MAGIC.len()..],
+    };
+    if r.u32()? != FORMAT_VERSION {
+        return Ok(None);
+    }
+    parse_head(&mut r, ident, root_id)
+}
+
+/// The first `n` bytes of the file at `path` (fewer when it is shorter);
+/// empty when there is none.
+fn read_start(path: &Path, n: u64) -> Result<Vec<u8>, String> {
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read: {e}")),
+    };
+    // the bound said at once, not when the rest is read
+    let len = f.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
+    if len > MAX_SCAN_CACHE_SIZE {
+        return Err(format!(
+            "{len} bytes, over the {MAX_SCAN_CACHE_SIZE} byte bound"
+        ));
+    }
+    let mut b = Vec::new();
+    f.take(n)
+        .read_to_end(&mut b)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok(b)
+}
+
 /// [`decode`], keeping only the directories `want` names (all are checked).
 fn decode_some(
     b: &[u8],
@@ -985,18 +1070,8 @@ fn decode_some(
         return Err("damaged or truncated (its checksum does not match)".into());
     }
     r.b = &b[MAGIC.len() + 4..body_len];
-    if r.bytes()? != ident {
+    let Some(head) = parse_head(&mut r, ident, root_id)? else {
         return Ok(None);
-    }
-    let root = r.bytes()?;
-    if root != root_id {
-        let mut rr = Rd { b: root };
-        let named = rr.bytes().map(term::escape_bytes).unwrap_or_default();
-        return Err(format!("made for another tree ({named})"));
-    }
-    let head = Head {
-        id: r.u64()?,
-        token: r.token()?,
     };
     // a directory is at least its path's length, key, flag and count
     let n = r.count(4 + 40 + 1 + 4)?;
