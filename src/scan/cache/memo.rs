@@ -38,8 +38,9 @@ pub(super) struct Memo {
     /// The watcher's token when the scan that made (or last confirmed) it
     /// began.
     pub token: Option<Token>,
-    /// The files the stages after the walk read, tree-relative, with their
-    /// keys then (None: missing, or not a file).
+    /// The paths the stages after the walk read or looked at,
+    /// tree-relative (`""`: the root), with their keys then (None:
+    /// missing).
     pub reads: Vec<(String, Option<Key>)>,
     /// The manifest, as written.
     pub manifest: Vec<u8>,
@@ -108,7 +109,8 @@ impl Memo {
             let rel = std::str::from_utf8(r.bytes()?)
                 .map_err(|_| "a path that is not UTF-8".to_string())?
                 .to_string();
-            if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
+            // "" is the root itself (a `$(wildcard *.c)` there)
+            if rel.starts_with('/') || rel.split('/').any(|c| c == "..") {
                 return Err("a path that is not below the tree".into());
             }
             let key = match r.u8()? {
@@ -132,11 +134,12 @@ impl Memo {
     }
 }
 
-/// The key of the file at `rel` below `root`, links followed (as the
-/// stages after the walk read them); None when missing or not a file.
+/// The key of the file or directory at `rel` below `root`, links followed
+/// (as the stages after the walk read them); None when missing. A
+/// directory's key changes with its entries (a `$(wildcard)` looked at it).
 pub(super) fn key_of(root: &Path, rel: &str) -> Option<Key> {
     let md = std::fs::metadata(root.join(rel)).ok()?;
-    md.is_file().then(|| Key::of(&md))
+    Some(Key::of(&md))
 }
 
 /// What a memo must have been made with, beyond the cache's identity: the
@@ -229,7 +232,7 @@ mod tests {
 
     #[test]
     fn a_read_path_leaving_the_tree_is_refused() {
-        for bad in ["../etc/passwd", "/etc/passwd", "a/../../b", ""] {
+        for bad in ["../etc/passwd", "/etc/passwd", "a/../../b", ".."] {
             let mut m = sample();
             m.reads[0].0 = bad.into();
             let e = Memo::decode(&m.encode(), b"id").unwrap_err();
