@@ -196,8 +196,17 @@ pub fn scan_cached(
         });
     }
     let mut run = cache::Run::open(cache_dir, opts);
-    // a watcher that vouches for the tree answers for the whole scan
-    if let Some(m) = run.quick(&exclude_globs(opts)?, progress) {
+    // a watcher that vouches for the tree answers for the whole scan; a
+    // changed file the prefilter keeps is parsed to compare its records
+    // (the queries loaded then: a bad query file is left to the scan)
+    let queries = std::sync::OnceLock::new();
+    let parse = |rel: &str, bytes: &[u8]| match queries
+        .get_or_init(|| file::queries::Queries::load(opts.queries_dir.as_deref()).ok())
+    {
+        Some(q) => file::scan_file(rel, bytes, q),
+        None => FileRecords::default(),
+    };
+    if let Some(m) = run.quick(&exclude_globs(opts)?, progress, &parse) {
         return Ok((m, run.finish()));
     }
     let manifest = scan_inner(opts, &source::Dir(root), progress, Some(&mut run))?;

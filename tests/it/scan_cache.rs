@@ -837,6 +837,15 @@ fn a_watched_tree_gives_the_same_manifests_without_a_walk() {
     // a file read again to what it made: still no walk
     fs::write(f.path("lib/plain.c"), format!("{PLAIN}\n")).unwrap();
     check("blank.json", quick);
+    // a file the prefilter keeps, parsed again to the same records (a
+    // comment after its last line)
+    let helpers = f.path("kernel/bpf/helpers.c");
+    let text = fs::read_to_string(&helpers).unwrap();
+    fs::write(&helpers, format!("{text}/* reviewed */\n")).unwrap();
+    check("comment.json", quick);
+    // and to other records: a line before everything moves every record
+    fs::write(&helpers, format!("\n{text}")).unwrap();
+    check("moved.json", "not used");
     // a definition the set lacked, written just before the scan
     fs::write(f.path("lib/plain.c"), format!("{PLAIN}{DEFINES}")).unwrap();
     let defined = check("defined.json", "not used");

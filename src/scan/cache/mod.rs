@@ -374,6 +374,7 @@ impl Run {
         &mut self,
         exclude: &GlobSet,
         progress: &(dyn Fn(&Progress) + Sync),
+        on_match: &(dyn Fn(&str, &[u8]) -> FileRecords + Sync),
     ) -> Option<Manifest> {
         let token = self.usable_memo()?.token?;
         let changes = self.ask_watcher(Some(token))?;
@@ -383,7 +384,7 @@ impl Run {
         if !self.usable_memo()?.reads_hold(&self.root, self.since) {
             return None;
         }
-        if !changes.is_empty() && !self.changes_are_idle(&changes, exclude, progress) {
+        if !changes.is_empty() && !self.changes_are_idle(&changes, exclude, progress, on_match) {
             return None;
         }
         let memo = self.usable_memo()?;
@@ -397,13 +398,15 @@ impl Run {
 
     /// Whether the paths the watcher saw change leave what the walk hands
     /// on as the cache has it: every listing among them lists the same
-    /// entries, every C file among them makes what it made (a file the
-    /// prefilter keeps, a link, a file the cache has no result for: no).
+    /// entries, every C file among them makes what it made: passed over
+    /// with the same definitions, or parsed into the same records (a link,
+    /// a file the cache has no result for: no).
     fn changes_are_idle(
         &self,
         changes: &[Vec<u8>],
         exclude: &GlobSet,
         progress: &(dyn Fn(&Progress) + Sync),
+        on_match: &(dyn Fn(&str, &[u8]) -> FileRecords + Sync),
     ) -> bool {
         let parent = |p: &[u8]| -> Vec<u8> {
             p.iter()
@@ -423,8 +426,7 @@ impl Run {
         if Some(part.head) != self.old_head {
             return false;
         }
-        let on_match = |_: &str, _: &[u8]| FileRecords::default();
-        let collector = Collector::new(progress, &on_match);
+        let collector = Collector::new(progress, on_match);
         let mut local = collector.thread();
         let ctx = Ctx {
             root: &self.root,
@@ -477,7 +479,9 @@ impl Run {
                     };
                     let made = match local.sift(&rel, bytes) {
                         Sift::Passed(defs) => Some(Made::Passed(Arc::from(defs))),
-                        Sift::Kept(_) => None,
+                        Sift::Kept(records) => serde_json::to_vec(&records)
+                            .ok()
+                            .map(|j| Made::Kept(Arc::from(j))),
                     };
                     drop(loaded);
                     *local.buf() = buf;
