@@ -496,8 +496,13 @@ fn real_tree_with_and_without_the_cache() {
 /// `ks_manifest` of `scripts/kbuild/kfunc-scan-hook.sh`, as the wrappers
 /// call it in the object tree `obj` (`fresh`: 1 at a vmlinux link).
 fn hook_manifest(src: &Path, obj: &Path, fresh: &str) {
+    hook_manifest_with(src, obj, fresh, &[]);
+}
+
+fn hook_manifest_with(src: &Path, obj: &Path, fresh: &str, env: &[(&str, &str)]) {
     let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kbuild/kfunc-scan-hook.sh");
     let r = std::process::Command::new("bash")
+        .envs(env.iter().copied())
         .arg("-c")
         .arg(r#"ks_me=test; . "$0"; ks_manifest "$KFUNC_SCAN" .config "$1""#)
         .arg(hook)
@@ -885,4 +890,60 @@ fn an_edit_while_no_watcher_ran_is_seen() {
     assert_eq!(after, f.uncached("plain.json", &[]));
     assert_eq!((c.memo.as_str(), c.files_read), ("not used", 1), "{c:?}");
     assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn the_hook_starts_a_watcher_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, obj) = (dir.path().join("src"), dir.path().join("obj"));
+    build_tree(&src);
+    fs::create_dir_all(&obj).unwrap();
+    fs::copy(src.join(".config"), obj.join(".config")).unwrap();
+    let watch = [("KFUNC_SCAN_WATCH", "1")];
+    hook_manifest_with(&src, &obj, "1", &watch);
+    let cache = obj.join(".kfunc-scan-cache");
+    // started in the background: in place once its socket is bound
+    let sock = cache.join("watch.sock");
+    for _ in 0..200 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        sock.exists(),
+        "no watcher: {:?}",
+        fs::read_to_string(cache.join("watch.log"))
+    );
+    // a second hook run leaves the one watcher (the new one exits, said in
+    // its log) and its scan asks it
+    let core = src.join("kernel/core.c");
+    let text = fs::read_to_string(&core).unwrap();
+    fs::write(&core, text.replace("core_a", "core_b")).unwrap();
+    hook_manifest_with(&src, &obj, "1", &watch);
+    let second = fs::read_to_string(obj.join("kfunc-scan.json")).unwrap();
+    assert!(second.contains("core_b"), "{second}");
+    let asked = cmd([
+        src.as_os_str(),
+        "-o".as_ref(),
+        dir.path().join("m.json").as_os_str(),
+    ])
+    .args(["--config", ".config", "--cache"])
+    .arg(&cache)
+    .current_dir(&obj)
+    .env("KFUNC_SCAN_TIMING", "1")
+    .expect(0)
+    .stderr();
+    assert!(asked.contains("timing: watcher 0 paths changed"), "{asked}");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("m.json")).unwrap(),
+        second
+    );
+    cmd([
+        "watch".as_ref(),
+        "--stop".as_ref(),
+        "--cache".as_ref(),
+        cache.as_os_str(),
+    ])
+    .expect(0);
 }
