@@ -62,3 +62,40 @@ pub fn is_build_output(name: &[u8]) -> bool {
             b"vmlinux" | b"System.map" | b"bzImage" | b"Image" | b"zImage"
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_build_output;
+
+    #[test]
+    fn build_outputs_are_told_from_sources() {
+        for out in [
+            &b"core.o"[..],
+            b"fou.ko",
+            b"built-in.a",
+            b"fou.mod",
+            b"modules.order",
+            b"Module.symvers",
+            b"vmlinux.lds",
+            b"kfunc-scan.json",
+            b"vmlinux",
+            b"System.map",
+        ] {
+            assert!(is_build_output(out), "{}", String::from_utf8_lossy(out));
+        }
+        // sources, Kbuild's inputs, and a bare suffix (no stem)
+        for src in [
+            &b"core.c"[..],
+            b"btf.h",
+            b"fou.mod.c",
+            b"Makefile",
+            b"Kbuild",
+            b"Kconfig",
+            b"head_64.S",
+            b".o",
+            b"vmlinux.h",
+        ] {
+            assert!(!is_build_output(src), "{}", String::from_utf8_lossy(src));
+        }
+    }
+}

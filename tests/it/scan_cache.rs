@@ -117,6 +117,8 @@ struct Cached {
     warnings: Vec<String>,
     /// What `timing: memo` said.
     memo: String,
+    /// What `timing: watcher` said: the paths changed, when it could say.
+    watcher: Option<usize>,
 }
 
 impl Cached {
@@ -128,6 +130,12 @@ impl Cached {
             }
             if let Some(m) = l.strip_prefix("timing: memo ") {
                 c.memo = m.to_string();
+            }
+            if let Some(n) = l
+                .strip_prefix("timing: watcher ")
+                .and_then(|w| w.strip_suffix(" paths changed"))
+            {
+                c.watcher = n.parse().ok();
             }
             let Some(rest) = l.strip_prefix("timing: cache ") else {
                 continue;
@@ -946,4 +954,39 @@ fn the_hook_starts_a_watcher_when_asked() {
         cache.as_os_str(),
     ])
     .expect(0);
+}
+
+#[test]
+fn changed_paths_past_the_quick_bound_go_to_the_walk() {
+    use kfunc_scan::limits::MAX_QUICK_CHANGES;
+    let f = Fixture::new();
+    let many = f.path("lib/many");
+    fs::create_dir_all(&many).unwrap();
+    let name = |i: usize| many.join(format!("f{i}.c"));
+    for i in 0..=MAX_QUICK_CHANGES {
+        fs::write(name(i), PLAIN).unwrap();
+    }
+    let w = Watcher::start(&f.tree, &f.cache);
+    f.cached("first.json", &[]);
+    let quick = "used (the watcher vouched for the tree)";
+    // each rewritten to what it made: at the bound, read one by one
+    for i in 0..MAX_QUICK_CHANGES {
+        fs::write(name(i), format!("{PLAIN}\n")).unwrap();
+    }
+    let (m, c) = f.cached("at.json", &[]);
+    assert_eq!(
+        (c.memo.as_str(), c.watcher),
+        (quick, Some(MAX_QUICK_CHANGES)),
+        "{c:?}"
+    );
+    assert_eq!(m, f.uncached("plain.json", &[]));
+    // one past it: the walk, which reads only those the watcher named
+    for i in 0..=MAX_QUICK_CHANGES {
+        fs::write(name(i), format!("{PLAIN}\n\n")).unwrap();
+    }
+    let (m, c) = f.cached("past.json", &[]);
+    assert_eq!(c.files_read, MAX_QUICK_CHANGES + 1, "{c:?}");
+    assert_ne!(c.memo, quick, "{c:?}");
+    assert_eq!(m, f.uncached("plain2.json", &[]));
+    assert_eq!(w.stop(), Some(0));
 }
