@@ -36,8 +36,10 @@
 # scripts/kernel-e2e.sh), bpftool, xz, objcopy, python3; KFUNC_SCAN, the binary
 # (default: this checkout's target/release one). Temp dir under /tmp
 # (TMPDIR), ~0.6 GB while it runs, removed at exit.
-# Cost on the 2-core dev machine: ~1.5 min (extraction and xz -d ~15 s, the
-# scan ~1 s, the 4,230 patch-btf runs ~1 min).
+# Cost on the 2-core dev machine: ~80 s (extraction and xz -d 6 s, the scan
+# 1 s, the 4,230 patch-btf runs 67 s, the checks 3 s). Measured there: 15 ms
+# a module (median; max 42 ms), 0 lines printed, exit 0 everywhere; 7 modules
+# changed (30 tags), all 7 agree with .BTF_ids; vmlinux 132 of 132.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
