@@ -39,6 +39,7 @@ pub fn run(a: WatchArgs) -> Result<Outcome, CliError> {
             Err(e) => Err(CliError::CannotRun(format!("error[watch]: {e}"))),
         };
     }
+    close_inherited_descriptors();
     let tree = a.tree.clone().unwrap_or_default();
     if !tree.is_dir() {
         return Err(CliError::CannotRun(format!(
@@ -61,4 +62,37 @@ pub fn run(a: WatchArgs) -> Result<Outcome, CliError> {
     kfunc_scan_watch::watch(&opts, &mut ready)
         .map(|()| Outcome::Clean)
         .map_err(|e| CliError::CannotRun(format!("error[watch]: {e}")))
+}
+
+/// Closes every descriptor above stderr this process was started with.
+/// The watcher outlives whoever started it: a build hook under `make -j`
+/// hands on make's jobserver pipe, and make waits for that pipe's end
+/// before it goes on, so a watcher holding it stalls the build for as
+/// long as it runs. Called before the watcher opens anything of its own.
+fn close_inherited_descriptors() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    // the listing's own descriptor is among them, closed already: each is
+    // asked for its flags first (EBADF for a closed one; rustix's close
+    // asserts that it closed something)
+    for fd in fds {
+        #[allow(
+            unsafe_code,
+            reason = "closing a descriptor this process inherited and never wraps: nothing of ours refers to it"
+        )]
+        // SAFETY: no OwnedFd or File of this process holds `fd`: nothing
+        // has been opened yet but the listing above, already dropped; the
+        // borrow lasts for the one fcntl.
+        unsafe {
+            let open = rustix::io::fcntl_getfd(std::os::fd::BorrowedFd::borrow_raw(fd)).is_ok();
+            if open {
+                rustix::io::close(fd);
+            }
+        }
+    }
 }

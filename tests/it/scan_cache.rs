@@ -990,3 +990,69 @@ fn changed_paths_past_the_quick_bound_go_to_the_walk() {
     assert_eq!(m, f.uncached("plain2.json", &[]));
     assert_eq!(w.stop(), Some(0));
 }
+
+#[test]
+fn a_watcher_the_hook_starts_keeps_none_of_its_starters_descriptors() {
+    // under `make -j`, the hook inherits make's jobserver pipe, and make
+    // waits for its end: a watcher holding it stalled the build. Here the
+    // hook's shell holds its stdout pipe as fd 5 too; the test reads that
+    // pipe to its end, which comes only when every holder has closed it.
+    let dir = tempfile::tempdir().unwrap();
+    let (src, obj) = (dir.path().join("src"), dir.path().join("obj"));
+    build_tree(&src);
+    fs::create_dir_all(&obj).unwrap();
+    fs::copy(src.join(".config"), obj.join(".config")).unwrap();
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kbuild/kfunc-scan-hook.sh");
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"exec 5>&1; ks_me=test; . "$0"; ks_manifest "$KFUNC_SCAN" .config 1 >/dev/null"#)
+        .arg(hook)
+        .current_dir(&obj)
+        .env("srctree", &src)
+        .env("objtree", ".")
+        .env("KFUNC_SCAN", common::bin())
+        .env("KFUNC_SCAN_WATCH", "1")
+        .env_remove("KFUNC_SCAN_MANIFEST")
+        .env_remove("KFUNC_SCAN_SRCTREE")
+        .env_remove("KFUNC_SCAN_CACHE")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut sink);
+        let _ = tx.send(());
+    });
+    let ended = rx.recv_timeout(Duration::from_secs(20)).is_ok();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let cache = obj.join(".kfunc-scan-cache");
+    let sock = cache.join("watch.sock");
+    for _ in 0..200 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let listed: Vec<_> = fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        sock.exists(),
+        "no watcher: {listed:?} {:?}",
+        fs::read_to_string(cache.join("watch.log"))
+    );
+    cmd([
+        "watch".as_ref(),
+        "--stop".as_ref(),
+        "--cache".as_ref(),
+        cache.as_os_str(),
+    ])
+    .expect(0);
+    assert!(
+        ended,
+        "the pipe stayed open after the hook ended: the watcher holds it"
+    );
+}
