@@ -137,4 +137,34 @@ elif [ -n "${KFUNC_SCAN_REQUIRE_DATA:-}" ]; then
 else
 	echo "kernel-e2e: SKIPPED the boot (needs qemu-system-x86 busybox-static clang)" >&2
 fi
+# Last (vmlinux relinked, its modules' split BTF would need a rebuild to
+# match it): two relinks with a watcher (the hook's KFUNC_SCAN_WATCH=1): the first
+# link's hook starts it, the second's scan asks it what changed (nothing:
+# an O= build writes no source) and takes the manifest from the memo; that
+# manifest must be the one a scan without cache or watcher writes
+export KFUNC_SCAN_WATCH=1
+rm -f "$out/vmlinux"
+step "relink, the hook starting a watcher" mk -j"$jobs" vmlinux
+rm -f "$out/vmlinux"
+step "relink, the watcher answering" mk -j"$jobs" vmlinux
+unset KFUNC_SCAN_WATCH
+# the hook's scan as it runs at a link, asked what the cache did
+said=$(cd "$out" && KFUNC_SCAN_TIMING=1 "$KFUNC_SCAN" "$src" --config ./.config --arch x86 \
+	--cache "$out/.kfunc-scan-cache" -q -o "$out/rescan.json" 2>&1 | grep '^timing: \(memo\|watcher\)' || true)
+echo "kernel-e2e: a rescan after the watched relinks: $(echo $said)" >&2
+case $said in
+*"watcher vouched"*) ;;
+*) e2e_die 1 "the watcher did not answer the rescan" ;;
+esac
+"$KFUNC_SCAN" watch --stop --cache "$out/.kfunc-scan-cache" ||
+	e2e_die 1 "no watcher served $out/.kfunc-scan-cache after the watched relinks"
+# named as the hook names them (Kbuild exports ARCH=x86)
+(cd "$out" && "$KFUNC_SCAN" "$src" --config ./.config --arch x86 -q -o "$out/plain.json") || true
+cmp -s "$out/plain.json" "$manifest" || {
+	echo "kernel-e2e: FAILED: the watched relink's manifest is not a plain scan's" >&2
+	diff "$out/plain.json" "$manifest" | head -20 >&2
+	exit 1
+}
+echo "kernel-e2e: the watched relinks' manifest is a plain scan's, byte for byte" >&2
+
 echo "kernel-e2e: ok" >&2
