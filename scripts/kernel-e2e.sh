@@ -8,7 +8,9 @@
 # qemu, the built kernel boot and load a program calling kfuncs
 # (scripts/kbuild/boot.sh). A module of the tree (tcp_bbr) and an
 # out-of-tree one (scripts/kbuild/extmod, make M=) get their decl tags too,
-# insert, and the second's kfunc is called. Each step's time is printed.
+# insert, and the second's kfunc is called. Last, two relinks with the
+# hook's watcher (KFUNC_SCAN_WATCH=1), its answer and manifest checked.
+# Each step's time is printed.
 #
 #   scripts/kernel-e2e.sh [LINUX_SRC] [BUILD_DIR]
 #
