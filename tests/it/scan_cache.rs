@@ -508,20 +508,8 @@ fn hook_manifest(src: &Path, obj: &Path, fresh: &str) {
 }
 
 fn hook_manifest_with(src: &Path, obj: &Path, fresh: &str, env: &[(&str, &str)]) {
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kbuild/kfunc-scan-hook.sh");
-    let r = std::process::Command::new("bash")
+    let r = hook_command(src, obj, r#"ks_manifest "$KFUNC_SCAN" .config "$1""#, fresh)
         .envs(env.iter().copied())
-        .arg("-c")
-        .arg(r#"ks_me=test; . "$0"; ks_manifest "$KFUNC_SCAN" .config "$1""#)
-        .arg(hook)
-        .arg(fresh)
-        .current_dir(obj)
-        .env("srctree", src)
-        .env("objtree", ".")
-        .env("KFUNC_SCAN", common::bin())
-        .env_remove("KFUNC_SCAN_MANIFEST")
-        .env_remove("KFUNC_SCAN_SRCTREE")
-        .env_remove("KFUNC_SCAN_CACHE")
         .output()
         .unwrap();
     assert_eq!(
@@ -532,13 +520,53 @@ fn hook_manifest_with(src: &Path, obj: &Path, fresh: &str, env: &[(&str, &str)])
     );
 }
 
-#[test]
-fn the_hook_rescans_at_a_vmlinux_link_through_the_cache() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, obj) = (dir.path().join("src"), dir.path().join("obj"));
+/// bash running `script` (its `$1`: `arg`) with the hook's functions, as
+/// the wrappers run them in the object tree `obj`.
+fn hook_command(src: &Path, obj: &Path, script: &str, arg: &str) -> std::process::Command {
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kbuild/kfunc-scan-hook.sh");
+    let mut c = std::process::Command::new("bash");
+    c.arg("-c")
+        .arg(format!(r#"ks_me=test; . "$0"; {script}"#))
+        .arg(hook)
+        .arg(arg)
+        .current_dir(obj)
+        .env("srctree", src)
+        .env("objtree", ".")
+        .env("KFUNC_SCAN", common::bin())
+        .env_remove("KFUNC_SCAN_MANIFEST")
+        .env_remove("KFUNC_SCAN_SRCTREE")
+        .env_remove("KFUNC_SCAN_CACHE")
+        .env_remove("KFUNC_SCAN_WATCH");
+    c
+}
+
+/// A source tree ([`build_tree`]) and an object tree holding its `.config`,
+/// as the hook finds them.
+fn hook_trees(dir: &Path) -> (PathBuf, PathBuf) {
+    let (src, obj) = (dir.join("src"), dir.join("obj"));
     build_tree(&src);
     fs::create_dir_all(&obj).unwrap();
     fs::copy(src.join(".config"), obj.join(".config")).unwrap();
+    (src, obj)
+}
+
+/// Waits (at most 10 s) for a watcher's socket in `cache`: bound once
+/// every watch is in place. Whether it came.
+fn socket_bound(cache: &Path) -> bool {
+    let sock = cache.join("watch.sock");
+    for _ in 0..200 {
+        if sock.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn the_hook_rescans_at_a_vmlinux_link_through_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, obj) = hook_trees(dir.path());
     let manifest = obj.join("kfunc-scan.json");
     hook_manifest(&src, &obj, "1");
     assert!(obj.join(".kfunc-scan-cache/scan.cache").is_file());
@@ -801,14 +829,12 @@ impl Watcher {
             child,
             cache: cache.to_path_buf(),
         };
-        // in place once its socket is bound (after every watch is added)
-        for _ in 0..200 {
-            if cache.join("watch.sock").exists() {
-                return w;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("no watcher socket in {}", cache.display());
+        assert!(
+            socket_bound(cache),
+            "no watcher socket in {}",
+            cache.display()
+        );
+        w
     }
 
     fn stop(mut self) -> Option<i32> {
@@ -903,23 +929,13 @@ fn an_edit_while_no_watcher_ran_is_seen() {
 #[test]
 fn the_hook_starts_a_watcher_when_asked() {
     let dir = tempfile::tempdir().unwrap();
-    let (src, obj) = (dir.path().join("src"), dir.path().join("obj"));
-    build_tree(&src);
-    fs::create_dir_all(&obj).unwrap();
-    fs::copy(src.join(".config"), obj.join(".config")).unwrap();
+    let (src, obj) = hook_trees(dir.path());
     let watch = [("KFUNC_SCAN_WATCH", "1")];
     hook_manifest_with(&src, &obj, "1", &watch);
     let cache = obj.join(".kfunc-scan-cache");
     // started in the background: in place once its socket is bound
-    let sock = cache.join("watch.sock");
-    for _ in 0..200 {
-        if sock.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
     assert!(
-        sock.exists(),
+        socket_bound(&cache),
         "no watcher: {:?}",
         fs::read_to_string(cache.join("watch.log"))
     );
@@ -998,26 +1014,17 @@ fn a_watcher_the_hook_starts_keeps_none_of_its_starters_descriptors() {
     // hook's shell holds its stdout pipe as fd 5 too; the test reads that
     // pipe to its end, which comes only when every holder has closed it.
     let dir = tempfile::tempdir().unwrap();
-    let (src, obj) = (dir.path().join("src"), dir.path().join("obj"));
-    build_tree(&src);
-    fs::create_dir_all(&obj).unwrap();
-    fs::copy(src.join(".config"), obj.join(".config")).unwrap();
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kbuild/kfunc-scan-hook.sh");
-    let mut child = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(r#"exec 5>&1; ks_me=test; . "$0"; ks_manifest "$KFUNC_SCAN" .config 1 >/dev/null"#)
-        .arg(hook)
-        .current_dir(&obj)
-        .env("srctree", &src)
-        .env("objtree", ".")
-        .env("KFUNC_SCAN", common::bin())
-        .env("KFUNC_SCAN_WATCH", "1")
-        .env_remove("KFUNC_SCAN_MANIFEST")
-        .env_remove("KFUNC_SCAN_SRCTREE")
-        .env_remove("KFUNC_SCAN_CACHE")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (src, obj) = hook_trees(dir.path());
+    let mut child = hook_command(
+        &src,
+        &obj,
+        r#"exec 5>&1; ks_manifest "$KFUNC_SCAN" .config "$1" >/dev/null"#,
+        "1",
+    )
+    .env("KFUNC_SCAN_WATCH", "1")
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut out = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -1028,20 +1035,10 @@ fn a_watcher_the_hook_starts_keeps_none_of_its_starters_descriptors() {
     let ended = rx.recv_timeout(Duration::from_secs(20)).is_ok();
     assert_eq!(child.wait().unwrap().code(), Some(0));
     let cache = obj.join(".kfunc-scan-cache");
-    let sock = cache.join("watch.sock");
-    for _ in 0..200 {
-        if sock.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let listed: Vec<_> = fs::read_dir(&cache)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let bound = socket_bound(&cache);
     assert!(
-        sock.exists(),
-        "no watcher: {listed:?} {:?}",
+        bound,
+        "no watcher: {:?}",
         fs::read_to_string(cache.join("watch.log"))
     );
     cmd([

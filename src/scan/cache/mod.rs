@@ -1009,6 +1009,15 @@ fn parse_head(r: &mut Rd, ident: &[u8], root_id: &[u8]) -> Result<Option<Head>, 
 /// is worth reading, and which memo goes with it. None: no cache, or
 /// another program's, format's or options'.
 fn decode_head(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Head>, String> {
+    match versioned(b)? {
+        Some(mut r) => parse_head(&mut r, ident, root_id),
+        None => Ok(None),
+    }
+}
+
+/// A reader of `b` past its magic and format version; None when empty (no
+/// cache) or of another format (rebuilt quietly).
+fn versioned(b: &[u8]) -> Result<Option<Rd<'_>>, String> {
     if b.is_empty() {
         return Ok(None);
     }
@@ -1021,7 +1030,7 @@ fn decode_head(b: &[u8], ident: &[u8], root_id: &[u8]) -> Result<Option<Head>, S
     if r.u32()? != FORMAT_VERSION {
         return Ok(None);
     }
-    parse_head(&mut r, ident, root_id)
+    Ok(Some(r))
 }
 
 /// The first `n` bytes of the file at `path` (fewer when it is shorter);
@@ -1053,18 +1062,9 @@ fn decode_some(
     root_id: &[u8],
     want: &dyn Fn(&[u8]) -> bool,
 ) -> Result<Option<Cache>, String> {
-    if b.is_empty() {
+    let Some(mut r) = versioned(b)? else {
         return Ok(None);
-    }
-    if !b.starts_with(MAGIC) {
-        return Err("not a kfunc-scan cache".into());
-    }
-    let mut r = Rd {
-        b: &b[MAGIC.len()..],
     };
-    if r.u32()? != FORMAT_VERSION {
-        return Ok(None);
-    }
     let Some(body_len) = b.len().checked_sub(8) else {
         return Err("truncated".into());
     };
