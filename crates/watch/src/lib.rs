@@ -142,10 +142,12 @@ pub struct Options {
     pub root: PathBuf,
     /// Where the lock, the socket and the cookies live (created if missing).
     pub state_dir: PathBuf,
-    /// Whether a change to an entry of this name matters (the file name only,
-    /// not the path); names for which it says false are never recorded (the
-    /// caller passes e.g. "not a build output"). Hidden names (starting with
-    /// '.') are never watched nor recorded, whatever this says.
+    /// Whether a change to a *file* of this name matters (the file name
+    /// only, not the path); a file for which it says false is not recorded
+    /// (the caller passes e.g. "not a build output"), but for its removal
+    /// (it may have been a symbolic link), which names its directory.
+    /// Directories and symbolic links are recorded whatever their names.
+    /// Hidden names (starting with '.') are never watched nor recorded.
     pub relevant: fn(&[u8]) -> bool,
     /// Changed paths kept at most; past it, the record is dropped and a new
     /// generation starts (every older token then gets Unknown).

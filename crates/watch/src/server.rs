@@ -174,16 +174,18 @@ impl Watcher<'_> {
                     })
                 }
             };
-            // the state directory inside the tree, or a directory already
-            // watched under another path (a bind mount, maybe of an
-            // ancestor: descending would never end)
-            if wd == self.state_wd || self.wd_path.contains_key(&wd) {
+            // a directory already watched under another path (a bind
+            // mount, maybe of an ancestor: descending would never end). The
+            // state directory inside the tree is watched as the tree's
+            // (a client's walk lists it; its cookies are hidden names)
+            if self.wd_path.contains_key(&wd) {
                 continue;
             }
             self.wd_path.insert(wd, rel.clone());
             self.path_wd.insert(rel.clone(), wd);
-            let own_name = rel.rsplit(|&b| b == b'/').next().unwrap_or_default();
-            if new && (self.opts.relevant)(own_name) {
+            // a new directory is named whatever its name: its parent's
+            // listing changed, and a client walks it
+            if new {
                 self.record(rel.clone());
             }
             let entries = match fs::read_dir(&abs) {
@@ -203,9 +205,11 @@ impl Watcher<'_> {
                 }
                 // the entry's type as the directory gives it: a symlink
                 // is not a directory here
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let kind = entry.file_type();
+                if kind.as_ref().is_ok_and(|t| t.is_dir()) {
                     stack.push(join(&rel, &name));
-                } else if new && (self.opts.relevant)(&name) {
+                } else if new && ((self.opts.relevant)(&name) || kind.is_ok_and(|t| t.is_symlink()))
+                {
                     self.record(join(&rel, &name));
                 }
             }
@@ -253,7 +257,10 @@ impl Watcher<'_> {
             if ev.mask.contains(ReadFlags::CREATE) && ev.name.is_some() && ev.name == self.cookie {
                 self.cookie_seen = true;
             }
-            return Ok(());
+            // the state directory outside the tree has nothing else to say
+            if !self.wd_path.contains_key(&ev.wd) {
+                return Ok(());
+            }
         }
         if ev.mask.contains(ReadFlags::IGNORED) {
             // the watch is gone (its directory removed, or we removed it)
@@ -285,30 +292,41 @@ impl Watcher<'_> {
         if hidden(&name) {
             return Ok(());
         }
-        let relevant = (self.opts.relevant)(&name);
         let path = join(&dir, &name);
         let m = ev.mask;
+        // a directory is named whatever its name: `relevant` speaks of
+        // files (a directory `foo.o` in a listing is a directory a walk
+        // takes)
         if m.contains(ReadFlags::ISDIR) {
             if m.intersects(ReadFlags::DELETE | ReadFlags::MOVED_FROM) {
                 self.remove_tree(&path);
-                if relevant {
-                    self.record(dir.clone());
-                    self.record(path.clone());
-                }
+                self.record(dir.clone());
+                self.record(path.clone());
             }
             if m.intersects(ReadFlags::CREATE | ReadFlags::MOVED_TO) {
-                // watched whatever its name, so that its entries are seen
-                if relevant {
-                    self.record(dir.clone());
-                }
+                self.record(dir.clone());
                 self.add_tree(path.clone(), true)?;
             }
-            if relevant && m.contains(ReadFlags::ATTRIB) {
+            if m.contains(ReadFlags::ATTRIB) {
                 self.record(path);
             }
             return Ok(());
         }
-        if !relevant {
+        if !(self.opts.relevant)(&name) {
+            // nor is a symbolic link so named left out (a walk lists every
+            // link): one made or moved in is looked at; one removed or
+            // moved out cannot be, so its directory is named
+            let entry = m.intersects(ReadFlags::CREATE | ReadFlags::MOVED_TO);
+            let removed = m.intersects(ReadFlags::DELETE | ReadFlags::MOVED_FROM);
+            let link = entry
+                && fs::symlink_metadata(self.abs(&path))
+                    .is_ok_and(|md| md.file_type().is_symlink());
+            if link {
+                self.record(dir);
+                self.record(path);
+            } else if removed {
+                self.record(dir);
+            }
             return Ok(());
         }
         if m.intersects(

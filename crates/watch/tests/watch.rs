@@ -242,9 +242,22 @@ fn names_not_relevant_are_not_recorded() {
     let w = start_with(&["d/x.c"], not_object, 100);
     let t = w.token();
     fs::write(w.root.join("d/x.o"), b"x").unwrap();
-    fs::remove_file(w.root.join("d/x.o")).unwrap();
+    fs::write(w.root.join("d/x.o"), b"xy").unwrap();
     let (changed, t) = w.since(t);
     assert_eq!(changed, Vec::<String>::new());
+    // removed: it might have been a link (a walk lists every link), so its
+    // directory is named
+    fs::remove_file(w.root.join("d/x.o")).unwrap();
+    let (changed, t) = w.since(t);
+    assert_eq!(changed, ["d"]);
+    // a link so named is named, and a directory so named, whatever it holds
+    std::os::unix::fs::symlink("x.c", w.root.join("d/y.o")).unwrap();
+    let (changed, t) = w.since(t);
+    assert_eq!(changed, ["d", "d/y.o"]);
+    fs::create_dir(w.root.join("d/z.o")).unwrap();
+    fs::write(w.root.join("d/z.o/k.c"), b"k").unwrap();
+    let (changed, t) = w.since(t);
+    assert_eq!(changed, ["d", "d/z.o", "d/z.o/k.c"]);
     fs::write(w.root.join("d/x.c"), b"y").unwrap();
     assert_eq!(w.since(t).0, ["d/x.c"]);
 }
@@ -399,18 +412,26 @@ fn another_root_is_an_error() {
 }
 
 #[test]
-fn a_state_dir_inside_the_root_is_not_the_tree() {
+fn a_state_dir_inside_the_root_is_watched_as_the_trees() {
     let tmp = TempDir::new().unwrap();
     let root = tmp.path().join("root");
     let state = root.join("state");
     fs::create_dir_all(root.join("d")).unwrap();
     let (thread, dirs) = spawn(&root, &state, everything, 100);
-    assert_eq!(dirs, 2); // the root and d
+    assert_eq!(dirs, 3); // the root, d and the state directory
     let t = query(&state, &root, None).unwrap().unwrap().now;
+    // its cookies are no change (hidden names)
     for _ in 0..3 {
         let a = query(&state, &root, Some(t)).unwrap().unwrap();
         assert_eq!(a.changes, Changes::Since(Vec::new()));
     }
+    // what a client's walk would list there is
+    fs::write(state.join("k.c"), b"k").unwrap();
+    let a = query(&state, &root, Some(t)).unwrap().unwrap();
+    assert_eq!(
+        a.changes,
+        Changes::Since(vec![b"state".to_vec(), b"state/k.c".to_vec()])
+    );
     assert!(stop(&state).unwrap());
     thread.join().unwrap().unwrap();
 }
