@@ -1053,3 +1053,127 @@ fn a_watcher_the_hook_starts_keeps_none_of_its_starters_descriptors() {
         "the pipe stayed open after the hook ended: the watcher holds it"
     );
 }
+
+// -------------------------------------------- found by probing the memo
+
+#[test]
+fn a_link_whose_target_outside_the_tree_appears_is_seen() {
+    // no change in the tree at all: the link was there, its target was not
+    let f = Fixture::new();
+    let outside = f._dir.path().join("outside.c");
+    std::os::unix::fs::symlink(&outside, f.path("lib/linked.c")).unwrap();
+    past_racy_window();
+    let (before, _) = f.cached("first.json", &[]);
+    let (_, c) = f.cached("again.json", &[]);
+    assert_eq!(c.memo, "used (the walk found nothing changed)", "{c:?}");
+    fs::write(&outside, DEFINES).unwrap();
+    past_racy_window();
+    let (after, c) = f.cached("after.json", &[]);
+    assert_eq!(c.memo, "not used", "{c:?}");
+    assert_ne!(after, before);
+    assert_eq!(after, f.uncached("plain.json", &[]));
+}
+
+#[test]
+fn a_wildcard_the_build_view_follows_is_seen_from_a_relative_tree() {
+    // `core.o` is built in when a `.flag` file exists: a file the walk
+    // never lists, found by a `$(wildcard)` over a directory; the tree
+    // named relative to the working directory
+    let dir = tempfile::tempdir().unwrap();
+    let (src, _) = hook_trees(dir.path());
+    fs::write(
+        src.join("kernel/Makefile"),
+        "ifneq ($(wildcard $(src)/*.flag),)\nobj-y += core.o\nelse\nobj-m += core.o\nendif\n",
+    )
+    .unwrap();
+    past_racy_window();
+    let scan = |cached: bool| {
+        let mut c = cmd(["src", "-o", "m.json", "--config", "src/.config"])
+            .current_dir(dir.path())
+            .env("KFUNC_SCAN_TIMING", "1");
+        if cached {
+            c = c.args(["--cache", "cache"]);
+        }
+        let err = c.expect(0).stderr();
+        (
+            fs::read_to_string(dir.path().join("m.json")).unwrap(),
+            Cached::of(&err),
+        )
+    };
+    let (module, _) = scan(true);
+    let (again, c) = scan(true);
+    assert_eq!(
+        (&again, c.memo.as_str()),
+        (&module, "used (the walk found nothing changed)")
+    );
+    fs::write(src.join("kernel/on.flag"), "").unwrap();
+    past_racy_window();
+    let (builtin, c) = scan(true);
+    assert_eq!(c.memo, "not used", "{c:?}");
+    assert_ne!(builtin, module, "core_a moves into vmlinux");
+    assert_eq!(builtin, scan(false).0);
+}
+
+#[test]
+fn fifos_in_place_of_the_cache_the_memo_or_the_config_are_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mkfifo = |p: &Path| {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    let out = dir.path().join("m.json");
+    // the cache and the memo
+    for name in ["scan.cache", "scan.memo"] {
+        let cache = dir.path().join(format!("cache-{name}"));
+        fs::create_dir_all(&cache).unwrap();
+        // a memo is read only beside a cache
+        let (first, _) = (
+            cmd([
+                mini().as_os_str(),
+                "-q".as_ref(),
+                "--cache".as_ref(),
+                cache.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ])
+            .output(),
+            (),
+        );
+        assert!(matches!(first.status.code(), Some(0 | 1)));
+        let _ = fs::remove_file(cache.join(name));
+        mkfifo(&cache.join(name));
+        let r = run_limited([
+            mini().as_os_str(),
+            "-q".as_ref(),
+            "--cache".as_ref(),
+            cache.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert!(matches!(r.code, Some(0 | 1)), "{name}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("not a regular file"),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+    // the .config, refused as without --cache
+    let config = dir.path().join("fifo.config");
+    mkfifo(&config);
+    let cache = dir.path().join("cache-config");
+    let (src, _) = hook_trees(dir.path());
+    let r = run_limited([
+        src.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--cache".as_ref(),
+        cache.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+}

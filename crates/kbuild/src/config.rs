@@ -166,6 +166,13 @@ impl Config {
     }
 }
 
+/// The hash [`Config::hash_hex`] gives the `.config` of these bytes.
+pub fn hash_hex_of(text: &[u8]) -> String {
+    format!("fnv1a64:{:016x}", fnv1a64(text))
+}
+
+impl Config {}
+
 /// The largest `.config` read: Debian's 6.12 amd64 configuration is
 /// 280 KB; a file sixty times larger is not one.
 pub const MAX_CONFIG_SIZE: u64 = 16 << 20;

@@ -540,19 +540,28 @@ impl Interp<'_, '_> {
             } else {
                 dir
             };
-            let on_disk = match self.ctx.tree_rel(base) {
+            let rel_dir = self.ctx.tree_rel(base);
+            let on_disk = match &rel_dir {
                 Some(rel) => self.ctx.root.join(rel),
                 None => std::path::PathBuf::from(base),
             };
+            // noted tree-relative as found (the root may be a relative
+            // path: `on_disk` is no path Make would name)
+            let note = |name: Option<&str>| match (&rel_dir, name) {
+                (None, _) => self.ctx.looked_at.note_outside(),
+                (Some(d), None) => self.ctx.looked_at.note(d),
+                (Some(d), Some(n)) if d.is_empty() => self.ctx.looked_at.note(n),
+                (Some(d), Some(n)) => self.ctx.looked_at.note(&format!("{d}/{n}")),
+            };
             if !file.contains(['*', '?']) {
-                self.note_looked_at(&on_disk.join(file).display().to_string());
+                note(Some(file));
                 if on_disk.join(file).exists() {
                     out.push(p.to_string());
                 }
                 continue;
             }
             // the directory's key changes with its entries
-            self.note_looked_at(&on_disk.display().to_string());
+            note(None);
             let Ok(rd) = std::fs::read_dir(&on_disk) else {
                 continue;
             };

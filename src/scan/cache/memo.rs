@@ -148,33 +148,44 @@ pub(super) fn key_of(root: &Path, rel: &str) -> Option<Key> {
 /// memo can be kept: an out-of-tree module's scan reads its kernel tree,
 /// which no key here covers; a `.config` that cannot be read (the scan
 /// reports it).
-pub(super) fn ident(cache_ident: &[u8], opts: &crate::scan::ScanOptions) -> Option<Vec<u8>> {
+///
+/// Also the `.config`'s hash as a manifest writes it: the scan reads the
+/// file again, and a memo is kept only when the manifest it made names
+/// that hash (a `.config` rewritten in between is not memoised under the
+/// old one's bytes).
+pub(super) fn ident(
+    cache_ident: &[u8],
+    opts: &crate::scan::ScanOptions,
+) -> Option<(Vec<u8>, Option<String>)> {
     if opts.kernel_tree.is_some() {
         return None;
     }
     let mut w = cache_ident.to_vec();
     put_bytes(&mut w, opts.arch.as_bytes());
     w.push(opts.any_directory as u8);
-    match &opts.config {
-        None => w.push(0),
+    let hash = match &opts.config {
+        None => {
+            w.push(0);
+            None
+        }
         Some(p) => {
             w.push(1);
             put_bytes(&mut w, p.as_os_str().as_bytes());
             let bytes = read_bounded(p)?;
-            put_u64(&mut w, checksum(&bytes));
+            let hash = crate::kbuild::config::hash_hex_of(&bytes);
+            put_bytes(&mut w, hash.as_bytes());
             put_u64(&mut w, bytes.len() as u64);
+            Some(hash)
         }
-    }
-    Some(w)
+    };
+    Some((w, hash))
 }
 
-/// A file of at most [`MAX_SCAN_CACHE_SIZE`] bytes (a `.config` is ~300 KB).
+/// A regular file of at most [`MAX_SCAN_CACHE_SIZE`] bytes (a `.config` is
+/// ~300 KB); None for anything else (a FIFO is not waited on: the scan
+/// refuses it, as without `--cache`).
 fn read_bounded(p: &Path) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(p).ok()?;
-    let mut b = Vec::new();
-    f.take(MAX_SCAN_CACHE_SIZE + 1).read_to_end(&mut b).ok()?;
-    (b.len() as u64 <= MAX_SCAN_CACHE_SIZE).then_some(b)
+    super::read_regular(p, MAX_SCAN_CACHE_SIZE).ok()
 }
 
 #[cfg(test)]

@@ -251,6 +251,8 @@ pub struct Run {
     /// What the stages after the walk must be to reuse a memo: None, no
     /// memo is kept for these options.
     memo_ident: Option<Vec<u8>>,
+    /// The `.config`'s hash when the run opened ([`memo::ident`]).
+    memo_config_hash: Option<String>,
     old_memo: Option<memo::Memo>,
     /// The memo to write at [`Run::finish`].
     new_memo: Option<memo::Memo>,
@@ -271,10 +273,15 @@ impl Run {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
         let ident = identity(opts);
+        let (memo_ident, memo_config_hash) = match memo::ident(&ident, opts) {
+            Some((i, h)) => (Some(i), h),
+            None => (None, None),
+        };
         let mut run = Run {
             dir: dir.to_path_buf(),
             root: opts.root.clone(),
-            memo_ident: memo::ident(&ident, opts),
+            memo_ident,
+            memo_config_hash,
             ident,
             root_id: root_identity(&opts.root),
             old_head: None,
@@ -620,6 +627,11 @@ impl Run {
         let Some(ident) = self.memo_ident.clone() else {
             return;
         };
+        // made from the `.config` whose bytes the ident holds, or no memo
+        let used = manifest.build.as_ref().map(|b| b.config_hash.as_str());
+        if used != self.memo_config_hash.as_deref() {
+            return;
+        }
         reads.extend(self.links.iter().cloned());
         reads.sort();
         reads.dedup();
@@ -739,24 +751,37 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
 
 /// The cache file's bytes; Ok(empty) when there is none (a first scan).
 fn read(path: &Path) -> Result<Vec<u8>, String> {
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read: {e}")),
-    };
-    let too_large = |n: u64| format!("{n} bytes, over the {MAX_SCAN_CACHE_SIZE} byte bound");
-    let len = f.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
-    if len > MAX_SCAN_CACHE_SIZE {
-        return Err(too_large(len));
+    read_start(path, MAX_SCAN_CACHE_SIZE)
+}
+
+/// The file at `path`, whole, when it is a regular file of at most `max`
+/// bytes. Opened without blocking (a FIFO in its place would otherwise
+/// wait for a writer for ever) and refused unless regular.
+fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let md = f.metadata()?;
+    if !md.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
     }
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.take(MAX_SCAN_CACHE_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if bytes.len() as u64 > MAX_SCAN_CACHE_SIZE {
-        return Err(too_large(bytes.len() as u64));
+    if md.len() > max {
+        return Err(std::io::Error::other(format!(
+            "{} bytes, over the {max} byte bound",
+            md.len()
+        )));
     }
-    Ok(bytes)
+    let mut b = Vec::with_capacity(md.len() as usize);
+    f.take(max + 1).read_to_end(&mut b)?;
+    if b.len() as u64 > max {
+        return Err(std::io::Error::other(format!(
+            "{} bytes, over the {max} byte bound",
+            b.len()
+        )));
+    }
+    Ok(b)
 }
 
 /// What must be the same for a cache to be used, but the tree: the
@@ -1033,25 +1058,36 @@ fn versioned(b: &[u8]) -> Result<Option<Rd<'_>>, String> {
     Ok(Some(r))
 }
 
-/// The first `n` bytes of the file at `path` (fewer when it is shorter);
-/// empty when there is none.
+/// The first `n` bytes of the cache at `path` (fewer when it is shorter;
+/// all of it for `n` = [`MAX_SCAN_CACHE_SIZE`]); empty when there is none.
+/// The size bound is said at once, not when the rest is read; a FIFO or
+/// another file that is not regular is refused, never waited on.
 fn read_start(path: &Path, n: u64) -> Result<Vec<u8>, String> {
-    let f = match std::fs::File::open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(format!("cannot read: {e}")),
     };
-    // the bound said at once, not when the rest is read
-    let len = f.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
-    if len > MAX_SCAN_CACHE_SIZE {
-        return Err(format!(
-            "{len} bytes, over the {MAX_SCAN_CACHE_SIZE} byte bound"
-        ));
+    let md = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !md.is_file() {
+        return Err("not a regular file".into());
     }
-    let mut b = Vec::new();
-    f.take(n)
+    let too_large = |len: u64| format!("{len} bytes, over the {MAX_SCAN_CACHE_SIZE} byte bound");
+    if md.len() > MAX_SCAN_CACHE_SIZE {
+        return Err(too_large(md.len()));
+    }
+    let mut b = Vec::with_capacity(md.len().min(n) as usize);
+    f.take(n.min(MAX_SCAN_CACHE_SIZE + 1))
         .read_to_end(&mut b)
         .map_err(|e| format!("cannot read: {e}"))?;
+    if b.len() as u64 > MAX_SCAN_CACHE_SIZE {
+        return Err(too_large(b.len() as u64));
+    }
     Ok(b)
 }
 
@@ -1179,8 +1215,9 @@ struct Stats {
     /// result, or one not in the old cache): what came after the walk last
     /// time ([`memo`]) cannot be reused.
     differs: bool,
-    /// The links followed to C files (tree-relative): read each time, and
-    /// their targets may lie outside the tree, so the memo checks them.
+    /// The links the walk met (tree-relative): followed each time, and
+    /// their targets may lie outside the tree, so the memo keeps their
+    /// targets' keys.
     links: Vec<String>,
 }
 
@@ -1476,6 +1513,9 @@ fn list(
 /// read; dangling and named as a C file, an error. Never cached.
 fn visit_link(ctx: &Ctx, local: &mut Local<'_, FileRecords>, full: &Path, stats: &mut Stats) {
     let rel = walk::rel_path(ctx.root, full);
+    // what it leads to (a C file, a directory, nothing) may change with no
+    // change in the tree: the memo keeps its target's key
+    stats.links.push(rel.clone());
     let is_file = match std::fs::metadata(full) {
         Ok(md) if md.is_dir() => {
             local.note(walk::link_not_followed(&rel));
@@ -1495,7 +1535,6 @@ fn visit_link(ctx: &Ctx, local: &mut Local<'_, FileRecords>, full: &Path, stats:
             return;
         }
         let loaded = walk::load(full, local.buf());
-        stats.links.push(rel.clone());
         local.take(rel, loaded);
     }
 }
