@@ -755,9 +755,17 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// The file at `path`, whole, when it is a regular file of at most `max`
-/// bytes. Opened without blocking (a FIFO in its place would otherwise
-/// wait for a writer for ever) and refused unless regular.
+/// bytes (see [`open_regular`]).
 fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let (f, len) = open_regular(path, max)?;
+    read_up_to(f, len, max, max)
+}
+
+/// `path` opened for reading when it is a regular file of at most `max`
+/// bytes, with its length. Opened without blocking: a FIFO in its place
+/// would otherwise wait for a writer for ever. A refusal is an error of
+/// kind `Other` whose message says why.
+fn open_regular(path: &Path, max: u64) -> std::io::Result<(std::fs::File, u64)> {
     use std::os::unix::fs::OpenOptionsExt;
     let f = std::fs::OpenOptions::new()
         .read(true)
@@ -768,20 +776,24 @@ fn read_regular(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other("not a regular file"));
     }
     if md.len() > max {
-        return Err(std::io::Error::other(format!(
-            "{} bytes, over the {max} byte bound",
-            md.len()
-        )));
+        return Err(over(md.len(), max));
     }
-    let mut b = Vec::with_capacity(md.len() as usize);
-    f.take(max + 1).read_to_end(&mut b)?;
+    Ok((f, md.len()))
+}
+
+/// The first `n` bytes of `f` (its length `len` when opened), refused when
+/// it has grown past `max` since.
+fn read_up_to(f: std::fs::File, len: u64, n: u64, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut b = Vec::with_capacity(len.min(n) as usize);
+    f.take(n.min(max + 1)).read_to_end(&mut b)?;
     if b.len() as u64 > max {
-        return Err(std::io::Error::other(format!(
-            "{} bytes, over the {max} byte bound",
-            b.len()
-        )));
+        return Err(over(b.len() as u64, max));
     }
     Ok(b)
+}
+
+fn over(len: u64, max: u64) -> std::io::Error {
+    std::io::Error::other(format!("{len} bytes, over the {max} byte bound"))
 }
 
 /// What must be the same for a cache to be used, but the tree: the
@@ -1063,32 +1075,15 @@ fn versioned(b: &[u8]) -> Result<Option<Rd<'_>>, String> {
 /// The size bound is said at once, not when the rest is read; a FIFO or
 /// another file that is not regular is refused, never waited on.
 fn read_start(path: &Path, n: u64) -> Result<Vec<u8>, String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read: {e}")),
+    let said = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::Other => e.to_string(),
+        _ => format!("cannot read: {e}"),
     };
-    let md = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
-    if !md.is_file() {
-        return Err("not a regular file".into());
+    match open_regular(path, MAX_SCAN_CACHE_SIZE) {
+        Ok((f, len)) => read_up_to(f, len, n, MAX_SCAN_CACHE_SIZE).map_err(said),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(said(e)),
     }
-    let too_large = |len: u64| format!("{len} bytes, over the {MAX_SCAN_CACHE_SIZE} byte bound");
-    if md.len() > MAX_SCAN_CACHE_SIZE {
-        return Err(too_large(md.len()));
-    }
-    let mut b = Vec::with_capacity(md.len().min(n) as usize);
-    f.take(n.min(MAX_SCAN_CACHE_SIZE + 1))
-        .read_to_end(&mut b)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    if b.len() as u64 > MAX_SCAN_CACHE_SIZE {
-        return Err(too_large(b.len() as u64));
-    }
-    Ok(b)
 }
 
 /// [`decode`], keeping only the directories `want` names (all are checked).
