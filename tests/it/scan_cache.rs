@@ -1177,3 +1177,48 @@ fn fifos_in_place_of_the_cache_the_memo_or_the_config_are_not_waited_on() {
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
 }
+
+#[test]
+fn the_watch_command_says_what_it_cannot_do() {
+    let f = Fixture::new();
+    let stop = || {
+        cmd([
+            "watch".as_ref(),
+            "--stop".as_ref(),
+            "--cache".as_ref(),
+            f.cache.as_os_str(),
+        ])
+    };
+    // none runs: said, exit 1
+    let none = stop().expect(1).stderr();
+    assert!(
+        none.contains("no watcher serves this cache directory"),
+        "{none}"
+    );
+    // not a directory: exit 2, named
+    let file = f.path("lib/plain.c");
+    let r = cmd([
+        "watch".as_ref(),
+        file.as_os_str(),
+        "--cache".as_ref(),
+        f.cache.as_os_str(),
+    ])
+    .expect(2);
+    assert!(r.stderr().contains("not a directory"), "{}", r.stderr());
+    // a second watcher on the same cache directory: exit 2, the lock named
+    let w = Watcher::start(&f.tree, &f.cache);
+    let r = cmd([
+        "watch".as_ref(),
+        f.tree.as_os_str(),
+        "--cache".as_ref(),
+        f.cache.as_os_str(),
+    ])
+    .expect(2);
+    assert!(
+        r.stderr().contains("watch.lock") && r.stderr().contains("another watcher"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(w.stop(), Some(0));
+    stop().expect(1);
+}
