@@ -376,7 +376,7 @@ impl Run {
     /// it depends on changed since (or only files that still make what they
     /// made), and the files the later stages read have their keys: the
     /// whole scan is then this, and the cache is not decoded. None: the
-    /// scan runs (the watcher's answer is kept for its walk).
+    /// scan runs (its walk asks the watcher again, since the cache's token).
     pub fn quick(
         &mut self,
         exclude: &GlobSet,
