@@ -394,13 +394,7 @@ impl Run {
         if !changes.is_empty() && !self.changes_are_idle(&changes, exclude, progress, on_match) {
             return None;
         }
-        let memo = self.usable_memo()?;
-        let manifest = Manifest::from_json(std::str::from_utf8(&memo.manifest).ok()?).ok()?;
-        let mut confirmed = memo.clone();
-        confirmed.token = self.token;
-        self.new_memo = Some(confirmed);
-        self.report.memo = MemoUse::Quick;
-        Some(manifest)
+        self.answer_from_memo(MemoUse::Quick)
     }
 
     /// Whether the paths the watcher saw change leave what the walk hands
@@ -477,24 +471,13 @@ impl Run {
                 return false;
             };
             let rel = walk::rel_path(&self.root, &abs);
-            let made = match walk::load(&abs, local.buf()) {
-                Ok(Some(loaded)) => {
-                    let buf = std::mem::take(local.buf());
-                    let bytes: &[u8] = match &loaded {
-                        walk::Loaded::Read(n) => &buf[..*n],
-                        walk::Loaded::Mapped(map) => map,
-                    };
-                    let made = match local.sift(&rel, bytes) {
-                        Sift::Passed(defs) => Some(Made::Passed(Arc::from(defs))),
-                        Sift::Kept(records) => serde_json::to_vec(&records)
-                            .ok()
-                            .map(|j| Made::Kept(Arc::from(j))),
-                    };
-                    drop(loaded);
-                    *local.buf() = buf;
-                    made
-                }
-                _ => None,
+            let loaded = walk::load(&abs, local.buf());
+            let made = match local.sift_loaded(&rel, loaded) {
+                Some(Sift::Passed(defs)) => Some(Made::Passed(Arc::from(defs))),
+                Some(Sift::Kept(records)) => serde_json::to_vec(&records)
+                    .ok()
+                    .map(|j| Made::Kept(Arc::from(j))),
+                None => None,
             };
             if made.as_ref() != Some(&hit.made) {
                 return false;
@@ -608,16 +591,21 @@ impl Run {
         if self.differs {
             return None;
         }
-        let memo = self.usable_memo()?;
-        if !memo.reads_hold(&self.root, self.since) {
+        if !self.usable_memo()?.reads_hold(&self.root, self.since) {
             return None;
         }
+        self.answer_from_memo(MemoUse::Walked)
+    }
+
+    /// The usable memo's manifest as this scan's (read back through the
+    /// manifest reader), the memo kept as confirmed at this scan's token.
+    fn answer_from_memo(&mut self, how: MemoUse) -> Option<Manifest> {
+        let memo = self.usable_memo()?;
         let manifest = Manifest::from_json(std::str::from_utf8(&memo.manifest).ok()?).ok()?;
-        // confirmed as of this scan's token
         let mut confirmed = memo.clone();
         confirmed.token = self.token;
         self.new_memo = Some(confirmed);
-        self.report.memo = MemoUse::Walked;
+        self.report.memo = how;
         Some(manifest)
     }
 

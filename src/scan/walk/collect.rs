@@ -76,7 +76,6 @@ impl<T> Drop for Local<'_, T> {
 }
 
 /// What the prefilter made of a file [`Local::sift`] was given.
-#[cfg_attr(not(feature = "git"), allow(dead_code))] // used by a git tree's walk
 pub(crate) enum Sift<'l, T> {
     /// Kept: what the callback made of it.
     Kept(T),
@@ -122,18 +121,7 @@ impl<T> Local<'_, T> {
     ) -> Taken<'_, T> {
         match loaded {
             Ok(Some(loaded)) => {
-                let buf = std::mem::take(&mut self.buf);
-                let bytes: &[u8] = match &loaded {
-                    Loaded::Read(n) => &buf[..*n],
-                    Loaded::Mapped(map) => map,
-                };
-                let kept = self.prefilter(&rel, bytes);
-                drop(loaded);
-                // grown past the mapping threshold only when a map failed
-                // (or by a git blob's read)
-                if buf.len() <= 8 << 20 {
-                    self.buf = buf;
-                }
+                let kept = self.prefilter_loaded(&rel, loaded);
                 self.kept(rel, kept)
             }
             Ok(None) => {
@@ -163,11 +151,49 @@ impl<T> Local<'_, T> {
     #[cfg_attr(not(feature = "git"), allow(dead_code))] // used by a git tree's walk
     pub(crate) fn sift(&mut self, rel: &str, bytes: &[u8]) -> Sift<'_, T> {
         let kept = self.prefilter(rel, bytes);
+        self.sifted(kept)
+    }
+
+    /// [`Local::sift`] of a file loaded as [`Local::take`] takes it; None
+    /// when it was not read whole (too large, or a read error), which is
+    /// not noted: the caller decides what an unread file means.
+    pub(crate) fn sift_loaded(
+        &mut self,
+        rel: &str,
+        loaded: std::io::Result<Option<Loaded>>,
+    ) -> Option<Sift<'_, T>> {
+        let Ok(Some(loaded)) = loaded else {
+            return None;
+        };
+        let kept = self.prefilter_loaded(rel, loaded);
+        Some(self.sifted(kept))
+    }
+
+    /// The prefilter's verdict as a [`Sift`], the file counted as read.
+    fn sifted(&mut self, kept: Option<T>) -> Sift<'_, T> {
         self.count_read();
         match kept {
             Some(made) => Sift::Kept(made),
             None => Sift::Passed(&self.defs),
         }
+    }
+
+    /// [`Local::prefilter`] of a loaded file: read into [`Local::buf`], or
+    /// mapped.
+    fn prefilter_loaded(&mut self, rel: &str, loaded: Loaded) -> Option<T> {
+        let buf = std::mem::take(&mut self.buf);
+        let bytes: &[u8] = match &loaded {
+            Loaded::Read(n) => &buf[..*n],
+            Loaded::Mapped(map) => map,
+        };
+        let kept = self.prefilter(rel, bytes);
+        drop(loaded);
+        // grown past the mapping threshold only when a map failed (or by a
+        // git blob's read)
+        if buf.len() <= 8 << 20 {
+            self.buf = buf;
+        }
+        kept
     }
 
     /// The prefilter's verdict on `bytes` (the definitions in `self.defs`),

@@ -26,17 +26,14 @@ mod load;
 mod paths;
 mod prefilter;
 
-pub(crate) use collect::{Collector, Local, Taken};
+pub(crate) use collect::{Collector, Local, Sift, Taken};
 pub use load::MAX_FILE_SIZE;
 pub(crate) use load::{load, read_into, Loaded};
 pub(crate) use paths::{is_c_named, rel_path, unusable_path, unusable_path_error};
 pub(crate) use prefilter::name_hash;
 // what only a git tree's walk uses
 #[cfg(feature = "git")]
-pub(crate) use {
-    collect::Sift,
-    paths::{is_c_name, is_hidden, unusable_rel},
-};
+pub(crate) use paths::{is_c_name, is_hidden, unusable_rel};
 
 #[derive(Default)]
 pub struct WalkOutput<T> {
